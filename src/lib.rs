@@ -1,0 +1,6 @@
+//! vipd: a VRRP daemon that keeps a virtual IP on the healthiest of a
+//! group of Linux hosts, and speaks VRRP with keepalived.
+//!
+//! [`proto`] is the protocol core: pure, driven by explicit time.
+
+pub mod proto;

@@ -1,0 +1,31 @@
+//! What the core asks the world to do. Drained in order with
+//! `Instance::poll_action`; the order is meaningful (advert before
+//! announcements, notification last).
+
+use super::packet::Advert;
+use super::params::VirtualAddress;
+use super::state::Transition;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Action {
+    /// Send this advert to the group (TTL 255, from the primary address).
+    SendAdvert(Advert),
+    /// Add the addresses to the interface. `accept`: whether packets to
+    /// them may be accepted (RFC 5798 Accept_Mode, or owner).
+    AddVips {
+        addresses: Vec<VirtualAddress>,
+        accept: bool,
+    },
+    /// Remove the addresses from the interface (absent ones are fine).
+    RemoveVips { addresses: Vec<VirtualAddress> },
+    /// Gratuitous ARP (IPv4) or unsolicited NA with override (IPv6),
+    /// `count` times for each address.
+    Announce {
+        addresses: Vec<VirtualAddress>,
+        count: u32,
+    },
+    /// The instance changed state.
+    Notify(Transition),
+    /// Effective priority changed (a tracker moved it).
+    PriorityChanged { from: u8, to: u8 },
+}

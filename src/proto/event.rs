@@ -1,0 +1,21 @@
+//! Events from outside the protocol that an instance reacts to.
+
+use super::tracker::TrackerEffect;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Event {
+    /// Begin running (RFC 5798 §6.4.1 Startup).
+    Startup,
+    /// Begin running after a restart of our own while the addresses are
+    /// still on the interface: resume as master without moving them.
+    Resume,
+    /// Stop (RFC 5798 Shutdown): a master says so with priority 0.
+    Shutdown,
+    LinkDown,
+    LinkUp,
+    /// A tracker's current effect, replacing any earlier one of that name.
+    Tracker {
+        name: String,
+        effect: TrackerEffect,
+    },
+}

@@ -1,0 +1,505 @@
+//! The VRRP state machine for one virtual router (RFC 5798 §6.4 with
+//! RFC 9568's clarifications; RFC 3768 for v2), sans-IO.
+//!
+//! Inputs carry the time they happen at: [`Instance::handle_packet`],
+//! [`Instance::handle_timeout`], [`Instance::handle_event`]. Outputs are
+//! drained with [`Instance::poll_action`]; [`Instance::poll_timeout`] says
+//! when to call `handle_timeout` next. Every state change goes through
+//! [`Instance::transition`].
+
+use std::collections::{BTreeMap, VecDeque};
+use std::net::IpAddr;
+use std::time::Instant;
+
+use super::action::Action;
+use super::event::Event;
+use super::interval::Centiseconds;
+use super::packet::{AddressList, Advert, Auth, DecodeError, Version};
+use super::params::{InstanceParams, ParamsError};
+use super::state::{FaultCause, Reason, State, Transition};
+use super::stats::{DropReason, Stats};
+use super::timers::{master_down_interval, skew_time, Timer};
+use super::tracker::{effective_priority, TrackerEffect};
+
+/// The master a backup currently defers to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PeerMaster {
+    pub address: IpAddr,
+    pub priority: u8,
+}
+
+#[derive(Debug)]
+pub struct Instance {
+    params: InstanceParams,
+    advertised: AddressList,
+    state: State,
+    /// Effective priority: base plus tracker adjustments, clamped.
+    priority: u8,
+    /// RFC 5798 Master_Adver_Interval: ours, or (v3) learned from the master.
+    master_adver_interval: Centiseconds,
+    trackers: BTreeMap<String, TrackerEffect>,
+    link_up: bool,
+    adver_timer: Timer,
+    master_down_timer: Timer,
+    announce_timer: Timer,
+    refresh_timer: Timer,
+    /// keepalived preempt_delay: until then a lower-priority master is
+    /// deferred to. Set when the first such advert arrives.
+    preempt_deadline: Option<Instant>,
+    /// When a master last answered a lower-priority advert at once
+    /// (RFC 9568), so forged adverts cannot make it send one per packet.
+    last_immediate_answer: Option<Instant>,
+    peer_master: Option<PeerMaster>,
+    started: bool,
+    stopped: bool,
+    actions: VecDeque<Action>,
+    stats: Stats,
+}
+
+impl Instance {
+    pub fn new(params: InstanceParams) -> Result<Instance, ParamsError> {
+        params.validate()?;
+        Ok(Instance {
+            advertised: params.advertised_addresses(),
+            priority: params.priority,
+            master_adver_interval: params.advert_interval,
+            state: State::Initialize,
+            trackers: BTreeMap::new(),
+            link_up: true,
+            adver_timer: Timer::default(),
+            master_down_timer: Timer::default(),
+            announce_timer: Timer::default(),
+            refresh_timer: Timer::default(),
+            preempt_deadline: None,
+            last_immediate_answer: None,
+            peer_master: None,
+            started: false,
+            stopped: false,
+            actions: VecDeque::new(),
+            stats: Stats::default(),
+            params,
+        })
+    }
+
+    pub fn params(&self) -> &InstanceParams {
+        &self.params
+    }
+
+    pub fn name(&self) -> &str {
+        &self.params.name
+    }
+
+    pub fn state(&self) -> State {
+        self.state
+    }
+
+    pub fn priority(&self) -> u8 {
+        self.priority
+    }
+
+    pub fn master_adver_interval(&self) -> Centiseconds {
+        self.master_adver_interval
+    }
+
+    /// The master this instance defers to while in Backup.
+    pub fn peer_master(&self) -> Option<PeerMaster> {
+        self.peer_master
+    }
+
+    pub fn stats(&self) -> &Stats {
+        &self.stats
+    }
+
+    pub fn poll_action(&mut self) -> Option<Action> {
+        self.actions.pop_front()
+    }
+
+    /// The next instant `handle_timeout` has work to do, if any.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        [
+            &self.adver_timer,
+            &self.master_down_timer,
+            &self.announce_timer,
+            &self.refresh_timer,
+        ]
+        .into_iter()
+        .filter_map(Timer::deadline)
+        .min()
+    }
+
+    /// Runs every timer that is due; a call with nothing due does nothing.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        if self.master_down_timer.fire(now) && self.state == State::Backup {
+            self.transition(now, State::Master, Reason::MasterDown);
+        }
+        if self.adver_timer.fire(now) && self.state == State::Master {
+            self.send_advert(self.priority);
+            self.adver_timer
+                .arm(now, self.params.advert_interval.as_duration());
+        }
+        if self.announce_timer.fire(now) && self.state == State::Master {
+            self.announce(self.params.announce.repeat);
+        }
+        if self.refresh_timer.fire(now) && self.state == State::Master {
+            self.announce(self.params.announce.refresh_repeat);
+            self.refresh_timer.arm(now, self.params.announce.refresh);
+        }
+    }
+
+    pub fn handle_event(&mut self, now: Instant, event: Event) {
+        if self.stopped {
+            return;
+        }
+        match event {
+            Event::Startup | Event::Resume if self.started => {}
+            Event::Startup => {
+                self.started = true;
+                if let Some(cause) = self.fault_cause() {
+                    self.transition(now, State::Fault, Reason::Fault(cause));
+                } else if self.params.is_owner() {
+                    self.transition(now, State::Master, Reason::Startup);
+                } else {
+                    self.transition(now, State::Backup, Reason::Startup);
+                }
+            }
+            Event::Resume => {
+                self.started = true;
+                match self.fault_cause() {
+                    Some(cause) => self.transition(now, State::Fault, Reason::Fault(cause)),
+                    None => self.transition(now, State::Master, Reason::Resumed),
+                }
+            }
+            Event::Shutdown => {
+                self.stopped = true;
+                self.transition(now, State::Initialize, Reason::Shutdown);
+            }
+            Event::LinkDown => {
+                self.link_up = false;
+                self.reevaluate(now);
+            }
+            Event::LinkUp => {
+                self.link_up = true;
+                self.reevaluate(now);
+            }
+            Event::Tracker { name, effect } => {
+                self.trackers.insert(name, effect);
+                self.reevaluate(now);
+            }
+        }
+    }
+
+    /// A packet that arrived from `source`, already decoded (or not).
+    pub fn handle_packet(
+        &mut self,
+        now: Instant,
+        source: IpAddr,
+        packet: Result<Advert, DecodeError>,
+    ) {
+        let advert = match packet {
+            Ok(advert) => advert,
+            Err(error) => {
+                self.stats.dropped.record(DropReason::from(&error));
+                return;
+            }
+        };
+        if let Err(reason) = self.check_advert(source, &advert) {
+            self.stats.dropped.record(reason);
+            return;
+        }
+        self.stats.adverts_received += 1;
+        if advert.priority == 0 {
+            self.stats.priority_zero_received += 1;
+        }
+        match self.state {
+            State::Backup => self.advert_in_backup(now, source, &advert),
+            State::Master => self.advert_in_master(now, source, &advert),
+            State::Initialize | State::Fault => {}
+        }
+    }
+
+    /// RFC 5798 §7.1 receiver checks that need this instance's settings
+    /// (the rest are in `Advert::decode_received`).
+    fn check_advert(&self, source: IpAddr, advert: &Advert) -> Result<(), DropReason> {
+        if advert.version != self.params.version {
+            return Err(DropReason::VersionMismatch);
+        }
+        if advert.vrid != self.params.vrid {
+            return Err(DropReason::VridMismatch);
+        }
+        if source.is_ipv6() != self.params.primary_address.is_ipv6() {
+            return Err(DropReason::AddressFamilyMismatch);
+        }
+        if source == self.params.primary_address {
+            return Err(DropReason::OwnAddress);
+        }
+        if self.params.version == Version::V2 {
+            // RFC 3768 §7.1: auth type and data must match ours, and so
+            // must the advert interval.
+            let auth_ok = match (&self.params.auth, &advert.auth) {
+                (Auth::None, Auth::None) => true,
+                (Auth::Pass(ours), Auth::Pass(theirs)) => ours == theirs,
+                _ => false,
+            };
+            if !auth_ok {
+                return Err(DropReason::AuthMismatch);
+            }
+            if advert.interval != self.params.advert_interval {
+                return Err(DropReason::IntervalMismatch);
+            }
+        }
+        // RFC 5798 §7.1 MAY verify the address list; keepalived drops on a
+        // mismatch, and so do we, so a VRID clash cannot move our addresses.
+        if !self.advertised.matches(&advert.addresses) {
+            return Err(DropReason::AddressListMismatch);
+        }
+        Ok(())
+    }
+
+    /// RFC 5798 §6.4.2, Backup state receiving an ADVERTISEMENT.
+    fn advert_in_backup(&mut self, now: Instant, source: IpAddr, advert: &Advert) {
+        if advert.priority == 0 {
+            // The master is leaving: wait only Skew_Time.
+            let skew = skew_time(
+                self.params.version,
+                self.priority,
+                self.master_adver_interval,
+            );
+            self.master_down_timer.arm(now, skew.as_duration());
+            return;
+        }
+        let defer = !self.params.preempt
+            || advert.priority >= self.priority
+            || self.preempt_delay_running(now);
+        if !defer {
+            // A lower-priority master and we preempt: let Master_Down_Timer run out.
+            return;
+        }
+        if self.params.version == Version::V3 {
+            self.master_adver_interval = advert.interval;
+        }
+        self.arm_master_down(now);
+        self.peer_master = Some(PeerMaster {
+            address: source,
+            priority: advert.priority,
+        });
+        if !self.params.preempt_delay.is_zero() {
+            if advert.priority >= self.priority {
+                self.preempt_deadline = None;
+            } else if self.preempt_deadline.is_none() {
+                self.preempt_deadline = Some(now + self.params.preempt_delay);
+            }
+        }
+    }
+
+    fn preempt_delay_running(&self, now: Instant) -> bool {
+        !self.params.preempt_delay.is_zero()
+            && self.preempt_deadline.is_none_or(|deadline| now < deadline)
+    }
+
+    /// RFC 5798 §6.4.3 (RFC 9568), Master state receiving an ADVERTISEMENT.
+    fn advert_in_master(&mut self, now: Instant, source: IpAddr, advert: &Advert) {
+        let interval = self.params.advert_interval.as_duration();
+        if advert.priority == 0 {
+            self.send_advert(self.priority);
+            self.adver_timer.arm(now, interval);
+            return;
+        }
+        let they_win = advert.priority > self.priority
+            || (advert.priority == self.priority && source > self.params.primary_address);
+        if they_win {
+            if self.params.version == Version::V3 {
+                self.master_adver_interval = advert.interval;
+            }
+            self.peer_master = Some(PeerMaster {
+                address: source,
+                priority: advert.priority,
+            });
+            self.transition(
+                now,
+                State::Backup,
+                Reason::Preempted {
+                    priority: advert.priority,
+                    source,
+                },
+            );
+            return;
+        }
+        // RFC 9568: a master hearing a lesser master answers at once, so
+        // the other steps down now rather than at our next Adver_Timer.
+        // At most once per advert interval.
+        if self
+            .last_immediate_answer
+            .is_none_or(|at| now >= at + interval)
+        {
+            self.last_immediate_answer = Some(now);
+            self.send_advert(self.priority);
+            self.adver_timer.arm(now, interval);
+        }
+    }
+
+    fn arm_master_down(&mut self, now: Instant) {
+        let interval = master_down_interval(
+            self.params.version,
+            self.priority,
+            self.master_adver_interval,
+        );
+        self.master_down_timer.arm(now, interval.as_duration());
+    }
+
+    fn fault_cause(&self) -> Option<FaultCause> {
+        if !self.link_up {
+            return Some(FaultCause::LinkDown);
+        }
+        self.trackers
+            .iter()
+            .find(|(_, effect)| **effect == TrackerEffect::Fault)
+            .map(|(name, _)| FaultCause::Tracker(name.clone()))
+    }
+
+    /// After a link or tracker change: new effective priority, and into or
+    /// out of FAULT.
+    fn reevaluate(&mut self, now: Instant) {
+        let adjustments = self.trackers.values().filter_map(|effect| match effect {
+            TrackerEffect::Adjust(weight) => Some(*weight),
+            TrackerEffect::Neutral | TrackerEffect::Fault => None,
+        });
+        let priority = effective_priority(self.params.priority, adjustments);
+        if priority != self.priority {
+            self.actions.push_back(Action::PriorityChanged {
+                from: self.priority,
+                to: priority,
+            });
+            self.priority = priority;
+        }
+        if !self.started {
+            return;
+        }
+        match (self.fault_cause(), self.state) {
+            (Some(cause), State::Master | State::Backup) => {
+                self.transition(now, State::Fault, Reason::Fault(cause));
+            }
+            (None, State::Fault) => {
+                let to = if self.params.is_owner() {
+                    State::Master
+                } else {
+                    State::Backup
+                };
+                self.transition(now, to, Reason::FaultCleared);
+            }
+            _ => {}
+        }
+    }
+
+    /// The one place state changes. Leaving a state undoes what entering
+    /// it did; entering does what the RFC section cited by `reason` says.
+    fn transition(&mut self, now: Instant, to: State, reason: Reason) {
+        let from = self.state;
+        if from == to {
+            return;
+        }
+        tracing::debug!(
+            instance = %self.params.name, %from, %to, %reason, rfc = reason.citation(),
+            "state transition"
+        );
+
+        match from {
+            State::Master => {
+                self.adver_timer.disarm();
+                self.announce_timer.disarm();
+                self.refresh_timer.disarm();
+                // Leaving without a better master taking over: tell the
+                // backups now (priority 0) so they wait only Skew_Time.
+                if matches!(to, State::Fault | State::Initialize) {
+                    self.send_advert(0);
+                }
+                self.actions.push_back(Action::RemoveVips {
+                    addresses: self.params.virtual_addresses.clone(),
+                });
+                self.stats.released_master += 1;
+            }
+            State::Backup => {
+                self.master_down_timer.disarm();
+                self.preempt_deadline = None;
+            }
+            State::Initialize => {
+                // Addresses left on the interface by an earlier run that
+                // crashed (keepalived removes them at start too).
+                if to != State::Master {
+                    self.actions.push_back(Action::RemoveVips {
+                        addresses: self.params.virtual_addresses.clone(),
+                    });
+                }
+            }
+            State::Fault => {}
+        }
+
+        self.state = to;
+        match to {
+            State::Master => {
+                self.peer_master = None;
+                self.stats.became_master += 1;
+                self.send_advert(self.priority);
+                self.actions.push_back(Action::AddVips {
+                    addresses: self.params.virtual_addresses.clone(),
+                    accept: self.params.accept_mode || self.params.is_owner(),
+                });
+                self.announce(self.params.announce.repeat);
+                let schedule = self.params.announce;
+                if !schedule.delay.is_zero() && schedule.repeat > 0 {
+                    self.announce_timer.arm(now, schedule.delay);
+                }
+                if !schedule.refresh.is_zero() && schedule.refresh_repeat > 0 {
+                    self.refresh_timer.arm(now, schedule.refresh);
+                }
+                self.adver_timer
+                    .arm(now, self.params.advert_interval.as_duration());
+            }
+            State::Backup => {
+                if from != State::Master {
+                    // RFC 5798 §6.4.1: start from our own interval.
+                    self.master_adver_interval = self.params.advert_interval;
+                    self.peer_master = None;
+                }
+                self.arm_master_down(now);
+            }
+            State::Fault | State::Initialize => {
+                self.peer_master = None;
+            }
+        }
+
+        self.actions.push_back(Action::Notify(Transition {
+            from,
+            to,
+            reason,
+            priority: self.priority,
+        }));
+    }
+
+    fn send_advert(&mut self, priority: u8) {
+        self.stats.adverts_sent += 1;
+        if priority == 0 {
+            self.stats.priority_zero_sent += 1;
+        }
+        self.actions.push_back(Action::SendAdvert(Advert {
+            version: self.params.version,
+            vrid: self.params.vrid,
+            priority,
+            interval: self.params.advert_interval,
+            auth: self.params.auth,
+            addresses: self.advertised.clone(),
+        }));
+    }
+
+    fn announce(&mut self, count: u32) {
+        if count > 0 {
+            self.actions.push_back(Action::Announce {
+                addresses: self.params.virtual_addresses.clone(),
+                count,
+            });
+        }
+    }
+}
+
+#[cfg(test)]
+#[path = "fsm_tests.rs"]
+mod tests;

@@ -1,0 +1,613 @@
+//! State machine tests: one RFC rule each, with exact action sequences.
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::time::{Duration, Instant};
+
+use super::*;
+use crate::proto::packet::{AuthKey, Vrid};
+use crate::proto::params::{AnnounceSchedule, VirtualAddress};
+
+const SELF_ADDR: &str = "192.0.2.201";
+const LOWER_PEER: &str = "192.0.2.100";
+const HIGHER_PEER: &str = "192.0.2.250";
+
+fn ip(s: &str) -> IpAddr {
+    s.parse().unwrap()
+}
+
+fn params(priority: u8) -> InstanceParams {
+    InstanceParams {
+        name: "VI_1".into(),
+        vrid: Vrid::new(51).unwrap(),
+        version: Version::V2,
+        priority,
+        advert_interval: Centiseconds::from_secs(1),
+        preempt: true,
+        preempt_delay: Duration::ZERO,
+        accept_mode: true,
+        primary_address: ip(SELF_ADDR),
+        virtual_addresses: vec![VirtualAddress::host(ip("192.0.2.203"))],
+        auth: Auth::Pass(AuthKey::from_password("1111")),
+        announce: AnnounceSchedule::default(),
+    }
+}
+
+fn v3_params(priority: u8, interval_cs: u32) -> InstanceParams {
+    InstanceParams {
+        version: Version::V3,
+        auth: Auth::None,
+        advert_interval: Centiseconds::new(interval_cs),
+        ..params(priority)
+    }
+}
+
+fn advert_from(instance: &Instance, priority: u8) -> Advert {
+    let p = instance.params();
+    Advert {
+        version: p.version,
+        vrid: p.vrid,
+        priority,
+        interval: p.advert_interval,
+        auth: p.auth,
+        addresses: p.advertised_addresses(),
+    }
+}
+
+fn drain(instance: &mut Instance) -> Vec<Action> {
+    std::iter::from_fn(|| instance.poll_action()).collect()
+}
+
+fn sent_priorities(actions: &[Action]) -> Vec<u8> {
+    actions
+        .iter()
+        .filter_map(|a| match a {
+            Action::SendAdvert(advert) => Some(advert.priority),
+            _ => None,
+        })
+        .collect()
+}
+
+fn transitions(actions: &[Action]) -> Vec<(State, State)> {
+    actions
+        .iter()
+        .filter_map(|a| match a {
+            Action::Notify(t) => Some((t.from, t.to)),
+            _ => None,
+        })
+        .collect()
+}
+
+fn after(t0: Instant, cs: u32) -> Instant {
+    t0 + Centiseconds::new(cs).as_duration()
+}
+
+/// An instance started at `t0` that has become master (after its
+/// Master_Down_Interval), with the actions drained.
+fn master(p: InstanceParams, t0: Instant) -> (Instance, Instant) {
+    let mut instance = Instance::new(p).unwrap();
+    instance.handle_event(t0, Event::Startup);
+    let due = instance.poll_timeout().unwrap();
+    instance.handle_timeout(due);
+    assert_eq!(instance.state(), State::Master);
+    drain(&mut instance);
+    (instance, due)
+}
+
+#[test]
+fn startup_below_255_waits_master_down_interval_in_backup() {
+    let t0 = Instant::now();
+    let mut instance = Instance::new(params(100)).unwrap();
+    assert_eq!(instance.poll_timeout(), None, "no timer before startup");
+    instance.handle_event(t0, Event::Startup);
+    let actions = drain(&mut instance);
+    // Stale addresses from a crashed run are removed, then BACKUP.
+    assert!(matches!(actions[0], Action::RemoveVips { .. }));
+    assert_eq!(
+        transitions(&actions),
+        vec![(State::Initialize, State::Backup)]
+    );
+    // 3 * 100 cs + (256 - 100) * 100 / 256 = 300 + 60
+    assert_eq!(instance.poll_timeout(), Some(after(t0, 360)));
+
+    instance.handle_timeout(after(t0, 359));
+    assert_eq!(instance.state(), State::Backup);
+    instance.handle_timeout(after(t0, 360));
+    assert_eq!(instance.state(), State::Master);
+    let actions = drain(&mut instance);
+    assert!(matches!(&actions[0], Action::SendAdvert(a) if a.priority == 100));
+    assert!(
+        matches!(&actions[1], Action::AddVips { accept: true, addresses } if addresses.len() == 1)
+    );
+    assert!(matches!(&actions[2], Action::Announce { count: 5, .. }));
+    assert!(
+        matches!(&actions[3], Action::Notify(t) if t.reason == Reason::MasterDown && t.priority == 100)
+    );
+    assert_eq!(actions.len(), 4);
+}
+
+#[test]
+fn owner_becomes_master_at_once() {
+    let t0 = Instant::now();
+    let mut instance = Instance::new(params(255)).unwrap();
+    instance.handle_event(t0, Event::Startup);
+    let actions = drain(&mut instance);
+    assert_eq!(
+        transitions(&actions),
+        vec![(State::Initialize, State::Master)]
+    );
+    assert_eq!(sent_priorities(&actions), vec![255]);
+    assert!(!actions
+        .iter()
+        .any(|a| matches!(a, Action::RemoveVips { .. })));
+}
+
+#[test]
+fn master_sends_an_advert_every_interval() {
+    let t0 = Instant::now();
+    let (mut instance, became) = master(params(100), t0);
+    assert_eq!(instance.poll_timeout(), Some(after(became, 100)));
+    instance.handle_timeout(after(became, 100));
+    assert_eq!(sent_priorities(&drain(&mut instance)), vec![100]);
+    assert_eq!(instance.poll_timeout(), Some(after(became, 200)));
+}
+
+#[test]
+fn spurious_timeout_is_a_no_op() {
+    let t0 = Instant::now();
+    let (mut instance, became) = master(params(100), t0);
+    let before = instance.poll_timeout();
+    instance.handle_timeout(after(became, 50));
+    instance.handle_timeout(after(became, 50));
+    assert!(drain(&mut instance).is_empty());
+    assert_eq!(instance.poll_timeout(), before);
+}
+
+#[test]
+fn master_yields_to_higher_priority() {
+    let t0 = Instant::now();
+    let (mut instance, became) = master(params(100), t0);
+    let now = after(became, 10);
+    let advert = advert_from(&instance, 110);
+    instance.handle_packet(now, ip(LOWER_PEER), Ok(advert));
+    assert_eq!(instance.state(), State::Backup);
+    let actions = drain(&mut instance);
+    assert!(matches!(actions[0], Action::RemoveVips { .. }));
+    assert!(
+        matches!(&actions[1], Action::Notify(t) if matches!(t.reason, Reason::Preempted { priority: 110, .. }))
+    );
+    assert_eq!(sent_priorities(&actions), Vec::<u8>::new());
+    assert_eq!(instance.poll_timeout(), Some(after(now, 360)));
+    assert_eq!(
+        instance.peer_master(),
+        Some(PeerMaster {
+            address: ip(LOWER_PEER),
+            priority: 110
+        })
+    );
+}
+
+#[test]
+fn equal_priority_tie_goes_to_the_higher_address() {
+    let t0 = Instant::now();
+    let (mut instance, became) = master(params(100), t0);
+    let advert = advert_from(&instance, 100);
+    instance.handle_packet(after(became, 1), ip(LOWER_PEER), Ok(advert.clone()));
+    assert_eq!(
+        instance.state(),
+        State::Master,
+        "lower address loses the tie"
+    );
+    instance.handle_packet(after(became, 2), ip(HIGHER_PEER), Ok(advert));
+    assert_eq!(
+        instance.state(),
+        State::Backup,
+        "higher address wins the tie"
+    );
+}
+
+#[test]
+fn master_answers_lower_priority_at_once_but_not_per_packet() {
+    let t0 = Instant::now();
+    let (mut instance, became) = master(params(100), t0);
+    let lower = advert_from(&instance, 90);
+    instance.handle_packet(after(became, 10), ip(HIGHER_PEER), Ok(lower.clone()));
+    assert_eq!(
+        sent_priorities(&drain(&mut instance)),
+        vec![100],
+        "RFC 9568 immediate answer"
+    );
+    assert_eq!(
+        instance.poll_timeout(),
+        Some(after(became, 110)),
+        "Adver_Timer reset"
+    );
+    for cs in 11..60 {
+        instance.handle_packet(after(became, cs), ip(HIGHER_PEER), Ok(lower.clone()));
+    }
+    assert!(
+        drain(&mut instance).is_empty(),
+        "a flood gets no more than one answer per interval"
+    );
+    instance.handle_packet(after(became, 111), ip(HIGHER_PEER), Ok(lower));
+    assert_eq!(sent_priorities(&drain(&mut instance)), vec![100]);
+    assert_eq!(instance.state(), State::Master);
+}
+
+#[test]
+fn master_answers_priority_zero_with_an_advert() {
+    let t0 = Instant::now();
+    let (mut instance, became) = master(params(100), t0);
+    let leaving = advert_from(&instance, 0);
+    instance.handle_packet(after(became, 30), ip(HIGHER_PEER), Ok(leaving));
+    assert_eq!(sent_priorities(&drain(&mut instance)), vec![100]);
+    assert_eq!(instance.poll_timeout(), Some(after(became, 130)));
+    assert_eq!(instance.stats().priority_zero_received, 1);
+}
+
+#[test]
+fn backup_waits_only_skew_time_after_priority_zero() {
+    let t0 = Instant::now();
+    let mut instance = Instance::new(params(90)).unwrap();
+    instance.handle_event(t0, Event::Startup);
+    let leaving = advert_from(&instance, 0);
+    instance.handle_packet(after(t0, 100), ip(HIGHER_PEER), Ok(leaving));
+    // (256 - 90) * 100 / 256 = 64 cs
+    assert_eq!(instance.poll_timeout(), Some(after(t0, 164)));
+}
+
+#[test]
+fn backup_resets_master_down_on_each_advert_from_a_better_master() {
+    let t0 = Instant::now();
+    let mut instance = Instance::new(params(90)).unwrap();
+    instance.handle_event(t0, Event::Startup);
+    let advert = advert_from(&instance, 100);
+    for second in 1..20 {
+        instance.handle_packet(after(t0, second * 100), ip(HIGHER_PEER), Ok(advert.clone()));
+        instance.handle_timeout(after(t0, second * 100 + 50));
+    }
+    assert_eq!(instance.state(), State::Backup);
+    assert_eq!(instance.poll_timeout(), Some(after(t0, 1900 + 364)));
+    assert_eq!(instance.stats().adverts_received, 19);
+}
+
+#[test]
+fn backup_with_preempt_ignores_lower_priority_master() {
+    let t0 = Instant::now();
+    let mut instance = Instance::new(params(100)).unwrap();
+    instance.handle_event(t0, Event::Startup);
+    let lower = advert_from(&instance, 90);
+    instance.handle_packet(after(t0, 100), ip(HIGHER_PEER), Ok(lower.clone()));
+    instance.handle_packet(after(t0, 200), ip(HIGHER_PEER), Ok(lower));
+    assert_eq!(
+        instance.poll_timeout(),
+        Some(after(t0, 360)),
+        "timer not reset by a lesser master"
+    );
+    instance.handle_timeout(after(t0, 360));
+    assert_eq!(instance.state(), State::Master);
+}
+
+#[test]
+fn backup_without_preempt_defers_to_lower_priority_master() {
+    let t0 = Instant::now();
+    let mut instance = Instance::new(InstanceParams {
+        preempt: false,
+        ..params(100)
+    })
+    .unwrap();
+    instance.handle_event(t0, Event::Startup);
+    let lower = advert_from(&instance, 90);
+    for second in 1..10 {
+        instance.handle_packet(after(t0, second * 100), ip(HIGHER_PEER), Ok(lower.clone()));
+        instance.handle_timeout(after(t0, second * 100));
+    }
+    assert_eq!(instance.state(), State::Backup);
+}
+
+#[test]
+fn preempt_delay_defers_until_it_has_run_from_the_first_lesser_advert() {
+    let t0 = Instant::now();
+    let p = InstanceParams {
+        preempt_delay: Duration::from_secs(5),
+        ..params(100)
+    };
+    let mut instance = Instance::new(p).unwrap();
+    instance.handle_event(t0, Event::Startup);
+    let lower = advert_from(&instance, 90);
+    // First lesser advert at 1 s starts the 5 s delay; deferred until 6 s.
+    let mut took_over_at = None;
+    for cs in (100..1500).step_by(10) {
+        let now = after(t0, cs);
+        instance.handle_timeout(now);
+        if instance.state() == State::Master {
+            took_over_at = Some(cs);
+            break;
+        }
+        if cs % 100 == 0 {
+            instance.handle_packet(now, ip(HIGHER_PEER), Ok(lower.clone()));
+        }
+    }
+    // Last deferred advert at 5 s (< 6 s); adverts from 6 s on are ignored,
+    // so Master_Down fires at 5 s + 3.6 s.
+    assert_eq!(took_over_at, Some(860));
+}
+
+#[test]
+fn v3_backup_learns_master_interval() {
+    let t0 = Instant::now();
+    let mut instance = Instance::new(v3_params(90, 100)).unwrap();
+    instance.handle_event(t0, Event::Startup);
+    let mut fast = advert_from(&instance, 100);
+    fast.interval = Centiseconds::new(10);
+    instance.handle_packet(after(t0, 5), ip(HIGHER_PEER), Ok(fast));
+    assert_eq!(instance.master_adver_interval(), Centiseconds::new(10));
+    // 3 * 10 + (166 * 10) / 256 = 30 + 6
+    assert_eq!(instance.poll_timeout(), Some(after(t0, 5 + 36)));
+}
+
+#[test]
+fn v2_refuses_mismatched_interval_auth_and_addresses() {
+    let t0 = Instant::now();
+    let mut instance = Instance::new(params(90)).unwrap();
+    instance.handle_event(t0, Event::Startup);
+    let good = advert_from(&instance, 100);
+    let cases: Vec<(Advert, DropReason)> = vec![
+        (
+            Advert {
+                interval: Centiseconds::from_secs(2),
+                ..good.clone()
+            },
+            DropReason::IntervalMismatch,
+        ),
+        (
+            Advert {
+                auth: Auth::Pass(AuthKey::from_password("2222")),
+                ..good.clone()
+            },
+            DropReason::AuthMismatch,
+        ),
+        (
+            Advert {
+                auth: Auth::None,
+                ..good.clone()
+            },
+            DropReason::AuthMismatch,
+        ),
+        (
+            Advert {
+                addresses: AddressList::V4(vec![Ipv4Addr::new(192, 0, 2, 99)]),
+                ..good.clone()
+            },
+            DropReason::AddressListMismatch,
+        ),
+        (
+            Advert {
+                vrid: Vrid::new(52).unwrap(),
+                ..good.clone()
+            },
+            DropReason::VridMismatch,
+        ),
+        (
+            Advert {
+                version: Version::V3,
+                auth: Auth::None,
+                ..good.clone()
+            },
+            DropReason::VersionMismatch,
+        ),
+    ];
+    let deadline = instance.poll_timeout();
+    for (advert, reason) in cases {
+        let before = instance.stats().dropped.get(reason);
+        instance.handle_packet(after(t0, 50), ip(HIGHER_PEER), Ok(advert));
+        assert_eq!(
+            instance.stats().dropped.get(reason),
+            before + 1,
+            "{reason:?}"
+        );
+    }
+    instance.handle_packet(after(t0, 50), ip(SELF_ADDR), Ok(good));
+    assert_eq!(instance.stats().dropped.get(DropReason::OwnAddress), 1);
+    instance.handle_packet(after(t0, 50), ip(HIGHER_PEER), Err(DecodeError::BadTtl(64)));
+    assert_eq!(instance.stats().dropped.get(DropReason::BadTtl), 1);
+    assert_eq!(
+        instance.poll_timeout(),
+        deadline,
+        "no dropped packet reset the timer"
+    );
+    assert_eq!(instance.stats().adverts_received, 0);
+}
+
+#[test]
+fn shutdown_of_a_master_sends_priority_zero_and_releases() {
+    let t0 = Instant::now();
+    let (mut instance, became) = master(params(100), t0);
+    instance.handle_event(after(became, 10), Event::Shutdown);
+    let actions = drain(&mut instance);
+    assert_eq!(sent_priorities(&actions), vec![0]);
+    assert!(matches!(actions[1], Action::RemoveVips { .. }));
+    assert_eq!(
+        transitions(&actions),
+        vec![(State::Master, State::Initialize)]
+    );
+    assert_eq!(instance.poll_timeout(), None);
+    // Nothing brings a stopped instance back.
+    instance.handle_event(after(became, 20), Event::Startup);
+    instance.handle_packet(
+        after(became, 20),
+        ip(HIGHER_PEER),
+        Ok(advert_from(&instance, 0)),
+    );
+    instance.handle_timeout(after(became, 1000));
+    assert!(drain(&mut instance).is_empty());
+}
+
+#[test]
+fn weight_zero_tracker_failure_faults_and_recovers_to_backup() {
+    let t0 = Instant::now();
+    let (mut instance, became) = master(params(100), t0);
+    let failing = Event::Tracker {
+        name: "web".into(),
+        effect: TrackerEffect::from_status(false, 0),
+    };
+    instance.handle_event(after(became, 10), failing);
+    let actions = drain(&mut instance);
+    assert_eq!(sent_priorities(&actions), vec![0], "backups told at once");
+    assert_eq!(transitions(&actions), vec![(State::Master, State::Fault)]);
+    assert!(
+        matches!(&actions.last(), Some(Action::Notify(t)) if t.reason == Reason::Fault(FaultCause::Tracker("web".into())))
+    );
+    assert_eq!(instance.poll_timeout(), None, "FAULT runs no timers");
+
+    let healthy = Event::Tracker {
+        name: "web".into(),
+        effect: TrackerEffect::from_status(true, 0),
+    };
+    instance.handle_event(after(became, 20), healthy);
+    assert_eq!(
+        transitions(&drain(&mut instance)),
+        vec![(State::Fault, State::Backup)]
+    );
+    assert_eq!(instance.poll_timeout(), Some(after(became, 20 + 360)));
+}
+
+#[test]
+fn weighted_tracker_changes_advertised_priority() {
+    let t0 = Instant::now();
+    let (mut instance, became) = master(params(100), t0);
+    let event = Event::Tracker {
+        name: "web".into(),
+        effect: TrackerEffect::from_status(false, -20),
+    };
+    instance.handle_event(after(became, 10), event);
+    assert_eq!(
+        drain(&mut instance),
+        vec![Action::PriorityChanged { from: 100, to: 80 }]
+    );
+    instance.handle_timeout(after(became, 100));
+    assert_eq!(sent_priorities(&drain(&mut instance)), vec![80]);
+
+    let owner_event = Event::Tracker {
+        name: "web".into(),
+        effect: TrackerEffect::Adjust(-50),
+    };
+    let mut owner = Instance::new(params(255)).unwrap();
+    owner.handle_event(t0, owner_event);
+    assert_eq!(owner.priority(), 255);
+}
+
+#[test]
+fn link_down_at_startup_is_fault_until_link_up() {
+    let t0 = Instant::now();
+    let mut instance = Instance::new(params(100)).unwrap();
+    instance.handle_event(t0, Event::LinkDown);
+    instance.handle_event(t0, Event::Startup);
+    let actions = drain(&mut instance);
+    assert!(matches!(actions[0], Action::RemoveVips { .. }));
+    assert_eq!(
+        transitions(&actions),
+        vec![(State::Initialize, State::Fault)]
+    );
+    instance.handle_packet(after(t0, 1), ip(HIGHER_PEER), Ok(advert_from(&instance, 0)));
+    assert_eq!(
+        instance.poll_timeout(),
+        None,
+        "adverts are not acted on in FAULT"
+    );
+    instance.handle_event(after(t0, 100), Event::LinkUp);
+    assert_eq!(
+        transitions(&drain(&mut instance)),
+        vec![(State::Fault, State::Backup)]
+    );
+}
+
+#[test]
+fn resume_takes_master_without_waiting() {
+    let t0 = Instant::now();
+    let mut instance = Instance::new(params(100)).unwrap();
+    instance.handle_event(t0, Event::Resume);
+    let actions = drain(&mut instance);
+    assert_eq!(
+        transitions(&actions),
+        vec![(State::Initialize, State::Master)]
+    );
+    assert!(
+        !actions
+            .iter()
+            .any(|a| matches!(a, Action::RemoveVips { .. })),
+        "no address moves"
+    );
+    assert_eq!(sent_priorities(&actions), vec![100]);
+}
+
+#[test]
+fn announcements_follow_the_garp_schedule() {
+    let t0 = Instant::now();
+    let schedule = AnnounceSchedule {
+        repeat: 3,
+        delay: Duration::from_secs(5),
+        refresh: Duration::from_secs(60),
+        refresh_repeat: 2,
+    };
+    let (mut instance, became) = master(
+        InstanceParams {
+            announce: schedule,
+            ..params(100)
+        },
+        t0,
+    );
+    let mut bursts = Vec::new();
+    for cs in (0..=13_000).step_by(50) {
+        instance.handle_timeout(after(became, cs));
+        for action in drain(&mut instance) {
+            if let Action::Announce { count, .. } = action {
+                bursts.push((cs, count));
+            }
+        }
+    }
+    assert_eq!(bursts, vec![(500, 3), (6000, 2), (12000, 2)]);
+}
+
+#[test]
+fn no_second_burst_when_delay_is_zero() {
+    let t0 = Instant::now();
+    let schedule = AnnounceSchedule {
+        delay: Duration::ZERO,
+        ..AnnounceSchedule::default()
+    };
+    let (instance, became) = master(
+        InstanceParams {
+            announce: schedule,
+            ..params(100)
+        },
+        t0,
+    );
+    assert_eq!(
+        instance.poll_timeout(),
+        Some(after(became, 100)),
+        "only the advert timer"
+    );
+}
+
+#[test]
+fn accept_flag_follows_accept_mode_unless_owner() {
+    let t0 = Instant::now();
+    let mut instance = Instance::new(InstanceParams {
+        accept_mode: false,
+        ..params(255)
+    })
+    .unwrap();
+    instance.handle_event(t0, Event::Startup);
+    assert!(drain(&mut instance)
+        .iter()
+        .any(|a| matches!(a, Action::AddVips { accept: true, .. })));
+    let mut instance = Instance::new(InstanceParams {
+        accept_mode: false,
+        ..params(100)
+    })
+    .unwrap();
+    instance.handle_event(t0, Event::Resume);
+    assert!(drain(&mut instance)
+        .iter()
+        .any(|a| matches!(a, Action::AddVips { accept: false, .. })));
+}

@@ -1,0 +1,30 @@
+//! The VRRP protocol, sans-IO: packet codec and state machine.
+//!
+//! Nothing here touches a socket, reads a clock or spawns a task: time
+//! comes in as the `now` argument of each `handle_*` call and work goes
+//! out as [`Action`]s, so every behaviour is testable in virtual time.
+#![forbid(unsafe_code)]
+
+pub mod action;
+pub mod checksum;
+pub mod event;
+pub mod fsm;
+pub mod interval;
+pub mod packet;
+pub mod params;
+pub mod state;
+pub mod stats;
+pub mod timers;
+pub mod tracker;
+
+pub use action::Action;
+pub use event::Event;
+pub use fsm::{Instance, PeerMaster};
+pub use interval::Centiseconds;
+pub use packet::{
+    AddressList, Advert, Auth, AuthKey, DecodeError, EncodeError, Endpoints, Version, Vrid,
+};
+pub use params::{AnnounceSchedule, InstanceParams, ParamsError, VirtualAddress};
+pub use state::{FaultCause, Reason, State, Transition};
+pub use stats::{DropReason, Stats};
+pub use tracker::TrackerEffect;

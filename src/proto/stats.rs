@@ -1,0 +1,153 @@
+//! Counters an instance keeps, and the reasons a received packet is dropped.
+
+use super::packet::DecodeError;
+
+/// Why a received packet was not acted on. One counter each: every
+/// dropped packet is counted, whatever the log rate limit lets through.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum DropReason {
+    BadTtl,
+    Truncated,
+    BadVersion,
+    BadType,
+    ZeroVrid,
+    AddressFamilyMismatch,
+    V2OverIpv6,
+    NoAddresses,
+    LengthMismatch,
+    ZeroInterval,
+    BadChecksum,
+    VersionMismatch,
+    VridMismatch,
+    AuthMismatch,
+    IntervalMismatch,
+    AddressListMismatch,
+    OwnAddress,
+}
+
+impl DropReason {
+    pub const ALL: [DropReason; 17] = [
+        DropReason::BadTtl,
+        DropReason::Truncated,
+        DropReason::BadVersion,
+        DropReason::BadType,
+        DropReason::ZeroVrid,
+        DropReason::AddressFamilyMismatch,
+        DropReason::V2OverIpv6,
+        DropReason::NoAddresses,
+        DropReason::LengthMismatch,
+        DropReason::ZeroInterval,
+        DropReason::BadChecksum,
+        DropReason::VersionMismatch,
+        DropReason::VridMismatch,
+        DropReason::AuthMismatch,
+        DropReason::IntervalMismatch,
+        DropReason::AddressListMismatch,
+        DropReason::OwnAddress,
+    ];
+
+    /// Stable label for metrics and logs.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            DropReason::BadTtl => "bad_ttl",
+            DropReason::Truncated => "truncated",
+            DropReason::BadVersion => "bad_version",
+            DropReason::BadType => "bad_type",
+            DropReason::ZeroVrid => "zero_vrid",
+            DropReason::AddressFamilyMismatch => "address_family_mismatch",
+            DropReason::V2OverIpv6 => "v2_over_ipv6",
+            DropReason::NoAddresses => "no_addresses",
+            DropReason::LengthMismatch => "length_mismatch",
+            DropReason::ZeroInterval => "zero_interval",
+            DropReason::BadChecksum => "bad_checksum",
+            DropReason::VersionMismatch => "version_mismatch",
+            DropReason::VridMismatch => "vrid_mismatch",
+            DropReason::AuthMismatch => "auth_mismatch",
+            DropReason::IntervalMismatch => "interval_mismatch",
+            DropReason::AddressListMismatch => "address_list_mismatch",
+            DropReason::OwnAddress => "own_address",
+        }
+    }
+
+    const fn index(self) -> usize {
+        self as usize
+    }
+}
+
+impl From<&DecodeError> for DropReason {
+    fn from(error: &DecodeError) -> DropReason {
+        match error {
+            DecodeError::BadTtl(_) => DropReason::BadTtl,
+            DecodeError::Truncated { .. } => DropReason::Truncated,
+            DecodeError::BadVersion(_) => DropReason::BadVersion,
+            DecodeError::BadType(_) => DropReason::BadType,
+            DecodeError::ZeroVrid => DropReason::ZeroVrid,
+            DecodeError::AddressFamilyMismatch => DropReason::AddressFamilyMismatch,
+            DecodeError::V2OverIpv6 => DropReason::V2OverIpv6,
+            DecodeError::NoAddresses => DropReason::NoAddresses,
+            DecodeError::LengthMismatch { .. } => DropReason::LengthMismatch,
+            DecodeError::ZeroInterval => DropReason::ZeroInterval,
+            DecodeError::BadChecksum { .. } => DropReason::BadChecksum,
+        }
+    }
+}
+
+/// Per-reason drop counters.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DropCounts([u64; DropReason::ALL.len()]);
+
+impl DropCounts {
+    pub fn record(&mut self, reason: DropReason) {
+        self.0[reason.index()] += 1;
+    }
+
+    pub fn get(&self, reason: DropReason) -> u64 {
+        self.0[reason.index()]
+    }
+
+    pub fn total(&self) -> u64 {
+        self.0.iter().sum()
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (DropReason, u64)> + '_ {
+        DropReason::ALL.iter().map(|&r| (r, self.get(r)))
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Stats {
+    pub adverts_received: u64,
+    pub adverts_sent: u64,
+    pub priority_zero_received: u64,
+    pub priority_zero_sent: u64,
+    pub became_master: u64,
+    pub released_master: u64,
+    pub dropped: DropCounts,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn all_lists_every_reason_once_in_index_order() {
+        for (i, reason) in DropReason::ALL.iter().enumerate() {
+            assert_eq!(reason.index(), i, "{reason:?}");
+        }
+        let mut labels: Vec<_> = DropReason::ALL.iter().map(|r| r.as_str()).collect();
+        labels.sort_unstable();
+        labels.dedup();
+        assert_eq!(labels.len(), DropReason::ALL.len());
+    }
+
+    #[test]
+    fn counts_per_reason() {
+        let mut counts = DropCounts::default();
+        counts.record(DropReason::BadTtl);
+        counts.record(DropReason::BadTtl);
+        counts.record(DropReason::AuthMismatch);
+        assert_eq!(counts.get(DropReason::BadTtl), 2);
+        assert_eq!(counts.get(DropReason::AuthMismatch), 1);
+        assert_eq!(counts.total(), 3);
+    }
+}

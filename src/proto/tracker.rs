@@ -1,0 +1,118 @@
+//! How tracked things (checks, interfaces, files) move an instance's
+//! priority, with keepalived's weight semantics, and the clamp that keeps
+//! the result a valid non-owner priority.
+
+/// What one tracker currently does to the instances that track it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum TrackerEffect {
+    /// Contributes nothing.
+    #[default]
+    Neutral,
+    /// Adds this (possibly negative) amount to the base priority.
+    Adjust(i32),
+    /// Holds the instance in FAULT.
+    Fault,
+}
+
+/// keepalived's tracking weights span -253..=253.
+pub const MAX_WEIGHT: i32 = 253;
+
+impl TrackerEffect {
+    /// A check or interface that is `up` or not, tracked with `weight`
+    /// (keepalived's vrrp_script / track_interface): a positive weight is
+    /// added while up, a negative one while down, and weight 0 means
+    /// FAULT while down.
+    pub fn from_status(up: bool, weight: i32) -> TrackerEffect {
+        match (up, weight) {
+            (false, 0) => TrackerEffect::Fault,
+            (true, w) if w > 0 => TrackerEffect::Adjust(w),
+            (false, w) if w < 0 => TrackerEffect::Adjust(w),
+            _ => TrackerEffect::Neutral,
+        }
+    }
+
+    /// keepalived's track_file: the file's integer times the weight; with
+    /// weight 0, a non-zero value means FAULT. A product below -253 means
+    /// FAULT too (keepalived treats it as the tracked thing being down).
+    pub fn from_file_value(value: i64, weight: i32) -> TrackerEffect {
+        if weight == 0 {
+            return if value == 0 {
+                TrackerEffect::Neutral
+            } else {
+                TrackerEffect::Fault
+            };
+        }
+        let product = value.saturating_mul(i64::from(weight));
+        if product < -i64::from(MAX_WEIGHT) {
+            TrackerEffect::Fault
+        } else {
+            TrackerEffect::Adjust(product.min(i64::from(MAX_WEIGHT)) as i32)
+        }
+    }
+}
+
+/// Effective priority (RFC 5798 "Priority" as the instance advertises it):
+/// an owner's 255 never changes; anything else is base + adjustments,
+/// clamped to 1..=254 so trackers can neither make a non-owner claim
+/// ownership nor make it advertise "leaving" (0).
+pub fn effective_priority(base: u8, adjustments: impl IntoIterator<Item = i32>) -> u8 {
+    if base == 255 {
+        return 255;
+    }
+    let sum: i64 = adjustments.into_iter().map(i64::from).sum();
+    (i64::from(base) + sum).clamp(1, 254) as u8
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keepalived_weight_semantics() {
+        assert_eq!(TrackerEffect::from_status(true, 0), TrackerEffect::Neutral);
+        assert_eq!(TrackerEffect::from_status(false, 0), TrackerEffect::Fault);
+        assert_eq!(
+            TrackerEffect::from_status(true, 20),
+            TrackerEffect::Adjust(20)
+        );
+        assert_eq!(
+            TrackerEffect::from_status(false, 20),
+            TrackerEffect::Neutral
+        );
+        assert_eq!(
+            TrackerEffect::from_status(true, -20),
+            TrackerEffect::Neutral
+        );
+        assert_eq!(
+            TrackerEffect::from_status(false, -20),
+            TrackerEffect::Adjust(-20)
+        );
+    }
+
+    #[test]
+    fn file_values_scale_by_weight() {
+        assert_eq!(
+            TrackerEffect::from_file_value(3, -10),
+            TrackerEffect::Adjust(-30)
+        );
+        assert_eq!(TrackerEffect::from_file_value(0, 0), TrackerEffect::Neutral);
+        assert_eq!(TrackerEffect::from_file_value(1, 0), TrackerEffect::Fault);
+        assert_eq!(
+            TrackerEffect::from_file_value(-300, 1),
+            TrackerEffect::Fault
+        );
+        assert_eq!(
+            TrackerEffect::from_file_value(1000, 1),
+            TrackerEffect::Adjust(253)
+        );
+    }
+
+    #[test]
+    fn effective_priority_is_clamped_and_owner_is_fixed() {
+        assert_eq!(effective_priority(100, [-20, 5]), 85);
+        assert_eq!(effective_priority(100, [-253]), 1);
+        assert_eq!(effective_priority(100, [253]), 254);
+        assert_eq!(effective_priority(255, [-253]), 255);
+        assert_eq!(effective_priority(1, []), 1);
+    }
+}
