@@ -264,7 +264,7 @@ impl Instance {
                 self.priority,
                 self.master_adver_interval,
             );
-            self.master_down_timer.arm(now, skew.as_duration());
+            self.master_down_timer.arm(now, skew);
             return;
         }
         let defer = !self.params.preempt
@@ -343,7 +343,7 @@ impl Instance {
             self.priority,
             self.master_adver_interval,
         );
-        self.master_down_timer.arm(now, interval.as_duration());
+        self.master_down_timer.arm(now, interval);
     }
 
     fn fault_cause(&self) -> Option<FaultCause> {

@@ -77,6 +77,11 @@ fn transitions(actions: &[Action]) -> Vec<(State, State)> {
         .collect()
 }
 
+/// Master_Down_Interval at 1 s adverts: 3 s + (256 - priority) / 256 s.
+const MDI_V2_PRIO_100: Duration = Duration::from_nanos(3_609_375_000);
+const MDI_V2_PRIO_90: Duration = Duration::from_nanos(3_648_437_500);
+const SKEW_V2_PRIO_90: Duration = Duration::from_nanos(648_437_500);
+
 fn after(t0: Instant, cs: u32) -> Instant {
     t0 + Centiseconds::new(cs).as_duration()
 }
@@ -106,12 +111,11 @@ fn startup_below_255_waits_master_down_interval_in_backup() {
         transitions(&actions),
         vec![(State::Initialize, State::Backup)]
     );
-    // 3 * 100 cs + (256 - 100) * 100 / 256 = 300 + 60
-    assert_eq!(instance.poll_timeout(), Some(after(t0, 360)));
+    assert_eq!(instance.poll_timeout(), Some(t0 + MDI_V2_PRIO_100));
 
-    instance.handle_timeout(after(t0, 359));
+    instance.handle_timeout(t0 + MDI_V2_PRIO_100 - Duration::from_nanos(1));
     assert_eq!(instance.state(), State::Backup);
-    instance.handle_timeout(after(t0, 360));
+    instance.handle_timeout(t0 + MDI_V2_PRIO_100);
     assert_eq!(instance.state(), State::Master);
     let actions = drain(&mut instance);
     assert!(matches!(&actions[0], Action::SendAdvert(a) if a.priority == 100));
@@ -176,7 +180,7 @@ fn master_yields_to_higher_priority() {
         matches!(&actions[1], Action::Notify(t) if matches!(t.reason, Reason::Preempted { priority: 110, .. }))
     );
     assert_eq!(sent_priorities(&actions), Vec::<u8>::new());
-    assert_eq!(instance.poll_timeout(), Some(after(now, 360)));
+    assert_eq!(instance.poll_timeout(), Some(now + MDI_V2_PRIO_100));
     assert_eq!(
         instance.peer_master(),
         Some(PeerMaster {
@@ -251,8 +255,10 @@ fn backup_waits_only_skew_time_after_priority_zero() {
     instance.handle_event(t0, Event::Startup);
     let leaving = advert_from(&instance, 0);
     instance.handle_packet(after(t0, 100), ip(HIGHER_PEER), Ok(leaving));
-    // (256 - 90) * 100 / 256 = 64 cs
-    assert_eq!(instance.poll_timeout(), Some(after(t0, 164)));
+    assert_eq!(
+        instance.poll_timeout(),
+        Some(after(t0, 100) + SKEW_V2_PRIO_90)
+    );
 }
 
 #[test]
@@ -266,7 +272,10 @@ fn backup_resets_master_down_on_each_advert_from_a_better_master() {
         instance.handle_timeout(after(t0, second * 100 + 50));
     }
     assert_eq!(instance.state(), State::Backup);
-    assert_eq!(instance.poll_timeout(), Some(after(t0, 1900 + 364)));
+    assert_eq!(
+        instance.poll_timeout(),
+        Some(after(t0, 1900) + MDI_V2_PRIO_90)
+    );
     assert_eq!(instance.stats().adverts_received, 19);
 }
 
@@ -280,10 +289,10 @@ fn backup_with_preempt_ignores_lower_priority_master() {
     instance.handle_packet(after(t0, 200), ip(HIGHER_PEER), Ok(lower));
     assert_eq!(
         instance.poll_timeout(),
-        Some(after(t0, 360)),
+        Some(t0 + MDI_V2_PRIO_100),
         "timer not reset by a lesser master"
     );
-    instance.handle_timeout(after(t0, 360));
+    instance.handle_timeout(t0 + MDI_V2_PRIO_100);
     assert_eq!(instance.state(), State::Master);
 }
 
@@ -328,8 +337,8 @@ fn preempt_delay_defers_until_it_has_run_from_the_first_lesser_advert() {
         }
     }
     // Last deferred advert at 5 s (< 6 s); adverts from 6 s on are ignored,
-    // so Master_Down fires at 5 s + 3.6 s.
-    assert_eq!(took_over_at, Some(860));
+    // so Master_Down fires at 5 s + 3.609 s, seen at the next 10 cs step.
+    assert_eq!(took_over_at, Some(870));
 }
 
 #[test]
@@ -341,8 +350,11 @@ fn v3_backup_learns_master_interval() {
     fast.interval = Centiseconds::new(10);
     instance.handle_packet(after(t0, 5), ip(HIGHER_PEER), Ok(fast));
     assert_eq!(instance.master_adver_interval(), Centiseconds::new(10));
-    // 3 * 10 + (166 * 10) / 256 = 30 + 6
-    assert_eq!(instance.poll_timeout(), Some(after(t0, 5 + 36)));
+    // 3 * 100 ms + 166 * 100 ms / 256
+    assert_eq!(
+        instance.poll_timeout(),
+        Some(after(t0, 5) + Duration::from_nanos(364_843_750))
+    );
 }
 
 #[test]
@@ -468,7 +480,10 @@ fn weight_zero_tracker_failure_faults_and_recovers_to_backup() {
         transitions(&drain(&mut instance)),
         vec![(State::Fault, State::Backup)]
     );
-    assert_eq!(instance.poll_timeout(), Some(after(became, 20 + 360)));
+    assert_eq!(
+        instance.poll_timeout(),
+        Some(after(became, 20) + MDI_V2_PRIO_100)
+    );
 }
 
 #[test]

@@ -44,18 +44,19 @@ impl Timer {
 /// - v3 (RFC 5798 §6.1): `((256 - Priority) * Master_Adver_Interval) / 256`
 ///   centiseconds.
 ///
-/// Both in integer centiseconds, truncated as RFC 5798's arithmetic is
-/// (at most 10 ms short; never truncated to whole seconds).
-pub fn skew_time(
-    version: Version,
-    priority: u8,
-    master_adver_interval: Centiseconds,
-) -> Centiseconds {
-    let scale = match version {
+/// Evaluated exactly, in integer nanoseconds, not truncated to whole
+/// centiseconds: at 0.1 s adverts truncation gives priorities 90 and 100
+/// the same 6 cs skew, so both backups time out together at startup and
+/// the lower one flaps to master (the simulated LAN caught this).
+/// `10 ms / 256` is a whole number of half-nanoseconds, so the result is
+/// at most half a nanosecond short.
+pub fn skew_time(version: Version, priority: u8, master_adver_interval: Centiseconds) -> Duration {
+    const NANOS_PER_CENTISECOND: u64 = 10_000_000;
+    let interval_cs = match version {
         Version::V2 => 100,
-        Version::V3 => master_adver_interval.get(),
+        Version::V3 => u64::from(master_adver_interval.get()),
     };
-    Centiseconds::new((256 - u32::from(priority)) * scale / 256)
+    Duration::from_nanos((256 - u64::from(priority)) * interval_cs * NANOS_PER_CENTISECOND / 256)
 }
 
 /// Master_Down_Interval: `3 * Master_Adver_Interval + Skew_Time`.
@@ -63,8 +64,8 @@ pub fn master_down_interval(
     version: Version,
     priority: u8,
     master_adver_interval: Centiseconds,
-) -> Centiseconds {
-    master_adver_interval * 3 + skew_time(version, priority, master_adver_interval)
+) -> Duration {
+    (master_adver_interval * 3).as_duration() + skew_time(version, priority, master_adver_interval)
 }
 
 #[cfg(test)]
@@ -85,22 +86,22 @@ mod tests {
 
     #[test]
     fn v2_skew_is_a_fraction_of_a_second_regardless_of_interval() {
-        // (256-100)/256 s = 0.609 s -> 60 cs; (256-90)/256 s = 0.648 s -> 64 cs.
+        // (256-100)/256 s = 0.609375 s; (256-90)/256 s = 0.6484375 s.
         assert_eq!(
             skew_time(Version::V2, 100, Centiseconds::from_secs(1)),
-            Centiseconds::new(60)
+            Duration::from_micros(609_375)
         );
         assert_eq!(
             skew_time(Version::V2, 90, Centiseconds::from_secs(5)),
-            Centiseconds::new(64)
+            Duration::from_nanos(648_437_500)
         );
         assert_eq!(
             skew_time(Version::V2, 255, Centiseconds::from_secs(1)),
-            Centiseconds::new(0)
+            Duration::from_nanos(3_906_250)
         );
         assert_eq!(
             master_down_interval(Version::V2, 90, Centiseconds::from_secs(1)),
-            Centiseconds::new(364)
+            Duration::from_nanos(3_648_437_500)
         );
     }
 
@@ -108,20 +109,32 @@ mod tests {
     fn v3_skew_scales_with_master_interval() {
         assert_eq!(
             skew_time(Version::V3, 90, Centiseconds::new(100)),
-            Centiseconds::new(64)
+            Duration::from_nanos(648_437_500)
         );
-        // 0.1 s adverts: (166 * 10) / 256 = 6.48 -> 6 cs, not 0.
+        // 0.1 s adverts: 166 * 100 ms / 256 = 64.84375 ms.
         assert_eq!(
             skew_time(Version::V3, 90, Centiseconds::new(10)),
-            Centiseconds::new(6)
+            Duration::from_nanos(64_843_750)
         );
         assert_eq!(
             master_down_interval(Version::V3, 90, Centiseconds::new(10)),
-            Centiseconds::new(36)
+            Duration::from_nanos(364_843_750)
         );
+        let slowest = master_down_interval(Version::V3, 1, Centiseconds::new(4095));
         assert_eq!(
-            master_down_interval(Version::V3, 1, Centiseconds::new(4095)),
-            Centiseconds::new(3 * 4095 + 255 * 4095 / 256)
+            slowest,
+            Duration::from_millis(3 * 40_950) + Duration::from_nanos(255 * 40_950_000_000 / 256)
         );
+    }
+
+    #[test]
+    fn distinct_priorities_always_have_distinct_skews() {
+        for interval in [1, 10, 100, 4095] {
+            for priority in 1..255u8 {
+                let lower = skew_time(Version::V3, priority, Centiseconds::new(interval));
+                let higher = skew_time(Version::V3, priority + 1, Centiseconds::new(interval));
+                assert!(higher < lower, "priority {priority} at {interval} cs");
+            }
+        }
     }
 }
