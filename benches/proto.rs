@@ -1,1 +1,156 @@
-fn main() {}
+//! Cost of the receive path and of one state-machine step.
+//!
+//! `cargo bench --bench proto`; criterion prints the time per operation.
+//! These are the per-packet costs that decide whether a junk flood can
+//! crowd real adverts out.
+
+use std::hint::black_box;
+use std::net::IpAddr;
+use std::time::{Duration, Instant};
+
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use vipd::proto::{
+    AddressList, Advert, AnnounceSchedule, Auth, AuthKey, Centiseconds, Endpoints, Event, Instance,
+    InstanceParams, Version, VirtualAddress, Vrid,
+};
+
+fn seed_params(address: &str, priority: u8) -> InstanceParams {
+    InstanceParams {
+        name: "VI_1".into(),
+        vrid: Vrid::new(51).unwrap(),
+        version: Version::V2,
+        priority,
+        advert_interval: Centiseconds::from_secs(1),
+        preempt: true,
+        preempt_delay: Duration::ZERO,
+        accept_mode: true,
+        primary_address: address.parse().unwrap(),
+        virtual_addresses: vec![VirtualAddress::host("192.0.2.203".parse().unwrap())],
+        auth: Auth::Pass(AuthKey::from_password("1111")),
+        announce: AnnounceSchedule::default(),
+    }
+}
+
+fn seed_advert(priority: u8) -> Advert {
+    Advert {
+        version: Version::V2,
+        vrid: Vrid::new(51).unwrap(),
+        priority,
+        interval: Centiseconds::from_secs(1),
+        auth: Auth::Pass(AuthKey::from_password("1111")),
+        addresses: AddressList::V4(vec!["192.0.2.203".parse().unwrap()]),
+    }
+}
+
+fn v3_ipv6_advert() -> (Advert, Endpoints) {
+    let advert = Advert {
+        version: Version::V3,
+        vrid: Vrid::new(51).unwrap(),
+        priority: 100,
+        interval: Centiseconds::new(100),
+        auth: Auth::None,
+        addresses: AddressList::V6(vec![
+            "fe80::51".parse().unwrap(),
+            "2001:db8::250".parse().unwrap(),
+        ]),
+    };
+    (
+        advert,
+        Endpoints::multicast_from("fe80::74ab:54ff:fed3:14da".parse().unwrap()),
+    )
+}
+
+fn codec(c: &mut Criterion) {
+    let v2_endpoints = Endpoints::multicast_from("192.0.2.201".parse().unwrap());
+    let v2 = seed_advert(100);
+    let v2_bytes = v2.encode(&v2_endpoints).unwrap();
+    let (v3, v3_endpoints) = v3_ipv6_advert();
+    let v3_bytes = v3.encode(&v3_endpoints).unwrap();
+    let mut bad_checksum = v2_bytes.clone();
+    bad_checksum[7] ^= 0xff;
+
+    let mut group = c.benchmark_group("codec");
+    group.throughput(Throughput::Elements(1));
+    group.bench_function("decode v2 seed", |b| {
+        b.iter(|| Advert::decode_received(black_box(&v2_bytes), &v2_endpoints, 255))
+    });
+    group.bench_function("decode v3 ipv6", |b| {
+        b.iter(|| Advert::decode_received(black_box(&v3_bytes), &v3_endpoints, 255))
+    });
+    group.bench_function("reject bad ttl", |b| {
+        b.iter(|| Advert::decode_received(black_box(&v2_bytes), &v2_endpoints, 64))
+    });
+    group.bench_function("reject bad checksum", |b| {
+        b.iter(|| Advert::decode_received(black_box(&bad_checksum), &v2_endpoints, 255))
+    });
+    let mut out = Vec::with_capacity(64);
+    group.bench_function("encode v2 seed", |b| {
+        b.iter(|| {
+            out.clear();
+            black_box(&v2).encode_into(&v2_endpoints, &mut out).unwrap();
+        })
+    });
+    group.bench_function("encode v3 ipv6", |b| {
+        b.iter(|| {
+            out.clear();
+            black_box(&v3).encode_into(&v3_endpoints, &mut out).unwrap();
+        })
+    });
+    group.finish();
+}
+
+fn state_machine(c: &mut Criterion) {
+    let master: IpAddr = "192.0.2.201".parse().unwrap();
+    let endpoints = Endpoints::multicast_from(master);
+    let bytes = seed_advert(100).encode(&endpoints).unwrap();
+    let t0 = Instant::now();
+
+    let mut group = c.benchmark_group("state machine");
+    group.throughput(Throughput::Elements(1));
+    // A backup hearing its master: the steady-state per-advert step.
+    group.bench_function("backup handles master advert", |b| {
+        let mut backup = Instance::new(seed_params("192.0.2.202", 90)).unwrap();
+        backup.handle_event(t0, Event::Startup);
+        while backup.poll_action().is_some() {}
+        let mut now = t0;
+        b.iter(|| {
+            now += Duration::from_millis(1);
+            backup.handle_packet(now, master, Ok(seed_advert(100)));
+            while let Some(action) = backup.poll_action() {
+                black_box(action);
+            }
+        })
+    });
+    group.bench_function("decode + backup step", |b| {
+        let mut backup = Instance::new(seed_params("192.0.2.202", 90)).unwrap();
+        backup.handle_event(t0, Event::Startup);
+        while backup.poll_action().is_some() {}
+        let mut now = t0;
+        b.iter(|| {
+            now += Duration::from_millis(1);
+            let decoded = Advert::decode_received(black_box(&bytes), &endpoints, 255);
+            backup.handle_packet(now, master, decoded);
+            while let Some(action) = backup.poll_action() {
+                black_box(action);
+            }
+        })
+    });
+    // A master's timer firing: build and emit one advert.
+    group.bench_function("master advert timer", |b| {
+        let mut instance = Instance::new(seed_params("192.0.2.201", 255)).unwrap();
+        instance.handle_event(t0, Event::Startup);
+        while instance.poll_action().is_some() {}
+        let mut now = t0;
+        b.iter(|| {
+            now += Duration::from_secs(1);
+            instance.handle_timeout(now);
+            while let Some(action) = instance.poll_action() {
+                black_box(action);
+            }
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, codec, state_machine);
+criterion_main!(benches);
