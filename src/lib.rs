@@ -3,4 +3,5 @@
 //!
 //! [`proto`] is the protocol core: pure, driven by explicit time.
 
+pub mod config;
 pub mod proto;

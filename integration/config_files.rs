@@ -1,0 +1,205 @@
+//! Loading configuration as users write it: the shipped examples, layering,
+//! environment overrides, and errors that say file, line, key and why.
+
+use std::path::PathBuf;
+
+use figment::Jail;
+use vipd::config::{load_and_validate, ConfigErrors};
+use vipd::proto::{Auth, AuthKey, Centiseconds, Version};
+
+fn example(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("config")
+        .join(name)
+}
+
+fn errors_of(files: &[PathBuf]) -> ConfigErrors {
+    match load_and_validate(files) {
+        Ok(_) => panic!("expected errors for {files:?}"),
+        Err(errors) => errors,
+    }
+}
+
+#[test]
+fn seed_examples_in_yaml_and_toml_are_the_same() {
+    for host in ["host-a", "host-b"] {
+        let (_, yaml) = load_and_validate(&[example(&format!("{host}.yaml"))]).unwrap();
+        let (_, toml) = load_and_validate(&[example(&format!("{host}.toml"))]).unwrap();
+        assert_eq!(yaml, toml, "{host}");
+    }
+    let (_, a) = load_and_validate(&[example("host-a.yaml")]).unwrap();
+    let params = a[0].params(a[0].source_ip.unwrap());
+    assert_eq!(a[0].interface, "ens33");
+    assert_eq!(params.vrid.get(), 51);
+    assert_eq!(params.priority, 100);
+    assert_eq!(params.version, Version::V2);
+    assert_eq!(params.advert_interval, Centiseconds::from_secs(1));
+    assert_eq!(params.auth, Auth::Pass(AuthKey::from_password("1111")));
+    assert_eq!(params.virtual_addresses[0].prefix_len, 32);
+    assert!(params.preempt);
+    assert_eq!(
+        params.announce.repeat, 5,
+        "keepalived's garp_master_repeat default"
+    );
+}
+
+#[test]
+fn later_files_override_earlier_ones() {
+    Jail::expect_with(|jail| {
+        jail.create_file(
+            "override.toml",
+            "[instances.VI_1]\npriority = 120\nadvert_int = \"2s\"\n",
+        )?;
+        let files = [
+            example("host-b.yaml"),
+            jail.directory().join("override.toml"),
+        ];
+        let (_, settings) = load_and_validate(&files).unwrap();
+        let params = settings[0].params(settings[0].source_ip.unwrap());
+        assert_eq!(params.priority, 120);
+        assert_eq!(params.advert_interval, Centiseconds::from_secs(2));
+        assert_eq!(
+            params.vrid.get(),
+            51,
+            "untouched keys keep the first file's value"
+        );
+        Ok(())
+    });
+}
+
+#[test]
+fn environment_overrides_a_case_sensitive_instance() {
+    Jail::expect_with(|jail| {
+        jail.set_env("VIPD_INSTANCES__VI_1__PRIORITY", "42");
+        let (_, settings) = load_and_validate(&[example("host-a.yaml")]).unwrap();
+        assert_eq!(settings.len(), 1);
+        assert_eq!(
+            settings[0].params(settings[0].source_ip.unwrap()).priority,
+            42
+        );
+        Ok(())
+    });
+    Jail::expect_with(|jail| {
+        // vi_1 is another instance, not VI_1: it lacks everything required.
+        jail.set_env("VIPD_INSTANCES__vi_1__PRIORITY", "42");
+        let errors = errors_of(&[example("host-a.yaml")]);
+        let text = errors.to_string();
+        assert!(text.contains("instances.vi_1"), "{text}");
+        assert!(text.contains("interface"), "{text}");
+        Ok(())
+    });
+}
+
+#[test]
+fn a_bad_value_names_file_line_key_and_expectation() {
+    Jail::expect_with(|jail| {
+        jail.create_file(
+            "bad.yaml",
+            "instances:\n  VI_1:\n    interface: eth0\n    virtual_router_id: 51\n    priority: 300\n    virtual_ipaddress: [192.0.2.203]\n",
+        )?;
+        let file = jail.directory().join("bad.yaml");
+        let errors = errors_of(std::slice::from_ref(&file));
+        let error = &errors.0[0];
+        assert_eq!(error.file.as_deref(), Some(file.as_path()));
+        assert_eq!(error.line, Some(5));
+        assert_eq!(error.key, "instances.VI_1.priority");
+        assert!(error.message.contains("300"), "{error}");
+        assert!(error
+            .to_string()
+            .starts_with(&format!("{}:5: instances.VI_1.priority: ", file.display())));
+        Ok(())
+    });
+}
+
+#[test]
+fn unknown_keys_are_refused_with_their_line() {
+    Jail::expect_with(|jail| {
+        jail.create_file(
+            "typo.toml",
+            "[instances.VI_1]\ninterface = \"eth0\"\nvirtual_router_id = 51\nprioirty = 90\nvirtual_ipaddress = [\"192.0.2.203\"]\n",
+        )?;
+        let errors = errors_of(&[jail.directory().join("typo.toml")]);
+        let text = errors.to_string();
+        assert!(text.contains("prioirty"), "{text}");
+        assert!(text.contains(":4:"), "line of the typo: {text}");
+        Ok(())
+    });
+}
+
+#[test]
+fn syntax_errors_carry_the_parser_line() {
+    Jail::expect_with(|jail| {
+        jail.create_file(
+            "broken.yaml",
+            "instances:\n  VI_1:\n    interface: [eth0\n    priority: 1\n",
+        )?;
+        let errors = errors_of(&[jail.directory().join("broken.yaml")]);
+        assert!(errors.0[0].line.is_some(), "{errors}");
+        assert!(errors.0[0].file.is_some(), "{errors}");
+        Ok(())
+    });
+}
+
+#[test]
+fn semantic_errors_name_the_key_in_the_file_that_set_it() {
+    Jail::expect_with(|jail| {
+        jail.create_file(
+            "v6.yaml",
+            "instances:\n  VI_6:\n    interface: eth0\n    virtual_router_id: 51\n    version: 2\n    virtual_ipaddress: [\"fe80::51\"]\n    authentication: { auth_type: AH }\n",
+        )?;
+        let file = jail.directory().join("v6.yaml");
+        let errors = errors_of(std::slice::from_ref(&file));
+        let version = errors
+            .0
+            .iter()
+            .find(|e| e.key == "instances.VI_6.version")
+            .expect("version error");
+        assert_eq!(version.line, Some(5));
+        assert_eq!(version.file.as_deref(), Some(file.as_path()));
+        assert!(version.message.contains("version 3"), "{version}");
+        Ok(())
+    });
+}
+
+#[test]
+fn duplicate_vrid_on_one_interface_is_refused() {
+    Jail::expect_with(|jail| {
+        jail.create_file(
+            "dup.yaml",
+            "instances:\n  A:\n    interface: eth0\n    virtual_router_id: 9\n    virtual_ipaddress: [192.0.2.1]\n  B:\n    interface: eth0\n    virtual_router_id: 9\n    virtual_ipaddress: [192.0.2.2]\n",
+        )?;
+        let text = errors_of(&[jail.directory().join("dup.yaml")]).to_string();
+        assert!(text.contains("already used by instance A"), "{text}");
+        Ok(())
+    });
+}
+
+#[test]
+fn missing_and_unsupported_files_are_named() {
+    let text = errors_of(&[PathBuf::from("/nonexistent/vipd.yaml")]).to_string();
+    assert!(
+        text.contains("/nonexistent/vipd.yaml: cannot read"),
+        "{text}"
+    );
+    Jail::expect_with(|jail| {
+        jail.create_file("keepalived.conf", "vrrp_instance VI_1 {}\n")?;
+        let text = errors_of(&[jail.directory().join("keepalived.conf")]).to_string();
+        assert!(text.contains("keepalived syntax"), "{text}");
+        Ok(())
+    });
+}
+
+#[test]
+fn fractional_seconds_and_units_are_accepted_for_v3() {
+    Jail::expect_with(|jail| {
+        jail.create_file(
+            "fast.yaml",
+            "instances:\n  F:\n    interface: eth0\n    virtual_router_id: 9\n    version: 3\n    advert_int: 0.1\n    preempt_delay: 250ms\n    virtual_ipaddress: [192.0.2.1/24]\n",
+        )?;
+        let (_, settings) = load_and_validate(&[jail.directory().join("fast.yaml")]).unwrap();
+        let params = settings[0].params("192.0.2.9".parse().unwrap());
+        assert_eq!(params.advert_interval, Centiseconds::new(10));
+        assert_eq!(params.preempt_delay, std::time::Duration::from_millis(250));
+        Ok(())
+    });
+}

@@ -1,0 +1,24 @@
+//! Configuration: YAML and TOML files layered in order, `VIPD_` environment
+//! overrides, validation with errors that name file, line and key.
+
+pub mod error;
+pub mod load;
+pub mod locate;
+pub mod schema;
+pub mod validate;
+
+use std::path::PathBuf;
+
+pub use error::{ConfigError, ConfigErrors};
+pub use load::{load, Loaded};
+pub use schema::Config;
+pub use validate::{validate, InstanceSettings};
+
+/// Loads and validates: what `vipd check` and `vipd run` both do first.
+pub fn load_and_validate(
+    files: &[PathBuf],
+) -> Result<(Loaded, Vec<InstanceSettings>), ConfigErrors> {
+    let loaded = load(files)?;
+    let settings = validate(&loaded)?;
+    Ok((loaded, settings))
+}

@@ -1,0 +1,181 @@
+//! The configuration file's shape, with keepalived's keyword names and
+//! defaults, so a keepalived user recognises every line.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::IpAddr;
+use std::time::Duration;
+
+use serde::de::{self, Deserializer, Visitor};
+use serde::{Deserialize, Serialize, Serializer};
+
+#[derive(Clone, Debug, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    #[serde(default)]
+    pub instances: BTreeMap<String, InstanceConfig>,
+}
+
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct InstanceConfig {
+    pub interface: String,
+    /// The initial wish; priority decides (keepalived: below 255, MASTER
+    /// still starts in BACKUP).
+    #[serde(default)]
+    pub state: InitialState,
+    pub virtual_router_id: u8,
+    #[serde(default = "defaults::priority")]
+    pub priority: u8,
+    #[serde(default = "defaults::version")]
+    pub version: u8,
+    #[serde(default = "defaults::advert_int")]
+    pub advert_int: Interval,
+    /// keepalived's mcast_src_ip / unicast_src_ip. Default: the
+    /// interface's first address of the VIPs' family (IPv6: link-local).
+    #[serde(default, alias = "mcast_src_ip", alias = "unicast_src_ip")]
+    pub source_ip: Option<IpAddr>,
+    #[serde(default)]
+    pub authentication: Option<Authentication>,
+    pub virtual_ipaddress: Vec<String>,
+    #[serde(default = "defaults::yes")]
+    pub preempt: bool,
+    #[serde(default)]
+    pub preempt_delay: Interval,
+    /// RFC 5798 Accept_Mode; keepalived accepts unless vrrp_strict.
+    #[serde(default = "defaults::yes")]
+    pub accept: bool,
+    #[serde(default = "defaults::garp_master_delay")]
+    pub garp_master_delay: Interval,
+    #[serde(default = "defaults::garp_master_repeat")]
+    pub garp_master_repeat: u32,
+    #[serde(default)]
+    pub garp_master_refresh: Interval,
+    #[serde(default = "defaults::garp_master_refresh_repeat")]
+    pub garp_master_refresh_repeat: u32,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
+pub enum InitialState {
+    #[serde(rename = "MASTER", alias = "master")]
+    Master,
+    #[default]
+    #[serde(rename = "BACKUP", alias = "backup")]
+    Backup,
+}
+
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Authentication {
+    pub auth_type: AuthType,
+    #[serde(default)]
+    pub auth_pass: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize)]
+pub enum AuthType {
+    #[serde(rename = "PASS", alias = "pass")]
+    Pass,
+    /// IPsec AH: accepted by keepalived, removed from VRRP by RFC 3768;
+    /// refused with a clear message at validation.
+    #[serde(rename = "AH", alias = "ah")]
+    Ah,
+}
+
+/// A duration as keepalived writes it (seconds, possibly fractional:
+/// `1`, `0.1`) or with a unit (`100ms`, `1s`, `2m`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Interval(pub Duration);
+
+impl Interval {
+    pub const fn secs(s: u64) -> Interval {
+        Interval(Duration::from_secs(s))
+    }
+}
+
+impl fmt::Display for Interval {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", humantime::format_duration(self.0))
+    }
+}
+
+impl Serialize for Interval {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.to_string())
+    }
+}
+
+impl<'de> Deserialize<'de> for Interval {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct IntervalVisitor;
+
+        impl Visitor<'_> for IntervalVisitor {
+            type Value = Interval;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("seconds (1, 0.1) or a duration with a unit (100ms, 1s)")
+            }
+
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Interval, E> {
+                Ok(Interval(Duration::from_secs(v)))
+            }
+
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Interval, E> {
+                u64::try_from(v)
+                    .map(|v| Interval(Duration::from_secs(v)))
+                    .map_err(|_| E::custom(format!("a duration cannot be negative, got {v}")))
+            }
+
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Interval, E> {
+                Duration::try_from_secs_f64(v)
+                    .map(|d| Interval(round_to_micros(d)))
+                    .map_err(|_| E::custom(format!("not a valid number of seconds: {v}")))
+            }
+
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Interval, E> {
+                let v = v.trim();
+                if let Ok(seconds) = v.parse::<f64>() {
+                    return self.visit_f64(seconds);
+                }
+                humantime::parse_duration(v)
+                    .map(Interval)
+                    .map_err(|e| E::custom(format!("not a duration: {v:?} ({e})")))
+            }
+        }
+
+        deserializer.deserialize_any(IntervalVisitor)
+    }
+}
+
+/// `0.1` as f64 is 0.1000000000000000055...: round so that exactness
+/// checks (advert_int in whole centiseconds) see what the user wrote.
+fn round_to_micros(d: Duration) -> Duration {
+    Duration::from_micros((d.as_nanos() as f64 / 1000.0).round() as u64)
+}
+
+mod defaults {
+    use super::Interval;
+    use std::time::Duration;
+
+    pub fn priority() -> u8 {
+        100
+    }
+    pub fn version() -> u8 {
+        2
+    }
+    pub fn advert_int() -> Interval {
+        Interval::secs(1)
+    }
+    pub fn yes() -> bool {
+        true
+    }
+    pub fn garp_master_delay() -> Interval {
+        Interval(Duration::from_secs(5))
+    }
+    pub fn garp_master_repeat() -> u32 {
+        5
+    }
+    pub fn garp_master_refresh_repeat() -> u32 {
+        1
+    }
+}
