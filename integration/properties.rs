@@ -215,7 +215,9 @@ proptest! {
                     let source = IpAddr::V4(Ipv4Addr::new(192, 0, 2, peer * 5));
                     instance.handle_packet(now, source, Ok(advert));
                 }
-                Input::Junk(error) => instance.handle_packet(now, "192.0.2.99".parse().unwrap(), Err(error)),
+                Input::Junk(error) => {
+                    instance.handle_packet(now, "192.0.2.99".parse().unwrap(), Err(error));
+                }
                 Input::Timeout => {
                     if let Some(due) = instance.poll_timeout() {
                         prop_assert!(due >= t0);

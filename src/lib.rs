@@ -3,5 +3,9 @@
 //!
 //! [`proto`] is the protocol core: pure, driven by explicit time.
 
+pub mod actors;
 pub mod config;
+pub mod lab;
+pub mod log;
+pub mod net;
 pub mod proto;

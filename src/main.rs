@@ -1,9 +1,14 @@
 //! The `vipd` command line. Only argument handling lives here.
 
 use std::net::IpAddr;
+use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
+use vipd::config::{load_and_validate, ConfigErrors};
+use vipd::log::LogFormat;
 use vipd::proto::{Advert, Auth, Endpoints};
 
 #[derive(Parser)]
@@ -19,6 +24,30 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Run the daemon. Later files override earlier ones; VIPD_ environment
+    /// variables override files (VIPD_INSTANCES__VI_1__PRIORITY=90).
+    Run {
+        #[arg(long = "config", required = true, value_name = "FILE")]
+        configs: Vec<PathBuf>,
+        /// text: keepalived-style lines; json: one JSON object per event.
+        #[arg(long, value_enum, default_value_t = LogFormat::Text)]
+        log_format: LogFormat,
+    },
+    /// The seed's failover story on a private two-host lab (needs root):
+    /// VIP on A; stop A, VIP on B; start A, VIP back on A.
+    Demo {
+        /// Stop A with SIGKILL (a crash) instead of SIGTERM.
+        #[arg(long)]
+        crash: bool,
+        /// Leave the lab running afterwards and print how to enter it.
+        #[arg(long)]
+        keep: bool,
+    },
+    /// Validate the configuration and print it merged; exit 1 on any error.
+    Check {
+        #[arg(long = "config", required = true, value_name = "FILE")]
+        configs: Vec<PathBuf>,
+    },
     /// Decode one VRRP advertisement given as hex (the IP payload, as
     /// `tcpdump -x` shows it after the IP header) and print its fields.
     Decode {
@@ -38,7 +67,88 @@ enum Command {
 
 fn main() -> ExitCode {
     match Cli::parse().command {
+        Command::Run {
+            configs,
+            log_format,
+        } => run(&configs, log_format),
+        Command::Check { configs } => check(&configs),
+        Command::Demo { crash, keep } => demo(crash, keep),
         Command::Decode { hex, src, dst, ttl } => decode(&hex, src, dst, ttl),
+    }
+}
+
+fn report(errors: &ConfigErrors) -> ExitCode {
+    for error in &errors.0 {
+        eprintln!("vipd: {error}");
+    }
+    ExitCode::FAILURE
+}
+
+fn run(configs: &[PathBuf], log_format: LogFormat) -> ExitCode {
+    let settings = match load_and_validate(configs) {
+        Ok((_, settings)) => settings,
+        Err(errors) => return report(&errors),
+    };
+    vipd::log::init(log_format);
+    match vipd::actors::supervisor::run(settings) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            tracing::error!(%error, "vipd cannot start: {error}");
+            eprintln!("vipd: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn demo(crash: bool, keep: bool) -> ExitCode {
+    if !nix::unistd::geteuid().is_root() {
+        eprintln!(
+            "vipd demo needs root to create its private network namespaces: run it with sudo."
+        );
+        return ExitCode::FAILURE;
+    }
+    // Ctrl-C ends the story early but still removes the lab.
+    let interrupted = Arc::new(AtomicBool::new(false));
+    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        if let Err(error) = signal_hook::flag::register(signal, Arc::clone(&interrupted)) {
+            eprintln!("vipd demo: cannot handle signals: {error}");
+            return ExitCode::FAILURE;
+        }
+    }
+    let vipd = match std::env::current_exe() {
+        Ok(path) => path,
+        Err(error) => {
+            eprintln!("vipd demo: cannot find my own binary: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match vipd::lab::demo::run(
+        &vipd::lab::demo::Options { crash, keep },
+        &vipd,
+        &interrupted,
+    ) {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
+        Err(error) => {
+            eprintln!("vipd demo: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn check(configs: &[PathBuf]) -> ExitCode {
+    match load_and_validate(configs) {
+        Ok((loaded, _)) => match serde_yaml::to_string(&loaded.config) {
+            Ok(yaml) => {
+                print!("{yaml}");
+                ExitCode::SUCCESS
+            }
+            Err(error) => {
+                eprintln!("vipd: cannot print the configuration: {error}");
+                ExitCode::FAILURE
+            }
+        },
+        Err(errors) => report(&errors),
     }
 }
 

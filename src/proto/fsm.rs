@@ -189,23 +189,23 @@ impl Instance {
     }
 
     /// A packet that arrived from `source`, already decoded (or not).
+    /// Returns the reason it was dropped (and counted), if it was.
     pub fn handle_packet(
         &mut self,
         now: Instant,
         source: IpAddr,
         packet: Result<Advert, DecodeError>,
-    ) {
-        let advert = match packet {
+    ) -> Option<DropReason> {
+        let checked = packet
+            .map_err(|error| DropReason::from(&error))
+            .and_then(|advert| self.check_advert(source, &advert).map(|()| advert));
+        let advert = match checked {
             Ok(advert) => advert,
-            Err(error) => {
-                self.stats.dropped.record(DropReason::from(&error));
-                return;
+            Err(reason) => {
+                self.stats.dropped.record(reason);
+                return Some(reason);
             }
         };
-        if let Err(reason) = self.check_advert(source, &advert) {
-            self.stats.dropped.record(reason);
-            return;
-        }
         self.stats.adverts_received += 1;
         if advert.priority == 0 {
             self.stats.priority_zero_received += 1;
@@ -215,6 +215,7 @@ impl Instance {
             State::Master => self.advert_in_master(now, source, &advert),
             State::Initialize | State::Fault => {}
         }
+        None
     }
 
     /// RFC 5798 §7.1 receiver checks that need this instance's settings

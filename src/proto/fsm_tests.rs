@@ -411,7 +411,8 @@ fn v2_refuses_mismatched_interval_auth_and_addresses() {
     let deadline = instance.poll_timeout();
     for (advert, reason) in cases {
         let before = instance.stats().dropped.get(reason);
-        instance.handle_packet(after(t0, 50), ip(HIGHER_PEER), Ok(advert));
+        let returned = instance.handle_packet(after(t0, 50), ip(HIGHER_PEER), Ok(advert));
+        assert_eq!(returned, Some(reason));
         assert_eq!(
             instance.stats().dropped.get(reason),
             before + 1,

@@ -1,0 +1,320 @@
+//! One per VRRP instance: owns the protocol core, feeds it packets, link
+//! changes and time, and carries out the actions it returns. No protocol
+//! decision is made here.
+
+use std::net::IpAddr;
+use std::time::{Duration, Instant};
+
+use actix::prelude::*;
+
+use crate::net::vrrp_socket::VrrpSender;
+use crate::proto::{
+    Action, Advert, DecodeError, Endpoints, Event, Instance, InstanceParams, State, Transition,
+};
+
+use super::address::{AddressActor, Announce, Claim, LinkState, Release};
+use super::boundary::guarded;
+use super::drop_log::DropLog;
+
+/// A packet for this instance's VRID, decoded or not.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Inbound {
+    pub source: IpAddr,
+    pub packet: Result<Advert, DecodeError>,
+}
+
+/// Stop: a master sends priority 0 and removes its addresses; the reply
+/// comes when that is done.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Shutdown;
+
+/// The instance's state, for status and tests.
+#[derive(Message)]
+#[rtype(result = "Snapshot")]
+pub struct Inspect;
+
+#[derive(Clone, Debug, MessageResponse)]
+pub struct Snapshot {
+    pub name: String,
+    pub state: State,
+    pub priority: u8,
+    pub stats: crate::proto::Stats,
+}
+
+pub struct InstanceActor {
+    params: InstanceParams,
+    interface: String,
+    ifindex: u32,
+    address: Addr<AddressActor>,
+    core: Instance,
+    sender: Option<VrrpSender>,
+    timer: Option<SpawnHandle>,
+    /// Master when last seen: a restart after a panic resumes as master
+    /// without moving the addresses.
+    was_master: bool,
+    link_up: bool,
+    drops: DropLog,
+    /// Set by `Shutdown`: nothing restarts us after that.
+    stopping: bool,
+}
+
+impl InstanceActor {
+    pub fn new(
+        params: InstanceParams,
+        interface: String,
+        ifindex: u32,
+        address: Addr<AddressActor>,
+    ) -> InstanceActor {
+        let core = Instance::new(params.clone()).expect("validated parameters");
+        InstanceActor {
+            params,
+            interface,
+            ifindex,
+            address,
+            core,
+            sender: None,
+            timer: None,
+            was_master: false,
+            link_up: true,
+            drops: DropLog::new(Duration::from_secs(10)),
+            stopping: false,
+        }
+    }
+
+    fn name(&self) -> &str {
+        &self.params.name
+    }
+
+    /// Carries out what the core asked for, then re-arms the one timer.
+    fn run_actions(&mut self, ctx: &mut Context<Self>) {
+        while let Some(action) = self.core.poll_action() {
+            match action {
+                Action::SendAdvert(advert) => self.send(&advert),
+                Action::AddVips {
+                    addresses,
+                    accept: _,
+                } => {
+                    // Accept_Mode is the kernel's default here (the address
+                    // is local); refusing it would need a firewall rule.
+                    self.address.do_send(Claim {
+                        instance: self.name().to_string(),
+                        addresses,
+                    });
+                }
+                Action::RemoveVips { addresses } => {
+                    self.address.do_send(Release {
+                        instance: self.name().to_string(),
+                        addresses,
+                    });
+                }
+                Action::Announce { addresses, count } => {
+                    self.address.do_send(Announce {
+                        instance: self.name().to_string(),
+                        addresses,
+                        count,
+                    });
+                }
+                Action::Notify(transition) => self.log_transition(&transition),
+                Action::PriorityChanged { from, to } => {
+                    let name = self.name();
+                    tracing::info!(instance = %name, from, to, "({name}) Changing effective priority from {from} to {to}");
+                }
+            }
+        }
+        self.rearm(ctx);
+    }
+
+    fn send(&mut self, advert: &Advert) {
+        let endpoints = Endpoints::multicast_from(self.params.primary_address);
+        let bytes = match advert.encode(&endpoints) {
+            Ok(bytes) => bytes,
+            Err(error) => {
+                tracing::error!(instance = %self.name(), %error, "cannot encode advert");
+                return;
+            }
+        };
+        if let Some(sender) = &self.sender {
+            if let Err(error) = sender.send(&bytes) {
+                let name = self.name();
+                tracing::warn!(instance = %name, %error, "({name}) cannot send advert: {error}");
+            }
+        }
+    }
+
+    fn log_transition(&mut self, t: &Transition) {
+        self.was_master = t.to == State::Master;
+        let name = self.params.name.as_str();
+        let master = match t.to {
+            State::Master => Some(self.params.primary_address.to_string()),
+            State::Backup => self.core.peer_master().map(|m| m.address.to_string()),
+            _ => None,
+        };
+        // The text keeps keepalived's phrase; the fields are for JSON output.
+        tracing::info!(
+            instance = %name,
+            from = %t.from,
+            to = %t.to,
+            reason = %t.reason,
+            rfc = t.reason.citation(),
+            priority = t.priority,
+            master = master.as_deref().unwrap_or(""),
+            "({name}) Entering {} STATE",
+            t.to
+        );
+    }
+
+    fn rearm(&mut self, ctx: &mut Context<Self>) {
+        if let Some(handle) = self.timer.take() {
+            ctx.cancel_future(handle);
+        }
+        if let Some(deadline) = self.core.poll_timeout() {
+            let wait = deadline.saturating_duration_since(Instant::now());
+            self.timer = Some(ctx.run_later(wait, |actor, ctx| {
+                actor.timer = None;
+                guarded(actor, ctx, "timeout", |actor, ctx| {
+                    actor.core.handle_timeout(Instant::now());
+                    actor.run_actions(ctx);
+                });
+            }));
+        }
+    }
+}
+
+impl Actor for InstanceActor {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        match VrrpSender::open(&self.interface, self.ifindex, self.params.primary_address) {
+            Ok(sender) => self.sender = Some(sender),
+            Err(error) => {
+                let name = self.name();
+                tracing::error!(instance = %name, %error, "({name}) cannot open a VRRP socket from {} on {}: {error}", self.params.primary_address, self.interface);
+                ctx.stop();
+                return;
+            }
+        }
+        let now = Instant::now();
+        if !self.link_up {
+            self.core.handle_event(now, Event::LinkDown);
+        }
+        let start = if self.was_master {
+            Event::Resume
+        } else {
+            Event::Startup
+        };
+        self.core.handle_event(now, start);
+        self.run_actions(ctx);
+        self.address
+            .do_send(super::address::Watch(ctx.address().recipient()));
+    }
+}
+
+impl Supervised for InstanceActor {
+    /// Fresh core, same configuration. If we were master we still hold the
+    /// addresses: `started` resumes as master instead of moving them.
+    fn restarting(&mut self, _ctx: &mut Context<Self>) {
+        let name = self.name().to_string();
+        tracing::warn!(instance = %name, was_master = self.was_master, "({name}) restarting");
+        self.core = Instance::new(self.params.clone()).expect("validated parameters");
+        self.timer = None;
+        self.sender = None;
+    }
+}
+
+impl Handler<Inbound> for InstanceActor {
+    type Result = ();
+
+    fn handle(&mut self, inbound: Inbound, ctx: &mut Context<Self>) {
+        guarded(self, ctx, "packet", |actor, ctx| {
+            let now = Instant::now();
+            let error = inbound.packet.as_ref().err().cloned();
+            if let Some(reason) = actor
+                .core
+                .handle_packet(now, inbound.source, inbound.packet)
+            {
+                let name = actor.params.name.clone();
+                match &error {
+                    Some(error) => {
+                        actor
+                            .drops
+                            .dropped(now, &name, reason.as_str(), inbound.source, error)
+                    }
+                    None => actor.drops.dropped(
+                        now,
+                        &name,
+                        reason.as_str(),
+                        inbound.source,
+                        &reason.as_str(),
+                    ),
+                }
+            }
+            actor.run_actions(ctx);
+        });
+    }
+}
+
+impl Handler<LinkState> for InstanceActor {
+    type Result = ();
+
+    fn handle(&mut self, link: LinkState, ctx: &mut Context<Self>) {
+        guarded(self, ctx, "link", |actor, ctx| {
+            actor.link_up = link.up;
+            let event = if link.up {
+                Event::LinkUp
+            } else {
+                Event::LinkDown
+            };
+            actor.core.handle_event(Instant::now(), event);
+            actor.run_actions(ctx);
+        });
+    }
+}
+
+impl Handler<Shutdown> for InstanceActor {
+    type Result = ResponseActFuture<Self, ()>;
+
+    fn handle(&mut self, _: Shutdown, ctx: &mut Context<Self>) -> Self::Result {
+        self.stopping = true;
+        self.core.handle_event(Instant::now(), Event::Shutdown);
+        let mut releases = Vec::new();
+        while let Some(action) = self.core.poll_action() {
+            match action {
+                Action::SendAdvert(advert) => self.send(&advert),
+                Action::RemoveVips { addresses } => {
+                    releases.push(self.address.send(Release {
+                        instance: self.name().to_string(),
+                        addresses,
+                    }));
+                }
+                Action::Notify(transition) => self.log_transition(&transition),
+                _ => {}
+            }
+        }
+        if let Some(handle) = self.timer.take() {
+            ctx.cancel_future(handle);
+        }
+        Box::pin(
+            async move {
+                for release in releases {
+                    let _ = release.await;
+                }
+            }
+            .into_actor(self),
+        )
+    }
+}
+
+impl Handler<Inspect> for InstanceActor {
+    type Result = Snapshot;
+
+    fn handle(&mut self, _: Inspect, _ctx: &mut Context<Self>) -> Snapshot {
+        Snapshot {
+            name: self.params.name.clone(),
+            state: self.core.state(),
+            priority: self.core.priority(),
+            stats: self.core.stats().clone(),
+        }
+    }
+}

@@ -1,0 +1,179 @@
+//! One per interface and address family: reads every VRRP packet that
+//! arrives, decodes it, and hands it to the instance with its VRID.
+//!
+//! The receive path is kept cheap so a junk flood cannot hide a real
+//! advert: packets are read in batches straight from a large socket
+//! buffer, decoding a bad one costs tens of nanoseconds, nothing is logged
+//! per packet, and every drop is counted.
+
+use std::collections::HashMap;
+use std::io;
+use std::os::fd::{AsRawFd, RawFd};
+use std::time::{Duration, Instant};
+
+use actix::prelude::*;
+use futures::Stream;
+use tokio::io::unix::AsyncFd;
+use tokio::io::Interest;
+
+use crate::net::vrrp_socket::{Received, VrrpReceiver};
+use crate::proto::{Advert, Endpoints};
+
+use super::boundary::guarded;
+use super::drop_log::DropLog;
+use super::instance::Inbound;
+
+/// Packets read in one go before yielding to other actors.
+const BATCH: usize = 256;
+
+/// Packets this interface could not give to any instance.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Unrouted {
+    /// Too short to carry a VRID.
+    pub truncated: u64,
+    /// For a VRID no instance here uses.
+    pub unknown_vrid: u64,
+}
+
+pub struct InterfaceActor {
+    interface: String,
+    ifindex: u32,
+    ipv6: bool,
+    routes: HashMap<u8, Recipient<Inbound>>,
+    unrouted: Unrouted,
+    drops: DropLog,
+}
+
+impl InterfaceActor {
+    pub fn new(
+        interface: String,
+        ifindex: u32,
+        ipv6: bool,
+        routes: HashMap<u8, Recipient<Inbound>>,
+    ) -> InterfaceActor {
+        InterfaceActor {
+            interface,
+            ifindex,
+            ipv6,
+            routes,
+            unrouted: Unrouted::default(),
+            drops: DropLog::new(Duration::from_secs(10)),
+        }
+    }
+
+    fn route(&mut self, packet: Received) {
+        let Some(&vrid) = packet.payload.get(1) else {
+            self.unrouted.truncated += 1;
+            self.drops.dropped(
+                Instant::now(),
+                &self.interface,
+                "truncated",
+                packet.source,
+                &"too short for a VRRP header",
+            );
+            return;
+        };
+        let Some(instance) = self.routes.get(&vrid) else {
+            self.unrouted.unknown_vrid += 1;
+            self.drops.dropped(
+                Instant::now(),
+                &self.interface,
+                "unknown_vrid",
+                packet.source,
+                &format_args!("VRID {vrid} is not configured here"),
+            );
+            return;
+        };
+        let endpoints = Endpoints::new(packet.source, packet.destination);
+        let decoded = Advert::decode_received(&packet.payload, &endpoints, packet.ttl);
+        instance.do_send(Inbound {
+            source: packet.source,
+            packet: decoded,
+        });
+    }
+}
+
+struct Fd(VrrpReceiver);
+
+impl AsRawFd for Fd {
+    fn as_raw_fd(&self) -> RawFd {
+        std::os::fd::AsFd::as_fd(&self.0).as_raw_fd()
+    }
+}
+
+/// Batches of packets as they become readable; an error ends the stream.
+fn packets(receiver: VrrpReceiver) -> io::Result<impl Stream<Item = Vec<Received>>> {
+    // SAFETY: the descriptor belongs to the socket inside `Fd`, which the
+    // AsyncFd owns: it stays open and the same until the AsyncFd is dropped.
+    let fd = unsafe { AsyncFd::register_with_interest(Fd(receiver), Interest::READABLE) }?;
+    Ok(futures::stream::unfold(Some(fd), |fd| async move {
+        let fd = fd?;
+        loop {
+            let mut guard = match fd.readable().await {
+                Ok(guard) => guard,
+                Err(error) => {
+                    tracing::error!(%error, "waiting for VRRP packets failed");
+                    return None;
+                }
+            };
+            let mut batch = Vec::new();
+            while batch.len() < BATCH {
+                match guard.get_inner().0.try_recv() {
+                    Ok(Some(packet)) => batch.push(packet),
+                    Ok(None) => {
+                        guard.clear_ready();
+                        break;
+                    }
+                    Err(error) => {
+                        tracing::error!(%error, "receiving VRRP packets failed");
+                        return None;
+                    }
+                }
+            }
+            if !batch.is_empty() {
+                return Some((batch, Some(fd)));
+            }
+        }
+    }))
+}
+
+impl Actor for InterfaceActor {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        let opened = VrrpReceiver::open(&self.interface, self.ifindex, self.ipv6).and_then(packets);
+        match opened {
+            Ok(stream) => {
+                ctx.add_stream(stream);
+            }
+            Err(error) => {
+                let family = if self.ipv6 { "IPv6" } else { "IPv4" };
+                tracing::error!(interface = %self.interface, %error, "cannot receive {family} VRRP on {}: {error}", self.interface);
+                // Retry after a pause rather than spinning through restarts.
+                ctx.run_later(Duration::from_secs(1), |_, ctx| ctx.stop());
+            }
+        }
+    }
+}
+
+impl Supervised for InterfaceActor {
+    fn restarting(&mut self, _ctx: &mut Context<Self>) {
+        tracing::warn!(interface = %self.interface, "receiver for {} restarting", self.interface);
+    }
+}
+
+impl StreamHandler<Vec<Received>> for InterfaceActor {
+    fn handle(&mut self, batch: Vec<Received>, ctx: &mut Context<Self>) {
+        guarded(self, ctx, "packets", |actor, _ctx| {
+            for packet in batch {
+                actor.route(packet);
+            }
+        });
+    }
+
+    /// The socket failed: stop so the supervisor opens a new one.
+    fn finished(&mut self, ctx: &mut Context<Self>) {
+        tracing::error!(interface = %self.interface, "VRRP receive stream on {} ended; restarting", self.interface);
+        ctx.stop();
+    }
+}

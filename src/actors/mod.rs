@@ -1,0 +1,13 @@
+//! Thin actix actors around the protocol core, under supervisors.
+//!
+//! - `InterfaceActor`: receives VRRP on one interface and family, routes by VRID.
+//! - `InstanceActor`: one per VRRP instance; owns `proto::Instance` and its send socket.
+//! - `AddressActor`: one per interface; virtual addresses, GARP/NA, link state.
+//! - `supervisor`: starts them under actix Supervisors and handles signals.
+
+pub mod address;
+pub mod boundary;
+pub mod drop_log;
+pub mod instance;
+pub mod interface;
+pub mod supervisor;

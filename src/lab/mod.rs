@@ -1,0 +1,359 @@
+//! A lab of hosts on one LAN, built from network namespaces: a switch
+//! namespace holding a bridge, and host namespaces each with `eth0` on it.
+//! `vipd demo` and the end-to-end tests both use it.
+//!
+//! Safety rules it keeps: every namespace name is unique to this run;
+//! nothing is added to the root namespace (veth ends are created directly
+//! inside their namespaces); only documentation addresses are used; and
+//! dropping the `Lab` (on success, failure or panic) ends every process it
+//! started, by PID, and deletes every namespace it made.
+
+pub mod demo;
+
+use std::fs;
+use std::io;
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum LabError {
+    #[error("the lab needs root to create network namespaces")]
+    NotRoot,
+    #[error("the lab needs the `ip` command (iproute2): {0}")]
+    NoIp(io::Error),
+    #[error("`{command}` failed: {stderr}")]
+    Command { command: String, stderr: String },
+    #[error("{0}")]
+    Io(#[from] io::Error),
+}
+
+/// What is missing to run network tests here, if anything.
+pub fn missing_prerequisite() -> Option<String> {
+    if !nix::unistd::geteuid().is_root() {
+        return Some("not root (network namespaces need it)".into());
+    }
+    if Command::new("ip").arg("-V").output().is_err() {
+        return Some("the `ip` command (iproute2) is not installed".into());
+    }
+    None
+}
+
+pub struct Host {
+    /// The host's network namespace.
+    pub netns: String,
+    pub ipv4: IpAddr,
+    pub ipv6: IpAddr,
+    pub link_local: IpAddr,
+}
+
+pub struct Lab {
+    pub prefix: String,
+    pub switch: String,
+    pub hosts: Vec<Host>,
+    pub dir: PathBuf,
+    children: Vec<Child>,
+    keep: bool,
+}
+
+static LABS_THIS_PROCESS: AtomicU32 = AtomicU32::new(0);
+
+impl Lab {
+    /// A LAN with `hosts` hosts: host i (from 1) has 192.0.2.(200+i)/24,
+    /// 2001:db8::(200+i)/64 and link-local fe80::(200+i), on `eth0`.
+    pub fn new(hosts: usize) -> Result<Lab, LabError> {
+        if !nix::unistd::geteuid().is_root() {
+            return Err(LabError::NotRoot);
+        }
+        Command::new("ip")
+            .arg("-V")
+            .output()
+            .map_err(LabError::NoIp)?;
+        let n = LABS_THIS_PROCESS.fetch_add(1, Ordering::SeqCst);
+        let prefix = format!("vipd{}x{n}", std::process::id());
+        let dir = std::env::temp_dir().join(&prefix);
+        fs::create_dir_all(&dir)?;
+        let mut lab = Lab {
+            switch: format!("{prefix}sw"),
+            prefix,
+            hosts: Vec::new(),
+            dir,
+            children: Vec::new(),
+            keep: false,
+        };
+        // From here on, Drop cleans up whatever part was made.
+        lab.build(hosts)?;
+        Ok(lab)
+    }
+
+    fn build(&mut self, hosts: usize) -> Result<(), LabError> {
+        let sw = self.switch.clone();
+        ip(&["netns", "add", &sw])?;
+        ip(&["-n", &sw, "link", "set", "lo", "up"])?;
+        // No multicast snooping: VRRP's groups are link-local, flood them.
+        ip(&[
+            "-n",
+            &sw,
+            "link",
+            "add",
+            "br0",
+            "type",
+            "bridge",
+            "mcast_snooping",
+            "0",
+        ])?;
+        ip(&["-n", &sw, "link", "set", "br0", "up"])?;
+        for i in 1..=hosts {
+            let netns = format!("{}h{i}", self.prefix);
+            ip(&["netns", "add", &netns])?;
+            let host = Host {
+                ipv4: format!("192.0.2.{}", 200 + i).parse().unwrap(),
+                ipv6: format!("2001:db8::{}", 200 + i).parse().unwrap(),
+                link_local: format!("fe80::{}", 200 + i).parse().unwrap(),
+                netns,
+            };
+            let ns = host.netns.clone();
+            self.hosts.push(host);
+            let port = format!("port{i}");
+            ip(&[
+                "link", "add", "eth0", "netns", &ns, "type", "veth", "peer", "name", &port,
+                "netns", &sw,
+            ])?;
+            ip(&["-n", &sw, "link", "set", &port, "master", "br0", "up"])?;
+            ip(&["-n", &ns, "link", "set", "lo", "up"])?;
+            // A fixed link-local address instead of a generated one, and no
+            // DAD, so IPv6 sources are known and usable at once.
+            ip(&["-n", &ns, "link", "set", "eth0", "addrgenmode", "none"])?;
+            ip(&["-n", &ns, "link", "set", "eth0", "up"])?;
+            let host = self.hosts.last().unwrap();
+            ip(&[
+                "-n",
+                &ns,
+                "addr",
+                "add",
+                &format!("{}/24", host.ipv4),
+                "dev",
+                "eth0",
+            ])?;
+            ip(&[
+                "-n",
+                &ns,
+                "addr",
+                "add",
+                &format!("{}/64", host.ipv6),
+                "dev",
+                "eth0",
+                "nodad",
+            ])?;
+            ip(&[
+                "-n",
+                &ns,
+                "addr",
+                "add",
+                &format!("{}/64", host.link_local),
+                "dev",
+                "eth0",
+                "nodad",
+            ])?;
+        }
+        Ok(())
+    }
+
+    pub fn host(&self, i: usize) -> &Host {
+        &self.hosts[i - 1]
+    }
+
+    /// Leave everything up after the `Lab` is dropped (`vipd demo --keep`).
+    pub fn keep(&mut self) {
+        self.keep = true;
+    }
+
+    /// Runs a command in host `i`'s namespace and waits for it.
+    pub fn exec(&self, i: usize, program: &str, args: &[&str]) -> io::Result<Output> {
+        Command::new("ip")
+            .args(["netns", "exec", &self.host(i).netns, program])
+            .args(args)
+            .output()
+    }
+
+    /// Starts a long-running process in host `i`'s namespace, output to
+    /// `log`. `ip netns exec` execs in place, so the PID is the program's.
+    pub fn spawn(
+        &mut self,
+        i: usize,
+        program: &Path,
+        args: &[&str],
+        log: &Path,
+    ) -> io::Result<Pid> {
+        let out = fs::File::create(log)?;
+        let child = Command::new("ip")
+            .args(["netns", "exec", &self.host(i).netns])
+            .arg(program)
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(out.try_clone()?)
+            .stderr(out)
+            .spawn()?;
+        let pid = Pid::from_raw(child.id() as i32);
+        self.children.push(child);
+        Ok(pid)
+    }
+
+    /// Sends `signal` to a process this lab started.
+    pub fn signal(&mut self, pid: Pid, signal: Signal) {
+        if self.children.iter().any(|c| c.id() as i32 == pid.as_raw()) {
+            let _ = kill(pid, signal);
+        }
+    }
+
+    /// Waits up to `timeout` for a process this lab started to exit;
+    /// returns its exit code (None: still running, or killed by a signal).
+    pub fn wait_exit(&mut self, pid: Pid, timeout: Duration) -> Option<Option<i32>> {
+        let child = self
+            .children
+            .iter_mut()
+            .find(|c| c.id() as i32 == pid.as_raw())?;
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Ok(Some(status)) = child.try_wait() {
+                return Some(status.code());
+            }
+            if Instant::now() >= deadline {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    /// The addresses on host `i`'s eth0.
+    pub fn addresses(&self, i: usize) -> Vec<IpAddr> {
+        let Ok(out) = Command::new("ip")
+            .args([
+                "-n",
+                &self.host(i).netns,
+                "-o",
+                "addr",
+                "show",
+                "dev",
+                "eth0",
+            ])
+            .output()
+        else {
+            return Vec::new();
+        };
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter_map(|line| {
+                let mut words = line.split_whitespace();
+                words.find(|w| *w == "inet" || *w == "inet6")?;
+                words.next()?.split('/').next()?.parse().ok()
+            })
+            .collect()
+    }
+
+    pub fn has_address(&self, i: usize, address: IpAddr) -> bool {
+        self.addresses(i).contains(&address)
+    }
+
+    /// Which hosts have `address` on eth0.
+    pub fn holders(&self, address: IpAddr) -> Vec<usize> {
+        (1..=self.hosts.len())
+            .filter(|&i| self.has_address(i, address))
+            .collect()
+    }
+
+    /// Cuts or restores host `i`'s cable (its port on the switch).
+    pub fn set_cable(&self, i: usize, up: bool) -> Result<(), LabError> {
+        ip(&[
+            "-n",
+            &self.switch,
+            "link",
+            "set",
+            &format!("port{i}"),
+            if up { "up" } else { "down" },
+        ])
+    }
+
+    /// Sets host `i`'s own eth0 up or down (the daemon sees the link change).
+    pub fn set_link(&self, i: usize, up: bool) -> Result<(), LabError> {
+        ip(&[
+            "-n",
+            &self.host(i).netns,
+            "link",
+            "set",
+            "eth0",
+            if up { "up" } else { "down" },
+        ])
+    }
+
+    pub fn namespaces(&self) -> Vec<String> {
+        std::iter::once(self.switch.clone())
+            .chain(self.hosts.iter().map(|h| h.netns.clone()))
+            .collect()
+    }
+}
+
+impl Drop for Lab {
+    fn drop(&mut self) {
+        if self.keep {
+            return;
+        }
+        for child in &mut self.children {
+            let _ = kill(Pid::from_raw(child.id() as i32), Signal::SIGKILL);
+            let _ = child.wait();
+        }
+        for netns in self.namespaces() {
+            // Anything else still running inside our namespaces was started
+            // by a process we started (keepalived's children, say).
+            if let Ok(out) = Command::new("ip").args(["netns", "pids", &netns]).output() {
+                for pid in String::from_utf8_lossy(&out.stdout)
+                    .split_whitespace()
+                    .filter_map(|p| p.parse().ok())
+                {
+                    let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
+                }
+            }
+            let _ = Command::new("ip")
+                .args(["netns", "del", &netns])
+                .stderr(Stdio::null())
+                .status();
+        }
+        let _ = fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn ip(args: &[&str]) -> Result<(), LabError> {
+    let out = Command::new("ip")
+        .args(args)
+        .output()
+        .map_err(LabError::NoIp)?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(LabError::Command {
+            command: format!("ip {}", args.join(" ")),
+            stderr: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+        })
+    }
+}
+
+/// Polls `condition` every few milliseconds until it holds or `timeout`
+/// passes; returns how long it took.
+pub fn wait_for(timeout: Duration, mut condition: impl FnMut() -> bool) -> Option<Duration> {
+    let start = Instant::now();
+    loop {
+        if condition() {
+            return Some(start.elapsed());
+        }
+        if start.elapsed() >= timeout {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}

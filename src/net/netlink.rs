@@ -1,0 +1,227 @@
+//! rtnetlink, thinly: look up a link, list/add/remove addresses, and
+//! watch link and address changes. As holo-interface does it: one
+//! connection for requests and another subscribed to events, so no change
+//! is missed between a dump and the subscription. EEXIST on add and
+//! ENOENT/EADDRNOTAVAIL on delete count as success.
+
+use std::io;
+use std::net::IpAddr;
+
+use futures::channel::mpsc::UnboundedReceiver;
+use futures::{Stream, StreamExt, TryStreamExt};
+use rtnetlink::packet_core::{NetlinkMessage, NetlinkPayload};
+use rtnetlink::packet_route::address::{AddressAttribute, AddressFlags, AddressMessage};
+use rtnetlink::packet_route::link::{LinkAttribute, LinkFlags, LinkMessage};
+use rtnetlink::packet_route::RouteNetlinkMessage;
+use rtnetlink::{Handle, MulticastGroup};
+use thiserror::Error;
+
+use crate::proto::VirtualAddress;
+
+#[derive(Debug, Error)]
+pub enum NetlinkError {
+    #[error("netlink socket: {0}")]
+    Socket(#[from] io::Error),
+    #[error("interface {0} not found")]
+    NoSuchInterface(String),
+    #[error("netlink: {0}")]
+    Request(#[from] rtnetlink::Error),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LinkInfo {
+    pub index: u32,
+    pub name: String,
+    pub mac: [u8; 6],
+    /// Administratively up and with carrier.
+    pub up: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct InterfaceAddress {
+    pub address: IpAddr,
+    pub prefix_len: u8,
+    pub secondary: bool,
+}
+
+/// A change the kernel told us about.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum NetEvent {
+    Link { index: u32, up: bool },
+    AddressAdded { index: u32, address: IpAddr },
+    AddressRemoved { index: u32, address: IpAddr },
+}
+
+#[derive(Clone)]
+pub struct Netlink {
+    handle: Handle,
+}
+
+impl Netlink {
+    /// Opens the request connection and spawns its driver on the current
+    /// tokio runtime (actix runs on one).
+    pub fn connect() -> Result<Netlink, NetlinkError> {
+        let (connection, handle, _) = rtnetlink::new_connection()?;
+        tokio::spawn(connection);
+        Ok(Netlink { handle })
+    }
+
+    pub async fn link(&self, name: &str) -> Result<LinkInfo, NetlinkError> {
+        let mut links = self
+            .handle
+            .link()
+            .get()
+            .match_name(name.to_string())
+            .execute();
+        match links.try_next().await {
+            Ok(Some(message)) => Ok(link_info(&message)),
+            Ok(None) => Err(NetlinkError::NoSuchInterface(name.to_string())),
+            Err(rtnetlink::Error::NetlinkError(e)) if e.raw_code() == -libc::ENODEV => {
+                Err(NetlinkError::NoSuchInterface(name.to_string()))
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    pub async fn addresses(&self, index: u32) -> Result<Vec<InterfaceAddress>, NetlinkError> {
+        let messages: Vec<AddressMessage> = self
+            .handle
+            .address()
+            .get()
+            .set_link_index_filter(index)
+            .execute()
+            .try_collect()
+            .await?;
+        Ok(messages.iter().filter_map(interface_address).collect())
+    }
+
+    pub async fn add_address(&self, index: u32, vip: VirtualAddress) -> Result<(), NetlinkError> {
+        let mut request = self
+            .handle
+            .address()
+            .add(index, vip.address, vip.prefix_len);
+        if vip.address.is_ipv6() {
+            // Two hosts briefly holding it during a takeover must not make
+            // the kernel declare it a duplicate and stop using it.
+            request
+                .message_mut()
+                .attributes
+                .push(AddressAttribute::Flags(AddressFlags::Nodad));
+        }
+        match request.execute().await {
+            Err(rtnetlink::Error::NetlinkError(e)) if e.raw_code() == -libc::EEXIST => Ok(()),
+            other => other.map_err(Into::into),
+        }
+    }
+
+    pub async fn remove_address(
+        &self,
+        index: u32,
+        vip: VirtualAddress,
+    ) -> Result<(), NetlinkError> {
+        let messages: Vec<AddressMessage> = self
+            .handle
+            .address()
+            .get()
+            .set_link_index_filter(index)
+            .set_address_filter(vip.address)
+            .execute()
+            .try_collect()
+            .await?;
+        for message in messages {
+            match self.handle.address().del(message).execute().await {
+                Err(rtnetlink::Error::NetlinkError(e))
+                    if e.raw_code() == -libc::ENOENT || e.raw_code() == -libc::EADDRNOTAVAIL => {}
+                other => other?,
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A stream of link and address changes. Subscribe before reading the
+/// state it is about, so nothing falls between the two.
+pub fn subscribe() -> Result<impl Stream<Item = NetEvent>, NetlinkError> {
+    let (connection, _handle, messages) = rtnetlink::new_multicast_connection(&[
+        MulticastGroup::Link,
+        MulticastGroup::Ipv4Ifaddr,
+        MulticastGroup::Ipv6Ifaddr,
+    ])?;
+    tokio::spawn(connection);
+    Ok(events(messages))
+}
+
+fn events(
+    messages: UnboundedReceiver<(
+        NetlinkMessage<RouteNetlinkMessage>,
+        rtnetlink::sys::SocketAddr,
+    )>,
+) -> impl Stream<Item = NetEvent> {
+    messages.filter_map(|(message, _)| async move {
+        let NetlinkPayload::InnerMessage(inner) = message.payload else {
+            return None;
+        };
+        match inner {
+            RouteNetlinkMessage::NewLink(link) => Some(NetEvent::Link {
+                index: link.header.index,
+                up: link_info(&link).up,
+            }),
+            RouteNetlinkMessage::DelLink(link) => Some(NetEvent::Link {
+                index: link.header.index,
+                up: false,
+            }),
+            RouteNetlinkMessage::NewAddress(a) => {
+                interface_address(&a).map(|ia| NetEvent::AddressAdded {
+                    index: a.header.index,
+                    address: ia.address,
+                })
+            }
+            RouteNetlinkMessage::DelAddress(a) => {
+                interface_address(&a).map(|ia| NetEvent::AddressRemoved {
+                    index: a.header.index,
+                    address: ia.address,
+                })
+            }
+            _ => None,
+        }
+    })
+}
+
+fn link_info(message: &LinkMessage) -> LinkInfo {
+    let mut info = LinkInfo {
+        index: message.header.index,
+        name: String::new(),
+        mac: [0; 6],
+        up: message.header.flags.contains(LinkFlags::Up)
+            && message.header.flags.contains(LinkFlags::LowerUp),
+    };
+    for attribute in &message.attributes {
+        match attribute {
+            LinkAttribute::IfName(name) => info.name = name.clone(),
+            LinkAttribute::Address(mac) if mac.len() == 6 => info.mac.copy_from_slice(mac),
+            _ => {}
+        }
+    }
+    info
+}
+
+fn interface_address(message: &AddressMessage) -> Option<InterfaceAddress> {
+    // IFA_LOCAL is the interface's own address (IFA_ADDRESS is the peer on
+    // point-to-point links); IPv6 sends only IFA_ADDRESS.
+    let mut local = None;
+    let mut address = None;
+    let mut secondary = false;
+    for attribute in &message.attributes {
+        match attribute {
+            AddressAttribute::Local(a) => local = Some(*a),
+            AddressAttribute::Address(a) => address = Some(*a),
+            AddressAttribute::Flags(flags) => secondary = flags.contains(AddressFlags::Secondary),
+            _ => {}
+        }
+    }
+    Some(InterfaceAddress {
+        address: local.or(address)?,
+        prefix_len: message.header.prefix_len,
+        secondary,
+    })
+}

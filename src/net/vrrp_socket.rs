@@ -1,0 +1,258 @@
+//! Raw IP sockets for VRRP (protocol 112): one receiver per interface and
+//! family, one sender per source address.
+//!
+//! Thin on purpose: these move bytes and the IP facts the protocol core
+//! needs (source, destination, TTL); every judgement is the core's.
+
+use std::io;
+use std::mem::MaybeUninit;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV6};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
+
+use nix::sys::socket::{self as nixsock, sockopt, ControlMessageOwned, MsgFlags, SockaddrIn6};
+use socket2::{Domain, InterfaceIndexOrAddress, Protocol, SockAddr, Socket, Type};
+
+use crate::proto::packet::{
+    multicast_group, IP_PROTOCOL, MULTICAST_V4, MULTICAST_V6, REQUIRED_TTL,
+};
+
+/// Room for a junk flood to queue without pushing real adverts out: at
+/// ~100 bytes of kernel overhead per small packet, 8 MiB holds tens of
+/// thousands. Set with SO_RCVBUFFORCE so rmem_max does not cap it.
+const RECEIVE_BUFFER: usize = 8 << 20;
+
+/// One packet as the core needs it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Received {
+    pub source: IpAddr,
+    pub destination: IpAddr,
+    pub ttl: u8,
+    pub payload: Vec<u8>,
+}
+
+/// Receives every VRRP packet arriving on one interface for one family.
+pub struct VrrpReceiver {
+    socket: Socket,
+    ipv6: bool,
+}
+
+impl VrrpReceiver {
+    pub fn open(interface: &str, ifindex: u32, ipv6: bool) -> io::Result<VrrpReceiver> {
+        let domain = if ipv6 { Domain::IPV6 } else { Domain::IPV4 };
+        let socket = Socket::new(
+            domain,
+            Type::RAW,
+            Some(Protocol::from(i32::from(IP_PROTOCOL))),
+        )?;
+        socket.bind_device(Some(interface.as_bytes()))?;
+        socket.set_nonblocking(true)?;
+        if nixsock::setsockopt(&socket, sockopt::RcvBufForce, &RECEIVE_BUFFER).is_err() {
+            socket.set_recv_buffer_size(RECEIVE_BUFFER)?;
+        }
+        if ipv6 {
+            socket.join_multicast_v6(&MULTICAST_V6, ifindex)?;
+            socket.set_multicast_loop_v6(false)?;
+            nixsock::setsockopt(&socket, sockopt::Ipv6RecvHopLimit, &true)
+                .map_err(io::Error::from)?;
+            nixsock::setsockopt(&socket, sockopt::Ipv6RecvPacketInfo, &true)
+                .map_err(io::Error::from)?;
+        } else {
+            socket.join_multicast_v4_n(&MULTICAST_V4, &InterfaceIndexOrAddress::Index(ifindex))?;
+            socket.set_multicast_loop_v4(false)?;
+        }
+        Ok(VrrpReceiver { socket, ipv6 })
+    }
+
+    /// The next queued packet, `Ok(None)` when none is queued.
+    pub fn try_recv(&self) -> io::Result<Option<Received>> {
+        let result = if self.ipv6 {
+            self.recv_v6()
+        } else {
+            self.recv_v4()
+        };
+        match result {
+            Ok(packet) => Ok(packet),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(None),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// IPv4 raw sockets deliver the IP header: TTL and addresses are in it.
+    /// Returns `Some` with an empty payload for a packet too short to be IP.
+    fn recv_v4(&self) -> io::Result<Option<Received>> {
+        let mut buf = [MaybeUninit::<u8>::uninit(); 2048];
+        let n = self.socket.recv(&mut buf)?;
+        // SAFETY: recv initialised the first n bytes.
+        let bytes: &[u8] = unsafe { std::slice::from_raw_parts(buf.as_ptr().cast(), n) };
+        Ok(Some(parse_ipv4(bytes)))
+    }
+
+    /// IPv6 raw sockets deliver only the payload: hop limit and
+    /// destination come as control messages.
+    fn recv_v6(&self) -> io::Result<Option<Received>> {
+        let mut payload = vec![0u8; 2048];
+        let mut cmsg = nix::cmsg_space!(libc::c_int, libc::in6_pktinfo);
+        let mut iov = [io::IoSliceMut::new(&mut payload)];
+        let msg = nixsock::recvmsg::<SockaddrIn6>(
+            self.socket.as_raw_fd(),
+            &mut iov,
+            Some(&mut cmsg),
+            MsgFlags::MSG_DONTWAIT,
+        )
+        .map_err(io::Error::from)?;
+        let mut ttl = 0;
+        let mut destination = IpAddr::V6(Ipv6Addr::UNSPECIFIED);
+        for message in msg.cmsgs().map_err(io::Error::from)? {
+            match message {
+                ControlMessageOwned::Ipv6HopLimit(limit) => ttl = u8::try_from(limit).unwrap_or(0),
+                ControlMessageOwned::Ipv6PacketInfo(info) => {
+                    destination = IpAddr::V6(Ipv6Addr::from(info.ipi6_addr.s6_addr));
+                }
+                _ => {}
+            }
+        }
+        let source = msg
+            .address
+            .map(|a| IpAddr::V6(a.ip()))
+            .unwrap_or(IpAddr::V6(Ipv6Addr::UNSPECIFIED));
+        let n = msg.bytes;
+        payload.truncate(n);
+        Ok(Some(Received {
+            source,
+            destination,
+            ttl,
+            payload,
+        }))
+    }
+}
+
+impl AsFd for VrrpReceiver {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.socket.as_fd()
+    }
+}
+
+/// Splits an IPv4 packet into what the core needs. Malformed IP (which the
+/// kernel should never hand us) yields an empty payload, which the core
+/// counts as truncated.
+pub fn parse_ipv4(bytes: &[u8]) -> Received {
+    let unspecified = IpAddr::V4(Ipv4Addr::UNSPECIFIED);
+    if bytes.len() < 20 {
+        return Received {
+            source: unspecified,
+            destination: unspecified,
+            ttl: 0,
+            payload: Vec::new(),
+        };
+    }
+    let header_len = usize::from(bytes[0] & 0x0f) * 4;
+    let total_len = usize::from(u16::from_be_bytes([bytes[2], bytes[3]])).min(bytes.len());
+    let source = IpAddr::V4(Ipv4Addr::new(bytes[12], bytes[13], bytes[14], bytes[15]));
+    let destination = IpAddr::V4(Ipv4Addr::new(bytes[16], bytes[17], bytes[18], bytes[19]));
+    let payload = if header_len >= 20 && header_len <= total_len {
+        bytes[header_len..total_len].to_vec()
+    } else {
+        Vec::new()
+    };
+    Received {
+        source,
+        destination,
+        ttl: bytes[8],
+        payload,
+    }
+}
+
+/// Sends adverts from one source address on one interface, TTL 255.
+pub struct VrrpSender {
+    socket: Socket,
+    group: SockAddr,
+}
+
+impl VrrpSender {
+    pub fn open(interface: &str, ifindex: u32, source: IpAddr) -> io::Result<VrrpSender> {
+        let domain = if source.is_ipv6() {
+            Domain::IPV6
+        } else {
+            Domain::IPV4
+        };
+        let socket = Socket::new(
+            domain,
+            Type::RAW,
+            Some(Protocol::from(i32::from(IP_PROTOCOL))),
+        )?;
+        socket.bind_device(Some(interface.as_bytes()))?;
+        socket.set_nonblocking(true)?;
+        // Bound to our source address, it would otherwise queue unicast VRRP.
+        super::accept_nothing(&socket)?;
+        let group = match source {
+            IpAddr::V4(v4) => {
+                socket.bind(&SockAddr::from(SocketAddr::new(source, 0)))?;
+                socket.set_multicast_if_v4(&v4)?;
+                socket.set_multicast_ttl_v4(u32::from(REQUIRED_TTL))?;
+                socket.set_ttl_v4(u32::from(REQUIRED_TTL))?;
+                socket.set_multicast_loop_v4(false)?;
+                SockAddr::from(SocketAddr::new(multicast_group(false), 0))
+            }
+            IpAddr::V6(v6) => {
+                let scope = if is_link_local(v6) { ifindex } else { 0 };
+                socket.bind(&SockAddr::from(SocketAddrV6::new(v6, 0, 0, scope)))?;
+                socket.set_multicast_if_v6(ifindex)?;
+                socket.set_multicast_hops_v6(u32::from(REQUIRED_TTL))?;
+                socket.set_unicast_hops_v6(u32::from(REQUIRED_TTL))?;
+                socket.set_multicast_loop_v6(false)?;
+                // The kernel fills in the VRRPv3 checksum for IPv6 raw
+                // sockets only if asked (IPV6_CHECKSUM); we compute it
+                // ourselves, pseudo-header included, as for IPv4.
+                SockAddr::from(SocketAddrV6::new(MULTICAST_V6, 0, 0, ifindex))
+            }
+        };
+        Ok(VrrpSender { socket, group })
+    }
+
+    pub fn send(&self, payload: &[u8]) -> io::Result<()> {
+        self.socket.send_to(payload, &self.group).map(|_| ())
+    }
+}
+
+pub fn is_link_local(address: Ipv6Addr) -> bool {
+    address.segments()[0] & 0xffc0 == 0xfe80
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ipv4_header_is_split_off() {
+        let mut packet = vec![
+            0x45, 0, 0, 40, 0, 0, 0, 0, 255, 112, 0, 0, 192, 0, 2, 201, 224, 0, 0, 18,
+        ];
+        packet.extend_from_slice(&[0x21; 20]);
+        let received = parse_ipv4(&packet);
+        assert_eq!(received.source, "192.0.2.201".parse::<IpAddr>().unwrap());
+        assert_eq!(
+            received.destination,
+            "224.0.0.18".parse::<IpAddr>().unwrap()
+        );
+        assert_eq!(received.ttl, 255);
+        assert_eq!(received.payload, vec![0x21; 20]);
+    }
+
+    #[test]
+    fn malformed_ipv4_yields_an_empty_payload() {
+        assert!(parse_ipv4(&[0x45; 10]).payload.is_empty());
+        let mut bad_ihl = vec![
+            0x4f, 0, 0, 24, 0, 0, 0, 0, 255, 112, 0, 0, 192, 0, 2, 1, 224, 0, 0, 18, 1, 2, 3, 4,
+        ];
+        assert!(parse_ipv4(&bad_ihl).payload.is_empty());
+        bad_ihl[0] = 0x44;
+        assert!(parse_ipv4(&bad_ihl).payload.is_empty());
+    }
+
+    #[test]
+    fn link_local_detection() {
+        assert!(is_link_local("fe80::1".parse().unwrap()));
+        assert!(!is_link_local("2001:db8::1".parse().unwrap()));
+    }
+}
