@@ -66,7 +66,9 @@ static LABS_THIS_PROCESS: AtomicU32 = AtomicU32::new(0);
 
 impl Lab {
     /// A LAN with `hosts` hosts: host i (from 1) has 192.0.2.(200+i)/24,
-    /// 2001:db8::(200+i)/64 and link-local fe80::(200+i), on `eth0`.
+    /// 2001:db8::(200+i)/64 and link-local fe80::(200+i), on `eth0`,
+    /// except that .203, the seed's virtual address, is skipped (host 3
+    /// is .204).
     pub fn new(hosts: usize) -> Result<Lab, LabError> {
         if !nix::unistd::geteuid().is_root() {
             return Err(LabError::NotRoot);
@@ -112,10 +114,11 @@ impl Lab {
         for i in 1..=hosts {
             let netns = format!("{}h{i}", self.prefix);
             ip(&["netns", "add", &netns])?;
+            let octet = if i >= 3 { 201 + i } else { 200 + i };
             let host = Host {
-                ipv4: format!("192.0.2.{}", 200 + i).parse().unwrap(),
-                ipv6: format!("2001:db8::{}", 200 + i).parse().unwrap(),
-                link_local: format!("fe80::{}", 200 + i).parse().unwrap(),
+                ipv4: format!("192.0.2.{octet}").parse().unwrap(),
+                ipv6: format!("2001:db8::{octet}").parse().unwrap(),
+                link_local: format!("fe80::{octet}").parse().unwrap(),
                 netns,
             };
             let ns = host.netns.clone();

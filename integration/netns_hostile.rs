@@ -1,0 +1,172 @@
+//! Things going wrong around a healthy pair: a peer with the wrong
+//! password, someone deleting the VIP by hand, a third host flooding the
+//! LAN with malformed and forged VRRP.
+
+mod support;
+
+use std::fs::File;
+use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
+use std::time::{Duration, Instant};
+
+use nix::sched::{setns, CloneFlags};
+use socket2::{Domain, Protocol, SockAddr, Socket, Type};
+use support::*;
+use vipd::lab::{wait_for, Lab};
+use vipd::proto::{AddressList, Advert, Auth, AuthKey, Centiseconds, Endpoints, Version, Vrid};
+
+#[test]
+fn wrong_auth_pass_is_refused_and_logged() {
+    let Some(mut lab) = lab_or_skip("wrong_auth_pass_is_refused_and_logged", 2) else { return };
+    let vip = Flavour::V2Ipv4.vip();
+    let a_config = vipd_config(&lab, 1, Flavour::V2Ipv4, 100, "1111");
+    let b_config = vipd_config(&lab, 2, Flavour::V2Ipv4, 90, "2222");
+    let a = start_vipd(&mut lab, 1, &a_config, "1", &[]);
+    let b = start_vipd(&mut lab, 2, &b_config, "1", &[]);
+    // B does not accept A's adverts, so it cannot see a master: it takes
+    // the address too (keepalived does the same) and says why in its log.
+    wait_for(DEADLINE, || lab.holders(vip) == vec![1, 2])
+        .unwrap_or_else(|| panic!("holders {:?}\n{}\n{}", lab.holders(vip), a.log_text(), b.log_text()));
+    wait_for(DEADLINE, || b.log_text().contains("auth_mismatch") && a.log_text().contains("auth_mismatch"))
+        .unwrap_or_else(|| panic!("auth mismatch not logged:\n{}\n{}", a.log_text(), b.log_text()));
+    assert!(b.log_text().contains("dropped VRRP packet from 192.0.2.201"), "{}", b.log_text());
+}
+
+#[test]
+fn a_vip_deleted_by_hand_on_the_master_comes_back() {
+    let Some(mut lab) = lab_or_skip("a_vip_deleted_by_hand_on_the_master_comes_back", 2) else { return };
+    let vip = Flavour::V2Ipv4.vip();
+    let a_config = vipd_config(&lab, 1, Flavour::V2Ipv4, 100, "1111");
+    let b_config = vipd_config(&lab, 2, Flavour::V2Ipv4, 90, "1111");
+    let a = start_vipd(&mut lab, 1, &a_config, "1", &[]);
+    let b = start_vipd(&mut lab, 2, &b_config, "1", &[]);
+    expect_only(&lab, vip, 1, "started", &[&a, &b]);
+
+    let deleted = lab.exec(1, "ip", &["addr", "del", "192.0.2.203/32", "dev", "eth0"]).unwrap();
+    assert!(deleted.status.success(), "{}", String::from_utf8_lossy(&deleted.stderr));
+    let back = wait_for(DEADLINE, || lab.has_address(1, vip)).unwrap_or_else(|| panic!("not re-added:\n{}", a.log_text()));
+    println!("re-added after {back:?}");
+    assert!(a.log_text().contains("removed from eth0 behind our back"), "{}", a.log_text());
+    expect_only(&lab, vip, 1, "after the deletion", &[&a, &b]);
+    assert_eq!(a.transitions(), 2, "no state change: BACKUP then MASTER only\n{}", a.log_text());
+}
+
+/// An IPv4 packet with protocol 112, as a hostile host would craft it.
+fn ip_packet(source: Ipv4Addr, ttl: u8, payload: &[u8]) -> Vec<u8> {
+    let mut p = vec![0x45, 0, 0, 0, 0, 0, 0, 0, ttl, 112, 0, 0];
+    p.extend_from_slice(&source.octets());
+    p.extend_from_slice(&[224, 0, 0, 18]);
+    let len = (p.len() + payload.len()) as u16;
+    p[2..4].copy_from_slice(&len.to_be_bytes());
+    p.extend_from_slice(payload);
+    p
+}
+
+/// What the flood sends, in turns: every kind of bad packet for VRID 51,
+/// some claiming to come from the real master.
+fn junk(i: usize, rng: &mut u64, attacker: Ipv4Addr) -> Vec<u8> {
+    let mut next = || {
+        // xorshift: cheap junk, no dependency needed in the sender thread
+        *rng ^= *rng << 13;
+        *rng ^= *rng >> 7;
+        *rng ^= *rng << 17;
+        *rng
+    };
+    let master: Ipv4Addr = "192.0.2.201".parse().unwrap();
+    let forged = |priority: u8, pass: &str| {
+        Advert {
+            version: Version::V2,
+            vrid: Vrid::new(51).unwrap(),
+            priority,
+            interval: Centiseconds::from_secs(1),
+            auth: Auth::Pass(AuthKey::from_password(pass)),
+            addresses: AddressList::V4(vec!["192.0.2.203".parse().unwrap()]),
+        }
+        .encode(&Endpoints::multicast_from(master.into()))
+        .unwrap()
+    };
+    match i % 6 {
+        0 => {
+            let mut bad = forged(255, "1111");
+            bad[7] ^= 0x5a; // bad checksum
+            ip_packet(master, 255, &bad)
+        }
+        1 => ip_packet(master, 64, &forged(255, "1111")), // TTL 64: from off-link
+        2 => ip_packet(master, 255, &forged(0, "wrong")), // wrong password, priority 0
+        3 => ip_packet(attacker, 255, &forged(255, "wrong")[..5]), // truncated
+        4 => {
+            let mut random: Vec<u8> = (0..(next() % 60) as usize).map(|_| next() as u8).collect();
+            if random.len() > 1 {
+                random[1] = 51;
+            }
+            ip_packet(attacker, 255, &random)
+        }
+        _ => {
+            let mut mismatched = forged(254, "1111");
+            mismatched[8..12].copy_from_slice(&[192, 0, 2, 99]); // wrong address list...
+            mismatched[6..8].copy_from_slice(&[0, 0]);
+            let sum = vipd::proto::checksum::internet_checksum(&[&mismatched]);
+            mismatched[6..8].copy_from_slice(&sum.to_be_bytes()); // ...with a valid checksum
+            ip_packet(attacker, 255, &mismatched)
+        }
+    }
+}
+
+/// Sends `count` packets from inside host `host`'s namespace; returns how
+/// long it took.
+fn flood(lab: &Lab, host: usize, count: usize) -> Duration {
+    let netns = File::open(format!("/var/run/netns/{}", lab.host(host).netns)).unwrap();
+    let std::net::IpAddr::V4(attacker) = lab.host(host).ipv4 else { unreachable!() };
+    std::thread::spawn(move || {
+        // setns moves this thread only; the test's other threads stay put.
+        setns(&netns, CloneFlags::CLONE_NEWNET).expect("enter the attacker's namespace");
+        let socket = Socket::new(Domain::IPV4, Type::RAW, Some(Protocol::from(libc::IPPROTO_RAW))).unwrap();
+        socket.bind_device(Some(b"eth0")).unwrap();
+        let to = SockAddr::from(SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::new(224, 0, 0, 18), 0)));
+        let mut rng = 0x9e37_79b9_7f4a_7c15u64;
+        let start = Instant::now();
+        for i in 0..count {
+            let _ = socket.send_to(&junk(i, &mut rng, attacker), &to);
+            if i % 500 == 499 {
+                // Bursts of 500, then a breath: tens of thousands per second
+                // without simply overrunning our own send buffer.
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
+        start.elapsed()
+    })
+    .join()
+    .unwrap()
+}
+
+#[test]
+fn a_junk_flood_causes_no_transition() {
+    let Some(mut lab) = lab_or_skip("a_junk_flood_causes_no_transition", 3) else { return };
+    let vip = Flavour::V2Ipv4.vip();
+    let a_config = vipd_config(&lab, 1, Flavour::V2Ipv4, 100, "1111");
+    let b_config = vipd_config(&lab, 2, Flavour::V2Ipv4, 90, "1111");
+    let a = start_vipd(&mut lab, 1, &a_config, "1", &[]);
+    let b = start_vipd(&mut lab, 2, &b_config, "1", &[]);
+    expect_only(&lab, vip, 1, "started", &[&a, &b]);
+    let (a_before, b_before) = (a.transitions(), b.transitions());
+
+    let took = flood(&lab, 3, 20_000);
+    println!("20,000 junk packets in {took:?}");
+    // Long enough after the flood for a takeover to have happened if
+    // adverts had been lost: more than Master_Down_Interval (3.65 s).
+    let quiet_until = Instant::now() + Duration::from_secs(5);
+    while Instant::now() < quiet_until {
+        assert_eq!(lab.holders(vip), vec![1], "the address moved during or after the flood");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(a.transitions(), a_before, "A changed state:\n{}", a.log_text());
+    assert_eq!(b.transitions(), b_before, "B changed state:\n{}", b.log_text());
+
+    // Every kind was seen and dropped; the log names each reason once per
+    // period instead of once per packet.
+    let b_log = b.log_text();
+    for reason in ["bad_checksum", "bad_ttl", "auth_mismatch", "truncated", "address_list_mismatch"] {
+        assert!(b_log.contains(reason), "B did not report {reason}:\n{b_log}");
+    }
+    let drop_lines = b_log.lines().filter(|l| l.contains("dropped VRRP packet")).count();
+    assert!(drop_lines < 100, "{drop_lines} drop lines for 20,000 packets: not rate-limited");
+}

@@ -1,0 +1,190 @@
+//! Shared by the network tests: prerequisites, configs for vipd and
+//! keepalived on lab hosts, and waiting with deadlines.
+#![allow(dead_code)]
+
+use std::fs;
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use nix::sys::signal::Signal;
+use nix::unistd::Pid;
+use vipd::lab::{missing_prerequisite, wait_for, Lab};
+
+/// Generous: Master_Down_Interval is 3.6 s, and two shared cores running
+/// several labs at once may add seconds. Tests poll; they do not sleep.
+pub const DEADLINE: Duration = Duration::from_secs(25);
+
+pub fn vipd_binary() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_vipd"))
+}
+
+/// A lab, or `None` after printing one "skipped:" line. Under CI=true a
+/// missing prerequisite fails the test instead.
+pub fn lab_or_skip(test: &str, hosts: usize) -> Option<Lab> {
+    if let Some(missing) = missing_prerequisite() {
+        if std::env::var("CI").as_deref() == Ok("true") {
+            panic!("{test}: CI=true but {missing}");
+        }
+        println!("skipped: {test}: {missing}");
+        return None;
+    }
+    Some(Lab::new(hosts).unwrap_or_else(|e| panic!("{test}: building the lab: {e}")))
+}
+
+/// Like `lab_or_skip`, and keepalived must be installed too.
+pub fn lab_with_keepalived_or_skip(test: &str, hosts: usize) -> Option<Lab> {
+    let missing = missing_prerequisite().or_else(|| {
+        Command::new("keepalived").arg("--version").output().err().map(|_| "keepalived is not installed".to_string())
+    });
+    if let Some(missing) = missing {
+        if std::env::var("CI").as_deref() == Ok("true") {
+            panic!("{test}: CI=true but {missing}");
+        }
+        println!("skipped: {test}: {missing}");
+        return None;
+    }
+    Some(Lab::new(hosts).unwrap_or_else(|e| panic!("{test}: building the lab: {e}")))
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Flavour {
+    V2Ipv4,
+    V3Ipv4,
+    V3Ipv6,
+}
+
+impl Flavour {
+    pub fn version(self) -> u8 {
+        if self == Flavour::V2Ipv4 {
+            2
+        } else {
+            3
+        }
+    }
+
+    /// The address the tests watch.
+    pub fn vip(self) -> IpAddr {
+        match self {
+            Flavour::V3Ipv6 => "2001:db8::250".parse().unwrap(),
+            _ => "192.0.2.203".parse().unwrap(),
+        }
+    }
+
+    fn vips(self) -> &'static str {
+        match self {
+            // The first IPv6 address is link-local, as RFC 5798 asks.
+            Flavour::V3Ipv6 => "\"fe80::51/64\", \"2001:db8::250/64\"",
+            _ => "\"192.0.2.203\"",
+        }
+    }
+
+    fn source(self, lab: &Lab, host: usize) -> IpAddr {
+        match self {
+            Flavour::V3Ipv6 => lab.host(host).link_local,
+            _ => lab.host(host).ipv4,
+        }
+    }
+}
+
+/// Writes vipd's config for `host` and returns its path.
+pub fn vipd_config(lab: &Lab, host: usize, flavour: Flavour, priority: u8, auth_pass: &str) -> PathBuf {
+    let auth = if flavour == Flavour::V2Ipv4 {
+        format!("    authentication: {{ auth_type: PASS, auth_pass: \"{auth_pass}\" }}\n")
+    } else {
+        String::new()
+    };
+    let state = if priority >= 100 { "MASTER" } else { "BACKUP" };
+    let text = format!(
+        "instances:\n  VI_1:\n    interface: eth0\n    state: {state}\n    virtual_router_id: 51\n    priority: {priority}\n    version: {}\n    advert_int: 1\n    source_ip: {}\n{auth}    virtual_ipaddress: [{}]\n",
+        flavour.version(),
+        flavour.source(lab, host),
+        flavour.vips()
+    );
+    let path = lab.dir.join(format!("vipd-h{host}.yaml"));
+    fs::write(&path, text).unwrap();
+    path
+}
+
+/// Writes keepalived's config for `host` and returns its path.
+pub fn keepalived_config(lab: &Lab, host: usize, flavour: Flavour, priority: u8) -> PathBuf {
+    let auth = if flavour == Flavour::V2Ipv4 {
+        "    authentication {\n        auth_type PASS\n        auth_pass 1111\n    }\n"
+    } else {
+        ""
+    };
+    let state = if priority >= 100 { "MASTER" } else { "BACKUP" };
+    let vips = flavour.vips().replace(['"', ','], "").split_whitespace().collect::<Vec<_>>().join("\n        ");
+    let text = format!(
+        "global_defs {{\n    router_id h{host}\n    vrrp_version {}\n    script_user root\n}}\n\
+         vrrp_instance VI_1 {{\n    state {state}\n    interface eth0\n    virtual_router_id 51\n    priority {priority}\n    advert_int 1\n    mcast_src_ip {}\n{auth}    virtual_ipaddress {{\n        {vips}\n    }}\n}}\n",
+        flavour.version(),
+        flavour.source(lab, host),
+    );
+    let path = lab.dir.join(format!("keepalived-h{host}.conf"));
+    fs::write(&path, text).unwrap();
+    path
+}
+
+/// A daemon the lab started, with its log.
+pub struct Daemon {
+    pub pid: Pid,
+    pub log: PathBuf,
+}
+
+impl Daemon {
+    pub fn log_text(&self) -> String {
+        fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    pub fn transitions(&self) -> usize {
+        self.log_text().matches("Entering ").count()
+    }
+}
+
+pub fn start_vipd(lab: &mut Lab, host: usize, config: &Path, tag: &str, extra: &[&str]) -> Daemon {
+    let log = lab.dir.join(format!("vipd-h{host}-{tag}.log"));
+    let config = config.to_string_lossy().to_string();
+    let mut args = vec!["run", "--config", &config];
+    args.extend_from_slice(extra);
+    let pid = lab.spawn(host, &vipd_binary(), &args, &log).expect("start vipd");
+    Daemon { pid, log }
+}
+
+pub fn start_keepalived(lab: &mut Lab, host: usize, config: &Path, tag: &str) -> Daemon {
+    let log = lab.dir.join(format!("keepalived-h{host}-{tag}.log"));
+    let pid_file = lab.dir.join(format!("keepalived-h{host}-{tag}.pid"));
+    let vrrp_pid_file = lab.dir.join(format!("keepalived-h{host}-{tag}.vrrp.pid"));
+    let args = [
+        "-n",
+        "-l",
+        "-D",
+        "-G",
+        "--vrrp",
+        "-f",
+        &config.to_string_lossy(),
+        "-p",
+        &pid_file.to_string_lossy(),
+        "-r",
+        &vrrp_pid_file.to_string_lossy(),
+    ]
+    .map(|s| s.to_string());
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let pid = lab.spawn(host, Path::new("keepalived"), &args, &log).expect("start keepalived");
+    Daemon { pid, log }
+}
+
+/// Stops a daemon the lab started and waits for it to go.
+pub fn stop(lab: &mut Lab, daemon: &Daemon, signal: Signal) -> Option<Option<i32>> {
+    lab.signal(daemon.pid, signal);
+    lab.wait_exit(daemon.pid, DEADLINE)
+}
+
+/// Waits until exactly `host` holds `address`; panics with both logs if not.
+pub fn expect_only(lab: &Lab, address: IpAddr, host: usize, step: &str, logs: &[&Daemon]) -> Duration {
+    wait_for(DEADLINE, || lab.holders(address) == vec![host]).unwrap_or_else(|| {
+        let logs: Vec<String> = logs.iter().map(|d| format!("--- {}\n{}", d.log.display(), d.log_text())).collect();
+        panic!("{step}: expected {address} on host {host} only, holders {:?}\n{}", lab.holders(address), logs.join("\n"))
+    })
+}
