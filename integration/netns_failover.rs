@@ -9,7 +9,9 @@ use support::*;
 use vipd::lab::wait_for;
 
 fn seed_story(test: &str, flavour: Flavour, crash: bool) {
-    let Some(mut lab) = lab_or_skip(test, 2) else { return };
+    let Some(mut lab) = lab_or_skip(test, 2) else {
+        return;
+    };
     let (a, b) = (1, 2);
     let vip = flavour.vip();
     let a_config = vipd_config(&lab, a, flavour, 100, "1111");
@@ -19,15 +21,32 @@ fn seed_story(test: &str, flavour: Flavour, crash: bool) {
     expect_only(&lab, vip, a, "both started", &[&a1, &b1]);
 
     if crash {
-        assert_eq!(stop(&mut lab, &a1, Signal::SIGKILL), Some(None), "killed by the signal");
-        wait_for(DEADLINE, || lab.has_address(b, vip)).unwrap_or_else(|| panic!("B never took over:\n{}", b1.log_text()));
-        assert!(lab.has_address(a, vip), "a crash leaves the address on A's interface, as keepalived does");
+        assert_eq!(
+            stop(&mut lab, &a1, Signal::SIGKILL),
+            Some(None),
+            "killed by the signal"
+        );
+        wait_for(DEADLINE, || lab.has_address(b, vip))
+            .unwrap_or_else(|| panic!("B never took over:\n{}", b1.log_text()));
+        assert!(
+            lab.has_address(a, vip),
+            "a crash leaves the address on A's interface, as keepalived does"
+        );
     } else {
         // SIGTERM: priority 0, addresses removed, exit 0 within a second.
-        assert_eq!(lab.wait_exit(a1.pid, std::time::Duration::ZERO), None, "A still running");
+        assert_eq!(
+            lab.wait_exit(a1.pid, std::time::Duration::ZERO),
+            None,
+            "A still running"
+        );
         lab.signal(a1.pid, Signal::SIGTERM);
         let exit = lab.wait_exit(a1.pid, std::time::Duration::from_secs(1));
-        assert_eq!(exit, Some(Some(0)), "exit 0 within 1 s of SIGTERM:\n{}", a1.log_text());
+        assert_eq!(
+            exit,
+            Some(Some(0)),
+            "exit 0 within 1 s of SIGTERM:\n{}",
+            a1.log_text()
+        );
         expect_only(&lab, vip, b, "A stopped", &[&a1, &b1]);
     }
 
@@ -49,8 +68,18 @@ fn seed_story(test: &str, flavour: Flavour, crash: bool) {
         .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}")))
         .filter(|event: &serde_json::Value| event.get("to").is_some())
         .collect();
-    let master = transitions.iter().find(|e| e["to"] == "MASTER").expect("a MASTER event");
-    for field in ["timestamp", "instance", "from", "reason", "priority", "master"] {
+    let master = transitions
+        .iter()
+        .find(|e| e["to"] == "MASTER")
+        .expect("a MASTER event");
+    for field in [
+        "timestamp",
+        "instance",
+        "from",
+        "reason",
+        "priority",
+        "master",
+    ] {
         assert!(master.get(field).is_some(), "{field} missing from {master}");
     }
     assert_eq!(master["instance"], "VI_1");
@@ -84,7 +113,9 @@ fn seed_story_v3_ipv6_crash() {
 
 #[test]
 fn missing_interface_is_a_clear_error() {
-    let Some(mut lab) = lab_or_skip("missing_interface_is_a_clear_error", 1) else { return };
+    let Some(mut lab) = lab_or_skip("missing_interface_is_a_clear_error", 1) else {
+        return;
+    };
     let config = lab.dir.join("missing.yaml");
     std::fs::write(
         &config,
@@ -93,5 +124,11 @@ fn missing_interface_is_a_clear_error() {
     .unwrap();
     let daemon = start_vipd(&mut lab, 1, &config, "missing", &[]);
     assert_eq!(lab.wait_exit(daemon.pid, DEADLINE), Some(Some(1)));
-    assert!(daemon.log_text().contains("interface nosuch0 (instance VI_1) does not exist"), "{}", daemon.log_text());
+    assert!(
+        daemon
+            .log_text()
+            .contains("interface nosuch0 (instance VI_1) does not exist"),
+        "{}",
+        daemon.log_text()
+    );
 }

@@ -16,7 +16,9 @@ use vipd::proto::{AddressList, Advert, Auth, AuthKey, Centiseconds, Endpoints, V
 
 #[test]
 fn wrong_auth_pass_is_refused_and_logged() {
-    let Some(mut lab) = lab_or_skip("wrong_auth_pass_is_refused_and_logged", 2) else { return };
+    let Some(mut lab) = lab_or_skip("wrong_auth_pass_is_refused_and_logged", 2) else {
+        return;
+    };
     let vip = Flavour::V2Ipv4.vip();
     let a_config = vipd_config(&lab, 1, Flavour::V2Ipv4, 100, "1111");
     let b_config = vipd_config(&lab, 2, Flavour::V2Ipv4, 90, "2222");
@@ -24,16 +26,37 @@ fn wrong_auth_pass_is_refused_and_logged() {
     let b = start_vipd(&mut lab, 2, &b_config, "1", &[]);
     // B does not accept A's adverts, so it cannot see a master: it takes
     // the address too (keepalived does the same) and says why in its log.
-    wait_for(DEADLINE, || lab.holders(vip) == vec![1, 2])
-        .unwrap_or_else(|| panic!("holders {:?}\n{}\n{}", lab.holders(vip), a.log_text(), b.log_text()));
-    wait_for(DEADLINE, || b.log_text().contains("auth_mismatch") && a.log_text().contains("auth_mismatch"))
-        .unwrap_or_else(|| panic!("auth mismatch not logged:\n{}\n{}", a.log_text(), b.log_text()));
-    assert!(b.log_text().contains("dropped VRRP packet from 192.0.2.201"), "{}", b.log_text());
+    wait_for(DEADLINE, || lab.holders(vip) == vec![1, 2]).unwrap_or_else(|| {
+        panic!(
+            "holders {:?}\n{}\n{}",
+            lab.holders(vip),
+            a.log_text(),
+            b.log_text()
+        )
+    });
+    wait_for(DEADLINE, || {
+        b.log_text().contains("auth_mismatch") && a.log_text().contains("auth_mismatch")
+    })
+    .unwrap_or_else(|| {
+        panic!(
+            "auth mismatch not logged:\n{}\n{}",
+            a.log_text(),
+            b.log_text()
+        )
+    });
+    assert!(
+        b.log_text()
+            .contains("dropped VRRP packet from 192.0.2.201"),
+        "{}",
+        b.log_text()
+    );
 }
 
 #[test]
 fn a_vip_deleted_by_hand_on_the_master_comes_back() {
-    let Some(mut lab) = lab_or_skip("a_vip_deleted_by_hand_on_the_master_comes_back", 2) else { return };
+    let Some(mut lab) = lab_or_skip("a_vip_deleted_by_hand_on_the_master_comes_back", 2) else {
+        return;
+    };
     let vip = Flavour::V2Ipv4.vip();
     let a_config = vipd_config(&lab, 1, Flavour::V2Ipv4, 100, "1111");
     let b_config = vipd_config(&lab, 2, Flavour::V2Ipv4, 90, "1111");
@@ -41,13 +64,29 @@ fn a_vip_deleted_by_hand_on_the_master_comes_back() {
     let b = start_vipd(&mut lab, 2, &b_config, "1", &[]);
     expect_only(&lab, vip, 1, "started", &[&a, &b]);
 
-    let deleted = lab.exec(1, "ip", &["addr", "del", "192.0.2.203/32", "dev", "eth0"]).unwrap();
-    assert!(deleted.status.success(), "{}", String::from_utf8_lossy(&deleted.stderr));
-    let back = wait_for(DEADLINE, || lab.has_address(1, vip)).unwrap_or_else(|| panic!("not re-added:\n{}", a.log_text()));
+    let deleted = lab
+        .exec(1, "ip", &["addr", "del", "192.0.2.203/32", "dev", "eth0"])
+        .unwrap();
+    assert!(
+        deleted.status.success(),
+        "{}",
+        String::from_utf8_lossy(&deleted.stderr)
+    );
+    let back = wait_for(DEADLINE, || lab.has_address(1, vip))
+        .unwrap_or_else(|| panic!("not re-added:\n{}", a.log_text()));
     println!("re-added after {back:?}");
-    assert!(a.log_text().contains("removed from eth0 behind our back"), "{}", a.log_text());
+    assert!(
+        a.log_text().contains("removed from eth0 behind our back"),
+        "{}",
+        a.log_text()
+    );
     expect_only(&lab, vip, 1, "after the deletion", &[&a, &b]);
-    assert_eq!(a.transitions(), 2, "no state change: BACKUP then MASTER only\n{}", a.log_text());
+    assert_eq!(
+        a.transitions(),
+        2,
+        "no state change: BACKUP then MASTER only\n{}",
+        a.log_text()
+    );
 }
 
 /// An IPv4 packet with protocol 112, as a hostile host would craft it.
@@ -115,13 +154,23 @@ fn junk(i: usize, rng: &mut u64, attacker: Ipv4Addr) -> Vec<u8> {
 /// long it took.
 fn flood(lab: &Lab, host: usize, count: usize) -> Duration {
     let netns = File::open(format!("/var/run/netns/{}", lab.host(host).netns)).unwrap();
-    let std::net::IpAddr::V4(attacker) = lab.host(host).ipv4 else { unreachable!() };
+    let std::net::IpAddr::V4(attacker) = lab.host(host).ipv4 else {
+        unreachable!()
+    };
     std::thread::spawn(move || {
         // setns moves this thread only; the test's other threads stay put.
         setns(&netns, CloneFlags::CLONE_NEWNET).expect("enter the attacker's namespace");
-        let socket = Socket::new(Domain::IPV4, Type::RAW, Some(Protocol::from(libc::IPPROTO_RAW))).unwrap();
+        let socket = Socket::new(
+            Domain::IPV4,
+            Type::RAW,
+            Some(Protocol::from(libc::IPPROTO_RAW)),
+        )
+        .unwrap();
         socket.bind_device(Some(b"eth0")).unwrap();
-        let to = SockAddr::from(SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::new(224, 0, 0, 18), 0)));
+        let to = SockAddr::from(SocketAddr::V4(SocketAddrV4::new(
+            Ipv4Addr::new(224, 0, 0, 18),
+            0,
+        )));
         let mut rng = 0x9e37_79b9_7f4a_7c15u64;
         let start = Instant::now();
         for i in 0..count {
@@ -140,7 +189,9 @@ fn flood(lab: &Lab, host: usize, count: usize) -> Duration {
 
 #[test]
 fn a_junk_flood_causes_no_transition() {
-    let Some(mut lab) = lab_or_skip("a_junk_flood_causes_no_transition", 3) else { return };
+    let Some(mut lab) = lab_or_skip("a_junk_flood_causes_no_transition", 3) else {
+        return;
+    };
     let vip = Flavour::V2Ipv4.vip();
     let a_config = vipd_config(&lab, 1, Flavour::V2Ipv4, 100, "1111");
     let b_config = vipd_config(&lab, 2, Flavour::V2Ipv4, 90, "1111");
@@ -155,18 +206,48 @@ fn a_junk_flood_causes_no_transition() {
     // adverts had been lost: more than Master_Down_Interval (3.65 s).
     let quiet_until = Instant::now() + Duration::from_secs(5);
     while Instant::now() < quiet_until {
-        assert_eq!(lab.holders(vip), vec![1], "the address moved during or after the flood");
+        assert_eq!(
+            lab.holders(vip),
+            vec![1],
+            "the address moved during or after the flood"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
-    assert_eq!(a.transitions(), a_before, "A changed state:\n{}", a.log_text());
-    assert_eq!(b.transitions(), b_before, "B changed state:\n{}", b.log_text());
+    assert_eq!(
+        a.transitions(),
+        a_before,
+        "A changed state:\n{}",
+        a.log_text()
+    );
+    assert_eq!(
+        b.transitions(),
+        b_before,
+        "B changed state:\n{}",
+        b.log_text()
+    );
 
     // Every kind was seen and dropped; the log names each reason once per
     // period instead of once per packet.
     let b_log = b.log_text();
-    for reason in ["bad_checksum", "bad_ttl", "auth_mismatch", "truncated", "address_list_mismatch"] {
-        assert!(b_log.contains(reason), "B did not report {reason}:\n{b_log}");
+    for reason in [
+        "bad_checksum",
+        "bad_ttl",
+        "auth_mismatch",
+        "truncated",
+        "address_list_mismatch",
+    ] {
+        assert!(
+            b_log.contains(reason),
+            "B did not report {reason}:\n{b_log}"
+        );
     }
-    let drop_lines = b_log.lines().filter(|l| l.contains("dropped VRRP packet")).count();
-    assert!(drop_lines < 100, "{drop_lines} drop lines for 20,000 packets: not rate-limited");
+    let drop_lines = b_log
+        .lines()
+        .filter(|l| l.contains("dropped VRRP packet"))
+        .inspect(|l| println!("B: {l}"))
+        .count();
+    assert!(
+        drop_lines < 100,
+        "{drop_lines} drop lines for 20,000 packets: not rate-limited"
+    );
 }

@@ -9,7 +9,9 @@ use support::*;
 /// A runs `a_kind` at priority 100, B the other at 90: the seed's three
 /// steps, with graceful stops.
 fn mixed_story(test: &str, flavour: Flavour, vipd_is_master: bool) {
-    let Some(mut lab) = lab_with_keepalived_or_skip(test, 2) else { return };
+    let Some(mut lab) = lab_with_keepalived_or_skip(test, 2) else {
+        return;
+    };
     let (a, b) = (1, 2);
     let vip = flavour.vip();
     let start_a = |lab: &mut vipd::lab::Lab, tag: &str| {
@@ -39,19 +41,36 @@ fn mixed_story(test: &str, flavour: Flavour, vipd_is_master: bool) {
     expect_only(&lab, vip, a, "A started again", &[&a2, &b_daemon]);
     // B saw A's adverts and never refused them.
     let b_log = b_daemon.log_text();
-    for refusal in ["auth_mismatch", "address_list_mismatch", "interval_mismatch", "bogus VRRP packet", "not present in MASTER advert"] {
-        assert!(!b_log.contains(refusal), "B refused A's adverts ({refusal}):\n{b_log}");
+    for refusal in [
+        "auth_mismatch",
+        "address_list_mismatch",
+        "interval_mismatch",
+        "bogus VRRP packet",
+        "not present in MASTER advert",
+    ] {
+        assert!(
+            !b_log.contains(refusal),
+            "B refused A's adverts ({refusal}):\n{b_log}"
+        );
     }
 }
 
 #[test]
 fn vipd_master_keepalived_backup_v2_pass() {
-    mixed_story("vipd_master_keepalived_backup_v2_pass", Flavour::V2Ipv4, true);
+    mixed_story(
+        "vipd_master_keepalived_backup_v2_pass",
+        Flavour::V2Ipv4,
+        true,
+    );
 }
 
 #[test]
 fn keepalived_master_vipd_backup_v2_pass() {
-    mixed_story("keepalived_master_vipd_backup_v2_pass", Flavour::V2Ipv4, false);
+    mixed_story(
+        "keepalived_master_vipd_backup_v2_pass",
+        Flavour::V2Ipv4,
+        false,
+    );
 }
 
 #[test]
@@ -66,10 +85,18 @@ fn keepalived_master_vipd_backup_v3() {
 
 #[test]
 fn vipd_master_keepalived_backup_v3_ipv6() {
-    mixed_story("vipd_master_keepalived_backup_v3_ipv6", Flavour::V3Ipv6, true);
+    mixed_story(
+        "vipd_master_keepalived_backup_v3_ipv6",
+        Flavour::V3Ipv6,
+        true,
+    );
 }
 
 #[test]
 fn keepalived_master_vipd_backup_v3_ipv6() {
-    mixed_story("keepalived_master_vipd_backup_v3_ipv6", Flavour::V3Ipv6, false);
+    mixed_story(
+        "keepalived_master_vipd_backup_v3_ipv6",
+        Flavour::V3Ipv6,
+        false,
+    );
 }

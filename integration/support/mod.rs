@@ -36,7 +36,11 @@ pub fn lab_or_skip(test: &str, hosts: usize) -> Option<Lab> {
 /// Like `lab_or_skip`, and keepalived must be installed too.
 pub fn lab_with_keepalived_or_skip(test: &str, hosts: usize) -> Option<Lab> {
     let missing = missing_prerequisite().or_else(|| {
-        Command::new("keepalived").arg("--version").output().err().map(|_| "keepalived is not installed".to_string())
+        Command::new("keepalived")
+            .arg("--version")
+            .output()
+            .err()
+            .map(|_| "keepalived is not installed".to_string())
     });
     if let Some(missing) = missing {
         if std::env::var("CI").as_deref() == Ok("true") {
@@ -89,7 +93,13 @@ impl Flavour {
 }
 
 /// Writes vipd's config for `host` and returns its path.
-pub fn vipd_config(lab: &Lab, host: usize, flavour: Flavour, priority: u8, auth_pass: &str) -> PathBuf {
+pub fn vipd_config(
+    lab: &Lab,
+    host: usize,
+    flavour: Flavour,
+    priority: u8,
+    auth_pass: &str,
+) -> PathBuf {
     let auth = if flavour == Flavour::V2Ipv4 {
         format!("    authentication: {{ auth_type: PASS, auth_pass: \"{auth_pass}\" }}\n")
     } else {
@@ -115,7 +125,12 @@ pub fn keepalived_config(lab: &Lab, host: usize, flavour: Flavour, priority: u8)
         ""
     };
     let state = if priority >= 100 { "MASTER" } else { "BACKUP" };
-    let vips = flavour.vips().replace(['"', ','], "").split_whitespace().collect::<Vec<_>>().join("\n        ");
+    let vips = flavour
+        .vips()
+        .replace(['"', ','], "")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join("\n        ");
     let text = format!(
         "global_defs {{\n    router_id h{host}\n    vrrp_version {}\n    script_user root\n}}\n\
          vrrp_instance VI_1 {{\n    state {state}\n    interface eth0\n    virtual_router_id 51\n    priority {priority}\n    advert_int 1\n    mcast_src_ip {}\n{auth}    virtual_ipaddress {{\n        {vips}\n    }}\n}}\n",
@@ -148,7 +163,9 @@ pub fn start_vipd(lab: &mut Lab, host: usize, config: &Path, tag: &str, extra: &
     let config = config.to_string_lossy().to_string();
     let mut args = vec!["run", "--config", &config];
     args.extend_from_slice(extra);
-    let pid = lab.spawn(host, &vipd_binary(), &args, &log).expect("start vipd");
+    let pid = lab
+        .spawn(host, &vipd_binary(), &args, &log)
+        .expect("start vipd");
     Daemon { pid, log }
 }
 
@@ -171,7 +188,9 @@ pub fn start_keepalived(lab: &mut Lab, host: usize, config: &Path, tag: &str) ->
     ]
     .map(|s| s.to_string());
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let pid = lab.spawn(host, Path::new("keepalived"), &args, &log).expect("start keepalived");
+    let pid = lab
+        .spawn(host, Path::new("keepalived"), &args, &log)
+        .expect("start keepalived");
     Daemon { pid, log }
 }
 
@@ -182,9 +201,22 @@ pub fn stop(lab: &mut Lab, daemon: &Daemon, signal: Signal) -> Option<Option<i32
 }
 
 /// Waits until exactly `host` holds `address`; panics with both logs if not.
-pub fn expect_only(lab: &Lab, address: IpAddr, host: usize, step: &str, logs: &[&Daemon]) -> Duration {
+pub fn expect_only(
+    lab: &Lab,
+    address: IpAddr,
+    host: usize,
+    step: &str,
+    logs: &[&Daemon],
+) -> Duration {
     wait_for(DEADLINE, || lab.holders(address) == vec![host]).unwrap_or_else(|| {
-        let logs: Vec<String> = logs.iter().map(|d| format!("--- {}\n{}", d.log.display(), d.log_text())).collect();
-        panic!("{step}: expected {address} on host {host} only, holders {:?}\n{}", lab.holders(address), logs.join("\n"))
+        let logs: Vec<String> = logs
+            .iter()
+            .map(|d| format!("--- {}\n{}", d.log.display(), d.log_text()))
+            .collect();
+        panic!(
+            "{step}: expected {address} on host {host} only, holders {:?}\n{}",
+            lab.holders(address),
+            logs.join("\n")
+        )
     })
 }

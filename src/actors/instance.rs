@@ -41,7 +41,16 @@ pub struct Snapshot {
     pub state: State,
     pub priority: u8,
     pub stats: crate::proto::Stats,
+    /// Times the supervisor restarted this actor.
+    pub restarts: u32,
 }
+
+/// Fault injection for the supervision tests: the handler panics, as a
+/// bug would. Only code inside the process can send it.
+#[doc(hidden)]
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct InjectPanic;
 
 pub struct InstanceActor {
     params: InstanceParams,
@@ -56,8 +65,7 @@ pub struct InstanceActor {
     was_master: bool,
     link_up: bool,
     drops: DropLog,
-    /// Set by `Shutdown`: nothing restarts us after that.
-    stopping: bool,
+    restarts: u32,
 }
 
 impl InstanceActor {
@@ -79,7 +87,7 @@ impl InstanceActor {
             was_master: false,
             link_up: true,
             drops: DropLog::new(Duration::from_secs(10)),
-            stopping: false,
+            restarts: 0,
         }
     }
 
@@ -220,6 +228,7 @@ impl Supervised for InstanceActor {
         self.core = Instance::new(self.params.clone()).expect("validated parameters");
         self.timer = None;
         self.sender = None;
+        self.restarts += 1;
     }
 }
 
@@ -276,7 +285,6 @@ impl Handler<Shutdown> for InstanceActor {
     type Result = ResponseActFuture<Self, ()>;
 
     fn handle(&mut self, _: Shutdown, ctx: &mut Context<Self>) -> Self::Result {
-        self.stopping = true;
         self.core.handle_event(Instant::now(), Event::Shutdown);
         let mut releases = Vec::new();
         while let Some(action) = self.core.poll_action() {
@@ -315,6 +323,15 @@ impl Handler<Inspect> for InstanceActor {
             state: self.core.state(),
             priority: self.core.priority(),
             stats: self.core.stats().clone(),
+            restarts: self.restarts,
         }
+    }
+}
+
+impl Handler<InjectPanic> for InstanceActor {
+    type Result = ();
+
+    fn handle(&mut self, _: InjectPanic, ctx: &mut Context<Self>) {
+        guarded(self, ctx, "injected fault", |_, _| panic!("injected fault"));
     }
 }

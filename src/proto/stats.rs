@@ -69,6 +69,31 @@ impl DropReason {
         }
     }
 
+    /// What it means, for a log line.
+    pub const fn description(self) -> &'static str {
+        match self {
+            DropReason::BadTtl => "TTL/hop limit is not 255: sent from off-link",
+            DropReason::Truncated => "shorter than a VRRP header",
+            DropReason::BadVersion => "not VRRP version 2 or 3",
+            DropReason::BadType => "not an ADVERTISEMENT",
+            DropReason::ZeroVrid => "virtual router id 0",
+            DropReason::AddressFamilyMismatch => "IP source and destination of different families",
+            DropReason::V2OverIpv6 => "VRRPv2 over IPv6",
+            DropReason::NoAddresses => "no virtual addresses",
+            DropReason::LengthMismatch => "length does not match the address count",
+            DropReason::ZeroInterval => "advertisement interval 0",
+            DropReason::BadChecksum => "bad checksum",
+            DropReason::VersionMismatch => "VRRP version differs from ours",
+            DropReason::VridMismatch => "virtual router id differs from ours",
+            DropReason::AuthMismatch => "authentication type or password differs from ours",
+            DropReason::IntervalMismatch => {
+                "advert_int differs from ours (VRRPv2 requires the same)"
+            }
+            DropReason::AddressListMismatch => "virtual addresses differ from ours (VRID clash?)",
+            DropReason::OwnAddress => "sent from our own address (address conflict?)",
+        }
+    }
+
     const fn index(self) -> usize {
         self as usize
     }
