@@ -15,11 +15,14 @@ use crate::proto::{
 use super::address::{AddressActor, Announce, Claim, LinkState, Release};
 use super::boundary::guarded;
 use super::drop_log::DropLog;
+use super::precise_timer::PreciseTimer;
 
 /// A packet for this instance's VRID, decoded or not.
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct Inbound {
+    /// When the packet was read off the socket.
+    pub at: Instant,
     pub source: IpAddr,
     pub packet: Result<Advert, DecodeError>,
 }
@@ -59,7 +62,7 @@ pub struct InstanceActor {
     address: Addr<AddressActor>,
     core: Instance,
     sender: Option<VrrpSender>,
-    timer: Option<SpawnHandle>,
+    timer: Option<PreciseTimer>,
     /// Master when last seen: a restart after a panic resumes as master
     /// without moving the addresses.
     was_master: bool,
@@ -174,18 +177,15 @@ impl InstanceActor {
     }
 
     fn rearm(&mut self, ctx: &mut Context<Self>) {
-        if let Some(handle) = self.timer.take() {
-            ctx.cancel_future(handle);
-        }
-        if let Some(deadline) = self.core.poll_timeout() {
-            let wait = deadline.saturating_duration_since(Instant::now());
-            self.timer = Some(ctx.run_later(wait, |actor, ctx| {
-                actor.timer = None;
-                guarded(actor, ctx, "timeout", |actor, ctx| {
-                    actor.core.handle_timeout(Instant::now());
-                    actor.run_actions(ctx);
-                });
-            }));
+        let Some(timer) = &self.timer else { return };
+        let armed = match self.core.poll_timeout() {
+            Some(deadline) => timer.arm(deadline.saturating_duration_since(Instant::now())),
+            None => timer.disarm(),
+        };
+        if let Err(error) = armed {
+            let name = self.name();
+            tracing::error!(instance = %name, %error, "({name}) cannot set its timer: {error}; restarting");
+            ctx.stop();
         }
     }
 }
@@ -194,6 +194,18 @@ impl Actor for InstanceActor {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Context<Self>) {
+        match PreciseTimer::new() {
+            Ok(timer) => {
+                ctx.add_stream(timer.expiries());
+                self.timer = Some(timer);
+            }
+            Err(error) => {
+                let name = self.name();
+                tracing::error!(instance = %name, %error, "({name}) cannot create its timer: {error}");
+                ctx.stop();
+                return;
+            }
+        }
         match VrrpSender::open(&self.interface, self.ifindex, self.params.primary_address) {
             Ok(sender) => self.sender = Some(sender),
             Err(error) => {
@@ -232,12 +244,26 @@ impl Supervised for InstanceActor {
     }
 }
 
+impl StreamHandler<()> for InstanceActor {
+    fn handle(&mut self, _expiry: (), ctx: &mut Context<Self>) {
+        guarded(self, ctx, "timeout", |actor, ctx| {
+            actor.core.handle_timeout(Instant::now());
+            actor.run_actions(ctx);
+        });
+    }
+
+    /// The timer failed: without it the instance cannot run. Restart.
+    fn finished(&mut self, ctx: &mut Context<Self>) {
+        ctx.stop();
+    }
+}
+
 impl Handler<Inbound> for InstanceActor {
     type Result = ();
 
     fn handle(&mut self, inbound: Inbound, ctx: &mut Context<Self>) {
         guarded(self, ctx, "packet", |actor, ctx| {
-            let now = Instant::now();
+            let now = inbound.at;
             let error = inbound.packet.as_ref().err().cloned();
             if let Some(reason) = actor
                 .core
@@ -300,9 +326,7 @@ impl Handler<Shutdown> for InstanceActor {
                 _ => {}
             }
         }
-        if let Some(handle) = self.timer.take() {
-            ctx.cancel_future(handle);
-        }
+        self.rearm(ctx);
         Box::pin(
             async move {
                 for release in releases {

@@ -87,6 +87,7 @@ impl InterfaceActor {
         let endpoints = Endpoints::new(packet.source, packet.destination);
         let decoded = Advert::decode_received(&packet.payload, &endpoints, packet.ttl);
         instance.do_send(Inbound {
+            at: packet.at,
             source: packet.source,
             packet: decoded,
         });

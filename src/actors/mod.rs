@@ -10,4 +10,5 @@ pub mod boundary;
 pub mod drop_log;
 pub mod instance;
 pub mod interface;
+pub mod precise_timer;
 pub mod supervisor;

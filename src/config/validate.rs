@@ -239,9 +239,9 @@ fn advert_interval(version: Option<Version>, interval: Interval) -> Result<Centi
     let cs = Centiseconds::from_duration_exact(interval.0)
         .ok_or_else(|| format!("expected a multiple of 10 ms, got {interval}"))?;
     match version {
-        Some(Version::V2) if !matches!(cs.as_whole_secs(), Some(1..=255)) => {
-            Err(format!("VRRPv2 sends whole seconds: expected 1..=255 s, got {interval} (use version 3 for less)"))
-        }
+        Some(Version::V2) if !matches!(cs.as_whole_secs(), Some(1..=255)) => Err(format!(
+            "VRRPv2 sends whole seconds: expected 1..=255 s, got {interval} (use version 3 for less)"
+        )),
         Some(Version::V3) if !(1..=4095).contains(&cs.get()) => {
             Err(format!("VRRPv3 allows 10 ms ..= 40.95 s, got {interval}"))
         }
@@ -253,7 +253,9 @@ fn advert_interval(version: Option<Version>, interval: Interval) -> Result<Centi
 fn parse_vip(text: &str) -> Result<VirtualAddress, String> {
     let text = text.trim();
     if text.contains(char::is_whitespace) {
-        return Err(format!("{text:?}: expected ADDRESS or ADDRESS/PREFIX (options such as dev or label are not supported)"));
+        return Err(format!(
+            "{text:?}: expected ADDRESS or ADDRESS/PREFIX (options such as dev or label are not supported)"
+        ));
     }
     let (address, prefix) = match text.split_once('/') {
         Some((a, p)) => (a, Some(p)),

@@ -163,7 +163,10 @@ pub fn run(options: &Options, vipd: &Path, interrupted: &AtomicBool) -> Result<b
             println!("  ip netns exec {} bash", host.netns);
         }
         println!("logs and configs: {}", lab.dir.display());
-        println!("remove it with: for ns in {}; do ip netns pids $ns | xargs -r kill; ip netns del $ns; done", lab.namespaces().join(" "));
+        println!(
+            "remove it with: for ns in {}; do ip netns pids $ns | xargs -r kill; ip netns del $ns; done",
+            lab.namespaces().join(" ")
+        );
     }
     Ok(t.failed == 0 && t.passed == 3 && !stop_early())
 }

@@ -8,6 +8,7 @@ use std::io;
 use std::mem::MaybeUninit;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV6};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
+use std::time::Instant;
 
 use nix::sys::socket::{self as nixsock, sockopt, ControlMessageOwned, MsgFlags, SockaddrIn6};
 use socket2::{Domain, InterfaceIndexOrAddress, Protocol, SockAddr, Socket, Type};
@@ -24,6 +25,9 @@ const RECEIVE_BUFFER: usize = 8 << 20;
 /// One packet as the core needs it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Received {
+    /// When it was read: the time the core is told it happened, so
+    /// Master_Down_Timer is not stretched by queueing between actors.
+    pub at: Instant,
     pub source: IpAddr,
     pub destination: IpAddr,
     pub ttl: u8,
@@ -85,7 +89,7 @@ impl VrrpReceiver {
         let n = self.socket.recv(&mut buf)?;
         // SAFETY: recv initialised the first n bytes.
         let bytes: &[u8] = unsafe { std::slice::from_raw_parts(buf.as_ptr().cast(), n) };
-        Ok(Some(parse_ipv4(bytes)))
+        Ok(Some(parse_ipv4(Instant::now(), bytes)))
     }
 
     /// IPv6 raw sockets deliver only the payload: hop limit and
@@ -119,6 +123,7 @@ impl VrrpReceiver {
         let n = msg.bytes;
         payload.truncate(n);
         Ok(Some(Received {
+            at: Instant::now(),
             source,
             destination,
             ttl,
@@ -136,10 +141,11 @@ impl AsFd for VrrpReceiver {
 /// Splits an IPv4 packet into what the core needs. Malformed IP (which the
 /// kernel should never hand us) yields an empty payload, which the core
 /// counts as truncated.
-pub fn parse_ipv4(bytes: &[u8]) -> Received {
+pub fn parse_ipv4(at: Instant, bytes: &[u8]) -> Received {
     let unspecified = IpAddr::V4(Ipv4Addr::UNSPECIFIED);
     if bytes.len() < 20 {
         return Received {
+            at,
             source: unspecified,
             destination: unspecified,
             ttl: 0,
@@ -156,6 +162,7 @@ pub fn parse_ipv4(bytes: &[u8]) -> Received {
         Vec::new()
     };
     Received {
+        at,
         source,
         destination,
         ttl: bytes[8],
@@ -229,7 +236,7 @@ mod tests {
             0x45, 0, 0, 40, 0, 0, 0, 0, 255, 112, 0, 0, 192, 0, 2, 201, 224, 0, 0, 18,
         ];
         packet.extend_from_slice(&[0x21; 20]);
-        let received = parse_ipv4(&packet);
+        let received = parse_ipv4(Instant::now(), &packet);
         assert_eq!(received.source, "192.0.2.201".parse::<IpAddr>().unwrap());
         assert_eq!(
             received.destination,
@@ -241,13 +248,13 @@ mod tests {
 
     #[test]
     fn malformed_ipv4_yields_an_empty_payload() {
-        assert!(parse_ipv4(&[0x45; 10]).payload.is_empty());
+        assert!(parse_ipv4(Instant::now(), &[0x45; 10]).payload.is_empty());
         let mut bad_ihl = vec![
             0x4f, 0, 0, 24, 0, 0, 0, 0, 255, 112, 0, 0, 192, 0, 2, 1, 224, 0, 0, 18, 1, 2, 3, 4,
         ];
-        assert!(parse_ipv4(&bad_ihl).payload.is_empty());
+        assert!(parse_ipv4(Instant::now(), &bad_ihl).payload.is_empty());
         bad_ihl[0] = 0x44;
-        assert!(parse_ipv4(&bad_ihl).payload.is_empty());
+        assert!(parse_ipv4(Instant::now(), &bad_ihl).payload.is_empty());
     }
 
     #[test]
