@@ -10,24 +10,21 @@ use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use vipd::proto::{
-    AddressList, Advert, AnnounceSchedule, Auth, AuthKey, Centiseconds, Endpoints, Event, Instance,
-    InstanceParams, Version, VirtualAddress, Vrid,
+    AddressList, Advert, Auth, AuthKey, Centiseconds, Endpoints, Event, Instance, InstanceParams,
+    Version, VirtualAddress, Vrid,
 };
 
 fn seed_params(address: &str, priority: u8) -> InstanceParams {
+    let vips = vec![VirtualAddress::host("192.0.2.203".parse().unwrap())];
     InstanceParams {
-        name: "VI_1".into(),
-        vrid: Vrid::new(51).unwrap(),
-        version: Version::V2,
         priority,
-        advert_interval: Centiseconds::from_secs(1),
-        preempt: true,
-        preempt_delay: Duration::ZERO,
-        accept_mode: true,
-        primary_address: address.parse().unwrap(),
-        virtual_addresses: vec![VirtualAddress::host("192.0.2.203".parse().unwrap())],
         auth: Auth::Pass(AuthKey::from_password("1111")),
-        announce: AnnounceSchedule::default(),
+        ..InstanceParams::with_defaults(
+            "VI_1",
+            Vrid::new(51).unwrap(),
+            address.parse().unwrap(),
+            vips,
+        )
     }
 }
 

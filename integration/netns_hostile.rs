@@ -20,10 +20,7 @@ fn wrong_auth_pass_is_refused_and_logged() {
         return;
     };
     let vip = Flavour::V2Ipv4.vip();
-    let a_config = vipd_config(&lab, 1, Flavour::V2Ipv4, 100, "1111");
-    let b_config = vipd_config(&lab, 2, Flavour::V2Ipv4, 90, "2222");
-    let a = start_vipd(&mut lab, 1, &a_config, "1", &[]);
-    let b = start_vipd(&mut lab, 2, &b_config, "1", &[]);
+    let (a, b) = start_seed_pair(&mut lab, "2222");
     // B does not accept A's adverts, so it cannot see a master: it takes
     // the address too (keepalived does the same) and says why in its log.
     wait_for(DEADLINE, || lab.holders(vip) == vec![1, 2]).unwrap_or_else(|| {
@@ -58,10 +55,7 @@ fn a_vip_deleted_by_hand_on_the_master_comes_back() {
         return;
     };
     let vip = Flavour::V2Ipv4.vip();
-    let a_config = vipd_config(&lab, 1, Flavour::V2Ipv4, 100, "1111");
-    let b_config = vipd_config(&lab, 2, Flavour::V2Ipv4, 90, "1111");
-    let a = start_vipd(&mut lab, 1, &a_config, "1", &[]);
-    let b = start_vipd(&mut lab, 2, &b_config, "1", &[]);
+    let (a, b) = start_seed_pair(&mut lab, "1111");
     expect_only(&lab, vip, 1, "started", &[&a, &b]);
 
     let deleted = lab
@@ -193,10 +187,7 @@ fn a_junk_flood_causes_no_transition() {
         return;
     };
     let vip = Flavour::V2Ipv4.vip();
-    let a_config = vipd_config(&lab, 1, Flavour::V2Ipv4, 100, "1111");
-    let b_config = vipd_config(&lab, 2, Flavour::V2Ipv4, 90, "1111");
-    let a = start_vipd(&mut lab, 1, &a_config, "1", &[]);
-    let b = start_vipd(&mut lab, 2, &b_config, "1", &[]);
+    let (a, b) = start_seed_pair(&mut lab, "1111");
     expect_only(&lab, vip, 1, "started", &[&a, &b]);
     let (a_before, b_before) = (a.transitions(), b.transitions());
 

@@ -6,9 +6,8 @@ use std::time::{Duration, Instant};
 
 use proptest::prelude::*;
 use vipd::proto::{
-    Action, AddressList, Advert, AnnounceSchedule, Auth, AuthKey, Centiseconds, DecodeError,
-    Endpoints, Event, Instance, InstanceParams, State, TrackerEffect, Version, VirtualAddress,
-    Vrid,
+    Action, AddressList, Advert, Auth, AuthKey, Centiseconds, DecodeError, Endpoints, Event,
+    Instance, InstanceParams, State, TrackerEffect, Version, VirtualAddress, Vrid,
 };
 
 fn ipv4() -> impl Strategy<Value = Ipv4Addr> {
@@ -163,23 +162,25 @@ fn input() -> impl Strategy<Value = Input> {
 }
 
 fn params(version: Version, priority: u8, preempt: bool) -> InstanceParams {
+    let vips = vec![VirtualAddress::host("192.0.2.100".parse().unwrap())];
+    let defaults = InstanceParams::with_defaults(
+        "VI_P",
+        Vrid::new(9).unwrap(),
+        "192.0.2.10".parse().unwrap(),
+        vips,
+    );
+    let auth = if version == Version::V2 {
+        Auth::Pass(AuthKey::from_password("pw"))
+    } else {
+        Auth::None
+    };
     InstanceParams {
-        name: "VI_P".into(),
-        vrid: Vrid::new(9).unwrap(),
         version,
         priority,
-        advert_interval: Centiseconds::new(100),
         preempt,
         preempt_delay: Duration::from_secs(if preempt { 2 } else { 0 }),
-        accept_mode: true,
-        primary_address: "192.0.2.10".parse().unwrap(),
-        virtual_addresses: vec![VirtualAddress::host("192.0.2.100".parse().unwrap())],
-        auth: if version == Version::V2 {
-            Auth::Pass(AuthKey::from_password("pw"))
-        } else {
-            Auth::None
-        },
-        announce: AnnounceSchedule::default(),
+        auth,
+        ..defaults
     }
 }
 

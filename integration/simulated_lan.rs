@@ -11,8 +11,8 @@ use std::time::Duration;
 use sim::{Lan, LinkModel};
 use vipd::proto::timers::{master_down_interval, skew_time};
 use vipd::proto::{
-    AnnounceSchedule, Auth, AuthKey, Centiseconds, Event, InstanceParams, Reason, State,
-    TrackerEffect, Version, VirtualAddress, Vrid,
+    Auth, AuthKey, Centiseconds, Event, InstanceParams, Reason, State, TrackerEffect, Version,
+    VirtualAddress, Vrid,
 };
 
 const SEEDS: [u64; 5] = [1, 2, 3, 42, 20261125];
@@ -27,19 +27,16 @@ fn secs(n: u64) -> Duration {
 
 /// The seed's instance (VRID 51, PASS 1111, VIP .203) on documentation addresses.
 fn v2(address: &str, priority: u8) -> InstanceParams {
+    let vips = vec![VirtualAddress::host("192.0.2.203".parse().unwrap())];
     InstanceParams {
-        name: "VI_1".into(),
-        vrid: Vrid::new(51).unwrap(),
-        version: Version::V2,
         priority,
-        advert_interval: Centiseconds::from_secs(1),
-        preempt: true,
-        preempt_delay: Duration::ZERO,
-        accept_mode: true,
-        primary_address: address.parse().unwrap(),
-        virtual_addresses: vec![VirtualAddress::host("192.0.2.203".parse().unwrap())],
         auth: Auth::Pass(AuthKey::from_password("1111")),
-        announce: AnnounceSchedule::default(),
+        ..InstanceParams::with_defaults(
+            "VI_1",
+            Vrid::new(51).unwrap(),
+            address.parse().unwrap(),
+            vips,
+        )
     }
 }
 
@@ -98,6 +95,18 @@ fn assert_sole_master(lan: &Lan, expected: usize) {
             );
         }
     }
+}
+
+/// The seed pair, A (100) and B (90), started and settled with A master.
+fn settled_pair(seed: u64) -> (Lan, usize, usize) {
+    let mut lan = Lan::new(seed, LinkModel::CLEAN);
+    let a = lan.add(v2("192.0.2.201", 100));
+    let b = lan.add(v2("192.0.2.202", 90));
+    lan.start(a);
+    lan.start(b);
+    lan.run_for(secs(10));
+    assert_sole_master(&lan, a);
+    (lan, a, b)
 }
 
 /// Runs until `router` is master; panics with the log if not by `within`.
@@ -230,14 +239,7 @@ fn seed_story_v3_ipv6_fast_adverts() {
 #[test]
 fn graceful_stop_hands_over_after_skew_time_only() {
     for seed in SEEDS {
-        let mut lan = Lan::new(seed, LinkModel::CLEAN);
-        let a = lan.add(v2("192.0.2.201", 100));
-        let b = lan.add(v2("192.0.2.202", 90));
-        lan.start(a);
-        lan.start(b);
-        lan.run_for(secs(10));
-        assert_sole_master(&lan, a);
-
+        let (mut lan, a, b) = settled_pair(seed);
         let stopped = lan.now();
         lan.stop(a);
         let took_over = until_master(&mut lan, b, secs(10));
@@ -448,13 +450,7 @@ fn preempt_delay_is_honoured() {
 
 #[test]
 fn a_failing_tracker_moves_the_master_and_recovery_brings_it_back() {
-    let mut lan = Lan::new(5, LinkModel::CLEAN);
-    let a = lan.add(v2("192.0.2.201", 100));
-    let b = lan.add(v2("192.0.2.202", 90));
-    lan.start(a);
-    lan.start(b);
-    lan.run_for(secs(10));
-    assert_sole_master(&lan, a);
+    let (mut lan, a, b) = settled_pair(5);
 
     let sick = Event::Tracker {
         name: "web".into(),
@@ -477,12 +473,7 @@ fn a_failing_tracker_moves_the_master_and_recovery_brings_it_back() {
 
 #[test]
 fn link_down_on_the_master_faults_it_and_the_backup_takes_over_at_skew_time() {
-    let mut lan = Lan::new(6, LinkModel::CLEAN);
-    let a = lan.add(v2("192.0.2.201", 100));
-    let b = lan.add(v2("192.0.2.202", 90));
-    lan.start(a);
-    lan.start(b);
-    lan.run_for(secs(10));
+    let (mut lan, a, b) = settled_pair(6);
     let down = lan.now();
     lan.event(a, Event::LinkDown);
     assert_eq!(lan.state(a), Some(State::Fault));

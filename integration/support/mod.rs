@@ -20,36 +20,41 @@ pub fn vipd_binary() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_vipd"))
 }
 
-/// A lab, or `None` after printing one "skipped:" line. Under CI=true a
-/// missing prerequisite fails the test instead.
-pub fn lab_or_skip(test: &str, hosts: usize) -> Option<Lab> {
-    if let Some(missing) = missing_prerequisite() {
-        if std::env::var("CI").as_deref() == Ok("true") {
-            panic!("{test}: CI=true but {missing}");
-        }
-        println!("skipped: {test}: {missing}");
-        return None;
+/// What is missing for a network test, with keepalived if asked.
+fn missing(need_keepalived: bool) -> Option<String> {
+    missing_prerequisite().or_else(|| {
+        let absent = need_keepalived
+            && Command::new("keepalived")
+                .arg("--version")
+                .output()
+                .is_err();
+        absent.then(|| "keepalived is not installed".to_string())
+    })
+}
+
+/// True when the prerequisites are there; otherwise prints one
+/// "skipped:" line, or under CI=true fails instead of skipping.
+pub fn prerequisites_or_skip(test: &str, need_keepalived: bool) -> bool {
+    let Some(missing) = missing(need_keepalived) else {
+        return true;
+    };
+    if std::env::var("CI").as_deref() == Ok("true") {
+        panic!("{test}: CI=true but {missing}");
     }
-    Some(Lab::new(hosts).unwrap_or_else(|e| panic!("{test}: building the lab: {e}")))
+    println!("skipped: {test}: {missing}");
+    false
+}
+
+/// A lab of `hosts`, or `None` after one "skipped:" line.
+pub fn lab_or_skip(test: &str, hosts: usize) -> Option<Lab> {
+    prerequisites_or_skip(test, false)
+        .then(|| Lab::new(hosts).unwrap_or_else(|e| panic!("{test}: building the lab: {e}")))
 }
 
 /// Like `lab_or_skip`, and keepalived must be installed too.
 pub fn lab_with_keepalived_or_skip(test: &str, hosts: usize) -> Option<Lab> {
-    let missing = missing_prerequisite().or_else(|| {
-        Command::new("keepalived")
-            .arg("--version")
-            .output()
-            .err()
-            .map(|_| "keepalived is not installed".to_string())
-    });
-    if let Some(missing) = missing {
-        if std::env::var("CI").as_deref() == Ok("true") {
-            panic!("{test}: CI=true but {missing}");
-        }
-        println!("skipped: {test}: {missing}");
-        return None;
-    }
-    Some(Lab::new(hosts).unwrap_or_else(|e| panic!("{test}: building the lab: {e}")))
+    prerequisites_or_skip(test, true)
+        .then(|| Lab::new(hosts).unwrap_or_else(|e| panic!("{test}: building the lab: {e}")))
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -192,6 +197,17 @@ pub fn start_keepalived(lab: &mut Lab, host: usize, config: &Path, tag: &str) ->
         .spawn(host, Path::new("keepalived"), &args, &log)
         .expect("start keepalived");
     Daemon { pid, log }
+}
+
+/// The seed pair on hosts 1 and 2 (v2, PASS): A at 100 with "1111", B
+/// at 90 with `b_pass`.
+pub fn start_seed_pair(lab: &mut Lab, b_pass: &str) -> (Daemon, Daemon) {
+    let a_config = vipd_config(lab, 1, Flavour::V2Ipv4, 100, "1111");
+    let b_config = vipd_config(lab, 2, Flavour::V2Ipv4, 90, b_pass);
+    (
+        start_vipd(lab, 1, &a_config, "1", &[]),
+        start_vipd(lab, 2, &b_config, "1", &[]),
+    )
 }
 
 /// Stops a daemon the lab started and waits for it to go.

@@ -42,14 +42,7 @@ pub struct VrrpReceiver {
 
 impl VrrpReceiver {
     pub fn open(interface: &str, ifindex: u32, ipv6: bool) -> io::Result<VrrpReceiver> {
-        let domain = if ipv6 { Domain::IPV6 } else { Domain::IPV4 };
-        let socket = Socket::new(
-            domain,
-            Type::RAW,
-            Some(Protocol::from(i32::from(IP_PROTOCOL))),
-        )?;
-        socket.bind_device(Some(interface.as_bytes()))?;
-        socket.set_nonblocking(true)?;
+        let socket = raw_vrrp_socket(interface, ipv6)?;
         if nixsock::setsockopt(&socket, sockopt::RcvBufForce, &RECEIVE_BUFFER).is_err() {
             socket.set_recv_buffer_size(RECEIVE_BUFFER)?;
         }
@@ -178,18 +171,7 @@ pub struct VrrpSender {
 
 impl VrrpSender {
     pub fn open(interface: &str, ifindex: u32, source: IpAddr) -> io::Result<VrrpSender> {
-        let domain = if source.is_ipv6() {
-            Domain::IPV6
-        } else {
-            Domain::IPV4
-        };
-        let socket = Socket::new(
-            domain,
-            Type::RAW,
-            Some(Protocol::from(i32::from(IP_PROTOCOL))),
-        )?;
-        socket.bind_device(Some(interface.as_bytes()))?;
-        socket.set_nonblocking(true)?;
+        let socket = raw_vrrp_socket(interface, source.is_ipv6())?;
         // Bound to our source address, it would otherwise queue unicast VRRP.
         super::accept_nothing(&socket)?;
         let group = match source {
@@ -220,6 +202,19 @@ impl VrrpSender {
     pub fn send(&self, payload: &[u8]) -> io::Result<()> {
         self.socket.send_to(payload, &self.group).map(|_| ())
     }
+}
+
+/// A non-blocking raw socket for protocol 112 on one interface.
+fn raw_vrrp_socket(interface: &str, ipv6: bool) -> io::Result<Socket> {
+    let domain = if ipv6 { Domain::IPV6 } else { Domain::IPV4 };
+    let socket = Socket::new(
+        domain,
+        Type::RAW,
+        Some(Protocol::from(i32::from(IP_PROTOCOL))),
+    )?;
+    socket.bind_device(Some(interface.as_bytes()))?;
+    socket.set_nonblocking(true)?;
+    Ok(socket)
 }
 
 pub fn is_link_local(address: Ipv6Addr) -> bool {

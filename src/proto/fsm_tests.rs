@@ -16,19 +16,11 @@ fn ip(s: &str) -> IpAddr {
 }
 
 fn params(priority: u8) -> InstanceParams {
+    let vips = vec![VirtualAddress::host(ip("192.0.2.203"))];
     InstanceParams {
-        name: "VI_1".into(),
-        vrid: Vrid::new(51).unwrap(),
-        version: Version::V2,
         priority,
-        advert_interval: Centiseconds::from_secs(1),
-        preempt: true,
-        preempt_delay: Duration::ZERO,
-        accept_mode: true,
-        primary_address: ip(SELF_ADDR),
-        virtual_addresses: vec![VirtualAddress::host(ip("192.0.2.203"))],
         auth: Auth::Pass(AuthKey::from_password("1111")),
-        announce: AnnounceSchedule::default(),
+        ..InstanceParams::with_defaults("VI_1", Vrid::new(51).unwrap(), ip(SELF_ADDR), vips)
     }
 }
 

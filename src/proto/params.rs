@@ -106,6 +106,31 @@ pub enum ParamsError {
 }
 
 impl InstanceParams {
+    /// An instance with keepalived's defaults: VRRPv2, priority 100,
+    /// advert_int 1 s, preempt on without delay, accept on, no
+    /// authentication, keepalived's GARP schedule.
+    pub fn with_defaults(
+        name: &str,
+        vrid: Vrid,
+        primary_address: IpAddr,
+        virtual_addresses: Vec<VirtualAddress>,
+    ) -> InstanceParams {
+        InstanceParams {
+            name: name.to_string(),
+            vrid,
+            version: Version::V2,
+            priority: 100,
+            advert_interval: Centiseconds::from_secs(1),
+            preempt: true,
+            preempt_delay: Duration::ZERO,
+            accept_mode: true,
+            primary_address,
+            virtual_addresses,
+            auth: Auth::None,
+            announce: AnnounceSchedule::default(),
+        }
+    }
+
     pub fn validate(&self) -> Result<(), ParamsError> {
         if self.priority == 0 {
             return Err(ParamsError::ZeroPriority);
@@ -169,18 +194,13 @@ mod tests {
 
     fn seed() -> InstanceParams {
         InstanceParams {
-            name: "VI_1".into(),
-            vrid: Vrid::new(51).unwrap(),
-            version: Version::V2,
-            priority: 100,
-            advert_interval: Centiseconds::from_secs(1),
-            preempt: true,
-            preempt_delay: Duration::ZERO,
-            accept_mode: true,
-            primary_address: "192.0.2.201".parse().unwrap(),
-            virtual_addresses: vec![VirtualAddress::host("192.0.2.203".parse().unwrap())],
             auth: Auth::Pass(AuthKey::from_password("1111")),
-            announce: AnnounceSchedule::default(),
+            ..InstanceParams::with_defaults(
+                "VI_1",
+                Vrid::new(51).unwrap(),
+                "192.0.2.201".parse().unwrap(),
+                vec![VirtualAddress::host("192.0.2.203".parse().unwrap())],
+            )
         }
     }
 
