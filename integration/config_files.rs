@@ -28,8 +28,8 @@ fn seed_examples_in_yaml_and_toml_are_the_same() {
         assert_eq!(yaml, toml, "{host}");
     }
     let (_, a) = load_and_validate(&[example("host-a.yaml")]).unwrap();
-    let params = a[0].params(a[0].source_ip.unwrap());
-    assert_eq!(a[0].interface, "ens33");
+    let params = a.instances[0].params(a.instances[0].source_ip.unwrap());
+    assert_eq!(a.instances[0].interface, "ens33");
     assert_eq!(params.vrid.get(), 51);
     assert_eq!(params.priority, 100);
     assert_eq!(params.version, Version::V2);
@@ -55,7 +55,7 @@ fn later_files_override_earlier_ones() {
             jail.directory().join("override.toml"),
         ];
         let (_, settings) = load_and_validate(&files).unwrap();
-        let params = settings[0].params(settings[0].source_ip.unwrap());
+        let params = settings.instances[0].params(settings.instances[0].source_ip.unwrap());
         assert_eq!(params.priority, 120);
         assert_eq!(params.advert_interval, Centiseconds::from_secs(2));
         assert_eq!(
@@ -72,9 +72,11 @@ fn environment_overrides_a_case_sensitive_instance() {
     Jail::expect_with(|jail| {
         jail.set_env("VIPD_INSTANCES__VI_1__PRIORITY", "42");
         let (_, settings) = load_and_validate(&[example("host-a.yaml")]).unwrap();
-        assert_eq!(settings.len(), 1);
+        assert_eq!(settings.instances.len(), 1);
         assert_eq!(
-            settings[0].params(settings[0].source_ip.unwrap()).priority,
+            settings.instances[0]
+                .params(settings.instances[0].source_ip.unwrap())
+                .priority,
             42
         );
         Ok(())
@@ -197,7 +199,7 @@ fn fractional_seconds_and_units_are_accepted_for_v3() {
             "instances:\n  F:\n    interface: eth0\n    virtual_router_id: 9\n    version: 3\n    advert_int: 0.1\n    preempt_delay: 250ms\n    virtual_ipaddress: [192.0.2.1/24]\n",
         )?;
         let (_, settings) = load_and_validate(&[jail.directory().join("fast.yaml")]).unwrap();
-        let params = settings[0].params("192.0.2.9".parse().unwrap());
+        let params = settings.instances[0].params("192.0.2.9".parse().unwrap());
         assert_eq!(params.advert_interval, Centiseconds::new(10));
         assert_eq!(params.preempt_delay, std::time::Duration::from_millis(250));
         Ok(())

@@ -2,6 +2,7 @@
 //! changes and time, and carries out the actions it returns. No protocol
 //! decision is made here.
 
+use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
@@ -15,6 +16,8 @@ use crate::proto::{
 use super::address::{AddressActor, Announce, Claim, LinkState, Release};
 use super::boundary::guarded;
 use super::drop_log::DropLog;
+use super::health::TrackerUpdate;
+use super::notifier::{state_word, Notification};
 use super::precise_timer::PreciseTimer;
 
 /// A packet for this instance's VRID, decoded or not.
@@ -67,6 +70,9 @@ pub struct InstanceActor {
     /// without moving the addresses.
     was_master: bool,
     link_up: bool,
+    /// Trackers' current effects, replayed into a fresh core after a restart.
+    trackers: BTreeMap<String, crate::proto::TrackerEffect>,
+    notifier: Option<tokio::sync::mpsc::UnboundedSender<Notification>>,
     drops: DropLog,
     restarts: u32,
 }
@@ -77,6 +83,7 @@ impl InstanceActor {
         interface: String,
         ifindex: u32,
         address: Addr<AddressActor>,
+        notifier: Option<tokio::sync::mpsc::UnboundedSender<Notification>>,
     ) -> InstanceActor {
         let core = Instance::new(params.clone()).expect("validated parameters");
         InstanceActor {
@@ -89,6 +96,8 @@ impl InstanceActor {
             timer: None,
             was_master: false,
             link_up: true,
+            trackers: BTreeMap::new(),
+            notifier,
             drops: DropLog::new(Duration::from_secs(10)),
             restarts: 0,
         }
@@ -127,7 +136,10 @@ impl InstanceActor {
                         count,
                     });
                 }
-                Action::Notify(transition) => self.log_transition(&transition),
+                Action::Notify(transition) => {
+                    self.log_transition(&transition);
+                    self.notify(&transition, None);
+                }
                 Action::PriorityChanged { from, to } => {
                     let name = self.name();
                     tracing::info!(instance = %name, from, to, "({name}) Changing effective priority from {from} to {to}");
@@ -176,6 +188,17 @@ impl InstanceActor {
         );
     }
 
+    /// Queues notify scripts; `done` fires when they have run.
+    fn notify(&self, t: &Transition, done: Option<tokio::sync::oneshot::Sender<()>>) {
+        if let Some(notifier) = &self.notifier {
+            let _ = notifier.send(Notification {
+                state: state_word(t.to),
+                priority: t.priority,
+                done,
+            });
+        }
+    }
+
     fn rearm(&mut self, ctx: &mut Context<Self>) {
         let Some(timer) = &self.timer else { return };
         let armed = match self.core.poll_timeout() {
@@ -218,6 +241,15 @@ impl Actor for InstanceActor {
         let now = Instant::now();
         if !self.link_up {
             self.core.handle_event(now, Event::LinkDown);
+        }
+        for (name, effect) in &self.trackers {
+            self.core.handle_event(
+                now,
+                Event::Tracker {
+                    name: name.clone(),
+                    effect: *effect,
+                },
+            );
         }
         let start = if self.was_master {
             Event::Resume
@@ -290,6 +322,24 @@ impl Handler<Inbound> for InstanceActor {
     }
 }
 
+impl Handler<TrackerUpdate> for InstanceActor {
+    type Result = ();
+
+    fn handle(&mut self, update: TrackerUpdate, ctx: &mut Context<Self>) {
+        guarded(self, ctx, "tracker", |actor, ctx| {
+            actor.trackers.insert(update.name.clone(), update.effect);
+            actor.core.handle_event(
+                Instant::now(),
+                Event::Tracker {
+                    name: update.name,
+                    effect: update.effect,
+                },
+            );
+            actor.run_actions(ctx);
+        });
+    }
+}
+
 impl Handler<LinkState> for InstanceActor {
     type Result = ();
 
@@ -313,6 +363,7 @@ impl Handler<Shutdown> for InstanceActor {
     fn handle(&mut self, _: Shutdown, ctx: &mut Context<Self>) -> Self::Result {
         self.core.handle_event(Instant::now(), Event::Shutdown);
         let mut releases = Vec::new();
+        let mut notified = None;
         while let Some(action) = self.core.poll_action() {
             match action {
                 Action::SendAdvert(advert) => self.send(&advert),
@@ -322,7 +373,12 @@ impl Handler<Shutdown> for InstanceActor {
                         addresses,
                     }));
                 }
-                Action::Notify(transition) => self.log_transition(&transition),
+                Action::Notify(transition) => {
+                    self.log_transition(&transition);
+                    let (done, wait) = tokio::sync::oneshot::channel();
+                    self.notify(&transition, Some(done));
+                    notified = Some(wait);
+                }
                 _ => {}
             }
         }
@@ -331,6 +387,9 @@ impl Handler<Shutdown> for InstanceActor {
             async move {
                 for release in releases {
                     let _ = release.await;
+                }
+                if let Some(notified) = notified {
+                    let _ = notified.await; // notify_stop and notify ... STOP
                 }
             }
             .into_actor(self),

@@ -9,13 +9,16 @@ use actix::{Addr, Recipient, Supervisor};
 use thiserror::Error;
 use tokio::signal::unix::{signal, SignalKind};
 
-use crate::config::InstanceSettings;
+use crate::config::health::Tracked;
+use crate::config::{InstanceSettings, Settings};
 use crate::net::netlink::{InterfaceAddress, LinkInfo, Netlink, NetlinkError};
 use crate::net::vrrp_socket::is_link_local;
 
 use super::address::AddressActor;
+use super::health::{HealthActor, Subscriber, Subscriptions};
 use super::instance::{Inbound, InstanceActor, Shutdown};
 use super::interface::InterfaceActor;
+use super::notifier;
 
 /// How long masters get to say goodbye (priority 0) and drop their
 /// addresses before the process exits anyway.
@@ -44,7 +47,7 @@ pub enum StartError {
 }
 
 /// Runs until SIGTERM or SIGINT; then masters hand over and it returns.
-pub fn run(settings: Vec<InstanceSettings>) -> Result<(), StartError> {
+pub fn run(settings: Settings) -> Result<(), StartError> {
     // The kernel may delay a timer wake-up by the process's timer slack
     // (50 us by default) to batch wake-ups; every such delay lands on the
     // takeover time, so ask for none.
@@ -54,7 +57,7 @@ pub fn run(settings: Vec<InstanceSettings>) -> Result<(), StartError> {
     actix::System::new().block_on(start_and_wait(settings))
 }
 
-async fn start_and_wait(settings: Vec<InstanceSettings>) -> Result<(), StartError> {
+async fn start_and_wait(settings: Settings) -> Result<(), StartError> {
     let mut terminate = signal(SignalKind::terminate())?;
     let mut interrupt = signal(SignalKind::interrupt())?;
     let instances = start(settings).await?;
@@ -76,9 +79,11 @@ async fn start_and_wait(settings: Vec<InstanceSettings>) -> Result<(), StartErro
 }
 
 /// Starts every actor; returns the instances so they can be stopped.
-pub async fn start(
-    settings: Vec<InstanceSettings>,
-) -> Result<Vec<Addr<InstanceActor>>, StartError> {
+pub async fn start(settings: Settings) -> Result<Vec<Addr<InstanceActor>>, StartError> {
+    let Settings {
+        instances: settings,
+        health,
+    } = settings;
     let netlink = Netlink::connect()?;
     let mut links: BTreeMap<String, (LinkInfo, Vec<InterfaceAddress>)> = BTreeMap::new();
     for s in &settings {
@@ -109,14 +114,31 @@ pub async fn start(
 
     let mut instances = Vec::new();
     let mut routes: BTreeMap<(String, bool), HashMap<u8, Recipient<Inbound>>> = BTreeMap::new();
+    let mut subscriptions = Subscriptions::default();
     for s in settings {
         let (link, addresses) = &links[&s.interface];
         let primary = source_address(&s, addresses)?;
         let params = s.params(primary);
         let address_actor = address_actors[&link.name].clone();
         let (interface, index) = (s.interface.clone(), link.index);
-        let actor =
-            Supervisor::start(move |_| InstanceActor::new(params, interface, index, address_actor));
+        let notifier =
+            (!s.notify.is_empty()).then(|| notifier::spawn(s.name.clone(), s.notify.clone()));
+        let actor = Supervisor::start(move |_| {
+            InstanceActor::new(params, interface, index, address_actor, notifier)
+        });
+        for tracked in &s.trackers {
+            let (table, name, weight) = match tracked {
+                Tracked::Check { name, weight } => (&mut subscriptions.checks, name, *weight),
+                Tracked::Interface { name, weight } => {
+                    (&mut subscriptions.interfaces, name, *weight)
+                }
+                Tracked::File { name, weight } => (&mut subscriptions.files, name, *weight),
+            };
+            table.entry(name.clone()).or_default().push(Subscriber {
+                instance: actor.clone().recipient(),
+                weight,
+            });
+        }
         routes
             .entry((s.interface.clone(), s.is_ipv6()))
             .or_default()
@@ -127,6 +149,10 @@ pub async fn start(
     for ((interface, ipv6), routes) in routes {
         let index = links[&interface].0.index;
         Supervisor::start(move |_| InterfaceActor::new(interface, index, ipv6, routes));
+    }
+    let health = HealthActor::new(health.checks, health.files, subscriptions, netlink);
+    if health.is_needed() {
+        Supervisor::start(move |_| health);
     }
     Ok(instances)
 }

@@ -2,9 +2,11 @@
 //! overrides, validation with errors that name file, line and key.
 
 pub mod error;
+pub mod health;
 pub mod load;
 pub mod locate;
 pub mod schema;
+pub mod scripts;
 pub mod validate;
 
 use std::path::PathBuf;
@@ -12,12 +14,10 @@ use std::path::PathBuf;
 pub use error::{ConfigError, ConfigErrors};
 pub use load::{load, Loaded};
 pub use schema::Config;
-pub use validate::{validate, InstanceSettings};
+pub use validate::{validate, InstanceSettings, Settings};
 
 /// Loads and validates: what `vipd check` and `vipd run` both do first.
-pub fn load_and_validate(
-    files: &[PathBuf],
-) -> Result<(Loaded, Vec<InstanceSettings>), ConfigErrors> {
+pub fn load_and_validate(files: &[PathBuf]) -> Result<(Loaded, Settings), ConfigErrors> {
     let loaded = load(files)?;
     let settings = validate(&loaded)?;
     Ok((loaded, settings))

@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 use std::net::IpAddr;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use serde::de::{self, Deserializer, Visitor};
@@ -14,6 +15,90 @@ use serde::{Deserialize, Serialize, Serializer};
 pub struct Config {
     #[serde(default)]
     pub instances: BTreeMap<String, InstanceConfig>,
+    /// Health checks, defined once and tracked by instances (keepalived's
+    /// vrrp_script, plus built-in tcp and http checks).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub checks: BTreeMap<String, CheckConfig>,
+    /// keepalived's vrrp_track_file: a file holding an integer.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub track_files: BTreeMap<String, TrackFileConfig>,
+    /// keepalived's notify_fifo: one line per state change.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notify_fifo: Option<PathBuf>,
+    /// Who scripts run as unless a check names its own user (keepalived's
+    /// script_user). Default: the daemon's own user.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub script_user: Option<String>,
+    /// How long a notify script may run before it is killed.
+    #[serde(default = "defaults::notify_timeout")]
+    pub notify_timeout: Interval,
+}
+
+/// One health check. Exactly one of `exec`, `tcp`, `http`.
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct CheckConfig {
+    /// A command line, split like a shell would but run without one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exec: Option<String>,
+    /// `ADDRESS:PORT` to connect to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tcp: Option<String>,
+    /// `http://HOST[:PORT]/PATH` to GET.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http: Option<String>,
+    /// http: the status that means healthy.
+    #[serde(default = "defaults::http_status")]
+    pub status: u16,
+    /// http: a substring the body must contain.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body: Option<String>,
+    #[serde(default = "defaults::check_interval")]
+    pub interval: Interval,
+    /// Default: the interval.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<Interval>,
+    #[serde(default = "defaults::one")]
+    pub rise: u32,
+    #[serde(default = "defaults::one")]
+    pub fall: u32,
+    /// -253..=253; 0 means FAULT while failing.
+    #[serde(default)]
+    pub weight: i32,
+    /// exec: run as this user (default: script_user, or the daemon's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrackFileConfig {
+    pub file: PathBuf,
+    #[serde(default = "defaults::track_file_weight")]
+    pub weight: i32,
+}
+
+/// A tracked thing, by name, optionally with this instance's own weight.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(untagged)]
+pub enum TrackRef {
+    Name(String),
+    Weighted { name: String, weight: i32 },
+}
+
+impl TrackRef {
+    pub fn name(&self) -> &str {
+        match self {
+            TrackRef::Name(name) | TrackRef::Weighted { name, .. } => name,
+        }
+    }
+
+    pub fn weight(&self) -> Option<i32> {
+        match self {
+            TrackRef::Name(_) => None,
+            TrackRef::Weighted { weight, .. } => Some(*weight),
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
@@ -53,6 +138,24 @@ pub struct InstanceConfig {
     pub garp_master_refresh: Interval,
     #[serde(default = "defaults::garp_master_refresh_repeat")]
     pub garp_master_refresh_repeat: u32,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub track_script: Vec<TrackRef>,
+    /// Interfaces whose link state counts (default weight 0: down = FAULT).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub track_interface: Vec<TrackRef>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub track_file: Vec<TrackRef>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notify_master: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notify_backup: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notify_fault: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notify_stop: Option<String>,
+    /// Run on every change with `INSTANCE name STATE priority`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notify: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
@@ -176,6 +279,21 @@ mod defaults {
         5
     }
     pub fn garp_master_refresh_repeat() -> u32 {
+        1
+    }
+    pub fn notify_timeout() -> Interval {
+        Interval(Duration::from_secs(10))
+    }
+    pub fn http_status() -> u16 {
+        200
+    }
+    pub fn check_interval() -> Interval {
+        Interval::secs(1)
+    }
+    pub fn one() -> u32 {
+        1
+    }
+    pub fn track_file_weight() -> i32 {
         1
     }
 }

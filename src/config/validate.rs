@@ -10,8 +10,9 @@ use crate::proto::{
 };
 
 use super::error::ConfigErrors;
+use super::health::{self, HealthSettings, NotifySettings, Problems, Tracked};
 use super::load::Loaded;
-use super::schema::{AuthType, InitialState, InstanceConfig, Interval};
+use super::schema::{AuthType, Config, InitialState, InstanceConfig, Interval};
 
 /// keepalived's limit for preempt_delay.
 const MAX_PREEMPT_DELAY: Duration = Duration::from_secs(1000);
@@ -24,8 +25,17 @@ pub struct InstanceSettings {
     /// Configured source; `None`: the interface's address of the family.
     pub source_ip: Option<IpAddr>,
     pub initial_state: InitialState,
+    pub trackers: Vec<Tracked>,
+    pub notify: NotifySettings,
     /// Complete but for `primary_address`, which is a placeholder.
     template: InstanceParams,
+}
+
+/// Everything the daemon runs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Settings {
+    pub instances: Vec<InstanceSettings>,
+    pub health: HealthSettings,
 }
 
 impl InstanceSettings {
@@ -54,27 +64,62 @@ impl InstanceSettings {
     }
 }
 
-pub fn validate(loaded: &Loaded) -> Result<Vec<InstanceSettings>, ConfigErrors> {
+pub fn validate(loaded: &Loaded) -> Result<Settings, ConfigErrors> {
+    let config: &Config = &loaded.config;
     let mut errors = Vec::new();
-    let mut settings = Vec::new();
-    if loaded.config.instances.is_empty() {
-        errors.push(loaded.error(
-            "instances",
-            "no instances configured: at least one is needed",
-        ));
+    let mut report = |prefix: String, problems: Problems| {
+        for (key, message) in problems {
+            let key = if key.is_empty() {
+                prefix.clone()
+            } else {
+                format!("{prefix}.{key}")
+            };
+            errors.push(loaded.error(&key, message));
+        }
+    };
+    let mut health = HealthSettings::default();
+    for (name, check) in &config.checks {
+        match health::check(name, check, config.script_user.as_deref()) {
+            Ok(c) => health.checks.push(c),
+            Err(problems) => report(format!("checks.{name}"), problems),
+        }
     }
-    for (name, instance) in &loaded.config.instances {
-        match instance_settings(name, instance) {
-            Ok(s) => settings.push(s),
-            Err(problems) => errors.extend(problems.into_iter().map(|(key, message)| {
-                loaded.error(
-                    &format!(
-                        "instances.{name}{}{key}",
-                        if key.is_empty() { "" } else { "." }
-                    ),
-                    message,
-                )
-            })),
+    for (name, file) in &config.track_files {
+        match health::track_file(name, file) {
+            Ok(f) => health.files.push(f),
+            Err(problems) => report(format!("track_files.{name}"), problems),
+        }
+    }
+    if config.instances.is_empty() {
+        report(
+            "instances".into(),
+            vec![(
+                String::new(),
+                "no instances configured: at least one is needed".into(),
+            )],
+        );
+    }
+    let mut settings = Vec::new();
+    for (name, instance) in &config.instances {
+        let prefix = format!("instances.{name}");
+        let core = instance_settings(name, instance)
+            .map_err(|p| p.into_iter().map(|(k, m)| (k.to_string(), m)).collect());
+        let trackers = health::trackers(config, instance, &health.checks);
+        let notify = health::notify(config, instance);
+        match (core, trackers, notify) {
+            (Ok(mut s), Ok(trackers), Ok(notify)) => {
+                s.trackers = trackers;
+                s.notify = notify;
+                settings.push(s);
+            }
+            (core, trackers, notify) => {
+                for problems in [core.err(), trackers.err(), notify.err()]
+                    .into_iter()
+                    .flatten()
+                {
+                    report(prefix.clone(), problems);
+                }
+            }
         }
     }
     let mut seen: BTreeMap<(String, u8, bool), &str> = BTreeMap::new();
@@ -92,16 +137,19 @@ pub fn validate(loaded: &Loaded) -> Result<Vec<InstanceSettings>, ConfigErrors> 
         }
     }
     if errors.is_empty() {
-        Ok(settings)
+        Ok(Settings {
+            instances: settings,
+            health,
+        })
     } else {
         Err(ConfigErrors(errors))
     }
 }
 
-type Problems = Vec<(&'static str, String)>;
+type CoreProblems = Vec<(&'static str, String)>;
 
-fn instance_settings(name: &str, c: &InstanceConfig) -> Result<InstanceSettings, Problems> {
-    let mut problems: Problems = Vec::new();
+fn instance_settings(name: &str, c: &InstanceConfig) -> Result<InstanceSettings, CoreProblems> {
+    let mut problems: CoreProblems = Vec::new();
     if c.interface.trim().is_empty() {
         problems.push(("interface", "expected an interface name".into()));
     }
@@ -231,6 +279,8 @@ fn instance_settings(name: &str, c: &InstanceConfig) -> Result<InstanceSettings,
         interface: c.interface.clone(),
         source_ip: c.source_ip,
         initial_state: c.state,
+        trackers: Vec::new(),
+        notify: NotifySettings::default(),
         template,
     })
 }

@@ -27,4 +27,4 @@ pub use packet::{
 pub use params::{AnnounceSchedule, InstanceParams, ParamsError, VirtualAddress};
 pub use state::{FaultCause, Reason, State, Transition};
 pub use stats::{DropReason, Stats};
-pub use tracker::TrackerEffect;
+pub use tracker::{RiseFall, TrackerEffect};

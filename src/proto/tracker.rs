@@ -51,6 +51,48 @@ impl TrackerEffect {
     }
 }
 
+/// keepalived's rise/fall: a check changes state only after `fall`
+/// failures in a row (when up) or `rise` successes in a row (when down).
+/// It starts up, as keepalived's scripts do without `init_fail`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RiseFall {
+    rise: u32,
+    fall: u32,
+    up: bool,
+    streak: u32,
+}
+
+impl RiseFall {
+    pub fn new(rise: u32, fall: u32) -> RiseFall {
+        RiseFall {
+            rise: rise.max(1),
+            fall: fall.max(1),
+            up: true,
+            streak: 0,
+        }
+    }
+
+    pub fn is_up(&self) -> bool {
+        self.up
+    }
+
+    /// Records one result; returns the new state if it changed.
+    pub fn record(&mut self, success: bool) -> Option<bool> {
+        if success == self.up {
+            self.streak = 0;
+            return None;
+        }
+        self.streak += 1;
+        let needed = if self.up { self.fall } else { self.rise };
+        if self.streak < needed {
+            return None;
+        }
+        self.up = success;
+        self.streak = 0;
+        Some(self.up)
+    }
+}
+
 /// Effective priority (RFC 5798 "Priority" as the instance advertises it):
 /// an owner's 255 never changes; anything else is base + adjustments,
 /// clamped to 1..=254 so trackers can neither make a non-owner claim
@@ -105,6 +147,28 @@ mod tests {
             TrackerEffect::from_file_value(1000, 1),
             TrackerEffect::Adjust(253)
         );
+    }
+
+    #[test]
+    fn rise_and_fall_need_results_in_a_row() {
+        let mut check = RiseFall::new(2, 3);
+        assert!(check.is_up());
+        assert_eq!(check.record(false), None);
+        assert_eq!(check.record(false), None);
+        assert_eq!(
+            check.record(true),
+            None,
+            "a success resets the failure streak"
+        );
+        assert_eq!(check.record(false), None);
+        assert_eq!(check.record(false), None);
+        assert_eq!(check.record(false), Some(false), "third failure in a row");
+        assert_eq!(check.record(true), None);
+        assert_eq!(check.record(true), Some(true), "second success in a row");
+        let mut once = RiseFall::new(1, 1);
+        assert_eq!(once.record(false), Some(false));
+        assert_eq!(once.record(false), None);
+        assert_eq!(once.record(true), Some(true));
     }
 
     #[test]

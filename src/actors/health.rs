@@ -1,0 +1,301 @@
+//! Health: runs checks on their intervals, watches tracked interfaces
+//! (netlink events, not polling) and tracked files, and tells each
+//! instance that tracks one what it now does to its priority.
+//!
+//! Checks run as child processes or async connections spawned on the
+//! actor's runtime, never inside a handler: a slow check delays nothing.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use actix::prelude::*;
+
+use crate::config::health::{CheckSettings, TrackFileSettings};
+use crate::net::netlink::{NetEvent, Netlink};
+use crate::proto::{RiseFall, TrackerEffect};
+
+use super::boundary::guarded;
+use super::probe::{self, Outcome};
+
+/// A tracker's current effect, for one instance.
+#[derive(Message, Clone, Debug, PartialEq, Eq)]
+#[rtype(result = "()")]
+pub struct TrackerUpdate {
+    pub name: String,
+    pub effect: TrackerEffect,
+}
+
+/// An instance that tracks something, with the weight that applies to it.
+#[derive(Clone)]
+pub struct Subscriber {
+    pub instance: Recipient<TrackerUpdate>,
+    pub weight: i32,
+}
+
+struct Check {
+    settings: CheckSettings,
+    state: RiseFall,
+    running: bool,
+    subscribers: Vec<Subscriber>,
+}
+
+struct TrackedInterface {
+    name: String,
+    index: Option<u32>,
+    up: Option<bool>,
+    subscribers: Vec<Subscriber>,
+}
+
+struct TrackedFile {
+    settings: TrackFileSettings,
+    value: Option<i64>,
+    subscribers: Vec<Subscriber>,
+}
+
+/// How often tracked files are read (keepalived watches them with inotify;
+/// a read a second is as good for a human flipping a maintenance file).
+const FILE_POLL: Duration = Duration::from_secs(1);
+
+pub struct HealthActor {
+    checks: Vec<Check>,
+    interfaces: Vec<TrackedInterface>,
+    files: Vec<TrackedFile>,
+    netlink: Netlink,
+}
+
+#[derive(Default)]
+pub struct Subscriptions {
+    pub checks: HashMap<String, Vec<Subscriber>>,
+    pub interfaces: HashMap<String, Vec<Subscriber>>,
+    pub files: HashMap<String, Vec<Subscriber>>,
+}
+
+impl HealthActor {
+    pub fn new(
+        checks: Vec<CheckSettings>,
+        files: Vec<TrackFileSettings>,
+        mut subscriptions: Subscriptions,
+        netlink: Netlink,
+    ) -> HealthActor {
+        let checks = checks
+            .into_iter()
+            .filter_map(|settings| {
+                let subscribers = subscriptions.checks.remove(&settings.name)?;
+                Some(Check {
+                    state: RiseFall::new(settings.rise, settings.fall),
+                    settings,
+                    running: false,
+                    subscribers,
+                })
+            })
+            .collect();
+        let files = files
+            .into_iter()
+            .filter_map(|settings| {
+                let subscribers = subscriptions.files.remove(&settings.name)?;
+                Some(TrackedFile {
+                    settings,
+                    value: None,
+                    subscribers,
+                })
+            })
+            .collect();
+        let interfaces = subscriptions
+            .interfaces
+            .into_iter()
+            .map(|(name, subscribers)| TrackedInterface {
+                name,
+                index: None,
+                up: None,
+                subscribers,
+            })
+            .collect();
+        HealthActor {
+            checks,
+            interfaces,
+            files,
+            netlink,
+        }
+    }
+
+    pub fn is_needed(&self) -> bool {
+        !(self.checks.is_empty() && self.interfaces.is_empty() && self.files.is_empty())
+    }
+
+    fn tell(subscribers: &[Subscriber], name: &str, effect_of: impl Fn(i32) -> TrackerEffect) {
+        for s in subscribers {
+            s.instance.do_send(TrackerUpdate {
+                name: name.to_string(),
+                effect: effect_of(s.weight),
+            });
+        }
+    }
+
+    fn start_check(&mut self, i: usize, ctx: &mut Context<Self>) {
+        let check = &mut self.checks[i];
+        if check.running {
+            return; // still running from last time: the timeout will end it
+        }
+        check.running = true;
+        let (kind, timeout) = (check.settings.kind.clone(), check.settings.timeout);
+        ctx.spawn(
+            async move { probe::check(&kind, timeout).await }
+                .into_actor(self)
+                .map(move |outcome, actor, ctx| {
+                    guarded(actor, ctx, "check result", |actor, _| {
+                        actor.finish_check(i, outcome)
+                    });
+                }),
+        );
+    }
+
+    fn finish_check(&mut self, i: usize, outcome: Outcome) {
+        let check = &mut self.checks[i];
+        check.running = false;
+        let name = check.settings.name.clone();
+        let changed = check.state.record(outcome == Outcome::Success);
+        match (&outcome, changed) {
+            (Outcome::Success, Some(true)) => {
+                tracing::info!(check = %name, up = true, "VRRP_Script({name}) succeeded")
+            }
+            (Outcome::Failure(why), Some(false)) => {
+                tracing::warn!(check = %name, up = false, reason = %why, "VRRP_Script({name}) failed ({why})")
+            }
+            (Outcome::Failure(why), None) => {
+                tracing::debug!(check = %name, reason = %why, "VRRP_Script({name}) failed once ({why})")
+            }
+            _ => {}
+        }
+        if let Some(up) = changed {
+            Self::tell(&check.subscribers, &format!("script {name}"), |w| {
+                TrackerEffect::from_status(up, w)
+            });
+        }
+    }
+
+    fn on_link(&mut self, index: u32, up: bool) {
+        for interface in self
+            .interfaces
+            .iter_mut()
+            .filter(|t| t.index == Some(index))
+        {
+            if interface.up != Some(up) {
+                interface.up = Some(up);
+                let name = &interface.name;
+                tracing::info!(interface = %name, up, "tracked interface {name} is {}", if up { "up" } else { "down" });
+                Self::tell(&interface.subscribers, &format!("interface {name}"), |w| {
+                    TrackerEffect::from_status(up, w)
+                });
+            }
+        }
+    }
+
+    fn read_files(&mut self) {
+        for file in &mut self.files {
+            let path = &file.settings.file;
+            // keepalived: a missing or unreadable file counts as 0.
+            let value = match std::fs::read_to_string(path) {
+                Ok(text) => text.trim().parse::<i64>().unwrap_or_else(|_| {
+                    tracing::warn!(file = %path.display(), "tracked file {} does not hold an integer; counting 0", path.display());
+                    0
+                }),
+                Err(_) => 0,
+            };
+            if file.value != Some(value) {
+                file.value = Some(value);
+                let name = &file.settings.name;
+                tracing::info!(file = %name, value, "tracked file {name} now holds {value}");
+                Self::tell(&file.subscribers, &format!("file {name}"), |w| {
+                    TrackerEffect::from_file_value(value, w)
+                });
+            }
+        }
+    }
+}
+
+impl Actor for HealthActor {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        // Checks start healthy (as keepalived's do): tell instances now.
+        for check in &self.checks {
+            let name = format!("script {}", check.settings.name);
+            Self::tell(&check.subscribers, &name, |w| {
+                TrackerEffect::from_status(check.state.is_up(), w)
+            });
+        }
+        for i in 0..self.checks.len() {
+            self.start_check(i, ctx);
+            let interval = self.checks[i].settings.interval;
+            ctx.run_interval(interval, move |actor, ctx| actor.start_check(i, ctx));
+        }
+        if !self.files.is_empty() {
+            self.read_files();
+            ctx.run_interval(FILE_POLL, |actor, _| actor.read_files());
+        }
+        if !self.interfaces.is_empty() {
+            // Subscribe first, then read the current state: nothing is missed.
+            match crate::net::netlink::subscribe() {
+                Ok(events) => {
+                    ctx.add_stream(events);
+                }
+                Err(error) => {
+                    tracing::error!(%error, "cannot watch tracked interfaces: {error}");
+                    ctx.stop();
+                    return;
+                }
+            }
+            let netlink = self.netlink.clone();
+            let names: Vec<String> = self.interfaces.iter().map(|t| t.name.clone()).collect();
+            ctx.spawn(
+                async move {
+                    let mut found = Vec::new();
+                    for name in names {
+                        found.push((name.clone(), netlink.link(&name).await));
+                    }
+                    found
+                }
+                .into_actor(self)
+                .map(|found, actor, _| {
+                    for (name, link) in found {
+                        let Some(tracked) = actor.interfaces.iter_mut().find(|t| t.name == name) else { continue };
+                        match link {
+                            Ok(link) => {
+                                tracked.index = Some(link.index);
+                                actor.on_link(link.index, link.up);
+                            }
+                            Err(error) => {
+                                tracing::error!(interface = %name, %error, "tracked interface {name}: {error}; counting it down");
+                                tracked.up = Some(false);
+                                Self::tell(&tracked.subscribers, &format!("interface {name}"), |w| TrackerEffect::from_status(false, w));
+                            }
+                        }
+                    }
+                }),
+            );
+        }
+    }
+}
+
+impl Supervised for HealthActor {
+    fn restarting(&mut self, _ctx: &mut Context<Self>) {
+        tracing::warn!("health actor restarting");
+        for check in &mut self.checks {
+            check.running = false;
+        }
+    }
+}
+
+impl StreamHandler<NetEvent> for HealthActor {
+    fn handle(&mut self, event: NetEvent, ctx: &mut Context<Self>) {
+        if let NetEvent::Link { index, up } = event {
+            guarded(self, ctx, "link event", |actor, _| actor.on_link(index, up));
+        }
+    }
+
+    /// The netlink subscription died: restart to get a new one.
+    fn finished(&mut self, ctx: &mut Context<Self>) {
+        tracing::error!("netlink event stream for tracked interfaces ended; restarting");
+        ctx.stop();
+    }
+}

@@ -1,0 +1,387 @@
+//! Checks, tracked files and notification, as the daemon runs them.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use super::schema::{CheckConfig, Config, InstanceConfig, TrackFileConfig};
+use super::scripts::{self, Script};
+
+/// keepalived's tracking weights span -253..=253.
+const WEIGHTS: std::ops::RangeInclusive<i32> = -253..=253;
+
+/// Who a script runs as.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RunAs {
+    pub name: String,
+    pub uid: u32,
+    pub gid: u32,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CheckKind {
+    Exec {
+        script: Script,
+        run_as: Option<RunAs>,
+    },
+    Tcp {
+        target: String,
+    },
+    Http {
+        host: String,
+        port: u16,
+        path: String,
+        status: u16,
+        body: Option<String>,
+    },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CheckSettings {
+    pub name: String,
+    pub kind: CheckKind,
+    pub interval: Duration,
+    pub timeout: Duration,
+    pub rise: u32,
+    pub fall: u32,
+    pub weight: i32,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TrackFileSettings {
+    pub name: String,
+    pub file: PathBuf,
+    pub weight: i32,
+}
+
+/// What one instance tracks, each with the weight that applies to it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Tracked {
+    Check { name: String, weight: i32 },
+    Interface { name: String, weight: i32 },
+    File { name: String, weight: i32 },
+}
+
+impl Tracked {
+    /// The tracker's name as the core sees it.
+    pub fn key(&self) -> String {
+        match self {
+            Tracked::Check { name, .. } => format!("script {name}"),
+            Tracked::Interface { name, .. } => format!("interface {name}"),
+            Tracked::File { name, .. } => format!("file {name}"),
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct NotifySettings {
+    pub master: Option<Script>,
+    pub backup: Option<Script>,
+    pub fault: Option<Script>,
+    pub stop: Option<Script>,
+    /// Run after the state's own script with `INSTANCE name STATE priority`.
+    pub any: Option<Script>,
+    pub fifo: Option<PathBuf>,
+    pub timeout: Duration,
+    pub run_as: Option<RunAs>,
+}
+
+impl NotifySettings {
+    pub fn is_empty(&self) -> bool {
+        self.master.is_none()
+            && self.backup.is_none()
+            && self.fault.is_none()
+            && self.stop.is_none()
+            && self.any.is_none()
+            && self.fifo.is_none()
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct HealthSettings {
+    pub checks: Vec<CheckSettings>,
+    pub files: Vec<TrackFileSettings>,
+}
+
+/// Problems as (key relative to the checked item, message).
+pub type Problems = Vec<(String, String)>;
+
+fn run_as(name: &str) -> Result<RunAs, String> {
+    match nix::unistd::User::from_name(name) {
+        Ok(Some(user)) => Ok(RunAs {
+            name: name.to_string(),
+            uid: user.uid.as_raw(),
+            gid: user.gid.as_raw(),
+        }),
+        Ok(None) => Err(format!("no such user: {name}")),
+        Err(e) => Err(format!("cannot look up user {name}: {e}")),
+    }
+}
+
+/// A script line, split, found, and (when we are root) safe to run.
+pub fn script(line: &str) -> Result<Script, String> {
+    let script = scripts::parse(line)?;
+    if nix::unistd::geteuid().is_root() {
+        scripts::check_security(&script.program).map_err(|why| {
+            format!(
+                "refusing to run {} as root: {why}",
+                script.program.display()
+            )
+        })?;
+    }
+    Ok(script)
+}
+
+pub fn check(
+    name: &str,
+    c: &CheckConfig,
+    script_user: Option<&str>,
+) -> Result<CheckSettings, Problems> {
+    let mut problems: Problems = Vec::new();
+    let mut problem = |key: &str, message: String| problems.push((key.to_string(), message));
+    let kinds = [c.exec.is_some(), c.tcp.is_some(), c.http.is_some()]
+        .iter()
+        .filter(|k| **k)
+        .count();
+    if kinds != 1 {
+        problem("", "expected exactly one of exec, tcp, http".into());
+    }
+    if !WEIGHTS.contains(&c.weight) {
+        problem("weight", format!("expected -253..=253, got {}", c.weight));
+    }
+    if c.rise == 0 {
+        problem("rise", "expected at least 1".into());
+    }
+    if c.fall == 0 {
+        problem("fall", "expected at least 1".into());
+    }
+    if c.interval.0.is_zero() {
+        problem("interval", "expected more than 0".into());
+    }
+    let timeout = c.timeout.map_or(c.interval.0, |t| t.0);
+    if timeout.is_zero() {
+        problem("timeout", "expected more than 0".into());
+    }
+    let user = c.user.as_deref().or(script_user);
+    let kind = if let Some(line) = &c.exec {
+        let run_as = user
+            .map(run_as)
+            .transpose()
+            .map_err(|e| problem(if c.user.is_some() { "user" } else { "exec" }, e))
+            .ok()
+            .flatten();
+        script(line)
+            .map_err(|e| problem("exec", e))
+            .ok()
+            .map(|script| CheckKind::Exec { script, run_as })
+    } else if let Some(target) = &c.tcp {
+        match target.rsplit_once(':') {
+            Some((host, port)) if !host.is_empty() && port.parse::<u16>().is_ok() => {
+                Some(CheckKind::Tcp {
+                    target: target.clone(),
+                })
+            }
+            _ => {
+                problem("tcp", format!("expected ADDRESS:PORT, got {target:?}"));
+                None
+            }
+        }
+    } else if let Some(url) = &c.http {
+        match parse_http_url(url) {
+            Ok((host, port, path)) => Some(CheckKind::Http {
+                host,
+                port,
+                path,
+                status: c.status,
+                body: c.body.clone(),
+            }),
+            Err(e) => {
+                problem("http", e);
+                None
+            }
+        }
+    } else {
+        None
+    };
+    match kind {
+        Some(kind) if problems.is_empty() => Ok(CheckSettings {
+            name: name.to_string(),
+            kind,
+            interval: c.interval.0,
+            timeout,
+            rise: c.rise,
+            fall: c.fall,
+            weight: c.weight,
+        }),
+        _ => Err(problems),
+    }
+}
+
+/// `http://HOST[:PORT][/PATH]` into its parts.
+fn parse_http_url(url: &str) -> Result<(String, u16, String), String> {
+    let rest = url.strip_prefix("http://").ok_or_else(|| {
+        format!(
+            "{url:?}: expected http://HOST[:PORT]/PATH (for https use an exec check, e.g. curl)"
+        )
+    })?;
+    let (authority, path) = match rest.find('/') {
+        Some(i) => (&rest[..i], rest[i..].to_string()),
+        None => (rest, "/".to_string()),
+    };
+    let (host, port) = match authority.rsplit_once(':') {
+        Some((host, port)) if !host.ends_with(']') || authority.starts_with('[') => (
+            host,
+            port.parse::<u16>()
+                .map_err(|_| format!("{url:?}: bad port {port:?}"))?,
+        ),
+        _ => (authority, 80),
+    };
+    if host.is_empty() {
+        return Err(format!("{url:?}: no host"));
+    }
+    Ok((
+        host.trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_string(),
+        port,
+        path,
+    ))
+}
+
+pub fn track_file(name: &str, c: &TrackFileConfig) -> Result<TrackFileSettings, Problems> {
+    if !WEIGHTS.contains(&c.weight) {
+        return Err(vec![(
+            "weight".into(),
+            format!("expected -253..=253, got {}", c.weight),
+        )]);
+    }
+    Ok(TrackFileSettings {
+        name: name.to_string(),
+        file: c.file.clone(),
+        weight: c.weight,
+    })
+}
+
+/// An instance's trackers, with the weights that apply to it.
+pub fn trackers(
+    config: &Config,
+    c: &InstanceConfig,
+    checks: &[CheckSettings],
+) -> Result<Vec<Tracked>, Problems> {
+    let mut problems: Problems = Vec::new();
+    let mut tracked = Vec::new();
+    // The instance's own weight if it gives one, else the tracked thing's.
+    let weight_of = |key: &str, reference: &super::schema::TrackRef, default: i32| {
+        let weight = reference.weight().unwrap_or(default);
+        if WEIGHTS.contains(&weight) {
+            Ok(weight)
+        } else {
+            Err((
+                key.to_string(),
+                format!(
+                    "{}: weight must be -253..=253, got {weight}",
+                    reference.name()
+                ),
+            ))
+        }
+    };
+    for r in &c.track_script {
+        match checks.iter().find(|check| check.name == r.name()) {
+            Some(check) => match weight_of("track_script", r, check.weight) {
+                Ok(weight) => tracked.push(Tracked::Check {
+                    name: r.name().to_string(),
+                    weight,
+                }),
+                Err(problem) => problems.push(problem),
+            },
+            None if config.checks.contains_key(r.name()) => {} // its own error is reported
+            None => problems.push((
+                "track_script".into(),
+                format!("no check named {:?} under checks", r.name()),
+            )),
+        }
+    }
+    for r in &c.track_file {
+        match config.track_files.get(r.name()) {
+            Some(file) => match weight_of("track_file", r, file.weight) {
+                Ok(weight) => tracked.push(Tracked::File {
+                    name: r.name().to_string(),
+                    weight,
+                }),
+                Err(problem) => problems.push(problem),
+            },
+            None => problems.push((
+                "track_file".into(),
+                format!("no file named {:?} under track_files", r.name()),
+            )),
+        }
+    }
+    for r in &c.track_interface {
+        match weight_of("track_interface", r, 0) {
+            Ok(weight) => tracked.push(Tracked::Interface {
+                name: r.name().to_string(),
+                weight,
+            }),
+            Err(problem) => problems.push(problem),
+        }
+    }
+    if problems.is_empty() {
+        Ok(tracked)
+    } else {
+        Err(problems)
+    }
+}
+
+pub fn notify(config: &Config, c: &InstanceConfig) -> Result<NotifySettings, Problems> {
+    let mut problems: Problems = Vec::new();
+    let mut parse = |key: &str, line: &Option<String>| {
+        line.as_deref().and_then(|line| {
+            script(line)
+                .map_err(|e| problems.push((key.to_string(), e)))
+                .ok()
+        })
+    };
+    let settings = NotifySettings {
+        master: parse("notify_master", &c.notify_master),
+        backup: parse("notify_backup", &c.notify_backup),
+        fault: parse("notify_fault", &c.notify_fault),
+        stop: parse("notify_stop", &c.notify_stop),
+        any: parse("notify", &c.notify),
+        fifo: config.notify_fifo.clone(),
+        timeout: config.notify_timeout.0,
+        run_as: None,
+    };
+    let run_as = config.script_user.as_deref().map(run_as).transpose();
+    match run_as {
+        Ok(run_as) if problems.is_empty() => Ok(NotifySettings { run_as, ..settings }),
+        Ok(_) => Err(problems),
+        Err(e) => {
+            problems.push(("notify".into(), format!("script_user: {e}")));
+            Err(problems)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn http_urls() {
+        assert_eq!(
+            parse_http_url("http://127.0.0.1:8080/health"),
+            Ok(("127.0.0.1".into(), 8080, "/health".into()))
+        );
+        assert_eq!(
+            parse_http_url("http://localhost"),
+            Ok(("localhost".into(), 80, "/".into()))
+        );
+        assert_eq!(
+            parse_http_url("http://[2001:db8::1]:81/x"),
+            Ok(("2001:db8::1".into(), 81, "/x".into()))
+        );
+        assert!(parse_http_url("https://example.invalid/")
+            .unwrap_err()
+            .contains("https"));
+        assert!(parse_http_url("http://host:99999/").is_err());
+    }
+}
