@@ -205,3 +205,110 @@ fn fractional_seconds_and_units_are_accepted_for_v3() {
         Ok(())
     });
 }
+
+const SEED_INSTANCE: &str =
+    "instances:\n  VI_1:\n    interface: eth0\n    virtual_router_id: 51\n    virtual_ipaddress: [192.0.2.203]\n";
+
+#[test]
+fn checks_are_validated_with_their_keys() {
+    Jail::expect_with(|jail| {
+        jail.create_file(
+            "checks.yaml",
+            &format!(
+                "checks:\n  both: {{ exec: /bin/true, tcp: \"127.0.0.1:80\" }}\n  tls: {{ http: \"https://127.0.0.1/\" }}\n  heavy: {{ tcp: \"127.0.0.1:80\", weight: 300 }}\n{SEED_INSTANCE}    track_script: [missing]\n"
+            ),
+        )?;
+        let text = errors_of(&[jail.directory().join("checks.yaml")]).to_string();
+        assert!(
+            text.contains("checks.both: expected exactly one of exec, tcp, http"),
+            "{text}"
+        );
+        assert!(
+            text.contains("checks.tls.http:") && text.contains("https"),
+            "{text}"
+        );
+        assert!(
+            text.contains("checks.heavy.weight: expected -253..=253, got 300"),
+            "{text}"
+        );
+        assert!(
+            text.contains("instances.VI_1.track_script: no check named \"missing\""),
+            "{text}"
+        );
+        Ok(())
+    });
+}
+
+#[test]
+fn tracked_checks_files_and_interfaces_carry_their_weights() {
+    Jail::expect_with(|jail| {
+        jail.create_file(
+            "tracked.yaml",
+            &format!(
+                "checks:\n  web: {{ tcp: \"127.0.0.1:80\", weight: -20 }}\ntrack_files:\n  maint: {{ file: /run/vipd-maint, weight: -5 }}\n{SEED_INSTANCE}    track_script: [web, {{ name: web, weight: -50 }}]\n    track_file: [maint]\n    track_interface: [eth1]\n"
+            ),
+        )?;
+        let (_, settings) = load_and_validate(&[jail.directory().join("tracked.yaml")]).unwrap();
+        use vipd::config::health::Tracked;
+        assert_eq!(
+            settings.instances[0].trackers,
+            vec![
+                Tracked::Check {
+                    name: "web".into(),
+                    weight: -20
+                },
+                Tracked::Check {
+                    name: "web".into(),
+                    weight: -50
+                },
+                Tracked::File {
+                    name: "maint".into(),
+                    weight: -5
+                },
+                Tracked::Interface {
+                    name: "eth1".into(),
+                    weight: 0
+                },
+            ]
+        );
+        assert_eq!(
+            settings.health.checks[0].timeout,
+            std::time::Duration::from_secs(1),
+            "timeout defaults to interval"
+        );
+        Ok(())
+    });
+}
+
+#[test]
+fn scripts_others_could_change_are_refused_when_root() {
+    if !nix::unistd::geteuid().is_root() {
+        println!("skipped: scripts_others_could_change_are_refused_when_root: the check applies only to root");
+        return;
+    }
+    use std::os::unix::fs::PermissionsExt;
+    Jail::expect_with(|jail| {
+        let open_dir = jail.directory().join("open");
+        std::fs::create_dir(&open_dir).unwrap();
+        std::fs::set_permissions(&open_dir, std::fs::Permissions::from_mode(0o777)).unwrap();
+        let script = open_dir.join("check.sh");
+        std::fs::write(&script, "#!/bin/sh\ntrue\n").unwrap();
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+        jail.create_file(
+            "unsafe.yaml",
+            &format!(
+                "checks:\n  web: {{ exec: {} }}\n{SEED_INSTANCE}    notify: {}\n",
+                script.display(),
+                script.display()
+            ),
+        )?;
+        let text = errors_of(&[jail.directory().join("unsafe.yaml")]).to_string();
+        assert!(text.contains("checks.web.exec: refusing to run"), "{text}");
+        assert!(
+            text.contains("instances.VI_1.notify: refusing to run"),
+            "{text}"
+        );
+        assert!(text.contains("writable by every user"), "{text}");
+        Ok(())
+    });
+}

@@ -89,7 +89,8 @@ pub async fn run_script(
             return Outcome::Failure(format!("cannot start {}: {e}", script.program.display()))
         }
     };
-    let group = child.id().map(|id| Pid::from_raw(id as i32));
+    // Also fires if this future is dropped mid-run (daemon stopping).
+    let group = child.id().map(|id| GroupKiller(Pid::from_raw(id as i32)));
     let outcome = match timeout(deadline, child.wait()).await {
         Ok(Ok(status)) if status.success() => Outcome::Success,
         Ok(Ok(status)) => match status.code() {
@@ -99,11 +100,20 @@ pub async fn run_script(
         Ok(Err(e)) => Outcome::Failure(format!("waiting for it: {e}")),
         Err(_) => Outcome::Failure(format!("timed out after {deadline:?}; killed")),
     };
-    if let Some(group) = group {
-        let _ = killpg(group, Signal::SIGKILL);
-    }
+    drop(group);
     let _ = child.wait().await; // reap, if the timeout left it running
     outcome
+}
+
+/// Kills a script's whole process group when dropped: after it exits
+/// (taking anything it left behind), at its timeout, or when the daemon
+/// stops while it runs.
+struct GroupKiller(Pid);
+
+impl Drop for GroupKiller {
+    fn drop(&mut self) {
+        let _ = killpg(self.0, Signal::SIGKILL);
+    }
 }
 
 /// A minimal HTTP/1.1 GET: the status code and the body as text.
@@ -135,4 +145,113 @@ async fn http_get(host: &str, port: u16, path: &str) -> std::io::Result<(u16, St
         .map(|(_, body)| body.to_string())
         .unwrap_or_default();
     Ok((status, body))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::net::TcpListener;
+
+    #[tokio::test]
+    async fn tcp_checks_connect() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let open = listener.local_addr().unwrap().to_string();
+        let kind = CheckKind::Tcp {
+            target: open.clone(),
+        };
+        assert_eq!(check(&kind, Duration::from_secs(2)).await, Outcome::Success);
+        drop(listener);
+        let closed = CheckKind::Tcp { target: open };
+        assert!(matches!(
+            check(&closed, Duration::from_secs(2)).await,
+            Outcome::Failure(_)
+        ));
+    }
+
+    #[tokio::test]
+    async fn http_checks_status_and_body() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            for reply in [
+                "HTTP/1.1 200 OK\r\n\r\nall good",
+                "HTTP/1.1 200 OK\r\n\r\nbusy",
+                "HTTP/1.1 500 Oops\r\n\r\nx",
+            ] {
+                let (mut stream, _) = listener.accept().await.unwrap();
+                let mut request = [0u8; 512];
+                let _ = stream.read(&mut request).await;
+                stream.write_all(reply.as_bytes()).await.unwrap();
+            }
+        });
+        let kind = |body: &str| CheckKind::Http {
+            host: "127.0.0.1".into(),
+            port,
+            path: "/health".into(),
+            status: 200,
+            body: Some(body.into()),
+        };
+        assert_eq!(
+            check(&kind("good"), Duration::from_secs(2)).await,
+            Outcome::Success
+        );
+        assert_eq!(
+            check(&kind("good"), Duration::from_secs(2)).await,
+            Outcome::Failure("body lacks \"good\"".into())
+        );
+        assert_eq!(
+            check(&kind("x"), Duration::from_secs(2)).await,
+            Outcome::Failure("status 500, expected 200".into())
+        );
+    }
+
+    #[tokio::test]
+    async fn scripts_succeed_fail_and_time_out() {
+        let script = |line: &str| crate::config::scripts::parse(line).unwrap();
+        assert_eq!(
+            run_script(
+                &script("/bin/sh -c true"),
+                &[],
+                None,
+                Duration::from_secs(5)
+            )
+            .await,
+            Outcome::Success
+        );
+        assert_eq!(
+            run_script(
+                &script("/bin/sh -c 'exit 3'"),
+                &[],
+                None,
+                Duration::from_secs(5)
+            )
+            .await,
+            Outcome::Failure("exited with status 3".into())
+        );
+        let started = std::time::Instant::now();
+        let hung = run_script(
+            &script("/bin/sh -c 'sleep 30'"),
+            &[],
+            None,
+            Duration::from_millis(200),
+        )
+        .await;
+        assert_eq!(
+            hung,
+            Outcome::Failure("timed out after 200ms; killed".into())
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "the timeout did not end it"
+        );
+        let args = ["INSTANCE".to_string(), "VI_1".into()];
+        let with_args = run_script(
+            &script("/bin/sh -c 'test \"$1 $2\" = \"INSTANCE VI_1\"' sh"),
+            &args,
+            None,
+            Duration::from_secs(5),
+        )
+        .await;
+        assert_eq!(with_args, Outcome::Success, "extra arguments are appended");
+    }
 }
