@@ -155,13 +155,26 @@ mod tests {
     #[tokio::test]
     async fn tcp_checks_connect() {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let open = listener.local_addr().unwrap().to_string();
-        let kind = CheckKind::Tcp {
-            target: open.clone(),
+        let open = CheckKind::Tcp {
+            target: listener.local_addr().unwrap().to_string(),
         };
-        assert_eq!(check(&kind, Duration::from_secs(2)).await, Outcome::Success);
-        drop(listener);
-        let closed = CheckKind::Tcp { target: open };
+        assert_eq!(check(&open, Duration::from_secs(2)).await, Outcome::Success);
+        // A port bound but not listening refuses connections, and stays
+        // ours: a released port could be taken by a test running alongside.
+        let reserved =
+            socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+        reserved
+            .bind(
+                &"127.0.0.1:0"
+                    .parse::<std::net::SocketAddr>()
+                    .unwrap()
+                    .into(),
+            )
+            .unwrap();
+        let port = reserved.local_addr().unwrap().as_socket().unwrap().port();
+        let closed = CheckKind::Tcp {
+            target: format!("127.0.0.1:{port}"),
+        };
         assert!(matches!(
             check(&closed, Duration::from_secs(2)).await,
             Outcome::Failure(_)
