@@ -57,6 +57,14 @@ fn v3_ipv6_advert() -> (Advert, Endpoints) {
     )
 }
 
+/// An instance started at `t0`, its startup actions drained.
+fn started(params: InstanceParams, t0: Instant) -> Instance {
+    let mut instance = Instance::new(params).unwrap();
+    instance.handle_event(t0, Event::Startup);
+    while instance.poll_action().is_some() {}
+    instance
+}
+
 fn codec(c: &mut Criterion) {
     let v2_endpoints = Endpoints::multicast_from("192.0.2.201".parse().unwrap());
     let v2 = seed_advert(100);
@@ -106,9 +114,7 @@ fn state_machine(c: &mut Criterion) {
     group.throughput(Throughput::Elements(1));
     // A backup hearing its master: the steady-state per-advert step.
     group.bench_function("backup handles master advert", |b| {
-        let mut backup = Instance::new(seed_params("192.0.2.202", 90)).unwrap();
-        backup.handle_event(t0, Event::Startup);
-        while backup.poll_action().is_some() {}
+        let mut backup = started(seed_params("192.0.2.202", 90), t0);
         let mut now = t0;
         b.iter(|| {
             now += Duration::from_millis(1);
@@ -119,9 +125,7 @@ fn state_machine(c: &mut Criterion) {
         })
     });
     group.bench_function("decode + backup step", |b| {
-        let mut backup = Instance::new(seed_params("192.0.2.202", 90)).unwrap();
-        backup.handle_event(t0, Event::Startup);
-        while backup.poll_action().is_some() {}
+        let mut backup = started(seed_params("192.0.2.202", 90), t0);
         let mut now = t0;
         b.iter(|| {
             now += Duration::from_millis(1);
@@ -134,9 +138,7 @@ fn state_machine(c: &mut Criterion) {
     });
     // A master's timer firing: build and emit one advert.
     group.bench_function("master advert timer", |b| {
-        let mut instance = Instance::new(seed_params("192.0.2.201", 255)).unwrap();
-        instance.handle_event(t0, Event::Startup);
-        while instance.poll_action().is_some() {}
+        let mut instance = started(seed_params("192.0.2.201", 255), t0);
         let mut now = t0;
         b.iter(|| {
             now += Duration::from_secs(1);

@@ -88,33 +88,37 @@ impl VrrpReceiver {
     /// IPv6 raw sockets deliver only the payload: hop limit and
     /// destination come as control messages.
     fn recv_v6(&self) -> io::Result<Option<Received>> {
-        let mut payload = vec![0u8; 2048];
+        let mut buf = [0u8; 2048];
         let mut cmsg = nix::cmsg_space!(libc::c_int, libc::in6_pktinfo);
-        let mut iov = [io::IoSliceMut::new(&mut payload)];
-        let msg = nixsock::recvmsg::<SockaddrIn6>(
-            self.socket.as_raw_fd(),
-            &mut iov,
-            Some(&mut cmsg),
-            MsgFlags::MSG_DONTWAIT,
-        )
-        .map_err(io::Error::from)?;
-        let mut ttl = 0;
-        let mut destination = IpAddr::V6(Ipv6Addr::UNSPECIFIED);
-        for message in msg.cmsgs().map_err(io::Error::from)? {
-            match message {
-                ControlMessageOwned::Ipv6HopLimit(limit) => ttl = u8::try_from(limit).unwrap_or(0),
-                ControlMessageOwned::Ipv6PacketInfo(info) => {
-                    destination = IpAddr::V6(Ipv6Addr::from(info.ipi6_addr.s6_addr));
+        let (n, source, destination, ttl) = {
+            let mut iov = [io::IoSliceMut::new(&mut buf)];
+            let msg = nixsock::recvmsg::<SockaddrIn6>(
+                self.socket.as_raw_fd(),
+                &mut iov,
+                Some(&mut cmsg),
+                MsgFlags::MSG_DONTWAIT,
+            )
+            .map_err(io::Error::from)?;
+            let mut ttl = 0;
+            let mut destination = IpAddr::V6(Ipv6Addr::UNSPECIFIED);
+            for message in msg.cmsgs().map_err(io::Error::from)? {
+                match message {
+                    ControlMessageOwned::Ipv6HopLimit(limit) => {
+                        ttl = u8::try_from(limit).unwrap_or(0)
+                    }
+                    ControlMessageOwned::Ipv6PacketInfo(info) => {
+                        destination = IpAddr::V6(Ipv6Addr::from(info.ipi6_addr.s6_addr));
+                    }
+                    _ => {}
                 }
-                _ => {}
             }
-        }
-        let source = msg
-            .address
-            .map(|a| IpAddr::V6(a.ip()))
-            .unwrap_or(IpAddr::V6(Ipv6Addr::UNSPECIFIED));
-        let n = msg.bytes;
-        payload.truncate(n);
+            let source = msg
+                .address
+                .map(|a| IpAddr::V6(a.ip()))
+                .unwrap_or(IpAddr::V6(Ipv6Addr::UNSPECIFIED));
+            (msg.bytes, source, destination, ttl)
+        };
+        let payload = buf[..n].to_vec();
         Ok(Some(Received {
             at: Instant::now(),
             source,
