@@ -54,7 +54,11 @@ impl Timeline {
         println!("{:>7} ms  {text}", self.start.elapsed().as_millis());
     }
 
-    fn check(&mut self, step: &str, took: Option<Duration>) -> bool {
+    /// Records a step's result; an interrupted step is neither.
+    fn check(&mut self, step: &str, took: Option<Duration>, interrupted: bool) -> bool {
+        if interrupted {
+            return false;
+        }
         match took {
             Some(took) => {
                 self.passed += 1;
@@ -113,7 +117,8 @@ pub fn run(options: &Options, vipd: &Path, interrupted: &AtomicBool) -> Result<b
     t.say("started vipd on A and B");
     let ok = t.check(
         "1. VIP on A only",
-        wait_for(deadline, || stop_early() || only(&lab, a)).filter(|_| !stop_early()),
+        wait_for(deadline, || stop_early() || only(&lab, a)),
+        stop_early(),
     );
 
     if ok && !stop_early() {
@@ -131,7 +136,7 @@ pub fn run(options: &Options, vipd: &Path, interrupted: &AtomicBool) -> Result<b
         } else {
             wait_for(deadline, || stop_early() || only(&lab, b))
         };
-        let step2 = t.check("2. VIP on B", moved.filter(|_| !stop_early()));
+        let step2 = t.check("2. VIP on B", moved, stop_early());
         if options.crash && lab.has_address(a, vip) {
             t.say("   (A's kernel still holds it: vipd removes it when it starts there again)");
         }
@@ -147,7 +152,8 @@ pub fn run(options: &Options, vipd: &Path, interrupted: &AtomicBool) -> Result<b
             t.say("started vipd on A again");
             t.check(
                 "3. VIP back on A only",
-                wait_for(deadline, || stop_early() || only(&lab, a)).filter(|_| !stop_early()),
+                wait_for(deadline, || stop_early() || only(&lab, a)),
+                stop_early(),
             );
         }
     }
