@@ -312,3 +312,20 @@ fn scripts_others_could_change_are_refused_when_root() {
         Ok(())
     });
 }
+
+#[test]
+fn no_accept_mode_is_refused_rather_than_ignored() {
+    Jail::expect_with(|jail| {
+        jail.create_file(
+            "noaccept.yaml",
+            &format!("{SEED_INSTANCE}    accept: false\n"),
+        )?;
+        let text = errors_of(&[jail.directory().join("noaccept.yaml")]).to_string();
+        assert!(
+            text.contains("instances.VI_1.accept: accept: false"),
+            "{text}"
+        );
+        assert!(text.contains("not supported yet"), "{text}");
+        Ok(())
+    });
+}

@@ -116,8 +116,8 @@ impl InstanceActor {
                     addresses,
                     accept: _,
                 } => {
-                    // Accept_Mode is the kernel's default here (the address
-                    // is local); refusing it would need a firewall rule.
+                    // Accept: the kernel accepts traffic to a local address;
+                    // config refuses accept: false until a rule enforces it.
                     self.address.do_send(Claim {
                         instance: self.name().to_string(),
                         addresses,

@@ -235,6 +235,15 @@ fn instance_settings(name: &str, c: &InstanceConfig) -> Result<InstanceSettings,
         (Some(a), _) => Auth::Pass(AuthKey::from_password(&a.auth_pass)),
     };
 
+    if !c.accept {
+        // The core knows Accept_Mode, but refusing traffic to an address
+        // the kernel holds takes a firewall rule, which vipd does not
+        // install yet: better refused here than silently not done.
+        problems.push((
+            "accept",
+            "accept: false (RFC 5798 no-accept mode) is not supported yet; remove it".into(),
+        ));
+    }
     if c.preempt_delay.0 > MAX_PREEMPT_DELAY {
         problems.push((
             "preempt_delay",
