@@ -20,6 +20,9 @@ use super::health::TrackerUpdate;
 use super::notifier::{state_word, Notification};
 use super::precise_timer::PreciseTimer;
 
+/// Something shutdown waits for.
+type Pending = std::pin::Pin<Box<dyn std::future::Future<Output = ()>>>;
+
 /// A packet for this instance's VRID, decoded or not.
 #[derive(Message)]
 #[rtype(result = "()")]
@@ -66,8 +69,8 @@ pub struct InstanceActor {
     core: Instance,
     sender: Option<VrrpSender>,
     timer: Option<PreciseTimer>,
-    /// Master when last seen: a restart after a panic resumes as master
-    /// without moving the addresses.
+    /// Master when the actor last stopped: a restart after a panic resumes
+    /// as master without moving the addresses.
     was_master: bool,
     link_up: bool,
     /// Trackers' current effects, replayed into a fresh core after a restart.
@@ -109,40 +112,58 @@ impl InstanceActor {
 
     /// Carries out what the core asked for, then re-arms the one timer.
     fn run_actions(&mut self, ctx: &mut Context<Self>) {
+        self.carry_out(ctx, None);
+    }
+
+    /// As `run_actions`; with `pending`, address removals and notify
+    /// scripts become futures the caller can wait for (shutdown does).
+    fn carry_out(&mut self, ctx: &mut Context<Self>, mut pending: Option<&mut Vec<Pending>>) {
         while let Some(action) = self.core.poll_action() {
+            let instance = self.name().to_string();
             match action {
                 Action::SendAdvert(advert) => self.send(&advert),
+                // Accept: the kernel accepts traffic to a local address;
+                // config refuses accept: false until a rule enforces it.
                 Action::AddVips {
                     addresses,
                     accept: _,
-                } => {
-                    // Accept: the kernel accepts traffic to a local address;
-                    // config refuses accept: false until a rule enforces it.
-                    self.address.do_send(Claim {
-                        instance: self.name().to_string(),
-                        addresses,
-                    });
-                }
+                } => self.address.do_send(Claim {
+                    instance,
+                    addresses,
+                }),
                 Action::RemoveVips { addresses } => {
-                    self.address.do_send(Release {
-                        instance: self.name().to_string(),
+                    let release = Release {
+                        instance,
                         addresses,
-                    });
+                    };
+                    match pending.as_deref_mut() {
+                        Some(pending) => {
+                            let removed = self.address.send(release);
+                            pending.push(Box::pin(async move {
+                                let _ = removed.await;
+                            }));
+                        }
+                        None => self.address.do_send(release),
+                    }
                 }
-                Action::Announce { addresses, count } => {
-                    self.address.do_send(Announce {
-                        instance: self.name().to_string(),
-                        addresses,
-                        count,
-                    });
-                }
+                Action::Announce { addresses, count } => self.address.do_send(Announce {
+                    instance,
+                    addresses,
+                    count,
+                }),
                 Action::Notify(transition) => {
                     self.log_transition(&transition);
-                    self.notify(&transition, None);
+                    let done = pending.as_deref_mut().map(|pending| {
+                        let (done, ran) = tokio::sync::oneshot::channel();
+                        pending.push(Box::pin(async move {
+                            let _ = ran.await;
+                        }));
+                        done
+                    });
+                    self.notify(&transition, done);
                 }
                 Action::PriorityChanged { from, to } => {
-                    let name = self.name();
-                    tracing::info!(instance = %name, from, to, "({name}) Changing effective priority from {from} to {to}");
+                    tracing::info!(%instance, from, to, "({instance}) Changing effective priority from {from} to {to}");
                 }
             }
         }
@@ -166,8 +187,7 @@ impl InstanceActor {
         }
     }
 
-    fn log_transition(&mut self, t: &Transition) {
-        self.was_master = t.to == State::Master;
+    fn log_transition(&self, t: &Transition) {
         let name = self.params.name.as_str();
         let master = match t.to {
             State::Master => Some(self.params.primary_address.to_string()),
@@ -267,6 +287,7 @@ impl Supervised for InstanceActor {
     /// Fresh core, same configuration. If we were master we still hold the
     /// addresses: `started` resumes as master instead of moving them.
     fn restarting(&mut self, _ctx: &mut Context<Self>) {
+        self.was_master = self.core.state() == State::Master;
         let name = self.name().to_string();
         tracing::warn!(instance = %name, was_master = self.was_master, "({name}) restarting");
         self.core = Instance::new(self.params.clone()).expect("validated parameters");
@@ -301,21 +322,14 @@ impl Handler<Inbound> for InstanceActor {
                 .core
                 .handle_packet(now, inbound.source, inbound.packet)
             {
-                let name = actor.params.name.clone();
-                match &error {
-                    Some(error) => {
-                        actor
-                            .drops
-                            .dropped(now, &name, reason.as_str(), inbound.source, error)
-                    }
-                    None => actor.drops.dropped(
-                        now,
-                        &name,
-                        reason.as_str(),
-                        inbound.source,
-                        &reason.as_str(),
-                    ),
-                }
+                let name = &actor.params.name;
+                let detail: &dyn std::fmt::Display = match &error {
+                    Some(error) => error,
+                    None => &reason.description(),
+                };
+                actor
+                    .drops
+                    .dropped(now, name, reason.as_str(), inbound.source, detail);
             }
             actor.run_actions(ctx);
         });
@@ -362,34 +376,13 @@ impl Handler<Shutdown> for InstanceActor {
 
     fn handle(&mut self, _: Shutdown, ctx: &mut Context<Self>) -> Self::Result {
         self.core.handle_event(Instant::now(), Event::Shutdown);
-        let mut releases = Vec::new();
-        let mut notified = None;
-        while let Some(action) = self.core.poll_action() {
-            match action {
-                Action::SendAdvert(advert) => self.send(&advert),
-                Action::RemoveVips { addresses } => {
-                    releases.push(self.address.send(Release {
-                        instance: self.name().to_string(),
-                        addresses,
-                    }));
-                }
-                Action::Notify(transition) => {
-                    self.log_transition(&transition);
-                    let (done, wait) = tokio::sync::oneshot::channel();
-                    self.notify(&transition, Some(done));
-                    notified = Some(wait);
-                }
-                _ => {}
-            }
-        }
-        self.rearm(ctx);
+        let mut pending = Vec::new();
+        self.carry_out(ctx, Some(&mut pending));
         Box::pin(
             async move {
-                for release in releases {
-                    let _ = release.await;
-                }
-                if let Some(notified) = notified {
-                    let _ = notified.await; // notify_stop and notify ... STOP
+                // In action order: addresses removed, then notify ... STOP.
+                for done in pending {
+                    done.await;
                 }
             }
             .into_actor(self),

@@ -8,7 +8,6 @@
 
 use std::collections::HashMap;
 use std::io;
-use std::os::fd::{AsRawFd, RawFd};
 use std::time::{Duration, Instant};
 
 use actix::prelude::*;
@@ -94,19 +93,11 @@ impl InterfaceActor {
     }
 }
 
-struct Fd(VrrpReceiver);
-
-impl AsRawFd for Fd {
-    fn as_raw_fd(&self) -> RawFd {
-        std::os::fd::AsFd::as_fd(&self.0).as_raw_fd()
-    }
-}
-
 /// Batches of packets as they become readable; an error ends the stream.
 fn packets(receiver: VrrpReceiver) -> io::Result<impl Stream<Item = Vec<Received>>> {
-    // SAFETY: the descriptor belongs to the socket inside `Fd`, which the
+    // SAFETY: the descriptor belongs to the receiver's socket, which the
     // AsyncFd owns: it stays open and the same until the AsyncFd is dropped.
-    let fd = unsafe { AsyncFd::register_with_interest(Fd(receiver), Interest::READABLE) }?;
+    let fd = unsafe { AsyncFd::register_with_interest(receiver, Interest::READABLE) }?;
     Ok(futures::stream::unfold(Some(fd), |fd| async move {
         let fd = fd?;
         loop {
@@ -119,7 +110,7 @@ fn packets(receiver: VrrpReceiver) -> io::Result<impl Stream<Item = Vec<Received
             };
             let mut batch = Vec::new();
             while batch.len() < BATCH {
-                match guard.get_inner().0.try_recv() {
+                match guard.get_inner().try_recv() {
                     Ok(Some(packet)) => batch.push(packet),
                     Ok(None) => {
                         guard.clear_ready();

@@ -36,13 +36,36 @@ pub enum LabError {
 
 /// What is missing to run network tests here, if anything.
 pub fn missing_prerequisite() -> Option<String> {
+    prerequisites().err().map(|e| e.to_string())
+}
+
+/// The skip policy of tests that need something this machine may lack:
+/// true when nothing is `missing`; otherwise one "skipped:" line and
+/// false, except under CI=true, where a missing prerequisite fails.
+pub fn proceed_or_skip(test: &str, missing: Option<String>) -> bool {
+    let Some(missing) = missing else { return true };
+    if std::env::var("CI").as_deref() == Ok("true") {
+        panic!("{test}: CI=true but {missing}");
+    }
+    println!("skipped: {test}: {missing}");
+    false
+}
+
+/// `proceed_or_skip` for tests that need only root.
+pub fn root_or_skip(test: &str) -> bool {
+    let missing = (!nix::unistd::geteuid().is_root()).then(|| "not root".to_string());
+    proceed_or_skip(test, missing)
+}
+
+fn prerequisites() -> Result<(), LabError> {
     if !nix::unistd::geteuid().is_root() {
-        return Some("not root (network namespaces need it)".into());
+        return Err(LabError::NotRoot);
     }
-    if Command::new("ip").arg("-V").output().is_err() {
-        return Some("the `ip` command (iproute2) is not installed".into());
-    }
-    None
+    Command::new("ip")
+        .arg("-V")
+        .output()
+        .map_err(LabError::NoIp)?;
+    Ok(())
 }
 
 pub struct Host {
@@ -70,13 +93,7 @@ impl Lab {
     /// except that .203, the seed's virtual address, is skipped (host 3
     /// is .204).
     pub fn new(hosts: usize) -> Result<Lab, LabError> {
-        if !nix::unistd::geteuid().is_root() {
-            return Err(LabError::NotRoot);
-        }
-        Command::new("ip")
-            .arg("-V")
-            .output()
-            .map_err(LabError::NoIp)?;
+        prerequisites()?;
         let n = LABS_THIS_PROCESS.fetch_add(1, Ordering::SeqCst);
         let prefix = format!("vipd{}x{n}", std::process::id());
         let dir = std::env::temp_dir().join(&prefix);
@@ -135,35 +152,16 @@ impl Lab {
             ip(&["-n", &ns, "link", "set", "eth0", "addrgenmode", "none"])?;
             ip(&["-n", &ns, "link", "set", "eth0", "up"])?;
             let host = self.hosts.last().unwrap();
-            ip(&[
-                "-n",
-                &ns,
-                "addr",
-                "add",
-                &format!("{}/24", host.ipv4),
-                "dev",
-                "eth0",
-            ])?;
-            ip(&[
-                "-n",
-                &ns,
-                "addr",
-                "add",
-                &format!("{}/64", host.ipv6),
-                "dev",
-                "eth0",
-                "nodad",
-            ])?;
-            ip(&[
-                "-n",
-                &ns,
-                "addr",
-                "add",
-                &format!("{}/64", host.link_local),
-                "dev",
-                "eth0",
-                "nodad",
-            ])?;
+            let addresses = [
+                (format!("{}/24", host.ipv4), None),
+                (format!("{}/64", host.ipv6), Some("nodad")),
+                (format!("{}/64", host.link_local), Some("nodad")),
+            ];
+            for (address, flag) in &addresses {
+                let mut args = vec!["-n", &ns, "addr", "add", address, "dev", "eth0"];
+                args.extend(flag);
+                ip(&args)?;
+            }
         }
         Ok(())
     }

@@ -135,6 +135,13 @@ impl AsFd for VrrpReceiver {
     }
 }
 
+/// For registering with the runtime's reactor (tokio's AsyncFd).
+impl AsRawFd for VrrpReceiver {
+    fn as_raw_fd(&self) -> std::os::fd::RawFd {
+        self.socket.as_raw_fd()
+    }
+}
+
 /// Splits an IPv4 packet into what the core needs. Malformed IP (which the
 /// kernel should never hand us) yields an empty payload, which the core
 /// counts as truncated.
