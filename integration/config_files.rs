@@ -228,7 +228,7 @@ fn checks_are_validated_with_their_keys() {
             "{text}"
         );
         assert!(
-            text.contains("checks.heavy.weight: expected -253..=253, got 300"),
+            text.contains("checks.heavy.weight: expected -253..253, got 300"),
             "{text}"
         );
         assert!(
@@ -283,7 +283,7 @@ fn tracked_checks_files_and_interfaces_carry_their_weights() {
 #[test]
 fn scripts_others_could_change_are_refused_when_root() {
     // The check applies only when vipd runs as root.
-    if !vipd::lab::root_or_skip("scripts_others_could_change_are_refused_when_root") {
+    if !vipd::lab::testing::root_or_skip("scripts_others_could_change_are_refused_when_root") {
         return;
     }
     use std::os::unix::fs::PermissionsExt;
@@ -328,4 +328,204 @@ fn no_accept_mode_is_refused_rather_than_ignored() {
         assert!(text.contains("not supported yet"), "{text}");
         Ok(())
     });
+}
+
+/// Each instance breaks one of the core's rules; the line that breaks it
+/// carries `# error: KEY`. Every rule must be reported exactly once, under
+/// that key, at that line, and nothing else may be reported.
+const ONE_BROKEN_RULE_EACH: &str = r#"instances:
+  P0:
+    interface: eth0
+    virtual_router_id: 1
+    priority: 0                                        # error: priority
+    virtual_ipaddress: [192.0.2.1]
+  V2I:
+    interface: eth0
+    virtual_router_id: 2
+    advert_int: 0.5                                    # error: advert_int
+    virtual_ipaddress: [192.0.2.2]
+  V6:
+    interface: eth0
+    virtual_router_id: 3
+    version: 2                                         # error: version
+    virtual_ipaddress: ["2001:db8::1"]
+  AUTH3:
+    interface: eth0
+    virtual_router_id: 4
+    version: 3
+    advert_int: 0.1
+    authentication: { auth_type: PASS, auth_pass: x }  # error: authentication
+    virtual_ipaddress: [192.0.2.4]
+  MIX:
+    interface: eth0
+    virtual_router_id: 5
+    virtual_ipaddress: [192.0.2.5, "2001:db8::5"]      # error: virtual_ipaddress
+  SRC:
+    interface: eth0
+    virtual_router_id: 6
+    source_ip: "2001:db8::6"                           # error: source_ip
+    virtual_ipaddress: [192.0.2.6]
+  PFX:
+    interface: eth0
+    virtual_router_id: 7
+    virtual_ipaddress: [192.0.2.7/33]                  # error: virtual_ipaddress
+  MC:
+    interface: eth0
+    virtual_router_id: 8
+    virtual_ipaddress: [224.0.0.18]                    # error: virtual_ipaddress
+  V3I:
+    interface: eth0
+    virtual_router_id: 9
+    version: 3
+    advert_int: 50                                     # error: advert_int
+    virtual_ipaddress: [192.0.2.9]
+  PD:
+    interface: eth0
+    virtual_router_id: 10
+    preempt_delay: 2000                                # error: preempt_delay
+    virtual_ipaddress: [192.0.2.10]
+  AH:
+    interface: eth0
+    virtual_router_id: 11
+    authentication: { auth_type: AH }                  # error: authentication
+    virtual_ipaddress: [192.0.2.11]
+"#;
+
+/// (line, key) of each `# error: KEY` marker.
+fn marked_errors(text: &str) -> Vec<(usize, String)> {
+    let mut instance = String::new();
+    let mut marked = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        if line.starts_with("  ") && !line.starts_with("   ") {
+            instance = line.trim().trim_end_matches(':').to_string();
+        }
+        if let Some((_, key)) = line.split_once("# error: ") {
+            marked.push((i + 1, format!("instances.{instance}.{}", key.trim())));
+        }
+    }
+    marked
+}
+
+const RUST_WORDS: &[&str] = &[
+    "u8",
+    "u16",
+    "u32",
+    "u64",
+    "i32",
+    "i64",
+    "usize",
+    "struct ",
+    "enum ",
+    "untagged",
+    "Option",
+    "Some(",
+    "sequence",
+    "Centiseconds",
+    "Duration",
+];
+
+fn assert_in_user_terms(text: &str) {
+    for word in RUST_WORDS {
+        assert!(
+            !text.contains(word),
+            "a Rust word ({word}) reached the user: {text}"
+        );
+    }
+}
+
+#[test]
+fn each_core_rule_is_reported_once_with_its_key_and_line() {
+    Jail::expect_with(|jail| {
+        jail.create_file("rules.yaml", ONE_BROKEN_RULE_EACH)?;
+        let file = jail.directory().join("rules.yaml");
+        let errors = errors_of(std::slice::from_ref(&file));
+        let mut got: Vec<(usize, String)> = errors
+            .0
+            .iter()
+            .map(|e| {
+                assert_eq!(e.file.as_deref(), Some(file.as_path()), "{e}");
+                assert_in_user_terms(&e.message);
+                (e.line.unwrap_or(0), e.key.clone())
+            })
+            .collect();
+        got.sort();
+        let mut expected = marked_errors(ONE_BROKEN_RULE_EACH);
+        expected.sort();
+        assert_eq!(got, expected, "\n{errors}");
+        Ok(())
+    });
+}
+
+#[test]
+fn bad_values_are_described_as_ranges_and_choices() {
+    let cases: &[(&str, &str)] = &[
+        (
+            "virtual_router_id: 300",
+            "instances.VI_1.virtual_router_id: expected 1..255, got 300",
+        ),
+        (
+            "virtual_router_id: 0",
+            "instances.VI_1.virtual_router_id: expected 1..255, got 0",
+        ),
+        (
+            "priority: -5",
+            "instances.VI_1.priority: expected 1..255, got -5",
+        ),
+        (
+            "priority: high",
+            "instances.VI_1.priority: expected 1..255, got \"high\"",
+        ),
+        (
+            "version: 4",
+            "instances.VI_1.version: expected 2 or 3, got 4",
+        ),
+        (
+            "state: MASTR",
+            "instances.VI_1.state: expected one of MASTER, BACKUP, got \"MASTR\"",
+        ),
+        (
+            "preempt: maybe",
+            "instances.VI_1.preempt: expected true or false, got \"maybe\"",
+        ),
+        (
+            "garp_master_repeat: -1",
+            "instances.VI_1.garp_master_repeat: expected a whole number 0..4294967295, got -1",
+        ),
+        (
+            "authentication: { auth_type: MD5 }",
+            "instances.VI_1.authentication.auth_type: expected one of PASS, AH, got \"MD5\"",
+        ),
+        (
+            "track_script: [{ name: web, wieght: 3 }]",
+            "instances.VI_1.track_script",
+        ),
+        (
+            "source_ip: 192.0.2.999",
+            "instances.VI_1.source_ip: expected an IPv4 or IPv6 address",
+        ),
+        (
+            "advert_int: soon",
+            "instances.VI_1.advert_int: not a duration",
+        ),
+    ];
+    for (line, expected) in cases {
+        Jail::expect_with(|jail| {
+            let mut base =
+                "instances:\n  VI_1:\n    interface: eth0\n    virtual_ipaddress: [192.0.2.203]\n"
+                    .to_string();
+            if !line.starts_with("virtual_router_id") {
+                base.push_str("    virtual_router_id: 51\n");
+            }
+            let line_number = base.lines().count() + 1;
+            jail.create_file("bad.yaml", &format!("{base}    {line}\n"))?;
+            let text = errors_of(&[jail.directory().join("bad.yaml")]).to_string();
+            assert!(text.contains(expected), "{line}: {text}");
+            assert!(
+                text.contains(&format!(":{line_number}: ")),
+                "{line}: names line {line_number}: {text}"
+            );
+            assert_in_user_terms(&text);
+            Ok(())
+        });
+    }
 }

@@ -10,12 +10,13 @@ use std::time::Duration;
 
 use actix::prelude::*;
 
-use crate::config::health::{CheckSettings, TrackFileSettings};
+use crate::config::health::{CheckSettings, TrackFileSettings, TrackerKind};
+use crate::log::phrases::{self, CheckLine};
 use crate::net::netlink::{NetEvent, Netlink};
 use crate::proto::{RiseFall, TrackerEffect};
 
-use super::boundary::guarded;
-use super::probe::{self, Outcome};
+use crate::sys::boundary::guarded;
+use crate::sys::probe::{self, Outcome};
 
 /// A tracker's current effect, for one instance.
 #[derive(Message, Clone, Debug, PartialEq, Eq)]
@@ -63,11 +64,23 @@ pub struct HealthActor {
     netlink: Netlink,
 }
 
+/// Who tracks what, by kind and name.
 #[derive(Default)]
 pub struct Subscriptions {
-    pub checks: HashMap<String, Vec<Subscriber>>,
-    pub interfaces: HashMap<String, Vec<Subscriber>>,
-    pub files: HashMap<String, Vec<Subscriber>>,
+    checks: HashMap<String, Vec<Subscriber>>,
+    interfaces: HashMap<String, Vec<Subscriber>>,
+    files: HashMap<String, Vec<Subscriber>>,
+}
+
+impl Subscriptions {
+    pub fn add(&mut self, kind: TrackerKind, name: &str, subscriber: Subscriber) {
+        let table = match kind {
+            TrackerKind::Script => &mut self.checks,
+            TrackerKind::Interface => &mut self.interfaces,
+            TrackerKind::File => &mut self.files,
+        };
+        table.entry(name.to_string()).or_default().push(subscriber);
+    }
 }
 
 impl HealthActor {
@@ -154,20 +167,11 @@ impl HealthActor {
         check.running = false;
         let name = check.settings.name.clone();
         let changed = check.state.record(outcome == Outcome::Success);
-        match (&outcome, changed) {
-            (Outcome::Success, Some(true)) => {
-                tracing::info!(check = %name, up = true, "VRRP_Script({name}) succeeded")
-            }
-            (Outcome::Failure(why), Some(false)) => {
-                tracing::warn!(check = %name, up = false, reason = %why, "VRRP_Script({name}) failed ({why})")
-            }
-            (Outcome::Failure(why), None) => {
-                tracing::debug!(check = %name, reason = %why, "VRRP_Script({name}) failed once ({why})")
-            }
-            _ => {}
+        if let Some(line) = check_line(&outcome, changed, check.state.is_up()) {
+            phrases::check(&name, &line);
         }
         if let Some(up) = changed {
-            Self::tell(&check.subscribers, &format!("script {name}"), |w| {
+            Self::tell(&check.subscribers, &TrackerKind::Script.key(&name), |w| {
                 TrackerEffect::from_status(up, w)
             });
         }
@@ -182,10 +186,12 @@ impl HealthActor {
             if interface.up != Some(up) {
                 interface.up = Some(up);
                 let name = &interface.name;
-                tracing::info!(interface = %name, up, "tracked interface {name} is {}", if up { "up" } else { "down" });
-                Self::tell(&interface.subscribers, &format!("interface {name}"), |w| {
-                    TrackerEffect::from_status(up, w)
-                });
+                phrases::tracked_interface(name, up);
+                Self::tell(
+                    &interface.subscribers,
+                    &TrackerKind::Interface.key(name),
+                    |w| TrackerEffect::from_status(up, w),
+                );
             }
         }
     }
@@ -204,12 +210,24 @@ impl HealthActor {
             if file.value != Some(value) {
                 file.value = Some(value);
                 let name = &file.settings.name;
-                tracing::info!(file = %name, value, "tracked file {name} now holds {value}");
-                Self::tell(&file.subscribers, &format!("file {name}"), |w| {
+                phrases::tracked_file(name, value);
+                Self::tell(&file.subscribers, &TrackerKind::File.key(name), |w| {
                     TrackerEffect::from_file_value(value, w)
                 });
             }
         }
+    }
+}
+
+/// What a check's result is worth a log line for: a change of state (after
+/// rise or fall results in a row), or a failure that does not yet count.
+/// A success that changes nothing says nothing: checks run every second.
+fn check_line(outcome: &Outcome, changed: Option<bool>, up_now: bool) -> Option<CheckLine> {
+    match (outcome, changed) {
+        (Outcome::Success, Some(true)) => Some(CheckLine::Succeeded),
+        (Outcome::Failure(why), Some(false)) => Some(CheckLine::Failed(why.clone())),
+        (Outcome::Failure(why), None) if up_now => Some(CheckLine::FailedOnce(why.clone())),
+        _ => None,
     }
 }
 
@@ -219,7 +237,7 @@ impl Actor for HealthActor {
     fn started(&mut self, ctx: &mut Context<Self>) {
         // Checks start healthy (as keepalived's do): tell instances now.
         for check in &self.checks {
-            let name = format!("script {}", check.settings.name);
+            let name = TrackerKind::Script.key(&check.settings.name);
             Self::tell(&check.subscribers, &name, |w| {
                 TrackerEffect::from_status(check.state.is_up(), w)
             });
@@ -267,7 +285,7 @@ impl Actor for HealthActor {
                             Err(error) => {
                                 tracing::error!(interface = %name, %error, "tracked interface {name}: {error}; counting it down");
                                 tracked.up = Some(false);
-                                Self::tell(&tracked.subscribers, &format!("interface {name}"), |w| TrackerEffect::from_status(false, w));
+                                Self::tell(&tracked.subscribers, &TrackerKind::Interface.key(&name), |w| TrackerEffect::from_status(false, w));
                             }
                         }
                     }
@@ -297,5 +315,43 @@ impl StreamHandler<NetEvent> for HealthActor {
     fn finished(&mut self, ctx: &mut Context<Self>) {
         tracing::error!("netlink event stream for tracked interfaces ended; restarting");
         ctx.stop();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Results in order through rise 2 / fall 2, and the lines they give.
+    #[test]
+    fn only_changes_and_uncounted_failures_are_logged() {
+        let fail = || Outcome::Failure("exited with status 1".into());
+        let mut state = RiseFall::new(2, 2);
+        let mut lines = Vec::new();
+        for outcome in [
+            Outcome::Success,
+            fail(),
+            fail(),
+            fail(),
+            Outcome::Success,
+            Outcome::Success,
+            Outcome::Success,
+        ] {
+            let changed = state.record(outcome == Outcome::Success);
+            lines.push(check_line(&outcome, changed, state.is_up()));
+        }
+        let failed = || "exited with status 1".to_string();
+        assert_eq!(
+            lines,
+            vec![
+                None,
+                Some(CheckLine::FailedOnce(failed())),
+                Some(CheckLine::Failed(failed())),
+                None, // still down: the change was already logged
+                None,
+                Some(CheckLine::Succeeded),
+                None,
+            ]
+        );
     }
 }

@@ -7,18 +7,17 @@ use std::time::Duration;
 
 use actix::{Addr, Recipient, Supervisor};
 use thiserror::Error;
-use tokio::signal::unix::{signal, SignalKind};
 
-use crate::config::health::Tracked;
 use crate::config::{InstanceSettings, Settings};
 use crate::net::netlink::{InterfaceAddress, LinkInfo, Netlink, NetlinkError};
-use crate::net::vrrp_socket::is_link_local;
+use crate::proto::{choose_source, LocalAddress, SourceError};
 
 use super::address::AddressActor;
 use super::health::{HealthActor, Subscriber, Subscriptions};
 use super::instance::{Inbound, InstanceActor, Shutdown};
 use super::interface::InterfaceActor;
-use super::notifier;
+use crate::sys::notifier;
+use crate::sys::signals::{self, Request, Signals};
 
 /// How long masters get to say goodbye (priority 0) and drop their
 /// addresses before the process exits anyway.
@@ -28,17 +27,11 @@ const SHUTDOWN_GRACE: Duration = Duration::from_millis(900);
 pub enum StartError {
     #[error("interface {interface} (instance {instance}) does not exist")]
     NoSuchInterface { instance: String, interface: String },
-    #[error("instance {instance}: {interface} has no {family} address to send adverts from; set source_ip")]
-    NoSourceAddress {
+    #[error("instance {instance} on {interface}: {source}")]
+    Source {
         instance: String,
         interface: String,
-        family: &'static str,
-    },
-    #[error("instance {instance}: source_ip {source_ip} is not an address of {interface}")]
-    SourceNotOnInterface {
-        instance: String,
-        interface: String,
-        source_ip: IpAddr,
+        source: SourceError,
     },
     #[error("cannot handle signals: {0}")]
     Signals(#[from] std::io::Error),
@@ -54,18 +47,31 @@ pub fn run(settings: Settings) -> Result<(), StartError> {
     if let Err(error) = nix::sys::prctl::set_timerslack(1) {
         tracing::debug!(%error, "cannot reduce timer slack");
     }
+    signals::ignore_habitual_signals_during_start();
     actix::System::new().block_on(start_and_wait(settings))
 }
 
 async fn start_and_wait(settings: Settings) -> Result<(), StartError> {
-    let mut terminate = signal(SignalKind::terminate())?;
-    let mut interrupt = signal(SignalKind::interrupt())?;
+    let mut signals = Signals::listen()?;
     let instances = start(settings).await?;
     tracing::info!(instances = instances.len(), "vipd running");
 
-    tokio::select! {
-        _ = terminate.recv() => tracing::info!("SIGTERM: stopping"),
-        _ = interrupt.recv() => tracing::info!("SIGINT: stopping"),
+    loop {
+        match signals.next().await {
+            Request::Stop(name) => {
+                tracing::info!(signal = name, "{name}: stopping");
+                break;
+            }
+            Request::Reload => {
+                tracing::warn!(
+                    signal = "SIGHUP",
+                    "SIGHUP: reload not supported yet; the running configuration is unchanged"
+                );
+            }
+            Request::Nothing(name) => {
+                tracing::info!(signal = name, "{name}: ignored; nothing changes");
+            }
+        }
     }
     let goodbyes = futures::future::join_all(instances.iter().map(|i| i.send(Shutdown)));
     if tokio::time::timeout(SHUTDOWN_GRACE, goodbyes)
@@ -127,17 +133,14 @@ pub async fn start(settings: Settings) -> Result<Vec<Addr<InstanceActor>>, Start
             InstanceActor::new(params, interface, index, address_actor, notifier)
         });
         for tracked in &s.trackers {
-            let (table, name, weight) = match tracked {
-                Tracked::Check { name, weight } => (&mut subscriptions.checks, name, *weight),
-                Tracked::Interface { name, weight } => {
-                    (&mut subscriptions.interfaces, name, *weight)
-                }
-                Tracked::File { name, weight } => (&mut subscriptions.files, name, *weight),
-            };
-            table.entry(name.clone()).or_default().push(Subscriber {
-                instance: actor.clone().recipient(),
-                weight,
-            });
+            subscriptions.add(
+                tracked.kind(),
+                tracked.name(),
+                Subscriber {
+                    instance: actor.clone().recipient(),
+                    weight: tracked.weight(),
+                },
+            );
         }
         routes
             .entry((s.interface.clone(), s.is_ipv6()))
@@ -157,48 +160,24 @@ pub async fn start(settings: Settings) -> Result<Vec<Addr<InstanceActor>>, Start
     Ok(instances)
 }
 
-/// The configured source_ip, or the interface's own address of the
-/// virtual addresses' family: IPv4, its primary (not a virtual address);
-/// IPv6, its link-local address (RFC 5798 §5.1.2.2).
+/// The instance's advert source: the rule is the core's, the addresses
+/// the kernel's.
 fn source_address(
     s: &InstanceSettings,
     addresses: &[InterfaceAddress],
 ) -> Result<IpAddr, StartError> {
-    if let Some(source) = s.source_ip {
-        return if addresses.iter().any(|a| a.address == source) {
-            Ok(source)
-        } else {
-            Err(StartError::SourceNotOnInterface {
-                instance: s.name.clone(),
-                interface: s.interface.clone(),
-                source_ip: source,
-            })
-        };
-    }
-    let is_vip = |a: &IpAddr| s.virtual_addresses().iter().any(|v| v.address == *a);
-    let candidates = addresses
+    let local: Vec<LocalAddress> = addresses
         .iter()
-        .filter(|a| a.address.is_ipv6() == s.is_ipv6() && !is_vip(&a.address));
-    let chosen = if s.is_ipv6() {
-        candidates
-            .filter(|a| matches!(a.address, IpAddr::V6(v6) if is_link_local(v6)))
-            .map(|a| a.address)
-            .next()
-    } else {
-        let candidates: Vec<_> = candidates.collect();
-        candidates
-            .iter()
-            .find(|a| !a.secondary)
-            .or(candidates.first())
-            .map(|a| a.address)
-    };
-    chosen.ok_or_else(|| StartError::NoSourceAddress {
-        instance: s.name.clone(),
-        interface: s.interface.clone(),
-        family: if s.is_ipv6() {
-            "IPv6 link-local"
-        } else {
-            "IPv4"
-        },
+        .map(|a| LocalAddress {
+            address: a.address,
+            secondary: a.secondary,
+        })
+        .collect();
+    choose_source(s.source_ip, s.is_ipv6(), s.virtual_addresses(), &local).map_err(|source| {
+        StartError::Source {
+            instance: s.name.clone(),
+            interface: s.interface.clone(),
+            source,
+        }
     })
 }

@@ -6,8 +6,7 @@ use std::time::Duration;
 use super::schema::{CheckConfig, Config, InstanceConfig, TrackFileConfig};
 use super::scripts::{self, Script};
 
-/// keepalived's tracking weights span -253..=253.
-const WEIGHTS: std::ops::RangeInclusive<i32> = -253..=253;
+use crate::proto::check_weight;
 
 /// Who a script runs as.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -61,14 +60,55 @@ pub enum Tracked {
     File { name: String, weight: i32 },
 }
 
+/// The kinds of thing an instance can track. A check, an interface and a
+/// file may share a name, so the core knows a tracker by kind and name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum TrackerKind {
+    Script,
+    Interface,
+    File,
+}
+
+impl TrackerKind {
+    /// The one spelling of a tracker's name in the core, logs and status.
+    pub fn key(self, name: &str) -> String {
+        let kind = match self {
+            TrackerKind::Script => "script",
+            TrackerKind::Interface => "interface",
+            TrackerKind::File => "file",
+        };
+        format!("{kind} {name}")
+    }
+}
+
 impl Tracked {
+    pub fn kind(&self) -> TrackerKind {
+        match self {
+            Tracked::Check { .. } => TrackerKind::Script,
+            Tracked::Interface { .. } => TrackerKind::Interface,
+            Tracked::File { .. } => TrackerKind::File,
+        }
+    }
+
+    pub fn name(&self) -> &str {
+        match self {
+            Tracked::Check { name, .. }
+            | Tracked::Interface { name, .. }
+            | Tracked::File { name, .. } => name,
+        }
+    }
+
+    pub fn weight(&self) -> i32 {
+        match self {
+            Tracked::Check { weight, .. }
+            | Tracked::Interface { weight, .. }
+            | Tracked::File { weight, .. } => *weight,
+        }
+    }
+
     /// The tracker's name as the core sees it.
     pub fn key(&self) -> String {
-        match self {
-            Tracked::Check { name, .. } => format!("script {name}"),
-            Tracked::Interface { name, .. } => format!("interface {name}"),
-            Tracked::File { name, .. } => format!("file {name}"),
-        }
+        self.kind().key(self.name())
     }
 }
 
@@ -145,8 +185,8 @@ pub fn check(
     if kinds != 1 {
         problem("", "expected exactly one of exec, tcp, http".into());
     }
-    if !WEIGHTS.contains(&c.weight) {
-        problem("weight", format!("expected -253..=253, got {}", c.weight));
+    if let Err(e) = check_weight(c.weight) {
+        problem("weight", e.to_string());
     }
     if c.rise == 0 {
         problem("rise", "expected at least 1".into());
@@ -248,11 +288,8 @@ fn parse_http_url(url: &str) -> Result<(String, u16, String), String> {
 }
 
 pub fn track_file(name: &str, c: &TrackFileConfig) -> Result<TrackFileSettings, Problems> {
-    if !WEIGHTS.contains(&c.weight) {
-        return Err(vec![(
-            "weight".into(),
-            format!("expected -253..=253, got {}", c.weight),
-        )]);
+    if let Err(e) = check_weight(c.weight) {
+        return Err(vec![("weight".into(), e.to_string())]);
     }
     Ok(TrackFileSettings {
         name: name.to_string(),
@@ -271,18 +308,8 @@ pub fn trackers(
     let mut tracked = Vec::new();
     // The instance's own weight if it gives one, else the tracked thing's.
     let weight_of = |key: &str, reference: &super::schema::TrackRef, default: i32| {
-        let weight = reference.weight().unwrap_or(default);
-        if WEIGHTS.contains(&weight) {
-            Ok(weight)
-        } else {
-            Err((
-                key.to_string(),
-                format!(
-                    "{}: weight must be -253..=253, got {weight}",
-                    reference.name()
-                ),
-            ))
-        }
+        check_weight(reference.weight().unwrap_or(default))
+            .map_err(|e| (key.to_string(), format!("{}: weight {e}", reference.name())))
     };
     for r in &c.track_script {
         match checks.iter().find(|check| check.name == r.name()) {

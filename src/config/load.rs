@@ -11,6 +11,7 @@ use figment::providers::{Env, Format, Toml, Yaml};
 use figment::Figment;
 
 use super::error::{ConfigError, ConfigErrors};
+use super::expected::describe;
 use super::locate::line_of;
 use super::schema::Config;
 
@@ -116,7 +117,7 @@ fn convert_error(error: figment::Error) -> ConfigError {
         (None, Some(metadata)) => format!(" (from {})", metadata.name),
         _ => String::new(),
     };
-    let message = format!("{}{origin}", error.kind);
+    let message = format!("{}{origin}", describe(&error.kind, &error.path));
     let line = file
         .as_deref()
         .and_then(|f| line_in_file(f, &error.path))

@@ -2,6 +2,7 @@
 //! overrides, validation with errors that name file, line and key.
 
 pub mod error;
+mod expected;
 pub mod health;
 pub mod load;
 pub mod locate;

@@ -79,11 +79,48 @@ pub struct TrackFileConfig {
 }
 
 /// A tracked thing, by name, optionally with this instance's own weight.
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(untagged)]
 pub enum TrackRef {
     Name(String),
     Weighted { name: String, weight: i32 },
+}
+
+/// By hand rather than `untagged`, whose error ("did not match any variant
+/// of untagged enum") names a Rust type instead of what to write.
+impl<'de> Deserialize<'de> for TrackRef {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Weighted {
+            name: String,
+            weight: i32,
+        }
+
+        struct TrackRefVisitor;
+
+        impl<'de> Visitor<'de> for TrackRefVisitor {
+            type Value = TrackRef;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("NAME or { name: NAME, weight: -253..253 }")
+            }
+
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<TrackRef, E> {
+                Ok(TrackRef::Name(v.to_string()))
+            }
+
+            fn visit_map<A: de::MapAccess<'de>>(self, map: A) -> Result<TrackRef, A::Error> {
+                let w = Weighted::deserialize(de::value::MapAccessDeserializer::new(map))?;
+                Ok(TrackRef::Weighted {
+                    name: w.name,
+                    weight: w.weight,
+                })
+            }
+        }
+
+        deserializer.deserialize_any(TrackRefVisitor)
+    }
 }
 
 impl TrackRef {

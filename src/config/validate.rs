@@ -3,19 +3,16 @@
 
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
-use std::time::Duration;
 
 use crate::proto::{
-    AnnounceSchedule, Auth, AuthKey, Centiseconds, InstanceParams, Version, VirtualAddress, Vrid,
+    AnnounceSchedule, Auth, AuthKey, Centiseconds, InstanceParams, Param, ParamsError, Version,
+    VirtualAddress, Vrid,
 };
 
 use super::error::ConfigErrors;
 use super::health::{self, HealthSettings, NotifySettings, Problems, Tracked};
 use super::load::Loaded;
-use super::schema::{AuthType, Config, InitialState, InstanceConfig, Interval};
-
-/// keepalived's limit for preempt_delay.
-const MAX_PREEMPT_DELAY: Duration = Duration::from_secs(1000);
+use super::schema::{AuthType, Config, InstanceConfig};
 
 /// One instance, ready to run once its source address is known.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -24,7 +21,6 @@ pub struct InstanceSettings {
     pub interface: String,
     /// Configured source; `None`: the interface's address of the family.
     pub source_ip: Option<IpAddr>,
-    pub initial_state: InitialState,
     pub trackers: Vec<Tracked>,
     pub notify: NotifySettings,
     /// Complete but for `primary_address`, which is a placeholder.
@@ -148,27 +144,52 @@ pub fn validate(loaded: &Loaded) -> Result<Settings, ConfigErrors> {
 
 type CoreProblems = Vec<(&'static str, String)>;
 
+/// The key a core parameter is read from.
+fn key_of(param: Param) -> &'static str {
+    match param {
+        Param::Priority => "priority",
+        Param::Version => "version",
+        Param::AdvertInterval => "advert_int",
+        Param::PrimaryAddress => "source_ip",
+        Param::VirtualAddresses => "virtual_ipaddress",
+        Param::Auth => "authentication",
+        Param::PreemptDelay => "preempt_delay",
+    }
+}
+
+/// What to do about a core problem, where there is more to say than the rule.
+fn hint(problem: &ParamsError) -> &'static str {
+    match problem {
+        ParamsError::V2Interval(_) => " (use version 3 for less than a second)",
+        ParamsError::V2OverIpv6 => ": set version: 3",
+        ParamsError::AuthInV3 => ": remove authentication, or use version 2",
+        ParamsError::MixedFamilies(_) => ": use one instance for IPv4 and another for IPv6",
+        _ => "",
+    }
+}
+
+/// Reads an instance's keys into the core's parameters, then asks the core
+/// (the one home of VRRP's rules) what is wrong with them. Here only what
+/// is about reading text: a value that cannot be parsed at all.
 fn instance_settings(name: &str, c: &InstanceConfig) -> Result<InstanceSettings, CoreProblems> {
     let mut problems: CoreProblems = Vec::new();
+    // Parameters that could not be read: the core's rules about them
+    // would only repeat the reading error.
+    let mut unread: Vec<Param> = Vec::new();
     if c.interface.trim().is_empty() {
         problems.push(("interface", "expected an interface name".into()));
     }
     let vrid = Vrid::new(c.virtual_router_id);
     if vrid.is_none() {
-        problems.push(("virtual_router_id", "expected 1..=255".into()));
-    }
-    if c.priority == 0 {
-        problems.push((
-            "priority",
-            "expected 1..=255 (0 is what a leaving master sends)".into(),
-        ));
+        problems.push(("virtual_router_id", "expected 1..255, got 0".into()));
     }
     let version = match c.version {
-        2 => Some(Version::V2),
-        3 => Some(Version::V3),
+        2 => Version::V2,
+        3 => Version::V3,
         other => {
             problems.push(("version", format!("expected 2 or 3, got {other}")));
-            None
+            unread.extend([Param::Version, Param::AdvertInterval, Param::Auth]);
+            Version::V2
         }
     };
 
@@ -176,63 +197,46 @@ fn instance_settings(name: &str, c: &InstanceConfig) -> Result<InstanceSettings,
     for text in &c.virtual_ipaddress {
         match parse_vip(text) {
             Ok(vip) => vips.push(vip),
-            Err(message) => problems.push(("virtual_ipaddress", message)),
+            Err(message) => {
+                problems.push(("virtual_ipaddress", message));
+                unread.push(Param::VirtualAddresses);
+            }
         }
-    }
-    if c.virtual_ipaddress.is_empty() {
-        problems.push(("virtual_ipaddress", "expected at least one address".into()));
     }
     let ipv6 = vips.first().is_some_and(|v| v.address.is_ipv6());
-    if vips.iter().any(|v| v.address.is_ipv6() != ipv6) {
-        problems.push((
-            "virtual_ipaddress",
-            "expected addresses of one family: use one instance for IPv4 and another for IPv6"
-                .into(),
-        ));
-    }
-    if ipv6 && version == Some(Version::V2) {
-        problems.push((
-            "version",
-            "IPv6 needs version 3 (VRRPv2 is IPv4 only)".into(),
-        ));
-    }
-    if let Some(source) = c.source_ip {
-        if !vips.is_empty() && source.is_ipv6() != ipv6 {
-            problems.push((
-                "source_ip",
-                format!("{source} is not of the virtual addresses' family"),
-            ));
-        }
-    }
+    // Until the interface is known: the configured source, or a
+    // placeholder of the virtual addresses' family.
+    let primary = c.source_ip.unwrap_or(if ipv6 {
+        IpAddr::V6(Ipv6Addr::UNSPECIFIED)
+    } else {
+        IpAddr::V4(Ipv4Addr::UNSPECIFIED)
+    });
 
-    let interval = advert_interval(version, c.advert_int)
-        .map_err(|m| problems.push(("advert_int", m)))
-        .ok();
+    let advert_interval = Centiseconds::from_duration_exact(c.advert_int.0).unwrap_or_else(|| {
+        problems.push((
+            "advert_int",
+            format!("expected a multiple of 0.01 s, got {}", c.advert_int),
+        ));
+        unread.push(Param::AdvertInterval);
+        Centiseconds::from_secs(1)
+    });
 
-    let auth = match (&c.authentication, version) {
-        (None, _) => Auth::None,
-        (Some(_), Some(Version::V3)) => {
-            problems.push((
-                "authentication",
-                "VRRPv3 has no authentication (RFC 5798): remove it".into(),
-            ));
-            Auth::None
-        }
-        (Some(a), _) if a.auth_type == AuthType::Ah => {
-            problems.push((
-                "authentication.auth_type",
-                "AH was removed from VRRP by RFC 3768: use PASS".into(),
-            ));
-            Auth::None
-        }
-        (Some(a), _) if a.auth_pass.is_empty() => {
-            problems.push((
-                "authentication.auth_pass",
-                "expected a password (only its first 8 characters are sent)".into(),
-            ));
-            Auth::None
-        }
-        (Some(a), _) => Auth::Pass(AuthKey::from_password(&a.auth_pass)),
+    let auth = match &c.authentication {
+        None => Auth::None,
+        Some(a) => match a.auth_type {
+            AuthType::Ah => Auth::Other {
+                kind: AUTH_TYPE_AH,
+                data: [0; 8],
+            },
+            AuthType::Pass if a.auth_pass.is_empty() => {
+                problems.push((
+                    "authentication.auth_pass",
+                    "expected a password (only its first 8 characters are sent)".into(),
+                ));
+                Auth::None
+            }
+            AuthType::Pass => Auth::Pass(AuthKey::from_password(&a.auth_pass)),
+        },
     };
 
     if !c.accept {
@@ -244,34 +248,17 @@ fn instance_settings(name: &str, c: &InstanceConfig) -> Result<InstanceSettings,
             "accept: false (RFC 5798 no-accept mode) is not supported yet; remove it".into(),
         ));
     }
-    if c.preempt_delay.0 > MAX_PREEMPT_DELAY {
-        problems.push((
-            "preempt_delay",
-            format!("expected at most 1000 s, got {}", c.preempt_delay),
-        ));
-    }
 
-    if !problems.is_empty() {
-        return Err(problems);
-    }
-    let (Some(vrid), Some(version), Some(advert_interval)) = (vrid, version, interval) else {
-        unreachable!("every None above recorded a problem");
-    };
-    let placeholder = if ipv6 {
-        IpAddr::V6(Ipv6Addr::UNSPECIFIED)
-    } else {
-        IpAddr::V4(Ipv4Addr::UNSPECIFIED)
-    };
-    let template = InstanceParams {
+    let params = InstanceParams {
         name: name.to_string(),
-        vrid,
+        vrid: vrid.unwrap_or(Vrid::MIN),
         version,
         priority: c.priority,
         advert_interval,
         preempt: c.preempt,
         preempt_delay: c.preempt_delay.0,
         accept_mode: c.accept,
-        primary_address: placeholder,
+        primary_address: primary,
         virtual_addresses: vips,
         auth,
         announce: AnnounceSchedule {
@@ -281,34 +268,33 @@ fn instance_settings(name: &str, c: &InstanceConfig) -> Result<InstanceSettings,
             refresh_repeat: c.garp_master_refresh_repeat,
         },
     };
-    // The core's own rules, in case one is not covered above.
-    template.validate().map_err(|e| vec![("", e.to_string())])?;
+    for problem in params.problems() {
+        if !unread.contains(&problem.param()) {
+            problems.push((
+                key_of(problem.param()),
+                format!("{problem}{}", hint(&problem)),
+            ));
+        }
+    }
+
+    if !problems.is_empty() {
+        return Err(problems);
+    }
     Ok(InstanceSettings {
         name: name.to_string(),
         interface: c.interface.clone(),
         source_ip: c.source_ip,
-        initial_state: c.state,
         trackers: Vec::new(),
         notify: NotifySettings::default(),
-        template,
+        template: params,
     })
 }
 
-fn advert_interval(version: Option<Version>, interval: Interval) -> Result<Centiseconds, String> {
-    let cs = Centiseconds::from_duration_exact(interval.0)
-        .ok_or_else(|| format!("expected a multiple of 10 ms, got {interval}"))?;
-    match version {
-        Some(Version::V2) if !matches!(cs.as_whole_secs(), Some(1..=255)) => Err(format!(
-            "VRRPv2 sends whole seconds: expected 1..=255 s, got {interval} (use version 3 for less)"
-        )),
-        Some(Version::V3) if !(1..=4095).contains(&cs.get()) => {
-            Err(format!("VRRPv3 allows 10 ms ..= 40.95 s, got {interval}"))
-        }
-        _ => Ok(cs),
-    }
-}
+/// RFC 2338's IP Authentication Header type, which RFC 3768 removed.
+const AUTH_TYPE_AH: u8 = 2;
 
 /// `ADDRESS` or `ADDRESS/PREFIX`; no prefix means a host route, as keepalived.
+/// Whether the address and prefix are usable is the core's rule.
 fn parse_vip(text: &str) -> Result<VirtualAddress, String> {
     let text = text.trim();
     if text.contains(char::is_whitespace) {
@@ -322,23 +308,17 @@ fn parse_vip(text: &str) -> Result<VirtualAddress, String> {
     };
     let address: IpAddr = address
         .parse()
-        .map_err(|_| format!("{text:?}: not an IP address"))?;
-    let max = if address.is_ipv6() { 128 } else { 32 };
-    let prefix_len = match prefix {
-        None => max,
+        .map_err(|_| format!("{text:?}: expected an IPv4 or IPv6 address"))?;
+    match prefix {
+        None => Ok(VirtualAddress::host(address)),
         Some(p) => p
             .parse::<u8>()
-            .ok()
-            .filter(|p| *p <= max)
-            .ok_or_else(|| format!("{text:?}: prefix must be 0..={max}"))?,
-    };
-    if address.is_unspecified() || address.is_multicast() || address.is_loopback() {
-        return Err(format!("{text:?}: not usable as a virtual address"));
+            .map(|prefix_len| VirtualAddress {
+                address,
+                prefix_len,
+            })
+            .map_err(|_| format!("{text:?}: expected a prefix length after the /")),
     }
-    Ok(VirtualAddress {
-        address,
-        prefix_len,
-    })
 }
 
 #[cfg(test)]
@@ -350,26 +330,10 @@ mod tests {
         assert_eq!(parse_vip("192.0.2.203").unwrap().prefix_len, 32);
         assert_eq!(parse_vip("192.0.2.203/24").unwrap().prefix_len, 24);
         assert_eq!(parse_vip("2001:db8::250").unwrap().prefix_len, 128);
-        assert!(parse_vip("192.0.2.203/33").is_err());
+        assert!(parse_vip("192.0.2.203/x").is_err());
         assert!(parse_vip("192.0.2.203 dev eth0")
             .unwrap_err()
             .contains("not supported"));
-        assert!(parse_vip("224.0.0.18").is_err());
-    }
-
-    #[test]
-    fn advert_interval_rules_per_version() {
-        let secs = |s: f64| Interval(Duration::from_secs_f64(s));
-        assert_eq!(
-            advert_interval(Some(Version::V2), secs(1.0)),
-            Ok(Centiseconds::new(100))
-        );
-        assert!(advert_interval(Some(Version::V2), Interval(Duration::from_millis(100))).is_err());
-        assert_eq!(
-            advert_interval(Some(Version::V3), Interval(Duration::from_millis(100))),
-            Ok(Centiseconds::new(10))
-        );
-        assert!(advert_interval(Some(Version::V3), Interval(Duration::from_millis(105))).is_err());
-        assert!(advert_interval(Some(Version::V3), Interval(Duration::from_secs(41))).is_err());
+        assert!(parse_vip("host.example").is_err());
     }
 }

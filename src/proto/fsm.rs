@@ -15,7 +15,7 @@ use super::action::Action;
 use super::event::Event;
 use super::interval::Centiseconds;
 use super::packet::{AddressList, Advert, Auth, DecodeError, Version};
-use super::params::{InstanceParams, ParamsError};
+use super::params::{InstanceParams, InvalidParams};
 use super::state::{FaultCause, Reason, State, Transition};
 use super::stats::{DropReason, Stats};
 use super::timers::{master_down_interval, skew_time, Timer};
@@ -57,7 +57,7 @@ pub struct Instance {
 }
 
 impl Instance {
-    pub fn new(params: InstanceParams) -> Result<Instance, ParamsError> {
+    pub fn new(params: InstanceParams) -> Result<Instance, InvalidParams> {
         params.validate()?;
         Ok(Instance {
             advertised: params.advertised_addresses(),

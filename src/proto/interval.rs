@@ -34,7 +34,7 @@ impl Centiseconds {
 
     /// `Some(seconds)` when this is a whole number of seconds (VRRPv2's unit).
     pub const fn as_whole_secs(self) -> Option<u32> {
-        if self.0 % 100 == 0 {
+        if self.0.is_multiple_of(100) {
             Some(self.0 / 100)
         } else {
             None
@@ -48,7 +48,7 @@ impl Centiseconds {
     /// The interval, if `duration` is a whole number of centiseconds.
     pub fn from_duration_exact(duration: Duration) -> Option<Self> {
         let nanos = duration.as_nanos();
-        if nanos % 10_000_000 != 0 {
+        if !nanos.is_multiple_of(10_000_000) {
             return None;
         }
         u32::try_from(nanos / 10_000_000).ok().map(Centiseconds)

@@ -12,6 +12,7 @@ pub mod fsm;
 pub mod interval;
 pub mod packet;
 pub mod params;
+pub mod source;
 pub mod state;
 pub mod stats;
 pub mod timers;
@@ -24,7 +25,11 @@ pub use interval::Centiseconds;
 pub use packet::{
     AddressList, Advert, Auth, AuthKey, DecodeError, EncodeError, Endpoints, Version, Vrid,
 };
-pub use params::{AnnounceSchedule, InstanceParams, ParamsError, VirtualAddress};
+pub use params::{
+    AnnounceSchedule, InstanceParams, InvalidParams, Param, ParamsError, VirtualAddress,
+    MAX_PREEMPT_DELAY,
+};
+pub use source::{choose_source, is_link_local, LocalAddress, SourceError};
 pub use state::{FaultCause, Reason, State, Transition};
 pub use stats::{DropReason, Stats};
-pub use tracker::{RiseFall, TrackerEffect};
+pub use tracker::{check_weight, RiseFall, TrackerEffect, WeightOutOfRange};

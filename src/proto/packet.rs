@@ -95,6 +95,8 @@ impl fmt::Display for Version {
 pub struct Vrid(u8);
 
 impl Vrid {
+    pub const MIN: Vrid = Vrid(1);
+
     pub const fn new(id: u8) -> Option<Vrid> {
         if id == 0 {
             None

@@ -81,29 +81,77 @@ pub struct InstanceParams {
     pub announce: AnnounceSchedule,
 }
 
+/// The parameter a problem is about, so that the layer that read it from
+/// a file can name the key it came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Param {
+    Priority,
+    Version,
+    AdvertInterval,
+    PrimaryAddress,
+    VirtualAddresses,
+    Auth,
+    PreemptDelay,
+}
+
+/// One rule an instance's parameters break. Messages state the rule in
+/// the user's terms (ranges as `1..255`); [`ParamsError::param`] says
+/// which parameter it is about.
 #[derive(Clone, Debug, PartialEq, Eq, Error)]
 pub enum ParamsError {
-    #[error("priority must be 1..=255 (0 is reserved for a master that is leaving)")]
+    #[error("expected 1..255, got 0 (0 is what a master that is leaving sends)")]
     ZeroPriority,
-    #[error("at least one virtual address is needed")]
+    #[error("expected at least one address")]
     NoVirtualAddresses,
-    #[error("at most 255 virtual addresses fit in an advert, got {0}")]
+    #[error("expected at most 255 addresses (an advert's count is one byte), got {0}")]
     TooManyVirtualAddresses(usize),
-    #[error("virtual address {0} is not of the primary address's family")]
+    #[error("{0} is of another family than the first address: an instance is IPv4 or IPv6")]
     MixedFamilies(IpAddr),
-    #[error("VRRPv2 is IPv4 only: use version 3 for IPv6")]
-    V2OverIpv6,
-    #[error("VRRPv2 advert_int must be whole seconds 1..=255, got {0}")]
-    V2Interval(Centiseconds),
-    #[error("VRRPv3 advert_int must be 0.01..=40.95 s, got {0}")]
-    V3Interval(Centiseconds),
-    #[error("VRRPv3 has no authentication")]
-    AuthInV3,
-    #[error("auth_type must be none or PASS")]
-    UnsupportedAuth,
-    #[error("prefix length {prefix_len} is too long for {address}")]
+    #[error("{0} is not of the virtual addresses' family")]
+    PrimaryFamily(IpAddr),
+    #[error("{0} is not usable as a virtual address (unspecified, multicast or loopback)")]
+    UnusableVirtualAddress(IpAddr),
+    #[error("{address}/{prefix_len}: expected a prefix of 0..{max}", max = if address.is_ipv6() { 128 } else { 32 })]
     PrefixLength { address: IpAddr, prefix_len: u8 },
+    #[error("IPv6 needs version 3 (VRRPv2 is IPv4 only)")]
+    V2OverIpv6,
+    #[error("VRRPv2 sends whole seconds: expected 1..255 s, got {0}")]
+    V2Interval(Centiseconds),
+    #[error("VRRPv3 allows 0.01..40.95 s in steps of 0.01 s, got {0}")]
+    V3Interval(Centiseconds),
+    #[error("VRRPv3 has no authentication (RFC 5798 removed it)")]
+    AuthInV3,
+    #[error("expected PASS (authentication type {0} is not VRRP's any more: RFC 3768 removed AH)")]
+    UnsupportedAuth(u8),
+    #[error("expected at most {max} s, got {got:?}", max = MAX_PREEMPT_DELAY.as_secs())]
+    PreemptDelay { got: Duration },
 }
+
+impl ParamsError {
+    pub const fn param(&self) -> Param {
+        match self {
+            ParamsError::ZeroPriority => Param::Priority,
+            ParamsError::NoVirtualAddresses
+            | ParamsError::TooManyVirtualAddresses(_)
+            | ParamsError::MixedFamilies(_)
+            | ParamsError::UnusableVirtualAddress(_)
+            | ParamsError::PrefixLength { .. } => Param::VirtualAddresses,
+            ParamsError::PrimaryFamily(_) => Param::PrimaryAddress,
+            ParamsError::V2OverIpv6 => Param::Version,
+            ParamsError::V2Interval(_) | ParamsError::V3Interval(_) => Param::AdvertInterval,
+            ParamsError::AuthInV3 | ParamsError::UnsupportedAuth(_) => Param::Auth,
+            ParamsError::PreemptDelay { .. } => Param::PreemptDelay,
+        }
+    }
+}
+
+/// Every rule a set of parameters breaks, in a stable order.
+#[derive(Clone, Debug, PartialEq, Eq, Error)]
+#[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
+pub struct InvalidParams(pub Vec<ParamsError>);
+
+/// keepalived's upper limit for preempt_delay (vrrp_parser.c).
+pub const MAX_PREEMPT_DELAY: Duration = Duration::from_secs(1000);
 
 impl InstanceParams {
     /// An instance with keepalived's defaults: VRRPv2, priority 100,
@@ -131,49 +179,74 @@ impl InstanceParams {
         }
     }
 
-    pub fn validate(&self) -> Result<(), ParamsError> {
+    /// Every rule these parameters break; empty when they can run.
+    pub fn problems(&self) -> Vec<ParamsError> {
+        let mut problems = Vec::new();
         if self.priority == 0 {
-            return Err(ParamsError::ZeroPriority);
+            problems.push(ParamsError::ZeroPriority);
         }
         match self.virtual_addresses.len() {
-            0 => return Err(ParamsError::NoVirtualAddresses),
-            n if n > 255 => return Err(ParamsError::TooManyVirtualAddresses(n)),
+            0 => problems.push(ParamsError::NoVirtualAddresses),
+            n if n > 255 => problems.push(ParamsError::TooManyVirtualAddresses(n)),
             _ => {}
         }
-        let ipv6 = self.primary_address.is_ipv6();
+        // The family is the first address's (the primary address may be
+        // a placeholder of that family until the interface is known).
+        let ipv6 = self
+            .virtual_addresses
+            .first()
+            .map_or(self.primary_address.is_ipv6(), |v| v.address.is_ipv6());
+        if self.primary_address.is_ipv6() != ipv6 {
+            problems.push(ParamsError::PrimaryFamily(self.primary_address));
+        }
         for vip in &self.virtual_addresses {
-            if vip.address.is_ipv6() != ipv6 {
-                return Err(ParamsError::MixedFamilies(vip.address));
-            }
-            if vip.prefix_len > if ipv6 { 128 } else { 32 } {
-                return Err(ParamsError::PrefixLength {
-                    address: vip.address,
+            let address = vip.address;
+            if address.is_ipv6() != ipv6 {
+                problems.push(ParamsError::MixedFamilies(address));
+            } else if vip.prefix_len > if ipv6 { 128 } else { 32 } {
+                problems.push(ParamsError::PrefixLength {
+                    address,
                     prefix_len: vip.prefix_len,
                 });
+            }
+            if address.is_unspecified() || address.is_multicast() || address.is_loopback() {
+                problems.push(ParamsError::UnusableVirtualAddress(address));
             }
         }
         match self.version {
             Version::V2 => {
                 if ipv6 {
-                    return Err(ParamsError::V2OverIpv6);
+                    problems.push(ParamsError::V2OverIpv6);
                 }
                 if !matches!(self.advert_interval.as_whole_secs(), Some(1..=255)) {
-                    return Err(ParamsError::V2Interval(self.advert_interval));
+                    problems.push(ParamsError::V2Interval(self.advert_interval));
                 }
-                if matches!(self.auth, Auth::Other { .. }) {
-                    return Err(ParamsError::UnsupportedAuth);
+                if let Auth::Other { kind, .. } = self.auth {
+                    problems.push(ParamsError::UnsupportedAuth(kind));
                 }
             }
             Version::V3 => {
                 if !(1..=0x0fff).contains(&self.advert_interval.get()) {
-                    return Err(ParamsError::V3Interval(self.advert_interval));
+                    problems.push(ParamsError::V3Interval(self.advert_interval));
                 }
                 if self.auth != Auth::None {
-                    return Err(ParamsError::AuthInV3);
+                    problems.push(ParamsError::AuthInV3);
                 }
             }
         }
-        Ok(())
+        if self.preempt_delay > MAX_PREEMPT_DELAY {
+            problems.push(ParamsError::PreemptDelay {
+                got: self.preempt_delay,
+            });
+        }
+        problems
+    }
+
+    pub fn validate(&self) -> Result<(), InvalidParams> {
+        match self.problems() {
+            problems if problems.is_empty() => Ok(()),
+            problems => Err(InvalidParams(problems)),
+        }
     }
 
     /// The address list as adverts carry it, in configured order.
@@ -261,7 +334,57 @@ mod tests {
         for (mutate, expected) in cases {
             let mut p = seed();
             mutate(&mut p);
-            assert_eq!(p.validate(), Err(expected));
+            assert_eq!(p.problems(), vec![expected]);
         }
+    }
+
+    #[test]
+    fn every_problem_is_reported_at_once_with_its_parameter() {
+        let mut p = seed();
+        p.priority = 0;
+        p.version = Version::V3;
+        p.advert_interval = Centiseconds::new(5000);
+        p.preempt_delay = Duration::from_secs(2000);
+        p.virtual_addresses
+            .push(VirtualAddress::host("224.0.0.18".parse().unwrap()));
+        let params: Vec<Param> = p.problems().iter().map(ParamsError::param).collect();
+        assert_eq!(
+            params,
+            vec![
+                Param::Priority,
+                Param::VirtualAddresses,
+                Param::AdvertInterval,
+                Param::Auth,
+                Param::PreemptDelay
+            ]
+        );
+        assert_eq!(p.validate().unwrap_err().0.len(), 5);
+    }
+
+    #[test]
+    fn messages_speak_in_ranges_not_types() {
+        for problem in seed_breaking_every_rule() {
+            let text = problem.to_string();
+            for word in ["u8", "u16", "u32", "usize", "Centiseconds", "Some(", "None"] {
+                assert!(!text.contains(word), "{text}");
+            }
+        }
+    }
+
+    fn seed_breaking_every_rule() -> Vec<ParamsError> {
+        vec![
+            ParamsError::ZeroPriority,
+            ParamsError::TooManyVirtualAddresses(300),
+            ParamsError::PrefixLength {
+                address: "192.0.2.1".parse().unwrap(),
+                prefix_len: 40,
+            },
+            ParamsError::V2Interval(Centiseconds::new(50)),
+            ParamsError::V3Interval(Centiseconds::new(5000)),
+            ParamsError::UnsupportedAuth(2),
+            ParamsError::PreemptDelay {
+                got: Duration::from_secs(2000),
+            },
+        ]
     }
 }

@@ -17,6 +17,20 @@ pub enum TrackerEffect {
 /// keepalived's tracking weights span -253..=253.
 pub const MAX_WEIGHT: i32 = 253;
 
+/// A tracking weight outside keepalived's range.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("expected -253..253, got {0}")]
+pub struct WeightOutOfRange(pub i32);
+
+/// The one check of a tracking weight, wherever one is configured.
+pub fn check_weight(weight: i32) -> Result<i32, WeightOutOfRange> {
+    if (-MAX_WEIGHT..=MAX_WEIGHT).contains(&weight) {
+        Ok(weight)
+    } else {
+        Err(WeightOutOfRange(weight))
+    }
+}
+
 impl TrackerEffect {
     /// A check or interface that is `up` or not, tracked with `weight`
     /// (keepalived's vrrp_script / track_interface): a positive weight is

@@ -1,0 +1,182 @@
+//! Reading errors in the user's terms. serde and figment describe what
+//! they wanted as Rust types ("invalid value: unsigned int 300, expected
+//! u8"); a user reads ranges and lists of choices ("expected 1..255, got
+//! 300"). This is the one place that translates.
+
+use figment::error::{Actual, Kind};
+
+/// What a key accepts, for keys whose range is narrower than their type's.
+/// Matched on the last component of the key's path.
+fn expectation_of_key(key: &str) -> Option<&'static str> {
+    Some(match key {
+        "virtual_router_id" | "priority" => "1..255",
+        "version" => "2 or 3",
+        "weight" => "-253..253",
+        "rise" | "fall" => "a whole number 1..4294967295",
+        "status" => "an HTTP status 100..599",
+        "state" => "MASTER or BACKUP",
+        "auth_type" => "PASS",
+        "preempt" | "accept" => "true or false",
+        "source_ip" => "an IPv4 or IPv6 address",
+        "virtual_ipaddress" => "a list of addresses, e.g. [192.0.2.203, 192.0.2.204/24]",
+        "track_script" | "track_interface" | "track_file" => {
+            "a list of names, each NAME or { name: NAME, weight: -253..253 }"
+        }
+        "authentication" => "{ auth_type: PASS, auth_pass: PASSWORD }",
+        _ => return None,
+    })
+}
+
+/// serde's words for what a type wants, as a user would say them.
+fn expectation_of_type(serde_expected: &str) -> String {
+    let words = match serde_expected {
+        "u8" => "a whole number 0..255",
+        "u16" => "a whole number 0..65535",
+        "u32" => "a whole number 0..4294967295",
+        "u64" | "usize" => "a whole number 0 or more",
+        "i8" | "i16" | "i32" | "i64" | "isize" => "a whole number",
+        "f32" | "f64" => "a number",
+        "a boolean" | "bool" => "true or false",
+        "a string" | "a borrowed string" | "string" | "a character" => "text",
+        "a sequence" => "a list",
+        "IP address" => "an IPv4 or IPv6 address",
+        "path string" | "a path" => "a file path",
+        other if other.starts_with("struct ") || other.starts_with("a map") || other == "map" => {
+            "a map of keys"
+        }
+        other if other.starts_with("enum ") || other.starts_with("variant ") => {
+            "one of the choices"
+        }
+        // Our own visitors already speak the user's language.
+        other => return other.to_string(),
+    };
+    words.to_string()
+}
+
+/// The value the user wrote, as they wrote it.
+fn written(actual: &Actual) -> String {
+    match actual {
+        Actual::Bool(v) => v.to_string(),
+        Actual::Unsigned(v) => v.to_string(),
+        Actual::Signed(v) => v.to_string(),
+        Actual::Float(v) => v.to_string(),
+        Actual::Char(v) => format!("{v:?}"),
+        Actual::Str(v) => format!("{v:?}"),
+        Actual::Seq => "a list".into(),
+        Actual::Map => "a map".into(),
+        Actual::Unit | Actual::Option => "nothing".into(),
+        Actual::Bytes(_) => "bytes".into(),
+        _ => "a value of another kind".into(),
+    }
+}
+
+/// Choices as a user reads them: aliases that differ only in case shown once.
+fn choices(names: &[&str]) -> String {
+    let mut shown: Vec<&str> = Vec::new();
+    for name in names {
+        if !shown.iter().any(|s| s.eq_ignore_ascii_case(name)) {
+            shown.push(name);
+        }
+    }
+    shown.join(", ")
+}
+
+/// A reading error's message, for the value at `path`.
+pub fn describe(kind: &Kind, path: &[String]) -> String {
+    let key = path.last().map(String::as_str).unwrap_or("");
+    let expected = |serde_expected: &str| {
+        expectation_of_key(key)
+            .map(str::to_string)
+            .unwrap_or_else(|| expectation_of_type(serde_expected))
+    };
+    match kind {
+        Kind::InvalidType(actual, wanted) | Kind::InvalidValue(actual, wanted) => {
+            format!("expected {}, got {}", expected(wanted), written(actual))
+        }
+        Kind::InvalidLength(length, wanted) => {
+            format!("expected {}, got {length} items", expected(wanted))
+        }
+        Kind::UnknownVariant(got, names) => {
+            format!("expected one of {}, got {got:?}", choices(names))
+        }
+        Kind::UnknownField(field, &[]) => {
+            format!("unknown key {field:?}: nothing may be set here")
+        }
+        Kind::UnknownField(field, names) => {
+            format!("unknown key {field:?}; expected one of {}", choices(names))
+        }
+        Kind::MissingField(field) => match expectation_of_key(field) {
+            Some(wanted) => format!("missing key {field:?} ({wanted})"),
+            None => format!("missing key {field:?}"),
+        },
+        Kind::DuplicateField(field) => format!("key {field:?} is set twice"),
+        Kind::ISizeOutOfRange(v) => format!("{v} is out of range"),
+        Kind::USizeOutOfRange(v) => format!("{v} is out of range"),
+        Kind::Unsupported(actual) => format!("{} cannot be used here", written(actual)),
+        Kind::UnsupportedKey(actual, _) => {
+            format!("{} cannot be used as a key name", written(actual))
+        }
+        Kind::Message(message) => match expectation_of_key(key) {
+            Some(wanted) => format!("expected {wanted} ({message})"),
+            None => message.clone(),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn path(key: &str) -> Vec<String> {
+        vec!["instances".into(), "VI_1".into(), key.into()]
+    }
+
+    #[test]
+    fn bounded_keys_say_their_range() {
+        let kind = Kind::InvalidValue(Actual::Unsigned(300), "u8".into());
+        assert_eq!(
+            describe(&kind, &path("virtual_router_id")),
+            "expected 1..255, got 300"
+        );
+        assert_eq!(
+            describe(&kind, &path("garp_master_repeat")),
+            "expected a whole number 0..255, got 300"
+        );
+        let text = Kind::InvalidType(Actual::Str("high".into()), "u8".into());
+        assert_eq!(
+            describe(&text, &path("priority")),
+            "expected 1..255, got \"high\""
+        );
+    }
+
+    #[test]
+    fn enums_list_their_choices_once() {
+        let kind = Kind::UnknownVariant("MASTR".into(), &["MASTER", "master", "BACKUP", "backup"]);
+        assert_eq!(
+            describe(&kind, &path("state")),
+            "expected one of MASTER, BACKUP, got \"MASTR\""
+        );
+    }
+
+    #[test]
+    fn no_rust_type_names() {
+        for wanted in [
+            "u8",
+            "u16",
+            "u32",
+            "i32",
+            "a boolean",
+            "a sequence",
+            "struct InstanceConfig",
+            "enum AuthType",
+        ] {
+            let text = describe(
+                &Kind::InvalidType(Actual::Map, wanted.into()),
+                &path("garp_master_delay_unknown"),
+            );
+            for word in ["u8", "u16", "u32", "i32", "struct", "enum", "sequence"] {
+                assert!(!text.contains(word), "{wanted}: {text}");
+            }
+        }
+    }
+}
