@@ -9,3 +9,4 @@ pub mod lab;
 pub mod log;
 pub mod net;
 pub mod proto;
+pub mod sys;

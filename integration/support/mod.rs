@@ -35,7 +35,7 @@ fn missing(need_keepalived: bool) -> Option<String> {
 /// True when the prerequisites are there; otherwise prints one
 /// "skipped:" line, or under CI=true fails instead of skipping.
 pub fn prerequisites_or_skip(test: &str, need_keepalived: bool) -> bool {
-    vipd::lab::proceed_or_skip(test, missing(need_keepalived))
+    vipd::lab::testing::proceed_or_skip(test, missing(need_keepalived))
 }
 
 /// A lab of `hosts`, or `None` after one "skipped:" line.

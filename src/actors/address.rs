@@ -10,11 +10,12 @@ use std::net::IpAddr;
 
 use actix::prelude::*;
 
+use crate::log::phrases;
 use crate::net::announce::{Announcer, Mac};
 use crate::net::netlink::{NetEvent, Netlink};
 use crate::proto::VirtualAddress;
 
-use super::boundary::guarded;
+use crate::sys::boundary::guarded;
 
 /// The link went up or down.
 #[derive(Message, Clone, Copy, Debug)]
@@ -109,7 +110,7 @@ impl AddressActor {
             }
             NetEvent::AddressRemoved { index, address } if index == self.index => {
                 if let Some((instance, vip)) = self.claimed.get(&address).cloned() {
-                    tracing::warn!(%instance, %address, interface = %self.interface, "({instance}) virtual address {address} was removed from {} behind our back; adding it again", self.interface);
+                    phrases::address_removed_behind_our_back(&instance, address, &self.interface);
                     self.add(ctx, instance, vip);
                 }
             }

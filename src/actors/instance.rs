@@ -8,17 +8,18 @@ use std::time::{Duration, Instant};
 
 use actix::prelude::*;
 
+use crate::log::phrases;
 use crate::net::vrrp_socket::VrrpSender;
 use crate::proto::{
     Action, Advert, DecodeError, Endpoints, Event, Instance, InstanceParams, State, Transition,
 };
 
 use super::address::{AddressActor, Announce, Claim, LinkState, Release};
-use super::boundary::guarded;
-use super::drop_log::DropLog;
 use super::health::TrackerUpdate;
-use super::notifier::{state_word, Notification};
-use super::precise_timer::PreciseTimer;
+use crate::sys::boundary::guarded;
+use crate::sys::drop_log::DropLog;
+use crate::sys::notifier::Notification;
+use crate::sys::precise_timer::PreciseTimer;
 
 /// Something shutdown waits for.
 type Pending = std::pin::Pin<Box<dyn std::future::Future<Output = ()>>>;
@@ -55,8 +56,8 @@ pub struct Snapshot {
 }
 
 /// Fault injection for the supervision tests: the handler panics, as a
-/// bug would. Only code inside the process can send it.
-#[doc(hidden)]
+/// bug would. Test builds only.
+#[cfg(feature = "__internal-test")]
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct InjectPanic;
@@ -163,7 +164,7 @@ impl InstanceActor {
                     self.notify(&transition, done);
                 }
                 Action::PriorityChanged { from, to } => {
-                    tracing::info!(%instance, from, to, "({instance}) Changing effective priority from {from} to {to}");
+                    phrases::priority_changed(&instance, from, to);
                 }
             }
         }
@@ -188,31 +189,19 @@ impl InstanceActor {
     }
 
     fn log_transition(&self, t: &Transition) {
-        let name = self.params.name.as_str();
         let master = match t.to {
-            State::Master => Some(self.params.primary_address.to_string()),
-            State::Backup => self.core.peer_master().map(|m| m.address.to_string()),
+            State::Master => Some(self.params.primary_address),
+            State::Backup => self.core.peer_master().map(|m| m.address),
             _ => None,
         };
-        // The text keeps keepalived's phrase; the fields are for JSON output.
-        tracing::info!(
-            instance = %name,
-            from = %t.from,
-            to = %t.to,
-            reason = %t.reason,
-            rfc = t.reason.citation(),
-            priority = t.priority,
-            master = master.as_deref().unwrap_or(""),
-            "({name}) Entering {} STATE",
-            t.to
-        );
+        phrases::entering_state(&self.params.name, t, master);
     }
 
     /// Queues notify scripts; `done` fires when they have run.
     fn notify(&self, t: &Transition, done: Option<tokio::sync::oneshot::Sender<()>>) {
         if let Some(notifier) = &self.notifier {
             let _ = notifier.send(Notification {
-                state: state_word(t.to),
+                state: t.to,
                 priority: t.priority,
                 done,
             });
@@ -404,6 +393,7 @@ impl Handler<Inspect> for InstanceActor {
     }
 }
 
+#[cfg(feature = "__internal-test")]
 impl Handler<InjectPanic> for InstanceActor {
     type Result = ();
 

@@ -18,9 +18,9 @@ use tokio::io::Interest;
 use crate::net::vrrp_socket::{Received, VrrpReceiver};
 use crate::proto::{Advert, Endpoints};
 
-use super::boundary::guarded;
-use super::drop_log::DropLog;
 use super::instance::Inbound;
+use crate::sys::boundary::guarded;
+use crate::sys::drop_log::DropLog;
 
 /// Packets read in one go before yielding to other actors.
 const BATCH: usize = 256;

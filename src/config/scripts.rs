@@ -108,14 +108,14 @@ mod tests {
 
     #[test]
     fn system_binaries_are_secure() {
-        if crate::lab::root_or_skip("system_binaries_are_secure") {
+        if crate::lab::testing::root_or_skip("system_binaries_are_secure") {
             assert_eq!(check_security(Path::new("/bin/sh")), Ok(()));
         }
     }
 
     #[test]
     fn writable_scripts_and_directories_are_refused() {
-        if !crate::lab::root_or_skip("writable_scripts_and_directories_are_refused") {
+        if !crate::lab::testing::root_or_skip("writable_scripts_and_directories_are_refused") {
             return;
         }
         let dir = std::env::temp_dir().join(format!("vipd-scripts-{}", std::process::id()));

@@ -9,6 +9,8 @@
 //! started, by PID, and deletes every namespace it made.
 
 pub mod demo;
+#[cfg(any(test, feature = "__internal-test"))]
+pub mod testing;
 
 use std::fs;
 use std::io;
@@ -37,24 +39,6 @@ pub enum LabError {
 /// What is missing to run network tests here, if anything.
 pub fn missing_prerequisite() -> Option<String> {
     prerequisites().err().map(|e| e.to_string())
-}
-
-/// The skip policy of tests that need something this machine may lack:
-/// true when nothing is `missing`; otherwise one "skipped:" line and
-/// false, except under CI=true, where a missing prerequisite fails.
-pub fn proceed_or_skip(test: &str, missing: Option<String>) -> bool {
-    let Some(missing) = missing else { return true };
-    if std::env::var("CI").as_deref() == Ok("true") {
-        panic!("{test}: CI=true but {missing}");
-    }
-    println!("skipped: {test}: {missing}");
-    false
-}
-
-/// `proceed_or_skip` for tests that need only root.
-pub fn root_or_skip(test: &str) -> bool {
-    let missing = (!nix::unistd::geteuid().is_root()).then(|| "not root".to_string());
-    proceed_or_skip(test, missing)
 }
 
 fn prerequisites() -> Result<(), LabError> {

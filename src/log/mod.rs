@@ -1,5 +1,8 @@
 //! Log output: keepalived-style text lines (so existing log watchers that
 //! match "Entering MASTER STATE" keep working) or one JSON object per event.
+//! The lines watchers match on are all written in [`phrases`].
+
+pub mod phrases;
 
 use std::io::IsTerminal;
 

@@ -13,26 +13,17 @@ use nix::sys::stat::Mode;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::config::health::NotifySettings;
+use crate::log::phrases;
 use crate::proto::State;
 
 use super::probe::{run_script, Outcome};
 
 pub struct Notification {
-    /// keepalived's state word: MASTER, BACKUP, FAULT or STOP.
-    pub state: &'static str,
+    /// The state entered (Initialize: the instance stopped).
+    pub state: State,
     pub priority: u8,
     /// Completed once everything for this notification has run.
     pub done: Option<oneshot::Sender<()>>,
-}
-
-/// The word keepalived uses for a state a transition ends in.
-pub fn state_word(state: State) -> &'static str {
-    match state {
-        State::Master => "MASTER",
-        State::Backup => "BACKUP",
-        State::Fault => "FAULT",
-        State::Initialize => "STOP",
-    }
 }
 
 /// Starts the queue for one instance on the current runtime.
@@ -51,29 +42,24 @@ pub fn spawn(instance: String, settings: NotifySettings) -> mpsc::UnboundedSende
 
 async fn notify(instance: &str, settings: &NotifySettings, n: &Notification) {
     if let Some(fifo) = &settings.fifo {
-        let line = format!("INSTANCE \"{instance}\" {} {}\n", n.state, n.priority);
+        let line = phrases::fifo_line(instance, n.state, n.priority);
         if let Err(error) = write_fifo(fifo, &line) {
             tracing::debug!(%instance, fifo = %fifo.display(), %error, "notify fifo not written: {error}");
         }
     }
     let own = match n.state {
-        "MASTER" => settings.master.as_ref(),
-        "BACKUP" => settings.backup.as_ref(),
-        "FAULT" => settings.fault.as_ref(),
-        _ => settings.stop.as_ref(),
+        State::Master => settings.master.as_ref(),
+        State::Backup => settings.backup.as_ref(),
+        State::Fault => settings.fault.as_ref(),
+        State::Initialize => settings.stop.as_ref(),
     };
-    let args = [
-        "INSTANCE".to_string(),
-        instance.to_string(),
-        n.state.to_string(),
-        n.priority.to_string(),
-    ];
+    let args = phrases::notify_arguments(instance, n.state, n.priority);
     for (script, extra) in [(own, &[][..]), (settings.any.as_ref(), &args[..])] {
         let Some(script) = script else { continue };
         if let Outcome::Failure(why) =
             run_script(script, extra, settings.run_as.as_ref(), settings.timeout).await
         {
-            tracing::warn!(%instance, script = %script.line, reason = %why, "({instance}) notify script {} failed: {why}", script.line);
+            phrases::notify_script_failed(instance, &script.line, &why);
         }
     }
 }

@@ -1,0 +1,156 @@
+//! Every phrase that something outside vipd matches on: keepalived's log
+//! lines (log watchers and alerting rules grep for them), the words and
+//! argument order notify scripts get, and the notify FIFO's line. They are
+//! written here and nowhere else, so a change to one is a change to this
+//! file (as holo-vrrp's debug.rs owns its messages). The JSON fields
+//! beside each text line carry the same facts for machines.
+
+use std::fmt::Display;
+use std::net::IpAddr;
+
+use crate::proto::{State, Transition};
+
+/// keepalived's word for a state in notify arguments and the FIFO. The
+/// core's Initialize is STOP there: an instance only returns to it when
+/// it stops.
+pub const fn notify_word(state: State) -> &'static str {
+    match state {
+        State::Master => "MASTER",
+        State::Backup => "BACKUP",
+        State::Fault => "FAULT",
+        State::Initialize => "STOP",
+    }
+}
+
+/// The notify FIFO line: `INSTANCE "VI_1" MASTER 100`.
+pub fn fifo_line(instance: &str, state: State, priority: u8) -> String {
+    format!(
+        "INSTANCE \"{instance}\" {} {priority}\n",
+        notify_word(state)
+    )
+}
+
+/// What `notify` is run with: `INSTANCE name STATE priority`.
+pub fn notify_arguments(instance: &str, state: State, priority: u8) -> [String; 4] {
+    [
+        "INSTANCE".to_string(),
+        instance.to_string(),
+        notify_word(state).to_string(),
+        priority.to_string(),
+    ]
+}
+
+/// `(VI_1) Entering MASTER STATE`, with the reason and the master in fields.
+pub fn entering_state(instance: &str, t: &Transition, master: Option<IpAddr>) {
+    let master = master.map(|m| m.to_string()).unwrap_or_default();
+    tracing::info!(
+        instance,
+        from = %t.from,
+        to = %t.to,
+        reason = %t.reason,
+        rfc = t.reason.citation(),
+        priority = t.priority,
+        master,
+        "({instance}) Entering {} STATE",
+        t.to
+    );
+}
+
+/// `(VI_1) Changing effective priority from 100 to 80`.
+pub fn priority_changed(instance: &str, from: u8, to: u8) {
+    tracing::info!(
+        instance,
+        from,
+        to,
+        "({instance}) Changing effective priority from {from} to {to}"
+    );
+}
+
+/// A check's result, as far as a log reader needs it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CheckLine {
+    /// It came up (after `rise` successes): `VRRP_Script(web) succeeded`.
+    Succeeded,
+    /// It went down (after `fall` failures): `VRRP_Script(web) failed (why)`.
+    Failed(String),
+    /// It failed but is still counted up (debug level only).
+    FailedOnce(String),
+}
+
+pub fn check(name: &str, line: &CheckLine) {
+    match line {
+        CheckLine::Succeeded => {
+            tracing::info!(check = name, up = true, "VRRP_Script({name}) succeeded")
+        }
+        CheckLine::Failed(why) => {
+            tracing::warn!(check = name, up = false, reason = %why, "VRRP_Script({name}) failed ({why})")
+        }
+        CheckLine::FailedOnce(why) => {
+            tracing::debug!(check = name, reason = %why, "VRRP_Script({name}) failed once ({why})")
+        }
+    }
+}
+
+pub fn tracked_interface(name: &str, up: bool) {
+    let word = if up { "up" } else { "down" };
+    tracing::info!(interface = name, up, "tracked interface {name} is {word}");
+}
+
+pub fn tracked_file(name: &str, value: i64) {
+    tracing::info!(file = name, value, "tracked file {name} now holds {value}");
+}
+
+/// A dropped packet, with how many like it went unlogged since the last line.
+pub fn packet_dropped(
+    scope: &str,
+    reason: &str,
+    source: IpAddr,
+    suppressed: u64,
+    detail: &dyn Display,
+) {
+    tracing::warn!(
+        scope,
+        reason,
+        %source,
+        suppressed,
+        "({scope}) dropped VRRP packet from {source}: {detail} ({suppressed} more like it not logged)"
+    );
+}
+
+/// Someone removed a virtual address the master holds; vipd adds it back.
+pub fn address_removed_behind_our_back(instance: &str, address: IpAddr, interface: &str) {
+    tracing::warn!(
+        instance,
+        %address,
+        interface,
+        "({instance}) virtual address {address} was removed from {interface} behind our back; adding it again"
+    );
+}
+
+pub fn notify_script_failed(instance: &str, script: &str, why: &str) {
+    tracing::warn!(
+        instance,
+        script,
+        reason = why,
+        "({instance}) notify script {script} failed: {why}"
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn notify_words_and_lines_are_keepalived_s() {
+        assert_eq!(notify_word(State::Initialize), "STOP");
+        assert_eq!(notify_word(State::Master), State::Master.as_str());
+        assert_eq!(
+            fifo_line("VI_1", State::Master, 100),
+            "INSTANCE \"VI_1\" MASTER 100\n"
+        );
+        assert_eq!(
+            notify_arguments("VI_1", State::Fault, 80),
+            ["INSTANCE", "VI_1", "FAULT", "80"]
+        );
+    }
+}
