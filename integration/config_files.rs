@@ -389,6 +389,16 @@ const ONE_BROKEN_RULE_EACH: &str = r#"instances:
     virtual_router_id: 11
     authentication: { auth_type: AH }                  # error: authentication
     virtual_ipaddress: [192.0.2.11]
+  PEER6:
+    interface: eth0
+    virtual_router_id: 12
+    virtual_ipaddress: [192.0.2.12]
+    unicast_peer: ["2001:db8::12"]                     # error: unicast_peer
+  TTL:
+    interface: eth0
+    virtual_router_id: 13
+    virtual_ipaddress: [192.0.2.13]
+    unicast_peer: ["192.0.2.1 min_ttl 200 max_ttl 100"] # error: unicast_peer
 "#;
 
 /// (line, key) of each `# error: KEY` marker.
@@ -528,4 +538,86 @@ fn bad_values_are_described_as_ranges_and_choices() {
             Ok(())
         });
     }
+}
+
+#[test]
+fn unicast_peers_in_keepalived_and_map_forms() {
+    Jail::expect_with(|jail| {
+        jail.create_file(
+            "unicast.yaml",
+            &format!(
+                "{SEED_INSTANCE}    unicast_peer: [192.0.2.202, \"198.51.100.2 min_ttl 254 max_ttl 254\", {{ address: 192.0.2.204 }}]\n    unicast_ttl: 64\n"
+            ),
+        )?;
+        let (loaded, settings) =
+            load_and_validate(&[jail.directory().join("unicast.yaml")]).unwrap();
+        let params = settings.instances[0].params("192.0.2.201".parse().unwrap());
+        let unicast = params.unicast.clone().expect("unicast");
+        assert_eq!(unicast.peers.len(), 3);
+        assert_eq!(
+            (unicast.peers[1].min_ttl, unicast.peers[1].max_ttl),
+            (254, 254)
+        );
+        assert!(
+            unicast.checks_source(),
+            "a TTL range turns on check_unicast_src"
+        );
+        assert_eq!(params.send_ttl(), Some(64));
+        assert_eq!(
+            params.advert_destinations(),
+            unicast.peers.iter().map(|p| p.address).collect::<Vec<_>>()
+        );
+        // `vipd check` prints peers in keepalived's form, which reads back the same.
+        let yaml = serde_yaml::to_string(&loaded.config).unwrap();
+        assert!(
+            yaml.contains("198.51.100.2 min_ttl 254 max_ttl 254"),
+            "{yaml}"
+        );
+        Ok(())
+    });
+}
+
+#[test]
+fn unicast_keywords_without_peers_warn_and_stay_multicast() {
+    Jail::expect_with(|jail| {
+        jail.create_file(
+            "stray.yaml",
+            &format!("{SEED_INSTANCE}    check_unicast_src: true\n"),
+        )?;
+        let file = jail.directory().join("stray.yaml");
+        let (_, settings) = load_and_validate(std::slice::from_ref(&file)).unwrap();
+        assert_eq!(
+            settings.instances[0]
+                .params("192.0.2.201".parse().unwrap())
+                .unicast,
+            None
+        );
+        let warning = settings.warnings[0].to_string();
+        assert!(
+            warning.starts_with(&format!(
+                "{}:6: instances.VI_1.check_unicast_src: ",
+                file.display()
+            )),
+            "{warning}"
+        );
+        Ok(())
+    });
+}
+
+#[test]
+fn unicast_fault_no_peer_keeps_unicast_with_no_peers() {
+    Jail::expect_with(|jail| {
+        jail.create_file(
+            "nopeer.yaml",
+            &format!("{SEED_INSTANCE}    unicast_fault_no_peer: true\n"),
+        )?;
+        let (_, settings) = load_and_validate(&[jail.directory().join("nopeer.yaml")]).unwrap();
+        let params = settings.instances[0].params("192.0.2.201".parse().unwrap());
+        assert_eq!(
+            params.unicast.map(|u| u.peers.len()),
+            Some(0),
+            "FAULT at start"
+        );
+        Ok(())
+    });
 }

@@ -90,6 +90,9 @@ fn run(configs: &[PathBuf], log_format: LogFormat) -> ExitCode {
         Err(errors) => return report(&errors),
     };
     vipd::log::init(log_format);
+    for warning in &settings.warnings {
+        tracing::warn!(warning = %warning, "configuration: {warning}");
+    }
     match vipd::actors::supervisor::run(settings) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
@@ -138,8 +141,11 @@ fn demo(crash: bool, keep: bool) -> ExitCode {
 
 fn check(configs: &[PathBuf]) -> ExitCode {
     match load_and_validate(configs) {
-        Ok((loaded, _)) => match serde_yaml::to_string(&loaded.config) {
+        Ok((loaded, settings)) => match serde_yaml::to_string(&loaded.config) {
             Ok(yaml) => {
+                for warning in &settings.warnings {
+                    eprintln!("vipd: warning: {warning}");
+                }
                 print!("{yaml}");
                 ExitCode::SUCCESS
             }

@@ -98,6 +98,18 @@ pub fn vipd_config(
     priority: u8,
     auth_pass: &str,
 ) -> PathBuf {
+    vipd_config_with(lab, host, flavour, priority, auth_pass, "")
+}
+
+/// `vipd_config` with `extra` lines (each indented four spaces) in VI_1.
+pub fn vipd_config_with(
+    lab: &Lab,
+    host: usize,
+    flavour: Flavour,
+    priority: u8,
+    auth_pass: &str,
+    extra: &str,
+) -> PathBuf {
     let auth = if flavour == Flavour::V2Ipv4 {
         format!("    authentication: {{ auth_type: PASS, auth_pass: \"{auth_pass}\" }}\n")
     } else {
@@ -105,7 +117,7 @@ pub fn vipd_config(
     };
     let state = if priority >= 100 { "MASTER" } else { "BACKUP" };
     let text = format!(
-        "instances:\n  VI_1:\n    interface: eth0\n    state: {state}\n    virtual_router_id: 51\n    priority: {priority}\n    version: {}\n    advert_int: 1\n    source_ip: {}\n{auth}    virtual_ipaddress: [{}]\n",
+        "instances:\n  VI_1:\n    interface: eth0\n    state: {state}\n    virtual_router_id: 51\n    priority: {priority}\n    version: {}\n    advert_int: 1\n    source_ip: {}\n{auth}    virtual_ipaddress: [{}]\n{extra}",
         flavour.version(),
         flavour.source(lab, host),
         flavour.vips()
@@ -117,6 +129,17 @@ pub fn vipd_config(
 
 /// Writes keepalived's config for `host` and returns its path.
 pub fn keepalived_config(lab: &Lab, host: usize, flavour: Flavour, priority: u8) -> PathBuf {
+    keepalived_config_with(lab, host, flavour, priority, "")
+}
+
+/// `keepalived_config` with `extra` lines inside vrrp_instance VI_1.
+pub fn keepalived_config_with(
+    lab: &Lab,
+    host: usize,
+    flavour: Flavour,
+    priority: u8,
+    extra: &str,
+) -> PathBuf {
     let auth = if flavour == Flavour::V2Ipv4 {
         "    authentication {\n        auth_type PASS\n        auth_pass 1111\n    }\n"
     } else {
@@ -131,7 +154,7 @@ pub fn keepalived_config(lab: &Lab, host: usize, flavour: Flavour, priority: u8)
         .join("\n        ");
     let text = format!(
         "global_defs {{\n    router_id h{host}\n    vrrp_version {}\n    script_user root\n}}\n\
-         vrrp_instance VI_1 {{\n    state {state}\n    interface eth0\n    virtual_router_id 51\n    priority {priority}\n    advert_int 1\n    mcast_src_ip {}\n{auth}    virtual_ipaddress {{\n        {vips}\n    }}\n}}\n",
+         vrrp_instance VI_1 {{\n    state {state}\n    interface eth0\n    virtual_router_id 51\n    priority {priority}\n    advert_int 1\n    mcast_src_ip {}\n{auth}    virtual_ipaddress {{\n        {vips}\n    }}\n{extra}}}\n",
         flavour.version(),
         flavour.source(lab, host),
     );

@@ -11,7 +11,8 @@ use actix::prelude::*;
 use crate::log::phrases;
 use crate::net::vrrp_socket::VrrpSender;
 use crate::proto::{
-    Action, Advert, DecodeError, Endpoints, Event, Instance, InstanceParams, State, Transition,
+    Action, Advert, Arrival, DecodeError, Endpoints, Event, Instance, InstanceParams, State,
+    Transition,
 };
 
 use super::address::{AddressActor, Announce, Claim, LinkState, Release};
@@ -30,7 +31,7 @@ type Pending = std::pin::Pin<Box<dyn std::future::Future<Output = ()>>>;
 pub struct Inbound {
     /// When the packet was read off the socket.
     pub at: Instant,
-    pub source: IpAddr,
+    pub arrival: Arrival,
     pub packet: Result<Advert, DecodeError>,
 }
 
@@ -64,6 +65,8 @@ pub struct InjectPanic;
 
 pub struct InstanceActor {
     params: InstanceParams,
+    /// Where adverts go: the group or the unicast peers (the core's choice).
+    destinations: Vec<IpAddr>,
     interface: String,
     ifindex: u32,
     address: Addr<AddressActor>,
@@ -91,6 +94,7 @@ impl InstanceActor {
     ) -> InstanceActor {
         let core = Instance::new(params.clone()).expect("validated parameters");
         InstanceActor {
+            destinations: params.advert_destinations(),
             params,
             interface,
             ifindex,
@@ -171,19 +175,23 @@ impl InstanceActor {
         self.rearm(ctx);
     }
 
+    /// One copy per destination (the group, or each unicast peer), each
+    /// encoded for its destination: the v3 checksum covers it.
     fn send(&mut self, advert: &Advert) {
-        let endpoints = Endpoints::multicast_from(self.params.primary_address);
-        let bytes = match advert.encode(&endpoints) {
-            Ok(bytes) => bytes,
-            Err(error) => {
-                tracing::error!(instance = %self.name(), %error, "cannot encode advert");
-                return;
-            }
-        };
-        if let Some(sender) = &self.sender {
-            if let Err(error) = sender.send(&bytes) {
-                let name = self.name();
-                tracing::warn!(instance = %name, %error, "({name}) cannot send advert: {error}");
+        let Some(sender) = &self.sender else { return };
+        for &destination in &self.destinations {
+            let endpoints = Endpoints::new(self.params.primary_address, destination);
+            let sent = advert
+                .encode(&endpoints)
+                .map_err(|e| e.to_string())
+                .and_then(|bytes| {
+                    sender
+                        .send_to(&bytes, destination)
+                        .map_err(|e| e.to_string())
+                });
+            if let Err(error) = sent {
+                let name = self.params.name.as_str();
+                tracing::warn!(instance = %name, %destination, %error, "({name}) cannot send advert to {destination}: {error}");
             }
         }
     }
@@ -238,7 +246,16 @@ impl Actor for InstanceActor {
                 return;
             }
         }
-        match VrrpSender::open(&self.interface, self.ifindex, self.params.primary_address) {
+        let unicast_ttl = match self.params.unicast {
+            Some(_) => self.params.send_ttl(),
+            None => None,
+        };
+        match VrrpSender::open(
+            &self.interface,
+            self.ifindex,
+            self.params.primary_address,
+            unicast_ttl,
+        ) {
             Ok(sender) => self.sender = Some(sender),
             Err(error) => {
                 let name = self.name();
@@ -307,9 +324,10 @@ impl Handler<Inbound> for InstanceActor {
         guarded(self, ctx, "packet", |actor, ctx| {
             let now = inbound.at;
             let error = inbound.packet.as_ref().err().cloned();
+            let source = inbound.arrival.source;
             if let Some(reason) = actor
                 .core
-                .handle_packet(now, inbound.source, inbound.packet)
+                .handle_arrival(now, inbound.arrival, inbound.packet)
             {
                 let name = &actor.params.name;
                 let detail: &dyn std::fmt::Display = match &error {
@@ -318,7 +336,7 @@ impl Handler<Inbound> for InstanceActor {
                 };
                 actor
                     .drops
-                    .dropped(now, name, reason.as_str(), inbound.source, detail);
+                    .dropped(now, name, reason.as_str(), source, detail);
             }
             actor.run_actions(ctx);
         });

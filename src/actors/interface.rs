@@ -16,7 +16,7 @@ use tokio::io::unix::AsyncFd;
 use tokio::io::Interest;
 
 use crate::net::vrrp_socket::{Received, VrrpReceiver};
-use crate::proto::{Advert, Endpoints};
+use crate::proto::{Advert, Arrival, Endpoints};
 
 use super::instance::Inbound;
 use crate::sys::boundary::guarded;
@@ -84,10 +84,15 @@ impl InterfaceActor {
             return;
         };
         let endpoints = Endpoints::new(packet.source, packet.destination);
-        let decoded = Advert::decode_received(&packet.payload, &endpoints, packet.ttl);
+        // The TTL is the instance's to judge: unicast adverts may cross routers.
+        let decoded = Advert::decode(&packet.payload, &endpoints);
         instance.do_send(Inbound {
             at: packet.at,
-            source: packet.source,
+            arrival: Arrival {
+                source: packet.source,
+                destination: packet.destination,
+                ttl: packet.ttl,
+            },
             packet: decoded,
         });
     }

@@ -89,6 +89,7 @@ pub async fn start(settings: Settings) -> Result<Vec<Addr<InstanceActor>>, Start
     let Settings {
         instances: settings,
         health,
+        warnings: _, // logged before start
     } = settings;
     let netlink = Netlink::connect()?;
     let mut links: BTreeMap<String, (LinkInfo, Vec<InterfaceAddress>)> = BTreeMap::new();

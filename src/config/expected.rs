@@ -17,7 +17,13 @@ fn expectation_of_key(key: &str) -> Option<&'static str> {
         "state" => "MASTER or BACKUP",
         "auth_type" => "PASS",
         "preempt" | "accept" => "true or false",
-        "source_ip" => "an IPv4 or IPv6 address",
+        "source_ip" | "address" => "an IPv4 or IPv6 address",
+        "unicast_ttl" => "1..255",
+        "min_ttl" | "max_ttl" => "0..255",
+        "unicast_peer" => {
+            "a list of peers, each ADDRESS, \"ADDRESS min_ttl N max_ttl N\" or { address: ADDRESS, min_ttl: N, max_ttl: N }"
+        }
+        "check_unicast_src" | "unicast_fault_no_peer" => "true or false",
         "virtual_ipaddress" => "a list of addresses, e.g. [192.0.2.203, 192.0.2.204/24]",
         "track_script" | "track_interface" | "track_file" => {
             "a list of names, each NAME or { name: NAME, weight: -253..253 }"

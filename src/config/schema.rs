@@ -193,6 +193,121 @@ pub struct InstanceConfig {
     /// Run on every change with `INSTANCE name STATE priority`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notify: Option<String>,
+    /// Send adverts to these hosts instead of the multicast group.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unicast_peer: Vec<PeerConfig>,
+    /// TTL / hop limit of unicast adverts (default: 255 for IPv4, the
+    /// kernel's default hop limit for IPv6).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unicast_ttl: Option<u8>,
+    /// Count unicast adverts only from listed peers.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub check_unicast_src: bool,
+    /// With no unicast peers, stay in FAULT instead of using multicast.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub unicast_fault_no_peer: bool,
+}
+
+fn is_false(value: &bool) -> bool {
+    !*value
+}
+
+/// A unicast peer as keepalived writes one (`192.0.2.2`, or
+/// `192.0.2.2 min_ttl 254 max_ttl 254`) or as a map.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PeerConfig {
+    pub address: IpAddr,
+    pub min_ttl: Option<u8>,
+    pub max_ttl: Option<u8>,
+}
+
+impl std::str::FromStr for PeerConfig {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<PeerConfig, String> {
+        let mut words = text.split_whitespace();
+        let address = words
+            .next()
+            .ok_or("expected ADDRESS [min_ttl N] [max_ttl N]")?;
+        let address: IpAddr = address
+            .parse()
+            .map_err(|_| format!("{address:?} is not an IPv4 or IPv6 address"))?;
+        let mut peer = PeerConfig {
+            address,
+            min_ttl: None,
+            max_ttl: None,
+        };
+        while let Some(option) = words.next() {
+            let slot = match option {
+                "min_ttl" => &mut peer.min_ttl,
+                "max_ttl" => &mut peer.max_ttl,
+                other => {
+                    return Err(format!(
+                        "unknown option {other:?}: expected min_ttl or max_ttl"
+                    ))
+                }
+            };
+            let value = words.next().ok_or(format!("{option}: expected 0..255"))?;
+            *slot = Some(
+                value
+                    .parse()
+                    .map_err(|_| format!("{option}: expected 0..255, got {value:?}"))?,
+            );
+        }
+        Ok(peer)
+    }
+}
+
+impl Serialize for PeerConfig {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut text = self.address.to_string();
+        if let Some(ttl) = self.min_ttl {
+            text.push_str(&format!(" min_ttl {ttl}"));
+        }
+        if let Some(ttl) = self.max_ttl {
+            text.push_str(&format!(" max_ttl {ttl}"));
+        }
+        serializer.serialize_str(&text)
+    }
+}
+
+impl<'de> Deserialize<'de> for PeerConfig {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Map {
+            address: IpAddr,
+            #[serde(default)]
+            min_ttl: Option<u8>,
+            #[serde(default)]
+            max_ttl: Option<u8>,
+        }
+
+        struct PeerVisitor;
+
+        impl<'de> Visitor<'de> for PeerVisitor {
+            type Value = PeerConfig;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("ADDRESS, \"ADDRESS min_ttl N max_ttl N\" or { address: ADDRESS, min_ttl: N, max_ttl: N }")
+            }
+
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<PeerConfig, E> {
+                v.parse().map_err(E::custom)
+            }
+
+            fn visit_map<A: de::MapAccess<'de>>(self, map: A) -> Result<PeerConfig, A::Error> {
+                let m = Map::deserialize(de::value::MapAccessDeserializer::new(map))?;
+                Ok(PeerConfig {
+                    address: m.address,
+                    min_ttl: m.min_ttl,
+                    max_ttl: m.max_ttl,
+                })
+            }
+        }
+
+        deserializer.deserialize_any(PeerVisitor)
+    }
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]

@@ -5,11 +5,11 @@ use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use crate::proto::{
-    AnnounceSchedule, Auth, AuthKey, Centiseconds, InstanceParams, Param, ParamsError, Version,
-    VirtualAddress, Vrid,
+    AnnounceSchedule, Auth, AuthKey, Centiseconds, InstanceParams, Param, ParamsError, Unicast,
+    UnicastPeer, Version, VirtualAddress, Vrid,
 };
 
-use super::error::ConfigErrors;
+use super::error::{ConfigError, ConfigErrors};
 use super::health::{self, HealthSettings, NotifySettings, Problems, Tracked};
 use super::load::Loaded;
 use super::schema::{AuthType, Config, InstanceConfig};
@@ -32,6 +32,9 @@ pub struct InstanceSettings {
 pub struct Settings {
     pub instances: Vec<InstanceSettings>,
     pub health: HealthSettings,
+    /// What is accepted but probably not what was meant, with file:line:
+    /// key; `vipd check` prints them on stderr and `vipd run` logs them.
+    pub warnings: Vec<ConfigError>,
 }
 
 impl InstanceSettings {
@@ -96,9 +99,16 @@ pub fn validate(loaded: &Loaded) -> Result<Settings, ConfigErrors> {
         );
     }
     let mut settings = Vec::new();
+    let mut warnings = Vec::new();
     for (name, instance) in &config.instances {
         let prefix = format!("instances.{name}");
         let core = instance_settings(name, instance)
+            .map(|(settings, instance_warnings)| {
+                for (key, message) in instance_warnings {
+                    warnings.push(loaded.error(&format!("{prefix}.{key}"), message));
+                }
+                settings
+            })
             .map_err(|p| p.into_iter().map(|(k, m)| (k.to_string(), m)).collect());
         let trackers = health::trackers(config, instance, &health.checks);
         let notify = health::notify(config, instance);
@@ -136,6 +146,7 @@ pub fn validate(loaded: &Loaded) -> Result<Settings, ConfigErrors> {
         Ok(Settings {
             instances: settings,
             health,
+            warnings,
         })
     } else {
         Err(ConfigErrors(errors))
@@ -154,6 +165,8 @@ fn key_of(param: Param) -> &'static str {
         Param::VirtualAddresses => "virtual_ipaddress",
         Param::Auth => "authentication",
         Param::PreemptDelay => "preempt_delay",
+        Param::UnicastPeers => "unicast_peer",
+        Param::UnicastTtl => "unicast_ttl",
     }
 }
 
@@ -164,6 +177,7 @@ fn hint(problem: &ParamsError) -> &'static str {
         ParamsError::V2OverIpv6 => ": set version: 3",
         ParamsError::AuthInV3 => ": remove authentication, or use version 2",
         ParamsError::MixedFamilies(_) => ": use one instance for IPv4 and another for IPv6",
+        ParamsError::PeerFamily(_) => ": an instance's peers are of its addresses' family",
         _ => "",
     }
 }
@@ -171,8 +185,12 @@ fn hint(problem: &ParamsError) -> &'static str {
 /// Reads an instance's keys into the core's parameters, then asks the core
 /// (the one home of VRRP's rules) what is wrong with them. Here only what
 /// is about reading text: a value that cannot be parsed at all.
-fn instance_settings(name: &str, c: &InstanceConfig) -> Result<InstanceSettings, CoreProblems> {
+fn instance_settings(
+    name: &str,
+    c: &InstanceConfig,
+) -> Result<(InstanceSettings, CoreProblems), CoreProblems> {
     let mut problems: CoreProblems = Vec::new();
+    let mut warnings: CoreProblems = Vec::new();
     // Parameters that could not be read: the core's rules about them
     // would only repeat the reading error.
     let mut unread: Vec<Param> = Vec::new();
@@ -249,6 +267,8 @@ fn instance_settings(name: &str, c: &InstanceConfig) -> Result<InstanceSettings,
         ));
     }
 
+    let unicast = unicast(c, &mut warnings);
+
     let params = InstanceParams {
         name: name.to_string(),
         vrid: vrid.unwrap_or(Vrid::MIN),
@@ -267,6 +287,7 @@ fn instance_settings(name: &str, c: &InstanceConfig) -> Result<InstanceSettings,
             refresh: c.garp_master_refresh.0,
             refresh_repeat: c.garp_master_refresh_repeat,
         },
+        unicast,
     };
     for problem in params.problems() {
         if !unread.contains(&problem.param()) {
@@ -280,13 +301,46 @@ fn instance_settings(name: &str, c: &InstanceConfig) -> Result<InstanceSettings,
     if !problems.is_empty() {
         return Err(problems);
     }
-    Ok(InstanceSettings {
+    let settings = InstanceSettings {
         name: name.to_string(),
         interface: c.interface.clone(),
         source_ip: c.source_ip,
         trackers: Vec::new(),
         notify: NotifySettings::default(),
         template: params,
+    };
+    Ok((settings, warnings))
+}
+
+/// keepalived's rule (vrrp.c): unicast only with peers, or with
+/// unicast_fault_no_peer (then FAULT until there are peers); other unicast
+/// keywords without peers fall back to multicast, with a warning.
+fn unicast(c: &InstanceConfig, warnings: &mut CoreProblems) -> Option<Unicast> {
+    if c.unicast_peer.is_empty() && !c.unicast_fault_no_peer {
+        let stray = [
+            (c.check_unicast_src, "check_unicast_src"),
+            (c.unicast_ttl.is_some(), "unicast_ttl"),
+        ];
+        for (_, key) in stray.iter().filter(|(set, _)| *set) {
+            warnings.push((
+                key,
+                "has no effect without unicast_peer: adverts are multicast".into(),
+            ));
+        }
+        return None;
+    }
+    Some(Unicast {
+        peers: c
+            .unicast_peer
+            .iter()
+            .map(|p| UnicastPeer {
+                min_ttl: p.min_ttl.unwrap_or(0),
+                max_ttl: p.max_ttl.unwrap_or(255),
+                ..UnicastPeer::new(p.address)
+            })
+            .collect(),
+        check_source: c.check_unicast_src,
+        ttl: c.unicast_ttl,
     })
 }
 

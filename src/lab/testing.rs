@@ -19,3 +19,62 @@ pub fn root_or_skip(test: &str) -> bool {
     let missing = (!nix::unistd::geteuid().is_root()).then(|| "not root".to_string());
     proceed_or_skip(test, missing)
 }
+
+use std::process::Command;
+
+use super::{Lab, LabError};
+
+impl Lab {
+    /// Drops every multicast VRRP packet (to 224.0.0.18 or ff02::12) on
+    /// the lab's bridge, as a cloud network or a strict switch does: only
+    /// unicast VRRP gets through.
+    pub fn block_multicast_vrrp(&self) -> Result<(), LabError> {
+        let rules = [
+            "add table bridge vipdlab",
+            "add chain bridge vipdlab forward { type filter hook forward priority 0; }",
+            "add rule bridge vipdlab forward ip daddr 224.0.0.18 counter drop",
+            "add rule bridge vipdlab forward ip6 daddr ff02::12 counter drop",
+        ];
+        for rule in rules {
+            let out = Command::new("ip")
+                .args(["netns", "exec", &self.switch, "nft"])
+                .args(rule.split(' '))
+                .output()?;
+            if !out.status.success() {
+                return Err(LabError::Command {
+                    command: format!("nft {rule}"),
+                    stderr: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Multicast VRRP packets the bridge has dropped since blocking them.
+    pub fn blocked_multicast_vrrp(&self) -> u64 {
+        let Ok(out) = Command::new("ip")
+            .args([
+                "netns",
+                "exec",
+                &self.switch,
+                "nft",
+                "list",
+                "chain",
+                "bridge",
+                "vipdlab",
+                "forward",
+            ])
+            .output()
+        else {
+            return 0;
+        };
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter_map(|line| {
+                let words: Vec<&str> = line.split_whitespace().collect();
+                let at = words.iter().position(|w| *w == "packets")?;
+                words.get(at + 1)?.parse::<u64>().ok()
+            })
+            .sum()
+    }
+}

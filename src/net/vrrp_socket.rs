@@ -13,9 +13,7 @@ use std::time::Instant;
 use nix::sys::socket::{self as nixsock, sockopt, ControlMessageOwned, MsgFlags, SockaddrIn6};
 use socket2::{Domain, InterfaceIndexOrAddress, Protocol, SockAddr, Socket, Type};
 
-use crate::proto::packet::{
-    multicast_group, IP_PROTOCOL, MULTICAST_V4, MULTICAST_V6, REQUIRED_TTL,
-};
+use crate::proto::packet::{IP_PROTOCOL, MULTICAST_V4, MULTICAST_V6, REQUIRED_TTL};
 
 /// Room for a junk flood to queue without pushing real adverts out: at
 /// ~100 bytes of kernel overhead per small packet, 8 MiB holds tens of
@@ -174,25 +172,39 @@ pub fn parse_ipv4(at: Instant, bytes: &[u8]) -> Received {
     }
 }
 
-/// Sends adverts from one source address on one interface, TTL 255.
+/// IP precedence "internet control" (TOS / traffic class 0xc0), as
+/// keepalived and FRR send VRRP, so QoS keeps adverts ahead of bulk traffic.
+const INTERNET_CONTROL: u32 = 0xc0;
+
+/// Sends adverts from one source address on one interface: to the VRRP
+/// group with TTL 255, or to unicast peers with the TTL the core chose.
 pub struct VrrpSender {
     socket: Socket,
-    group: SockAddr,
+    ifindex: u32,
 }
 
 impl VrrpSender {
-    pub fn open(interface: &str, ifindex: u32, source: IpAddr) -> io::Result<VrrpSender> {
+    /// `unicast_ttl`: the TTL / hop limit for unicast destinations; None
+    /// leaves the kernel's default.
+    pub fn open(
+        interface: &str,
+        ifindex: u32,
+        source: IpAddr,
+        unicast_ttl: Option<u8>,
+    ) -> io::Result<VrrpSender> {
         let socket = raw_vrrp_socket(interface, source.is_ipv6())?;
         // Bound to our source address, it would otherwise queue unicast VRRP.
         super::accept_nothing(&socket)?;
-        let group = match source {
+        match source {
             IpAddr::V4(v4) => {
                 socket.bind(&SockAddr::from(SocketAddr::new(source, 0)))?;
                 socket.set_multicast_if_v4(&v4)?;
                 socket.set_multicast_ttl_v4(u32::from(REQUIRED_TTL))?;
-                socket.set_ttl_v4(u32::from(REQUIRED_TTL))?;
+                if let Some(ttl) = unicast_ttl {
+                    socket.set_ttl_v4(u32::from(ttl))?;
+                }
                 socket.set_multicast_loop_v4(false)?;
-                SockAddr::from(SocketAddr::new(multicast_group(false), 0))
+                socket.set_tos_v4(INTERNET_CONTROL)?;
             }
             IpAddr::V6(v6) => {
                 let scope = if crate::proto::is_link_local(v6) {
@@ -203,19 +215,29 @@ impl VrrpSender {
                 socket.bind(&SockAddr::from(SocketAddrV6::new(v6, 0, 0, scope)))?;
                 socket.set_multicast_if_v6(ifindex)?;
                 socket.set_multicast_hops_v6(u32::from(REQUIRED_TTL))?;
-                socket.set_unicast_hops_v6(u32::from(REQUIRED_TTL))?;
+                if let Some(hops) = unicast_ttl {
+                    socket.set_unicast_hops_v6(u32::from(hops))?;
+                }
                 socket.set_multicast_loop_v6(false)?;
+                socket.set_tclass_v6(INTERNET_CONTROL)?;
                 // The kernel fills in the VRRPv3 checksum for IPv6 raw
                 // sockets only if asked (IPV6_CHECKSUM); we compute it
                 // ourselves, pseudo-header included, as for IPv4.
-                SockAddr::from(SocketAddrV6::new(MULTICAST_V6, 0, 0, ifindex))
             }
-        };
-        Ok(VrrpSender { socket, group })
+        }
+        Ok(VrrpSender { socket, ifindex })
     }
 
-    pub fn send(&self, payload: &[u8]) -> io::Result<()> {
-        self.socket.send_to(payload, &self.group).map(|_| ())
+    pub fn send_to(&self, payload: &[u8], destination: IpAddr) -> io::Result<()> {
+        let address = match destination {
+            IpAddr::V4(_) => SockAddr::from(SocketAddr::new(destination, 0)),
+            IpAddr::V6(v6) => {
+                let scoped = v6.is_multicast() || crate::proto::is_link_local(v6);
+                let scope = if scoped { self.ifindex } else { 0 };
+                SockAddr::from(SocketAddrV6::new(v6, 0, 0, scope))
+            }
+        };
+        self.socket.send_to(payload, &address).map(|_| ())
     }
 }
 

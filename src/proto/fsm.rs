@@ -12,6 +12,7 @@ use std::net::IpAddr;
 use std::time::Instant;
 
 use super::action::Action;
+use super::arrival::Arrival;
 use super::event::Event;
 use super::interval::Centiseconds;
 use super::packet::{AddressList, Advert, Auth, DecodeError, Version};
@@ -188,16 +189,29 @@ impl Instance {
         }
     }
 
-    /// A packet that arrived from `source`, already decoded (or not).
-    /// Returns the reason it was dropped (and counted), if it was.
+    /// A packet that arrived from `source` to the VRRP group with TTL 255,
+    /// already decoded (or not). See [`Instance::handle_arrival`].
     pub fn handle_packet(
         &mut self,
         now: Instant,
         source: IpAddr,
         packet: Result<Advert, DecodeError>,
     ) -> Option<DropReason> {
+        self.handle_arrival(now, Arrival::multicast(source), packet)
+    }
+
+    /// A packet that arrived as `arrival` says, already decoded (or not).
+    /// Returns the reason it was dropped (and counted), if it was.
+    pub fn handle_arrival(
+        &mut self,
+        now: Instant,
+        arrival: Arrival,
+        packet: Result<Advert, DecodeError>,
+    ) -> Option<DropReason> {
+        let source = arrival.source;
         let checked = packet
             .map_err(|error| DropReason::from(&error))
+            .and_then(|advert| arrival.check(&self.params).map(|()| advert))
             .and_then(|advert| self.check_advert(source, &advert).map(|()| advert));
         let advert = match checked {
             Ok(advert) => advert,
@@ -219,7 +233,7 @@ impl Instance {
     }
 
     /// RFC 5798 §7.1 receiver checks that need this instance's settings
-    /// (the rest are in `Advert::decode_received`).
+    /// (how it arrived is `Arrival::check`; its bytes, `Advert::decode`).
     fn check_advert(&self, source: IpAddr, advert: &Advert) -> Result<(), DropReason> {
         if advert.version != self.params.version {
             return Err(DropReason::VersionMismatch);
@@ -350,6 +364,14 @@ impl Instance {
     fn fault_cause(&self) -> Option<FaultCause> {
         if !self.link_up {
             return Some(FaultCause::LinkDown);
+        }
+        if self
+            .params
+            .unicast
+            .as_ref()
+            .is_some_and(|u| u.peers.is_empty())
+        {
+            return Some(FaultCause::NoUnicastPeers);
         }
         self.trackers
             .iter()

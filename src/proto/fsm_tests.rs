@@ -619,3 +619,55 @@ fn accept_flag_follows_accept_mode_unless_owner() {
         .iter()
         .any(|a| matches!(a, Action::AddVips { accept: false, .. })));
 }
+
+#[test]
+fn unicast_without_peers_is_fault_and_with_peers_acts_on_unicast_only() {
+    use crate::proto::{Arrival, DropReason, FaultCause, Unicast, UnicastPeer};
+    let t0 = Instant::now();
+    let lonely = InstanceParams {
+        unicast: Some(Unicast::default()),
+        ..params(100)
+    };
+    let mut instance = Instance::new(lonely).unwrap();
+    instance.handle_event(t0, Event::Startup);
+    assert_eq!(instance.state(), State::Fault);
+    assert!(drain(&mut instance).iter().any(|a| matches!(
+        a,
+        Action::Notify(t) if t.reason == Reason::Fault(FaultCause::NoUnicastPeers)
+    )));
+
+    let peer = ip("192.0.2.202");
+    let paired = InstanceParams {
+        unicast: Some(Unicast {
+            peers: vec![UnicastPeer::new(peer)],
+            ..Unicast::default()
+        }),
+        ..params(90)
+    };
+    let (mut instance, at) = master(paired, t0);
+    let better = advert_from(&instance, 100);
+    assert_eq!(
+        instance.handle_packet(at, peer, Ok(better.clone())),
+        Some(DropReason::UnexpectedMulticast),
+        "a multicast advert does not move a unicast instance"
+    );
+    assert_eq!(instance.state(), State::Master);
+    let unicast = Arrival {
+        source: peer,
+        destination: ip(SELF_ADDR),
+        ttl: 64,
+    };
+    assert_eq!(instance.handle_arrival(at, unicast, Ok(better)), None);
+    assert_eq!(
+        instance.state(),
+        State::Backup,
+        "the peer's better advert wins"
+    );
+    assert_eq!(
+        instance
+            .stats()
+            .dropped
+            .get(DropReason::UnexpectedMulticast),
+        1
+    );
+}

@@ -6,6 +6,7 @@
 #![forbid(unsafe_code)]
 
 pub mod action;
+pub mod arrival;
 pub mod checksum;
 pub mod event;
 pub mod fsm;
@@ -19,6 +20,7 @@ pub mod timers;
 pub mod tracker;
 
 pub use action::Action;
+pub use arrival::Arrival;
 pub use event::Event;
 pub use fsm::{Instance, PeerMaster};
 pub use interval::Centiseconds;
@@ -26,8 +28,8 @@ pub use packet::{
     AddressList, Advert, Auth, AuthKey, DecodeError, EncodeError, Endpoints, Version, Vrid,
 };
 pub use params::{
-    AnnounceSchedule, InstanceParams, InvalidParams, Param, ParamsError, VirtualAddress,
-    MAX_PREEMPT_DELAY,
+    AnnounceSchedule, InstanceParams, InvalidParams, Param, ParamsError, Unicast, UnicastPeer,
+    VirtualAddress, MAX_PREEMPT_DELAY,
 };
 pub use source::{choose_source, is_link_local, LocalAddress, SourceError};
 pub use state::{FaultCause, Reason, State, Transition};

@@ -10,7 +10,7 @@ use std::time::Duration;
 use thiserror::Error;
 
 use super::interval::Centiseconds;
-use super::packet::{AddressList, Auth, Version, Vrid};
+use super::packet::{multicast_group, AddressList, Auth, Version, Vrid, REQUIRED_TTL};
 
 /// A virtual address and the prefix it is added with (keepalived: no
 /// prefix means /32 or /128).
@@ -56,6 +56,57 @@ impl Default for AnnounceSchedule {
     }
 }
 
+/// One unicast peer (keepalived's `unicast_peer` entry): where adverts go,
+/// and from where, with which TTL, they are accepted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct UnicastPeer {
+    pub address: IpAddr,
+    pub min_ttl: u8,
+    pub max_ttl: u8,
+}
+
+impl UnicastPeer {
+    /// A peer with keepalived's default TTL range, 0..255 (no restriction).
+    pub fn new(address: IpAddr) -> UnicastPeer {
+        UnicastPeer {
+            address,
+            min_ttl: 0,
+            max_ttl: 255,
+        }
+    }
+
+    /// keepalived: setting min_ttl or max_ttl turns on check_unicast_src.
+    pub fn restricts_ttl(&self) -> bool {
+        self.min_ttl > 0 || self.max_ttl < 255
+    }
+}
+
+/// Unicast adverts instead of multicast (keepalived's unicast_* keywords;
+/// vrrp.c, vrrp_parser.c).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Unicast {
+    /// Each advert goes to every peer. Empty: the instance cannot run and
+    /// stays in FAULT (keepalived's unicast_fault_no_peer).
+    pub peers: Vec<UnicastPeer>,
+    /// `check_unicast_src`: adverts count only from listed peers.
+    pub check_source: bool,
+    /// `unicast_ttl`: the TTL / hop limit adverts are sent with. None: 255
+    /// for IPv4, the kernel's default hop limit for IPv6, as keepalived.
+    pub ttl: Option<u8>,
+}
+
+impl Unicast {
+    /// Whether the source of an advert must be a listed peer: asked for,
+    /// or implied by a peer's TTL range (keepalived's rule).
+    pub fn checks_source(&self) -> bool {
+        self.check_source || self.peers.iter().any(UnicastPeer::restricts_ttl)
+    }
+
+    pub fn peer(&self, address: IpAddr) -> Option<&UnicastPeer> {
+        self.peers.iter().find(|p| p.address == address)
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct InstanceParams {
     pub name: String,
@@ -79,6 +130,8 @@ pub struct InstanceParams {
     /// VRRPv2 only: `Auth::None` or `Auth::Pass`.
     pub auth: Auth,
     pub announce: AnnounceSchedule,
+    /// Unicast peers instead of the multicast group; None: multicast.
+    pub unicast: Option<Unicast>,
 }
 
 /// The parameter a problem is about, so that the layer that read it from
@@ -92,6 +145,8 @@ pub enum Param {
     VirtualAddresses,
     Auth,
     PreemptDelay,
+    UnicastPeers,
+    UnicastTtl,
 }
 
 /// One rule an instance's parameters break. Messages state the rule in
@@ -125,6 +180,18 @@ pub enum ParamsError {
     UnsupportedAuth(u8),
     #[error("expected at most {max} s, got {got:?}", max = MAX_PREEMPT_DELAY.as_secs())]
     PreemptDelay { got: Duration },
+    #[error("{0} is not of the virtual addresses' family")]
+    PeerFamily(IpAddr),
+    #[error("{address}: expected min_ttl at most max_ttl, got {min_ttl} and {max_ttl}")]
+    PeerTtlRange {
+        address: IpAddr,
+        min_ttl: u8,
+        max_ttl: u8,
+    },
+    #[error("{0} is our own address: a peer is another host")]
+    PeerIsSelf(IpAddr),
+    #[error("expected 1..255, got 0")]
+    ZeroUnicastTtl,
 }
 
 impl ParamsError {
@@ -141,6 +208,10 @@ impl ParamsError {
             ParamsError::V2Interval(_) | ParamsError::V3Interval(_) => Param::AdvertInterval,
             ParamsError::AuthInV3 | ParamsError::UnsupportedAuth(_) => Param::Auth,
             ParamsError::PreemptDelay { .. } => Param::PreemptDelay,
+            ParamsError::PeerFamily(_)
+            | ParamsError::PeerTtlRange { .. }
+            | ParamsError::PeerIsSelf(_) => Param::UnicastPeers,
+            ParamsError::ZeroUnicastTtl => Param::UnicastTtl,
         }
     }
 }
@@ -176,6 +247,7 @@ impl InstanceParams {
             virtual_addresses,
             auth: Auth::None,
             announce: AnnounceSchedule::default(),
+            unicast: None,
         }
     }
 
@@ -239,6 +311,25 @@ impl InstanceParams {
                 got: self.preempt_delay,
             });
         }
+        if let Some(unicast) = &self.unicast {
+            for peer in &unicast.peers {
+                if peer.address.is_ipv6() != ipv6 {
+                    problems.push(ParamsError::PeerFamily(peer.address));
+                } else if peer.address == self.primary_address {
+                    problems.push(ParamsError::PeerIsSelf(peer.address));
+                }
+                if peer.min_ttl > peer.max_ttl {
+                    problems.push(ParamsError::PeerTtlRange {
+                        address: peer.address,
+                        min_ttl: peer.min_ttl,
+                        max_ttl: peer.max_ttl,
+                    });
+                }
+            }
+            if unicast.ttl == Some(0) {
+                problems.push(ParamsError::ZeroUnicastTtl);
+            }
+        }
         problems
     }
 
@@ -253,6 +344,26 @@ impl InstanceParams {
     pub fn advertised_addresses(&self) -> AddressList {
         AddressList::from_addresses(self.virtual_addresses.iter().map(|v| v.address))
             .expect("validated: one family, at least one address")
+    }
+
+    /// Where each advert goes: every unicast peer, or the VRRP group.
+    pub fn advert_destinations(&self) -> Vec<IpAddr> {
+        match &self.unicast {
+            Some(unicast) => unicast.peers.iter().map(|p| p.address).collect(),
+            None => vec![multicast_group(self.primary_address.is_ipv6())],
+        }
+    }
+
+    /// The TTL / hop limit adverts are sent with; None: the kernel's
+    /// default (keepalived's choice for IPv6 unicast). RFC 5798 §5.1.1.3
+    /// requires 255 for multicast.
+    pub fn send_ttl(&self) -> Option<u8> {
+        match &self.unicast {
+            None => Some(REQUIRED_TTL),
+            Some(Unicast { ttl: Some(ttl), .. }) => Some(*ttl),
+            Some(_) if self.primary_address.is_ipv6() => None,
+            Some(_) => Some(REQUIRED_TTL),
+        }
     }
 
     pub fn is_owner(&self) -> bool {

@@ -35,6 +35,8 @@ impl fmt::Display for State {
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum FaultCause {
     LinkDown,
+    /// Unicast with no peers (keepalived's unicast_fault_no_peer).
+    NoUnicastPeers,
     Tracker(String),
 }
 
@@ -82,6 +84,7 @@ impl fmt::Display for Reason {
                 write!(f, "advert from {source} with priority {priority} wins")
             }
             Reason::Fault(FaultCause::LinkDown) => f.write_str("interface down"),
+            Reason::Fault(FaultCause::NoUnicastPeers) => f.write_str("unicast without any peers"),
             Reason::Fault(FaultCause::Tracker(name)) => write!(f, "tracker {name} failed"),
             Reason::FaultCleared => f.write_str("fault cleared"),
             Reason::Shutdown => f.write_str("shutdown"),

@@ -23,10 +23,14 @@ pub enum DropReason {
     IntervalMismatch,
     AddressListMismatch,
     OwnAddress,
+    UnexpectedUnicast,
+    UnexpectedMulticast,
+    UnknownUnicastSource,
+    PeerTtlOutOfRange,
 }
 
 impl DropReason {
-    pub const ALL: [DropReason; 17] = [
+    pub const ALL: [DropReason; 21] = [
         DropReason::BadTtl,
         DropReason::Truncated,
         DropReason::BadVersion,
@@ -44,6 +48,10 @@ impl DropReason {
         DropReason::IntervalMismatch,
         DropReason::AddressListMismatch,
         DropReason::OwnAddress,
+        DropReason::UnexpectedUnicast,
+        DropReason::UnexpectedMulticast,
+        DropReason::UnknownUnicastSource,
+        DropReason::PeerTtlOutOfRange,
     ];
 
     /// Stable label for metrics and logs.
@@ -66,6 +74,10 @@ impl DropReason {
             DropReason::IntervalMismatch => "interval_mismatch",
             DropReason::AddressListMismatch => "address_list_mismatch",
             DropReason::OwnAddress => "own_address",
+            DropReason::UnexpectedUnicast => "unexpected_unicast",
+            DropReason::UnexpectedMulticast => "unexpected_multicast",
+            DropReason::UnknownUnicastSource => "unknown_unicast_source",
+            DropReason::PeerTtlOutOfRange => "peer_ttl_out_of_range",
         }
     }
 
@@ -91,6 +103,14 @@ impl DropReason {
             }
             DropReason::AddressListMismatch => "virtual addresses differ from ours (VRID clash?)",
             DropReason::OwnAddress => "sent from our own address (address conflict?)",
+            DropReason::UnexpectedUnicast => {
+                "expected multicast packet but received unicast packet (this instance has no unicast_peer)"
+            }
+            DropReason::UnexpectedMulticast => {
+                "expected unicast packet but received multicast packet (this instance has unicast_peer)"
+            }
+            DropReason::UnknownUnicastSource => "unicast source address is not a unicast peer",
+            DropReason::PeerTtlOutOfRange => "TTL outside the peer's min_ttl..max_ttl",
         }
     }
 

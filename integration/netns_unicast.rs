@@ -1,0 +1,176 @@
+//! Unicast VRRP where multicast does not pass: the lab's bridge drops every
+//! multicast VRRP packet, and the seed's story still holds with unicast
+//! peers, between two vipd hosts and with keepalived on the other side.
+
+mod support;
+
+use std::time::Duration;
+
+use nix::sys::signal::Signal;
+use support::*;
+use vipd::lab::{wait_for, Lab};
+
+/// The peer's address of the flavour's family (IPv6: link-local, the
+/// source VRRPv3 requires).
+fn peer_address(lab: &Lab, peer: usize, flavour: Flavour) -> std::net::IpAddr {
+    match flavour {
+        Flavour::V3Ipv6 => lab.host(peer).link_local,
+        _ => lab.host(peer).ipv4,
+    }
+}
+
+fn peer_line(lab: &Lab, peer: usize, flavour: Flavour) -> String {
+    format!(
+        "    unicast_peer: [\"{}\"]\n",
+        peer_address(lab, peer, flavour)
+    )
+}
+
+fn keepalived_peer_block(lab: &Lab, peer: usize, flavour: Flavour) -> String {
+    format!(
+        "    unicast_peer {{\n        {}\n    }}\n",
+        peer_address(lab, peer, flavour)
+    )
+}
+
+/// Starts host `host` (1: A at 100, 2: B at 90) as vipd or keepalived
+/// with the other host as its only unicast peer.
+fn start_host(lab: &mut Lab, host: usize, keepalived: bool, flavour: Flavour, tag: &str) -> Daemon {
+    let (peer, priority) = if host == 1 { (2, 100) } else { (1, 90) };
+    if keepalived {
+        let block = keepalived_peer_block(lab, peer, flavour);
+        let config = keepalived_config_with(lab, host, flavour, priority, &block);
+        start_keepalived(lab, host, &config, tag)
+    } else {
+        let line = peer_line(lab, peer, flavour);
+        let config = vipd_config_with(lab, host, flavour, priority, "1111", &line);
+        start_vipd(lab, host, &config, tag, &[])
+    }
+}
+
+/// Start both -> VIP on A; stop A -> VIP on B; start A -> VIP on A, with
+/// keepalived on `keepalived_host` if any.
+fn seed_story_over_unicast(test: &str, keepalived_host: Option<usize>, flavour: Flavour) {
+    let lab = match keepalived_host {
+        Some(_) => lab_with_keepalived_or_skip(test, 2),
+        None => lab_or_skip(test, 2),
+    };
+    let Some(mut lab) = lab else { return };
+    lab.block_multicast_vrrp()
+        .unwrap_or_else(|e| panic!("{test}: nftables on the lab bridge: {e}"));
+    let vip = flavour.vip();
+    let b = start_host(&mut lab, 2, keepalived_host == Some(2), flavour, "1");
+    let a1 = start_host(&mut lab, 1, keepalived_host == Some(1), flavour, "1");
+    expect_only(&lab, vip, 1, "both started", &[&a1, &b]);
+    // Hold longer than B's Master_Down_Interval: had B not heard A, it
+    // would have taken the VIP too.
+    let moved = wait_for(Duration::from_secs(5), || lab.holders(vip) != vec![1]);
+    assert_eq!(moved, None, "the VIP moved: {:?}", lab.holders(vip));
+
+    assert_eq!(stop(&mut lab, &a1, Signal::SIGTERM), Some(Some(0)));
+    expect_only(&lab, vip, 2, "A stopped", &[&a1, &b]);
+
+    let a2 = start_host(&mut lab, 1, keepalived_host == Some(1), flavour, "2");
+    expect_only(&lab, vip, 1, "A started again", &[&a2, &b]);
+    assert_eq!(
+        lab.blocked_multicast_vrrp(),
+        0,
+        "nothing was sent to the multicast group"
+    );
+}
+
+#[test]
+fn vipd_pair_over_unicast_with_multicast_blocked() {
+    seed_story_over_unicast(
+        "vipd_pair_over_unicast_with_multicast_blocked",
+        None,
+        Flavour::V2Ipv4,
+    );
+}
+
+#[test]
+fn vipd_pair_over_unicast_v3_ipv6() {
+    seed_story_over_unicast("vipd_pair_over_unicast_v3_ipv6", None, Flavour::V3Ipv6);
+}
+
+/// VRRPv3 over IPv4 unicast: the checksum covers the real destination, as
+/// keepalived computes it.
+#[test]
+fn vipd_and_keepalived_over_unicast_v3() {
+    seed_story_over_unicast(
+        "vipd_and_keepalived_over_unicast_v3",
+        Some(2),
+        Flavour::V3Ipv4,
+    );
+}
+
+#[test]
+fn vipd_master_keepalived_backup_over_unicast() {
+    seed_story_over_unicast(
+        "vipd_master_keepalived_backup_over_unicast",
+        Some(2),
+        Flavour::V2Ipv4,
+    );
+}
+
+#[test]
+fn keepalived_master_vipd_backup_over_unicast() {
+    seed_story_over_unicast(
+        "keepalived_master_vipd_backup_over_unicast",
+        Some(1),
+        Flavour::V2Ipv4,
+    );
+}
+
+/// The control: with multicast blocked, a multicast pair cannot hear each
+/// other and both take the VIP. So the block is real, and the unicast
+/// stories above pass because of unicast.
+#[test]
+fn blocked_multicast_splits_a_multicast_pair() {
+    let Some(mut lab) = lab_or_skip("blocked_multicast_splits_a_multicast_pair", 2) else {
+        return;
+    };
+    lab.block_multicast_vrrp().unwrap();
+    let vip = Flavour::V2Ipv4.vip();
+    let (a, b) = start_seed_pair(&mut lab, "1111");
+    wait_for(DEADLINE, || lab.holders(vip) == vec![1, 2]).unwrap_or_else(|| {
+        panic!(
+            "expected a split, holders {:?}\n{}\n{}",
+            lab.holders(vip),
+            a.log_text(),
+            b.log_text()
+        )
+    });
+    assert!(lab.blocked_multicast_vrrp() > 0, "the bridge counted drops");
+}
+
+/// A unicast instance counts and logs a multicast advert for its VRID
+/// instead of acting on it, as keepalived does.
+#[test]
+fn a_unicast_instance_drops_multicast_adverts_and_says_so() {
+    let Some(mut lab) = lab_or_skip("a_unicast_instance_drops_multicast_adverts_and_says_so", 3)
+    else {
+        return;
+    };
+    let vip = Flavour::V2Ipv4.vip();
+    let v2 = Flavour::V2Ipv4;
+    let a_config = vipd_config_with(&lab, 1, v2, 100, "1111", &peer_line(&lab, 2, v2));
+    let b_config = vipd_config_with(&lab, 2, v2, 90, "1111", &peer_line(&lab, 1, v2));
+    let a = start_vipd(&mut lab, 1, &a_config, "1", &[]);
+    let b = start_vipd(&mut lab, 2, &b_config, "1", &[]);
+    expect_only(&lab, vip, 1, "unicast pair started", &[&a, &b]);
+    // Host 3: a multicast instance with the same VRID and a higher priority.
+    let c_config = vipd_config(&lab, 3, Flavour::V2Ipv4, 200, "1111");
+    let c = start_vipd(&mut lab, 3, &c_config, "1", &[]);
+    let phrase = "expected unicast packet but received multicast packet";
+    wait_for(DEADLINE, || a.log_text().contains(phrase))
+        .unwrap_or_else(|| panic!("A never reported C's multicast advert:\n{}", a.log_text()));
+    assert_eq!(
+        a.transitions(),
+        2,
+        "A: BACKUP, MASTER only:\n{}",
+        a.log_text()
+    );
+    assert!(lab.has_address(1, vip), "A still holds the VIP");
+    let _ = c;
+}
