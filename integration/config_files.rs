@@ -621,3 +621,66 @@ fn unicast_fault_no_peer_keeps_unicast_with_no_peers() {
         Ok(())
     });
 }
+
+#[test]
+fn addresses_on_other_devices_track_them_unless_no_track() {
+    Jail::expect_with(|jail| {
+        jail.create_file(
+            "devs.yaml",
+            "instances:\n  VI_1:\n    interface: eth0\n    virtual_router_id: 51\n    virtual_ipaddress: [\"192.0.2.203 dev eth1\", \"192.0.2.204 dev eth2 no_track\", 192.0.2.205 dev lo]\n",
+        )?;
+        let (_, settings) = load_and_validate(&[jail.directory().join("devs.yaml")]).unwrap();
+        use vipd::config::health::Tracked;
+        let s = &settings.instances[0];
+        assert_eq!(
+            s.trackers,
+            vec![
+                Tracked::Interface {
+                    name: "eth1".into(),
+                    weight: 0
+                },
+                Tracked::Interface {
+                    name: "lo".into(),
+                    weight: 0
+                },
+            ],
+            "keepalived tracks an address's device: down means FAULT"
+        );
+        assert_eq!(s.interfaces(), vec!["eth0", "eth1", "eth2", "lo"]);
+        Ok(())
+    });
+}
+
+#[test]
+fn address_options_errors_name_the_key() {
+    let cases = [
+        (
+            "virtual_ipaddress: [\"2001:db8::1 brd 192.0.2.255\"]",
+            "virtual_ipaddress: 2001:db8::1: brd is for IPv4",
+        ),
+        (
+            "virtual_ipaddress: [\"192.0.2.1 scope galaxy\"]",
+            "expected one of global, site, link, host, nowhere",
+        ),
+        (
+            "virtual_ipaddress: [\"192.0.2.1 peer 192.0.2.2\"]",
+            "unknown option \"peer\"",
+        ),
+        (
+            "virtual_ipaddress_excluded: [224.0.0.1]\n    virtual_ipaddress: [192.0.2.1]",
+            "virtual_ipaddress_excluded: 224.0.0.1 is not usable",
+        ),
+    ];
+    for (lines, expected) in cases {
+        Jail::expect_with(|jail| {
+            jail.create_file(
+                "opts.yaml",
+                &format!("instances:\n  VI_1:\n    interface: eth0\n    virtual_router_id: 51\n    {lines}\n"),
+            )?;
+            let text = errors_of(&[jail.directory().join("opts.yaml")]).to_string();
+            assert!(text.contains(expected), "{lines}: {text}");
+            assert!(text.contains(":5: "), "{lines}: line 5: {text}");
+            Ok(())
+        });
+    }
+}

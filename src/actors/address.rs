@@ -12,7 +12,7 @@ use actix::prelude::*;
 
 use crate::log::phrases;
 use crate::net::announce::{Announcer, Mac};
-use crate::net::netlink::{NetEvent, Netlink};
+use crate::net::netlink::{AddressOptions, NetEvent, Netlink};
 use crate::proto::VirtualAddress;
 
 use crate::sys::boundary::guarded;
@@ -24,12 +24,21 @@ pub struct LinkState {
     pub up: bool,
 }
 
+/// An address to hold, and how.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Held {
+    pub vip: VirtualAddress,
+    pub options: AddressOptions,
+    /// Put it back if someone deletes it (keepalived: unless no_track).
+    pub track: bool,
+}
+
 /// Add `addresses` for `instance`, and keep them there until released.
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct Claim {
     pub instance: String,
-    pub addresses: Vec<VirtualAddress>,
+    pub addresses: Vec<Held>,
 }
 
 /// Remove `addresses`; the reply comes once the kernel has done it.
@@ -54,6 +63,70 @@ pub struct Announce {
 #[rtype(result = "()")]
 pub struct Watch(pub Recipient<LinkState>);
 
+/// Which address actor holds each of an instance's addresses, and how:
+/// its own interface's, unless the address is placed on another device.
+#[derive(Clone)]
+pub struct AddressRouter {
+    own: Addr<AddressActor>,
+    placed: HashMap<IpAddr, (Addr<AddressActor>, AddressOptions, bool)>,
+}
+
+impl AddressRouter {
+    pub fn new(own: Addr<AddressActor>) -> AddressRouter {
+        AddressRouter {
+            own,
+            placed: HashMap::new(),
+        }
+    }
+
+    /// `address` is held by `actor`, added with `options`; `track`: put
+    /// back if deleted.
+    pub fn place(
+        &mut self,
+        address: IpAddr,
+        actor: Addr<AddressActor>,
+        options: AddressOptions,
+        track: bool,
+    ) {
+        self.placed.insert(address, (actor, options, track));
+    }
+
+    /// The actor of the instance's own interface (link state comes from it).
+    pub fn own(&self) -> &Addr<AddressActor> {
+        &self.own
+    }
+
+    /// `addresses` grouped by the actor that holds them, in first-seen order.
+    pub fn split(&self, addresses: Vec<VirtualAddress>) -> Vec<(Addr<AddressActor>, Vec<Held>)> {
+        let mut groups: Vec<(Addr<AddressActor>, Vec<Held>)> = Vec::new();
+        for vip in addresses {
+            let (actor, held) = match self.placed.get(&vip.address) {
+                Some((actor, options, track)) => (
+                    actor,
+                    Held {
+                        vip,
+                        options: options.clone(),
+                        track: *track,
+                    },
+                ),
+                None => (
+                    &self.own,
+                    Held {
+                        vip,
+                        options: AddressOptions::default(),
+                        track: true,
+                    },
+                ),
+            };
+            match groups.iter_mut().find(|(a, _)| a == actor) {
+                Some((_, list)) => list.push(held),
+                None => groups.push((actor.clone(), vec![held])),
+            }
+        }
+        groups
+    }
+}
+
 pub struct AddressActor {
     interface: String,
     index: u32,
@@ -61,7 +134,7 @@ pub struct AddressActor {
     netlink: Netlink,
     announcer: Option<Announcer>,
     /// Claimed addresses and the instance that claimed each.
-    claimed: HashMap<IpAddr, (String, VirtualAddress)>,
+    claimed: HashMap<IpAddr, (String, Held)>,
     watchers: Vec<Recipient<LinkState>>,
     link_up: bool,
 }
@@ -86,12 +159,13 @@ impl AddressActor {
         }
     }
 
-    fn add(&self, ctx: &mut Context<Self>, instance: String, vip: VirtualAddress) {
+    fn add(&self, ctx: &mut Context<Self>, instance: String, held: Held) {
         let netlink = self.netlink.clone();
         let (index, interface) = (self.index, self.interface.clone());
         ctx.spawn(
             async move {
-                if let Err(error) = netlink.add_address(index, vip).await {
+                let vip = held.vip;
+                if let Err(error) = netlink.add_address(index, vip, &held.options).await {
                     tracing::error!(%instance, %interface, address = %vip.address, %error, "({instance}) cannot add {}/{} to {interface}: {error}", vip.address, vip.prefix_len);
                 }
             }
@@ -109,9 +183,22 @@ impl AddressActor {
                 }
             }
             NetEvent::AddressRemoved { index, address } if index == self.index => {
-                if let Some((instance, vip)) = self.claimed.get(&address).cloned() {
-                    phrases::address_removed_behind_our_back(&instance, address, &self.interface);
-                    self.add(ctx, instance, vip);
+                match self.claimed.get(&address).cloned() {
+                    Some((instance, held)) if held.track => {
+                        phrases::address_removed_behind_our_back(
+                            &instance,
+                            address,
+                            &self.interface,
+                        );
+                        self.add(ctx, instance, held);
+                    }
+                    // no_track: keepalived leaves it gone until the next
+                    // time the instance becomes master.
+                    Some((instance, _)) => {
+                        phrases::untracked_address_removed(&instance, address, &self.interface);
+                        self.claimed.remove(&address);
+                    }
+                    None => {}
                 }
             }
             _ => {}
@@ -135,7 +222,10 @@ impl Actor for AddressActor {
                 return;
             }
         }
+        // A loopback device (no MAC) has no neighbours to tell.
+        let loopback = self.mac == [0; 6];
         match Announcer::open(&self.interface, self.index, self.mac) {
+            _ if loopback => {}
             Ok(announcer) => self.announcer = Some(announcer),
             Err(error) => {
                 tracing::error!(interface = %self.interface, %error, "cannot open announcement sockets on {}: {error}", self.interface);
@@ -145,8 +235,8 @@ impl Actor for AddressActor {
         }
         // After a restart, put back anything that went missing meanwhile.
         let claimed: Vec<_> = self.claimed.values().cloned().collect();
-        for (instance, vip) in claimed {
-            self.add(ctx, instance, vip);
+        for (instance, held) in claimed {
+            self.add(ctx, instance, held);
         }
     }
 }
@@ -177,11 +267,11 @@ impl Handler<Claim> for AddressActor {
 
     fn handle(&mut self, claim: Claim, ctx: &mut Context<Self>) {
         guarded(self, ctx, "claim", |actor, ctx| {
-            for vip in claim.addresses {
+            for held in claim.addresses {
                 actor
                     .claimed
-                    .insert(vip.address, (claim.instance.clone(), vip));
-                actor.add(ctx, claim.instance.clone(), vip);
+                    .insert(held.vip.address, (claim.instance.clone(), held.clone()));
+                actor.add(ctx, claim.instance.clone(), held);
             }
         });
     }

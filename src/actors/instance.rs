@@ -15,7 +15,7 @@ use crate::proto::{
     Transition,
 };
 
-use super::address::{AddressActor, Announce, Claim, LinkState, Release};
+use super::address::{AddressRouter, Announce, Claim, LinkState, Release};
 use super::health::TrackerUpdate;
 use crate::sys::boundary::guarded;
 use crate::sys::drop_log::DropLog;
@@ -69,7 +69,7 @@ pub struct InstanceActor {
     destinations: Vec<IpAddr>,
     interface: String,
     ifindex: u32,
-    address: Addr<AddressActor>,
+    addresses: AddressRouter,
     core: Instance,
     sender: Option<VrrpSender>,
     timer: Option<PreciseTimer>,
@@ -89,7 +89,7 @@ impl InstanceActor {
         params: InstanceParams,
         interface: String,
         ifindex: u32,
-        address: Addr<AddressActor>,
+        addresses: AddressRouter,
         notifier: Option<tokio::sync::mpsc::UnboundedSender<Notification>>,
     ) -> InstanceActor {
         let core = Instance::new(params.clone()).expect("validated parameters");
@@ -98,7 +98,7 @@ impl InstanceActor {
             params,
             interface,
             ifindex,
-            address,
+            addresses,
             core,
             sender: None,
             timer: None,
@@ -132,30 +132,40 @@ impl InstanceActor {
                 Action::AddVips {
                     addresses,
                     accept: _,
-                } => self.address.do_send(Claim {
-                    instance,
-                    addresses,
-                }),
-                Action::RemoveVips { addresses } => {
-                    let release = Release {
-                        instance,
-                        addresses,
-                    };
-                    match pending.as_deref_mut() {
-                        Some(pending) => {
-                            let removed = self.address.send(release);
-                            pending.push(Box::pin(async move {
-                                let _ = removed.await;
-                            }));
-                        }
-                        None => self.address.do_send(release),
+                } => {
+                    for (actor, addresses) in self.addresses.split(addresses) {
+                        actor.do_send(Claim {
+                            instance: instance.clone(),
+                            addresses,
+                        });
                     }
                 }
-                Action::Announce { addresses, count } => self.address.do_send(Announce {
-                    instance,
-                    addresses,
-                    count,
-                }),
+                Action::RemoveVips { addresses } => {
+                    for (actor, held) in self.addresses.split(addresses) {
+                        let release = Release {
+                            instance: instance.clone(),
+                            addresses: held.into_iter().map(|h| h.vip).collect(),
+                        };
+                        match pending.as_deref_mut() {
+                            Some(pending) => {
+                                let removed = actor.send(release);
+                                pending.push(Box::pin(async move {
+                                    let _ = removed.await;
+                                }));
+                            }
+                            None => actor.do_send(release),
+                        }
+                    }
+                }
+                Action::Announce { addresses, count } => {
+                    for (actor, held) in self.addresses.split(addresses) {
+                        actor.do_send(Announce {
+                            instance: instance.clone(),
+                            addresses: held.into_iter().map(|h| h.vip).collect(),
+                            count,
+                        });
+                    }
+                }
                 Action::Notify(transition) => {
                     self.log_transition(&transition);
                     let done = pending.as_deref_mut().map(|pending| {
@@ -284,7 +294,8 @@ impl Actor for InstanceActor {
         };
         self.core.handle_event(now, start);
         self.run_actions(ctx);
-        self.address
+        self.addresses
+            .own()
             .do_send(super::address::Watch(ctx.address().recipient()));
     }
 }

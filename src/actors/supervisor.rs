@@ -12,7 +12,7 @@ use crate::config::{InstanceSettings, Settings};
 use crate::net::netlink::{InterfaceAddress, LinkInfo, Netlink, NetlinkError};
 use crate::proto::{choose_source, LocalAddress, SourceError};
 
-use super::address::AddressActor;
+use super::address::{AddressActor, AddressRouter};
 use super::health::{HealthActor, Subscriber, Subscriptions};
 use super::instance::{Inbound, InstanceActor, Shutdown};
 use super::interface::InterfaceActor;
@@ -94,20 +94,22 @@ pub async fn start(settings: Settings) -> Result<Vec<Addr<InstanceActor>>, Start
     let netlink = Netlink::connect()?;
     let mut links: BTreeMap<String, (LinkInfo, Vec<InterfaceAddress>)> = BTreeMap::new();
     for s in &settings {
-        if links.contains_key(&s.interface) {
-            continue;
-        }
-        let link = match netlink.link(&s.interface).await {
-            Err(NetlinkError::NoSuchInterface(_)) => {
-                return Err(StartError::NoSuchInterface {
-                    instance: s.name.clone(),
-                    interface: s.interface.clone(),
-                })
+        for interface in s.interfaces() {
+            if links.contains_key(&interface) {
+                continue;
             }
-            other => other?,
-        };
-        let addresses = netlink.addresses(link.index).await?;
-        links.insert(s.interface.clone(), (link, addresses));
+            let link = match netlink.link(&interface).await {
+                Err(NetlinkError::NoSuchInterface(_)) => {
+                    return Err(StartError::NoSuchInterface {
+                        instance: s.name.clone(),
+                        interface,
+                    })
+                }
+                other => other?,
+            };
+            let addresses = netlink.addresses(link.index).await?;
+            links.insert(interface, (link, addresses));
+        }
     }
 
     let mut address_actors: HashMap<String, Addr<AddressActor>> = HashMap::new();
@@ -126,12 +128,17 @@ pub async fn start(settings: Settings) -> Result<Vec<Addr<InstanceActor>>, Start
         let (link, addresses) = &links[&s.interface];
         let primary = source_address(&s, addresses)?;
         let params = s.params(primary);
-        let address_actor = address_actors[&link.name].clone();
+        let mut router = AddressRouter::new(address_actors[&link.name].clone());
+        for vip in params.held_addresses() {
+            let placement = s.placement(vip.address);
+            let actor = address_actors[s.interface_of(&placement)].clone();
+            router.place(vip.address, actor, placement.options, placement.track);
+        }
         let (interface, index) = (s.interface.clone(), link.index);
         let notifier =
             (!s.notify.is_empty()).then(|| notifier::spawn(s.name.clone(), s.notify.clone()));
         let actor = Supervisor::start(move |_| {
-            InstanceActor::new(params, interface, index, address_actor, notifier)
+            InstanceActor::new(params, interface, index, router, notifier)
         });
         for tracked in &s.trackers {
             subscriptions.add(
@@ -174,7 +181,7 @@ fn source_address(
             secondary: a.secondary,
         })
         .collect();
-    choose_source(s.source_ip, s.is_ipv6(), s.virtual_addresses(), &local).map_err(|source| {
+    choose_source(s.source_ip, s.is_ipv6(), &s.held_addresses(), &local).map_err(|source| {
         StartError::Source {
             instance: s.name.clone(),
             interface: s.interface.clone(),

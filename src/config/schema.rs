@@ -159,7 +159,16 @@ pub struct InstanceConfig {
     pub source_ip: Option<IpAddr>,
     #[serde(default)]
     pub authentication: Option<Authentication>,
-    pub virtual_ipaddress: Vec<String>,
+    #[serde(deserialize_with = "lines_or_maps")]
+    pub virtual_ipaddress: Vec<AddressConfig>,
+    /// Held by the master but not advertised: more addresses than an
+    /// advert carries, or of the other family.
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "lines_or_maps"
+    )]
+    pub virtual_ipaddress_excluded: Vec<AddressConfig>,
     #[serde(default = "defaults::yes")]
     pub preempt: bool,
     #[serde(default)]
@@ -194,7 +203,11 @@ pub struct InstanceConfig {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notify: Option<String>,
     /// Send adverts to these hosts instead of the multicast group.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "lines_or_maps"
+    )]
     pub unicast_peer: Vec<PeerConfig>,
     /// TTL / hop limit of unicast adverts (default: 255 for IPv4, the
     /// kernel's default hop limit for IPv6).
@@ -214,10 +227,13 @@ fn is_false(value: &bool) -> bool {
 
 /// A unicast peer as keepalived writes one (`192.0.2.2`, or
 /// `192.0.2.2 min_ttl 254 max_ttl 254`) or as a map.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct PeerConfig {
     pub address: IpAddr,
+    #[serde(default)]
     pub min_ttl: Option<u8>,
+    #[serde(default)]
     pub max_ttl: Option<u8>,
 }
 
@@ -268,45 +284,6 @@ impl Serialize for PeerConfig {
             text.push_str(&format!(" max_ttl {ttl}"));
         }
         serializer.serialize_str(&text)
-    }
-}
-
-impl<'de> Deserialize<'de> for PeerConfig {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        #[derive(Deserialize)]
-        #[serde(deny_unknown_fields)]
-        struct Map {
-            address: IpAddr,
-            #[serde(default)]
-            min_ttl: Option<u8>,
-            #[serde(default)]
-            max_ttl: Option<u8>,
-        }
-
-        struct PeerVisitor;
-
-        impl<'de> Visitor<'de> for PeerVisitor {
-            type Value = PeerConfig;
-
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("ADDRESS, \"ADDRESS min_ttl N max_ttl N\" or { address: ADDRESS, min_ttl: N, max_ttl: N }")
-            }
-
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<PeerConfig, E> {
-                v.parse().map_err(E::custom)
-            }
-
-            fn visit_map<A: de::MapAccess<'de>>(self, map: A) -> Result<PeerConfig, A::Error> {
-                let m = Map::deserialize(de::value::MapAccessDeserializer::new(map))?;
-                Ok(PeerConfig {
-                    address: m.address,
-                    min_ttl: m.min_ttl,
-                    max_ttl: m.max_ttl,
-                })
-            }
-        }
-
-        deserializer.deserialize_any(PeerVisitor)
     }
 }
 
@@ -448,4 +425,132 @@ mod defaults {
     pub fn track_file_weight() -> i32 {
         1
     }
+}
+
+/// A virtual address as keepalived writes one,
+/// `ADDR[/PREFIX] [brd ADDR] [dev IFACE] [scope SCOPE] [label LABEL] [no_track]`,
+/// or as a map with those keys.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AddressConfig {
+    /// `ADDR` or `ADDR/PREFIX`; no prefix means a host address (/32, /128).
+    pub address: String,
+    #[serde(default)]
+    pub brd: Option<std::net::Ipv4Addr>,
+    /// The interface to hold it on (default: the instance's).
+    #[serde(default)]
+    pub dev: Option<String>,
+    /// site, link, host, nowhere or global.
+    #[serde(default)]
+    pub scope: Option<String>,
+    #[serde(default)]
+    pub label: Option<String>,
+    /// Do not put it back if someone deletes it, and do not track its
+    /// interface.
+    #[serde(default)]
+    pub no_track: bool,
+}
+
+impl std::str::FromStr for AddressConfig {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<AddressConfig, String> {
+        let mut words = text.split_whitespace();
+        let mut config = AddressConfig {
+            address: words.next().ok_or("expected an address")?.to_string(),
+            ..AddressConfig::default()
+        };
+        while let Some(option) = words.next() {
+            let mut value = || {
+                words
+                    .next()
+                    .map(str::to_string)
+                    .ok_or(format!("{option}: expected a value after it"))
+            };
+            match option {
+                "brd" | "broadcast" => {
+                    let brd = value()?;
+                    config.brd = Some(
+                        brd.parse()
+                            .map_err(|_| format!("brd: expected an IPv4 address, got {brd:?}"))?,
+                    );
+                }
+                "dev" => config.dev = Some(value()?),
+                "scope" => config.scope = Some(value()?),
+                "label" => config.label = Some(value()?),
+                "no_track" => config.no_track = true,
+                other => {
+                    return Err(format!(
+                        "unknown option {other:?}: expected brd, dev, scope, label or no_track"
+                    ))
+                }
+            }
+        }
+        Ok(config)
+    }
+}
+
+impl Serialize for AddressConfig {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut text = self.address.clone();
+        let options = [
+            ("brd", self.brd.map(|b| b.to_string())),
+            ("dev", self.dev.clone()),
+            ("scope", self.scope.clone()),
+            ("label", self.label.clone()),
+        ];
+        for (name, value) in options {
+            if let Some(value) = value {
+                text.push_str(&format!(" {name} {value}"));
+            }
+        }
+        if self.no_track {
+            text.push_str(" no_track");
+        }
+        serializer.serialize_str(&text)
+    }
+}
+
+/// For a list whose entries are either keepalived's one-line form (parsed
+/// with `FromStr`) or a map with the same keys.
+fn lines_or_maps<'de, D, T>(deserializer: D) -> Result<Vec<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: std::str::FromStr<Err = String> + Deserialize<'de>,
+{
+    struct LineOrMap<T>(std::marker::PhantomData<T>);
+
+    impl<'de, T> Visitor<'de> for LineOrMap<T>
+    where
+        T: std::str::FromStr<Err = String> + Deserialize<'de>,
+    {
+        type Value = T;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a line as keepalived writes it, or a map")
+        }
+
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<T, E> {
+            v.parse().map_err(E::custom)
+        }
+
+        fn visit_map<A: de::MapAccess<'de>>(self, map: A) -> Result<T, A::Error> {
+            T::deserialize(de::value::MapAccessDeserializer::new(map))
+        }
+    }
+
+    struct Entry<T>(T);
+
+    impl<'de, T> Deserialize<'de> for Entry<T>
+    where
+        T: std::str::FromStr<Err = String> + Deserialize<'de>,
+    {
+        fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+            deserializer
+                .deserialize_any(LineOrMap::<T>(std::marker::PhantomData))
+                .map(Entry)
+        }
+    }
+
+    Vec::<Entry<T>>::deserialize(deserializer).map(|v| v.into_iter().map(|e| e.0).collect())
 }

@@ -12,7 +12,8 @@ use crate::proto::{
 use super::error::{ConfigError, ConfigErrors};
 use super::health::{self, HealthSettings, NotifySettings, Problems, Tracked};
 use super::load::Loaded;
-use super::schema::{AuthType, Config, InstanceConfig};
+use super::schema::{AddressConfig, AuthType, Config, InstanceConfig};
+use crate::net::netlink::AddressOptions;
 
 /// One instance, ready to run once its source address is known.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -21,6 +22,9 @@ pub struct InstanceSettings {
     pub interface: String,
     /// Configured source; `None`: the interface's address of the family.
     pub source_ip: Option<IpAddr>,
+    /// Where and how each held address is added, if not plainly on
+    /// `interface`.
+    pub placements: BTreeMap<IpAddr, Placement>,
     pub trackers: Vec<Tracked>,
     pub notify: NotifySettings,
     /// Complete but for `primary_address`, which is a placeholder.
@@ -37,7 +41,44 @@ pub struct Settings {
     pub warnings: Vec<ConfigError>,
 }
 
+/// Where a held address goes and how (keepalived's per-address options).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Placement {
+    /// Another interface than the instance's (`dev`); `lo` for routed VIPs.
+    pub dev: Option<String>,
+    pub options: AddressOptions,
+    /// Put back if deleted behind vipd's back, and its interface tracked
+    /// (weight 0); keepalived's `no_track` turns both off.
+    pub track: bool,
+}
+
 impl InstanceSettings {
+    /// How `address` is held: its own placement, or plainly on `interface`.
+    pub fn placement(&self, address: IpAddr) -> Placement {
+        self.placements.get(&address).cloned().unwrap_or(Placement {
+            track: true,
+            ..Placement::default()
+        })
+    }
+
+    /// The interface a placement puts its address on.
+    pub fn interface_of<'a>(&'a self, placement: &'a Placement) -> &'a str {
+        placement.dev.as_deref().unwrap_or(&self.interface)
+    }
+
+    /// Every interface this instance holds addresses on, its own first.
+    pub fn interfaces(&self) -> Vec<String> {
+        let mut names = vec![self.interface.clone()];
+        for placement in self.placements.values() {
+            if let Some(dev) = &placement.dev {
+                if !names.contains(dev) {
+                    names.push(dev.clone());
+                }
+            }
+        }
+        names
+    }
+
     pub fn is_ipv6(&self) -> bool {
         self.template.primary_address.is_ipv6()
     }
@@ -50,8 +91,9 @@ impl InstanceSettings {
         self.template.version
     }
 
-    pub fn virtual_addresses(&self) -> &[VirtualAddress] {
-        &self.template.virtual_addresses
+    /// Everything the master holds, advertised or excluded.
+    pub fn held_addresses(&self) -> Vec<VirtualAddress> {
+        self.template.held_addresses()
     }
 
     /// The core's parameters with `primary` as our address.
@@ -113,7 +155,21 @@ pub fn validate(loaded: &Loaded) -> Result<Settings, ConfigErrors> {
         let trackers = health::trackers(config, instance, &health.checks);
         let notify = health::notify(config, instance);
         match (core, trackers, notify) {
-            (Ok(mut s), Ok(trackers), Ok(notify)) => {
+            (Ok(mut s), Ok(mut trackers), Ok(notify)) => {
+                // keepalived tracks the interface of an address held
+                // elsewhere (vrrp.c): down means FAULT, unless no_track.
+                for placement in s.placements.values().filter(|p| p.track) {
+                    let Some(dev) = &placement.dev else { continue };
+                    let tracked = trackers
+                        .iter()
+                        .any(|t| t.kind() == health::TrackerKind::Interface && t.name() == dev);
+                    if dev != &s.interface && !tracked {
+                        trackers.push(Tracked::Interface {
+                            name: dev.clone(),
+                            weight: 0,
+                        });
+                    }
+                }
                 s.trackers = trackers;
                 s.notify = notify;
                 settings.push(s);
@@ -167,6 +223,7 @@ fn key_of(param: Param) -> &'static str {
         Param::PreemptDelay => "preempt_delay",
         Param::UnicastPeers => "unicast_peer",
         Param::UnicastTtl => "unicast_ttl",
+        Param::ExcludedAddresses => "virtual_ipaddress_excluded",
     }
 }
 
@@ -211,16 +268,33 @@ fn instance_settings(
         }
     };
 
-    let mut vips = Vec::new();
-    for text in &c.virtual_ipaddress {
-        match parse_vip(text) {
-            Ok(vip) => vips.push(vip),
-            Err(message) => {
-                problems.push(("virtual_ipaddress", message));
-                unread.push(Param::VirtualAddresses);
+    let mut placements = BTreeMap::new();
+    let mut read_addresses = |key: &'static str, param: Param, list: &[AddressConfig]| {
+        let mut read = Vec::new();
+        for entry in list {
+            match parse_address(entry) {
+                Ok((vip, placement)) => {
+                    placements.insert(vip.address, placement);
+                    read.push(vip);
+                }
+                Err(message) => {
+                    problems.push((key, message));
+                    unread.push(param);
+                }
             }
         }
-    }
+        read
+    };
+    let vips = read_addresses(
+        "virtual_ipaddress",
+        Param::VirtualAddresses,
+        &c.virtual_ipaddress,
+    );
+    let excluded = read_addresses(
+        "virtual_ipaddress_excluded",
+        Param::ExcludedAddresses,
+        &c.virtual_ipaddress_excluded,
+    );
     let ipv6 = vips.first().is_some_and(|v| v.address.is_ipv6());
     // Until the interface is known: the configured source, or a
     // placeholder of the virtual addresses' family.
@@ -288,6 +362,7 @@ fn instance_settings(
             refresh_repeat: c.garp_master_refresh_repeat,
         },
         unicast,
+        excluded_addresses: excluded,
     };
     for problem in params.problems() {
         if !unread.contains(&problem.param()) {
@@ -305,6 +380,7 @@ fn instance_settings(
         name: name.to_string(),
         interface: c.interface.clone(),
         source_ip: c.source_ip,
+        placements,
         trackers: Vec::new(),
         notify: NotifySettings::default(),
         template: params,
@@ -347,14 +423,54 @@ fn unicast(c: &InstanceConfig, warnings: &mut CoreProblems) -> Option<Unicast> {
 /// RFC 2338's IP Authentication Header type, which RFC 3768 removed.
 const AUTH_TYPE_AH: u8 = 2;
 
+/// keepalived's address scopes (`ip addr add ... scope`), as rtnetlink numbers them.
+const SCOPES: &[(&str, u8)] = &[
+    ("global", 0),
+    ("site", 200),
+    ("link", 253),
+    ("host", 254),
+    ("nowhere", 255),
+];
+
+/// One `virtual_ipaddress` entry: the address and where and how it is held.
+fn parse_address(c: &AddressConfig) -> Result<(VirtualAddress, Placement), String> {
+    let vip = parse_vip(&c.address)?;
+    if c.brd.is_some() && vip.address.is_ipv6() {
+        return Err(format!("{}: brd is for IPv4 addresses only", c.address));
+    }
+    if c.label.is_some() && vip.address.is_ipv6() {
+        return Err(format!("{}: label is for IPv4 addresses only", c.address));
+    }
+    let scope = match &c.scope {
+        None => None,
+        Some(word) => Some(
+            SCOPES
+                .iter()
+                .find(|(name, _)| name.eq_ignore_ascii_case(word))
+                .map(|(_, number)| *number)
+                .ok_or_else(|| {
+                    format!("scope {word:?}: expected one of global, site, link, host, nowhere")
+                })?,
+        ),
+    };
+    let placement = Placement {
+        dev: c.dev.clone(),
+        options: AddressOptions {
+            broadcast: c.brd,
+            scope,
+            label: c.label.clone(),
+        },
+        track: !c.no_track,
+    };
+    Ok((vip, placement))
+}
+
 /// `ADDRESS` or `ADDRESS/PREFIX`; no prefix means a host route, as keepalived.
 /// Whether the address and prefix are usable is the core's rule.
 fn parse_vip(text: &str) -> Result<VirtualAddress, String> {
     let text = text.trim();
     if text.contains(char::is_whitespace) {
-        return Err(format!(
-            "{text:?}: expected ADDRESS or ADDRESS/PREFIX (options such as dev or label are not supported)"
-        ));
+        return Err(format!("{text:?}: expected ADDRESS or ADDRESS/PREFIX"));
     }
     let (address, prefix) = match text.split_once('/') {
         Some((a, p)) => (a, Some(p)),
@@ -385,9 +501,25 @@ mod tests {
         assert_eq!(parse_vip("192.0.2.203/24").unwrap().prefix_len, 24);
         assert_eq!(parse_vip("2001:db8::250").unwrap().prefix_len, 128);
         assert!(parse_vip("192.0.2.203/x").is_err());
-        assert!(parse_vip("192.0.2.203 dev eth0")
+        assert!(parse_vip("192.0.2.203 dev eth0").is_err());
+        let (vip, placement) = parse_address(
+            &"192.0.2.9/24 brd 192.0.2.255 dev lo scope host label lo:vip no_track"
+                .parse()
+                .unwrap(),
+        )
+        .unwrap();
+        assert_eq!(vip.prefix_len, 24);
+        assert_eq!(placement.dev.as_deref(), Some("lo"));
+        assert_eq!(placement.options.scope, Some(254));
+        assert_eq!(
+            placement.options.broadcast,
+            Some("192.0.2.255".parse().unwrap())
+        );
+        assert!(!placement.track);
+        assert!(parse_address(&"2001:db8::1 brd 192.0.2.255".parse().unwrap()).is_err());
+        assert!(parse_address(&"192.0.2.1 scope galaxy".parse().unwrap())
             .unwrap_err()
-            .contains("not supported"));
+            .contains("global, site, link, host, nowhere"));
         assert!(parse_vip("host.example").is_err());
     }
 }

@@ -218,16 +218,13 @@ impl Lab {
 
     /// The addresses on host `i`'s eth0.
     pub fn addresses(&self, i: usize) -> Vec<IpAddr> {
+        self.addresses_on(i, "eth0")
+    }
+
+    /// The addresses on device `dev` of host `i`.
+    pub fn addresses_on(&self, i: usize, dev: &str) -> Vec<IpAddr> {
         let Ok(out) = Command::new("ip")
-            .args([
-                "-n",
-                &self.host(i).netns,
-                "-o",
-                "addr",
-                "show",
-                "dev",
-                "eth0",
-            ])
+            .args(["-n", &self.host(i).netns, "-o", "addr", "show", "dev", dev])
             .output()
         else {
             return Vec::new();

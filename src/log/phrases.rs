@@ -127,6 +127,17 @@ pub fn address_removed_behind_our_back(instance: &str, address: IpAddr, interfac
     );
 }
 
+/// An address with no_track was deleted: it stays gone until the instance
+/// next becomes master, as keepalived does.
+pub fn untracked_address_removed(instance: &str, address: IpAddr, interface: &str) {
+    tracing::info!(
+        instance,
+        %address,
+        interface,
+        "({instance}) virtual address {address} (no_track) was removed from {interface}; leaving it removed"
+    );
+}
+
 pub fn notify_script_failed(instance: &str, script: &str, why: &str) {
     tracing::warn!(
         instance,

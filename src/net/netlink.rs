@@ -52,6 +52,15 @@ pub enum NetEvent {
     AddressRemoved { index: u32, address: IpAddr },
 }
 
+/// What `ip addr add` takes beyond the address and prefix.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AddressOptions {
+    pub broadcast: Option<std::net::Ipv4Addr>,
+    /// rtnetlink's scope number (0 global, 200 site, 253 link, 254 host).
+    pub scope: Option<u8>,
+    pub label: Option<String>,
+}
+
 #[derive(Clone)]
 pub struct Netlink {
     handle: Handle,
@@ -95,11 +104,33 @@ impl Netlink {
         Ok(messages.iter().filter_map(interface_address).collect())
     }
 
-    pub async fn add_address(&self, index: u32, vip: VirtualAddress) -> Result<(), NetlinkError> {
+    pub async fn add_address(
+        &self,
+        index: u32,
+        vip: VirtualAddress,
+        options: &AddressOptions,
+    ) -> Result<(), NetlinkError> {
         let mut request = self
             .handle
             .address()
             .add(index, vip.address, vip.prefix_len);
+        let message = request.message_mut();
+        if let Some(broadcast) = options.broadcast {
+            message
+                .attributes
+                .retain(|a| !matches!(a, AddressAttribute::Broadcast(_)));
+            message
+                .attributes
+                .push(AddressAttribute::Broadcast(broadcast));
+        }
+        if let Some(scope) = options.scope {
+            message.header.scope = scope.into();
+        }
+        if let Some(label) = &options.label {
+            message
+                .attributes
+                .push(AddressAttribute::Label(label.clone()));
+        }
         if vip.address.is_ipv6() {
             // Two hosts briefly holding it during a takeover must not make
             // the kernel declare it a duplicate and stop using it.

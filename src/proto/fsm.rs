@@ -436,7 +436,7 @@ impl Instance {
                     self.send_advert(0);
                 }
                 self.actions.push_back(Action::RemoveVips {
-                    addresses: self.params.virtual_addresses.clone(),
+                    addresses: self.params.held_addresses(),
                 });
                 self.stats.released_master += 1;
             }
@@ -449,7 +449,7 @@ impl Instance {
                 // crashed (keepalived removes them at start too).
                 if to != State::Master {
                     self.actions.push_back(Action::RemoveVips {
-                        addresses: self.params.virtual_addresses.clone(),
+                        addresses: self.params.held_addresses(),
                     });
                 }
             }
@@ -463,7 +463,7 @@ impl Instance {
                 self.stats.became_master += 1;
                 self.send_advert(self.priority);
                 self.actions.push_back(Action::AddVips {
-                    addresses: self.params.virtual_addresses.clone(),
+                    addresses: self.params.held_addresses(),
                     accept: self.params.accept_mode || self.params.is_owner(),
                 });
                 self.announce(self.params.announce.repeat);
@@ -516,7 +516,7 @@ impl Instance {
     fn announce(&mut self, count: u32) {
         if count > 0 {
             self.actions.push_back(Action::Announce {
-                addresses: self.params.virtual_addresses.clone(),
+                addresses: self.params.held_addresses(),
                 count,
             });
         }

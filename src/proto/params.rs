@@ -132,6 +132,10 @@ pub struct InstanceParams {
     pub announce: AnnounceSchedule,
     /// Unicast peers instead of the multicast group; None: multicast.
     pub unicast: Option<Unicast>,
+    /// Held while master like the virtual addresses but not advertised
+    /// (keepalived's virtual_ipaddress_excluded): more than an advert
+    /// carries, or of the other family.
+    pub excluded_addresses: Vec<VirtualAddress>,
 }
 
 /// The parameter a problem is about, so that the layer that read it from
@@ -147,6 +151,7 @@ pub enum Param {
     PreemptDelay,
     UnicastPeers,
     UnicastTtl,
+    ExcludedAddresses,
 }
 
 /// One rule an instance's parameters break. Messages state the rule in
@@ -192,6 +197,9 @@ pub enum ParamsError {
     PeerIsSelf(IpAddr),
     #[error("expected 1..255, got 0")]
     ZeroUnicastTtl,
+    /// A problem with an excluded (not advertised) address.
+    #[error("{0}")]
+    Excluded(Box<ParamsError>),
 }
 
 impl ParamsError {
@@ -212,6 +220,7 @@ impl ParamsError {
             | ParamsError::PeerTtlRange { .. }
             | ParamsError::PeerIsSelf(_) => Param::UnicastPeers,
             ParamsError::ZeroUnicastTtl => Param::UnicastTtl,
+            ParamsError::Excluded(_) => Param::ExcludedAddresses,
         }
     }
 }
@@ -223,6 +232,22 @@ pub struct InvalidParams(pub Vec<ParamsError>);
 
 /// keepalived's upper limit for preempt_delay (vrrp_parser.c).
 pub const MAX_PREEMPT_DELAY: Duration = Duration::from_secs(1000);
+
+/// What makes one address unusable to hold, whatever list it is in.
+fn address_problems(vip: &VirtualAddress) -> impl Iterator<Item = ParamsError> {
+    let address = vip.address;
+    let too_long = vip.prefix_len > if address.is_ipv6() { 128 } else { 32 };
+    let unusable = address.is_unspecified() || address.is_multicast() || address.is_loopback();
+    [
+        too_long.then_some(ParamsError::PrefixLength {
+            address,
+            prefix_len: vip.prefix_len,
+        }),
+        unusable.then_some(ParamsError::UnusableVirtualAddress(address)),
+    ]
+    .into_iter()
+    .flatten()
+}
 
 impl InstanceParams {
     /// An instance with keepalived's defaults: VRRPv2, priority 100,
@@ -248,6 +273,7 @@ impl InstanceParams {
             auth: Auth::None,
             announce: AnnounceSchedule::default(),
             unicast: None,
+            excluded_addresses: Vec::new(),
         }
     }
 
@@ -272,18 +298,18 @@ impl InstanceParams {
             problems.push(ParamsError::PrimaryFamily(self.primary_address));
         }
         for vip in &self.virtual_addresses {
-            let address = vip.address;
-            if address.is_ipv6() != ipv6 {
-                problems.push(ParamsError::MixedFamilies(address));
-            } else if vip.prefix_len > if ipv6 { 128 } else { 32 } {
-                problems.push(ParamsError::PrefixLength {
-                    address,
-                    prefix_len: vip.prefix_len,
-                });
+            if vip.address.is_ipv6() != ipv6 {
+                problems.push(ParamsError::MixedFamilies(vip.address));
             }
-            if address.is_unspecified() || address.is_multicast() || address.is_loopback() {
-                problems.push(ParamsError::UnusableVirtualAddress(address));
-            }
+        }
+        for vip in &self.virtual_addresses {
+            problems.extend(address_problems(vip));
+        }
+        // Excluded addresses may be of either family: they are not advertised.
+        for vip in &self.excluded_addresses {
+            problems.extend(
+                address_problems(vip).map(|problem| ParamsError::Excluded(Box::new(problem))),
+            );
         }
         match self.version {
             Version::V2 => {
@@ -344,6 +370,16 @@ impl InstanceParams {
     pub fn advertised_addresses(&self) -> AddressList {
         AddressList::from_addresses(self.virtual_addresses.iter().map(|v| v.address))
             .expect("validated: one family, at least one address")
+    }
+
+    /// Everything a master holds: the advertised addresses, then the
+    /// excluded ones.
+    pub fn held_addresses(&self) -> Vec<VirtualAddress> {
+        self.virtual_addresses
+            .iter()
+            .chain(&self.excluded_addresses)
+            .copied()
+            .collect()
     }
 
     /// Where each advert goes: every unicast peer, or the VRRP group.
