@@ -17,6 +17,7 @@ use crate::proto::{
 
 use super::address::{AddressRouter, Announce, Claim, LinkState, Release};
 use super::health::TrackerUpdate;
+use super::routing::{ClaimRouting, ReleaseRouting, Routing};
 use crate::sys::boundary::guarded;
 use crate::sys::drop_log::DropLog;
 use crate::sys::notifier::Notification;
@@ -70,6 +71,7 @@ pub struct InstanceActor {
     interface: String,
     ifindex: u32,
     addresses: AddressRouter,
+    routing: Option<Routing>,
     core: Instance,
     sender: Option<VrrpSender>,
     timer: Option<PreciseTimer>,
@@ -90,6 +92,7 @@ impl InstanceActor {
         interface: String,
         ifindex: u32,
         addresses: AddressRouter,
+        routing: Option<Routing>,
         notifier: Option<tokio::sync::mpsc::UnboundedSender<Notification>>,
     ) -> InstanceActor {
         let core = Instance::new(params.clone()).expect("validated parameters");
@@ -99,6 +102,7 @@ impl InstanceActor {
             interface,
             ifindex,
             addresses,
+            routing,
             core,
             sender: None,
             timer: None,
@@ -139,8 +143,30 @@ impl InstanceActor {
                             addresses,
                         });
                     }
+                    // Routes after addresses: one may use a VIP as its source.
+                    if let Some(routing) = &self.routing {
+                        routing.actor.do_send(ClaimRouting {
+                            instance: instance.clone(),
+                            items: routing.items.clone(),
+                        });
+                    }
                 }
                 Action::RemoveVips { addresses } => {
+                    if let Some(routing) = &self.routing {
+                        let release = ReleaseRouting {
+                            instance: instance.clone(),
+                            items: routing.items.clone(),
+                        };
+                        match pending.as_deref_mut() {
+                            Some(pending) => {
+                                let released = routing.actor.send(release);
+                                pending.push(Box::pin(async move {
+                                    let _ = released.await;
+                                }));
+                            }
+                            None => routing.actor.do_send(release),
+                        }
+                    }
                     for (actor, held) in self.addresses.split(addresses) {
                         let release = Release {
                             instance: instance.clone(),

@@ -3,6 +3,7 @@
 //! - `InterfaceActor`: receives VRRP on one interface and family, routes by VRID.
 //! - `InstanceActor`: one per VRRP instance; owns `proto::Instance` and its send socket.
 //! - `AddressActor`: one per interface; virtual addresses, GARP/NA, link state.
+//! - `RoutingActor`: one per daemon; the routes and rules masters hold.
 //! - `HealthActor`: checks, tracked interfaces and files, as tracker effects.
 //! - `supervisor`: starts them under actix Supervisors and handles signals.
 //!
@@ -13,4 +14,5 @@ pub mod address;
 pub mod health;
 pub mod instance;
 pub mod interface;
+pub mod routing;
 pub mod supervisor;

@@ -16,6 +16,7 @@ use super::address::{AddressActor, AddressRouter};
 use super::health::{HealthActor, Subscriber, Subscriptions};
 use super::instance::{Inbound, InstanceActor, Shutdown};
 use super::interface::InterfaceActor;
+use super::routing::{Routing, RoutingActor};
 use crate::sys::notifier;
 use crate::sys::signals::{self, Request, Signals};
 
@@ -121,6 +122,11 @@ pub async fn start(settings: Settings) -> Result<Vec<Addr<InstanceActor>>, Start
         address_actors.insert(link.name.clone(), actor);
     }
 
+    let routing_actor = settings.iter().any(|s| !s.routing.is_empty()).then(|| {
+        let netlink = netlink.clone();
+        Supervisor::start(move |_| RoutingActor::new(netlink))
+    });
+
     let mut instances = Vec::new();
     let mut routes: BTreeMap<(String, bool), HashMap<u8, Recipient<Inbound>>> = BTreeMap::new();
     let mut subscriptions = Subscriptions::default();
@@ -137,8 +143,15 @@ pub async fn start(settings: Settings) -> Result<Vec<Addr<InstanceActor>>, Start
         let (interface, index) = (s.interface.clone(), link.index);
         let notifier =
             (!s.notify.is_empty()).then(|| notifier::spawn(s.name.clone(), s.notify.clone()));
+        let routing = routing_actor
+            .as_ref()
+            .filter(|_| !s.routing.is_empty())
+            .map(|actor| Routing {
+                actor: actor.clone(),
+                items: s.routing.clone(),
+            });
         let actor = Supervisor::start(move |_| {
-            InstanceActor::new(params, interface, index, router, notifier)
+            InstanceActor::new(params, interface, index, router, routing, notifier)
         });
         for tracked in &s.trackers {
             subscriptions.add(

@@ -6,6 +6,7 @@ mod expected;
 pub mod health;
 pub mod load;
 pub mod locate;
+pub mod routes;
 pub mod schema;
 pub mod scripts;
 pub mod validate;

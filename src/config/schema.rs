@@ -216,6 +216,14 @@ pub struct InstanceConfig {
     /// Count unicast adverts only from listed peers.
     #[serde(default, skip_serializing_if = "is_false")]
     pub check_unicast_src: bool,
+    /// Routes held while master, as keepalived writes them:
+    /// `DEST[/LEN] [via GW] [dev IFACE] [src ADDR] [metric N] [table N] [proto N]`,
+    /// `blackhole DEST`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub virtual_routes: Vec<String>,
+    /// Policy rules held while master: `from|to PREFIX [table N] [priority N]`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub virtual_rules: Vec<String>,
     /// With no unicast peers, stay in FAULT instead of using multicast.
     #[serde(default, skip_serializing_if = "is_false")]
     pub unicast_fault_no_peer: bool,

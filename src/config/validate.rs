@@ -14,6 +14,9 @@ use super::health::{self, HealthSettings, NotifySettings, Problems, Tracked};
 use super::load::Loaded;
 use super::schema::{AddressConfig, AuthType, Config, InstanceConfig};
 use crate::net::netlink::AddressOptions;
+use crate::net::routes::Routed;
+
+use super::routes;
 
 /// One instance, ready to run once its source address is known.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -25,6 +28,8 @@ pub struct InstanceSettings {
     /// Where and how each held address is added, if not plainly on
     /// `interface`.
     pub placements: BTreeMap<IpAddr, Placement>,
+    /// Routes and rules held while master.
+    pub routing: Vec<Routed>,
     pub trackers: Vec<Tracked>,
     pub notify: NotifySettings,
     /// Complete but for `primary_address`, which is a placeholder.
@@ -74,6 +79,27 @@ impl InstanceSettings {
                 if !names.contains(dev) {
                     names.push(dev.clone());
                 }
+            }
+        }
+        names
+    }
+
+    /// Interfaces keepalived would track for this instance besides its
+    /// own: those its addresses and routes are on, unless no_track.
+    fn implicitly_tracked(&self) -> Vec<String> {
+        let addresses = self
+            .placements
+            .values()
+            .filter(|p| p.track)
+            .filter_map(|p| p.dev.clone());
+        let routes = self.routing.iter().filter_map(|held| match held {
+            Routed::Route(route) if route.track => route.dev.clone(),
+            _ => None,
+        });
+        let mut names: Vec<String> = Vec::new();
+        for name in addresses.chain(routes) {
+            if name != self.interface && !names.contains(&name) {
+                names.push(name);
             }
         }
         names
@@ -156,16 +182,15 @@ pub fn validate(loaded: &Loaded) -> Result<Settings, ConfigErrors> {
         let notify = health::notify(config, instance);
         match (core, trackers, notify) {
             (Ok(mut s), Ok(mut trackers), Ok(notify)) => {
-                // keepalived tracks the interface of an address held
-                // elsewhere (vrrp.c): down means FAULT, unless no_track.
-                for placement in s.placements.values().filter(|p| p.track) {
-                    let Some(dev) = &placement.dev else { continue };
+                // keepalived tracks the interface of an address or route
+                // held elsewhere (vrrp.c): down means FAULT, unless no_track.
+                for dev in s.implicitly_tracked() {
                     let tracked = trackers
                         .iter()
                         .any(|t| t.kind() == health::TrackerKind::Interface && t.name() == dev);
-                    if dev != &s.interface && !tracked {
+                    if !tracked {
                         trackers.push(Tracked::Interface {
-                            name: dev.clone(),
+                            name: dev,
                             weight: 0,
                         });
                     }
@@ -343,6 +368,20 @@ fn instance_settings(
 
     let unicast = unicast(c, &mut warnings);
 
+    let mut routing = Vec::new();
+    for line in &c.virtual_routes {
+        match routes::parse_route(line) {
+            Ok(route) => routing.push(Routed::Route(route)),
+            Err(message) => problems.push(("virtual_routes", format!("{line:?}: {message}"))),
+        }
+    }
+    for line in &c.virtual_rules {
+        match routes::parse_rule(line) {
+            Ok(rule) => routing.push(Routed::Rule(rule)),
+            Err(message) => problems.push(("virtual_rules", format!("{line:?}: {message}"))),
+        }
+    }
+
     let params = InstanceParams {
         name: name.to_string(),
         vrid: vrid.unwrap_or(Vrid::MIN),
@@ -381,6 +420,7 @@ fn instance_settings(
         interface: c.interface.clone(),
         source_ip: c.source_ip,
         placements,
+        routing,
         trackers: Vec::new(),
         notify: NotifySettings::default(),
         template: params,

@@ -138,6 +138,24 @@ pub fn untracked_address_removed(instance: &str, address: IpAddr, interface: &st
     );
 }
 
+/// A virtual route or rule someone deleted; vipd adds it back.
+pub fn routing_removed_behind_our_back(instance: &str, what: &str) {
+    tracing::warn!(
+        instance,
+        what,
+        "({instance}) virtual {what} was removed behind our back; adding it again"
+    );
+}
+
+pub fn routing_failed(instance: &str, action: &str, what: &str, error: &dyn Display) {
+    tracing::error!(
+        instance,
+        what,
+        %error,
+        "({instance}) cannot {action} virtual {what}: {error}"
+    );
+}
+
 pub fn notify_script_failed(instance: &str, script: &str, why: &str) {
     tracing::warn!(
         instance,

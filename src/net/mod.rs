@@ -3,6 +3,7 @@
 
 pub mod announce;
 pub mod netlink;
+pub mod routes;
 pub mod vrrp_socket;
 
 use std::io;

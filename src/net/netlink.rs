@@ -26,6 +26,8 @@ pub enum NetlinkError {
     NoSuchInterface(String),
     #[error("netlink: {0}")]
     Request(#[from] rtnetlink::Error),
+    #[error("not a valid route: {0}")]
+    Invalid(String),
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -73,6 +75,10 @@ impl Netlink {
         let (connection, handle, _) = rtnetlink::new_connection()?;
         tokio::spawn(connection);
         Ok(Netlink { handle })
+    }
+
+    pub(crate) fn handle(&self) -> &Handle {
+        &self.handle
     }
 
     pub async fn link(&self, name: &str) -> Result<LinkInfo, NetlinkError> {
