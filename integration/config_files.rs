@@ -684,3 +684,23 @@ fn address_options_errors_name_the_key() {
         });
     }
 }
+
+#[test]
+fn vmac_needs_an_ethernet_interface_and_its_own_name() {
+    Jail::expect_with(|jail| {
+        jail.create_file(
+            "vmac.yaml",
+            "instances:\n  LO:\n    interface: lo\n    virtual_router_id: 1\n    use_vmac: true\n    virtual_ipaddress: [192.0.2.1]\n  A:\n    interface: eth0\n    virtual_router_id: 9\n    use_vmac: shared\n    virtual_ipaddress: [192.0.2.2]\n  B:\n    interface: eth1\n    virtual_router_id: 9\n    use_vmac: shared\n    virtual_ipaddress: [192.0.2.3]\n",
+        )?;
+        let text = errors_of(&[jail.directory().join("vmac.yaml")]).to_string();
+        assert!(
+            text.contains(":5: instances.LO.use_vmac: a VMAC needs an Ethernet interface"),
+            "{text}"
+        );
+        assert!(
+            text.contains(":15: instances.B.use_vmac: VMAC shared is already instance A's"),
+            "{text}"
+        );
+        Ok(())
+    });
+}

@@ -38,7 +38,8 @@ fn a_panicking_instance_actor_restarts_without_moving_the_address() {
         actix::System::new().block_on(async move {
             let instances = vipd::actors::supervisor::start(settings)
                 .await
-                .map_err(|e| e.to_string())?;
+                .map_err(|e| e.to_string())?
+                .instances;
             let instance = instances[0].clone();
             let inspect = || async { instance.send(Inspect).await.map_err(|e| e.to_string()) };
             let deadline = Instant::now() + DEADLINE;

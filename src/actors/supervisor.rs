@@ -10,6 +10,8 @@ use thiserror::Error;
 
 use crate::config::{InstanceSettings, Settings};
 use crate::net::netlink::{InterfaceAddress, LinkInfo, Netlink, NetlinkError};
+use crate::net::vmac::{parent_sysctls, Sysctl};
+use crate::proto::packet::virtual_mac;
 use crate::proto::{choose_source, LocalAddress, SourceError};
 
 use super::address::{AddressActor, AddressRouter};
@@ -34,6 +36,13 @@ pub enum StartError {
         interface: String,
         source: SourceError,
     },
+    #[error("instance {instance}: cannot make VMAC {name} on {interface}: {source}")]
+    Vmac {
+        instance: String,
+        name: String,
+        interface: String,
+        source: Box<NetlinkError>,
+    },
     #[error("cannot handle signals: {0}")]
     Signals(#[from] std::io::Error),
     #[error(transparent)]
@@ -54,7 +63,11 @@ pub fn run(settings: Settings) -> Result<(), StartError> {
 
 async fn start_and_wait(settings: Settings) -> Result<(), StartError> {
     let mut signals = Signals::listen()?;
-    let instances = start(settings).await?;
+    let Running {
+        instances,
+        made,
+        netlink,
+    } = start(settings).await?;
     tracing::info!(instances = instances.len(), "vipd running");
 
     loop {
@@ -81,18 +94,103 @@ async fn start_and_wait(settings: Settings) -> Result<(), StartError> {
     {
         tracing::warn!("some instances did not finish stopping in {SHUTDOWN_GRACE:?}");
     }
+    made.undo(&netlink).await;
     tracing::info!("vipd stopped");
     Ok(())
 }
 
-/// Starts every actor; returns the instances so they can be stopped.
-pub async fn start(settings: Settings) -> Result<Vec<Addr<InstanceActor>>, StartError> {
+/// What vipd made outside its actors and must undo at exit: VMACs, and
+/// the kernel settings it changed on their parents.
+#[derive(Default)]
+pub struct Made {
+    vmacs: Vec<String>,
+    /// VMAC parents whose settings were changed, and their old settings.
+    parents: Vec<String>,
+    restore: Vec<Sysctl>,
+}
+
+impl Made {
+    pub async fn undo(&self, netlink: &Netlink) {
+        for name in &self.vmacs {
+            if let Err(error) = netlink.delete_link(name).await {
+                tracing::warn!(vmac = %name, %error, "cannot remove VMAC {name}: {error}");
+            }
+        }
+        for setting in &self.restore {
+            if let Err(error) = setting.apply() {
+                let path = setting.path.display();
+                tracing::warn!(%path, %error, "cannot restore {path}: {error}");
+            }
+        }
+    }
+}
+
+/// A running daemon: its instances, and what to undo when it stops.
+pub struct Running {
+    pub instances: Vec<Addr<InstanceActor>>,
+    pub made: Made,
+    pub netlink: Netlink,
+}
+
+/// Makes each instance's VMAC (a leftover of the same name is replaced),
+/// setting keepalived's kernel settings on it and its parent.
+async fn make_vmacs(settings: &[InstanceSettings], netlink: &Netlink) -> Result<Made, StartError> {
+    let mut made = Made::default();
+    for s in settings {
+        let Some(vmac) = &s.vmac else { continue };
+        let failed = |source: NetlinkError| StartError::Vmac {
+            source: Box::new(source),
+            instance: s.name.clone(),
+            name: vmac.name.clone(),
+            interface: s.interface.clone(),
+        };
+        let parent = match netlink.link(&s.interface).await {
+            Err(NetlinkError::NoSuchInterface(_)) => {
+                return Err(StartError::NoSuchInterface {
+                    instance: s.name.clone(),
+                    interface: s.interface.clone(),
+                })
+            }
+            other => other?,
+        };
+        if !made.parents.contains(&s.interface) {
+            made.parents.push(s.interface.clone());
+            for setting in parent_sysctls(&s.interface) {
+                let old = setting
+                    .apply()
+                    .map_err(|e| failed(NetlinkError::Sysctl(e)))?;
+                made.restore.push(old);
+            }
+        }
+        // IPv6 adverts leave the VMAC from the parent's link-local address.
+        let link_local = if s.is_ipv6() && !vmac.xmit_base {
+            let addresses = netlink.addresses(parent.index).await?;
+            match source_address(s, &addresses)? {
+                IpAddr::V6(v6) => Some(v6),
+                IpAddr::V4(_) => None,
+            }
+        } else {
+            None
+        };
+        let mac = virtual_mac(s.vrid(), s.is_ipv6());
+        netlink
+            .create_vmac(parent.index, &vmac.name, mac, s.is_ipv6(), link_local)
+            .await
+            .map_err(failed)?;
+        made.vmacs.push(vmac.name.clone());
+    }
+    Ok(made)
+}
+
+/// Starts every actor; returns them and what to undo at exit.
+pub async fn start(settings: Settings) -> Result<Running, StartError> {
     let Settings {
         instances: settings,
         health,
         warnings: _, // logged before start
     } = settings;
     let netlink = Netlink::connect()?;
+    let made = make_vmacs(&settings, &netlink).await?;
     let mut links: BTreeMap<String, (LinkInfo, Vec<InterfaceAddress>)> = BTreeMap::new();
     for s in &settings {
         for interface in s.interfaces() {
@@ -134,13 +232,20 @@ pub async fn start(settings: Settings) -> Result<Vec<Addr<InstanceActor>>, Start
         let (link, addresses) = &links[&s.interface];
         let primary = source_address(&s, addresses)?;
         let params = s.params(primary);
-        let mut router = AddressRouter::new(address_actors[&link.name].clone());
+        let own = s.vmac.as_ref().map_or(&link.name, |v| &v.name);
+        let mut router = AddressRouter::new(address_actors[own].clone());
         for vip in params.held_addresses() {
             let placement = s.placement(vip.address);
             let actor = address_actors[s.interface_of(&placement)].clone();
             router.place(vip.address, actor, placement.options, placement.track);
         }
-        let (interface, index) = (s.interface.clone(), link.index);
+        // Adverts leave through the VMAC, so switches learn its MAC where
+        // the master is, unless vmac_xmit_base.
+        let sender = match &s.vmac {
+            Some(vmac) if !vmac.xmit_base => &links[&vmac.name].0,
+            _ => link,
+        };
+        let (interface, index) = (sender.name.clone(), sender.index);
         let notifier =
             (!s.notify.is_empty()).then(|| notifier::spawn(s.name.clone(), s.notify.clone()));
         let routing = routing_actor
@@ -174,11 +279,15 @@ pub async fn start(settings: Settings) -> Result<Vec<Addr<InstanceActor>>, Start
         let index = links[&interface].0.index;
         Supervisor::start(move |_| InterfaceActor::new(interface, index, ipv6, routes));
     }
-    let health = HealthActor::new(health.checks, health.files, subscriptions, netlink);
+    let health = HealthActor::new(health.checks, health.files, subscriptions, netlink.clone());
     if health.is_needed() {
         Supervisor::start(move |_| health);
     }
-    Ok(instances)
+    Ok(Running {
+        instances,
+        made,
+        netlink,
+    })
 }
 
 /// The instance's advert source: the rule is the core's, the addresses

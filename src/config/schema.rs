@@ -224,6 +224,13 @@ pub struct InstanceConfig {
     /// Policy rules held while master: `from|to PREFIX [table N] [priority N]`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub virtual_rules: Vec<String>,
+    /// A VMAC: `true` (named vrrp.VRID) or the name to give it.
+    #[serde(default, skip_serializing_if = "UseVmac::is_off")]
+    pub use_vmac: UseVmac,
+    /// With a VMAC, send adverts from the parent interface (keepalived
+    /// forces this with unicast).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub vmac_xmit_base: bool,
     /// With no unicast peers, stay in FAULT instead of using multicast.
     #[serde(default, skip_serializing_if = "is_false")]
     pub unicast_fault_no_peer: bool,
@@ -561,4 +568,58 @@ where
     }
 
     Vec::<Entry<T>>::deserialize(deserializer).map(|v| v.into_iter().map(|e| e.0).collect())
+}
+
+/// keepalived's `use_vmac [NAME]`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum UseVmac {
+    #[default]
+    Off,
+    /// Named as keepalived names it, vrrp.VRID.
+    Default,
+    Named(String),
+}
+
+impl UseVmac {
+    pub fn is_off(&self) -> bool {
+        *self == UseVmac::Off
+    }
+}
+
+impl Serialize for UseVmac {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            UseVmac::Off => serializer.serialize_bool(false),
+            UseVmac::Default => serializer.serialize_bool(true),
+            UseVmac::Named(name) => serializer.serialize_str(name),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for UseVmac {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct UseVmacVisitor;
+
+        impl Visitor<'_> for UseVmacVisitor {
+            type Value = UseVmac;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("true, false or an interface name for the VMAC")
+            }
+
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<UseVmac, E> {
+                Ok(if v { UseVmac::Default } else { UseVmac::Off })
+            }
+
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<UseVmac, E> {
+                match v {
+                    "true" => Ok(UseVmac::Default),
+                    "false" => Ok(UseVmac::Off),
+                    name => Ok(UseVmac::Named(name.to_string())),
+                }
+            }
+        }
+
+        deserializer.deserialize_any(UseVmacVisitor)
+    }
 }

@@ -12,7 +12,7 @@ use crate::proto::{
 use super::error::{ConfigError, ConfigErrors};
 use super::health::{self, HealthSettings, NotifySettings, Problems, Tracked};
 use super::load::Loaded;
-use super::schema::{AddressConfig, AuthType, Config, InstanceConfig};
+use super::schema::{AddressConfig, AuthType, Config, InstanceConfig, UseVmac};
 use crate::net::netlink::AddressOptions;
 use crate::net::routes::Routed;
 
@@ -30,6 +30,8 @@ pub struct InstanceSettings {
     pub placements: BTreeMap<IpAddr, Placement>,
     /// Routes and rules held while master.
     pub routing: Vec<Routed>,
+    /// A VMAC to hold the addresses on (keepalived's use_vmac).
+    pub vmac: Option<VmacSettings>,
     pub trackers: Vec<Tracked>,
     pub notify: NotifySettings,
     /// Complete but for `primary_address`, which is a placeholder.
@@ -44,6 +46,14 @@ pub struct Settings {
     /// What is accepted but probably not what was meant, with file:line:
     /// key; `vipd check` prints them on stderr and `vipd run` logs them.
     pub warnings: Vec<ConfigError>,
+}
+
+/// keepalived's use_vmac and vmac_xmit_base.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VmacSettings {
+    pub name: String,
+    /// Adverts leave from the parent interface, not the VMAC.
+    pub xmit_base: bool,
 }
 
 /// Where a held address goes and how (keepalived's per-address options).
@@ -66,14 +76,20 @@ impl InstanceSettings {
         })
     }
 
-    /// The interface a placement puts its address on.
+    /// The interface a placement puts its address on: its dev, else the
+    /// VMAC if there is one, else the instance's interface.
     pub fn interface_of<'a>(&'a self, placement: &'a Placement) -> &'a str {
-        placement.dev.as_deref().unwrap_or(&self.interface)
+        placement
+            .dev
+            .as_deref()
+            .or(self.vmac.as_ref().map(|v| v.name.as_str()))
+            .unwrap_or(&self.interface)
     }
 
-    /// Every interface this instance holds addresses on, its own first.
+    /// Every interface this instance uses, its own first, then its VMAC.
     pub fn interfaces(&self) -> Vec<String> {
         let mut names = vec![self.interface.clone()];
+        names.extend(self.vmac.as_ref().map(|v| v.name.clone()));
         for placement in self.placements.values() {
             if let Some(dev) = &placement.dev {
                 if !names.contains(dev) {
@@ -207,6 +223,19 @@ pub fn validate(loaded: &Loaded) -> Result<Settings, ConfigErrors> {
                     report(prefix.clone(), problems);
                 }
             }
+        }
+    }
+    let mut vmacs: BTreeMap<&str, &str> = BTreeMap::new();
+    for s in &settings {
+        let Some(vmac) = &s.vmac else { continue };
+        if let Some(other) = vmacs.insert(&vmac.name, &s.name) {
+            errors.push(loaded.error(
+                &format!("instances.{}.use_vmac", s.name),
+                format!(
+                    "VMAC {} is already instance {other}'s: name one of them (use_vmac: NAME)",
+                    vmac.name
+                ),
+            ));
         }
     }
     let mut seen: BTreeMap<(String, u8, bool), &str> = BTreeMap::new();
@@ -368,6 +397,37 @@ fn instance_settings(
 
     let unicast = unicast(c, &mut warnings);
 
+    let vmac = match &c.use_vmac {
+        UseVmac::Off => None,
+        UseVmac::Default => Some(format!("vrrp.{}", c.virtual_router_id)),
+        UseVmac::Named(name) => Some(name.clone()),
+    };
+    if let Some(name) = &vmac {
+        // Linux: at most 15 bytes (IFNAMSIZ), no '/', ':' or white space.
+        let bad = name.is_empty()
+            || name.len() > 15
+            || name.contains(|c: char| c == '/' || c == ':' || c.is_whitespace());
+        if bad {
+            problems.push((
+                "use_vmac",
+                format!("{name:?}: expected an interface name of 1..15 characters without / : or spaces"),
+            ));
+        }
+        if c.interface == "lo" {
+            problems.push((
+                "use_vmac",
+                "a VMAC needs an Ethernet interface; lo cannot have one".into(),
+            ));
+        }
+    } else if c.vmac_xmit_base {
+        warnings.push(("vmac_xmit_base", "has no effect without use_vmac".into()));
+    }
+    // keepalived: unicast with a VMAC sends adverts on the parent.
+    let vmac = vmac.map(|name| VmacSettings {
+        name,
+        xmit_base: c.vmac_xmit_base || unicast.is_some(),
+    });
+
     let mut routing = Vec::new();
     for line in &c.virtual_routes {
         match routes::parse_route(line) {
@@ -421,6 +481,7 @@ fn instance_settings(
         source_ip: c.source_ip,
         placements,
         routing,
+        vmac,
         trackers: Vec::new(),
         notify: NotifySettings::default(),
         template: params,

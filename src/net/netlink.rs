@@ -20,6 +20,8 @@ use crate::proto::VirtualAddress;
 
 #[derive(Debug, Error)]
 pub enum NetlinkError {
+    #[error("kernel setting: {0}")]
+    Sysctl(io::Error),
     #[error("netlink socket: {0}")]
     Socket(#[from] io::Error),
     #[error("interface {0} not found")]

@@ -196,9 +196,11 @@ impl VrrpSender {
         // Bound to our source address, it would otherwise queue unicast VRRP.
         super::accept_nothing(&socket)?;
         match source {
-            IpAddr::V4(v4) => {
+            IpAddr::V4(_) => {
                 socket.bind(&SockAddr::from(SocketAddr::new(source, 0)))?;
-                socket.set_multicast_if_v4(&v4)?;
+                // No IP_MULTICAST_IF: the device the socket is bound to
+                // carries multicast too. Set by address it would pick the
+                // parent's device when sending through a VMAC.
                 socket.set_multicast_ttl_v4(u32::from(REQUIRED_TTL))?;
                 if let Some(ttl) = unicast_ttl {
                     socket.set_ttl_v4(u32::from(ttl))?;

@@ -69,6 +69,19 @@ pub fn multicast_group(is_ipv6: bool) -> IpAddr {
     }
 }
 
+/// The virtual router MAC address (RFC 5798 §7.3): 00-00-5E-00-01-{VRID}
+/// for IPv4, 00-00-5E-00-02-{VRID} for IPv6.
+pub const fn virtual_mac(vrid: Vrid, is_ipv6: bool) -> [u8; 6] {
+    [
+        0x00,
+        0x00,
+        0x5e,
+        0x00,
+        if is_ipv6 { 0x02 } else { 0x01 },
+        vrid.0,
+    ]
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Version {
     V2,
