@@ -704,3 +704,49 @@ fn vmac_needs_an_ethernet_interface_and_its_own_name() {
         Ok(())
     });
 }
+
+#[test]
+fn sync_groups_name_real_instances_once_and_zero_member_weights() {
+    Jail::expect_with(|jail| {
+        jail.create_file(
+            "groups.yaml",
+            "checks:\n  web: { tcp: \"127.0.0.1:80\", weight: -20 }\nsync_groups:\n  G1:\n    group: [A, B]\n  G2:\n    group: [B, NOPE]\ninstances:\n  A:\n    interface: eth0\n    virtual_router_id: 1\n    virtual_ipaddress: [192.0.2.1]\n    track_script: [web]\n  B:\n    interface: eth1\n    virtual_router_id: 2\n    virtual_ipaddress: [192.0.2.2]\n",
+        )?;
+        let text = errors_of(&[jail.directory().join("groups.yaml")]).to_string();
+        assert!(
+            text.contains(":7: sync_groups.G2.group: B is already in sync group G1"),
+            "{text}"
+        );
+        assert!(
+            text.contains(":7: sync_groups.G2.group: no instance named \"NOPE\""),
+            "{text}"
+        );
+        Ok(())
+    });
+    Jail::expect_with(|jail| {
+        jail.create_file(
+            "group.yaml",
+            "checks:\n  web: { tcp: \"127.0.0.1:80\", weight: -20 }\nsync_groups:\n  G1:\n    group: [A, B]\n    track_interface: [eth9]\ninstances:\n  A:\n    interface: eth0\n    virtual_router_id: 1\n    virtual_ipaddress: [192.0.2.1]\n    track_script: [web]\n  B:\n    interface: eth1\n    virtual_router_id: 2\n    virtual_ipaddress: [192.0.2.2]\n",
+        )?;
+        let (_, settings) = load_and_validate(&[jail.directory().join("group.yaml")]).unwrap();
+        use vipd::config::health::Tracked;
+        let a = &settings.instances[0];
+        assert_eq!(
+            a.trackers,
+            vec![
+                Tracked::Check {
+                    name: "web".into(),
+                    weight: 0
+                },
+                Tracked::Interface {
+                    name: "eth9".into(),
+                    weight: 0
+                },
+            ],
+            "keepalived: a member's weights count as 0; group trackers apply to all"
+        );
+        assert!(a.params("192.0.2.9".parse().unwrap()).sync_member);
+        assert_eq!(settings.sync_groups[0].members, vec!["A", "B"]);
+        Ok(())
+    });
+}

@@ -520,3 +520,101 @@ fn same_seed_same_history() {
     assert_eq!(first, run(11));
     assert_ne!(first, run(12));
 }
+
+/// Host `address` runs two instances (VRIDs 51 and 52) in one sync group.
+fn sync_pair(lan: &mut Lan, address: &str, priority: u8) -> (usize, usize) {
+    let first = lan.add(InstanceParams {
+        sync_member: true,
+        ..v2(address, priority)
+    });
+    let second = lan.add(InstanceParams {
+        name: "VI_2".into(),
+        vrid: Vrid::new(52).unwrap(),
+        virtual_addresses: vec![VirtualAddress::host("192.0.2.204".parse().unwrap())],
+        sync_member: true,
+        ..v2(address, priority)
+    });
+    lan.sync_group(&[first, second]);
+    (first, second)
+}
+
+#[test]
+fn a_sync_group_faults_and_returns_as_one() {
+    for seed in SEEDS {
+        let mut lan = Lan::new(seed, LinkModel::CLEAN);
+        let (a1, a2) = sync_pair(&mut lan, "192.0.2.201", 100);
+        let (b1, b2) = sync_pair(&mut lan, "192.0.2.202", 90);
+        for i in [b1, b2, a1, a2] {
+            lan.start(i);
+        }
+        lan.run_until(secs(10), |l| l.masters() == vec![a1, a2])
+            .unwrap_or_else(|| panic!("seed {seed}: A's pair never became master"));
+        assert_eq!(
+            (lan.group_state(0), lan.group_state(1)),
+            (State::Master, State::Backup)
+        );
+        // Off the advert grid: an advert due in the very instant the link
+        // goes down could arrive after the priority 0, by jitter, and hold
+        // B back for a whole Master_Down_Interval.
+        lan.run_for(ms(2500));
+
+        // One member's link goes down: the whole group goes to FAULT and
+        // the other host's group takes both addresses.
+        let at = lan.now();
+        lan.event(a2, Event::LinkDown);
+        assert_eq!(
+            lan.state(a1),
+            Some(State::Fault),
+            "seed {seed}: the group moved at once"
+        );
+        let took = lan
+            .run_until(at + secs(10), |l| l.masters() == vec![b1, b2])
+            .unwrap_or_else(|| panic!("seed {seed}: B's pair did not take over"));
+        assert!(
+            took - at < secs(1),
+            "seed {seed}: priority 0 let B in after skew time, took {:?}: {:#?}",
+            took - at,
+            lan.transitions_since(at)
+        );
+        assert!(lan.transitions_since(at).iter().any(|r| r.router == a1
+            && r.transition.reason == Reason::Fault(vipd::proto::FaultCause::SyncGroup)));
+
+        // The link returns: both come back to A together (preempt).
+        let at = lan.now();
+        lan.event(a2, Event::LinkUp);
+        lan.run_until(at + secs(10), |l| l.masters() == vec![a1, a2])
+            .unwrap_or_else(|| panic!("seed {seed}: A's pair did not come back"));
+        lan.run_for(secs(5));
+        assert_eq!(
+            lan.masters(),
+            vec![a1, a2],
+            "seed {seed}: stable afterwards"
+        );
+        assert_eq!(lan.vip_holders(), vec![a1, a2]);
+    }
+}
+
+#[test]
+fn a_sync_group_goes_master_only_when_every_member_would() {
+    let mut lan = Lan::new(7, LinkModel::CLEAN);
+    let (a1, a2) = sync_pair(&mut lan, "192.0.2.201", 100);
+    let (b1, b2) = sync_pair(&mut lan, "192.0.2.202", 90);
+    for i in [b1, b2, a1, a2] {
+        lan.start(i);
+    }
+    lan.run_until(secs(10), |l| l.masters() == vec![a1, a2])
+        .expect("A master");
+    // A's second instance dies alone; B's first still hears A's first.
+    lan.crash(a2);
+    lan.run_for(secs(10));
+    assert_eq!(
+        lan.state(b2),
+        Some(State::Backup),
+        "B's member alone may not go master"
+    );
+    assert_eq!(lan.masters(), vec![a1]);
+    // And B's first member, hearing its master leave, completes the wish.
+    lan.stop(a1);
+    lan.run_until(lan.now() + secs(10), |l| l.masters() == vec![b1, b2])
+        .expect("B's pair together");
+}

@@ -14,7 +14,10 @@ use std::time::{Duration, Instant};
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use vipd::proto::{Action, Advert, Endpoints, Event, Instance, InstanceParams, State, Transition};
+use vipd::proto::{
+    Action, Advert, Endpoints, Event, GroupTransition, Instance, InstanceParams, State,
+    SyncCommand, SyncGroup, Transition,
+};
 
 /// How packets cross the LAN.
 #[derive(Clone, Copy, Debug)]
@@ -72,6 +75,8 @@ pub struct Lan {
     max_steps: u64,
     pub routers: Vec<Router>,
     pub log: Vec<Record>,
+    /// Sync groups: the coordinator and its members' router indices.
+    groups: Vec<(SyncGroup, Vec<usize>)>,
 }
 
 impl Lan {
@@ -87,6 +92,7 @@ impl Lan {
             max_steps: 5_000_000,
             routers: Vec::new(),
             log: Vec::new(),
+            groups: Vec::new(),
         }
     }
 
@@ -108,6 +114,39 @@ impl Lan {
             group: 0,
         });
         self.routers.len() - 1
+    }
+
+    /// Makes `members` (routers added with `sync_member` set) one sync group.
+    pub fn sync_group(&mut self, members: &[usize]) -> usize {
+        self.groups
+            .push((SyncGroup::new(members.len()), members.to_vec()));
+        self.groups.len() - 1
+    }
+
+    pub fn group_state(&self, g: usize) -> State {
+        self.groups[g].0.state()
+    }
+
+    /// Router `i`'s group and its place in it.
+    fn membership(&self, i: usize) -> Option<(usize, usize)> {
+        self.groups
+            .iter()
+            .enumerate()
+            .find_map(|(g, (_, members))| {
+                members.iter().position(|&m| m == i).map(|place| (g, place))
+            })
+    }
+
+    /// Carries a group's commands to its members, as the sync group actor does.
+    fn command_members(
+        &mut self,
+        g: usize,
+        outcome: (Vec<(usize, SyncCommand)>, Option<GroupTransition>),
+    ) {
+        for (place, command) in outcome.0 {
+            let router = self.groups[g].1[place];
+            self.event(router, Event::Sync(command));
+        }
     }
 
     /// Starts (or restarts) router `i` now.
@@ -268,11 +307,24 @@ impl Lan {
                 Action::SendAdvert(advert) => self.send(i, &advert),
                 Action::AddVips { .. } => self.routers[i].holds_vips = true,
                 Action::RemoveVips { .. } => self.routers[i].holds_vips = false,
-                Action::Notify(transition) => self.log.push(Record {
-                    at: self.now,
-                    router: i,
-                    transition,
-                }),
+                Action::Notify(transition) => {
+                    let to = transition.to;
+                    self.log.push(Record {
+                        at: self.now,
+                        router: i,
+                        transition,
+                    });
+                    if let Some((g, place)) = self.membership(i) {
+                        let outcome = self.groups[g].0.entered(place, to);
+                        self.command_members(g, outcome);
+                    }
+                }
+                Action::SyncReport(report) => {
+                    if let Some((g, place)) = self.membership(i) {
+                        let outcome = self.groups[g].0.report(place, report);
+                        self.command_members(g, outcome);
+                    }
+                }
                 Action::Announce { .. } | Action::PriorityChanged { .. } => {}
             }
         }

@@ -18,6 +18,7 @@ use crate::proto::{
 use super::address::{AddressRouter, Announce, Claim, LinkState, Release};
 use super::health::TrackerUpdate;
 use super::routing::{ClaimRouting, ReleaseRouting, Routing};
+use super::sync_group::{Command, MemberUpdate, Update};
 use crate::sys::boundary::guarded;
 use crate::sys::drop_log::DropLog;
 use crate::sys::notifier::Notification;
@@ -34,6 +35,13 @@ pub struct Inbound {
     pub at: Instant,
     pub arrival: Arrival,
     pub packet: Result<Advert, DecodeError>,
+}
+
+/// Where a sync group member reports, and its place in the group.
+#[derive(Clone)]
+pub struct GroupMembership {
+    pub recipient: Recipient<MemberUpdate>,
+    pub member: usize,
 }
 
 /// Stop: a master sends priority 0 and removes its addresses; the reply
@@ -72,6 +80,7 @@ pub struct InstanceActor {
     ifindex: u32,
     addresses: AddressRouter,
     routing: Option<Routing>,
+    sync_group: Option<GroupMembership>,
     core: Instance,
     sender: Option<VrrpSender>,
     timer: Option<PreciseTimer>,
@@ -93,6 +102,7 @@ impl InstanceActor {
         ifindex: u32,
         addresses: AddressRouter,
         routing: Option<Routing>,
+        sync_group: Option<GroupMembership>,
         notifier: Option<tokio::sync::mpsc::UnboundedSender<Notification>>,
     ) -> InstanceActor {
         let core = Instance::new(params.clone()).expect("validated parameters");
@@ -103,6 +113,7 @@ impl InstanceActor {
             ifindex,
             addresses,
             routing,
+            sync_group,
             core,
             sender: None,
             timer: None,
@@ -194,6 +205,7 @@ impl InstanceActor {
                 }
                 Action::Notify(transition) => {
                     self.log_transition(&transition);
+                    self.tell_group(Update::Entered(transition.to));
                     let done = pending.as_deref_mut().map(|pending| {
                         let (done, ran) = tokio::sync::oneshot::channel();
                         pending.push(Box::pin(async move {
@@ -206,6 +218,7 @@ impl InstanceActor {
                 Action::PriorityChanged { from, to } => {
                     phrases::priority_changed(&instance, from, to);
                 }
+                Action::SyncReport(report) => self.tell_group(Update::Report(report)),
             }
         }
         self.rearm(ctx);
@@ -229,6 +242,15 @@ impl InstanceActor {
                 let name = self.params.name.as_str();
                 tracing::warn!(instance = %name, %destination, %error, "({name}) cannot send advert to {destination}: {error}");
             }
+        }
+    }
+
+    fn tell_group(&self, update: Update) {
+        if let Some(group) = &self.sync_group {
+            group.recipient.do_send(MemberUpdate {
+                member: group.member,
+                update,
+            });
         }
     }
 
@@ -410,6 +432,19 @@ impl Handler<LinkState> for InstanceActor {
                 Event::LinkDown
             };
             actor.core.handle_event(Instant::now(), event);
+            actor.run_actions(ctx);
+        });
+    }
+}
+
+impl Handler<Command> for InstanceActor {
+    type Result = ();
+
+    fn handle(&mut self, Command(command): Command, ctx: &mut Context<Self>) {
+        guarded(self, ctx, "sync group", |actor, ctx| {
+            actor
+                .core
+                .handle_event(Instant::now(), Event::Sync(command));
             actor.run_actions(ctx);
         });
     }

@@ -4,6 +4,7 @@
 //! - `InstanceActor`: one per VRRP instance; owns `proto::Instance` and its send socket.
 //! - `AddressActor`: one per interface; virtual addresses, GARP/NA, link state.
 //! - `RoutingActor`: one per daemon; the routes and rules masters hold.
+//! - `SyncGroupActor`: one per sync group; moves its members together.
 //! - `HealthActor`: checks, tracked interfaces and files, as tracker effects.
 //! - `supervisor`: starts them under actix Supervisors and handles signals.
 //!
@@ -16,3 +17,4 @@ pub mod instance;
 pub mod interface;
 pub mod routing;
 pub mod supervisor;
+pub mod sync_group;

@@ -16,9 +16,11 @@ use crate::proto::{choose_source, LocalAddress, SourceError};
 
 use super::address::{AddressActor, AddressRouter};
 use super::health::{HealthActor, Subscriber, Subscriptions};
-use super::instance::{Inbound, InstanceActor, Shutdown};
+use super::instance::{GroupMembership, Inbound, InstanceActor, Shutdown};
 use super::interface::InterfaceActor;
 use super::routing::{Routing, RoutingActor};
+use super::sync_group::{Members, SyncGroupActor};
+use crate::log::phrases::Subject;
 use crate::sys::notifier;
 use crate::sys::signals::{self, Request, Signals};
 
@@ -188,6 +190,7 @@ pub async fn start(settings: Settings) -> Result<Running, StartError> {
         instances: settings,
         health,
         warnings: _, // logged before start
+        sync_groups,
     } = settings;
     let netlink = Netlink::connect()?;
     let made = make_vmacs(&settings, &netlink).await?;
@@ -225,7 +228,28 @@ pub async fn start(settings: Settings) -> Result<Running, StartError> {
         Supervisor::start(move |_| RoutingActor::new(netlink))
     });
 
+    // Groups first, so members know where to report; members second.
+    let mut memberships: HashMap<String, GroupMembership> = HashMap::new();
+    let mut groups = Vec::new();
+    for group in &sync_groups {
+        let notifier = (!group.notify.is_empty())
+            .then(|| notifier::spawn(Subject::Group(group.name.clone()), group.notify.clone()));
+        let (name, size) = (group.name.clone(), group.members.len());
+        let actor = Supervisor::start(move |_| SyncGroupActor::new(name, size, notifier));
+        for (member, instance) in group.members.iter().enumerate() {
+            memberships.insert(
+                instance.clone(),
+                GroupMembership {
+                    recipient: actor.clone().recipient(),
+                    member,
+                },
+            );
+        }
+        groups.push((actor, group.members.clone()));
+    }
+
     let mut instances = Vec::new();
+    let mut by_name: HashMap<String, Addr<InstanceActor>> = HashMap::new();
     let mut routes: BTreeMap<(String, bool), HashMap<u8, Recipient<Inbound>>> = BTreeMap::new();
     let mut subscriptions = Subscriptions::default();
     for s in settings {
@@ -246,8 +270,8 @@ pub async fn start(settings: Settings) -> Result<Running, StartError> {
             _ => link,
         };
         let (interface, index) = (sender.name.clone(), sender.index);
-        let notifier =
-            (!s.notify.is_empty()).then(|| notifier::spawn(s.name.clone(), s.notify.clone()));
+        let notifier = (!s.notify.is_empty())
+            .then(|| notifier::spawn(Subject::Instance(s.name.clone()), s.notify.clone()));
         let routing = routing_actor
             .as_ref()
             .filter(|_| !s.routing.is_empty())
@@ -255,9 +279,13 @@ pub async fn start(settings: Settings) -> Result<Running, StartError> {
                 actor: actor.clone(),
                 items: s.routing.clone(),
             });
+        let membership = memberships.get(&s.name).cloned();
         let actor = Supervisor::start(move |_| {
-            InstanceActor::new(params, interface, index, router, routing, notifier)
+            InstanceActor::new(
+                params, interface, index, router, routing, membership, notifier,
+            )
         });
+        by_name.insert(s.name.clone(), actor.clone());
         for tracked in &s.trackers {
             subscriptions.add(
                 tracked.kind(),
@@ -273,6 +301,14 @@ pub async fn start(settings: Settings) -> Result<Running, StartError> {
             .or_default()
             .insert(s.vrid().get(), actor.clone().recipient());
         instances.push(actor);
+    }
+
+    for (group, members) in groups {
+        let members = members
+            .iter()
+            .map(|name| by_name[name].clone().recipient())
+            .collect();
+        group.do_send(Members(members));
     }
 
     for ((interface, ipv6), routes) in routes {

@@ -3,7 +3,9 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::schema::{CheckConfig, Config, InstanceConfig, TrackFileConfig};
+use super::schema::{
+    CheckConfig, Config, InstanceConfig, SyncGroupConfig, TrackFileConfig, TrackRef,
+};
 use super::scripts::{self, Script};
 
 use crate::proto::check_weight;
@@ -103,6 +105,16 @@ impl Tracked {
             Tracked::Check { weight, .. }
             | Tracked::Interface { weight, .. }
             | Tracked::File { weight, .. } => *weight,
+        }
+    }
+
+    /// The same tracker with another weight.
+    pub fn with_weight(&self, weight: i32) -> Tracked {
+        let name = self.name().to_string();
+        match self {
+            Tracked::Check { .. } => Tracked::Check { name, weight },
+            Tracked::Interface { .. } => Tracked::Interface { name, weight },
+            Tracked::File { .. } => Tracked::File { name, weight },
         }
     }
 
@@ -299,11 +311,54 @@ pub fn track_file(name: &str, c: &TrackFileConfig) -> Result<TrackFileSettings, 
 }
 
 /// An instance's trackers, with the weights that apply to it.
-pub fn trackers(
+/// The tracking and notify keys an instance and a sync group share.
+pub struct Watched<'a> {
+    pub track_script: &'a [TrackRef],
+    pub track_interface: &'a [TrackRef],
+    pub track_file: &'a [TrackRef],
+    pub notify_master: &'a Option<String>,
+    pub notify_backup: &'a Option<String>,
+    pub notify_fault: &'a Option<String>,
+    pub notify_stop: &'a Option<String>,
+    pub notify: &'a Option<String>,
+}
+
+impl<'a> From<&'a InstanceConfig> for Watched<'a> {
+    fn from(c: &'a InstanceConfig) -> Watched<'a> {
+        Watched {
+            track_script: &c.track_script,
+            track_interface: &c.track_interface,
+            track_file: &c.track_file,
+            notify_master: &c.notify_master,
+            notify_backup: &c.notify_backup,
+            notify_fault: &c.notify_fault,
+            notify_stop: &c.notify_stop,
+            notify: &c.notify,
+        }
+    }
+}
+
+impl<'a> From<&'a SyncGroupConfig> for Watched<'a> {
+    fn from(c: &'a SyncGroupConfig) -> Watched<'a> {
+        Watched {
+            track_script: &c.track_script,
+            track_interface: &c.track_interface,
+            track_file: &c.track_file,
+            notify_master: &c.notify_master,
+            notify_backup: &c.notify_backup,
+            notify_fault: &c.notify_fault,
+            notify_stop: &c.notify_stop,
+            notify: &c.notify,
+        }
+    }
+}
+
+pub fn trackers<'a>(
     config: &Config,
-    c: &InstanceConfig,
+    c: impl Into<Watched<'a>>,
     checks: &[CheckSettings],
 ) -> Result<Vec<Tracked>, Problems> {
+    let c: Watched = c.into();
     let mut problems: Problems = Vec::new();
     let mut tracked = Vec::new();
     // The instance's own weight if it gives one, else the tracked thing's.
@@ -311,7 +366,7 @@ pub fn trackers(
         check_weight(reference.weight().unwrap_or(default))
             .map_err(|e| (key.to_string(), format!("{}: weight {e}", reference.name())))
     };
-    for r in &c.track_script {
+    for r in c.track_script {
         match checks.iter().find(|check| check.name == r.name()) {
             Some(check) => match weight_of("track_script", r, check.weight) {
                 Ok(weight) => tracked.push(Tracked::Check {
@@ -327,7 +382,7 @@ pub fn trackers(
             )),
         }
     }
-    for r in &c.track_file {
+    for r in c.track_file {
         match config.track_files.get(r.name()) {
             Some(file) => match weight_of("track_file", r, file.weight) {
                 Ok(weight) => tracked.push(Tracked::File {
@@ -342,7 +397,7 @@ pub fn trackers(
             )),
         }
     }
-    for r in &c.track_interface {
+    for r in c.track_interface {
         match weight_of("track_interface", r, 0) {
             Ok(weight) => tracked.push(Tracked::Interface {
                 name: r.name().to_string(),
@@ -358,7 +413,8 @@ pub fn trackers(
     }
 }
 
-pub fn notify(config: &Config, c: &InstanceConfig) -> Result<NotifySettings, Problems> {
+pub fn notify<'a>(config: &Config, c: impl Into<Watched<'a>>) -> Result<NotifySettings, Problems> {
+    let c: Watched = c.into();
     let mut problems: Problems = Vec::new();
     let mut parse = |key: &str, line: &Option<String>| {
         line.as_deref().and_then(|line| {
@@ -368,11 +424,11 @@ pub fn notify(config: &Config, c: &InstanceConfig) -> Result<NotifySettings, Pro
         })
     };
     let settings = NotifySettings {
-        master: parse("notify_master", &c.notify_master),
-        backup: parse("notify_backup", &c.notify_backup),
-        fault: parse("notify_fault", &c.notify_fault),
-        stop: parse("notify_stop", &c.notify_stop),
-        any: parse("notify", &c.notify),
+        master: parse("notify_master", c.notify_master),
+        backup: parse("notify_backup", c.notify_backup),
+        fault: parse("notify_fault", c.notify_fault),
+        stop: parse("notify_stop", c.notify_stop),
+        any: parse("notify", c.notify),
         fifo: config.notify_fifo.clone(),
         timeout: config.notify_timeout.0,
         run_as: None,

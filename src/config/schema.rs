@@ -32,6 +32,39 @@ pub struct Config {
     /// How long a notify script may run before it is killed.
     #[serde(default = "defaults::notify_timeout")]
     pub notify_timeout: Interval,
+    /// Instances that change state together (keepalived's vrrp_sync_group).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub sync_groups: BTreeMap<String, SyncGroupConfig>,
+}
+
+/// keepalived's vrrp_sync_group: its members, and trackers and notify
+/// scripts of the group's own.
+#[derive(Clone, Debug, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct SyncGroupConfig {
+    /// The member instances, by name.
+    pub group: Vec<String>,
+    /// Trackers here apply to every member.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub track_script: Vec<TrackRef>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub track_interface: Vec<TrackRef>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub track_file: Vec<TrackRef>,
+    /// Keep members' tracker weights; keepalived counts them as 0 in a group.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub sync_group_tracking_weight: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notify_master: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notify_backup: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notify_fault: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notify_stop: Option<String>,
+    /// Run on every group change with `GROUP name STATE`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notify: Option<String>,
 }
 
 /// One health check. Exactly one of `exec`, `tcp`, `http`.

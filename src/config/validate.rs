@@ -38,10 +38,20 @@ pub struct InstanceSettings {
     template: InstanceParams,
 }
 
+/// keepalived's vrrp_sync_group, ready to run.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SyncGroupSettings {
+    pub name: String,
+    pub members: Vec<String>,
+    /// Run with `GROUP name STATE`.
+    pub notify: NotifySettings,
+}
+
 /// Everything the daemon runs.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Settings {
     pub instances: Vec<InstanceSettings>,
+    pub sync_groups: Vec<SyncGroupSettings>,
     pub health: HealthSettings,
     /// What is accepted but probably not what was meant, with file:line:
     /// key; `vipd check` prints them on stderr and `vipd run` logs them.
@@ -225,6 +235,63 @@ pub fn validate(loaded: &Loaded) -> Result<Settings, ConfigErrors> {
             }
         }
     }
+    let mut sync_groups = Vec::new();
+    let mut member_of: BTreeMap<&str, &str> = BTreeMap::new();
+    for (name, g) in &config.sync_groups {
+        let key = format!("sync_groups.{name}.group");
+        let mut members = Vec::new();
+        for member in &g.group {
+            if !config.instances.contains_key(member) {
+                errors.push(loaded.error(
+                    &key,
+                    format!("no instance named {member:?} under instances"),
+                ));
+            } else if let Some(other) = member_of.insert(member, name) {
+                errors.push(loaded.error(
+                    &key,
+                    format!("{member} is already in sync group {other}: an instance is in one group at most"),
+                ));
+            } else {
+                members.push(member.clone());
+            }
+        }
+        if g.group.len() == 1 {
+            warnings.push(loaded.error(
+                &key,
+                "has one member: a sync group is for moving several instances together",
+            ));
+        }
+        let trackers = health::trackers(config, g, &health.checks);
+        let notify = health::notify(config, g);
+        let (trackers, notify) = match (trackers, notify) {
+            (Ok(t), Ok(n)) => (t, n),
+            (t, n) => {
+                for (key, message) in [t.err(), n.err()].into_iter().flatten().flatten() {
+                    errors.push(loaded.error(&format!("sync_groups.{name}.{key}"), message));
+                }
+                continue;
+            }
+        };
+        for s in settings.iter_mut().filter(|s| members.contains(&s.name)) {
+            s.template.sync_member = true;
+            // keepalived (vrrp_sync.c): in a group a failing tracker means
+            // FAULT, unless the group keeps the weights.
+            let keep = |t: &Tracked| {
+                if g.sync_group_tracking_weight {
+                    t.clone()
+                } else {
+                    t.with_weight(0)
+                }
+            };
+            s.trackers = s.trackers.iter().chain(&trackers).map(keep).collect();
+        }
+        sync_groups.push(SyncGroupSettings {
+            name: name.clone(),
+            members,
+            notify,
+        });
+    }
+
     let mut vmacs: BTreeMap<&str, &str> = BTreeMap::new();
     for s in &settings {
         let Some(vmac) = &s.vmac else { continue };
@@ -255,6 +322,7 @@ pub fn validate(loaded: &Loaded) -> Result<Settings, ConfigErrors> {
     if errors.is_empty() {
         Ok(Settings {
             instances: settings,
+            sync_groups,
             health,
             warnings,
         })
@@ -462,6 +530,7 @@ fn instance_settings(
         },
         unicast,
         excluded_addresses: excluded,
+        sync_member: false,
     };
     for problem in params.problems() {
         if !unread.contains(&problem.param()) {

@@ -310,7 +310,7 @@ impl Drop for Lab {
     }
 }
 
-fn ip(args: &[&str]) -> Result<(), LabError> {
+pub(crate) fn ip(args: &[&str]) -> Result<(), LabError> {
     let out = Command::new("ip")
         .args(args)
         .output()

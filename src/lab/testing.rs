@@ -78,3 +78,36 @@ impl Lab {
             .sum()
     }
 }
+
+impl Lab {
+    /// A second LAN: bridge br1 on the switch and `eth1` on every host,
+    /// host i with 198.51.100.(200+i)/24.
+    pub fn add_second_lan(&self) -> Result<(), LabError> {
+        let sw = self.switch.as_str();
+        super::ip(&[
+            "-n",
+            sw,
+            "link",
+            "add",
+            "br1",
+            "type",
+            "bridge",
+            "mcast_snooping",
+            "0",
+        ])?;
+        super::ip(&["-n", sw, "link", "set", "br1", "up"])?;
+        for (i, host) in self.hosts.iter().enumerate() {
+            let (ns, port) = (host.netns.as_str(), format!("lan1port{}", i + 1));
+            super::ip(&[
+                "link", "add", "eth1", "netns", ns, "type", "veth", "peer", "name", &port, "netns",
+                sw,
+            ])?;
+            super::ip(&["-n", sw, "link", "set", &port, "master", "br1", "up"])?;
+            super::ip(&["-n", ns, "link", "set", "eth1", "addrgenmode", "none"])?;
+            super::ip(&["-n", ns, "link", "set", "eth1", "up"])?;
+            let address = format!("198.51.100.{}/24", 201 + i);
+            super::ip(&["-n", ns, "addr", "add", &address, "dev", "eth1"])?;
+        }
+        Ok(())
+    }
+}

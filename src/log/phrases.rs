@@ -22,22 +22,48 @@ pub const fn notify_word(state: State) -> &'static str {
     }
 }
 
-/// The notify FIFO line: `INSTANCE "VI_1" MASTER 100`.
-pub fn fifo_line(instance: &str, state: State, priority: u8) -> String {
-    format!(
-        "INSTANCE \"{instance}\" {} {priority}\n",
-        notify_word(state)
-    )
+/// Who a notification is about: an instance, or a sync group.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Subject {
+    Instance(String),
+    Group(String),
 }
 
-/// What `notify` is run with: `INSTANCE name STATE priority`.
-pub fn notify_arguments(instance: &str, state: State, priority: u8) -> [String; 4] {
-    [
-        "INSTANCE".to_string(),
-        instance.to_string(),
-        notify_word(state).to_string(),
-        priority.to_string(),
-    ]
+impl Subject {
+    pub fn name(&self) -> &str {
+        match self {
+            Subject::Instance(name) | Subject::Group(name) => name,
+        }
+    }
+}
+
+/// The notify FIFO line: `INSTANCE "VI_1" MASTER 100`, `GROUP "G1" MASTER`.
+pub fn fifo_line(subject: &Subject, state: State, priority: u8) -> String {
+    let word = notify_word(state);
+    match subject {
+        Subject::Instance(name) => format!("INSTANCE \"{name}\" {word} {priority}\n"),
+        Subject::Group(name) => format!("GROUP \"{name}\" {word}\n"),
+    }
+}
+
+/// What `notify` is run with: `INSTANCE name STATE priority`, or for a
+/// sync group `GROUP name STATE`.
+pub fn notify_arguments(subject: &Subject, state: State, priority: u8) -> Vec<String> {
+    let word = notify_word(state).to_string();
+    match subject {
+        Subject::Instance(name) => vec![
+            "INSTANCE".to_string(),
+            name.clone(),
+            word,
+            priority.to_string(),
+        ],
+        Subject::Group(name) => vec!["GROUP".to_string(), name.clone(), word],
+    }
+}
+
+/// keepalived's `VRRP_Group(G1) Syncing instances to MASTER state`.
+pub fn sync_group_syncing(group: &str, to: State) {
+    tracing::info!(group, to = %to, "VRRP_Group({group}) Syncing instances to {to} state");
 }
 
 /// `(VI_1) Entering MASTER STATE`, with the reason and the master in fields.
@@ -173,13 +199,20 @@ mod tests {
     fn notify_words_and_lines_are_keepalived_s() {
         assert_eq!(notify_word(State::Initialize), "STOP");
         assert_eq!(notify_word(State::Master), State::Master.as_str());
+        let vi_1 = Subject::Instance("VI_1".into());
         assert_eq!(
-            fifo_line("VI_1", State::Master, 100),
+            fifo_line(&vi_1, State::Master, 100),
             "INSTANCE \"VI_1\" MASTER 100\n"
         );
         assert_eq!(
-            notify_arguments("VI_1", State::Fault, 80),
+            notify_arguments(&vi_1, State::Fault, 80),
             ["INSTANCE", "VI_1", "FAULT", "80"]
+        );
+        let group = Subject::Group("G1".into());
+        assert_eq!(fifo_line(&group, State::Backup, 0), "GROUP \"G1\" BACKUP\n");
+        assert_eq!(
+            notify_arguments(&group, State::Master, 0),
+            ["GROUP", "G1", "MASTER"]
         );
     }
 }

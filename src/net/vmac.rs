@@ -143,7 +143,7 @@ mod tests {
             .any(|s| s.path.ends_with("disable_ipv6") && s.value == "1"));
         assert!(v4
             .iter()
-            .any(|s| s.path == PathBuf::from("/proc/sys/net/ipv4/conf/vrrp.51/arp_ignore")));
+            .any(|s| s.path == std::path::Path::new("/proc/sys/net/ipv4/conf/vrrp.51/arp_ignore")));
         let v6 = vmac_sysctls("vrrp.51", true);
         assert!(!v6.iter().any(|s| s.path.ends_with("disable_ipv6")));
     }

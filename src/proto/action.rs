@@ -5,6 +5,7 @@
 use super::packet::Advert;
 use super::params::VirtualAddress;
 use super::state::Transition;
+use super::sync::SyncReport;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Action {
@@ -28,4 +29,7 @@ pub enum Action {
     Notify(Transition),
     /// Effective priority changed (a tracker moved it).
     PriorityChanged { from: u8, to: u8 },
+    /// For the instance's sync group: whether it would be master, and
+    /// whether it has a fault of its own. Only sync group members emit it.
+    SyncReport(SyncReport),
 }

@@ -1,5 +1,6 @@
 //! Events from outside the protocol that an instance reacts to.
 
+use super::sync::SyncCommand;
 use super::tracker::TrackerEffect;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -18,4 +19,6 @@ pub enum Event {
         name: String,
         effect: TrackerEffect,
     },
+    /// The instance's sync group says so.
+    Sync(SyncCommand),
 }

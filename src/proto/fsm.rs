@@ -19,6 +19,7 @@ use super::packet::{AddressList, Advert, Auth, DecodeError, Version};
 use super::params::{InstanceParams, InvalidParams};
 use super::state::{FaultCause, Reason, State, Transition};
 use super::stats::{DropReason, Stats};
+use super::sync::{SyncCommand, SyncReport};
 use super::timers::{master_down_interval, skew_time, Timer};
 use super::tracker::{effective_priority, TrackerEffect};
 
@@ -51,6 +52,10 @@ pub struct Instance {
     /// (RFC 9568), so forged adverts cannot make it send one per packet.
     last_immediate_answer: Option<Instant>,
     peer_master: Option<PeerMaster>,
+    /// Held in FAULT by the sync group (another member's fault).
+    sync_fault: bool,
+    /// What the sync group was last told.
+    sync_report: SyncReport,
     started: bool,
     stopped: bool,
     actions: VecDeque<Action>,
@@ -74,6 +79,8 @@ impl Instance {
             preempt_deadline: None,
             last_immediate_answer: None,
             peer_master: None,
+            sync_fault: false,
+            sync_report: SyncReport::default(),
             started: false,
             stopped: false,
             actions: VecDeque::new(),
@@ -131,7 +138,14 @@ impl Instance {
     /// Runs every timer that is due; a call with nothing due does nothing.
     pub fn handle_timeout(&mut self, now: Instant) {
         if self.master_down_timer.fire(now) && self.state == State::Backup {
-            self.transition(now, State::Master, Reason::MasterDown);
+            if self.params.sync_member {
+                // keepalived's wantstate: master only with the whole group.
+                // Keep the timer running so the wish is renewed.
+                self.arm_master_down(now);
+                self.report_to_group(Some(true));
+            } else {
+                self.transition(now, State::Master, Reason::MasterDown);
+            }
         }
         if self.adver_timer.fire(now) && self.state == State::Master {
             self.send_advert(self.priority);
@@ -186,6 +200,38 @@ impl Instance {
                 self.trackers.insert(name, effect);
                 self.reevaluate(now);
             }
+            Event::Sync(SyncCommand::GoMaster) => {
+                if self.state == State::Backup && self.fault_cause().is_none() {
+                    self.transition(now, State::Master, Reason::SyncGroup);
+                }
+            }
+            Event::Sync(SyncCommand::GoBackup) => {
+                if self.state == State::Master {
+                    self.transition(now, State::Backup, Reason::SyncGroup);
+                }
+            }
+            Event::Sync(SyncCommand::Fault(fault)) => {
+                self.sync_fault = fault;
+                self.reevaluate(now);
+            }
+        }
+        self.report_to_group(None);
+    }
+
+    /// Tells the sync group (if any) what changed: `wants_master` when
+    /// given, and whether this instance has a fault of its own.
+    fn report_to_group(&mut self, wants_master: Option<bool>) {
+        if !self.params.sync_member {
+            return;
+        }
+        let report = SyncReport {
+            wants_master: wants_master.unwrap_or(self.sync_report.wants_master)
+                && self.state == State::Backup,
+            own_fault: self.started && !self.stopped && self.own_fault_cause().is_some(),
+        };
+        if report != self.sync_report {
+            self.sync_report = report;
+            self.actions.push_back(Action::SyncReport(report));
         }
     }
 
@@ -293,6 +339,8 @@ impl Instance {
             self.master_adver_interval = advert.interval;
         }
         self.arm_master_down(now);
+        // A master we defer to is heard: no longer wishing to take over.
+        self.report_to_group(Some(false));
         self.peer_master = Some(PeerMaster {
             address: source,
             priority: advert.priority,
@@ -362,6 +410,12 @@ impl Instance {
     }
 
     fn fault_cause(&self) -> Option<FaultCause> {
+        self.own_fault_cause()
+            .or(self.sync_fault.then_some(FaultCause::SyncGroup))
+    }
+
+    /// A fault of this instance's own, not one its sync group gave it.
+    fn own_fault_cause(&self) -> Option<FaultCause> {
         if !self.link_up {
             return Some(FaultCause::LinkDown);
         }

@@ -16,6 +16,7 @@ pub mod params;
 pub mod source;
 pub mod state;
 pub mod stats;
+pub mod sync;
 pub mod timers;
 pub mod tracker;
 
@@ -34,4 +35,5 @@ pub use params::{
 pub use source::{choose_source, is_link_local, LocalAddress, SourceError};
 pub use state::{FaultCause, Reason, State, Transition};
 pub use stats::{DropReason, Stats};
+pub use sync::{GroupTransition, SyncCommand, SyncGroup, SyncReport};
 pub use tracker::{check_weight, RiseFall, TrackerEffect, WeightOutOfRange};

@@ -136,6 +136,8 @@ pub struct InstanceParams {
     /// (keepalived's virtual_ipaddress_excluded): more than an advert
     /// carries, or of the other family.
     pub excluded_addresses: Vec<VirtualAddress>,
+    /// In a sync group: become master only when the group says so.
+    pub sync_member: bool,
 }
 
 /// The parameter a problem is about, so that the layer that read it from
@@ -274,6 +276,7 @@ impl InstanceParams {
             announce: AnnounceSchedule::default(),
             unicast: None,
             excluded_addresses: Vec::new(),
+            sync_member: false,
         }
     }
 

@@ -37,6 +37,8 @@ pub enum FaultCause {
     LinkDown,
     /// Unicast with no peers (keepalived's unicast_fault_no_peer).
     NoUnicastPeers,
+    /// Another member of the instance's sync group is in FAULT.
+    SyncGroup,
     Tracker(String),
 }
 
@@ -57,6 +59,8 @@ pub enum Reason {
     },
     Fault(FaultCause),
     FaultCleared,
+    /// The instance's sync group moved it with the other members.
+    SyncGroup,
     Shutdown,
 }
 
@@ -69,6 +73,7 @@ impl Reason {
             Reason::MasterDown => "RFC 5798 §6.4.2",
             Reason::Preempted { .. } => "RFC 5798 §6.4.3",
             Reason::Fault(_) | Reason::FaultCleared => "keepalived FAULT state",
+            Reason::SyncGroup => "keepalived vrrp_sync.c",
             Reason::Shutdown => "RFC 5798 §6.4.2/§6.4.3 Shutdown event",
         }
     }
@@ -85,6 +90,8 @@ impl fmt::Display for Reason {
             }
             Reason::Fault(FaultCause::LinkDown) => f.write_str("interface down"),
             Reason::Fault(FaultCause::NoUnicastPeers) => f.write_str("unicast without any peers"),
+            Reason::Fault(FaultCause::SyncGroup) => f.write_str("a sync group member is in FAULT"),
+            Reason::SyncGroup => f.write_str("sync group"),
             Reason::Fault(FaultCause::Tracker(name)) => write!(f, "tracker {name} failed"),
             Reason::FaultCleared => f.write_str("fault cleared"),
             Reason::Shutdown => f.write_str("shutdown"),

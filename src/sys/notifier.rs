@@ -13,7 +13,7 @@ use nix::sys::stat::Mode;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::config::health::NotifySettings;
-use crate::log::phrases;
+use crate::log::phrases::{self, Subject};
 use crate::proto::State;
 
 use super::probe::{run_script, Outcome};
@@ -26,12 +26,12 @@ pub struct Notification {
     pub done: Option<oneshot::Sender<()>>,
 }
 
-/// Starts the queue for one instance on the current runtime.
-pub fn spawn(instance: String, settings: NotifySettings) -> mpsc::UnboundedSender<Notification> {
+/// Starts the queue for one instance or sync group on the current runtime.
+pub fn spawn(subject: Subject, settings: NotifySettings) -> mpsc::UnboundedSender<Notification> {
     let (tx, mut rx) = mpsc::unbounded_channel::<Notification>();
     actix_rt::spawn(async move {
         while let Some(notification) = rx.recv().await {
-            notify(&instance, &settings, &notification).await;
+            notify(&subject, &settings, &notification).await;
             if let Some(done) = notification.done {
                 let _ = done.send(());
             }
@@ -40,9 +40,10 @@ pub fn spawn(instance: String, settings: NotifySettings) -> mpsc::UnboundedSende
     tx
 }
 
-async fn notify(instance: &str, settings: &NotifySettings, n: &Notification) {
+async fn notify(subject: &Subject, settings: &NotifySettings, n: &Notification) {
+    let instance = subject.name();
     if let Some(fifo) = &settings.fifo {
-        let line = phrases::fifo_line(instance, n.state, n.priority);
+        let line = phrases::fifo_line(subject, n.state, n.priority);
         if let Err(error) = write_fifo(fifo, &line) {
             tracing::debug!(%instance, fifo = %fifo.display(), %error, "notify fifo not written: {error}");
         }
@@ -53,7 +54,7 @@ async fn notify(instance: &str, settings: &NotifySettings, n: &Notification) {
         State::Fault => settings.fault.as_ref(),
         State::Initialize => settings.stop.as_ref(),
     };
-    let args = phrases::notify_arguments(instance, n.state, n.priority);
+    let args = phrases::notify_arguments(subject, n.state, n.priority);
     for (script, extra) in [(own, &[][..]), (settings.any.as_ref(), &args[..])] {
         let Some(script) = script else { continue };
         if let Outcome::Failure(why) =

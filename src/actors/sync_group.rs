@@ -1,0 +1,109 @@
+//! One per sync group: carries members' reports to the pure coordinator
+//! (`proto::SyncGroup`) and its commands back, and runs the group's
+//! notify scripts. Its members are instance actors.
+
+use actix::prelude::*;
+use tokio::sync::mpsc::UnboundedSender;
+
+use crate::log::phrases;
+use crate::proto::{GroupTransition, State, SyncCommand, SyncGroup, SyncReport};
+use crate::sys::boundary::guarded;
+use crate::sys::notifier::Notification;
+
+/// What a member tells its group.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Update {
+    Report(SyncReport),
+    Entered(State),
+}
+
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct MemberUpdate {
+    /// The member's place in the group's list.
+    pub member: usize,
+    pub update: Update,
+}
+
+/// The group's word to one member.
+#[derive(Message, Clone, Copy, Debug)]
+#[rtype(result = "()")]
+pub struct Command(pub SyncCommand);
+
+/// The members, in the group's order; sent once they exist.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Members(pub Vec<Recipient<Command>>);
+
+pub struct SyncGroupActor {
+    name: String,
+    core: SyncGroup,
+    members: Vec<Recipient<Command>>,
+    notifier: Option<UnboundedSender<Notification>>,
+}
+
+impl SyncGroupActor {
+    pub fn new(
+        name: String,
+        members: usize,
+        notifier: Option<UnboundedSender<Notification>>,
+    ) -> SyncGroupActor {
+        SyncGroupActor {
+            name,
+            core: SyncGroup::new(members),
+            members: Vec::new(),
+            notifier,
+        }
+    }
+
+    fn carry_out(&self, commands: Vec<(usize, SyncCommand)>, change: Option<GroupTransition>) {
+        if let Some(change) = change {
+            phrases::sync_group_syncing(&self.name, change.to);
+            if let Some(notifier) = &self.notifier {
+                let _ = notifier.send(Notification {
+                    state: change.to,
+                    priority: 0,
+                    done: None,
+                });
+            }
+        }
+        for (member, command) in commands {
+            if let Some(recipient) = self.members.get(member) {
+                recipient.do_send(Command(command));
+            }
+        }
+    }
+}
+
+impl Actor for SyncGroupActor {
+    type Context = Context<Self>;
+}
+
+impl Supervised for SyncGroupActor {
+    /// The coordinator's state survives a restart: it is in `core`.
+    fn restarting(&mut self, _ctx: &mut Context<Self>) {
+        tracing::warn!(group = %self.name, "sync group actor {} restarting", self.name);
+    }
+}
+
+impl Handler<Members> for SyncGroupActor {
+    type Result = ();
+
+    fn handle(&mut self, Members(members): Members, _ctx: &mut Context<Self>) {
+        self.members = members;
+    }
+}
+
+impl Handler<MemberUpdate> for SyncGroupActor {
+    type Result = ();
+
+    fn handle(&mut self, update: MemberUpdate, ctx: &mut Context<Self>) {
+        guarded(self, ctx, "member update", |actor, _| {
+            let (commands, change) = match update.update {
+                Update::Report(report) => actor.core.report(update.member, report),
+                Update::Entered(state) => actor.core.entered(update.member, state),
+            };
+            actor.carry_out(commands, change);
+        });
+    }
+}
