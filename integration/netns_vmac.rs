@@ -136,3 +136,39 @@ fn the_vip_keeps_its_mac_across_a_failover() {
     assert_eq!(stop(&mut lab, &b2, Signal::SIGTERM), Some(Some(0)));
     assert_eq!(vmac_index(&lab, 2), None);
 }
+
+/// IPv6: the VMAC gets 00:00:5e:00:02:VRID and the parent's link-local
+/// address to send adverts from; a neighbour's entry for the VIP is the
+/// virtual MAC before and after a failover.
+#[test]
+fn ipv6_vip_keeps_its_mac_across_a_failover() {
+    let Some(mut lab) = lab_or_skip("ipv6_vip_keeps_its_mac_across_a_failover", 3) else {
+        return;
+    };
+    let v6 = Flavour::V3Ipv6;
+    let vip = v6.vip();
+    let a_config = vipd_config_with(&lab, 1, v6, 100, "", "    use_vmac: true\n");
+    let b_config = vipd_config_with(&lab, 2, v6, 90, "", "    use_vmac: true\n");
+    let a = start_vipd(&mut lab, 1, &a_config, "1", &[]);
+    let b = start_vipd(&mut lab, 2, &b_config, "1", &[]);
+    let mac_of_vip = |lab: &Lab| neighbour_mac(lab, &vip.to_string());
+    wait_for(DEADLINE, || {
+        lab.addresses_on(1, "vrrp.51").contains(&vip)
+            && !lab.addresses_on(2, "vrrp.51").contains(&vip)
+    })
+    .unwrap_or_else(|| {
+        panic!(
+            "VIP not on A's VMAC only:\n{}\n{}",
+            a.log_text(),
+            b.log_text()
+        )
+    });
+    wait_for(DEADLINE, || mac_of_vip(&lab).is_some())
+        .unwrap_or_else(|| panic!("host 3 cannot reach {vip}:\n{}", a.log_text()));
+    assert_eq!(mac_of_vip(&lab).as_deref(), Some("00:00:5e:00:02:33"));
+    assert_eq!(stop(&mut lab, &a, Signal::SIGTERM), Some(Some(0)));
+    wait_for(DEADLINE, || lab.addresses_on(2, "vrrp.51").contains(&vip))
+        .unwrap_or_else(|| panic!("B did not take over:\n{}", b.log_text()));
+    wait_for(DEADLINE, || mac_of_vip(&lab).is_some()).expect("the VIP answers on B");
+    assert_eq!(mac_of_vip(&lab).as_deref(), Some("00:00:5e:00:02:33"));
+}
