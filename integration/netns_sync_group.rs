@@ -14,12 +14,19 @@ const VIP1: &str = "192.0.2.203";
 const VIP2: &str = "198.51.100.203";
 
 fn vipd_group_config(lab: &Lab, host: usize, priority: u8) -> std::path::PathBuf {
+    let notified = notify_file(lab, host);
     let text = format!(
-        "sync_groups:\n  G1:\n    group: [VI_1, VI_2]\ninstances:\n  VI_1:\n    interface: eth0\n    virtual_router_id: 51\n    priority: {priority}\n    virtual_ipaddress: [{VIP1}]\n  VI_2:\n    interface: eth1\n    virtual_router_id: 52\n    priority: {priority}\n    virtual_ipaddress: [{VIP2}]\n"
+        "sync_groups:\n  G1:\n    group: [VI_1, VI_2]\n    notify: \"/bin/sh -c 'echo \\\"$*\\\" >> {}' sh\"\ninstances:\n  VI_1:\n    interface: eth0\n    virtual_router_id: 51\n    priority: {priority}\n    virtual_ipaddress: [{VIP1}]\n  VI_2:\n    interface: eth1\n    virtual_router_id: 52\n    priority: {priority}\n    virtual_ipaddress: [{VIP2}]\n",
+        notified.display()
     );
     let path = lab.dir.join(format!("vipd-sync-h{host}.yaml"));
     std::fs::write(&path, text).unwrap();
     path
+}
+
+/// Where host `host`'s group notify script writes its arguments.
+fn notify_file(lab: &Lab, host: usize) -> std::path::PathBuf {
+    lab.dir.join(format!("group-notify-h{host}.txt"))
 }
 
 fn keepalived_group_config(lab: &Lab, host: usize, priority: u8) -> std::path::PathBuf {
@@ -92,6 +99,24 @@ fn group_moves_together(test: &str, b_is_keepalived: bool) {
     );
     lab.exec(1, "ip", &["link", "set", "eth1", "up"]).unwrap();
     expect_both_on(&lab, 1, "eth1 back up", &[&a, &b]);
+    // The group's own notify script: keepalived's GROUP name STATE.
+    let notified = notify_file(&lab, 1);
+    let text = || std::fs::read_to_string(&notified).unwrap_or_default();
+    wait_for(DEADLINE, || {
+        text().lines().filter(|l| l.contains("MASTER")).count() >= 2
+    })
+    .unwrap_or_else(|| panic!("group notify: {:?}", text()));
+    let lines: Vec<String> = text().lines().map(str::to_string).collect();
+    assert_eq!(
+        lines,
+        vec![
+            "GROUP G1 MASTER",
+            "GROUP G1 FAULT",
+            "GROUP G1 BACKUP",
+            "GROUP G1 MASTER"
+        ],
+        "in order, one per group change"
+    );
 }
 
 #[test]

@@ -174,3 +174,39 @@ fn a_unicast_instance_drops_multicast_adverts_and_says_so() {
     assert!(lab.has_address(1, vip), "A still holds the VIP");
     let _ = c;
 }
+
+/// Peers one router away arrive with TTL 254: a peer's min_ttl / max_ttl
+/// pins that. A sending with unicast_ttl 254 stands in for the router.
+#[test]
+fn peer_ttl_ranges_accept_and_refuse_as_configured() {
+    let Some(mut lab) = lab_or_skip("peer_ttl_ranges_accept_and_refuse_as_configured", 2) else {
+        return;
+    };
+    let v2 = Flavour::V2Ipv4;
+    let vip = v2.vip();
+    let (a_ip, b_ip) = (lab.host(1).ipv4, lab.host(2).ipv4);
+    let a_extra = format!("    unicast_peer: [{b_ip}]\n    unicast_ttl: 254\n");
+    let a_config = vipd_config_with(&lab, 1, v2, 100, "1111", &a_extra);
+    let a = start_vipd(&mut lab, 1, &a_config, "1", &[]);
+    // B accepts only TTL 255 from A: A's adverts are refused, so B takes
+    // the VIP too, and says why.
+    let strict = format!("    unicast_peer: [\"{a_ip} min_ttl 255 max_ttl 255\"]\n");
+    let b_config = vipd_config_with(&lab, 2, v2, 90, "1111", &strict);
+    let b = start_vipd(&mut lab, 2, &b_config, "1", &[]);
+    wait_for(DEADLINE, || lab.holders(vip) == vec![1, 2])
+        .unwrap_or_else(|| panic!("B heard A anyway:\n{}", b.log_text()));
+    assert!(
+        b.log_text()
+            .contains("TTL outside the peer's min_ttl..max_ttl"),
+        "{}",
+        b.log_text()
+    );
+    assert_eq!(stop(&mut lab, &b, Signal::SIGTERM), Some(Some(0)));
+    // B pinned to 254, as behind one router: A's adverts count again.
+    let pinned = format!("    unicast_peer: [\"{a_ip} min_ttl 254 max_ttl 254\"]\n");
+    let b_config = vipd_config_with(&lab, 2, v2, 90, "1111", &pinned);
+    let b2 = start_vipd(&mut lab, 2, &b_config, "2", &[]);
+    expect_only(&lab, vip, 1, "B accepts TTL 254", &[&a, &b2]);
+    let moved = wait_for(Duration::from_secs(5), || lab.holders(vip) != vec![1]);
+    assert_eq!(moved, None, "B took the VIP:\n{}", b2.log_text());
+}

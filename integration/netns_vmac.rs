@@ -23,6 +23,14 @@ fn neighbour_mac(lab: &Lab, vip: &str) -> Option<String> {
     words.next().map(str::to_string)
 }
 
+/// A kernel setting as host `host` sees it (its own network namespace).
+fn sysctl(lab: &Lab, host: usize, key: &str) -> String {
+    let out = lab
+        .exec(host, "cat", &[&format!("/proc/sys/{key}")])
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
 /// The VMAC's interface index on `host`, if it exists.
 fn vmac_index(lab: &Lab, host: usize) -> Option<String> {
     let out = lab
@@ -78,6 +86,11 @@ fn vmac_story(test: &str, keepalived_host: Option<usize>) -> Option<(Lab, Daemon
         )
     });
     assert!(vmac_index(&lab, 2).is_some(), "the backup has its VMAC too");
+    if keepalived_host != Some(1) {
+        assert_eq!(sysctl(&lab, 1, "net/ipv4/conf/eth0/arp_ignore"), "1");
+        assert_eq!(sysctl(&lab, 1, "net/ipv4/conf/vrrp.51/rp_filter"), "0");
+        assert_eq!(sysctl(&lab, 1, "net/ipv6/conf/vrrp.51/disable_ipv6"), "1");
+    }
     wait_for(DEADLINE, || neighbour_mac(&lab, &vip.to_string()).is_some())
         .expect("host 3 reaches the VIP");
     if keepalived_host != Some(1) {
@@ -87,6 +100,13 @@ fn vmac_story(test: &str, keepalived_host: Option<usize>) -> Option<(Lab, Daemon
     lab.signal(a.pid, Signal::SIGTERM);
     assert!(lab.wait_exit(a.pid, DEADLINE).is_some(), "A stopped");
     assert_eq!(vmac_index(&lab, 1), None, "stopping removes the VMAC");
+    if keepalived_host != Some(1) {
+        assert_eq!(
+            sysctl(&lab, 1, "net/ipv4/conf/eth0/arp_ignore"),
+            "0",
+            "the parent's settings are restored at exit"
+        );
+    }
     wait_for(DEADLINE, || {
         lab.addresses_on(2, "vrrp.51").contains(&vip) && lab.holders(vip).is_empty()
     })
