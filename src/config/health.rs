@@ -323,35 +323,28 @@ pub struct Watched<'a> {
     pub notify: &'a Option<String>,
 }
 
-impl<'a> From<&'a InstanceConfig> for Watched<'a> {
-    fn from(c: &'a InstanceConfig) -> Watched<'a> {
-        Watched {
-            track_script: &c.track_script,
-            track_interface: &c.track_interface,
-            track_file: &c.track_file,
-            notify_master: &c.notify_master,
-            notify_backup: &c.notify_backup,
-            notify_fault: &c.notify_fault,
-            notify_stop: &c.notify_stop,
-            notify: &c.notify,
+/// Both carry the same keys under the same names.
+macro_rules! watched_from {
+    ($config:ty) => {
+        impl<'a> From<&'a $config> for Watched<'a> {
+            fn from(c: &'a $config) -> Watched<'a> {
+                Watched {
+                    track_script: &c.track_script,
+                    track_interface: &c.track_interface,
+                    track_file: &c.track_file,
+                    notify_master: &c.notify_master,
+                    notify_backup: &c.notify_backup,
+                    notify_fault: &c.notify_fault,
+                    notify_stop: &c.notify_stop,
+                    notify: &c.notify,
+                }
+            }
         }
-    }
+    };
 }
 
-impl<'a> From<&'a SyncGroupConfig> for Watched<'a> {
-    fn from(c: &'a SyncGroupConfig) -> Watched<'a> {
-        Watched {
-            track_script: &c.track_script,
-            track_interface: &c.track_interface,
-            track_file: &c.track_file,
-            notify_master: &c.notify_master,
-            notify_backup: &c.notify_backup,
-            notify_fault: &c.notify_fault,
-            notify_stop: &c.notify_stop,
-            notify: &c.notify,
-        }
-    }
-}
+watched_from!(InstanceConfig);
+watched_from!(SyncGroupConfig);
 
 pub fn trackers<'a>(
     config: &Config,

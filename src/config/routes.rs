@@ -9,25 +9,41 @@ use std::net::IpAddr;
 
 use crate::net::routes::{RouteKind, RouteSpec, RuleSpec, MAIN_TABLE};
 
-/// `ADDR` or `ADDR/LEN`; no length means a host prefix.
-fn prefix(text: &str) -> Result<(IpAddr, u8), String> {
+/// The word after `option` in a keepalived line: `dev eth0` gives `eth0`.
+pub(crate) fn value_after<'a>(
+    words: &mut impl Iterator<Item = &'a str>,
+    option: &str,
+) -> Result<&'a str, String> {
+    words
+        .next()
+        .ok_or(format!("{option}: expected a value after it"))
+}
+
+/// `ADDR` or `ADDR/LEN` read, the length not yet checked against the family.
+pub(crate) fn address_and_length(text: &str) -> Result<(IpAddr, Option<u8>), String> {
     let (address, len) = match text.split_once('/') {
         Some((a, l)) => (a, Some(l)),
         None => (text, None),
     };
     let address: IpAddr = address
         .parse()
-        .map_err(|_| format!("{text:?}: expected ADDRESS[/LENGTH]"))?;
-    let max = if address.is_ipv6() { 128 } else { 32 };
-    let len = match len {
-        None => max,
-        Some(l) => l
-            .parse::<u8>()
-            .ok()
-            .filter(|l| *l <= max)
-            .ok_or_else(|| format!("{text:?}: expected a prefix length 0..{max}"))?,
-    };
+        .map_err(|_| format!("{text:?}: expected ADDRESS or ADDRESS/LENGTH"))?;
+    let len = len
+        .map(|l| l.parse::<u8>())
+        .transpose()
+        .map_err(|_| format!("{text:?}: expected a prefix length after the /"))?;
     Ok((address, len))
+}
+
+/// `ADDR` or `ADDR/LEN`; no length means a host prefix.
+fn prefix(text: &str) -> Result<(IpAddr, u8), String> {
+    let (address, len) = address_and_length(text)?;
+    let max = if address.is_ipv6() { 128 } else { 32 };
+    match len {
+        None => Ok((address, max)),
+        Some(len) if len <= max => Ok((address, len)),
+        Some(_) => Err(format!("{text:?}: expected a prefix length 0..{max}")),
+    }
 }
 
 fn address(option: &str, text: &str) -> Result<IpAddr, String> {
@@ -95,11 +111,7 @@ pub fn parse_route(line: &str) -> Result<RouteSpec, String> {
         track: true,
     };
     while let Some(word) = words.next() {
-        let mut value = || {
-            words
-                .next()
-                .ok_or(format!("{word}: expected a value after it"))
-        };
+        let mut value = || value_after(&mut words, word);
         match word {
             "src" => route.source = Some(address("src", value()?)?),
             "to" => destination = Some(prefix(value()?)?),
@@ -147,11 +159,7 @@ pub fn parse_rule(line: &str) -> Result<RuleSpec, String> {
     };
     let mut table_given = false;
     while let Some(word) = words.next() {
-        let mut value = || {
-            words
-                .next()
-                .ok_or(format!("{word}: expected a value after it"))
-        };
+        let mut value = || value_after(&mut words, word);
         match word {
             "from" => rule.from = Some(prefix(value()?)?),
             "to" => rule.to = Some(prefix(value()?)?),

@@ -509,12 +509,7 @@ impl std::str::FromStr for AddressConfig {
             ..AddressConfig::default()
         };
         while let Some(option) = words.next() {
-            let mut value = || {
-                words
-                    .next()
-                    .map(str::to_string)
-                    .ok_or(format!("{option}: expected a value after it"))
-            };
+            let mut value = || super::routes::value_after(&mut words, option).map(str::to_string);
             match option {
                 "brd" | "broadcast" => {
                     let brd = value()?;

@@ -642,22 +642,12 @@ fn parse_vip(text: &str) -> Result<VirtualAddress, String> {
     if text.contains(char::is_whitespace) {
         return Err(format!("{text:?}: expected ADDRESS or ADDRESS/PREFIX"));
     }
-    let (address, prefix) = match text.split_once('/') {
-        Some((a, p)) => (a, Some(p)),
-        None => (text, None),
-    };
-    let address: IpAddr = address
-        .parse()
-        .map_err(|_| format!("{text:?}: expected an IPv4 or IPv6 address"))?;
-    match prefix {
-        None => Ok(VirtualAddress::host(address)),
-        Some(p) => p
-            .parse::<u8>()
-            .map(|prefix_len| VirtualAddress {
-                address,
-                prefix_len,
-            })
-            .map_err(|_| format!("{text:?}: expected a prefix length after the /")),
+    match routes::address_and_length(text)? {
+        (address, None) => Ok(VirtualAddress::host(address)),
+        (address, Some(prefix_len)) => Ok(VirtualAddress {
+            address,
+            prefix_len,
+        }),
     }
 }
 
