@@ -119,7 +119,10 @@ fn missing_interface_is_a_clear_error() {
     let config = lab.dir.join("missing.yaml");
     std::fs::write(
         &config,
-        "instances:\n  VI_1:\n    interface: nosuch0\n    virtual_router_id: 51\n    virtual_ipaddress: [192.0.2.203]\n",
+        format!(
+            "{}instances:\n  VI_1:\n    interface: nosuch0\n    virtual_router_id: 51\n    virtual_ipaddress: [192.0.2.203]\n",
+            control_socket_line(&lab, 1)
+        ),
     )
     .unwrap();
     let daemon = start_vipd(&mut lab, 1, &config, "missing", &[]);

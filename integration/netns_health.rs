@@ -27,7 +27,8 @@ fn vip() -> IpAddr {
 /// (top-level sections first, then instance keys after `---instance---`).
 fn a_config(lab: &Lab, top: &str, instance: &str) -> std::path::PathBuf {
     let text = format!(
-        "{top}instances:\n  VI_1:\n    interface: eth0\n    virtual_router_id: 51\n    priority: 100\n    advert_int: 1\n    source_ip: {}\n    authentication: {{ auth_type: PASS, auth_pass: \"1111\" }}\n    virtual_ipaddress: [\"{VIP}\"]\n{instance}",
+        "{}{top}instances:\n  VI_1:\n    interface: eth0\n    virtual_router_id: 51\n    priority: 100\n    advert_int: 1\n    source_ip: {}\n    authentication: {{ auth_type: PASS, auth_pass: \"1111\" }}\n    virtual_ipaddress: [\"{VIP}\"]\n{instance}",
+        control_socket_line(lab, 1),
         lab.host(1).ipv4
     );
     let path = lab.dir.join("health-a.yaml");

@@ -26,7 +26,8 @@ fn a_panicking_instance_actor_restarts_without_moving_the_address() {
     let b_config = vipd_config(&lab, 2, Flavour::V2Ipv4, 90, "1111");
     let b = start_vipd(&mut lab, 2, &b_config, "1", &[]);
     let a_config = vipd_config(&lab, 1, Flavour::V2Ipv4, 100, "1111");
-    let (_, settings) = load_and_validate(&[a_config]).unwrap();
+    let (_, mut settings) = load_and_validate(&[a_config]).unwrap();
+    settings.control_socket = lab.dir.join("in-process.sock");
 
     // A's daemon runs in this process, in a thread inside A's namespace,
     // so the test can reach its actors.

@@ -16,7 +16,8 @@ const VIP2: &str = "198.51.100.203";
 fn vipd_group_config(lab: &Lab, host: usize, priority: u8) -> std::path::PathBuf {
     let notified = notify_file(lab, host);
     let text = format!(
-        "sync_groups:\n  G1:\n    group: [VI_1, VI_2]\n    notify: \"/bin/sh -c 'echo \\\"$*\\\" >> {}' sh\"\ninstances:\n  VI_1:\n    interface: eth0\n    virtual_router_id: 51\n    priority: {priority}\n    virtual_ipaddress: [{VIP1}]\n  VI_2:\n    interface: eth1\n    virtual_router_id: 52\n    priority: {priority}\n    virtual_ipaddress: [{VIP2}]\n",
+        "{}sync_groups:\n  G1:\n    group: [VI_1, VI_2]\n    notify: \"/bin/sh -c 'echo \\\"$*\\\" >> {}' sh\"\ninstances:\n  VI_1:\n    interface: eth0\n    virtual_router_id: 51\n    priority: {priority}\n    virtual_ipaddress: [{VIP1}]\n  VI_2:\n    interface: eth1\n    virtual_router_id: 52\n    priority: {priority}\n    virtual_ipaddress: [{VIP2}]\n",
+        control_socket_line(lab, host),
         notified.display()
     );
     let path = lab.dir.join(format!("vipd-sync-h{host}.yaml"));

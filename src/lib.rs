@@ -9,4 +9,5 @@ pub mod lab;
 pub mod log;
 pub mod net;
 pub mod proto;
+pub mod status;
 pub mod sys;

@@ -43,6 +43,19 @@ enum Command {
         #[arg(long)]
         keep: bool,
     },
+    /// Show the running daemon's instances, masters, counters and checks.
+    Status {
+        /// The control socket [default: the configuration's control_socket,
+        /// else /run/vipd/vipd.sock].
+        #[arg(long, value_name = "PATH")]
+        socket: Option<PathBuf>,
+        /// Read control_socket from these files (as `vipd run` would).
+        #[arg(long = "config", value_name = "FILE")]
+        configs: Vec<PathBuf>,
+        /// Print the daemon's JSON snapshot as it came.
+        #[arg(long)]
+        json: bool,
+    },
     /// Validate the configuration and print it merged; exit 1 on any error.
     Check {
         #[arg(long = "config", required = true, value_name = "FILE")]
@@ -72,6 +85,11 @@ fn main() -> ExitCode {
             log_format,
         } => run(&configs, log_format),
         Command::Check { configs } => check(&configs),
+        Command::Status {
+            socket,
+            configs,
+            json,
+        } => status(socket, &configs, json),
         Command::Demo { crash, keep } => demo(crash, keep),
         Command::Decode { hex, src, dst, ttl } => decode(&hex, src, dst, ttl),
     }
@@ -134,6 +152,31 @@ fn demo(crash: bool, keep: bool) -> ExitCode {
         Ok(false) => ExitCode::FAILURE,
         Err(error) => {
             eprintln!("vipd demo: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn status(socket: Option<PathBuf>, configs: &[PathBuf], json: bool) -> ExitCode {
+    let socket = match (socket, configs.is_empty()) {
+        (Some(socket), _) => socket,
+        (None, true) => PathBuf::from("/run/vipd/vipd.sock"),
+        (None, false) => match load_and_validate(configs) {
+            Ok((_, settings)) => settings.control_socket,
+            Err(errors) => return report(&errors),
+        },
+    };
+    match vipd::status::read(&socket) {
+        Ok((_, bytes)) if json => {
+            println!("{}", String::from_utf8_lossy(&bytes));
+            ExitCode::SUCCESS
+        }
+        Ok((snapshot, _)) => {
+            print!("{}", vipd::status::render(&snapshot));
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("vipd status: {error}");
             ExitCode::FAILURE
         }
     }

@@ -117,7 +117,8 @@ pub fn vipd_config_with(
     };
     let state = if priority >= 100 { "MASTER" } else { "BACKUP" };
     let text = format!(
-        "instances:\n  VI_1:\n    interface: eth0\n    state: {state}\n    virtual_router_id: 51\n    priority: {priority}\n    version: {}\n    advert_int: 1\n    source_ip: {}\n{auth}    virtual_ipaddress: [{}]\n{extra}",
+        "{}instances:\n  VI_1:\n    interface: eth0\n    state: {state}\n    virtual_router_id: 51\n    priority: {priority}\n    version: {}\n    advert_int: 1\n    source_ip: {}\n{auth}    virtual_ipaddress: [{}]\n{extra}",
+        control_socket_line(lab, host),
         flavour.version(),
         flavour.source(lab, host),
         flavour.vips()
@@ -125,6 +126,17 @@ pub fn vipd_config_with(
     let path = lab.dir.join(format!("vipd-h{host}.yaml"));
     fs::write(&path, text).unwrap();
     path
+}
+
+/// Host `host`'s own control socket: hosts share the file system, so
+/// each vipd in a lab needs its own path.
+pub fn control_socket(lab: &Lab, host: usize) -> PathBuf {
+    lab.dir.join(format!("vipd-h{host}.sock"))
+}
+
+/// The config line that sets it.
+pub fn control_socket_line(lab: &Lab, host: usize) -> String {
+    format!("control_socket: {}\n", control_socket(lab, host).display())
 }
 
 /// Writes keepalived's config for `host` and returns its path.

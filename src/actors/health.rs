@@ -14,6 +14,7 @@ use crate::config::health::{CheckSettings, TrackFileSettings, TrackerKind};
 use crate::log::phrases::{self, CheckLine};
 use crate::net::netlink::{NetEvent, Netlink};
 use crate::proto::{RiseFall, TrackerEffect};
+use crate::status::CheckStatus;
 
 use crate::sys::boundary::guarded;
 use crate::sys::probe::{self, Outcome};
@@ -38,6 +39,9 @@ struct Check {
     state: RiseFall,
     running: bool,
     subscribers: Vec<Subscriber>,
+    runs: u64,
+    failures: u64,
+    last_failure: Option<String>,
 }
 
 struct TrackedInterface {
@@ -99,6 +103,9 @@ impl HealthActor {
                     settings,
                     running: false,
                     subscribers,
+                    runs: 0,
+                    failures: 0,
+                    last_failure: None,
                 })
             })
             .collect();
@@ -165,6 +172,11 @@ impl HealthActor {
     fn finish_check(&mut self, i: usize, outcome: Outcome) {
         let check = &mut self.checks[i];
         check.running = false;
+        check.runs += 1;
+        if let Outcome::Failure(why) = &outcome {
+            check.failures += 1;
+            check.last_failure = Some(why.clone());
+        }
         let name = check.settings.name.clone();
         let changed = check.state.record(outcome == Outcome::Success);
         if let Some(line) = check_line(&outcome, changed, check.state.is_up()) {
@@ -216,6 +228,30 @@ impl HealthActor {
                 });
             }
         }
+    }
+}
+
+/// What `vipd status` shows of the checks.
+#[derive(Message)]
+#[rtype(result = "Vec<CheckStatus>")]
+pub struct Status;
+
+impl Handler<Status> for HealthActor {
+    type Result = MessageResult<Status>;
+
+    fn handle(&mut self, _: Status, _ctx: &mut Context<Self>) -> Self::Result {
+        MessageResult(
+            self.checks
+                .iter()
+                .map(|c| CheckStatus {
+                    name: c.settings.name.clone(),
+                    up: c.state.is_up(),
+                    runs: c.runs,
+                    failures: c.failures,
+                    last_failure: c.last_failure.clone(),
+                })
+                .collect(),
+        )
     }
 }
 

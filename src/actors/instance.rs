@@ -2,9 +2,9 @@
 //! changes and time, and carries out the actions it returns. No protocol
 //! decision is made here.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::net::IpAddr;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use actix::prelude::*;
 
@@ -14,6 +14,7 @@ use crate::proto::{
     Action, Advert, Arrival, DecodeError, Endpoints, Event, Instance, InstanceParams, State,
     Transition,
 };
+use crate::status::{epoch_seconds, InstanceStatus, TransitionRecord};
 
 use super::address::{AddressRouter, Announce, Claim, LinkState, Release};
 use super::health::TrackerUpdate;
@@ -93,7 +94,14 @@ pub struct InstanceActor {
     notifier: Option<tokio::sync::mpsc::UnboundedSender<Notification>>,
     drops: DropLog,
     restarts: u32,
+    /// When the current state was entered, and the latest transitions
+    /// first: what `vipd status` shows.
+    entered_at: SystemTime,
+    history: VecDeque<TransitionRecord>,
 }
+
+/// Transitions `vipd status` lists per instance.
+const HISTORY: usize = 16;
 
 impl InstanceActor {
     pub fn new(
@@ -123,6 +131,8 @@ impl InstanceActor {
             notifier,
             drops: DropLog::new(Duration::from_secs(10)),
             restarts: 0,
+            entered_at: SystemTime::now(),
+            history: VecDeque::new(),
         }
     }
 
@@ -254,13 +264,57 @@ impl InstanceActor {
         }
     }
 
-    fn log_transition(&self, t: &Transition) {
-        let master = match t.to {
+    /// The master as this instance sees it.
+    fn master(&self, state: State) -> Option<IpAddr> {
+        match state {
             State::Master => Some(self.params.primary_address),
             State::Backup => self.core.peer_master().map(|m| m.address),
             _ => None,
-        };
-        phrases::entering_state(&self.params.name, t, master);
+        }
+    }
+
+    fn log_transition(&mut self, t: &Transition) {
+        phrases::entering_state(&self.params.name, t, self.master(t.to));
+        let now = SystemTime::now();
+        self.entered_at = now;
+        self.history.push_front(TransitionRecord {
+            at: epoch_seconds(now),
+            from: t.from.to_string(),
+            to: t.to.to_string(),
+            reason: t.reason.to_string(),
+        });
+        self.history.truncate(HISTORY);
+    }
+
+    fn status(&self) -> InstanceStatus {
+        let stats = self.core.stats();
+        let state = self.core.state();
+        InstanceStatus {
+            name: self.params.name.clone(),
+            interface: self.interface.clone(),
+            vrid: self.params.vrid.get(),
+            version: self.params.version.number(),
+            state: state.to_string(),
+            base_priority: self.params.priority,
+            effective_priority: self.core.priority(),
+            master: self.master(state).map(|m| m.to_string()),
+            virtual_addresses: self
+                .params
+                .held_addresses()
+                .iter()
+                .map(|v| format!("{}/{}", v.address, v.prefix_len))
+                .collect(),
+            since: epoch_seconds(self.entered_at),
+            adverts_sent: stats.adverts_sent,
+            adverts_received: stats.adverts_received,
+            drops: stats
+                .dropped
+                .iter()
+                .filter(|(_, n)| *n > 0)
+                .map(|(reason, n)| (reason.as_str().to_string(), n))
+                .collect(),
+            transitions: self.history.iter().cloned().collect(),
+        }
     }
 
     /// Queues notify scripts; `done` fires when they have run.
@@ -466,6 +520,19 @@ impl Handler<Shutdown> for InstanceActor {
             }
             .into_actor(self),
         )
+    }
+}
+
+/// What `vipd status` shows of this instance.
+#[derive(Message)]
+#[rtype(result = "InstanceStatus")]
+pub struct Status;
+
+impl Handler<Status> for InstanceActor {
+    type Result = MessageResult<Status>;
+
+    fn handle(&mut self, _: Status, _ctx: &mut Context<Self>) -> Self::Result {
+        MessageResult(self.status())
     }
 }
 

@@ -6,12 +6,14 @@
 //! - `RoutingActor`: one per daemon; the routes and rules masters hold.
 //! - `SyncGroupActor`: one per sync group; moves its members together.
 //! - `HealthActor`: checks, tracked interfaces and files, as tracker effects.
+//! - `ControlActor`: the control socket; one JSON snapshot per client.
 //! - `supervisor`: starts them under actix Supervisors and handles signals.
 //!
 //! What they use that is not an actor (processes, timers, log rate limits,
 //! the panic boundary) is in `crate::sys`.
 
 pub mod address;
+pub mod control;
 pub mod health;
 pub mod instance;
 pub mod interface;

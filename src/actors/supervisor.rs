@@ -15,14 +15,17 @@ use crate::proto::packet::virtual_mac;
 use crate::proto::{choose_source, LocalAddress, SourceError};
 
 use super::address::{AddressActor, AddressRouter};
+use super::control::ControlActor;
 use super::health::{HealthActor, Subscriber, Subscriptions};
 use super::instance::{GroupMembership, Inbound, InstanceActor, Shutdown};
 use super::interface::InterfaceActor;
 use super::routing::{Routing, RoutingActor};
 use super::sync_group::{Members, SyncGroupActor};
 use crate::log::phrases::Subject;
+use crate::sys::control_socket;
 use crate::sys::notifier;
 use crate::sys::signals::{self, Request, Signals};
+use std::path::PathBuf;
 
 /// How long masters get to say goodbye (priority 0) and drop their
 /// addresses before the process exits anyway.
@@ -45,6 +48,11 @@ pub enum StartError {
         interface: String,
         source: Box<NetlinkError>,
     },
+    #[error("control socket {}: {source}", path.display())]
+    ControlSocket {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("cannot handle signals: {0}")]
     Signals(#[from] std::io::Error),
     #[error(transparent)]
@@ -65,11 +73,21 @@ pub fn run(settings: Settings) -> Result<(), StartError> {
 
 async fn start_and_wait(settings: Settings) -> Result<(), StartError> {
     let mut signals = Signals::listen()?;
+    let socket = settings.control_socket.clone();
     let Running {
         instances,
         made,
         netlink,
-    } = start(settings).await?;
+    } = match start(settings).await {
+        Ok(running) => running,
+        // Ours was bound (unless binding it failed): do not leave it.
+        Err(error) => {
+            if !matches!(error, StartError::ControlSocket { .. }) {
+                let _ = std::fs::remove_file(&socket);
+            }
+            return Err(error);
+        }
+    };
     tracing::info!(instances = instances.len(), "vipd running");
 
     loop {
@@ -105,6 +123,7 @@ async fn start_and_wait(settings: Settings) -> Result<(), StartError> {
 /// the kernel settings it changed on their parents.
 #[derive(Default)]
 pub struct Made {
+    control_socket: Option<PathBuf>,
     vmacs: Vec<String>,
     /// VMAC parents whose settings were changed, and their old settings.
     parents: Vec<String>,
@@ -113,6 +132,9 @@ pub struct Made {
 
 impl Made {
     pub async fn undo(&self, netlink: &Netlink) {
+        if let Some(path) = &self.control_socket {
+            let _ = std::fs::remove_file(path);
+        }
         for name in &self.vmacs {
             if let Err(error) = netlink.delete_link(name).await {
                 tracing::warn!(vmac = %name, %error, "cannot remove VMAC {name}: {error}");
@@ -191,9 +213,18 @@ pub async fn start(settings: Settings) -> Result<Running, StartError> {
         health,
         warnings: _, // logged before start
         sync_groups,
+        control_socket,
     } = settings;
     let netlink = Netlink::connect()?;
-    let made = make_vmacs(&settings, &netlink).await?;
+    // First, so a second vipd with the same socket stops before it
+    // touches anything.
+    let control =
+        control_socket::bind(&control_socket).map_err(|source| StartError::ControlSocket {
+            path: control_socket.clone(),
+            source,
+        })?;
+    let mut made = make_vmacs(&settings, &netlink).await?;
+    made.control_socket = Some(control_socket);
     let mut links: BTreeMap<String, (LinkInfo, Vec<InterfaceAddress>)> = BTreeMap::new();
     for s in &settings {
         for interface in s.interfaces() {
@@ -316,9 +347,16 @@ pub async fn start(settings: Settings) -> Result<Running, StartError> {
         Supervisor::start(move |_| InterfaceActor::new(interface, index, ipv6, routes));
     }
     let health = HealthActor::new(health.checks, health.files, subscriptions, netlink.clone());
-    if health.is_needed() {
-        Supervisor::start(move |_| health);
-    }
+    let health = health
+        .is_needed()
+        .then(|| Supervisor::start(move |_| health));
+    let control = ControlActor::new(control, instances.clone(), health).map_err(|source| {
+        StartError::ControlSocket {
+            path: made.control_socket.clone().unwrap_or_default(),
+            source,
+        }
+    })?;
+    Supervisor::start(move |_| control);
     Ok(Running {
         instances,
         made,

@@ -32,6 +32,10 @@ pub struct Config {
     /// How long a notify script may run before it is killed.
     #[serde(default = "defaults::notify_timeout")]
     pub notify_timeout: Interval,
+    /// Where `vipd status` reads the daemon's state. Two daemons on one
+    /// machine (in two network namespaces, say) need two paths.
+    #[serde(default = "defaults::control_socket")]
+    pub control_socket: PathBuf,
     /// Instances that change state together (keepalived's vrrp_sync_group).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub sync_groups: BTreeMap<String, SyncGroupConfig>,
@@ -457,6 +461,9 @@ mod defaults {
     }
     pub fn garp_master_refresh_repeat() -> u32 {
         1
+    }
+    pub fn control_socket() -> std::path::PathBuf {
+        std::path::PathBuf::from("/run/vipd/vipd.sock")
     }
     pub fn notify_timeout() -> Interval {
         Interval(Duration::from_secs(10))

@@ -51,6 +51,8 @@ pub struct SyncGroupSettings {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Settings {
     pub instances: Vec<InstanceSettings>,
+    /// Where `vipd status` reads the daemon's state.
+    pub control_socket: std::path::PathBuf,
     pub sync_groups: Vec<SyncGroupSettings>,
     pub health: HealthSettings,
     /// What is accepted but probably not what was meant, with file:line:
@@ -321,6 +323,7 @@ pub fn validate(loaded: &Loaded) -> Result<Settings, ConfigErrors> {
     }
     if errors.is_empty() {
         Ok(Settings {
+            control_socket: config.control_socket.clone(),
             instances: settings,
             sync_groups,
             health,

@@ -16,10 +16,12 @@ use super::{wait_for, Host, Lab, LabError};
 
 pub const VIP: &str = "192.0.2.203";
 
-/// The seed's instance for one lab host, in vipd's YAML.
-pub fn seed_config(host: &Host, state: &str, priority: u8) -> String {
+/// The seed's instance for one lab host, in vipd's YAML, with its own
+/// control socket (hosts share the file system).
+pub fn seed_config(host: &Host, state: &str, priority: u8, control_socket: &Path) -> String {
     format!(
-        "instances:
+        "control_socket: {control_socket}
+instances:
   VI_1:
     interface: eth0
     state: {state}
@@ -32,7 +34,8 @@ pub fn seed_config(host: &Host, state: &str, priority: u8) -> String {
       auth_pass: \"1111\"
     virtual_ipaddress: [\"{VIP}\"]
 ",
-        source = host.ipv4
+        source = host.ipv4,
+        control_socket = control_socket.display()
     )
 }
 
@@ -92,7 +95,8 @@ pub fn run(options: &Options, vipd: &Path, interrupted: &AtomicBool) -> Result<b
     ));
     let config = |lab: &Lab, host: usize, state, priority| -> Result<PathBuf, LabError> {
         let path = lab.dir.join(format!("host{host}.yaml"));
-        fs::write(&path, seed_config(lab.host(host), state, priority))?;
+        let socket = lab.dir.join(format!("host{host}.sock"));
+        fs::write(&path, seed_config(lab.host(host), state, priority, &socket))?;
         Ok(path)
     };
     let a_config = config(&lab, a, "MASTER", 100)?;

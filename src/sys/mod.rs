@@ -3,6 +3,7 @@
 //! rate limit on drop logs, the panic boundary around handlers, and signals.
 
 pub mod boundary;
+pub mod control_socket;
 pub mod drop_log;
 pub mod notifier;
 pub mod precise_timer;

@@ -1,0 +1,119 @@
+//! The control socket: each connection gets one JSON snapshot of the
+//! daemon and is closed (ntpd-rs's observer socket is the model). Read
+//! only; nothing a client sends is read.
+
+use std::rc::Rc;
+use std::time::{Duration, SystemTime};
+
+use actix::prelude::*;
+use tokio::io::AsyncWriteExt;
+use tokio::net::{UnixListener, UnixStream};
+
+use crate::status::{epoch_seconds, Snapshot};
+use crate::sys::control_socket::may_read;
+
+use super::health::{self, HealthActor};
+use super::instance::{self, InstanceActor};
+
+/// A client that does not take its snapshot within this is dropped.
+const WRITE_TIMEOUT: Duration = Duration::from_secs(2);
+/// More than any snapshot of a real configuration; a cap all the same.
+const MAX_SNAPSHOT: usize = 4 << 20;
+
+pub struct ControlActor {
+    listener: Rc<UnixListener>,
+    instances: Vec<Addr<InstanceActor>>,
+    health: Option<Addr<HealthActor>>,
+}
+
+impl ControlActor {
+    /// `listener` must be non-blocking (as `control_socket::bind` leaves it).
+    pub fn new(
+        listener: std::os::unix::net::UnixListener,
+        instances: Vec<Addr<InstanceActor>>,
+        health: Option<Addr<HealthActor>>,
+    ) -> std::io::Result<ControlActor> {
+        Ok(ControlActor {
+            listener: Rc::new(UnixListener::from_std(listener)?),
+            instances,
+            health,
+        })
+    }
+}
+
+/// Gathers the snapshot from the actors that own each part.
+async fn snapshot(
+    instances: Vec<Addr<InstanceActor>>,
+    health: Option<Addr<HealthActor>>,
+) -> Snapshot {
+    let statuses =
+        futures::future::join_all(instances.iter().map(|i| i.send(instance::Status))).await;
+    let checks = match health {
+        Some(health) => health.send(health::Status).await.unwrap_or_default(),
+        None => Vec::new(),
+    };
+    Snapshot {
+        version: env!("CARGO_PKG_VERSION").to_string(),
+        pid: std::process::id(),
+        taken_at: epoch_seconds(SystemTime::now()),
+        instances: statuses.into_iter().filter_map(Result::ok).collect(),
+        checks,
+    }
+}
+
+async fn serve(
+    mut stream: UnixStream,
+    instances: Vec<Addr<InstanceActor>>,
+    health: Option<Addr<HealthActor>>,
+) {
+    let uid = match stream.peer_cred() {
+        Ok(cred) => cred.uid(),
+        Err(error) => {
+            tracing::debug!(%error, "control socket: no peer credentials");
+            return;
+        }
+    };
+    if !may_read(uid) {
+        tracing::warn!(uid, "control socket: refused a client with uid {uid}");
+        return;
+    }
+    let snapshot = snapshot(instances, health).await;
+    let Ok(mut bytes) = serde_json::to_vec(&snapshot) else {
+        return;
+    };
+    bytes.truncate(MAX_SNAPSHOT);
+    let written = tokio::time::timeout(WRITE_TIMEOUT, async {
+        stream.write_all(&bytes).await?;
+        stream.shutdown().await
+    })
+    .await;
+    if !matches!(written, Ok(Ok(()))) {
+        tracing::debug!("control socket: a client did not take its snapshot");
+    }
+}
+
+impl Actor for ControlActor {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        let clients = futures::stream::unfold(Rc::clone(&self.listener), |listener| async move {
+            let accepted = listener.accept().await.map(|(stream, _)| stream);
+            Some((accepted, listener))
+        });
+        ctx.add_stream(clients);
+    }
+}
+
+impl Supervised for ControlActor {}
+
+impl StreamHandler<std::io::Result<UnixStream>> for ControlActor {
+    fn handle(&mut self, client: std::io::Result<UnixStream>, ctx: &mut Context<Self>) {
+        match client {
+            Ok(stream) => {
+                let (instances, health) = (self.instances.clone(), self.health.clone());
+                ctx.spawn(serve(stream, instances, health).into_actor(self));
+            }
+            Err(error) => tracing::warn!(%error, "control socket: accept failed: {error}"),
+        }
+    }
+}

@@ -1,0 +1,252 @@
+//! What `vipd status` shows: one JSON snapshot of the running daemon, as
+//! the control socket writes it, and its rendering as a table. The same
+//! snapshot is what metrics will be formatted from.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Serialize};
+
+/// The whole daemon.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Snapshot {
+    pub version: String,
+    pub pid: u32,
+    /// Seconds since the Unix epoch when the snapshot was taken.
+    pub taken_at: f64,
+    pub instances: Vec<InstanceStatus>,
+    pub checks: Vec<CheckStatus>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct InstanceStatus {
+    pub name: String,
+    pub interface: String,
+    pub vrid: u8,
+    pub version: u8,
+    pub state: String,
+    pub base_priority: u8,
+    pub effective_priority: u8,
+    /// Who is master as this host sees it: itself, the master it defers
+    /// to, or nobody known.
+    pub master: Option<String>,
+    pub virtual_addresses: Vec<String>,
+    /// Seconds since the Unix epoch when it entered its state.
+    pub since: f64,
+    pub adverts_sent: u64,
+    pub adverts_received: u64,
+    /// Dropped packets by reason (only reasons that happened).
+    pub drops: BTreeMap<String, u64>,
+    /// The latest first.
+    pub transitions: Vec<TransitionRecord>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct TransitionRecord {
+    pub at: f64,
+    pub from: String,
+    pub to: String,
+    pub reason: String,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct CheckStatus {
+    pub name: String,
+    pub up: bool,
+    pub runs: u64,
+    pub failures: u64,
+    pub last_failure: Option<String>,
+}
+
+/// Seconds since the Unix epoch, as the snapshot counts time.
+pub fn epoch_seconds(at: SystemTime) -> f64 {
+    at.duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs_f64()
+}
+
+fn ago(now: f64, at: f64) -> String {
+    let seconds = (now - at).max(0.0);
+    let rounded = Duration::from_secs(seconds.round() as u64);
+    format!("{} ago", humantime::format_duration(rounded))
+}
+
+/// The table `vipd status` prints.
+pub fn render(snapshot: &Snapshot) -> String {
+    let now = snapshot.taken_at;
+    let mut out = String::new();
+    for i in &snapshot.instances {
+        let _ = writeln!(
+            out,
+            "{}  {}  VRID {} on {} (VRRPv{})",
+            i.name, i.state, i.vrid, i.interface, i.version
+        );
+        let _ = writeln!(
+            out,
+            "  priority        {} (base {})",
+            i.effective_priority, i.base_priority
+        );
+        let _ = writeln!(
+            out,
+            "  master          {}",
+            i.master.as_deref().unwrap_or("unknown")
+        );
+        let _ = writeln!(out, "  addresses       {}", i.virtual_addresses.join(" "));
+        let _ = writeln!(
+            out,
+            "  in state for    {}",
+            ago(now, i.since).trim_end_matches(" ago")
+        );
+        if let Some(last) = i.transitions.first() {
+            let _ = writeln!(
+                out,
+                "  last change     {} -> {} ({}), {}",
+                last.from,
+                last.to,
+                last.reason,
+                ago(now, last.at)
+            );
+        }
+        let _ = writeln!(
+            out,
+            "  adverts         {} sent, {} received",
+            i.adverts_sent, i.adverts_received
+        );
+        let drops: Vec<String> = i.drops.iter().map(|(r, n)| format!("{r} {n}")).collect();
+        let drops = if drops.is_empty() {
+            "none".to_string()
+        } else {
+            drops.join(", ")
+        };
+        let _ = writeln!(out, "  dropped         {drops}");
+        if i.transitions.len() > 1 {
+            let _ = writeln!(out, "  transitions");
+            for t in &i.transitions {
+                let _ = writeln!(
+                    out,
+                    "    {:>12}  {} -> {}  {}",
+                    ago(now, t.at),
+                    t.from,
+                    t.to,
+                    t.reason
+                );
+            }
+        }
+        out.push('\n');
+    }
+    if !snapshot.checks.is_empty() {
+        let _ = writeln!(out, "checks");
+        for c in &snapshot.checks {
+            let state = if c.up { "up" } else { "down" };
+            let last = c
+                .last_failure
+                .as_deref()
+                .map(|why| format!(", last failure: {why}"))
+                .unwrap_or_default();
+            let _ = writeln!(
+                out,
+                "  {:<14}  {:<4}  {} runs, {} failed{last}",
+                c.name, state, c.runs, c.failures
+            );
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_state_master_reason_and_history() {
+        let snapshot = Snapshot {
+            taken_at: 1000.0,
+            instances: vec![InstanceStatus {
+                name: "VI_1".into(),
+                interface: "eth0".into(),
+                vrid: 51,
+                version: 2,
+                state: "BACKUP".into(),
+                base_priority: 90,
+                effective_priority: 90,
+                master: Some("192.0.2.201".into()),
+                virtual_addresses: vec!["192.0.2.203/32".into()],
+                since: 990.0,
+                drops: BTreeMap::from([("auth_mismatch".into(), 3)]),
+                transitions: vec![
+                    TransitionRecord {
+                        at: 990.0,
+                        from: "MASTER".into(),
+                        to: "BACKUP".into(),
+                        reason: "advert from 192.0.2.201 with priority 100 wins".into(),
+                    },
+                    TransitionRecord {
+                        at: 900.0,
+                        from: "INIT".into(),
+                        to: "BACKUP".into(),
+                        reason: "startup".into(),
+                    },
+                ],
+                ..InstanceStatus::default()
+            }],
+            ..Snapshot::default()
+        };
+        let table = render(&snapshot);
+        assert!(table.contains("VI_1  BACKUP  VRID 51 on eth0"), "{table}");
+        assert!(table.contains("master          192.0.2.201"), "{table}");
+        assert!(table.contains("in state for    10s"), "{table}");
+        assert!(
+            table.contains(
+                "MASTER -> BACKUP (advert from 192.0.2.201 with priority 100 wins), 10s ago"
+            ),
+            "{table}"
+        );
+        assert!(table.contains("auth_mismatch 3"), "{table}");
+        assert!(
+            table.contains("1m 40s ago  INIT -> BACKUP  startup"),
+            "{table}"
+        );
+    }
+}
+
+/// Why `vipd status` got no snapshot, in the user's words.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    #[error("no vipd is running: nothing listens on {0}")]
+    NotRunning(String),
+    #[error("cannot read {0}: only vipd's own user (or root) may")]
+    NotAllowed(String),
+    #[error("{0}: {1}")]
+    Io(String, std::io::Error),
+    #[error("{0} did not answer with a status snapshot: {1}")]
+    NotASnapshot(String, serde_json::Error),
+}
+
+/// Largest snapshot a client reads.
+const READ_LIMIT: u64 = 16 << 20;
+
+/// Reads one snapshot from the control socket at `path`.
+pub fn read(path: &std::path::Path) -> Result<(Snapshot, Vec<u8>), ReadError> {
+    use std::io::{ErrorKind, Read};
+    let shown = path.display().to_string();
+    let stream = std::os::unix::net::UnixStream::connect(path).map_err(|e| match e.kind() {
+        ErrorKind::NotFound | ErrorKind::ConnectionRefused => ReadError::NotRunning(shown.clone()),
+        ErrorKind::PermissionDenied => ReadError::NotAllowed(shown.clone()),
+        _ => ReadError::Io(shown.clone(), e),
+    })?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .map_err(|e| ReadError::Io(shown.clone(), e))?;
+    let mut bytes = Vec::new();
+    stream
+        .take(READ_LIMIT)
+        .read_to_end(&mut bytes)
+        .map_err(|e| ReadError::Io(shown.clone(), e))?;
+    if bytes.is_empty() {
+        // The daemon closes at once on a client that is not its user.
+        return Err(ReadError::NotAllowed(shown));
+    }
+    let snapshot = serde_json::from_slice(&bytes).map_err(|e| ReadError::NotASnapshot(shown, e))?;
+    Ok((snapshot, bytes))
+}
