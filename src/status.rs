@@ -40,6 +40,12 @@ pub struct InstanceStatus {
     pub drops: BTreeMap<String, u64>,
     /// The latest first.
     pub transitions: Vec<TransitionRecord>,
+    /// Every transition since start, by the state entered.
+    pub transitions_total: BTreeMap<String, u64>,
+    /// Gratuitous ARP / unsolicited NA packets sent.
+    pub announcements_sent: u64,
+    /// Addresses held now (the master's).
+    pub addresses_held: usize,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -57,6 +63,7 @@ pub struct CheckStatus {
     pub runs: u64,
     pub failures: u64,
     pub last_failure: Option<String>,
+    pub last_duration_seconds: f64,
 }
 
 /// Seconds since the Unix epoch, as the snapshot counts time.

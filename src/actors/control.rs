@@ -20,32 +20,34 @@ const WRITE_TIMEOUT: Duration = Duration::from_secs(2);
 /// More than any snapshot of a real configuration; a cap all the same.
 const MAX_SNAPSHOT: usize = 4 << 20;
 
+/// The actors a snapshot is gathered from.
+#[derive(Clone)]
+pub struct Sources {
+    pub instances: Vec<Addr<InstanceActor>>,
+    pub health: Option<Addr<HealthActor>>,
+}
+
 pub struct ControlActor {
     listener: Rc<UnixListener>,
-    instances: Vec<Addr<InstanceActor>>,
-    health: Option<Addr<HealthActor>>,
+    sources: Sources,
 }
 
 impl ControlActor {
     /// `listener` must be non-blocking (as `control_socket::bind` leaves it).
     pub fn new(
         listener: std::os::unix::net::UnixListener,
-        instances: Vec<Addr<InstanceActor>>,
-        health: Option<Addr<HealthActor>>,
+        sources: Sources,
     ) -> std::io::Result<ControlActor> {
         Ok(ControlActor {
             listener: Rc::new(UnixListener::from_std(listener)?),
-            instances,
-            health,
+            sources,
         })
     }
 }
 
 /// Gathers the snapshot from the actors that own each part.
-async fn snapshot(
-    instances: Vec<Addr<InstanceActor>>,
-    health: Option<Addr<HealthActor>>,
-) -> Snapshot {
+pub async fn gather(sources: Sources) -> Snapshot {
+    let Sources { instances, health } = sources;
     let statuses =
         futures::future::join_all(instances.iter().map(|i| i.send(instance::Status))).await;
     let checks = match health {
@@ -61,11 +63,7 @@ async fn snapshot(
     }
 }
 
-async fn serve(
-    mut stream: UnixStream,
-    instances: Vec<Addr<InstanceActor>>,
-    health: Option<Addr<HealthActor>>,
-) {
+async fn serve(mut stream: UnixStream, sources: Sources) {
     let uid = match stream.peer_cred() {
         Ok(cred) => cred.uid(),
         Err(error) => {
@@ -77,7 +75,7 @@ async fn serve(
         tracing::warn!(uid, "control socket: refused a client with uid {uid}");
         return;
     }
-    let snapshot = snapshot(instances, health).await;
+    let snapshot = gather(sources).await;
     let Ok(mut bytes) = serde_json::to_vec(&snapshot) else {
         return;
     };
@@ -110,8 +108,7 @@ impl StreamHandler<std::io::Result<UnixStream>> for ControlActor {
     fn handle(&mut self, client: std::io::Result<UnixStream>, ctx: &mut Context<Self>) {
         match client {
             Ok(stream) => {
-                let (instances, health) = (self.instances.clone(), self.health.clone());
-                ctx.spawn(serve(stream, instances, health).into_actor(self));
+                ctx.spawn(serve(stream, self.sources.clone()).into_actor(self));
             }
             Err(error) => tracing::warn!(%error, "control socket: accept failed: {error}"),
         }

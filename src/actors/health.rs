@@ -42,6 +42,7 @@ struct Check {
     runs: u64,
     failures: u64,
     last_failure: Option<String>,
+    last_duration: std::time::Duration,
 }
 
 struct TrackedInterface {
@@ -106,6 +107,7 @@ impl HealthActor {
                     runs: 0,
                     failures: 0,
                     last_failure: None,
+                    last_duration: std::time::Duration::ZERO,
                 })
             })
             .collect();
@@ -159,13 +161,18 @@ impl HealthActor {
         check.running = true;
         let (kind, timeout) = (check.settings.kind.clone(), check.settings.timeout);
         ctx.spawn(
-            async move { probe::check(&kind, timeout).await }
-                .into_actor(self)
-                .map(move |outcome, actor, ctx| {
-                    guarded(actor, ctx, "check result", |actor, _| {
-                        actor.finish_check(i, outcome)
-                    });
-                }),
+            async move {
+                let started = std::time::Instant::now();
+                let outcome = probe::check(&kind, timeout).await;
+                (outcome, started.elapsed())
+            }
+            .into_actor(self)
+            .map(move |(outcome, took), actor, ctx| {
+                guarded(actor, ctx, "check result", |actor, _| {
+                    actor.checks[i].last_duration = took;
+                    actor.finish_check(i, outcome)
+                });
+            }),
         );
     }
 
@@ -249,6 +256,7 @@ impl Handler<Status> for HealthActor {
                     runs: c.runs,
                     failures: c.failures,
                     last_failure: c.last_failure.clone(),
+                    last_duration_seconds: c.last_duration.as_secs_f64(),
                 })
                 .collect(),
         )

@@ -98,6 +98,8 @@ pub struct InstanceActor {
     /// first: what `vipd status` shows.
     entered_at: SystemTime,
     history: VecDeque<TransitionRecord>,
+    transitions_total: BTreeMap<String, u64>,
+    announcements_sent: u64,
 }
 
 /// Transitions `vipd status` lists per instance.
@@ -133,6 +135,8 @@ impl InstanceActor {
             restarts: 0,
             entered_at: SystemTime::now(),
             history: VecDeque::new(),
+            transitions_total: BTreeMap::new(),
+            announcements_sent: 0,
         }
     }
 
@@ -205,6 +209,7 @@ impl InstanceActor {
                     }
                 }
                 Action::Announce { addresses, count } => {
+                    self.announcements_sent += u64::from(count) * addresses.len() as u64;
                     for (actor, held) in self.addresses.split(addresses) {
                         actor.do_send(Announce {
                             instance: instance.clone(),
@@ -284,6 +289,7 @@ impl InstanceActor {
             reason: t.reason.to_string(),
         });
         self.history.truncate(HISTORY);
+        *self.transitions_total.entry(t.to.to_string()).or_default() += 1;
     }
 
     fn status(&self) -> InstanceStatus {
@@ -314,6 +320,13 @@ impl InstanceActor {
                 .map(|(reason, n)| (reason.as_str().to_string(), n))
                 .collect(),
             transitions: self.history.iter().cloned().collect(),
+            transitions_total: self.transitions_total.clone(),
+            announcements_sent: self.announcements_sent,
+            addresses_held: if state == State::Master {
+                self.params.held_addresses().len()
+            } else {
+                0
+            },
         }
     }
 

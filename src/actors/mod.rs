@@ -7,6 +7,7 @@
 //! - `SyncGroupActor`: one per sync group; moves its members together.
 //! - `HealthActor`: checks, tracked interfaces and files, as tracker effects.
 //! - `ControlActor`: the control socket; one JSON snapshot per client.
+//! - `MetricsActor`: Prometheus text on `metrics.listen`, from the same snapshot.
 //! - `supervisor`: starts them under actix Supervisors and handles signals.
 //!
 //! What they use that is not an actor (processes, timers, log rate limits,
@@ -17,6 +18,7 @@ pub mod control;
 pub mod health;
 pub mod instance;
 pub mod interface;
+pub mod metrics;
 pub mod routing;
 pub mod supervisor;
 pub mod sync_group;

@@ -15,10 +15,11 @@ use crate::proto::packet::virtual_mac;
 use crate::proto::{choose_source, LocalAddress, SourceError};
 
 use super::address::{AddressActor, AddressRouter};
-use super::control::ControlActor;
+use super::control::{ControlActor, Sources};
 use super::health::{HealthActor, Subscriber, Subscriptions};
 use super::instance::{GroupMembership, Inbound, InstanceActor, Shutdown};
 use super::interface::InterfaceActor;
+use super::metrics::MetricsActor;
 use super::routing::{Routing, RoutingActor};
 use super::sync_group::{Members, SyncGroupActor};
 use crate::log::phrases::Subject;
@@ -51,6 +52,11 @@ pub enum StartError {
     #[error("control socket {}: {source}", path.display())]
     ControlSocket {
         path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("metrics endpoint {listen}: {source}")]
+    Metrics {
+        listen: std::net::SocketAddr,
         source: std::io::Error,
     },
     #[error("cannot handle signals: {0}")]
@@ -214,6 +220,7 @@ pub async fn start(settings: Settings) -> Result<Running, StartError> {
         warnings: _, // logged before start
         sync_groups,
         control_socket,
+        metrics,
     } = settings;
     let netlink = Netlink::connect()?;
     // First, so a second vipd with the same socket stops before it
@@ -350,12 +357,21 @@ pub async fn start(settings: Settings) -> Result<Running, StartError> {
     let health = health
         .is_needed()
         .then(|| Supervisor::start(move |_| health));
-    let control = ControlActor::new(control, instances.clone(), health).map_err(|source| {
-        StartError::ControlSocket {
+    let sources = Sources {
+        instances: instances.clone(),
+        health,
+    };
+    if let Some(listen) = metrics {
+        let metrics = std::net::TcpListener::bind(listen)
+            .and_then(|listener| MetricsActor::new(listener, sources.clone()))
+            .map_err(|source| StartError::Metrics { listen, source })?;
+        Supervisor::start(move |_| metrics);
+    }
+    let control =
+        ControlActor::new(control, sources).map_err(|source| StartError::ControlSocket {
             path: made.control_socket.clone().unwrap_or_default(),
             source,
-        }
-    })?;
+        })?;
     Supervisor::start(move |_| control);
     Ok(Running {
         instances,

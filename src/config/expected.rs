@@ -19,6 +19,7 @@ fn expectation_of_key(key: &str) -> Option<&'static str> {
         "preempt" | "accept" => "true or false",
         "source_ip" | "address" => "an IPv4 or IPv6 address",
         "unicast_ttl" => "1..255",
+        "listen" => "ADDRESS:PORT, e.g. 127.0.0.1:9650",
         "min_ttl" | "max_ttl" => "0..255",
         "unicast_peer" => {
             "a list of peers, each ADDRESS, \"ADDRESS min_ttl N max_ttl N\" or { address: ADDRESS, min_ttl: N, max_ttl: N }"

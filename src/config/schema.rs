@@ -36,6 +36,9 @@ pub struct Config {
     /// machine (in two network namespaces, say) need two paths.
     #[serde(default = "defaults::control_socket")]
     pub control_socket: PathBuf,
+    /// The Prometheus endpoint; off unless set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metrics: Option<MetricsConfig>,
     /// Instances that change state together (keepalived's vrrp_sync_group).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub sync_groups: BTreeMap<String, SyncGroupConfig>,
@@ -657,4 +660,11 @@ impl<'de> Deserialize<'de> for UseVmac {
 
         deserializer.deserialize_any(UseVmacVisitor)
     }
+}
+
+/// `metrics: { listen: "127.0.0.1:9650" }`.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsConfig {
+    pub listen: std::net::SocketAddr,
 }

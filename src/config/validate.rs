@@ -53,6 +53,8 @@ pub struct Settings {
     pub instances: Vec<InstanceSettings>,
     /// Where `vipd status` reads the daemon's state.
     pub control_socket: std::path::PathBuf,
+    /// Where Prometheus scrapes, if anywhere.
+    pub metrics: Option<std::net::SocketAddr>,
     pub sync_groups: Vec<SyncGroupSettings>,
     pub health: HealthSettings,
     /// What is accepted but probably not what was meant, with file:line:
@@ -324,6 +326,7 @@ pub fn validate(loaded: &Loaded) -> Result<Settings, ConfigErrors> {
     if errors.is_empty() {
         Ok(Settings {
             control_socket: config.control_socket.clone(),
+            metrics: config.metrics.as_ref().map(|m| m.listen),
             instances: settings,
             sync_groups,
             health,
