@@ -6,6 +6,8 @@ use std::rc::Rc;
 use std::time::{Duration, SystemTime};
 
 use actix::prelude::*;
+
+use crate::sys::accept::connections;
 use tokio::io::AsyncWriteExt;
 use tokio::net::{UnixListener, UnixStream};
 
@@ -94,11 +96,7 @@ impl Actor for ControlActor {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Context<Self>) {
-        let clients = futures::stream::unfold(Rc::clone(&self.listener), |listener| async move {
-            let accepted = listener.accept().await.map(|(stream, _)| stream);
-            Some((accepted, listener))
-        });
-        ctx.add_stream(clients);
+        ctx.add_stream(connections(Rc::clone(&self.listener)));
     }
 }
 

@@ -7,6 +7,8 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use actix::prelude::*;
+
+use crate::sys::accept::connections;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
@@ -64,11 +66,7 @@ impl Actor for MetricsActor {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Context<Self>) {
-        let clients = futures::stream::unfold(Rc::clone(&self.listener), |listener| async move {
-            let accepted = listener.accept().await.map(|(stream, _)| stream);
-            Some((accepted, listener))
-        });
-        ctx.add_stream(clients);
+        ctx.add_stream(connections(Rc::clone(&self.listener)));
     }
 }
 

@@ -2,6 +2,7 @@
 //! child processes for checks and notify scripts, a precise timer, the
 //! rate limit on drop logs, the panic boundary around handlers, and signals.
 
+pub mod accept;
 pub mod boundary;
 pub mod control_socket;
 pub mod drop_log;
