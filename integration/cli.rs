@@ -61,3 +61,41 @@ fn decode_names_what_is_wrong_and_fails() {
     assert!(!ok);
     assert!(stderr.contains("not hex"), "{stderr}");
 }
+
+#[test]
+fn man_page_is_roff_with_the_configuration_keys() {
+    let out = Command::new(env!("CARGO_BIN_EXE_vipd"))
+        .arg("man")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let page = String::from_utf8(out.stdout).unwrap();
+    for part in [
+        ".TH vipd 8",
+        ".SH CONFIGURATION",
+        "virtual_router_id",
+        "unicast_peer",
+        ".SH SIGNALS",
+        "vipd\\-status",
+    ] {
+        assert!(page.contains(part), "{part} missing");
+    }
+    // man(1) renders it without complaint where man-db is installed.
+    let file = std::env::temp_dir().join(format!("vipd-{}.8", std::process::id()));
+    std::fs::write(&file, &page).unwrap();
+    if let Ok(shown) = Command::new("man")
+        .arg("-l")
+        .arg(&file)
+        .env("MANWIDTH", "80")
+        .output()
+    {
+        assert!(
+            shown.status.success(),
+            "{}",
+            String::from_utf8_lossy(&shown.stderr)
+        );
+        let text = String::from_utf8_lossy(&shown.stdout);
+        assert!(text.contains("CONFIGURATION"), "{text}");
+    }
+    let _ = std::fs::remove_file(&file);
+}

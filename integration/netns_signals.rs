@@ -82,3 +82,38 @@ fn quit_stops_gracefully_like_term() {
     );
     expect_only(&lab, vip, 2, "A stopped with SIGQUIT", &[&a, &b]);
 }
+
+/// systemd's Type=notify: READY=1 once running, STOPPING=1 at SIGTERM,
+/// read from a NOTIFY_SOCKET the test holds.
+#[test]
+fn tells_systemd_ready_and_stopping() {
+    let Some(mut lab) = lab_or_skip("tells_systemd_ready_and_stopping", 1) else {
+        return;
+    };
+    let socket_path = lab.dir.join("notify.sock");
+    let socket = std::os::unix::net::UnixDatagram::bind(&socket_path).unwrap();
+    socket.set_read_timeout(Some(DEADLINE)).unwrap();
+    let config = vipd_config(&lab, 1, Flavour::V2Ipv4, 100, "1111");
+    let log = lab.dir.join("vipd-notify.log");
+    let notify_env = format!("NOTIFY_SOCKET={}", socket_path.display());
+    let vipd = vipd_binary();
+    let args = [
+        notify_env.as_str(),
+        vipd.to_str().unwrap(),
+        "run",
+        "--config",
+        config.to_str().unwrap(),
+    ];
+    let pid = lab
+        .spawn(1, std::path::Path::new("env"), &args, &log)
+        .unwrap();
+    let mut buffer = [0u8; 256];
+    let mut next = || {
+        let n = socket.recv(&mut buffer).expect("a notification in time");
+        String::from_utf8_lossy(&buffer[..n]).to_string()
+    };
+    assert_eq!(next(), "READY=1\n");
+    lab.signal(pid, Signal::SIGTERM);
+    assert_eq!(next(), "STOPPING=1\n");
+    assert_eq!(lab.wait_exit(pid, DEADLINE), Some(Some(0)));
+}

@@ -7,6 +7,7 @@ pub mod actors;
 pub mod config;
 pub mod lab;
 pub mod log;
+pub mod manual;
 pub mod metrics;
 pub mod net;
 pub mod proto;

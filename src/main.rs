@@ -56,6 +56,9 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Print the manual page, vipd(8), in roff
+    /// (vipd man > /usr/local/share/man/man8/vipd.8).
+    Man,
     /// Validate the configuration and print it merged; exit 1 on any error.
     Check {
         #[arg(long = "config", required = true, value_name = "FILE")]
@@ -85,6 +88,17 @@ fn main() -> ExitCode {
             log_format,
         } => run(&configs, log_format),
         Command::Check { configs } => check(&configs),
+        Command::Man => {
+            use clap::CommandFactory;
+            let mut out = std::io::stdout().lock();
+            match vipd::manual::write(Cli::command(), &mut out) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(error) => {
+                    eprintln!("vipd man: {error}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
         Command::Status {
             socket,
             configs,

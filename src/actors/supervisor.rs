@@ -95,11 +95,13 @@ async fn start_and_wait(settings: Settings) -> Result<(), StartError> {
         }
     };
     tracing::info!(instances = instances.len(), "vipd running");
+    tell_service_manager(sd_notify::NotifyState::Ready);
 
     loop {
         match signals.next().await {
             Request::Stop(name) => {
                 tracing::info!(signal = name, "{name}: stopping");
+                tell_service_manager(sd_notify::NotifyState::Stopping);
                 break;
             }
             Request::Reload => {
@@ -123,6 +125,15 @@ async fn start_and_wait(settings: Settings) -> Result<(), StartError> {
     made.undo(&netlink).await;
     tracing::info!("vipd stopped");
     Ok(())
+}
+
+/// systemd's Type=notify: READY once every actor runs, STOPPING when the
+/// graceful stop begins. Without NOTIFY_SOCKET (not under systemd) this
+/// does nothing.
+fn tell_service_manager(state: sd_notify::NotifyState) {
+    if let Err(error) = sd_notify::notify(&[state]) {
+        tracing::warn!(%error, "cannot tell the service manager: {error}");
+    }
 }
 
 /// What vipd made outside its actors and must undo at exit: VMACs, and
