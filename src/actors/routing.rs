@@ -56,29 +56,34 @@ impl RoutingActor {
     }
 
     fn add(&self, ctx: &mut Context<Self>, instance: String, item: Routed) {
+        self.try_add(ctx, instance, item, 1);
+    }
+
+    /// One attempt; a failed one is retried later, but only while the
+    /// item is still claimed: a release in between must win.
+    fn try_add(&self, ctx: &mut Context<Self>, instance: String, item: Routed, attempt: u32) {
         let netlink = self.netlink.clone();
+        let attempted = item.clone();
         ctx.spawn(
             async move {
-                let mut attempt = 1;
-                loop {
-                    let added = match &item {
-                        Routed::Route(route) => netlink.add_route(route).await,
-                        Routed::Rule(rule) => netlink.add_rule(rule).await,
-                    };
-                    match added {
-                        Ok(()) => return,
-                        Err(error) if attempt >= ATTEMPTS => {
-                            phrases::routing_failed(&instance, "add", &item.to_string(), &error);
-                            return;
-                        }
-                        Err(_) => {
-                            attempt += 1;
-                            tokio::time::sleep(RETRY_EVERY).await;
-                        }
-                    }
+                match &attempted {
+                    Routed::Route(route) => netlink.add_route(route).await,
+                    Routed::Rule(rule) => netlink.add_rule(rule).await,
                 }
             }
-            .into_actor(self),
+            .into_actor(self)
+            .map(move |added, _actor, ctx| {
+                let Err(error) = added else { return };
+                if attempt >= ATTEMPTS {
+                    phrases::routing_failed(&instance, "add", &item.to_string(), &error);
+                    return;
+                }
+                ctx.run_later(RETRY_EVERY, move |actor, ctx| {
+                    if actor.claimed.contains(&(instance.clone(), item.clone())) {
+                        actor.try_add(ctx, instance, item, attempt + 1);
+                    }
+                });
+            }),
         );
     }
 
