@@ -496,10 +496,16 @@ fn instance_settings(
     } else if c.vmac_xmit_base {
         warnings.push(("vmac_xmit_base", "has no effect without use_vmac".into()));
     }
-    // keepalived: unicast with a VMAC sends adverts on the parent.
+    // keepalived: unicast with a VMAC sends adverts on the parent. vipd
+    // does so for IPv6 too: sending from the VMAC needs a link-local
+    // address on it, and with one the backup's VMAC sends MLD and ND with
+    // the virtual MAC, so the switch sends the VIP's traffic to the
+    // backup now and then (seen in the lab: pings to the VIP lost for
+    // 2 s at a time). Neighbours learn the MAC from the master's
+    // unsolicited NAs, which leave from the VMAC.
     let vmac = vmac.map(|name| VmacSettings {
         name,
-        xmit_base: c.vmac_xmit_base || unicast.is_some(),
+        xmit_base: c.vmac_xmit_base || unicast.is_some() || ipv6,
     });
 
     let mut routing = Vec::new();
