@@ -166,6 +166,36 @@ fn expect_only_frr(lab: &Lab, vip: IpAddr, host: usize, step: &str, logs: &[&Dae
     });
 }
 
+/// Configures FRR's virtual router on `host` through vtysh, as an
+/// operator would.
+fn vrrp_command(lab: &Lab, host: usize, command: &str) {
+    let vty = lab.dir.join(format!("frr-h{host}"));
+    let out = Command::new("ip")
+        .args([
+            "netns",
+            "exec",
+            &lab.host(host).netns,
+            "vtysh",
+            "--vty_socket",
+        ])
+        .arg(&vty)
+        .args([
+            "-c",
+            "configure terminal",
+            "-c",
+            "interface eth0",
+            "-c",
+            command,
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{command}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 /// A runs vipd (100) or FRR, B the other (90): the seed's three steps.
 fn mixed_story(test: &str, flavour: Flavour, vipd_is_master: bool) {
     let Some(mut lab) = lab_or_skip(test, 2) else {
@@ -192,56 +222,9 @@ fn mixed_story(test: &str, flavour: Flavour, vipd_is_master: bool) {
     } else {
         // Stopping FRR's vrrpd leaves protodown as it was; shut the
         // virtual router down through FRR instead, as an operator would.
-        let vty = lab.dir.join(format!("frr-h{frr_host}"));
-        let shut = Command::new("ip")
-            .args([
-                "netns",
-                "exec",
-                &lab.host(frr_host).netns,
-                "vtysh",
-                "--vty_socket",
-            ])
-            .arg(&vty)
-            .args([
-                "-c",
-                "configure terminal",
-                "-c",
-                "interface eth0",
-                "-c",
-                "vrrp 51 shutdown",
-            ])
-            .output()
-            .unwrap();
-        assert!(
-            shut.status.success(),
-            "{}",
-            String::from_utf8_lossy(&shut.stderr)
-        );
+        vrrp_command(&lab, frr_host, "vrrp 51 shutdown");
         expect_only_frr(&lab, vip, 2, "FRR shut down", &[&vipd, &frr.vrrpd]);
-        let up = Command::new("ip")
-            .args([
-                "netns",
-                "exec",
-                &lab.host(frr_host).netns,
-                "vtysh",
-                "--vty_socket",
-            ])
-            .arg(&vty)
-            .args([
-                "-c",
-                "configure terminal",
-                "-c",
-                "interface eth0",
-                "-c",
-                "no vrrp 51 shutdown",
-            ])
-            .output()
-            .unwrap();
-        assert!(
-            up.status.success(),
-            "{}",
-            String::from_utf8_lossy(&up.stderr)
-        );
+        vrrp_command(&lab, frr_host, "no vrrp 51 shutdown");
         expect_only_frr(&lab, vip, 1, "FRR back", &[&vipd, &frr.vrrpd]);
     }
     assert!(

@@ -39,6 +39,19 @@ fn expect_reachable(lab: &Lab, vip: &str, expected: Option<&str>, step: &str) {
     .unwrap_or_else(|| panic!("{step}: host 3 cannot reach {vip}"));
 }
 
+/// Waits until the VIP is on host 1's VMAC and not host 2's.
+fn expect_on_a_vmac_only(lab: &Lab, vip: std::net::IpAddr, logs: &[&Daemon]) {
+    wait_for(DEADLINE, || {
+        lab.addresses_on(1, "vrrp.51").contains(&vip)
+            && lab.holders(vip).is_empty()
+            && !lab.addresses_on(2, "vrrp.51").contains(&vip)
+    })
+    .unwrap_or_else(|| {
+        let logs: Vec<String> = logs.iter().map(|d| d.log_text()).collect();
+        panic!("VIP not on A's VMAC only:\n{}", logs.join("\n---\n"))
+    });
+}
+
 /// A kernel setting as host `host` sees it (its own network namespace).
 fn sysctl(lab: &Lab, host: usize, key: &str) -> String {
     let out = lab
@@ -89,18 +102,7 @@ fn vmac_story(test: &str, keepalived_host: Option<usize>) -> Option<(Lab, Daemon
     let vip = Flavour::V2Ipv4.vip();
     let a = start_host(&mut lab, 1, keepalived_host == Some(1), "1");
     let b = start_host(&mut lab, 2, keepalived_host == Some(2), "1");
-    wait_for(DEADLINE, || {
-        lab.addresses_on(1, "vrrp.51").contains(&vip)
-            && lab.holders(vip).is_empty()
-            && !lab.addresses_on(2, "vrrp.51").contains(&vip)
-    })
-    .unwrap_or_else(|| {
-        panic!(
-            "VIP not on A's VMAC only:\n{}\n{}",
-            a.log_text(),
-            b.log_text()
-        )
-    });
+    expect_on_a_vmac_only(&lab, vip, &[&a, &b]);
     assert!(vmac_index(&lab, 2).is_some(), "the backup has its VMAC too");
     if keepalived_host != Some(1) {
         assert_eq!(sysctl(&lab, 1, "net/ipv4/conf/eth0/arp_ignore"), "1");
@@ -191,17 +193,7 @@ fn ipv6_vip_keeps_its_mac_across_a_failover() {
     let b_config = vipd_config_with(&lab, 2, v6, 90, "", "    use_vmac: true\n");
     let a = start_vipd(&mut lab, 1, &a_config, "1", &[]);
     let b = start_vipd(&mut lab, 2, &b_config, "1", &[]);
-    wait_for(DEADLINE, || {
-        lab.addresses_on(1, "vrrp.51").contains(&vip)
-            && !lab.addresses_on(2, "vrrp.51").contains(&vip)
-    })
-    .unwrap_or_else(|| {
-        panic!(
-            "VIP not on A's VMAC only:\n{}\n{}",
-            a.log_text(),
-            b.log_text()
-        )
-    });
+    expect_on_a_vmac_only(&lab, vip, &[&a, &b]);
     expect_reachable(
         &lab,
         &vip.to_string(),
