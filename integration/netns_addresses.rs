@@ -44,10 +44,8 @@ fn excluded_and_other_device_addresses_move_with_the_master() {
         return;
     };
     let v2 = Flavour::V2Ipv4;
-    let a_config = vipd_config_with(&lab, 1, v2, 100, "1111", EXTRA);
-    let b_config = vipd_config_with(&lab, 2, v2, 90, "1111", EXTRA);
-    let a = start_vipd(&mut lab, 1, &a_config, "1", &[]);
-    let b = start_vipd(&mut lab, 2, &b_config, "1", &[]);
+    let (a, b) = start_seed_pair_with(&mut lab, EXTRA);
+    let a_config = lab.dir.join("vipd-h1.yaml");
     let held = [
         ("eth0", v2.vip()),
         ("lo", ip("198.51.100.10")),

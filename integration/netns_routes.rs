@@ -57,10 +57,8 @@ fn routes_and_rules_live_on_the_master_only() {
         return;
     };
     let v2 = Flavour::V2Ipv4;
-    let a_config = vipd_config_with(&lab, 1, v2, 100, "1111", EXTRA);
-    let b_config = vipd_config_with(&lab, 2, v2, 90, "1111", EXTRA);
-    let a = start_vipd(&mut lab, 1, &a_config, "1", &[]);
-    let b = start_vipd(&mut lab, 2, &b_config, "1", &[]);
+    let (a, b) = start_seed_pair_with(&mut lab, EXTRA);
+    let a_config = lab.dir.join("vipd-h1.yaml");
     expect_routing(&lab, 1, "A master", &[&a, &b]);
 
     // Deleted behind vipd's back: put back, no transition.

@@ -230,8 +230,17 @@ pub fn start_keepalived(lab: &mut Lab, host: usize, config: &Path, tag: &str) ->
 /// The seed pair on hosts 1 and 2 (v2, PASS): A at 100 with "1111", B
 /// at 90 with `b_pass`.
 pub fn start_seed_pair(lab: &mut Lab, b_pass: &str) -> (Daemon, Daemon) {
-    let a_config = vipd_config(lab, 1, Flavour::V2Ipv4, 100, "1111");
-    let b_config = vipd_config(lab, 2, Flavour::V2Ipv4, 90, b_pass);
+    start_pair(lab, "1111", b_pass, "")
+}
+
+/// The seed pair, both with `extra` lines in VI_1 (or top-level keys).
+pub fn start_seed_pair_with(lab: &mut Lab, extra: &str) -> (Daemon, Daemon) {
+    start_pair(lab, "1111", "1111", extra)
+}
+
+fn start_pair(lab: &mut Lab, a_pass: &str, b_pass: &str, extra: &str) -> (Daemon, Daemon) {
+    let a_config = vipd_config_with(lab, 1, Flavour::V2Ipv4, 100, a_pass, extra);
+    let b_config = vipd_config_with(lab, 2, Flavour::V2Ipv4, 90, b_pass, extra);
     (
         start_vipd(lab, 1, &a_config, "1", &[]),
         start_vipd(lab, 2, &b_config, "1", &[]),
