@@ -4,6 +4,7 @@
 pub mod error;
 mod expected;
 pub mod health;
+pub mod keepalived;
 pub mod load;
 pub mod locate;
 pub mod routes;
