@@ -7,7 +7,7 @@ use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
-use vipd::config::{load_and_validate, ConfigErrors};
+use vipd::config::{load_and_validate_with, ConfigErrors, Format, LoadOptions};
 use vipd::log::LogFormat;
 use vipd::proto::{Advert, Auth, Endpoints};
 
@@ -22,6 +22,32 @@ struct Cli {
     command: Command,
 }
 
+/// How the --config files are read.
+#[derive(clap::Args, Clone)]
+struct Reading {
+    /// Read files not named .yaml, .yml or .toml as keepalived.conf
+    /// [default: by the name; .conf is keepalived's].
+    #[arg(long, value_enum, default_value_t = Format::Auto)]
+    format: Format,
+    /// keepalived's config id: lines starting @ID are read only when ID
+    /// is this [default: the host name up to its first dot, as keepalived -i].
+    #[arg(long, value_name = "ID")]
+    config_id: Option<String>,
+}
+
+impl Reading {
+    fn options(&self) -> LoadOptions {
+        let mut options = LoadOptions {
+            format: self.format,
+            ..LoadOptions::default()
+        };
+        if let Some(id) = &self.config_id {
+            options.config_id = id.clone();
+        }
+        options
+    }
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Run the daemon. Later files override earlier ones; VIPD_ environment
@@ -29,6 +55,8 @@ enum Command {
     Run {
         #[arg(long = "config", required = true, value_name = "FILE")]
         configs: Vec<PathBuf>,
+        #[command(flatten)]
+        reading: Reading,
         /// text: keepalived-style lines; json: one JSON object per event.
         #[arg(long, value_enum, default_value_t = LogFormat::Text)]
         log_format: LogFormat,
@@ -52,6 +80,8 @@ enum Command {
         /// Read control_socket from these files (as `vipd run` would).
         #[arg(long = "config", value_name = "FILE")]
         configs: Vec<PathBuf>,
+        #[command(flatten)]
+        reading: Reading,
         /// Print the daemon's JSON snapshot as it came.
         #[arg(long)]
         json: bool,
@@ -60,9 +90,22 @@ enum Command {
     /// (vipd man > /usr/local/share/man/man8/vipd.8).
     Man,
     /// Validate the configuration and print it merged; exit 1 on any error.
+    /// Warnings (keepalived.conf parts vipd does not do) go to standard error.
     Check {
         #[arg(long = "config", required = true, value_name = "FILE")]
         configs: Vec<PathBuf>,
+        #[command(flatten)]
+        reading: Reading,
+    },
+    /// Print a keepalived.conf as vipd YAML; what vipd does not do is kept
+    /// as comments that say why.
+    Convert {
+        /// The keepalived.conf (whatever its name).
+        file: PathBuf,
+        /// keepalived's config id for @ID lines [default: the host name up
+        /// to its first dot].
+        #[arg(long, value_name = "ID")]
+        config_id: Option<String>,
     },
     /// Decode one VRRP advertisement given as hex (the IP payload, as
     /// `tcpdump -x` shows it after the IP header) and print its fields.
@@ -85,9 +128,11 @@ fn main() -> ExitCode {
     match Cli::parse().command {
         Command::Run {
             configs,
+            reading,
             log_format,
-        } => run(&configs, log_format),
-        Command::Check { configs } => check(&configs),
+        } => run(&configs, &reading.options(), log_format),
+        Command::Check { configs, reading } => check(&configs, &reading.options()),
+        Command::Convert { file, config_id } => convert(&file, config_id),
         Command::Man => {
             use clap::CommandFactory;
             let mut out = std::io::stdout().lock();
@@ -102,8 +147,9 @@ fn main() -> ExitCode {
         Command::Status {
             socket,
             configs,
+            reading,
             json,
-        } => status(socket, &configs, json),
+        } => status(socket, &configs, &reading.options(), json),
         Command::Demo { crash, keep } => demo(crash, keep),
         Command::Decode { hex, src, dst, ttl } => decode(&hex, src, dst, ttl),
     }
@@ -116,8 +162,8 @@ fn report(errors: &ConfigErrors) -> ExitCode {
     ExitCode::FAILURE
 }
 
-fn run(configs: &[PathBuf], log_format: LogFormat) -> ExitCode {
-    let settings = match load_and_validate(configs) {
+fn run(configs: &[PathBuf], options: &LoadOptions, log_format: LogFormat) -> ExitCode {
+    let settings = match load_and_validate_with(configs, options) {
         Ok((_, settings)) => settings,
         Err(errors) => return report(&errors),
     };
@@ -171,11 +217,16 @@ fn demo(crash: bool, keep: bool) -> ExitCode {
     }
 }
 
-fn status(socket: Option<PathBuf>, configs: &[PathBuf], json: bool) -> ExitCode {
+fn status(
+    socket: Option<PathBuf>,
+    configs: &[PathBuf],
+    options: &LoadOptions,
+    json: bool,
+) -> ExitCode {
     let socket = match (socket, configs.is_empty()) {
         (Some(socket), _) => socket,
         (None, true) => PathBuf::from("/run/vipd/vipd.sock"),
-        (None, false) => match load_and_validate(configs) {
+        (None, false) => match load_and_validate_with(configs, options) {
             Ok((_, settings)) => settings.control_socket,
             Err(errors) => return report(&errors),
         },
@@ -196,8 +247,35 @@ fn status(socket: Option<PathBuf>, configs: &[PathBuf], json: bool) -> ExitCode 
     }
 }
 
-fn check(configs: &[PathBuf]) -> ExitCode {
-    match load_and_validate(configs) {
+fn convert(file: &std::path::Path, config_id: Option<String>) -> ExitCode {
+    let config_id = config_id.unwrap_or_else(vipd::config::keepalived::default_config_id);
+    // What convert prints must be what `vipd check` accepts: a .conf that
+    // would not run is refused here, with the same messages.
+    let options = LoadOptions {
+        format: Format::Keepalived,
+        config_id: config_id.clone(),
+    };
+    if let Err(errors) = load_and_validate_with(&[file.to_path_buf()], &options) {
+        return report(&errors);
+    }
+    let conf = match vipd::config::keepalived::read_file(file, &config_id) {
+        Ok(conf) => conf,
+        Err(errors) => return report(&ConfigErrors(errors)),
+    };
+    match vipd::config::keepalived::convert::to_yaml(file, &config_id, &conf) {
+        Ok(yaml) => {
+            print!("{yaml}");
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("vipd convert: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn check(configs: &[PathBuf], options: &LoadOptions) -> ExitCode {
+    match load_and_validate_with(configs, options) {
         Ok((loaded, settings)) => match serde_yaml::to_string(&loaded.config) {
             Ok(yaml) => {
                 for warning in &settings.warnings {

@@ -1,4 +1,4 @@
-//! Configuration: YAML and TOML files layered in order, `VIPD_` environment
+//! Configuration: YAML, TOML and keepalived.conf files layered in order, `VIPD_` environment
 //! overrides, validation with errors that name file, line and key.
 
 pub mod error;
@@ -15,13 +15,20 @@ pub mod validate;
 use std::path::PathBuf;
 
 pub use error::{ConfigError, ConfigErrors};
-pub use load::{load, Loaded};
+pub use load::{load, load_with, Format, LoadOptions, Loaded};
 pub use schema::Config;
 pub use validate::{validate, InstanceSettings, Settings};
 
 /// Loads and validates: what `vipd check` and `vipd run` both do first.
 pub fn load_and_validate(files: &[PathBuf]) -> Result<(Loaded, Settings), ConfigErrors> {
-    let loaded = load(files)?;
+    load_and_validate_with(files, &LoadOptions::default())
+}
+
+pub fn load_and_validate_with(
+    files: &[PathBuf],
+    options: &LoadOptions,
+) -> Result<(Loaded, Settings), ConfigErrors> {
+    let loaded = load_with(files, options)?;
     let settings = validate(&loaded)?;
     Ok((loaded, settings))
 }

@@ -197,7 +197,7 @@ pub fn validate(loaded: &Loaded) -> Result<Settings, ConfigErrors> {
         );
     }
     let mut settings = Vec::new();
-    let mut warnings = Vec::new();
+    let mut warnings = loaded.warnings.clone();
     for (name, instance) in &config.instances {
         let prefix = format!("instances.{name}");
         let core = instance_settings(name, instance)

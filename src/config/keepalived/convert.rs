@@ -1,0 +1,49 @@
+//! `vipd convert`: a keepalived.conf as vipd YAML, with each part vipd
+//! leaves out kept as a comment that says why.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use super::Conf;
+
+/// The YAML, which reads back as exactly the configuration the .conf
+/// gives: the mapped keys are written as they are, not re-derived.
+pub fn to_yaml(source: &Path, config_id: &str, conf: &Conf) -> Result<String, String> {
+    let body = serde_yaml::to_string(&serde_json::Value::Object(conf.mapped.value.clone()))
+        .map_err(|e| format!("cannot write YAML: {e}"))?;
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "# Converted from {} by `vipd convert` (config id {config_id:?}).",
+        source.display()
+    );
+    let _ = writeln!(
+        out,
+        "# Keys follow keepalived's names; `vipd check --config FILE.yaml` shows the rest."
+    );
+    out.push_str(&body);
+    // The reader's own warnings (an include matching nothing); the
+    // dropped keywords follow with their text.
+    let notes: Vec<_> = conf.warnings.iter().filter(|w| w.key.is_empty()).collect();
+    if conf.mapped.dropped.is_empty() && notes.is_empty() {
+        return Ok(out);
+    }
+    out.push_str("\n# Left out: vipd does not do these.\n");
+    for note in notes {
+        let _ = writeln!(out, "#\n# {note}");
+    }
+    for dropped in &conf.mapped.dropped {
+        let _ = writeln!(
+            out,
+            "#\n# {}:{}: {}: {}",
+            dropped.at.file.display(),
+            dropped.at.line,
+            dropped.keyword,
+            dropped.why
+        );
+        for line in dropped.text.lines() {
+            let _ = writeln!(out, "#   {line}");
+        }
+    }
+    Ok(out)
+}

@@ -1,0 +1,309 @@
+//! keepalived 2.2.7 keywords that vipd does not do, and why, in the words
+//! a warning gives. A keyword in none of these lists and not mapped is
+//! unknown to keepalived too (its parsers: keepalived/core/global_parser.c,
+//! keepalived/vrrp/vrrp_parser.c), and refused.
+
+pub type Why = &'static str;
+
+const LVS: Why = "LVS (virtual and real servers, their checkers) is not part of vipd: keep keepalived's checker process for it, or another load balancer";
+const BFD: Why = "BFD is not part of vipd: use a check, or track the peer with FRR's bfdd";
+const STATIC: Why =
+    "static addresses, routes and rules are not VRRP: put them in the host's network configuration";
+const PROCESS: Why = "keepalived's process settings: vipd is one process; set scheduling, limits and names in its systemd unit";
+const NAMESPACE: Why = "run vipd itself in the namespace (ip netns exec NAME vipd run ...)";
+const EMAIL: Why = "vipd sends no e-mail: use a notify script";
+const SNMP: Why =
+    "vipd has no SNMP or D-Bus: its state is in `vipd status` and its Prometheus metrics";
+const FIREWALL: Why = "vipd adds no firewall rules (keepalived uses them to drop traffic to VIPs without accept mode)";
+const MCAST_GROUP: Why =
+    "vipd sends to the RFC's groups (224.0.0.18, ff02::12), which every VRRP host listens to";
+const GARP_EXTRA: Why = "vipd sends GARP/NA when it becomes master and every garp_master_refresh, with garp_master_delay and garp_master_repeat";
+const RFC_TIMER: Why = "vipd keeps the RFC's Master_Down_Interval of 3 adverts plus skew";
+const RFC_ADVERTS: Why = "not configurable in vipd: it answers adverts as the RFC says";
+const FIFO_SCRIPT: Why =
+    "vipd writes state changes to notify_fifo; it runs no reader script for it";
+const BUFFERS: Why = "kernel buffer sizes: vipd sizes its own sockets";
+const RELOAD: Why = "keepalived's configuration-reading machinery: vipd reads its files on start";
+const SCRIPTS_AT_START: Why =
+    "vipd runs no start or stop script: use systemd's ExecStartPre and ExecStopPost";
+const LINKBEAT: Why =
+    "vipd learns link changes from netlink at once; it neither polls nor delays them";
+const NO_EFFECT: Why = "has no effect in vipd";
+const TRACK_PROCESS: Why = "process tracking is not part of vipd: use a check (exec: pidof NAME)";
+const STRICT: Why = "vipd does not enforce strict mode: set accept: false and leave out authentication for the same adverts";
+const ROUTER_ID: Why = "keepalived names the host by it in e-mail and SNMP; vipd sends neither";
+const VMAC_NAMES: Why =
+    "vipd names a VMAC vrrp.VRID, or as use_vmac says, with the RFC's MAC 00:00:5e:00:01:VRID";
+const IPVLAN: Why = "vipd makes VMACs (macvlan), not ipvlan interfaces";
+const NOTIFY_EXTRA: Why =
+    "vipd runs notify_master, notify_backup, notify_fault, notify_stop and notify only";
+const PRIMARY: Why = "vipd always tracks the instance's interface: down means FAULT";
+const SOURCE_CHECK: Why =
+    "vipd always checks that advertised addresses match its own, as the RFC says";
+
+pub const ADDRESS_OPTION: Why =
+    "vipd adds an address with brd, dev, scope, label and no_track only; this option is left out";
+pub const REVERSE: Why =
+    "vipd has no reverse weights: this weight applies the usual way (added while up, subtracted while down)";
+pub const NOTIFY_USER: Why =
+    "vipd runs notify scripts as script_user (or its own user), not a user per script";
+pub const VMAC_ADDRESS: Why =
+    "vipd gives a VMAC the RFC's MAC 00:00:5e:00:01:VRID; the MAC given is left out";
+pub const INIT_FAIL: Why =
+    "vipd starts every check as not yet known, and the instance waits for it";
+pub const INIT_FILE: Why = "vipd reads the file as it is and never writes it";
+
+/// Top-level sections keepalived reads and vipd does not.
+pub fn top_level(keyword: &str) -> Option<Why> {
+    Some(match keyword {
+        "virtual_server" | "virtual_server_group" => LVS,
+        "bfd_instance" => BFD,
+        "static_ipaddress" | "static_routes" | "static_rules" | "track_group" => STATIC,
+        "linkbeat_interfaces" | "linkbeat_use_polling" | "interface_up_down_delays" => LINKBEAT,
+        "garp_group" => GARP_EXTRA,
+        "vrrp_track_process" => TRACK_PROCESS,
+        "net_namespace" | "net_namespace_ipvs" | "namespace_with_ipsets" => NAMESPACE,
+        "use_pid_dir" | "instance" | "child_wait_time" => PROCESS,
+        _ => return None,
+    })
+}
+
+/// keepalived 2.2.7's global_defs keywords that vipd does not map.
+const GLOBAL: &[(Why, &[&str])] = &[
+    (ROUTER_ID, &["router_id"]),
+    (
+        EMAIL,
+        &[
+            "notification_email",
+            "notification_email_from",
+            "smtp_server",
+            "smtp_helo_name",
+            "smtp_connect_timeout",
+            "smtp_alert",
+            "smtp_alert_vrrp",
+            "smtp_alert_checker",
+            "no_email_faults",
+            "no_checker_emails",
+        ],
+    ),
+    (
+        SNMP,
+        &[
+            "snmp_socket",
+            "enable_traps",
+            "enable_snmp_vrrp",
+            "enable_snmp_keepalived",
+            "enable_snmp_rfc",
+            "enable_snmp_rfcv2",
+            "enable_snmp_rfcv3",
+            "enable_snmp_checker",
+            "enable_dbus",
+            "dbus_service_name",
+        ],
+    ),
+    (
+        LVS,
+        &[
+            "lvs_timeouts",
+            "lvs_flush",
+            "lvs_flush_on_stop",
+            "lvs_flush_onstop",
+            "lvs_sync_daemon",
+            "lvs_notify_fifo",
+            "lvs_notify_fifo_script",
+            "lvs_netlink_cmd_rcv_bufs",
+            "lvs_netlink_cmd_rcv_bufs_force",
+            "lvs_netlink_monitor_rcv_bufs",
+            "lvs_netlink_monitor_rcv_bufs_force",
+            "checker_log_all_failures",
+            "rs_init_notifies",
+            "nftables_ipvs",
+            "nftables_ipvs_priority",
+            "nftables_ipvs_start_fwmark",
+        ],
+    ),
+    (
+        PROCESS,
+        &[
+            "linkbeat_use_polling",
+            "net_namespace",
+            "net_namespace_ipvs",
+            "namespace_with_ipsets",
+            "use_pid_dir",
+            "instance",
+            "child_wait_time",
+            "process_names",
+            "process_name",
+            "vrrp_process_name",
+            "checker_process_name",
+            "lvs_process_name",
+            "bfd_process_name",
+            "vrrp_priority",
+            "vrrp_no_swap",
+            "vrrp_rt_priority",
+            "vrrp_cpu_affinity",
+            "vrrp_rlimit_rttime",
+            "vrrp_rlimit_rtime",
+            "checker_priority",
+            "checker_no_swap",
+            "checker_rt_priority",
+            "checker_cpu_affinity",
+            "checker_rlimit_rttime",
+            "checker_rlimit_rtime",
+            "bfd_priority",
+            "bfd_no_swap",
+            "bfd_rt_priority",
+            "bfd_cpu_affinity",
+            "bfd_rlimit_rttime",
+            "bfd_rlimit_rtime",
+            "umask",
+            "max_auto_priority",
+            "min_auto_priority_delay",
+        ],
+    ),
+    (
+        FIREWALL,
+        &[
+            "vrrp_iptables",
+            "vrrp_ipsets",
+            "nftables",
+            "nftables_priority",
+            "nftables_ifindex",
+            "nftables_counters",
+        ],
+    ),
+    (MCAST_GROUP, &["vrrp_mcast_group4", "vrrp_mcast_group6"]),
+    (
+        GARP_EXTRA,
+        &[
+            "vrrp_garp_lower_prio_delay",
+            "vrrp_garp_lower_prio_repeat",
+            "vrrp_garp_interval",
+            "vrrp_gna_interval",
+            "vrrp_min_garp",
+            "vrrp_garp_extra_if",
+            "vrrp_vmac_garp_intvl",
+        ],
+    ),
+    (RFC_TIMER, &["vrrp_down_timer_adverts"]),
+    (
+        RFC_ADVERTS,
+        &["vrrp_lower_prio_no_advert", "vrrp_higher_prio_send_advert"],
+    ),
+    (STRICT, &["vrrp_strict"]),
+    (SOURCE_CHECK, &["vrrp_skip_check_adv_addr"]),
+    (
+        FIFO_SCRIPT,
+        &[
+            "notify_fifo_script",
+            "vrrp_notify_fifo_script",
+            "vrrp_notify_priority_changes",
+            "fifo_write_vrrp_states_on_reload",
+        ],
+    ),
+    (
+        BUFFERS,
+        &[
+            "vrrp_netlink_cmd_rcv_bufs",
+            "vrrp_netlink_cmd_rcv_bufs_force",
+            "vrrp_netlink_monitor_rcv_bufs",
+            "vrrp_netlink_monitor_rcv_bufs_force",
+            "process_monitor_rcv_bufs",
+            "process_monitor_rcv_bufs_force",
+            "vrrp_rx_bufs_policy",
+            "vrrp_rx_bufs_multiplier",
+        ],
+    ),
+    (
+        RELOAD,
+        &[
+            "random_seed",
+            "reload_check_config",
+            "reload_time_file",
+            "reload_repeat",
+            "reload_file",
+            "include_check",
+            "config_save_dir",
+            "tmp_config_directory",
+            "data_use_instance",
+        ],
+    ),
+    (
+        SCRIPTS_AT_START,
+        &[
+            "startup_script",
+            "startup_script_timeout",
+            "shutdown_script",
+            "shutdown_script_timeout",
+        ],
+    ),
+    (VMAC_NAMES, &["vmac_prefix", "vmac_addr_prefix"]),
+    (
+        NO_EFFECT,
+        &[
+            "dynamic_interfaces",
+            "default_interface",
+            "disable_local_igmp",
+            "vrrp_startup_delay",
+            "log_unknown_vrids",
+        ],
+    ),
+];
+
+pub fn global(keyword: &str) -> Option<Why> {
+    GLOBAL
+        .iter()
+        .find(|(_, keywords)| keywords.contains(&keyword))
+        .map(|(why, _)| *why)
+}
+
+/// keepalived 2.2.7's vrrp_instance keywords that vipd does not map.
+pub fn instance(keyword: &str) -> Option<Why> {
+    Some(match keyword {
+        "use_vmac_addr" | "use_ipvlan" => IPVLAN,
+        "track_process" => TRACK_PROCESS,
+        "track_bfd" => BFD,
+        "dont_track_primary" => PRIMARY,
+        "mcast_dst_ip" => MCAST_GROUP,
+        "strict_mode" => STRICT,
+        "skip_check_adv_addr" => SOURCE_CHECK,
+        "notify_deleted" | "notify_master_rx_lower_pri" | "notify_priority_changes" => NOTIFY_EXTRA,
+        "smtp_alert" => EMAIL,
+        "lvs_sync_daemon_interface" => LVS,
+        "garp_lower_prio_delay"
+        | "garp_lower_prio_repeat"
+        | "garp_extra_if"
+        | "vmac_garp_intvl" => GARP_EXTRA,
+        "down_timer_adverts" => RFC_TIMER,
+        "lower_prio_no_advert" | "higher_prio_send_advert" => RFC_ADVERTS,
+        "kernel_rx_buf_size" => BUFFERS,
+        "linkbeat_use_polling" => LINKBEAT,
+        "native_ipv6" => "deprecated in keepalived: the addresses decide the family, in vipd too",
+        "old_unicast_checksum" => "vipd computes the RFC's VRRPv3 checksum only",
+        "vrf" => "vipd does not bind to a VRF: run it in the VRF (ip vrf exec NAME vipd run ...)",
+        "track_src_ip" => {
+            "vipd's source address is chosen when it starts; it does not track its removal"
+        }
+        "promote_secondaries" => "set net.ipv4.conf.IFACE.promote_secondaries=1 with sysctl",
+        "debug" => NO_EFFECT,
+        _ => return None,
+    })
+}
+
+/// keepalived 2.2.7's vrrp_sync_group keywords that vipd does not map.
+pub fn sync_group(keyword: &str) -> Option<Why> {
+    Some(match keyword {
+        "track_process" => TRACK_PROCESS,
+        "track_bfd" => BFD,
+        "smtp_alert" => EMAIL,
+        "notify_priority_changes" => NOTIFY_EXTRA,
+        _ => return None,
+    })
+}
+
+/// Every keyword these lists know, for the note and the tests.
+pub fn all_global() -> impl Iterator<Item = &'static str> {
+    GLOBAL
+        .iter()
+        .flat_map(|(_, keywords)| keywords.iter().copied())
+}
