@@ -283,9 +283,11 @@ impl Mapper {
         let keyword = node.keyword();
         let instance_default = match keyword {
             "vrrp_version" => Some(("version", self.one(node).map(number))),
-            "vrrp_garp_master_delay" => Some(("garp_master_delay", self.one(node).map(text))),
+            "vrrp_garp_master_delay" => Some(("garp_master_delay", self.one(node).map(seconds))),
             "vrrp_garp_master_repeat" => Some(("garp_master_repeat", self.one(node).map(number))),
-            "vrrp_garp_master_refresh" => Some(("garp_master_refresh", self.one(node).map(text))),
+            "vrrp_garp_master_refresh" => {
+                Some(("garp_master_refresh", self.one(node).map(seconds)))
+            }
             "vrrp_garp_master_refresh_repeat" => {
                 Some(("garp_master_refresh_repeat", self.one(node).map(number)))
             }
@@ -400,7 +402,7 @@ impl Mapper {
             }
             "advert_int" | "preempt_delay" | "garp_master_delay" | "garp_master_refresh" => {
                 if let Some(v) = self.one(node) {
-                    section.set(keyword, text(v), &node.at);
+                    section.set(keyword, seconds(v), &node.at);
                 }
             }
             "mcast_src_ip" | "unicast_src_ip" => {
@@ -630,7 +632,7 @@ impl Mapper {
             }
             "interval" | "timeout" => {
                 if let Some(v) = self.one(node) {
-                    section.set(keyword, text(v), &node.at);
+                    section.set(keyword, seconds(v), &node.at);
                 }
             }
             "rise" | "fall" => {
@@ -733,6 +735,17 @@ impl Mapper {
 /// A word as a JSON string.
 fn text(word: &str) -> Value {
     Value::String(word.to_string())
+}
+
+/// keepalived's `<TIMER>` (seconds, fractions allowed) as a number, so
+/// converted YAML reads `advert_int: 1`; else the word, for the schema to
+/// say what it expected.
+fn seconds(word: &str) -> Value {
+    match (word.parse::<i64>(), word.parse::<f64>()) {
+        (Ok(whole), _) => Value::from(whole),
+        (_, Ok(fraction)) if fraction.is_finite() => Value::from(fraction),
+        _ => text(word),
+    }
 }
 
 /// A word as a number if it is one, else as the string, for the schema to

@@ -1,1 +1,238 @@
+use super::*;
 
+use crate::config::keepalived::reader;
+
+/// keepalived 2.2.7's vrrp_instance keywords (vrrp_parser.c,
+/// init_vrrp_keywords), each with a value keepalived accepts.
+const INSTANCE_KEYWORDS: &[&str] = &[
+    "use_vmac",
+    "use_vmac_addr",
+    "vmac_xmit_base",
+    "use_ipvlan",
+    "unicast_fault_no_peer",
+    "check_unicast_src",
+    "old_unicast_checksum",
+    "native_ipv6",
+    "state BACKUP",
+    "interface eth0",
+    "vrf red",
+    "dont_track_primary",
+    "mcast_src_ip 192.0.2.1",
+    "unicast_src_ip 192.0.2.1",
+    "mcast_dst_ip 224.0.0.18",
+    "track_src_ip",
+    "virtual_router_id 1",
+    "unicast_ttl 255",
+    "version 3",
+    "priority 100",
+    "advert_int 1",
+    "promote_secondaries",
+    "linkbeat_use_polling",
+    "accept",
+    "no_accept",
+    "skip_check_adv_addr",
+    "strict_mode",
+    "preempt",
+    "nopreempt",
+    "preempt_delay 1",
+    "debug 1",
+    "notify_backup /bin/true",
+    "notify_master /bin/true",
+    "notify_fault /bin/true",
+    "notify_stop /bin/true",
+    "notify_deleted /bin/true",
+    "notify /bin/true",
+    "notify_master_rx_lower_pri /bin/true",
+    "smtp_alert",
+    "notify_priority_changes",
+    "lvs_sync_daemon_interface eth0",
+    "garp_master_delay 1",
+    "garp_master_refresh 1",
+    "garp_master_repeat 1",
+    "garp_master_refresh_repeat 1",
+    "garp_lower_prio_delay 1",
+    "garp_lower_prio_repeat 1",
+    "down_timer_adverts 3",
+    "garp_extra_if 1",
+    "vmac_garp_intvl 1",
+    "lower_prio_no_advert",
+    "higher_prio_send_advert",
+    "kernel_rx_buf_size 1",
+];
+
+/// The block keywords of vrrp_instance.
+const INSTANCE_BLOCKS: &[&str] = &[
+    "track_interface { eth1 }",
+    "track_script { chk }",
+    "track_file { f }",
+    "track_process { p }",
+    "track_bfd { b }",
+    "virtual_ipaddress { 192.0.2.9 }",
+    "virtual_ipaddress_excluded { 192.0.2.10 }",
+    "unicast_peer { 192.0.2.2 }",
+    "virtual_routes { 198.51.100.0/24 dev eth0 }",
+    "virtual_rules { from 192.0.2.9 table 100 priority 9 }",
+    "authentication { auth_type PASS auth_pass x }",
+];
+
+const SYNC_GROUP_KEYWORDS: &[&str] = &[
+    "group { VI_1 }",
+    "track_interface { eth1 }",
+    "track_script { chk }",
+    "track_file { f }",
+    "track_process { p }",
+    "track_bfd { b }",
+    "notify_backup /bin/true",
+    "notify_master /bin/true",
+    "notify_fault /bin/true",
+    "notify_stop /bin/true",
+    "notify /bin/true",
+    "smtp_alert",
+    "global_tracking",
+    "sync_group_tracking_weight",
+    "notify_priority_changes",
+];
+
+fn nodes(text: &str) -> Vec<Node> {
+    let dir = std::env::temp_dir().join(format!(
+        "vipd-mapping-{}-{:?}",
+        std::process::id(),
+        std::thread::current().id()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("keepalived.conf");
+    std::fs::write(&file, text).unwrap();
+    let read = reader::read(&file, "id").unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    read.nodes
+}
+
+/// Nothing keepalived knows is "unknown": each keyword is mapped, or
+/// dropped with a reason.
+fn known(context: &str, line: &str) {
+    // One-line blocks split onto lines, as keepalived allows.
+    let line = line.replace(" auth_pass", "\nauth_pass");
+    let text = format!("{context} {{\n{line}\n}}\n");
+    match map(&nodes(&text)) {
+        Ok(_) => {}
+        Err(refused) => {
+            let unknown: Vec<_> = refused
+                .iter()
+                .filter(|r| r.message.starts_with("unknown keyword"))
+                .collect();
+            assert!(unknown.is_empty(), "{context}: {line}: {unknown:?}");
+        }
+    }
+}
+
+#[test]
+fn every_keepalived_instance_keyword_is_mapped_or_warned() {
+    for line in INSTANCE_KEYWORDS.iter().chain(INSTANCE_BLOCKS) {
+        known("vrrp_instance VI_1", line);
+    }
+}
+
+#[test]
+fn every_keepalived_sync_group_keyword_is_mapped_or_warned() {
+    for line in SYNC_GROUP_KEYWORDS {
+        known("vrrp_sync_group G", line);
+    }
+}
+
+#[test]
+fn every_keepalived_global_keyword_is_mapped_or_warned() {
+    let mapped = [
+        "vrrp_version 3",
+        "vrrp_garp_master_delay 1",
+        "vrrp_garp_master_repeat 1",
+        "vrrp_garp_master_refresh 1",
+        "vrrp_garp_master_refresh_repeat 1",
+        "vrrp_check_unicast_src",
+        "script_user root",
+        "notify_fifo /run/f",
+        "vrrp_notify_fifo /run/f",
+        "enable_script_security",
+    ];
+    for line in mapped {
+        let mapped = map(&nodes(&format!("global_defs {{\n{line}\n}}\n"))).unwrap();
+        assert!(mapped.dropped.is_empty(), "{line}: {:?}", mapped.dropped);
+    }
+    for keyword in unsupported::all_global() {
+        let mapped = map(&nodes(&format!("global_defs {{\n{keyword}\n}}\n"))).unwrap();
+        assert_eq!(mapped.dropped.len(), 1, "{keyword}");
+        assert!(!mapped.dropped[0].why.is_empty());
+    }
+}
+
+#[test]
+fn a_misspelt_keyword_is_refused_where_it_is() {
+    let refused = map(&nodes("vrrp_instance VI_1 {\n  priorty 1\n}\n")).unwrap_err();
+    assert_eq!(refused.len(), 1);
+    assert_eq!(refused[0].keyword, "priorty");
+    assert_eq!(refused[0].at.line, 2);
+    let refused = map(&nodes("global_defs {\n  routerid x\n}\n")).unwrap_err();
+    assert!(refused[0].message.contains("in global_defs"));
+    let refused = map(&nodes("vrrp_instanse VI_1 {\n}\n")).unwrap_err();
+    assert!(refused[0].message.contains("at the top level"));
+}
+
+#[test]
+fn address_options_vipd_does_not_set_are_dropped_and_said() {
+    let mapped = map(&nodes(
+        "vrrp_instance VI_1 {\n virtual_ipaddress {\n  192.0.2.9/24 dev eth0 home preferred_lft 0 label eth0:1\n }\n}\n",
+    ))
+    .unwrap();
+    let vips = &mapped.value["instances"]["VI_1"]["virtual_ipaddress"];
+    assert_eq!(vips, &json!(["192.0.2.9/24 dev eth0 label eth0:1"]));
+    assert_eq!(mapped.dropped.len(), 2);
+    assert!(mapped.dropped.iter().all(|d| d.at.line == 3));
+}
+
+#[test]
+fn weights_and_reverse() {
+    let mapped = map(&nodes(
+        "vrrp_instance VI_1 {\n track_script {\n  a\n  b weight -5\n  c weight 5 reverse\n }\n}\n",
+    ))
+    .unwrap();
+    assert_eq!(
+        mapped.value["instances"]["VI_1"]["track_script"],
+        json!(["a", {"name": "b", "weight": -5}, {"name": "c", "weight": 5}])
+    );
+    assert_eq!(mapped.dropped.len(), 1);
+    assert_eq!(mapped.dropped[0].why, unsupported::REVERSE);
+}
+
+#[test]
+fn positions_point_at_each_key_and_entry() {
+    let mapped = map(&nodes(
+        "vrrp_instance VI_1 {\n  priority 7\n  virtual_ipaddress {\n    192.0.2.1\n    192.0.2.2\n  }\n}\n",
+    ))
+    .unwrap();
+    let line = |key: &str| mapped.positions[key].line;
+    assert_eq!(line("instances.VI_1"), 1);
+    assert_eq!(line("instances.VI_1.priority"), 2);
+    assert_eq!(line("instances.VI_1.virtual_ipaddress"), 3);
+    assert_eq!(line("instances.VI_1.virtual_ipaddress.1"), 5);
+}
+
+#[test]
+fn values_and_blocks_are_where_keepalived_wants_them() {
+    let refused = map(&nodes("vrrp_instance VI_1 {\n  priority\n}\n")).unwrap_err();
+    assert_eq!(refused[0].message, "expected a value after it");
+    let refused = map(&nodes("vrrp_instance VI_1 {\n  priority 1 2\n}\n")).unwrap_err();
+    assert!(refused[0].message.starts_with("expected one value"));
+    let refused = map(&nodes(
+        "vrrp_instance VI_1 {\n  virtual_ipaddress 192.0.2.1\n}\n",
+    ))
+    .unwrap_err();
+    assert!(
+        refused.iter().any(|r| r.message.contains("{ } block")),
+        "{refused:?}"
+    );
+    let refused = map(&nodes("vrrp_instance VI_1\n")).unwrap_err();
+    assert_eq!(refused[0].message, "expected a { } block after it");
+    let refused = map(&nodes("vrrp_instance VI_1 {\n  preempt maybe\n}\n")).unwrap_err();
+    assert!(refused[0]
+        .message
+        .contains("on, off, true, false, yes or no"));
+}
