@@ -184,9 +184,14 @@ fn missing_and_unsupported_files_are_named() {
         "{text}"
     );
     Jail::expect_with(|jail| {
-        jail.create_file("keepalived.conf", "vrrp_instance VI_1 {}\n")?;
+        // keepalived.conf is read; an instance with nothing in it is
+        // refused for what it lacks, at the .conf's line.
+        jail.create_file("keepalived.conf", "\nvrrp_instance VI_1 {}\n")?;
         let text = errors_of(&[jail.directory().join("keepalived.conf")]).to_string();
-        assert!(text.contains("keepalived syntax"), "{text}");
+        assert!(text.contains("keepalived.conf:2: instances.VI_1"), "{text}");
+        jail.create_file("vipd.ini", "[x]\n")?;
+        let text = errors_of(&[jail.directory().join("vipd.ini")]).to_string();
+        assert!(text.contains("vipd.ini: unknown format"), "{text}");
         Ok(())
     });
 }

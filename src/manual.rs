@@ -119,7 +119,7 @@ pub fn write(command: clap::Command, out: &mut dyn Write) -> io::Result<()> {
     writeln!(out, ".SH CONFIGURATION")?;
     writeln!(
         out,
-        "YAML (.yaml, .yml) or TOML (.toml) files, later ones overriding earlier ones, then VIPD_ environment variables (VIPD_INSTANCES__VI_1__PRIORITY=90). Keywords and defaults are keepalived's."
+        "YAML (.yaml, .yml), TOML (.toml) or keepalived.conf (.conf, or --format keepalived) files, later ones overriding earlier ones, then VIPD_ environment variables (VIPD_INSTANCES__VI_1__PRIORITY=90). Keywords and defaults are keepalived's; vipd convert turns a keepalived.conf into YAML, keeping what vipd does not do as comments."
     )?;
     for (key, meaning) in KEYS {
         writeln!(out, ".TP\n\\fB{}\\fR\n{}", escape(key), escape(meaning))?;

@@ -244,7 +244,10 @@ fn file_error(file: &Path, message: &str) -> ConfigError {
 }
 
 fn split_key(key: &str) -> Vec<String> {
-    key.split('.').map(str::to_string).collect()
+    key.split('.')
+        .filter(|part| !part.is_empty())
+        .map(str::to_string)
+        .collect()
 }
 
 fn line_in_file(file: &Path, path: &[String]) -> Option<usize> {

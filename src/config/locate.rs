@@ -22,6 +22,9 @@ pub fn line_of(text: &str, path: &[String]) -> Option<usize> {
 }
 
 fn mentions_key(line: &str, key: &str) -> bool {
+    if key.is_empty() {
+        return false; // an empty key is found everywhere and nowhere
+    }
     let line = line.split('#').next().unwrap_or("");
     let bytes = line.as_bytes();
     let mut start = 0;
@@ -91,6 +94,11 @@ mod tests {
             line_of(text, &path(&["instances", "VI_1", "interface"])),
             Some(2)
         );
+    }
+
+    #[test]
+    fn an_empty_key_is_not_found() {
+        assert_eq!(line_of("a: 1\n", &path(&[""])), None);
     }
 
     #[test]

@@ -277,7 +277,7 @@ impl Lexer {
         let parsed = spec
             .strip_prefix('(')
             .and_then(|s| s.split_once(')'))
-            .and_then(|(inside, rest)| Some((sequence_values(inside, hex)?, rest)));
+            .and_then(|(inside, rest)| Some((sequence_values(inside)?, rest)));
         let Some(((var, values), rest)) = parsed else {
             self.error(
                 at,
@@ -536,8 +536,9 @@ fn include_pattern(text: &str) -> Option<(&str, &str)> {
 }
 
 /// The variable and its values from `VAR, [START,] [STEP,] END`
-/// (keepalived.conf(5), Sequence blocks).
-fn sequence_values(inside: &str, hex: bool) -> Option<(String, Vec<i64>)> {
+/// (keepalived.conf(5), Sequence blocks): decimal, or hexadecimal with
+/// 0x, for ~SEQ and ~SEQx alike (only the output differs).
+fn sequence_values(inside: &str) -> Option<(String, Vec<i64>)> {
     let parts: Vec<&str> = inside.split(',').map(str::trim).collect();
     let var = parts.first()?.to_string();
     if var.is_empty() || !var.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
@@ -550,7 +551,6 @@ fn sequence_values(inside: &str, hex: bool) -> Option<(String, Vec<i64>)> {
         };
         let value = match digits.strip_prefix("0x").or(digits.strip_prefix("0X")) {
             Some(h) => i64::from_str_radix(h, 16).ok()?,
-            None if hex => i64::from_str_radix(digits, 10).ok()?,
             None => digits.parse().ok()?,
         };
         Some(if negative { -value } else { value })

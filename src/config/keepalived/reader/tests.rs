@@ -238,3 +238,45 @@ fn brace_expansion_nests() {
     );
     assert_eq!(expand_braces("plain"), ["plain"]);
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(300))]
+
+    /// No text makes the reader or the mapping panic or hang: it reads, or
+    /// it says why not.
+    #[test]
+    fn any_text_is_read_or_refused(text in "[ \t\n{}\"'#!\\\\$@~^a-zA-Z0-9_(),.=/:-]{0,300}") {
+        let scratch = Scratch::new();
+        let path = scratch.file("fuzz.conf", &text);
+        if let Ok(read) = read(&path, "a") {
+            let _ = crate::config::keepalived::mapping::map(&read.nodes);
+        }
+    }
+
+    /// Keepalived-shaped text, with the constructs that expand.
+    #[test]
+    fn constructs_expand_without_panic(
+        parts in proptest::collection::vec(
+            proptest::prop_oneof![
+                proptest::strategy::Just("vrrp_instance VI_1 {".to_string()),
+                proptest::strategy::Just("}".to_string()),
+                proptest::strategy::Just("$A=x ${B} $A".to_string()),
+                proptest::strategy::Just("$B= \\".to_string()),
+                proptest::strategy::Just("~SEQ(N, 1, 3) priority $N".to_string()),
+                proptest::strategy::Just("@a virtual_router_id 1".to_string()),
+                proptest::strategy::Just("@^a interface eth0".to_string()),
+                proptest::strategy::Just("virtual_ipaddress { 192.0.2.1 }".to_string()),
+                proptest::strategy::Just("include fuzz.conf".to_string()),
+                proptest::strategy::Just("\"unclosed".to_string()),
+                "[a-z_]{1,12} [0-9]{1,3}",
+            ],
+            0..30,
+        )
+    ) {
+        let scratch = Scratch::new();
+        let path = scratch.file("fuzz.conf", &parts.join("\n"));
+        if let Ok(read) = read(&path, "a") {
+            let _ = crate::config::keepalived::mapping::map(&read.nodes);
+        }
+    }
+}
