@@ -25,7 +25,7 @@ fn hup_usr1_usr2_and_pipe_to_the_master_change_nothing() {
     assert_eq!(before, (2, 1), "A: BACKUP then MASTER; B: BACKUP");
 
     for (signal, logged) in [
-        (Signal::SIGHUP, Some("SIGHUP: reload not supported yet")),
+        (Signal::SIGHUP, Some("reload applied: 1 unchanged")),
         (Signal::SIGUSR1, Some("SIGUSR1: ignored")),
         (Signal::SIGUSR2, Some("SIGUSR2: ignored")),
         (Signal::SIGPIPE, None),

@@ -37,11 +37,10 @@ fn a_panicking_instance_actor_restarts_without_moving_the_address() {
     let daemon = std::thread::spawn(move || -> Result<(Snapshot, Snapshot), String> {
         setns(&netns, CloneFlags::CLONE_NEWNET).map_err(|e| e.to_string())?;
         actix::System::new().block_on(async move {
-            let instances = vipd::actors::supervisor::start(settings)
+            let running = vipd::actors::supervisor::start(settings)
                 .await
-                .map_err(|e| e.to_string())?
-                .instances;
-            let instance = instances[0].clone();
+                .map_err(|e| e.to_string())?;
+            let instance = running.instances["VI_1"].actor.clone();
             let inspect = || async { instance.send(Inspect).await.map_err(|e| e.to_string()) };
             let deadline = Instant::now() + DEADLINE;
             while inspect().await?.state != State::Master {
@@ -60,7 +59,7 @@ fn a_panicking_instance_actor_restarts_without_moving_the_address() {
             while from_test.try_recv().is_err() {
                 tokio::time::sleep(Duration::from_millis(20)).await;
             }
-            for instance in &instances {
+            for instance in running.instances.values().map(|i| &i.actor) {
                 let _ = instance.send(vipd::actors::instance::Shutdown).await;
             }
             Ok((before, after))

@@ -86,6 +86,19 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Make the running daemon read its configuration again (SIGHUP) and
+    /// say what changed, or why it refused; exit 1 if refused.
+    Reload {
+        /// The control socket [default: the configuration's control_socket,
+        /// else /run/vipd/vipd.sock].
+        #[arg(long, value_name = "PATH")]
+        socket: Option<PathBuf>,
+        /// Read control_socket from these files (as `vipd run` would).
+        #[arg(long = "config", value_name = "FILE")]
+        configs: Vec<PathBuf>,
+        #[command(flatten)]
+        reading: Reading,
+    },
     /// Print the manual page, vipd(8), in roff
     /// (vipd man > /usr/local/share/man/man8/vipd.8).
     Man,
@@ -150,6 +163,11 @@ fn main() -> ExitCode {
             reading,
             json,
         } => status(socket, &configs, &reading.options(), json),
+        Command::Reload {
+            socket,
+            configs,
+            reading,
+        } => reload(socket, &configs, &reading.options()),
         Command::Demo { crash, keep } => demo(crash, keep),
         Command::Decode { hex, src, dst, ttl } => decode(&hex, src, dst, ttl),
     }
@@ -171,7 +189,10 @@ fn run(configs: &[PathBuf], options: &LoadOptions, log_format: LogFormat) -> Exi
     for warning in &settings.warnings {
         tracing::warn!(warning = %warning, "configuration: {warning}");
     }
-    match vipd::actors::supervisor::run(settings) {
+    // A reload reads the same files, format, config id and environment.
+    let (files, options) = (configs.to_vec(), options.clone());
+    let reread = Box::new(move || load_and_validate_with(&files, &options).map(|(_, s)| s));
+    match vipd::actors::supervisor::run(settings, reread) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             tracing::error!(%error, "vipd cannot start: {error}");
@@ -217,19 +238,73 @@ fn demo(crash: bool, keep: bool) -> ExitCode {
     }
 }
 
+/// The control socket: given, or from the configuration, or the default.
+fn control_socket(
+    socket: Option<PathBuf>,
+    configs: &[PathBuf],
+    options: &LoadOptions,
+) -> Result<PathBuf, ConfigErrors> {
+    match (socket, configs.is_empty()) {
+        (Some(socket), _) => Ok(socket),
+        (None, true) => Ok(PathBuf::from("/run/vipd/vipd.sock")),
+        (None, false) => load_and_validate_with(configs, options).map(|(_, s)| s.control_socket),
+    }
+}
+
+/// How long `vipd reload` waits for the daemon to say how it went.
+const RELOAD_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
+
+fn reload(socket: Option<PathBuf>, configs: &[PathBuf], options: &LoadOptions) -> ExitCode {
+    let socket = match control_socket(socket, configs, options) {
+        Ok(socket) => socket,
+        Err(errors) => return report(&errors),
+    };
+    let before = match vipd::status::read(&socket) {
+        Ok((snapshot, _)) => snapshot,
+        Err(error) => {
+            eprintln!("vipd reload: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let seen = before.reload.as_ref().map_or(0, |r| r.sequence);
+    let pid = nix::unistd::Pid::from_raw(before.pid as i32);
+    if let Err(error) = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGHUP) {
+        eprintln!("vipd reload: cannot signal vipd (pid {pid}): {error}");
+        return ExitCode::FAILURE;
+    }
+    let deadline = std::time::Instant::now() + RELOAD_WAIT;
+    while std::time::Instant::now() < deadline {
+        if let Ok((snapshot, _)) = vipd::status::read(&socket) {
+            if let Some(done) = snapshot.reload.filter(|r| r.sequence > seen) {
+                return if done.applied {
+                    println!("reloaded: {}", done.summary);
+                    ExitCode::SUCCESS
+                } else {
+                    eprintln!(
+                        "vipd reload: refused, the old configuration keeps running: {}",
+                        done.summary
+                    );
+                    ExitCode::FAILURE
+                };
+            }
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    eprintln!(
+        "vipd reload: sent SIGHUP to pid {pid}, but it did not report within {RELOAD_WAIT:?}"
+    );
+    ExitCode::FAILURE
+}
+
 fn status(
     socket: Option<PathBuf>,
     configs: &[PathBuf],
     options: &LoadOptions,
     json: bool,
 ) -> ExitCode {
-    let socket = match (socket, configs.is_empty()) {
-        (Some(socket), _) => socket,
-        (None, true) => PathBuf::from("/run/vipd/vipd.sock"),
-        (None, false) => match load_and_validate_with(configs, options) {
-            Ok((_, settings)) => settings.control_socket,
-            Err(errors) => return report(&errors),
-        },
+    let socket = match control_socket(socket, configs, options) {
+        Ok(socket) => socket,
+        Err(errors) => return report(&errors),
     };
     match vipd::status::read(&socket) {
         Ok((_, bytes)) if json => {

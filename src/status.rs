@@ -17,6 +17,21 @@ pub struct Snapshot {
     pub taken_at: f64,
     pub instances: Vec<InstanceStatus>,
     pub checks: Vec<CheckStatus>,
+    /// The last reload (SIGHUP or `vipd reload`), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reload: Option<ReloadStatus>,
+}
+
+/// How the last reload went: `vipd reload` waits for this to change.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ReloadStatus {
+    /// Seconds since the Unix epoch when it finished.
+    pub at: f64,
+    /// Counts every reload asked for since start, applied or refused.
+    pub sequence: u64,
+    pub applied: bool,
+    /// What changed, or why nothing did.
+    pub summary: String,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]

@@ -63,6 +63,11 @@ pub struct Announce {
 #[rtype(result = "()")]
 pub struct Watch(pub Recipient<LinkState>);
 
+/// An instance that a reload retired no longer wants link state.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Unwatch(pub Recipient<LinkState>);
+
 /// Which address actor holds each of an instance's addresses, and how:
 /// its own interface's, unless the address is placed on another device.
 #[derive(Clone)]
@@ -327,5 +332,13 @@ impl Handler<Watch> for AddressActor {
     fn handle(&mut self, Watch(recipient): Watch, _ctx: &mut Context<Self>) {
         recipient.do_send(LinkState { up: self.link_up });
         self.watchers.push(recipient);
+    }
+}
+
+impl Handler<Unwatch> for AddressActor {
+    type Result = ();
+
+    fn handle(&mut self, Unwatch(recipient): Unwatch, _ctx: &mut Context<Self>) {
+        self.watchers.retain(|w| *w != recipient);
     }
 }

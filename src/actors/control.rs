@@ -2,6 +2,7 @@
 //! daemon and is closed (ntpd-rs's observer socket is the model). Read
 //! only; nothing a client sends is read.
 
+use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::{Duration, SystemTime};
 
@@ -11,7 +12,7 @@ use crate::sys::accept::connections;
 use tokio::io::AsyncWriteExt;
 use tokio::net::{UnixListener, UnixStream};
 
-use crate::status::{epoch_seconds, Snapshot};
+use crate::status::{epoch_seconds, ReloadStatus, Snapshot};
 use crate::sys::control_socket::may_read;
 
 use super::health::{self, HealthActor};
@@ -22,11 +23,40 @@ const WRITE_TIMEOUT: Duration = Duration::from_secs(2);
 /// More than any snapshot of a real configuration; a cap all the same.
 const MAX_SNAPSHOT: usize = 4 << 20;
 
-/// The actors a snapshot is gathered from.
-#[derive(Clone)]
-pub struct Sources {
+/// The actors a snapshot is gathered from, and the last reload's outcome.
+#[derive(Clone, Default)]
+pub struct Parts {
     pub instances: Vec<Addr<InstanceActor>>,
     pub health: Option<Addr<HealthActor>>,
+    pub reload: Option<ReloadStatus>,
+}
+
+/// Shared by the control and metrics actors and the supervisor, which
+/// replaces the parts on a reload: every actor runs on the one actix
+/// thread, so a `RefCell` is enough.
+#[derive(Clone, Default)]
+pub struct Sources(Rc<RefCell<Parts>>);
+
+impl Sources {
+    pub fn new(parts: Parts) -> Sources {
+        Sources(Rc::new(RefCell::new(parts)))
+    }
+
+    pub fn replace(&self, parts: Parts) {
+        *self.0.borrow_mut() = parts;
+    }
+
+    pub fn reload(&self) -> Option<ReloadStatus> {
+        self.0.borrow().reload.clone()
+    }
+
+    pub fn set_reload(&self, reload: ReloadStatus) {
+        self.0.borrow_mut().reload = Some(reload);
+    }
+
+    fn current(&self) -> Parts {
+        self.0.borrow().clone()
+    }
 }
 
 pub struct ControlActor {
@@ -49,7 +79,11 @@ impl ControlActor {
 
 /// Gathers the snapshot from the actors that own each part.
 pub async fn gather(sources: Sources) -> Snapshot {
-    let Sources { instances, health } = sources;
+    let Parts {
+        instances,
+        health,
+        reload,
+    } = sources.current();
     let statuses =
         futures::future::join_all(instances.iter().map(|i| i.send(instance::Status))).await;
     let checks = match health {
@@ -62,6 +96,7 @@ pub async fn gather(sources: Sources) -> Snapshot {
         taken_at: epoch_seconds(SystemTime::now()),
         instances: statuses.into_iter().filter_map(Result::ok).collect(),
         checks,
+        reload,
     }
 }
 

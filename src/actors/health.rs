@@ -67,6 +67,23 @@ pub struct HealthActor {
     interfaces: Vec<TrackedInterface>,
     files: Vec<TrackedFile>,
     netlink: Netlink,
+    /// Bumped by a reload: a check run started before it reports to
+    /// nobody, since its index may now be another check's.
+    generation: u64,
+    /// The check and file intervals, cancelled by a reload.
+    timers: Vec<SpawnHandle>,
+    watching_links: bool,
+}
+
+/// A reload's checks, files and who tracks what. Checks and files whose
+/// settings did not change keep their state (rise/fall counts, last
+/// value), so a reload changes no priority by itself.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Reconfigure {
+    pub checks: Vec<CheckSettings>,
+    pub files: Vec<TrackFileSettings>,
+    pub subscriptions: Subscriptions,
 }
 
 /// Who tracks what, by kind and name.
@@ -137,6 +154,9 @@ impl HealthActor {
             interfaces,
             files,
             netlink,
+            generation: 0,
+            timers: Vec::new(),
+            watching_links: false,
         }
     }
 
@@ -160,6 +180,7 @@ impl HealthActor {
         }
         check.running = true;
         let (kind, timeout) = (check.settings.kind.clone(), check.settings.timeout);
+        let generation = self.generation;
         ctx.spawn(
             async move {
                 let started = std::time::Instant::now();
@@ -168,6 +189,9 @@ impl HealthActor {
             }
             .into_actor(self)
             .map(move |(outcome, took), actor, ctx| {
+                if actor.generation != generation {
+                    return; // started before a reload
+                }
                 guarded(actor, ctx, "check result", |actor, _| {
                     actor.checks[i].last_duration = took;
                     actor.finish_check(i, outcome)
@@ -279,6 +303,16 @@ impl Actor for HealthActor {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Context<Self>) {
+        self.watching_links = false;
+        self.timers.clear();
+        self.schedule(ctx);
+    }
+}
+
+impl HealthActor {
+    /// Tells every subscriber its tracker's current effect, starts the
+    /// intervals, and finds tracked interfaces not yet known.
+    fn schedule(&mut self, ctx: &mut Context<Self>) {
         // Checks start healthy (as keepalived's do): tell instances now.
         for check in &self.checks {
             let name = TrackerKind::Script.key(&check.settings.name);
@@ -286,29 +320,57 @@ impl Actor for HealthActor {
                 TrackerEffect::from_status(check.state.is_up(), w)
             });
         }
+        for file in &self.files {
+            if let Some(value) = file.value {
+                Self::tell(
+                    &file.subscribers,
+                    &TrackerKind::File.key(&file.settings.name),
+                    |w| TrackerEffect::from_file_value(value, w),
+                );
+            }
+        }
+        for interface in &self.interfaces {
+            if let Some(up) = interface.up {
+                Self::tell(
+                    &interface.subscribers,
+                    &TrackerKind::Interface.key(&interface.name),
+                    |w| TrackerEffect::from_status(up, w),
+                );
+            }
+        }
         for i in 0..self.checks.len() {
             self.start_check(i, ctx);
             let interval = self.checks[i].settings.interval;
-            ctx.run_interval(interval, move |actor, ctx| actor.start_check(i, ctx));
+            let handle = ctx.run_interval(interval, move |actor, ctx| actor.start_check(i, ctx));
+            self.timers.push(handle);
         }
         if !self.files.is_empty() {
             self.read_files();
-            ctx.run_interval(FILE_POLL, |actor, _| actor.read_files());
+            let handle = ctx.run_interval(FILE_POLL, |actor, _| actor.read_files());
+            self.timers.push(handle);
         }
         if !self.interfaces.is_empty() {
-            // Subscribe first, then read the current state: nothing is missed.
-            match crate::net::netlink::subscribe() {
-                Ok(events) => {
-                    ctx.add_stream(events);
-                }
-                Err(error) => {
-                    tracing::error!(%error, "cannot watch tracked interfaces: {error}");
-                    ctx.stop();
-                    return;
+            if !self.watching_links {
+                // Subscribe first, then read the current state: nothing is missed.
+                match crate::net::netlink::subscribe() {
+                    Ok(events) => {
+                        ctx.add_stream(events);
+                        self.watching_links = true;
+                    }
+                    Err(error) => {
+                        tracing::error!(%error, "cannot watch tracked interfaces: {error}");
+                        ctx.stop();
+                        return;
+                    }
                 }
             }
             let netlink = self.netlink.clone();
-            let names: Vec<String> = self.interfaces.iter().map(|t| t.name.clone()).collect();
+            let names: Vec<String> = self
+                .interfaces
+                .iter()
+                .filter(|t| t.index.is_none())
+                .map(|t| t.name.clone())
+                .collect();
             ctx.spawn(
                 async move {
                     let mut found = Vec::new();
@@ -339,9 +401,51 @@ impl Actor for HealthActor {
     }
 }
 
+impl Handler<Reconfigure> for HealthActor {
+    type Result = ();
+
+    fn handle(&mut self, new: Reconfigure, ctx: &mut Context<Self>) {
+        let mut fresh = HealthActor::new(
+            new.checks,
+            new.files,
+            new.subscriptions,
+            self.netlink.clone(),
+        );
+        for check in &mut fresh.checks {
+            if let Some(old) = self.checks.iter().find(|o| o.settings == check.settings) {
+                check.state = old.state;
+                check.runs = old.runs;
+                check.failures = old.failures;
+                check.last_failure = old.last_failure.clone();
+                check.last_duration = old.last_duration;
+            }
+        }
+        for file in &mut fresh.files {
+            if let Some(old) = self.files.iter().find(|o| o.settings == file.settings) {
+                file.value = old.value;
+            }
+        }
+        for interface in &mut fresh.interfaces {
+            if let Some(old) = self.interfaces.iter().find(|o| o.name == interface.name) {
+                interface.index = old.index;
+                interface.up = old.up;
+            }
+        }
+        for handle in self.timers.drain(..) {
+            ctx.cancel_future(handle);
+        }
+        self.generation += 1;
+        self.checks = fresh.checks;
+        self.files = fresh.files;
+        self.interfaces = fresh.interfaces;
+        self.schedule(ctx);
+    }
+}
+
 impl Supervised for HealthActor {
     fn restarting(&mut self, _ctx: &mut Context<Self>) {
         tracing::warn!("health actor restarting");
+        self.generation += 1;
         for check in &mut self.checks {
             check.running = false;
         }

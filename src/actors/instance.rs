@@ -51,6 +51,19 @@ pub struct GroupMembership {
 #[rtype(result = "()")]
 pub struct Shutdown;
 
+/// A reload removed or replaced this instance: stop as `Shutdown` does,
+/// then stay inert (no timer, no socket, no handler acting) until the
+/// last address to it is dropped and the actor ends. A supervised actor
+/// that merely stopped would be restarted.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Retire;
+
+/// A reload changed only the notify settings.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct SetNotifier(pub Option<tokio::sync::mpsc::UnboundedSender<Notification>>);
+
 /// The instance's state, for status and tests.
 #[derive(Message)]
 #[rtype(result = "Snapshot")]
@@ -100,6 +113,7 @@ pub struct InstanceActor {
     history: VecDeque<TransitionRecord>,
     transitions_total: BTreeMap<String, u64>,
     announcements_sent: u64,
+    retired: bool,
 }
 
 /// Transitions `vipd status` lists per instance.
@@ -137,6 +151,7 @@ impl InstanceActor {
             history: VecDeque::new(),
             transitions_total: BTreeMap::new(),
             announcements_sent: 0,
+            retired: false,
         }
     }
 
@@ -359,6 +374,9 @@ impl Actor for InstanceActor {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Context<Self>) {
+        if self.retired {
+            return;
+        }
         match PreciseTimer::new() {
             Ok(timer) => {
                 ctx.add_stream(timer.expiries());
@@ -419,6 +437,9 @@ impl Supervised for InstanceActor {
     /// Fresh core, same configuration. If we were master we still hold the
     /// addresses: `started` resumes as master instead of moving them.
     fn restarting(&mut self, _ctx: &mut Context<Self>) {
+        if self.retired {
+            return;
+        }
         self.was_master = self.core.state() == State::Master;
         let name = self.name().to_string();
         tracing::warn!(instance = %name, was_master = self.was_master, "({name}) restarting");
@@ -431,6 +452,9 @@ impl Supervised for InstanceActor {
 
 impl StreamHandler<()> for InstanceActor {
     fn handle(&mut self, _expiry: (), ctx: &mut Context<Self>) {
+        if self.retired {
+            return;
+        }
         guarded(self, ctx, "timeout", |actor, ctx| {
             actor.core.handle_timeout(Instant::now());
             actor.run_actions(ctx);
@@ -447,6 +471,9 @@ impl Handler<Inbound> for InstanceActor {
     type Result = ();
 
     fn handle(&mut self, inbound: Inbound, ctx: &mut Context<Self>) {
+        if self.retired {
+            return;
+        }
         guarded(self, ctx, "packet", |actor, ctx| {
             let now = inbound.at;
             let error = inbound.packet.as_ref().err().cloned();
@@ -473,6 +500,9 @@ impl Handler<TrackerUpdate> for InstanceActor {
     type Result = ();
 
     fn handle(&mut self, update: TrackerUpdate, ctx: &mut Context<Self>) {
+        if self.retired {
+            return;
+        }
         guarded(self, ctx, "tracker", |actor, ctx| {
             actor.trackers.insert(update.name.clone(), update.effect);
             actor.core.handle_event(
@@ -491,6 +521,9 @@ impl Handler<LinkState> for InstanceActor {
     type Result = ();
 
     fn handle(&mut self, link: LinkState, ctx: &mut Context<Self>) {
+        if self.retired {
+            return;
+        }
         guarded(self, ctx, "link", |actor, ctx| {
             actor.link_up = link.up;
             let event = if link.up {
@@ -508,6 +541,9 @@ impl Handler<Command> for InstanceActor {
     type Result = ();
 
     fn handle(&mut self, Command(command): Command, ctx: &mut Context<Self>) {
+        if self.retired {
+            return;
+        }
         guarded(self, ctx, "sync group", |actor, ctx| {
             actor
                 .core
@@ -521,6 +557,9 @@ impl Handler<Shutdown> for InstanceActor {
     type Result = ResponseActFuture<Self, ()>;
 
     fn handle(&mut self, _: Shutdown, ctx: &mut Context<Self>) -> Self::Result {
+        if self.retired {
+            return Box::pin(async {}.into_actor(self));
+        }
         self.core.handle_event(Instant::now(), Event::Shutdown);
         let mut pending = Vec::new();
         self.carry_out(ctx, Some(&mut pending));
@@ -533,6 +572,31 @@ impl Handler<Shutdown> for InstanceActor {
             }
             .into_actor(self),
         )
+    }
+}
+
+impl Handler<Retire> for InstanceActor {
+    type Result = ResponseActFuture<Self, ()>;
+
+    fn handle(&mut self, _: Retire, ctx: &mut Context<Self>) -> Self::Result {
+        let shutdown = <Self as Handler<Shutdown>>::handle(self, Shutdown, ctx);
+        Box::pin(shutdown.map(|(), actor, ctx| {
+            actor.retired = true;
+            actor.timer = None;
+            actor.sender = None;
+            actor.notifier = None;
+            actor.routing = None;
+            actor.sync_group = None;
+            ctx.stop();
+        }))
+    }
+}
+
+impl Handler<SetNotifier> for InstanceActor {
+    type Result = ();
+
+    fn handle(&mut self, SetNotifier(notifier): SetNotifier, _ctx: &mut Context<Self>) {
+        self.notifier = notifier;
     }
 }
 

@@ -174,3 +174,16 @@ impl StreamHandler<Vec<Received>> for InterfaceActor {
         ctx.stop();
     }
 }
+
+/// A reload's new VRID table for this interface and family.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct SetRoutes(pub HashMap<u8, Recipient<Inbound>>);
+
+impl Handler<SetRoutes> for InterfaceActor {
+    type Result = ();
+
+    fn handle(&mut self, SetRoutes(routes): SetRoutes, _ctx: &mut Context<Self>) {
+        self.routes = routes;
+    }
+}

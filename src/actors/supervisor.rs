@@ -8,17 +8,21 @@ use std::time::Duration;
 use actix::{Addr, Recipient, Supervisor};
 use thiserror::Error;
 
-use crate::config::{InstanceSettings, Settings};
+use crate::config::health::HealthSettings;
+use crate::config::validate::SyncGroupSettings;
+use crate::config::{ConfigErrors, InstanceSettings, Settings};
 use crate::net::netlink::{InterfaceAddress, LinkInfo, Netlink, NetlinkError};
 use crate::net::vmac::{parent_sysctls, Sysctl};
 use crate::proto::packet::virtual_mac;
+use crate::proto::TrackerEffect;
 use crate::proto::{choose_source, LocalAddress, SourceError};
+use crate::status::{epoch_seconds, ReloadStatus};
 
-use super::address::{AddressActor, AddressRouter};
-use super::control::{ControlActor, Sources};
-use super::health::{HealthActor, Subscriber, Subscriptions};
-use super::instance::{GroupMembership, Inbound, InstanceActor, Shutdown};
-use super::interface::InterfaceActor;
+use super::address::{AddressActor, AddressRouter, Unwatch};
+use super::control::{ControlActor, Parts, Sources};
+use super::health::{HealthActor, Reconfigure, Subscriber, Subscriptions, TrackerUpdate};
+use super::instance::{GroupMembership, Inbound, InstanceActor, Retire, SetNotifier, Shutdown};
+use super::interface::{InterfaceActor, SetRoutes};
 use super::metrics::MetricsActor;
 use super::routing::{Routing, RoutingActor};
 use super::sync_group::{Members, SyncGroupActor};
@@ -65,8 +69,13 @@ pub enum StartError {
     Netlink(#[from] NetlinkError),
 }
 
+/// Reads the configuration again, every layer, as at start: what a
+/// reload (SIGHUP) applies, or the errors it is refused for.
+pub type Reread = Box<dyn Fn() -> Result<Settings, ConfigErrors>>;
+
 /// Runs until SIGTERM or SIGINT; then masters hand over and it returns.
-pub fn run(settings: Settings) -> Result<(), StartError> {
+/// SIGHUP applies `reread`'s configuration without restarting.
+pub fn run(settings: Settings, reread: Reread) -> Result<(), StartError> {
     // The kernel may delay a timer wake-up by the process's timer slack
     // (50 us by default) to batch wake-ups; every such delay lands on the
     // takeover time, so ask for none.
@@ -74,17 +83,13 @@ pub fn run(settings: Settings) -> Result<(), StartError> {
         tracing::debug!(%error, "cannot reduce timer slack");
     }
     signals::ignore_habitual_signals_during_start();
-    actix::System::new().block_on(start_and_wait(settings))
+    actix::System::new().block_on(start_and_wait(settings, reread))
 }
 
-async fn start_and_wait(settings: Settings) -> Result<(), StartError> {
+async fn start_and_wait(settings: Settings, reread: Reread) -> Result<(), StartError> {
     let mut signals = Signals::listen()?;
     let socket = settings.control_socket.clone();
-    let Running {
-        instances,
-        made,
-        netlink,
-    } = match start(settings).await {
+    let mut running = match start(settings).await {
         Ok(running) => running,
         // Ours was bound (unless binding it failed): do not leave it.
         Err(error) => {
@@ -94,28 +99,65 @@ async fn start_and_wait(settings: Settings) -> Result<(), StartError> {
             return Err(error);
         }
     };
-    tracing::info!(instances = instances.len(), "vipd running");
-    tell_service_manager(sd_notify::NotifyState::Ready);
+    tracing::info!(instances = running.instances.len(), "vipd running");
+    tell_service_manager(&[sd_notify::NotifyState::Ready]);
+    let mut reloads = 0;
 
     loop {
         match signals.next().await {
             Request::Stop(name) => {
                 tracing::info!(signal = name, "{name}: stopping");
-                tell_service_manager(sd_notify::NotifyState::Stopping);
+                tell_service_manager(&[sd_notify::NotifyState::Stopping]);
                 break;
             }
             Request::Reload => {
-                tracing::warn!(
-                    signal = "SIGHUP",
-                    "SIGHUP: reload not supported yet; the running configuration is unchanged"
-                );
+                reloads += 1;
+                tracing::info!(signal = "SIGHUP", "SIGHUP: reloading the configuration");
+                let monotonic = sd_notify::NotifyState::monotonic_usec_now();
+                let mut reloading = vec![sd_notify::NotifyState::Reloading];
+                reloading.extend(monotonic.ok());
+                tell_service_manager(&reloading);
+                let outcome = match reread() {
+                    Err(errors) => Err(format!("the new configuration has errors:\n{errors}")),
+                    Ok(new) => {
+                        for warning in &new.warnings {
+                            tracing::warn!(warning = %warning, "configuration: {warning}");
+                        }
+                        running.reload(new).await
+                    }
+                };
+                let (applied, summary) = match outcome {
+                    Ok(summary) => {
+                        tracing::info!("reload applied: {summary}");
+                        (true, summary)
+                    }
+                    Err(why) => {
+                        tracing::error!(
+                            "reload refused, the running configuration is unchanged: {why}"
+                        );
+                        (false, why)
+                    }
+                };
+                running.sources.set_reload(ReloadStatus {
+                    at: epoch_seconds(std::time::SystemTime::now()),
+                    sequence: reloads,
+                    applied,
+                    summary,
+                });
+                tell_service_manager(&[sd_notify::NotifyState::Ready]);
             }
             Request::Nothing(name) => {
                 tracing::info!(signal = name, "{name}: ignored; nothing changes");
             }
         }
     }
-    let goodbyes = futures::future::join_all(instances.iter().map(|i| i.send(Shutdown)));
+    let Running {
+        instances,
+        made,
+        netlink,
+        ..
+    } = running;
+    let goodbyes = futures::future::join_all(instances.values().map(|i| i.actor.send(Shutdown)));
     if tokio::time::timeout(SHUTDOWN_GRACE, goodbyes)
         .await
         .is_err()
@@ -130,8 +172,8 @@ async fn start_and_wait(settings: Settings) -> Result<(), StartError> {
 /// systemd's Type=notify: READY once every actor runs, STOPPING when the
 /// graceful stop begins. Without NOTIFY_SOCKET (not under systemd) this
 /// does nothing.
-fn tell_service_manager(state: sd_notify::NotifyState) {
-    if let Err(error) = sd_notify::notify(&[state]) {
+fn tell_service_manager(states: &[sd_notify::NotifyState]) {
+    if let Err(error) = sd_notify::notify(states) {
         tracing::warn!(%error, "cannot tell the service manager: {error}");
     }
 }
@@ -166,17 +208,39 @@ impl Made {
     }
 }
 
-/// A running daemon: its instances, and what to undo when it stops.
+/// One running instance: the settings it was started with, its actor.
+pub struct RunningInstance {
+    pub settings: InstanceSettings,
+    pub actor: Addr<InstanceActor>,
+}
+
+/// A running daemon: its actors, what they were started from (a reload
+/// compares against it), and what to undo when it stops.
 pub struct Running {
-    pub instances: Vec<Addr<InstanceActor>>,
+    pub instances: BTreeMap<String, RunningInstance>,
     pub made: Made,
     pub netlink: Netlink,
+    links: BTreeMap<String, (LinkInfo, Vec<InterfaceAddress>)>,
+    address_actors: HashMap<String, Addr<AddressActor>>,
+    routing_actor: Option<Addr<RoutingActor>>,
+    interface_actors: BTreeMap<(String, bool), Addr<InterfaceActor>>,
+    health: Option<Addr<HealthActor>>,
+    health_settings: HealthSettings,
+    sync_groups: Vec<SyncGroupSettings>,
+    group_actors: Vec<(Addr<SyncGroupActor>, Vec<String>)>,
+    memberships: HashMap<String, GroupMembership>,
+    control_socket: PathBuf,
+    metrics: Option<std::net::SocketAddr>,
+    pub sources: Sources,
 }
 
 /// Makes each instance's VMAC (a leftover of the same name is replaced),
 /// setting keepalived's kernel settings on it and its parent.
-async fn make_vmacs(settings: &[InstanceSettings], netlink: &Netlink) -> Result<Made, StartError> {
-    let mut made = Made::default();
+async fn make_vmacs(
+    settings: &[InstanceSettings],
+    netlink: &Netlink,
+    made: &mut Made,
+) -> Result<(), StartError> {
     for s in settings {
         let Some(vmac) = &s.vmac else { continue };
         let failed = |source: NetlinkError| StartError::Vmac {
@@ -220,7 +284,7 @@ async fn make_vmacs(settings: &[InstanceSettings], netlink: &Netlink) -> Result<
             .map_err(failed)?;
         made.vmacs.push(vmac.name.clone());
     }
-    Ok(made)
+    Ok(())
 }
 
 /// Starts every actor; returns them and what to undo at exit.
@@ -241,52 +305,36 @@ pub async fn start(settings: Settings) -> Result<Running, StartError> {
             path: control_socket.clone(),
             source,
         })?;
-    let mut made = make_vmacs(&settings, &netlink).await?;
-    made.control_socket = Some(control_socket);
-    let mut links: BTreeMap<String, (LinkInfo, Vec<InterfaceAddress>)> = BTreeMap::new();
-    for s in &settings {
-        for interface in s.interfaces() {
-            if links.contains_key(&interface) {
-                continue;
-            }
-            let link = match netlink.link(&interface).await {
-                Err(NetlinkError::NoSuchInterface(_)) => {
-                    return Err(StartError::NoSuchInterface {
-                        instance: s.name.clone(),
-                        interface,
-                    })
-                }
-                other => other?,
-            };
-            let addresses = netlink.addresses(link.index).await?;
-            links.insert(interface, (link, addresses));
-        }
-    }
-
-    let mut address_actors: HashMap<String, Addr<AddressActor>> = HashMap::new();
-    for (name, (link, _)) in &links {
-        let (name, link, netlink) = (name.clone(), link.clone(), netlink.clone());
-        let actor = Supervisor::start(move |_| {
-            AddressActor::new(name, link.index, link.mac, link.up, netlink)
-        });
-        address_actors.insert(link.name.clone(), actor);
-    }
-
-    let routing_actor = settings.iter().any(|s| !s.routing.is_empty()).then(|| {
-        let netlink = netlink.clone();
-        Supervisor::start(move |_| RoutingActor::new(netlink))
-    });
+    let mut made = Made::default();
+    make_vmacs(&settings, &netlink, &mut made).await?;
+    made.control_socket = Some(control_socket.clone());
+    let mut running = Running {
+        instances: BTreeMap::new(),
+        made,
+        netlink,
+        links: BTreeMap::new(),
+        address_actors: HashMap::new(),
+        routing_actor: None,
+        interface_actors: BTreeMap::new(),
+        health: None,
+        health_settings: health,
+        sync_groups: Vec::new(),
+        group_actors: Vec::new(),
+        memberships: HashMap::new(),
+        control_socket,
+        metrics,
+        sources: Sources::default(),
+    };
+    running.find_links(&settings).await?;
 
     // Groups first, so members know where to report; members second.
-    let mut memberships: HashMap<String, GroupMembership> = HashMap::new();
-    let mut groups = Vec::new();
     for group in &sync_groups {
         let notifier = (!group.notify.is_empty())
             .then(|| notifier::spawn(Subject::Group(group.name.clone()), group.notify.clone()));
         let (name, size) = (group.name.clone(), group.members.len());
         let actor = Supervisor::start(move |_| SyncGroupActor::new(name, size, notifier));
         for (member, instance) in group.members.iter().enumerate() {
-            memberships.insert(
+            running.memberships.insert(
                 instance.clone(),
                 GroupMembership {
                     recipient: actor.clone().recipient(),
@@ -294,84 +342,15 @@ pub async fn start(settings: Settings) -> Result<Running, StartError> {
                 },
             );
         }
-        groups.push((actor, group.members.clone()));
+        running.group_actors.push((actor, group.members.clone()));
     }
+    running.sync_groups = sync_groups;
 
-    let mut instances = Vec::new();
-    let mut by_name: HashMap<String, Addr<InstanceActor>> = HashMap::new();
-    let mut routes: BTreeMap<(String, bool), HashMap<u8, Recipient<Inbound>>> = BTreeMap::new();
-    let mut subscriptions = Subscriptions::default();
     for s in settings {
-        let (link, addresses) = &links[&s.interface];
-        let primary = source_address(&s, addresses)?;
-        let params = s.params(primary);
-        let own = s.vmac.as_ref().map_or(&link.name, |v| &v.name);
-        let mut router = AddressRouter::new(address_actors[own].clone());
-        for vip in params.held_addresses() {
-            let placement = s.placement(vip.address);
-            let actor = address_actors[s.interface_of(&placement)].clone();
-            router.place(vip.address, actor, placement.options, placement.track);
-        }
-        // Adverts leave through the VMAC, so switches learn its MAC where
-        // the master is, unless vmac_xmit_base.
-        let sender = match &s.vmac {
-            Some(vmac) if !vmac.xmit_base => &links[&vmac.name].0,
-            _ => link,
-        };
-        let (interface, index) = (sender.name.clone(), sender.index);
-        let notifier = (!s.notify.is_empty())
-            .then(|| notifier::spawn(Subject::Instance(s.name.clone()), s.notify.clone()));
-        let routing = routing_actor
-            .as_ref()
-            .filter(|_| !s.routing.is_empty())
-            .map(|actor| Routing {
-                actor: actor.clone(),
-                items: s.routing.clone(),
-            });
-        let membership = memberships.get(&s.name).cloned();
-        let actor = Supervisor::start(move |_| {
-            InstanceActor::new(
-                params, interface, index, router, routing, membership, notifier,
-            )
-        });
-        by_name.insert(s.name.clone(), actor.clone());
-        for tracked in &s.trackers {
-            subscriptions.add(
-                tracked.kind(),
-                tracked.name(),
-                Subscriber {
-                    instance: actor.clone().recipient(),
-                    weight: tracked.weight(),
-                },
-            );
-        }
-        routes
-            .entry((s.interface.clone(), s.is_ipv6()))
-            .or_default()
-            .insert(s.vrid().get(), actor.clone().recipient());
-        instances.push(actor);
+        running.start_instance(s)?;
     }
-
-    for (group, members) in groups {
-        let members = members
-            .iter()
-            .map(|name| by_name[name].clone().recipient())
-            .collect();
-        group.do_send(Members(members));
-    }
-
-    for ((interface, ipv6), routes) in routes {
-        let index = links[&interface].0.index;
-        Supervisor::start(move |_| InterfaceActor::new(interface, index, ipv6, routes));
-    }
-    let health = HealthActor::new(health.checks, health.files, subscriptions, netlink.clone());
-    let health = health
-        .is_needed()
-        .then(|| Supervisor::start(move |_| health));
-    let sources = Sources {
-        instances: instances.clone(),
-        health,
-    };
+    running.wire();
+    let sources = running.sources.clone();
     if let Some(listen) = metrics {
         let metrics = std::net::TcpListener::bind(listen)
             .and_then(|listener| MetricsActor::new(listener, sources.clone()))
@@ -380,15 +359,349 @@ pub async fn start(settings: Settings) -> Result<Running, StartError> {
     }
     let control =
         ControlActor::new(control, sources).map_err(|source| StartError::ControlSocket {
-            path: made.control_socket.clone().unwrap_or_default(),
+            path: running.control_socket.clone(),
             source,
         })?;
     Supervisor::start(move |_| control);
-    Ok(Running {
-        instances,
-        made,
-        netlink,
-    })
+    Ok(running)
+}
+
+impl Running {
+    /// Looks up the interfaces `settings` use that are not known yet, and
+    /// starts an address actor for each.
+    async fn find_links(&mut self, settings: &[InstanceSettings]) -> Result<(), StartError> {
+        for s in settings {
+            for interface in s.interfaces() {
+                if self.links.contains_key(&interface) {
+                    continue;
+                }
+                let link = match self.netlink.link(&interface).await {
+                    Err(NetlinkError::NoSuchInterface(_)) => {
+                        return Err(StartError::NoSuchInterface {
+                            instance: s.name.clone(),
+                            interface,
+                        })
+                    }
+                    other => other?,
+                };
+                let addresses = self.netlink.addresses(link.index).await?;
+                let (name, l, netlink) = (link.name.clone(), link.clone(), self.netlink.clone());
+                let actor = Supervisor::start(move |_| {
+                    AddressActor::new(name, l.index, l.mac, l.up, netlink)
+                });
+                self.address_actors.insert(link.name.clone(), actor);
+                self.links.insert(interface, (link, addresses));
+            }
+        }
+        Ok(())
+    }
+
+    /// Starts one instance's actor (its links must be known).
+    fn start_instance(&mut self, s: InstanceSettings) -> Result<(), StartError> {
+        let (link, addresses) = &self.links[&s.interface];
+        let primary = source_address(&s, addresses)?;
+        let params = s.params(primary);
+        let own = s.vmac.as_ref().map_or(&link.name, |v| &v.name);
+        let mut router = AddressRouter::new(self.address_actors[own].clone());
+        for vip in params.held_addresses() {
+            let placement = s.placement(vip.address);
+            let actor = self.address_actors[s.interface_of(&placement)].clone();
+            router.place(vip.address, actor, placement.options, placement.track);
+        }
+        // Adverts leave through the VMAC, so switches learn its MAC where
+        // the master is, unless vmac_xmit_base.
+        let sender = match &s.vmac {
+            Some(vmac) if !vmac.xmit_base => &self.links[&vmac.name].0,
+            _ => link,
+        };
+        let (interface, index) = (sender.name.clone(), sender.index);
+        let notifier = (!s.notify.is_empty())
+            .then(|| notifier::spawn(Subject::Instance(s.name.clone()), s.notify.clone()));
+        if !s.routing.is_empty() && self.routing_actor.is_none() {
+            let netlink = self.netlink.clone();
+            self.routing_actor = Some(Supervisor::start(move |_| RoutingActor::new(netlink)));
+        }
+        let routing = self
+            .routing_actor
+            .as_ref()
+            .filter(|_| !s.routing.is_empty())
+            .map(|actor| Routing {
+                actor: actor.clone(),
+                items: s.routing.clone(),
+            });
+        let membership = self.memberships.get(&s.name).cloned();
+        let actor = Supervisor::start(move |_| {
+            InstanceActor::new(
+                params, interface, index, router, routing, membership, notifier,
+            )
+        });
+        self.instances
+            .insert(s.name.clone(), RunningInstance { settings: s, actor });
+        Ok(())
+    }
+
+    /// Points everything that reaches instances at the current ones: the
+    /// receivers' VRID tables, health's subscriptions, sync groups'
+    /// members, and what status and metrics read.
+    fn wire(&mut self) {
+        let mut routes: BTreeMap<(String, bool), HashMap<u8, Recipient<Inbound>>> = self
+            .interface_actors
+            .keys()
+            .map(|key| (key.clone(), HashMap::new()))
+            .collect();
+        let mut subscriptions = Subscriptions::default();
+        for RunningInstance { settings: s, actor } in self.instances.values() {
+            routes
+                .entry((s.interface.clone(), s.is_ipv6()))
+                .or_default()
+                .insert(s.vrid().get(), actor.clone().recipient());
+            for tracked in &s.trackers {
+                subscriptions.add(
+                    tracked.kind(),
+                    tracked.name(),
+                    Subscriber {
+                        instance: actor.clone().recipient(),
+                        weight: tracked.weight(),
+                    },
+                );
+            }
+        }
+        for ((interface, ipv6), routes) in routes {
+            match self.interface_actors.get(&(interface.clone(), ipv6)) {
+                // A receiver no instance uses any more keeps running
+                // with an empty table: its drops still count.
+                Some(actor) => actor.do_send(SetRoutes(routes)),
+                None => {
+                    let index = self.links[&interface].0.index;
+                    let key = (interface.clone(), ipv6);
+                    let actor = Supervisor::start(move |_| {
+                        InterfaceActor::new(interface, index, ipv6, routes)
+                    });
+                    self.interface_actors.insert(key, actor);
+                }
+            }
+        }
+        let (checks, files) = (
+            self.health_settings.checks.clone(),
+            self.health_settings.files.clone(),
+        );
+        match &self.health {
+            Some(health) => health.do_send(Reconfigure {
+                checks,
+                files,
+                subscriptions,
+            }),
+            None => {
+                let health = HealthActor::new(checks, files, subscriptions, self.netlink.clone());
+                self.health = health
+                    .is_needed()
+                    .then(|| Supervisor::start(move |_| health));
+            }
+        }
+        for (group, members) in &self.group_actors {
+            // A member's place is its index: while a reload replaces one,
+            // the group keeps the old list (a retired member ignores it).
+            let members: Option<Vec<_>> = members
+                .iter()
+                .map(|name| {
+                    self.instances
+                        .get(name)
+                        .map(|i| i.actor.clone().recipient())
+                })
+                .collect();
+            if let Some(members) = members {
+                group.do_send(Members(members));
+            }
+        }
+        let reload = self.sources.reload();
+        self.sources.replace(Parts {
+            instances: self.instances.values().map(|i| i.actor.clone()).collect(),
+            health: self.health.clone(),
+            reload,
+        });
+    }
+
+    /// Applies a new configuration in place (SIGHUP). An instance whose
+    /// settings did not change keeps running untouched: no transition, no
+    /// gap in its adverts. One whose notify settings or trackers changed
+    /// keeps running with the new ones. Any other change replaces the
+    /// instance: it stops as at exit (a master sends priority 0 and
+    /// removes its addresses), then starts anew. Removed instances stop
+    /// the same way; added ones start. What cannot change without a
+    /// restart (the control socket, the metrics endpoint, sync groups)
+    /// refuses the whole reload, and the old configuration keeps running.
+    pub async fn reload(&mut self, new: Settings) -> Result<String, String> {
+        let Settings {
+            instances: wanted,
+            health,
+            warnings: _,
+            sync_groups,
+            control_socket,
+            metrics,
+        } = new;
+        if control_socket != self.control_socket {
+            return Err(format!(
+                "control_socket changed ({} to {}): restart vipd to apply it",
+                self.control_socket.display(),
+                control_socket.display()
+            ));
+        }
+        if metrics != self.metrics {
+            return Err("metrics.listen changed: restart vipd to apply it".into());
+        }
+        if sync_groups != self.sync_groups {
+            return Err("sync groups changed: restart vipd to apply them".into());
+        }
+        let mut plan = ReloadPlan::default();
+        let wanted_names: Vec<&str> = wanted.iter().map(|s| s.name.as_str()).collect();
+        for name in self.instances.keys() {
+            if !wanted_names.contains(&name.as_str()) {
+                plan.removed.push(name.clone());
+            }
+        }
+        for s in wanted {
+            match self.instances.get(&s.name) {
+                None => plan.added.push(s),
+                Some(old) if old.settings == s => plan.unchanged += 1,
+                Some(old) if same_but_health(&old.settings, &s) => plan.adjusted.push(s),
+                Some(_) => plan.replaced.push(s),
+            }
+        }
+        // New interfaces first: a missing one refuses the reload before
+        // anything stops.
+        let starting: Vec<InstanceSettings> =
+            plan.added.iter().chain(&plan.replaced).cloned().collect();
+        self.find_links(&starting)
+            .await
+            .map_err(|e| e.to_string())?;
+        for s in &starting {
+            let (_, addresses) = &self.links[&s.interface];
+            source_address(s, addresses).map_err(|e| e.to_string())?;
+        }
+
+        // Stop what goes, and what is replaced, before starting anything
+        // that may use the same VRID or VMAC.
+        let leaving: Vec<String> = plan
+            .removed
+            .iter()
+            .cloned()
+            .chain(plan.replaced.iter().map(|s| s.name.clone()))
+            .collect();
+        let mut retiring = Vec::new();
+        for name in &leaving {
+            if let Some(old) = self.instances.remove(name) {
+                for address in self.address_actors.values() {
+                    address.do_send(Unwatch(old.actor.clone().recipient()));
+                }
+                retiring.push((old.settings, old.actor.send(Retire)));
+            }
+        }
+        // The receivers, health and status stop reaching them now.
+        self.wire();
+        let (settings, replies): (Vec<_>, Vec<_>) = retiring.into_iter().unzip();
+        if tokio::time::timeout(SHUTDOWN_GRACE, futures::future::join_all(replies))
+            .await
+            .is_err()
+        {
+            tracing::warn!("some instances did not finish stopping in {SHUTDOWN_GRACE:?}");
+        }
+        for s in &settings {
+            if let Some(vmac) = &s.vmac {
+                if let Err(error) = self.netlink.delete_link(&vmac.name).await {
+                    tracing::warn!(vmac = %vmac.name, %error, "cannot remove VMAC {}: {error}", vmac.name);
+                }
+                self.made.vmacs.retain(|v| *v != vmac.name);
+            }
+        }
+
+        for s in &plan.adjusted {
+            let running = self
+                .instances
+                .get_mut(&s.name)
+                .expect("adjusted instances run");
+            if running.settings.notify != s.notify {
+                let notifier = (!s.notify.is_empty())
+                    .then(|| notifier::spawn(Subject::Instance(s.name.clone()), s.notify.clone()));
+                running.actor.do_send(SetNotifier(notifier));
+            }
+            // A tracker no longer tracked stops counting.
+            for old in &running.settings.trackers {
+                let still = s
+                    .trackers
+                    .iter()
+                    .any(|t| t.kind() == old.kind() && t.name() == old.name());
+                if !still {
+                    running.actor.do_send(TrackerUpdate {
+                        name: old.key(),
+                        effect: TrackerEffect::Neutral,
+                    });
+                }
+            }
+            running.settings = s.clone();
+        }
+        make_vmacs(&starting, &self.netlink, &mut self.made)
+            .await
+            .map_err(|e| e.to_string())?;
+        for s in &starting {
+            // New VMACs are links of their own.
+            if let Some(vmac) = &s.vmac {
+                self.links.remove(&vmac.name);
+            }
+        }
+        self.find_links(&starting)
+            .await
+            .map_err(|e| e.to_string())?;
+        for s in starting {
+            self.start_instance(s).map_err(|e| e.to_string())?;
+        }
+        self.health_settings = health;
+        self.wire();
+        Ok(plan.summary())
+    }
+}
+
+/// What a reload does to each instance.
+#[derive(Default)]
+struct ReloadPlan {
+    unchanged: usize,
+    /// Notify settings or trackers changed: updated in place.
+    adjusted: Vec<InstanceSettings>,
+    /// Anything else changed: stopped and started again.
+    replaced: Vec<InstanceSettings>,
+    added: Vec<InstanceSettings>,
+    removed: Vec<String>,
+}
+
+impl ReloadPlan {
+    fn summary(&self) -> String {
+        let names = |list: &[InstanceSettings]| {
+            list.iter()
+                .map(|s| s.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let mut parts = vec![format!("{} unchanged", self.unchanged)];
+        for (what, list) in [
+            ("updated in place", names(&self.adjusted)),
+            ("restarted", names(&self.replaced)),
+            ("added", names(&self.added)),
+            ("removed", self.removed.join(", ")),
+        ] {
+            if !list.is_empty() {
+                parts.push(format!("{what}: {list}"));
+            }
+        }
+        parts.join("; ")
+    }
+}
+
+/// The same instance but for what can change while it runs: its notify
+/// settings and its trackers.
+fn same_but_health(old: &InstanceSettings, new: &InstanceSettings) -> bool {
+    let mut old = old.clone();
+    old.notify = new.notify.clone();
+    old.trackers = new.trackers.clone();
+    old == *new
 }
 
 /// The instance's advert source: the rule is the core's, the addresses
