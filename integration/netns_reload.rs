@@ -17,11 +17,13 @@ use vipd::lab::{wait_for, Lab};
 use vipd::status::Snapshot;
 
 const VI_2_VIP: &str = "192.0.2.210";
+/// Each host's own loopback, in its own namespace.
+const METRICS: &str = "127.0.0.1:9650";
 
 /// vipd's config for `host`: VI_1 as the seed's, then `more`.
 fn write_config(lab: &Lab, host: usize, priority: u8, more: &str) -> PathBuf {
     let text = format!(
-        "{}instances:\n  VI_1:\n    interface: eth0\n    virtual_router_id: 51\n    priority: {priority}\n    advert_int: 1\n    authentication: {{ auth_type: PASS, auth_pass: \"1111\" }}\n    virtual_ipaddress: [192.0.2.203]\n{more}",
+        "{}metrics: {{ listen: \"{METRICS}\" }}\ninstances:\n  VI_1:\n    interface: eth0\n    virtual_router_id: 51\n    priority: {priority}\n    advert_int: 1\n    authentication: {{ auth_type: PASS, auth_pass: \"1111\" }}\n    virtual_ipaddress: [192.0.2.203]\n{more}",
         control_socket_line(lab, host)
     );
     let path = lab.dir.join(format!("reload-h{host}.yaml"));
@@ -48,14 +50,21 @@ fn snapshot(lab: &Lab, host: usize) -> Snapshot {
         .unwrap_or_else(|e| panic!("status of host {host}: {e}"))
 }
 
-/// VI_1's transitions since start, as the snapshot (and metrics) count them.
+/// VI_1's transitions since start, as the metrics endpoint counts them.
 fn vi_1_transitions(lab: &Lab, host: usize) -> u64 {
-    snapshot(lab, host)
-        .instances
+    let metrics = get(lab, host, METRICS, "/metrics")
+        .unwrap_or_else(|| panic!("no metrics from host {host}"));
+    let series: Vec<&str> = metrics
+        .lines()
+        .filter(|l| {
+            l.starts_with("vipd_transitions_total{") && l.contains("vrrp_instance=\"VI_1\"")
+        })
+        .collect();
+    assert!(!series.is_empty(), "no VI_1 transitions in:\n{metrics}");
+    series
         .iter()
-        .find(|i| i.name == "VI_1")
-        .map(|i| i.transitions_total.values().sum())
-        .expect("VI_1 runs")
+        .map(|l| l.rsplit(' ').next().unwrap().parse::<f64>().unwrap() as u64)
+        .sum()
 }
 
 /// `vipd reload` for `host`, as an operator runs it (inside the host's

@@ -48,6 +48,32 @@ impl Reading {
     }
 }
 
+/// Where the running daemon listens.
+#[derive(clap::Args)]
+struct DaemonSocket {
+    /// The control socket [default: the configuration's control_socket,
+    /// else /run/vipd/vipd.sock].
+    #[arg(long, value_name = "PATH")]
+    socket: Option<PathBuf>,
+    /// Read control_socket from these files (as `vipd run` would).
+    #[arg(long = "config", value_name = "FILE")]
+    configs: Vec<PathBuf>,
+    #[command(flatten)]
+    reading: Reading,
+}
+
+impl DaemonSocket {
+    /// The socket given, or the configuration's, or the default.
+    fn path(&self) -> Result<PathBuf, ConfigErrors> {
+        match (&self.socket, self.configs.is_empty()) {
+            (Some(socket), _) => Ok(socket.clone()),
+            (None, true) => Ok(PathBuf::from("/run/vipd/vipd.sock")),
+            (None, false) => load_and_validate_with(&self.configs, &self.reading.options())
+                .map(|(_, s)| s.control_socket),
+        }
+    }
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Run the daemon. Later files override earlier ones; VIPD_ environment
@@ -73,15 +99,8 @@ enum Command {
     },
     /// Show the running daemon's instances, masters, counters and checks.
     Status {
-        /// The control socket [default: the configuration's control_socket,
-        /// else /run/vipd/vipd.sock].
-        #[arg(long, value_name = "PATH")]
-        socket: Option<PathBuf>,
-        /// Read control_socket from these files (as `vipd run` would).
-        #[arg(long = "config", value_name = "FILE")]
-        configs: Vec<PathBuf>,
         #[command(flatten)]
-        reading: Reading,
+        daemon: DaemonSocket,
         /// Print the daemon's JSON snapshot as it came.
         #[arg(long)]
         json: bool,
@@ -89,15 +108,8 @@ enum Command {
     /// Make the running daemon read its configuration again (SIGHUP) and
     /// say what changed, or why it refused; exit 1 if refused.
     Reload {
-        /// The control socket [default: the configuration's control_socket,
-        /// else /run/vipd/vipd.sock].
-        #[arg(long, value_name = "PATH")]
-        socket: Option<PathBuf>,
-        /// Read control_socket from these files (as `vipd run` would).
-        #[arg(long = "config", value_name = "FILE")]
-        configs: Vec<PathBuf>,
         #[command(flatten)]
-        reading: Reading,
+        daemon: DaemonSocket,
     },
     /// Print the manual page, vipd(8), in roff
     /// (vipd man > /usr/local/share/man/man8/vipd.8).
@@ -157,17 +169,8 @@ fn main() -> ExitCode {
                 }
             }
         }
-        Command::Status {
-            socket,
-            configs,
-            reading,
-            json,
-        } => status(socket, &configs, &reading.options(), json),
-        Command::Reload {
-            socket,
-            configs,
-            reading,
-        } => reload(socket, &configs, &reading.options()),
+        Command::Status { daemon, json } => status(&daemon, json),
+        Command::Reload { daemon } => reload(&daemon),
         Command::Demo { crash, keep } => demo(crash, keep),
         Command::Decode { hex, src, dst, ttl } => decode(&hex, src, dst, ttl),
     }
@@ -238,24 +241,11 @@ fn demo(crash: bool, keep: bool) -> ExitCode {
     }
 }
 
-/// The control socket: given, or from the configuration, or the default.
-fn control_socket(
-    socket: Option<PathBuf>,
-    configs: &[PathBuf],
-    options: &LoadOptions,
-) -> Result<PathBuf, ConfigErrors> {
-    match (socket, configs.is_empty()) {
-        (Some(socket), _) => Ok(socket),
-        (None, true) => Ok(PathBuf::from("/run/vipd/vipd.sock")),
-        (None, false) => load_and_validate_with(configs, options).map(|(_, s)| s.control_socket),
-    }
-}
-
 /// How long `vipd reload` waits for the daemon to say how it went.
 const RELOAD_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
 
-fn reload(socket: Option<PathBuf>, configs: &[PathBuf], options: &LoadOptions) -> ExitCode {
-    let socket = match control_socket(socket, configs, options) {
+fn reload(daemon: &DaemonSocket) -> ExitCode {
+    let socket = match daemon.path() {
         Ok(socket) => socket,
         Err(errors) => return report(&errors),
     };
@@ -296,13 +286,8 @@ fn reload(socket: Option<PathBuf>, configs: &[PathBuf], options: &LoadOptions) -
     ExitCode::FAILURE
 }
 
-fn status(
-    socket: Option<PathBuf>,
-    configs: &[PathBuf],
-    options: &LoadOptions,
-    json: bool,
-) -> ExitCode {
-    let socket = match control_socket(socket, configs, options) {
+fn status(daemon: &DaemonSocket, json: bool) -> ExitCode {
+    let socket = match daemon.path() {
         Ok(socket) => socket,
         Err(errors) => return report(&errors),
     };

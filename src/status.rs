@@ -173,12 +173,43 @@ pub fn render(snapshot: &Snapshot) -> String {
             );
         }
     }
+    if let Some(reload) = &snapshot.reload {
+        let outcome = if reload.applied { "applied" } else { "refused" };
+        let mut lines = reload.summary.lines();
+        let _ = writeln!(
+            out,
+            "last reload       {outcome} {}: {}",
+            ago(now, reload.at),
+            lines.next().unwrap_or("")
+        );
+        for line in lines {
+            let _ = writeln!(out, "                  {line}");
+        }
+    }
     out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn renders_the_last_reload() {
+        let snapshot = Snapshot {
+            taken_at: 1000.0,
+            reload: Some(ReloadStatus {
+                at: 990.0,
+                sequence: 2,
+                applied: false,
+                summary: "the new configuration has errors:\nvipd.yaml:3: ...".into(),
+            }),
+            ..Snapshot::default()
+        };
+        assert_eq!(
+            render(&snapshot),
+            "last reload       refused 10s ago: the new configuration has errors:\n                  vipd.yaml:3: ...\n"
+        );
+    }
 
     #[test]
     fn renders_state_master_reason_and_history() {

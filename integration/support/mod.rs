@@ -273,3 +273,26 @@ pub fn expect_only(
         )
     })
 }
+
+/// An HTTP GET from inside host `host`'s namespace (bash's /dev/tcp: no
+/// client to install), the body only.
+pub fn get(lab: &Lab, host: usize, address: &str, path: &str) -> Option<String> {
+    let (ip, port) = address.split_once(':')?;
+    let script = format!(
+        "exec 3<>/dev/tcp/{ip}/{port} && printf 'GET %s HTTP/1.0\\r\\nHost: %s\\r\\n\\r\\n' '{path}' '{address}' >&3 && cat <&3"
+    );
+    let out = lab.exec(host, "bash", &["-c", &script]).ok()?;
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    let (head, body) = text.split_once("\r\n\r\n")?;
+    head.starts_with("HTTP/1.1 200")
+        .then(|| body.to_string())
+        .or_else(|| head.starts_with("HTTP/1.0 200").then(|| body.to_string()))
+}
+
+pub fn value(metrics: &str, series: &str) -> Option<f64> {
+    metrics
+        .lines()
+        .find(|l| l.starts_with(series) && l[series.len()..].starts_with(' '))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+}

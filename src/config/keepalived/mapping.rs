@@ -183,6 +183,30 @@ impl Mapper {
         }
     }
 
+    /// `keyword VALUE [MORE...]`: VALUE, with MORE dropped for `why`.
+    fn first_and_drop_rest<'n>(
+        &mut self,
+        node: &'n Node,
+        expected: &str,
+        why: Why,
+    ) -> Option<&'n str> {
+        if !self.no_block(node) {
+            return None;
+        }
+        match node.args() {
+            [] => {
+                self.refuse(node, format!("expected {expected} after it"));
+                None
+            }
+            [value, rest @ ..] => {
+                if !rest.is_empty() {
+                    self.drop_part(node, why);
+                }
+                Some(value)
+            }
+        }
+    }
+
     /// keepalived's `<BOOL>`: nothing (on) or on|off|true|false|yes|no.
     fn flag(&mut self, node: &Node) -> Option<bool> {
         if !self.no_block(node) {
@@ -306,29 +330,17 @@ impl Mapper {
         }
         match keyword {
             "script_user" => {
-                if let Some(user) = node.args().first() {
+                if let Some(user) =
+                    self.first_and_drop_rest(node, "a user name", unsupported::SCRIPT_GROUP)
+                {
                     self.top("script_user", text(user), &node.at);
-                    if node.args().len() > 1 {
-                        self.drop_part(
-                            node,
-                            "a group for scripts: vipd runs them with the user's own group",
-                        );
-                    }
-                } else {
-                    self.refuse(node, "expected a user name after it");
                 }
             }
             "notify_fifo" | "vrrp_notify_fifo" => {
-                if let Some(path) = node.args().first() {
+                if let Some(path) =
+                    self.first_and_drop_rest(node, "a path", unsupported::FIFO_OWNER)
+                {
                     self.top("notify_fifo", text(path), &node.at);
-                    if node.args().len() > 1 {
-                        self.drop_part(
-                            node,
-                            "an owner for the FIFO: vipd creates it as its own user",
-                        );
-                    }
-                } else {
-                    self.refuse(node, "expected a path after it");
                 }
             }
             // vipd always refuses to run, as root, a script that others
@@ -653,18 +665,13 @@ impl Mapper {
                     _ => self.refuse(node, "expected -253..253 [reverse]"),
                 }
             }
-            "user" => match node.args() {
-                [] => self.refuse(node, "expected a user name after it"),
-                [user, rest @ ..] => {
+            "user" => {
+                if let Some(user) =
+                    self.first_and_drop_rest(node, "a user name", unsupported::SCRIPT_GROUP)
+                {
                     section.set("user", text(user), &node.at);
-                    if !rest.is_empty() {
-                        self.drop_part(
-                            node,
-                            "a group for the script: vipd runs it with the user's own group",
-                        );
-                    }
                 }
-            },
+            }
             "init_fail" => self.drop(node, unsupported::INIT_FAIL),
             _ => self.unknown(node, "in vrrp_script"),
         }

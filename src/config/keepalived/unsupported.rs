@@ -49,6 +49,8 @@ pub const NOTIFY_USER: Why =
     "vipd runs notify scripts as script_user (or its own user), not a user per script";
 pub const VMAC_ADDRESS: Why =
     "vipd gives a VMAC the RFC's MAC 00:00:5e:00:01:VRID; the MAC given is left out";
+pub const SCRIPT_GROUP: Why = "a group for scripts: vipd runs them with the user's own group";
+pub const FIFO_OWNER: Why = "an owner for the FIFO: vipd creates it as its own user";
 pub const INIT_FAIL: Why =
     "vipd starts every check as not yet known, and the instance waits for it";
 pub const INIT_FILE: Why = "vipd reads the file as it is and never writes it";
