@@ -220,6 +220,13 @@ fn parameters_and_includes_build_instances() {
         variables.instances["VI_11"].virtual_ipaddress[0].address,
         "192.168.0.11"
     );
+    let listed = config_of(&[corpus("lists.conf")], "x");
+    let priorities: Vec<(u8, u8)> = listed
+        .instances
+        .values()
+        .map(|i| (i.virtual_router_id, i.priority))
+        .collect();
+    assert_eq!(priorities, [(21, 100), (22, 110), (23, 120)]);
     let chained = config_of(&[corpus("include_chain.conf")], "x");
     let names: Vec<&String> = chained.instances.keys().collect();
     assert_eq!(names, ["VI_1", "VI_2"]);

@@ -13,7 +13,8 @@
 //!   `\`; `$NAME` (followed by white space or the end) and `${NAME}` are
 //!   replaced, recursively, at use; an undefined name stays as written.
 //! - `~SEQ(var, start, step, end) rest` repeats `rest` with `$var` set to
-//!   each value; `~SEQx` writes the value in hexadecimal.
+//!   each value; `~SEQx` writes the value in hexadecimal; `~LST(var, v1,
+//!   v2)` and `~LST({a, b}, {1, 2}, {3, 4})` take the values from a list.
 //! - `include PATTERN` (and includer/m/w/b/a) reads the files the glob
 //!   matches, brace expressions included, relative to the including
 //!   file's directory.
@@ -231,6 +232,10 @@ impl Lexer {
             self.sequence(rest, at, chain, depth);
             return;
         }
+        if let Some(rest) = text.strip_prefix("~LST") {
+            self.list(rest, at, chain, depth);
+            return;
+        }
         if text.contains('$') {
             let replaced = self.replace(text, at);
             if replaced != text {
@@ -296,6 +301,28 @@ impl Lexer {
                 value.to_string()
             };
             self.definitions.insert(var.clone(), value);
+            self.line(rest, false, at, chain, depth + 1);
+        }
+    }
+
+    /// `(var, v1, v2) rest` or `({a, b}, {1, 2}, {3, 4}) rest` after
+    /// `~LST` (keepalived.conf(5), List blocks).
+    fn list(&mut self, spec: &str, at: &Position, chain: &mut Vec<PathBuf>, depth: usize) {
+        let parsed = spec
+            .strip_prefix('(')
+            .and_then(|s| s.split_once(')'))
+            .and_then(|(inside, rest)| Some((list_values(inside)?, rest)));
+        let Some(((vars, rows), rest)) = parsed else {
+            self.error(
+                at,
+                format!("~LST: expected ~LST(VAR, VALUE, ...) or ~LST({{VAR, VAR}}, {{VALUE, VALUE}}, ...) TEXT, got \"~LST{spec}\""),
+            );
+            return;
+        };
+        for row in rows {
+            for (var, value) in vars.iter().zip(row) {
+                self.definitions.insert(var.clone(), value);
+            }
             self.line(rest, false, at, chain, depth + 1);
         }
     }
@@ -579,6 +606,42 @@ fn sequence_values(inside: &str) -> Option<(String, Vec<i64>)> {
         value += step;
     }
     Some((var, values))
+}
+
+/// The variables and rows of values of a ~LST: the first item names the
+/// variables (one, or several in braces), each further item is a row.
+fn list_values(inside: &str) -> Option<(Vec<String>, Vec<Vec<String>>)> {
+    let mut items = Vec::new();
+    let (mut depth, mut start) = (0, 0);
+    for (i, c) in inside.char_indices() {
+        match c {
+            '{' => depth += 1,
+            '}' => depth -= 1,
+            ',' if depth == 0 => {
+                items.push(inside[start..i].trim());
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    items.push(inside[start..].trim());
+    let group = |item: &str| -> Vec<String> {
+        match item.strip_prefix('{').and_then(|i| i.strip_suffix('}')) {
+            Some(inner) => inner.split(',').map(|v| v.trim().to_string()).collect(),
+            None => vec![item.to_string()],
+        }
+    };
+    let (first, values) = items.split_first()?;
+    let vars = group(first);
+    let valid =
+        |v: &String| !v.is_empty() && v.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if values.is_empty() || !vars.iter().all(valid) {
+        return None;
+    }
+    let rows: Vec<Vec<String>> = values.iter().map(|v| group(v)).collect();
+    rows.iter()
+        .all(|r| r.len() == vars.len())
+        .then_some((vars, rows))
 }
 
 /// csh-style `{a,b}` alternatives, nested, as glob(3) with GLOB_BRACE.

@@ -180,6 +180,25 @@ fn sequences_repeat_the_rest_of_the_line() {
 }
 
 #[test]
+fn lists_set_one_or_several_variables_and_nest_with_sequences() {
+    // The examples of keepalived.conf(5), List blocks.
+    assert_eq!(
+        ok("~LST({IP, IP1}, {10,1},{20,4},{5,6},{12,8}) 192.168.${IP}.${IP1}\n"),
+        "192.168.10.1@1; 192.168.20.4@1; 192.168.5.6@1; 192.168.12.8@1"
+    );
+    assert_eq!(
+        ok("~LST(IP, 1, 2) ~LST(IP1, 5,6) 192.169.${IP}.${IP1}\n"),
+        "192.169.1.5@1; 192.169.1.6@1; 192.169.2.5@1; 192.169.2.6@1"
+    );
+    assert_eq!(
+        ok("~LST({IP, IP1}, {10,1},{20,4}) ~SEQ(IP2,168,2,170) 192.${IP2}.${IP}.${IP1}\n"),
+        "192.168.10.1@1; 192.170.10.1@1; 192.168.20.4@1; 192.170.20.4@1"
+    );
+    assert_eq!(errors("~LST({A, B}, {1}) x\n").len(), 1);
+    assert_eq!(errors("~LST(A) x\n").len(), 1);
+}
+
+#[test]
 fn includes_are_relative_to_the_including_file_and_globbed() {
     let scratch = Scratch::new();
     scratch.file("conf.d/b.conf", "b 1\ninclude ../more/c.conf\n");
