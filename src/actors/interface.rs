@@ -115,12 +115,13 @@ fn packets(receiver: VrrpReceiver) -> io::Result<impl Stream<Item = Vec<Received
             };
             let mut batch = Vec::new();
             while batch.len() < BATCH {
-                match guard.get_inner().try_recv() {
-                    Ok(Some(packet)) => batch.push(packet),
-                    Ok(None) => {
+                let room = BATCH - batch.len();
+                match guard.get_inner().recv_batch(&mut batch, room) {
+                    Ok(0) => {
                         guard.clear_ready();
                         break;
                     }
+                    Ok(_) => {}
                     Err(error) => {
                         tracing::error!(%error, "receiving VRRP packets failed");
                         return None;

@@ -58,6 +58,69 @@ impl VrrpReceiver {
         Ok(VrrpReceiver { socket, ipv6 })
     }
 
+    /// Appends up to `max` queued packets to `out` and says how many: one
+    /// system call for a whole batch of IPv4 packets (recvmmsg), one per
+    /// packet for IPv6, whose facts come as control messages. 0 when
+    /// nothing is queued.
+    pub fn recv_batch(&self, out: &mut Vec<Received>, max: usize) -> io::Result<usize> {
+        if self.ipv6 {
+            let mut n = 0;
+            while n < max {
+                match self.try_recv()? {
+                    Some(packet) => out.push(packet),
+                    None => break,
+                }
+                n += 1;
+            }
+            return Ok(n);
+        }
+        self.recv_batch_v4(out, max)
+    }
+
+    fn recv_batch_v4(&self, out: &mut Vec<Received>, max: usize) -> io::Result<usize> {
+        const SLOTS: usize = 32;
+        const SIZE: usize = 2048;
+        let mut buffers = [[MaybeUninit::<u8>::uninit(); SIZE]; SLOTS];
+        let wanted = max.min(SLOTS);
+        // SAFETY: all-zero iovec and mmsghdr are valid (null pointers,
+        // zero lengths); each is pointed at its buffer below.
+        let mut iovecs: [libc::iovec; SLOTS] = unsafe { std::mem::zeroed() };
+        let mut headers: [libc::mmsghdr; SLOTS] = unsafe { std::mem::zeroed() };
+        for i in 0..wanted {
+            iovecs[i].iov_base = buffers[i].as_mut_ptr().cast();
+            iovecs[i].iov_len = SIZE;
+            headers[i].msg_hdr.msg_iov = &mut iovecs[i];
+            headers[i].msg_hdr.msg_iovlen = 1;
+        }
+        // SAFETY: `headers` holds `wanted` initialised entries whose iovecs
+        // point at live buffers of SIZE bytes; the kernel writes at most
+        // that much into each and sets msg_len.
+        let received = unsafe {
+            libc::recvmmsg(
+                self.socket.as_raw_fd(),
+                headers.as_mut_ptr(),
+                wanted as libc::c_uint,
+                libc::MSG_DONTWAIT,
+                std::ptr::null_mut(),
+            )
+        };
+        if received < 0 {
+            let error = io::Error::last_os_error();
+            return match error.kind() {
+                io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted => Ok(0),
+                _ => Err(error),
+            };
+        }
+        let at = Instant::now();
+        for i in 0..received as usize {
+            let n = (headers[i].msg_len as usize).min(SIZE);
+            // SAFETY: the kernel initialised the first msg_len bytes.
+            let bytes: &[u8] = unsafe { std::slice::from_raw_parts(buffers[i].as_ptr().cast(), n) };
+            out.push(parse_ipv4(at, bytes));
+        }
+        Ok(received as usize)
+    }
+
     /// The next queued packet, `Ok(None)` when none is queued.
     pub fn try_recv(&self) -> io::Result<Option<Received>> {
         let result = if self.ipv6 {
