@@ -1,0 +1,484 @@
+//! CPU per advert at scale, vipd and keepalived side by side in one run.
+//!
+//! `sudo cargo bench --bench scale` (keepalived installed). For each N
+//! and advert interval, each daemon runs N VRRPv3 instances between host
+//! A (priority 100, master) and B (90, backup), one VIP each; up to 255
+//! on eth0, beyond that 250 on each of eth0, eth1, eth2, ... (one LAN
+//! each). After convergence it measures, over a steady window: CPU of
+//! each side (every thread of every process in the host's namespace, in
+//! nanoseconds from /proc/PID/task/TID/schedstat), CPU per
+//! advert (the master sends N / interval adverts a second, the backup
+//! receives as many), peak RSS, time to converge, and transitions logged
+//! during the window (should be 0). Prints a table with vipd/keepalived
+//! ratios and one JSON line per run; `SCALE_PLOT=FILE.svg` also draws CPU
+//! per advert against N.
+//!
+//! `SCALE_N` (default `1,10,100,255,1000`), `SCALE_ADVERT` (default
+//! `1,0.1,0.02`), `SCALE_WINDOW` seconds (default 20) narrow the run;
+//! `SCALE_VIPD=PATH` runs another vipd binary (a build before a change).
+//! The shell original is `../shared/tools/scale_bench.sh`.
+
+#[path = "../integration/support/mod.rs"]
+mod support;
+
+use std::fmt::Write as _;
+use std::fs;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use support::*;
+use vipd::lab::{wait_for, Lab};
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Kind {
+    Keepalived,
+    Vipd,
+}
+
+impl Kind {
+    fn name(self) -> &'static str {
+        match self {
+            Kind::Keepalived => "keepalived",
+            Kind::Vipd => "vipd",
+        }
+    }
+}
+
+/// Instances per interface: VRIDs 1..250 on each.
+const PER_INTERFACE: usize = 250;
+
+#[derive(Clone, Debug, Default)]
+struct Run {
+    n: usize,
+    advert: f64,
+    master_cpu_pct: f64,
+    backup_cpu_pct: f64,
+    master_us_per_advert: f64,
+    backup_us_per_advert: f64,
+    master_rss_kb: u64,
+    backup_rss_kb: u64,
+    converge_s: f64,
+    steady_transitions: usize,
+    stable: bool,
+}
+
+/// The interfaces N instances use, and how many on each.
+fn layout(n: usize) -> Vec<(String, usize)> {
+    if n <= 255 {
+        return vec![("eth0".into(), n)];
+    }
+    let mut left = n;
+    let mut out = Vec::new();
+    for k in 0.. {
+        if left == 0 {
+            break;
+        }
+        let name = format!("eth{k}");
+        let here = left.min(PER_INTERFACE);
+        out.push((name, here));
+        left -= here;
+    }
+    out
+}
+
+/// A LAN (a bridge on the switch, a veth on each host) for every
+/// interface but eth0, each host with its address in 203.0.113.0/24 (the
+/// same on every LAN: one host, one address, several segments).
+fn add_lans(lab: &Lab, interfaces: &[(String, usize)]) {
+    let ip = |args: &[&str]| {
+        let out = Command::new("ip").args(args).output().expect("ip");
+        assert!(out.status.success(), "ip {args:?}: {out:?}");
+    };
+    for (k, (name, _)) in interfaces.iter().enumerate().skip(1) {
+        let bridge = format!("br{k}");
+        ip(&[
+            "-n",
+            &lab.switch,
+            "link",
+            "add",
+            &bridge,
+            "type",
+            "bridge",
+            "mcast_snooping",
+            "0",
+        ]);
+        ip(&["-n", &lab.switch, "link", "set", &bridge, "up"]);
+        for host in 1..=2 {
+            let netns = &lab.host(host).netns;
+            let port = format!("l{k}p{host}");
+            ip(&[
+                "link",
+                "add",
+                name,
+                "netns",
+                netns,
+                "type",
+                "veth",
+                "peer",
+                "name",
+                &port,
+                "netns",
+                &lab.switch,
+            ]);
+            ip(&[
+                "-n",
+                &lab.switch,
+                "link",
+                "set",
+                &port,
+                "master",
+                &bridge,
+                "up",
+            ]);
+            ip(&["-n", netns, "link", "set", name, "up"]);
+            let address = format!("203.0.113.{}/24", 200 + host);
+            ip(&["-n", netns, "addr", "add", &address, "dev", name]);
+        }
+    }
+}
+
+/// VIP of instance `i` (1-based) on its interface: 198.51.100.i, /32.
+fn vip(i: usize) -> String {
+    format!("198.51.100.{i}")
+}
+
+fn config(
+    lab: &Lab,
+    kind: Kind,
+    host: usize,
+    interfaces: &[(String, usize)],
+    advert: f64,
+) -> std::path::PathBuf {
+    let (priority, state) = if host == 1 {
+        (100, "MASTER")
+    } else {
+        (90, "BACKUP")
+    };
+    let mut text = String::new();
+    match kind {
+        Kind::Keepalived => {
+            let _ = writeln!(
+                text,
+                "global_defs {{\n router_id h{host}\n vrrp_version 3\n}}"
+            );
+            for (k, (interface, count)) in interfaces.iter().enumerate() {
+                for i in 1..=*count {
+                    let _ = writeln!(
+                        text,
+                        "vrrp_instance VI_{k}_{i} {{\n state {state}\n interface {interface}\n virtual_router_id {i}\n priority {priority}\n advert_int {advert}\n virtual_ipaddress {{\n  {}/32\n }}\n}}",
+                        vip(i)
+                    );
+                }
+            }
+        }
+        Kind::Vipd => {
+            text.push_str(&control_socket_line(lab, host));
+            text.push_str("instances:\n");
+            for (k, (interface, count)) in interfaces.iter().enumerate() {
+                for i in 1..=*count {
+                    let _ = writeln!(
+                        text,
+                        "  VI_{k}_{i}:\n    interface: {interface}\n    state: {state}\n    version: 3\n    virtual_router_id: {i}\n    priority: {priority}\n    advert_int: {advert}\n    virtual_ipaddress: [\"{}/32\"]",
+                        vip(i)
+                    );
+                }
+            }
+        }
+    }
+    let extension = if kind == Kind::Keepalived {
+        "conf"
+    } else {
+        "yaml"
+    };
+    let path = lab.dir.join(format!("scale-h{host}.{extension}"));
+    fs::write(&path, text).unwrap();
+    path
+}
+
+/// VIPs (198.51.100.x) on host `host`, every interface.
+fn vips_held(lab: &Lab, host: usize) -> usize {
+    let out = lab
+        .exec(host, "ip", &["-4", "-o", "addr", "show"])
+        .expect("ip addr");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| l.contains(" 198.51.100."))
+        .count()
+}
+
+/// (CPU nanoseconds, RSS kB) of every process in host `host`'s
+/// namespace: schedstat counts in nanoseconds, where utime and stime count
+/// 10 ms ticks, too coarse for a daemon using 0.1% of a core.
+fn usage(lab: &Lab, host: usize) -> (u64, u64) {
+    let out = Command::new("ip")
+        .args(["netns", "pids", &lab.host(host).netns])
+        .output()
+        .expect("ip netns pids");
+    let mut nanos = 0;
+    let mut rss = 0;
+    for pid in String::from_utf8_lossy(&out.stdout).split_whitespace() {
+        if let Ok(tasks) = fs::read_dir(format!("/proc/{pid}/task")) {
+            for task in tasks.flatten() {
+                let stat = fs::read_to_string(task.path().join("schedstat")).unwrap_or_default();
+                nanos += stat
+                    .split_whitespace()
+                    .next()
+                    .and_then(|v| v.parse::<u64>().ok())
+                    .unwrap_or(0);
+            }
+        }
+        if let Ok(status) = fs::read_to_string(format!("/proc/{pid}/status")) {
+            rss += status
+                .lines()
+                .find_map(|l| l.strip_prefix("VmRSS:"))
+                .and_then(|v| v.split_whitespace().next())
+                .and_then(|v| v.parse::<u64>().ok())
+                .unwrap_or(0);
+        }
+    }
+    (nanos, rss)
+}
+
+fn entering(daemon: &Daemon) -> usize {
+    daemon.log_text().matches("Entering").count()
+}
+
+fn one_run(kind: Kind, n: usize, advert: f64, window: Duration) -> Option<Run> {
+    let mut lab = Lab::new(2).expect("lab");
+    let interfaces = layout(n);
+    add_lans(&lab, &interfaces);
+    let configs = [1, 2].map(|h| config(&lab, kind, h, &interfaces, advert));
+    let started = Instant::now();
+    let start = |lab: &mut Lab, host: usize| match (kind, std::env::var("SCALE_VIPD")) {
+        // Another vipd build, to compare before and after a change.
+        (Kind::Vipd, Ok(binary)) => {
+            let log = lab.dir.join(format!("vipd-h{host}-scale.log"));
+            let config = configs[host - 1].to_string_lossy().to_string();
+            let pid = lab
+                .spawn(
+                    host,
+                    std::path::Path::new(&binary),
+                    &["run", "--config", &config],
+                    &log,
+                )
+                .expect("start vipd");
+            Daemon { pid, log }
+        }
+        (Kind::Vipd, Err(_)) => start_vipd(lab, host, &configs[host - 1], "scale", &[]),
+        (Kind::Keepalived, _) => start_keepalived(lab, host, &configs[host - 1], "scale"),
+    };
+    let b = start(&mut lab, 2);
+    let a = start(&mut lab, 1);
+    let converged = wait_for(Duration::from_secs(60), || {
+        vips_held(&lab, 1) == n && vips_held(&lab, 2) == 0
+    });
+    let Some(_) = converged else {
+        eprintln!(
+            "{} N={n} advert={advert}: no convergence (A holds {}, B {})",
+            kind.name(),
+            vips_held(&lab, 1),
+            vips_held(&lab, 2)
+        );
+        return None;
+    };
+    let converge_s = started.elapsed().as_secs_f64();
+    std::thread::sleep(Duration::from_secs(1)); // let start-up work finish
+    let before = (usage(&lab, 1), usage(&lab, 2), entering(&a) + entering(&b));
+    let t0 = Instant::now();
+    std::thread::sleep(window);
+    let elapsed = t0.elapsed().as_secs_f64();
+    let after = (usage(&lab, 1), usage(&lab, 2), entering(&a) + entering(&b));
+    let stable = vips_held(&lab, 1) == n && vips_held(&lab, 2) == 0;
+    let cpu = |b: u64, a: u64| a.saturating_sub(b) as f64 / 1e9 / elapsed;
+    let (master, backup) = (cpu(before.0 .0, after.0 .0), cpu(before.1 .0, after.1 .0));
+    let adverts_per_second = n as f64 / advert;
+    Some(Run {
+        n,
+        advert,
+        master_cpu_pct: 100.0 * master,
+        backup_cpu_pct: 100.0 * backup,
+        master_us_per_advert: 1e6 * master / adverts_per_second,
+        backup_us_per_advert: 1e6 * backup / adverts_per_second,
+        master_rss_kb: after.0 .1,
+        backup_rss_kb: after.1 .1,
+        converge_s,
+        steady_transitions: after.2 - before.2,
+        stable,
+    })
+}
+
+fn list<T: std::str::FromStr>(name: &str, default: &str) -> Vec<T> {
+    std::env::var(name)
+        .unwrap_or_else(|_| default.to_string())
+        .split(',')
+        .filter_map(|v| v.trim().parse().ok())
+        .collect()
+}
+
+fn ratio(a: f64, b: f64) -> String {
+    if b > 0.0 {
+        format!("{:.2}", a / b)
+    } else {
+        "-".into()
+    }
+}
+
+/// CPU per advert against N, one line per daemon, side and interval.
+fn plot(runs: &[(Kind, Run)], path: &str) {
+    let (width, height, left, bottom) = (640.0, 400.0, 60.0, 40.0);
+    let ns: Vec<usize> = {
+        let mut v: Vec<usize> = runs.iter().map(|(_, r)| r.n).collect();
+        v.sort();
+        v.dedup();
+        v
+    };
+    let max_y = runs
+        .iter()
+        .flat_map(|(_, r)| [r.master_us_per_advert, r.backup_us_per_advert])
+        .fold(1.0_f64, f64::max)
+        * 1.1;
+    let x = |n: usize| {
+        let (lo, hi) = (ns[0].max(1) as f64, ns[ns.len() - 1].max(2) as f64);
+        left + (width - left - 20.0) * ((n.max(1) as f64).ln() - lo.ln())
+            / (hi.ln() - lo.ln()).max(1e-9)
+    };
+    let y = |v: f64| height - bottom - (height - bottom - 20.0) * v / max_y;
+    let mut svg = format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{height}\" font-family=\"sans-serif\" font-size=\"11\">\n<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n"
+    );
+    let _ = writeln!(
+        svg,
+        "<line x1=\"{left}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"black\"/>",
+        height - bottom,
+        width - 20.0,
+        height - bottom
+    );
+    let _ = writeln!(
+        svg,
+        "<line x1=\"{left}\" y1=\"20\" x2=\"{left}\" y2=\"{}\" stroke=\"black\"/>",
+        height - bottom
+    );
+    for &n in &ns {
+        let _ = writeln!(
+            svg,
+            "<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">{n}</text>",
+            x(n),
+            height - bottom + 15.0
+        );
+    }
+    for k in 0..=4 {
+        let v = max_y * k as f64 / 4.0;
+        let _ = writeln!(
+            svg,
+            "<text x=\"{}\" y=\"{}\" text-anchor=\"end\">{v:.0}</text>",
+            left - 5.0,
+            y(v) + 4.0
+        );
+    }
+    let _ = writeln!(
+        svg,
+        "<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">instances (log scale)</text>",
+        (width + left) / 2.0,
+        height - 5.0
+    );
+    let _ = writeln!(svg, "<text x=\"12\" y=\"{}\" transform=\"rotate(-90 12 {})\" text-anchor=\"middle\">CPU µs per advert</text>", height / 2.0, height / 2.0);
+    let mut adverts: Vec<f64> = runs.iter().map(|(_, r)| r.advert).collect();
+    adverts.sort_by(|a, b| b.partial_cmp(a).unwrap());
+    adverts.dedup();
+    let mut legend = 0;
+    for kind in [Kind::Keepalived, Kind::Vipd] {
+        for (side, dash) in [("master", ""), ("backup", " stroke-dasharray=\"4 3\"")] {
+            for (a, &advert) in adverts.iter().enumerate() {
+                let color = match (kind, a) {
+                    (Kind::Keepalived, 0) => "#c0392b",
+                    (Kind::Keepalived, 1) => "#e67e22",
+                    (Kind::Keepalived, _) => "#f1c40f",
+                    (Kind::Vipd, 0) => "#1f4e9c",
+                    (Kind::Vipd, 1) => "#2e86de",
+                    (Kind::Vipd, _) => "#48c9b0",
+                };
+                let points: Vec<String> = runs
+                    .iter()
+                    .filter(|(k, r)| *k == kind && r.advert == advert)
+                    .map(|(_, r)| {
+                        let v = if side == "master" {
+                            r.master_us_per_advert
+                        } else {
+                            r.backup_us_per_advert
+                        };
+                        format!("{:.1},{:.1}", x(r.n), y(v))
+                    })
+                    .collect();
+                if points.is_empty() {
+                    continue;
+                }
+                let _ = writeln!(svg, "<polyline fill=\"none\" stroke=\"{color}\" stroke-width=\"2\"{dash} points=\"{}\"/>", points.join(" "));
+                let ly = 30.0 + 13.0 * legend as f64;
+                let _ = writeln!(svg, "<line x1=\"{}\" y1=\"{ly}\" x2=\"{}\" y2=\"{ly}\" stroke=\"{color}\" stroke-width=\"2\"{dash}/>", width - 200.0, width - 180.0);
+                let _ = writeln!(
+                    svg,
+                    "<text x=\"{}\" y=\"{}\">{} {side} {advert} s</text>",
+                    width - 175.0,
+                    ly + 4.0,
+                    kind.name()
+                );
+                legend += 1;
+            }
+        }
+    }
+    svg.push_str("</svg>\n");
+    fs::write(path, svg).expect("write the plot");
+    eprintln!("plot written to {path}");
+}
+
+fn main() {
+    if !prerequisites_or_skip("scale bench", true) {
+        return;
+    }
+    let ns: Vec<usize> = list("SCALE_N", "1,10,100,255,1000");
+    let adverts: Vec<f64> = list("SCALE_ADVERT", "1,0.1,0.02");
+    let window = Duration::from_secs(list::<u64>("SCALE_WINDOW", "20")[0]);
+    let mut runs = Vec::new();
+    for &advert in &adverts {
+        for &n in &ns {
+            for kind in [Kind::Keepalived, Kind::Vipd] {
+                if let Some(run) = one_run(kind, n, advert, window) {
+                    println!(
+                        "{{\"kind\":\"{}\",\"n\":{},\"advert\":{},\"master_cpu_pct\":{:.2},\"backup_cpu_pct\":{:.2},\"master_us_per_advert\":{:.2},\"backup_us_per_advert\":{:.2},\"master_rss_kb\":{},\"backup_rss_kb\":{},\"converge_s\":{:.2},\"steady_transitions\":{},\"stable\":{}}}",
+                        kind.name(), run.n, run.advert, run.master_cpu_pct, run.backup_cpu_pct,
+                        run.master_us_per_advert, run.backup_us_per_advert, run.master_rss_kb,
+                        run.backup_rss_kb, run.converge_s, run.steady_transitions, run.stable
+                    );
+                    runs.push((kind, run));
+                }
+            }
+        }
+    }
+    println!();
+    println!("| N | advert | CPU master k / v | CPU backup k / v | µs/advert master k / v (ratio) | µs/advert backup k / v (ratio) | RSS MB k / v | converge s k / v | steady transitions k / v |");
+    println!("|---|---|---|---|---|---|---|---|---|");
+    for &advert in &adverts {
+        for &n in &ns {
+            let find = |kind| {
+                runs.iter()
+                    .find(|(k, r)| *k == kind && r.n == n && r.advert == advert)
+                    .map(|(_, r)| r.clone())
+            };
+            let (Some(k), Some(v)) = (find(Kind::Keepalived), find(Kind::Vipd)) else {
+                continue;
+            };
+            println!(
+                "| {n} | {advert} s | {:.2}% / {:.2}% | {:.2}% / {:.2}% | {:.1} / {:.1} ({}) | {:.1} / {:.1} ({}) | {:.1} / {:.1} | {:.1} / {:.1} | {} / {} |",
+                k.master_cpu_pct, v.master_cpu_pct, k.backup_cpu_pct, v.backup_cpu_pct,
+                k.master_us_per_advert, v.master_us_per_advert, ratio(v.master_us_per_advert, k.master_us_per_advert),
+                k.backup_us_per_advert, v.backup_us_per_advert, ratio(v.backup_us_per_advert, k.backup_us_per_advert),
+                (k.master_rss_kb.max(k.backup_rss_kb)) as f64 / 1024.0,
+                (v.master_rss_kb.max(v.backup_rss_kb)) as f64 / 1024.0,
+                k.converge_s, v.converge_s, k.steady_transitions, v.steady_transitions,
+            );
+        }
+    }
+    if let Ok(path) = std::env::var("SCALE_PLOT") {
+        plot(&runs, &path);
+    }
+}
