@@ -269,6 +269,9 @@ fn reload(daemon: &DaemonSocket) -> ExitCode {
                 return if done.applied {
                     println!("reloaded: {}", done.summary);
                     ExitCode::SUCCESS
+                } else if done.summary.starts_with("partly applied") {
+                    eprintln!("vipd reload: {}", done.summary);
+                    ExitCode::FAILURE
                 } else {
                     eprintln!(
                         "vipd reload: refused, the old configuration keeps running: {}",

@@ -118,7 +118,9 @@ async fn start_and_wait(settings: Settings, reread: Reread) -> Result<(), StartE
                 reloading.extend(monotonic.ok());
                 tell_service_manager(&reloading);
                 let outcome = match reread() {
-                    Err(errors) => Err(format!("the new configuration has errors:\n{errors}")),
+                    Err(errors) => Err(ReloadError::Refused(format!(
+                        "the new configuration has errors:\n{errors}"
+                    ))),
                     Ok(new) => {
                         for warning in &new.warnings {
                             tracing::warn!(warning = %warning, "configuration: {warning}");
@@ -131,11 +133,15 @@ async fn start_and_wait(settings: Settings, reread: Reread) -> Result<(), StartE
                         tracing::info!("reload applied: {summary}");
                         (true, summary)
                     }
-                    Err(why) => {
+                    Err(ReloadError::Refused(why)) => {
                         tracing::error!(
                             "reload refused, the running configuration is unchanged: {why}"
                         );
                         (false, why)
+                    }
+                    Err(ReloadError::Partial(why)) => {
+                        tracing::error!("reload partly applied: {why}");
+                        (false, format!("partly applied: {why}"))
                     }
                 };
                 running.sources.set_reload(ReloadStatus {
@@ -530,7 +536,7 @@ impl Running {
     /// the same way; added ones start. What cannot change without a
     /// restart (the control socket, the metrics endpoint, sync groups)
     /// refuses the whole reload, and the old configuration keeps running.
-    pub async fn reload(&mut self, new: Settings) -> Result<String, String> {
+    pub async fn reload(&mut self, new: Settings) -> Result<String, ReloadError> {
         let Settings {
             instances: wanted,
             health,
@@ -540,17 +546,21 @@ impl Running {
             metrics,
         } = new;
         if control_socket != self.control_socket {
-            return Err(format!(
+            return Err(ReloadError::Refused(format!(
                 "control_socket changed ({} to {}): restart vipd to apply it",
                 self.control_socket.display(),
                 control_socket.display()
-            ));
+            )));
         }
         if metrics != self.metrics {
-            return Err("metrics.listen changed: restart vipd to apply it".into());
+            return Err(ReloadError::Refused(
+                "metrics.listen changed: restart vipd to apply it".into(),
+            ));
         }
         if sync_groups != self.sync_groups {
-            return Err("sync groups changed: restart vipd to apply them".into());
+            return Err(ReloadError::Refused(
+                "sync groups changed: restart vipd to apply them".into(),
+            ));
         }
         let mut plan = ReloadPlan::default();
         let wanted_names: Vec<&str> = wanted.iter().map(|s| s.name.as_str()).collect();
@@ -571,12 +581,11 @@ impl Running {
         // anything stops.
         let starting: Vec<InstanceSettings> =
             plan.added.iter().chain(&plan.replaced).cloned().collect();
-        self.find_links(&starting)
-            .await
-            .map_err(|e| e.to_string())?;
+        let refused = |e: StartError| ReloadError::Refused(e.to_string());
+        self.find_links(&starting).await.map_err(refused)?;
         for s in &starting {
             let (_, addresses) = &self.links[&s.interface];
-            source_address(s, addresses).map_err(|e| e.to_string())?;
+            source_address(s, addresses).map_err(refused)?;
         }
 
         // Stop what goes, and what is replaced, before starting anything
@@ -639,25 +648,50 @@ impl Running {
             }
             running.settings = s.clone();
         }
-        make_vmacs(&starting, &self.netlink, &mut self.made)
-            .await
-            .map_err(|e| e.to_string())?;
-        for s in &starting {
-            // New VMACs are links of their own.
-            if let Some(vmac) = &s.vmac {
-                self.links.remove(&vmac.name);
-            }
-        }
-        self.find_links(&starting)
-            .await
-            .map_err(|e| e.to_string())?;
+        // Past the point of no return: an instance that cannot start now
+        // is reported, and the others still start.
+        let mut failed = Vec::new();
         for s in starting {
-            self.start_instance(s).map_err(|e| e.to_string())?;
+            let name = s.name.clone();
+            if let Err(error) = self.start_fresh(s).await {
+                tracing::error!(instance = %name, %error, "({name}) cannot start after the reload: {error}");
+                failed.push(format!("{name}: {error}"));
+            }
         }
         self.health_settings = health;
         self.wire();
-        Ok(plan.summary())
+        if failed.is_empty() {
+            Ok(plan.summary())
+        } else {
+            Err(ReloadError::Partial(format!(
+                "{}; but these did not start: {}",
+                plan.summary(),
+                failed.join("; ")
+            )))
+        }
     }
+
+    /// An instance that was not running: its VMAC, its links, its actor.
+    async fn start_fresh(&mut self, s: InstanceSettings) -> Result<(), StartError> {
+        make_vmacs(std::slice::from_ref(&s), &self.netlink, &mut self.made).await?;
+        if let Some(vmac) = &s.vmac {
+            // The new VMAC is a link of its own, looked up afresh.
+            self.links.remove(&vmac.name);
+        }
+        self.find_links(std::slice::from_ref(&s)).await?;
+        self.start_instance(s)
+    }
+}
+
+/// Why a reload did not apply as asked.
+#[derive(Debug, Error)]
+pub enum ReloadError {
+    /// Nothing changed: the old configuration keeps running.
+    #[error("{0}")]
+    Refused(String),
+    /// Some of it applied: what changed, and what could not start.
+    #[error("{0}")]
+    Partial(String),
 }
 
 /// What a reload does to each instance.
