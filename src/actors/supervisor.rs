@@ -446,21 +446,17 @@ impl Running {
         Ok(())
     }
 
-    /// Points everything that reaches instances at the current ones: the
-    /// receivers' VRID tables, health's subscriptions, sync groups'
-    /// members, and what status and metrics read.
+    /// Points everything that reaches instances at the current ones.
     fn wire(&mut self) {
-        let mut routes: BTreeMap<(String, bool), HashMap<u8, Recipient<Inbound>>> = self
-            .interface_actors
-            .keys()
-            .map(|key| (key.clone(), HashMap::new()))
-            .collect();
+        self.wire_health();
+        self.wire_reach();
+    }
+
+    /// Health's checks, files and subscriptions. A reload calls this once,
+    /// at the end: each call runs every check at once.
+    fn wire_health(&mut self) {
         let mut subscriptions = Subscriptions::default();
         for RunningInstance { settings: s, actor } in self.instances.values() {
-            routes
-                .entry((s.interface.clone(), s.is_ipv6()))
-                .or_default()
-                .insert(s.vrid().get(), actor.clone().recipient());
             for tracked in &s.trackers {
                 subscriptions.add(
                     tracked.kind(),
@@ -470,21 +466,6 @@ impl Running {
                         weight: tracked.weight(),
                     },
                 );
-            }
-        }
-        for ((interface, ipv6), routes) in routes {
-            match self.interface_actors.get(&(interface.clone(), ipv6)) {
-                // A receiver no instance uses any more keeps running
-                // with an empty table: its drops still count.
-                Some(actor) => actor.do_send(SetRoutes(routes)),
-                None => {
-                    let index = self.links[&interface].0.index;
-                    let key = (interface.clone(), ipv6);
-                    let actor = Supervisor::start(move |_| {
-                        InterfaceActor::new(interface, index, ipv6, routes)
-                    });
-                    self.interface_actors.insert(key, actor);
-                }
             }
         }
         let (checks, files) = (
@@ -502,6 +483,38 @@ impl Running {
                 self.health = health
                     .is_needed()
                     .then(|| Supervisor::start(move |_| health));
+            }
+        }
+    }
+
+    /// The receivers' VRID tables, sync groups' members, and what status
+    /// and metrics read. (Health may still reach a retired instance for a
+    /// moment; it ignores what it is told.)
+    fn wire_reach(&mut self) {
+        let mut routes: BTreeMap<(String, bool), HashMap<u8, Recipient<Inbound>>> = self
+            .interface_actors
+            .keys()
+            .map(|key| (key.clone(), HashMap::new()))
+            .collect();
+        for RunningInstance { settings: s, actor } in self.instances.values() {
+            routes
+                .entry((s.interface.clone(), s.is_ipv6()))
+                .or_default()
+                .insert(s.vrid().get(), actor.clone().recipient());
+        }
+        for ((interface, ipv6), routes) in routes {
+            match self.interface_actors.get(&(interface.clone(), ipv6)) {
+                // A receiver no instance uses any more keeps running
+                // with an empty table: its drops still count.
+                Some(actor) => actor.do_send(SetRoutes(routes)),
+                None => {
+                    let index = self.links[&interface].0.index;
+                    let key = (interface.clone(), ipv6);
+                    let actor = Supervisor::start(move |_| {
+                        InterfaceActor::new(interface, index, ipv6, routes)
+                    });
+                    self.interface_actors.insert(key, actor);
+                }
             }
         }
         for (group, members) in &self.group_actors {
@@ -605,8 +618,8 @@ impl Running {
                 retiring.push((old.settings, old.actor.send(Retire)));
             }
         }
-        // The receivers, health and status stop reaching them now.
-        self.wire();
+        // The receivers, groups and status stop reaching them now.
+        self.wire_reach();
         let (settings, replies): (Vec<_>, Vec<_>) = retiring.into_iter().unzip();
         if tokio::time::timeout(SHUTDOWN_GRACE, futures::future::join_all(replies))
             .await
