@@ -9,6 +9,7 @@ use std::time::{Duration, Instant, SystemTime};
 use actix::prelude::*;
 
 use crate::log::phrases;
+use crate::net::sender_pool::shared_sender;
 use crate::net::vrrp_socket::VrrpSender;
 use crate::proto::{
     Action, Advert, Arrival, DecodeError, Endpoints, Event, Instance, InstanceParams, State,
@@ -23,7 +24,7 @@ use super::sync_group::{Command, MemberUpdate, Update};
 use crate::sys::boundary::guarded;
 use crate::sys::drop_log::DropLog;
 use crate::sys::notifier::Notification;
-use crate::sys::precise_timer::PreciseTimer;
+use crate::sys::shared_timer::SharedTimer;
 
 /// Something shutdown waits for.
 type Pending = std::pin::Pin<Box<dyn std::future::Future<Output = ()>>>;
@@ -96,8 +97,9 @@ pub struct InstanceActor {
     routing: Option<Routing>,
     sync_group: Option<GroupMembership>,
     core: Instance,
-    sender: Option<VrrpSender>,
-    timer: Option<PreciseTimer>,
+    /// Shared with the instances that send from the same address alike.
+    sender: Option<std::rc::Rc<VrrpSender>>,
+    timer: Option<SharedTimer>,
     /// Master when the actor last stopped: a restart after a panic resumes
     /// as master without moving the addresses.
     was_master: bool,
@@ -358,17 +360,19 @@ impl InstanceActor {
 
     fn rearm(&mut self, ctx: &mut Context<Self>) {
         let Some(timer) = &self.timer else { return };
-        let armed = match self.core.poll_timeout() {
-            Some(deadline) => timer.arm(deadline.saturating_duration_since(Instant::now())),
-            None => timer.disarm(),
-        };
-        if let Err(error) = armed {
+        if let Err(error) = timer.set(self.core.poll_timeout()) {
             let name = self.name();
             tracing::error!(instance = %name, %error, "({name}) cannot set its timer: {error}; restarting");
             ctx.stop();
         }
     }
 }
+
+/// The instance's deadline fell due (or the shared timer woke everyone:
+/// nothing due then, and the core does nothing).
+#[derive(Message)]
+#[rtype(result = "()")]
+struct Expired;
 
 impl Actor for InstanceActor {
     type Context = Context<Self>;
@@ -377,11 +381,14 @@ impl Actor for InstanceActor {
         if self.retired {
             return;
         }
-        match PreciseTimer::new() {
-            Ok(timer) => {
-                ctx.add_stream(timer.expiries());
-                self.timer = Some(timer);
+        // Weak: the shared timer must not keep a stopped actor alive.
+        let me = ctx.address().downgrade();
+        match SharedTimer::new(move || {
+            if let Some(me) = me.upgrade() {
+                me.do_send(Expired);
             }
+        }) {
+            Ok(timer) => self.timer = Some(timer),
             Err(error) => {
                 let name = self.name();
                 tracing::error!(instance = %name, %error, "({name}) cannot create its timer: {error}");
@@ -393,7 +400,7 @@ impl Actor for InstanceActor {
             Some(_) => self.params.send_ttl(),
             None => None,
         };
-        match VrrpSender::open(
+        match shared_sender(
             &self.interface,
             self.ifindex,
             self.params.primary_address,
@@ -450,8 +457,10 @@ impl Supervised for InstanceActor {
     }
 }
 
-impl StreamHandler<()> for InstanceActor {
-    fn handle(&mut self, _expiry: (), ctx: &mut Context<Self>) {
+impl Handler<Expired> for InstanceActor {
+    type Result = ();
+
+    fn handle(&mut self, _: Expired, ctx: &mut Context<Self>) {
         if self.retired {
             return;
         }
@@ -459,11 +468,6 @@ impl StreamHandler<()> for InstanceActor {
             actor.core.handle_timeout(Instant::now());
             actor.run_actions(ctx);
         });
-    }
-
-    /// The timer failed: without it the instance cannot run. Restart.
-    fn finished(&mut self, ctx: &mut Context<Self>) {
-        ctx.stop();
     }
 }
 

@@ -4,6 +4,7 @@
 pub mod announce;
 pub mod netlink;
 pub mod routes;
+pub mod sender_pool;
 pub mod vmac;
 pub mod vrrp_socket;
 

@@ -1,5 +1,5 @@
 //! Plumbing the actors use, with no protocol logic and no actors of its own:
-//! child processes for checks and notify scripts, a precise timer, the
+//! child processes for checks and notify scripts, one precise timer per thread, the
 //! rate limit on drop logs, the panic boundary around handlers, and signals.
 
 pub mod accept;
@@ -7,6 +7,6 @@ pub mod boundary;
 pub mod control_socket;
 pub mod drop_log;
 pub mod notifier;
-pub mod precise_timer;
 pub mod probe;
+pub mod shared_timer;
 pub mod signals;

@@ -1,0 +1,236 @@
+//! One precise timer per thread for every instance's next deadline.
+//!
+//! Why a timerfd at all: tokio's timers round every deadline up to the
+//! next whole millisecond, which showed up as ~1 ms of extra takeover
+//! delay in the failover bench; a timerfd (a kernel hrtimer) fires within
+//! microseconds.
+//!
+//! Why one per thread rather than one per instance: a backup's
+//! Master_Down deadline moves later with every advert it receives, and
+//! with a timerfd each that move was a `timerfd_settime` call, and each
+//! expiry its own wake-up and `read`. Profiled at 255 instances × 20 ms
+//! (issue 12), those calls and wake-ups were most of the backup's CPU. Here
+//! the deadlines sit in an ordered set and the one timerfd is armed for
+//! the earliest; a deadline that moves *later* costs no kernel call (the
+//! timerfd fires at the old time, finds nothing due, and is re-armed for
+//! what is now first), and deadlines that fall due together are handled
+//! in one wake-up. This is the shape of keepalived's own scheduler
+//! (lib/scheduler.c: one timerfd for the thread, a tree of timers).
+
+use std::cell::RefCell;
+use std::collections::{BTreeSet, HashMap};
+use std::io;
+use std::os::fd::{AsFd, AsRawFd, RawFd};
+use std::rc::{Rc, Weak};
+use std::time::{Duration, Instant};
+
+use nix::errno::Errno;
+use nix::sys::time::TimeSpec;
+use nix::sys::timerfd::{ClockId, Expiration, TimerFd, TimerFlags, TimerSetTimeFlags};
+use tokio::io::unix::AsyncFd;
+use tokio::io::Interest;
+
+struct Fd(TimerFd);
+
+impl AsRawFd for Fd {
+    fn as_raw_fd(&self) -> RawFd {
+        self.0.as_fd().as_raw_fd()
+    }
+}
+
+type Wake = Rc<dyn Fn()>;
+
+struct Queue {
+    fd: AsyncFd<Fd>,
+    deadlines: RefCell<Deadlines>,
+}
+
+#[derive(Default)]
+struct Deadlines {
+    by_time: BTreeSet<(Instant, u64)>,
+    current: HashMap<u64, Instant>,
+    wakers: HashMap<u64, Wake>,
+    /// What the timerfd is set to fire at; never later than the first
+    /// deadline, possibly earlier (a deadline that moved later).
+    armed: Option<Instant>,
+    next_id: u64,
+    /// The timerfd failed: every `set` reports it, so owners restart and
+    /// a fresh queue is made.
+    broken: bool,
+}
+
+thread_local! {
+    /// The queue of this thread's runtime; weak so that a runtime that
+    /// ends takes its queue (and timerfd registration) with it.
+    static QUEUE: RefCell<Weak<Queue>> = const { RefCell::new(Weak::new()) };
+}
+
+/// One owner's deadline in the thread's queue: set, moved or cleared at
+/// will; `on_expiry` runs when it falls due. Dropping it removes it.
+pub struct SharedTimer {
+    queue: Rc<Queue>,
+    id: u64,
+}
+
+impl SharedTimer {
+    /// Must be called inside the runtime (an actor's `started`).
+    /// `on_expiry` may also run spuriously (after a timerfd failure):
+    /// owners treat a wake-up with nothing due as harmless.
+    pub fn new(on_expiry: impl Fn() + 'static) -> io::Result<SharedTimer> {
+        let queue = Queue::for_this_thread()?;
+        let id = {
+            let mut deadlines = queue.deadlines.borrow_mut();
+            let id = deadlines.next_id;
+            deadlines.next_id += 1;
+            deadlines.wakers.insert(id, Rc::new(on_expiry));
+            id
+        };
+        Ok(SharedTimer { queue, id })
+    }
+
+    /// Fire once at `at` (replacing any earlier setting), or never.
+    pub fn set(&self, at: Option<Instant>) -> io::Result<()> {
+        let mut deadlines = self.queue.deadlines.borrow_mut();
+        if deadlines.broken {
+            return Err(io::Error::other("the shared timer failed"));
+        }
+        if deadlines.current.get(&self.id) == at.as_ref() {
+            return Ok(());
+        }
+        if let Some(old) = deadlines.current.remove(&self.id) {
+            deadlines.by_time.remove(&(old, self.id));
+        }
+        let Some(at) = at else { return Ok(()) };
+        deadlines.by_time.insert((at, self.id));
+        deadlines.current.insert(self.id, at);
+        if deadlines.armed.is_none_or(|armed| at < armed) {
+            self.queue.arm(&mut deadlines, at)?;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for SharedTimer {
+    fn drop(&mut self) {
+        let mut deadlines = self.queue.deadlines.borrow_mut();
+        if let Some(old) = deadlines.current.remove(&self.id) {
+            deadlines.by_time.remove(&(old, self.id));
+        }
+        deadlines.wakers.remove(&self.id);
+    }
+}
+
+impl Queue {
+    fn for_this_thread() -> io::Result<Rc<Queue>> {
+        QUEUE.with(|slot| {
+            if let Some(queue) = slot.borrow().upgrade() {
+                return Ok(queue);
+            }
+            // CLOCK_MONOTONIC is the clock std's Instant reads on Linux.
+            let fd = TimerFd::new(
+                ClockId::CLOCK_MONOTONIC,
+                TimerFlags::TFD_NONBLOCK | TimerFlags::TFD_CLOEXEC,
+            )?;
+            // SAFETY: the descriptor belongs to the TimerFd inside `Fd`,
+            // which the AsyncFd owns: it stays open and the same while
+            // registered.
+            let fd = unsafe { AsyncFd::register_with_interest(Fd(fd), Interest::READABLE) }?;
+            let queue = Rc::new(Queue {
+                fd,
+                deadlines: RefCell::new(Deadlines::default()),
+            });
+            *slot.borrow_mut() = Rc::downgrade(&queue);
+            // The task keeps the queue alive as long as the runtime runs.
+            actix::spawn(Rc::clone(&queue).drive());
+            Ok(queue)
+        })
+    }
+
+    fn arm(&self, deadlines: &mut Deadlines, at: Instant) -> io::Result<()> {
+        // Zero would disarm a timerfd: fire "at once" instead.
+        let after = at
+            .saturating_duration_since(Instant::now())
+            .max(Duration::from_nanos(1));
+        let set = self.fd.get_ref().0.set(
+            Expiration::OneShot(TimeSpec::from_duration(after)),
+            TimerSetTimeFlags::empty(),
+        );
+        match set {
+            Ok(()) => {
+                deadlines.armed = Some(at);
+                Ok(())
+            }
+            Err(error) => {
+                deadlines.broken = true;
+                Err(error.into())
+            }
+        }
+    }
+
+    /// Removes what is due at `now` and arms the timerfd for what is next;
+    /// returns the owners to wake.
+    fn expire(&self, now: Instant) -> Vec<Wake> {
+        let mut deadlines = self.deadlines.borrow_mut();
+        let mut due = Vec::new();
+        while let Some(&(at, id)) = deadlines.by_time.first() {
+            if at > now {
+                break;
+            }
+            deadlines.by_time.pop_first();
+            deadlines.current.remove(&id);
+            if let Some(wake) = deadlines.wakers.get(&id) {
+                due.push(Rc::clone(wake));
+            }
+        }
+        deadlines.armed = None;
+        if let Some(&(next, _)) = deadlines.by_time.first() {
+            if let Err(error) = self.arm(&mut deadlines, next) {
+                tracing::error!(%error, "cannot set the shared timer: {error}");
+                return self.fail(deadlines);
+            }
+        }
+        due
+    }
+
+    /// Wakes every owner so each finds `set` failing and restarts onto a
+    /// fresh queue.
+    fn fail(&self, mut deadlines: std::cell::RefMut<'_, Deadlines>) -> Vec<Wake> {
+        deadlines.broken = true;
+        QUEUE.with(|slot| *slot.borrow_mut() = Weak::new());
+        deadlines.wakers.values().cloned().collect()
+    }
+
+    async fn drive(self: Rc<Queue>) {
+        loop {
+            let mut guard = match self.fd.readable().await {
+                Ok(guard) => guard,
+                Err(error) => {
+                    tracing::error!(%error, "the shared timer failed: {error}");
+                    let wake = self.fail(self.deadlines.borrow_mut());
+                    wake.iter().for_each(|wake| wake());
+                    return;
+                }
+            };
+            let mut count = [0u8; 8];
+            match nix::unistd::read(guard.get_inner().0.as_fd(), &mut count) {
+                Ok(_) => {}
+                Err(Errno::EAGAIN) => {
+                    guard.clear_ready();
+                    continue;
+                }
+                Err(error) => {
+                    tracing::error!(%error, "the shared timer failed: {error}");
+                    let wake = self.fail(self.deadlines.borrow_mut());
+                    wake.iter().for_each(|wake| wake());
+                    return;
+                }
+            }
+            let due = self.expire(Instant::now());
+            // Outside the borrow: an owner may set its next deadline at once.
+            due.iter().for_each(|wake| wake());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
