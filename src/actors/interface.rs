@@ -15,7 +15,7 @@ use futures::Stream;
 use tokio::io::unix::AsyncFd;
 use tokio::io::Interest;
 
-use crate::net::vrrp_socket::{Received, VrrpReceiver};
+use crate::net::vrrp_socket::{Batch, Received, VrrpReceiver};
 use crate::proto::{Advert, Arrival, Endpoints};
 
 use super::instance::Inbound;
@@ -117,7 +117,10 @@ fn packets(receiver: VrrpReceiver) -> io::Result<impl Stream<Item = Vec<Received
             while batch.len() < BATCH {
                 let room = BATCH - batch.len();
                 match guard.get_inner().recv_batch(&mut batch, room) {
-                    Ok(0) => {
+                    // Found empty: no need for one more call to see EAGAIN.
+                    // Readiness is edge-triggered, so a packet that arrives
+                    // after this read makes the socket readable again.
+                    Ok(Batch { drained: true, .. }) => {
                         guard.clear_ready();
                         break;
                     }

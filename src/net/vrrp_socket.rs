@@ -32,6 +32,15 @@ pub struct Received {
     pub payload: Vec<u8>,
 }
 
+/// What one `recv_batch` read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Batch {
+    pub read: usize,
+    /// The receive queue was found empty: nothing more until the socket
+    /// becomes readable again.
+    pub drained: bool,
+}
+
 /// Receives every VRRP packet arriving on one interface for one family.
 pub struct VrrpReceiver {
     socket: Socket,
@@ -58,26 +67,28 @@ impl VrrpReceiver {
         Ok(VrrpReceiver { socket, ipv6 })
     }
 
-    /// Appends up to `max` queued packets to `out` and says how many: one
-    /// system call for a whole batch of IPv4 packets (recvmmsg), one per
-    /// packet for IPv6, whose facts come as control messages. 0 when
-    /// nothing is queued.
-    pub fn recv_batch(&self, out: &mut Vec<Received>, max: usize) -> io::Result<usize> {
+    /// Appends up to `max` queued packets to `out`: one system call for a
+    /// whole batch of IPv4 packets (recvmmsg), one per packet for IPv6,
+    /// whose facts come as control messages.
+    pub fn recv_batch(&self, out: &mut Vec<Received>, max: usize) -> io::Result<Batch> {
         if self.ipv6 {
-            let mut n = 0;
-            while n < max {
+            let mut read = 0;
+            while read < max {
                 match self.try_recv()? {
                     Some(packet) => out.push(packet),
-                    None => break,
+                    None => return Ok(Batch { read, drained: true }),
                 }
-                n += 1;
+                read += 1;
             }
-            return Ok(n);
+            return Ok(Batch {
+                read,
+                drained: false,
+            });
         }
         self.recv_batch_v4(out, max)
     }
 
-    fn recv_batch_v4(&self, out: &mut Vec<Received>, max: usize) -> io::Result<usize> {
+    fn recv_batch_v4(&self, out: &mut Vec<Received>, max: usize) -> io::Result<Batch> {
         const SLOTS: usize = 32;
         const SIZE: usize = 2048;
         let mut buffers = [[MaybeUninit::<u8>::uninit(); SIZE]; SLOTS];
@@ -107,7 +118,14 @@ impl VrrpReceiver {
         if received < 0 {
             let error = io::Error::last_os_error();
             return match error.kind() {
-                io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted => Ok(0),
+                io::ErrorKind::WouldBlock => Ok(Batch {
+                    read: 0,
+                    drained: true,
+                }),
+                io::ErrorKind::Interrupted => Ok(Batch {
+                    read: 0,
+                    drained: false,
+                }),
                 _ => Err(error),
             };
         }
@@ -118,7 +136,11 @@ impl VrrpReceiver {
             let bytes: &[u8] = unsafe { std::slice::from_raw_parts(buffers[i].as_ptr().cast(), n) };
             out.push(parse_ipv4(at, bytes));
         }
-        Ok(received as usize)
+        Ok(Batch {
+            read: received as usize,
+            // Fewer than asked for: the queue was empty at that instant.
+            drained: (received as usize) < wanted,
+        })
     }
 
     /// The next queued packet, `Ok(None)` when none is queued.
