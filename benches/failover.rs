@@ -10,7 +10,9 @@
 //!   first master advert.
 //!
 //! Prints both daemons' medians and maxima and the ratio vipd/keepalived.
-//! `FAILOVER_TRIALS` sets the trials per daemon (default 10).
+//! `FAILOVER_TRIALS` sets the trials per daemon (default 10);
+//! `FAILOVER_ADVERT=0.1` runs VRRPv3 with 0.1 s adverts instead of the
+//! seed's VRRPv2 at 1 s.
 
 #[path = "../integration/support/mod.rs"]
 mod support;
@@ -157,20 +159,71 @@ fn realtime_ns() -> i128 {
         .as_nanos() as i128
 }
 
+/// The seed's VRRPv2 at 1 s, or VRRPv3 at 0.1 s.
+#[derive(Clone, Copy)]
+struct Timing {
+    fast: bool,
+}
+
+impl Timing {
+    fn from_env() -> Timing {
+        Timing {
+            fast: std::env::var("FAILOVER_ADVERT").is_ok_and(|a| a.trim() == "0.1"),
+        }
+    }
+
+    fn flavour(self) -> Flavour {
+        if self.fast {
+            Flavour::V3Ipv4
+        } else {
+            Flavour::V2Ipv4
+        }
+    }
+
+    /// Rewrites a config file written for 1 s adverts.
+    fn apply(self, config: std::path::PathBuf) -> std::path::PathBuf {
+        if self.fast {
+            let text = std::fs::read_to_string(&config).expect("config");
+            let text = text
+                .replace("advert_int: 1\n", "advert_int: 0.1\n")
+                .replace("advert_int 1\n", "advert_int 0.1\n");
+            std::fs::write(&config, text).expect("config");
+        }
+        config
+    }
+
+    fn master_down(self) -> Duration {
+        if self.fast {
+            master_down_interval(Version::V3, 90, Centiseconds::new(10))
+        } else {
+            master_down_interval(Version::V2, 90, Centiseconds::from_secs(1))
+        }
+    }
+
+    fn describe(self) -> &'static str {
+        if self.fast {
+            "VRRPv3, advert 0.1 s"
+        } else {
+            "VRRPv2, advert 1 s"
+        }
+    }
+}
+
 fn start(
     lab: &mut Lab,
     kind: Kind,
+    timing: Timing,
     host: usize,
     priority: u8,
     tag: &str,
 ) -> (Daemon, Option<std::path::PathBuf>) {
     match kind {
         Kind::Vipd => {
-            let config = vipd_config(lab, host, Flavour::V2Ipv4, priority, "1111");
+            let config = timing.apply(vipd_config(lab, host, timing.flavour(), priority, "1111"));
             (start_vipd(lab, host, &config, tag, &[]), None)
         }
         Kind::Keepalived => {
-            let config = keepalived_config(lab, host, Flavour::V2Ipv4, priority);
+            let config = timing.apply(keepalived_config(lab, host, timing.flavour(), priority));
             let daemon = start_keepalived(lab, host, &config, tag);
             let vrrp_pid = lab.dir.join(format!("keepalived-h{host}-{tag}.vrrp.pid"));
             (daemon, Some(vrrp_pid))
@@ -183,16 +236,16 @@ struct Trial {
     garp_ms: f64,
 }
 
-fn trials(kind: Kind, count: usize) -> Vec<Trial> {
+fn trials(kind: Kind, timing: Timing, count: usize) -> Vec<Trial> {
     let mut lab = Lab::new(2).expect("lab");
     let stop = Arc::new(AtomicBool::new(false));
     let (capturer, seen) = capture(&lab, Arc::clone(&stop));
-    let (b, _) = start(&mut lab, kind, 2, 90, "b");
-    let expected = master_down_interval(Version::V2, 90, Centiseconds::from_secs(1));
+    let (b, _) = start(&mut lab, kind, timing, 2, 90, "b");
+    let expected = timing.master_down();
     let mut results = Vec::new();
     for t in 0..count {
         let tag = format!("a{t}");
-        let (a, vrrp_pid_file) = start(&mut lab, kind, 1, 100, &tag);
+        let (a, vrrp_pid_file) = start(&mut lab, kind, timing, 1, 100, &tag);
         if wait_for(DEADLINE, || lab.holders(VIP.into()) == vec![1]).is_none() {
             eprintln!(
                 "{kind:?} trial {t}: A never became sole master\n{}",
@@ -289,8 +342,9 @@ fn main() {
         .ok()
         .and_then(|n| n.parse().ok())
         .unwrap_or(10);
-    let keepalived = trials(Kind::Keepalived, count);
-    let vipd = trials(Kind::Vipd, count);
+    let timing = Timing::from_env();
+    let keepalived = trials(Kind::Keepalived, timing, count);
+    let vipd = trials(Kind::Vipd, timing, count);
     let stats = |t: &[Trial]| {
         let overhead: Vec<f64> = t.iter().map(|t| t.overhead_ms).collect();
         let garp: Vec<f64> = t.iter().map(|t| t.garp_ms).collect();
@@ -303,7 +357,11 @@ fn main() {
     };
     let (k, v) = (stats(&keepalived), stats(&vipd));
     println!();
-    println!("crash failover, VRRPv2, advert 1 s, B priority 90 (Master_Down_Interval 3648.4 ms), {count} trials each");
+    println!(
+        "crash failover, {}, B priority 90 (Master_Down_Interval {:.1} ms), {count} trials each",
+        timing.describe(),
+        timing.master_down().as_secs_f64() * 1e3
+    );
     println!("| metric | keepalived | vipd | vipd/keepalived |");
     println!("|---|---|---|---|");
     println!(
