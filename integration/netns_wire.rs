@@ -1,6 +1,7 @@
 //! What vipd puts on the wire, next to what keepalived puts there: adverts
 //! carry IP precedence "internet control" (TOS / traffic class 0xc0), as
 //! keepalived's and FRR's do, so QoS keeps them ahead of bulk traffic.
+//! And what vipd takes off the wire: each packet's kernel arrival time.
 
 mod support;
 
@@ -93,4 +94,68 @@ fn ipv6_adverts_carry_internet_control_like_keepalived() {
         "ipv6_adverts_carry_internet_control_like_keepalived",
         Flavour::V3Ipv6,
     );
+}
+
+/// Runs `f` on a thread inside host `host`'s namespace (setns moves only
+/// that thread).
+fn in_host<T: Send + 'static>(lab: &Lab, host: usize, f: impl FnOnce() -> T + Send + 'static) -> T {
+    let netns = std::fs::File::open(format!("/var/run/netns/{}", lab.host(host).netns)).unwrap();
+    std::thread::spawn(move || {
+        nix::sched::setns(&netns, nix::sched::CloneFlags::CLONE_NEWNET).expect("enter namespace");
+        f()
+    })
+    .join()
+    .unwrap()
+}
+
+/// Master_Down is timed from an advert's arrival, not from when the
+/// daemon got round to reading it: a packet read late still carries the
+/// moment the kernel queued it (SO_TIMESTAMPNS), in both families.
+#[test]
+fn received_adverts_carry_the_kernels_arrival_time() {
+    use std::time::{Duration, Instant};
+    use vipd::net::vrrp_socket::{VrrpReceiver, VrrpSender};
+
+    let Some(lab) = lab_or_skip("received_adverts_carry_the_kernels_arrival_time", 2) else {
+        return;
+    };
+    // Stands for the time the daemon was busy elsewhere; it is what the
+    // test measures, not a wait for something to happen.
+    const LATE: Duration = Duration::from_millis(200);
+    for ipv6 in [false, true] {
+        let receiver = in_host(&lab, 2, move || {
+            let ifindex = nix::net::if_::if_nametoindex("eth0").unwrap();
+            VrrpReceiver::open("eth0", ifindex, ipv6).expect("receiver")
+        });
+        let source = if ipv6 {
+            lab.host(1).link_local
+        } else {
+            lab.host(1).ipv4
+        };
+        let sent_at = in_host(&lab, 1, move || {
+            let ifindex = nix::net::if_::if_nametoindex("eth0").unwrap();
+            let sender = VrrpSender::open("eth0", ifindex, source, None).expect("sender");
+            let group = if ipv6 { "ff02::12" } else { "224.0.0.18" };
+            // Any bytes do: the socket layer does not judge them.
+            sender
+                .send_to(&[0x31, 51, 100, 1, 0, 100, 0, 0], group.parse().unwrap())
+                .unwrap();
+            Instant::now()
+        });
+        std::thread::sleep(LATE);
+        let mut packets = Vec::new();
+        let read = vipd::lab::wait_for(DEADLINE, || {
+            receiver.recv_batch(&mut packets, 8).unwrap();
+            !packets.is_empty()
+        });
+        assert!(read.is_some(), "the packet never arrived (ipv6: {ipv6})");
+        let read_at = Instant::now();
+        let at = packets[0].at;
+        assert!(
+            at < sent_at + LATE / 2,
+            "ipv6 {ipv6}: arrival {:?} after sending, read {:?} after: timed at reading",
+            at.saturating_duration_since(sent_at),
+            read_at.saturating_duration_since(sent_at)
+        );
+    }
 }

@@ -8,7 +8,7 @@ use std::io;
 use std::mem::MaybeUninit;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV6};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
-use std::time::Instant;
+use std::time::{Duration, Instant, SystemTime};
 
 use nix::sys::socket::{self as nixsock, sockopt, ControlMessageOwned, MsgFlags, SockaddrIn6};
 use socket2::{Domain, InterfaceIndexOrAddress, Protocol, SockAddr, Socket, Type};
@@ -19,6 +19,49 @@ use crate::proto::packet::{IP_PROTOCOL, MULTICAST_V4, MULTICAST_V6, REQUIRED_TTL
 /// ~100 bytes of kernel overhead per small packet, 8 MiB holds tens of
 /// thousands. Set with SO_RCVBUFFORCE so rmem_max does not cap it.
 const RECEIVE_BUFFER: usize = 8 << 20;
+
+/// When the kernel queued a packet, as an `Instant`.
+///
+/// The core times Master_Down from an advert's arrival; the moment it was
+/// read is later by however long the daemon took to wake, which the
+/// failover bench counted as takeover delay. The kernel stamps each packet
+/// (SO_TIMESTAMPNS) on the real-time clock; its age, measured on that
+/// clock, is taken off the monotonic now. A stamp missing, from the
+/// future or implausibly old (a clock step) yields `read_at`.
+fn arrival(stamp: Option<Duration>, read_at: Instant, real_now: SystemTime) -> Instant {
+    let Some(stamp) = stamp else { return read_at };
+    let Ok(now) = real_now.duration_since(SystemTime::UNIX_EPOCH) else {
+        return read_at;
+    };
+    match now.checked_sub(stamp) {
+        Some(age) if age <= Duration::from_secs(1) => read_at.checked_sub(age).unwrap_or(read_at),
+        _ => read_at,
+    }
+}
+
+/// The SCM_TIMESTAMPNS among a received message's control messages.
+///
+/// # Safety
+/// `header` must be one the kernel filled in by recvmsg/recvmmsg, its
+/// control buffer still alive.
+unsafe fn timestamp(header: &libc::msghdr) -> Option<Duration> {
+    // SAFETY: per the caller, the CMSG macros walk a valid control buffer.
+    unsafe {
+        let mut cmsg = libc::CMSG_FIRSTHDR(header);
+        while !cmsg.is_null() {
+            if (*cmsg).cmsg_level == libc::SOL_SOCKET && (*cmsg).cmsg_type == libc::SCM_TIMESTAMPNS
+            {
+                let stamp: libc::timespec = std::ptr::read_unaligned(libc::CMSG_DATA(cmsg).cast());
+                return Some(Duration::new(
+                    u64::try_from(stamp.tv_sec).ok()?,
+                    u32::try_from(stamp.tv_nsec).ok()?,
+                ));
+            }
+            cmsg = libc::CMSG_NXTHDR(header, cmsg);
+        }
+    }
+    None
+}
 
 /// One packet as the core needs it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -64,6 +107,8 @@ impl VrrpReceiver {
             socket.join_multicast_v4_n(&MULTICAST_V4, &InterfaceIndexOrAddress::Index(ifindex))?;
             socket.set_multicast_loop_v4(false)?;
         }
+        nixsock::setsockopt(&socket, sockopt::ReceiveTimestampns, &true)
+            .map_err(io::Error::from)?;
         Ok(VrrpReceiver { socket, ipv6 })
     }
 
@@ -76,7 +121,12 @@ impl VrrpReceiver {
             while read < max {
                 match self.try_recv()? {
                     Some(packet) => out.push(packet),
-                    None => return Ok(Batch { read, drained: true }),
+                    None => {
+                        return Ok(Batch {
+                            read,
+                            drained: true,
+                        })
+                    }
                 }
                 read += 1;
             }
@@ -91,10 +141,13 @@ impl VrrpReceiver {
     fn recv_batch_v4(&self, out: &mut Vec<Received>, max: usize) -> io::Result<Batch> {
         const SLOTS: usize = 32;
         const SIZE: usize = 2048;
+        // Room for one SCM_TIMESTAMPNS, u64s for cmsghdr's alignment.
+        const CONTROL: usize = 8;
         let mut buffers = [[MaybeUninit::<u8>::uninit(); SIZE]; SLOTS];
+        let mut controls = [[0u64; CONTROL]; SLOTS];
         let wanted = max.min(SLOTS);
         // SAFETY: all-zero iovec and mmsghdr are valid (null pointers,
-        // zero lengths); each is pointed at its buffer below.
+        // zero lengths); each is pointed at its buffers below.
         let mut iovecs: [libc::iovec; SLOTS] = unsafe { std::mem::zeroed() };
         let mut headers: [libc::mmsghdr; SLOTS] = unsafe { std::mem::zeroed() };
         for i in 0..wanted {
@@ -102,6 +155,8 @@ impl VrrpReceiver {
             iovecs[i].iov_len = SIZE;
             headers[i].msg_hdr.msg_iov = &mut iovecs[i];
             headers[i].msg_hdr.msg_iovlen = 1;
+            headers[i].msg_hdr.msg_control = controls[i].as_mut_ptr().cast();
+            headers[i].msg_hdr.msg_controllen = std::mem::size_of_val(&controls[i]);
         }
         // SAFETY: `headers` holds `wanted` initialised entries whose iovecs
         // point at live buffers of SIZE bytes; the kernel writes at most
@@ -129,12 +184,15 @@ impl VrrpReceiver {
                 _ => Err(error),
             };
         }
-        let at = Instant::now();
+        let (read_at, real_now) = (Instant::now(), SystemTime::now());
         for i in 0..received as usize {
             let n = (headers[i].msg_len as usize).min(SIZE);
             // SAFETY: the kernel initialised the first msg_len bytes.
             let bytes: &[u8] = unsafe { std::slice::from_raw_parts(buffers[i].as_ptr().cast(), n) };
-            out.push(parse_ipv4(at, bytes));
+            // SAFETY: the kernel filled in this header's control buffer and
+            // set msg_controllen to what it wrote.
+            let stamp = unsafe { timestamp(&headers[i].msg_hdr) };
+            out.push(parse_ipv4(arrival(stamp, read_at, real_now), bytes));
         }
         Ok(Batch {
             read: received as usize,
@@ -172,8 +230,8 @@ impl VrrpReceiver {
     /// destination come as control messages.
     fn recv_v6(&self) -> io::Result<Option<Received>> {
         let mut buf = [0u8; 2048];
-        let mut cmsg = nix::cmsg_space!(libc::c_int, libc::in6_pktinfo);
-        let (n, source, destination, ttl) = {
+        let mut cmsg = nix::cmsg_space!(libc::c_int, libc::in6_pktinfo, libc::timespec);
+        let (n, source, destination, ttl, stamp) = {
             let mut iov = [io::IoSliceMut::new(&mut buf)];
             let msg = nixsock::recvmsg::<SockaddrIn6>(
                 self.socket.as_raw_fd(),
@@ -184,8 +242,12 @@ impl VrrpReceiver {
             .map_err(io::Error::from)?;
             let mut ttl = 0;
             let mut destination = IpAddr::V6(Ipv6Addr::UNSPECIFIED);
+            let mut stamp = None;
             for message in msg.cmsgs().map_err(io::Error::from)? {
                 match message {
+                    ControlMessageOwned::ScmTimestampns(at) => {
+                        stamp = Some(Duration::from(at));
+                    }
                     ControlMessageOwned::Ipv6HopLimit(limit) => {
                         ttl = u8::try_from(limit).unwrap_or(0)
                     }
@@ -199,11 +261,11 @@ impl VrrpReceiver {
                 .address
                 .map(|a| IpAddr::V6(a.ip()))
                 .unwrap_or(IpAddr::V6(Ipv6Addr::UNSPECIFIED));
-            (msg.bytes, source, destination, ttl)
+            (msg.bytes, source, destination, ttl, stamp)
         };
         let payload = buf[..n].to_vec();
         Ok(Some(Received {
-            at: Instant::now(),
+            at: arrival(stamp, Instant::now(), SystemTime::now()),
             source,
             destination,
             ttl,
@@ -344,6 +406,30 @@ fn raw_vrrp_socket(interface: &str, ipv6: bool) -> io::Result<Socket> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn arrival_is_read_time_less_the_kernel_stamps_age() {
+        let read_at = Instant::now();
+        let real_now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+        let since_epoch = real_now.duration_since(SystemTime::UNIX_EPOCH).unwrap();
+        let queued = since_epoch - Duration::from_micros(300);
+        assert_eq!(
+            arrival(Some(queued), read_at, real_now),
+            read_at - Duration::from_micros(300)
+        );
+    }
+
+    #[test]
+    fn arrival_falls_back_to_read_time_without_a_believable_stamp() {
+        let read_at = Instant::now();
+        let real_now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+        let since_epoch = real_now.duration_since(SystemTime::UNIX_EPOCH).unwrap();
+        let future = since_epoch + Duration::from_millis(5);
+        let ancient = since_epoch - Duration::from_secs(30);
+        for stamp in [None, Some(future), Some(ancient)] {
+            assert_eq!(arrival(stamp, read_at, real_now), read_at, "{stamp:?}");
+        }
+    }
 
     #[test]
     fn ipv4_header_is_split_off() {
