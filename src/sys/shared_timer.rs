@@ -11,10 +11,10 @@
 //! expiry its own wake-up and `read`. Profiled at 255 instances × 20 ms
 //! (issue 12), those calls and wake-ups were most of the backup's CPU. Here
 //! the deadlines sit in an ordered set and the one timerfd is armed for
-//! the earliest; a deadline that moves *later* costs no kernel call (the
-//! timerfd fires at the old time, finds nothing due, and is re-armed for
-//! what is now first), and deadlines that fall due together are handled
-//! in one wake-up. This is the shape of keepalived's own scheduler
+//! the earliest; with many deadlines, one that moves *later* costs no
+//! kernel call (the timerfd fires at the old time, finds nothing due, and
+//! is re-armed for what is now first), and deadlines that fall due
+//! together are handled in one wake-up. This is the shape of keepalived's own scheduler
 //! (lib/scheduler.c: one timerfd for the thread, a tree of timers).
 
 use std::cell::RefCell;
@@ -39,6 +39,13 @@ impl AsRawFd for Fd {
 }
 
 type Wake = Rc<dyn Fn()>;
+
+/// From this many deadlines on, one that moves later leaves the timerfd
+/// as it is. A wake-up for nothing costs tens of microseconds here, a
+/// re-arm one or two; moves come N times per advert interval, early
+/// wake-ups about once per Master_Down interval whatever N is, so laziness
+/// pays from about ten instances (and made N = 1 cost more, measured).
+const LAZY_FROM: usize = 8;
 
 struct Queue {
     fd: AsyncFd<Fd>,
@@ -100,11 +107,23 @@ impl SharedTimer {
         if let Some(old) = deadlines.current.remove(&self.id) {
             deadlines.by_time.remove(&(old, self.id));
         }
-        let Some(at) = at else { return Ok(()) };
-        deadlines.by_time.insert((at, self.id));
-        deadlines.current.insert(self.id, at);
-        if deadlines.armed.is_none_or(|armed| at < armed) {
-            self.queue.arm(&mut deadlines, at)?;
+        if let Some(at) = at {
+            deadlines.by_time.insert((at, self.id));
+            deadlines.current.insert(self.id, at);
+            if deadlines.armed.is_none_or(|armed| at < armed) {
+                return self.queue.arm(&mut deadlines, at);
+            }
+        }
+        // The first deadline moved later or went. With many deadlines
+        // the timerfd is left to fire early (once, whatever the number of
+        // moves); with few, a spurious wake-up would cost more than the
+        // re-arm it saves.
+        let first = deadlines.by_time.first().map(|&(first, _)| first);
+        if deadlines.by_time.len() < LAZY_FROM && first != deadlines.armed {
+            return match first {
+                Some(first) => self.queue.arm(&mut deadlines, first),
+                None => self.queue.disarm(&mut deadlines),
+            };
         }
         Ok(())
     }
@@ -144,6 +163,19 @@ impl Queue {
             actix::spawn(Rc::clone(&queue).drive());
             Ok(queue)
         })
+    }
+
+    fn disarm(&self, deadlines: &mut Deadlines) -> io::Result<()> {
+        match self.fd.get_ref().0.unset() {
+            Ok(()) => {
+                deadlines.armed = None;
+                Ok(())
+            }
+            Err(error) => {
+                deadlines.broken = true;
+                Err(error.into())
+            }
+        }
     }
 
     fn arm(&self, deadlines: &mut Deadlines, at: Instant) -> io::Result<()> {
@@ -213,7 +245,9 @@ impl Queue {
             };
             let mut count = [0u8; 8];
             match nix::unistd::read(guard.get_inner().0.as_fd(), &mut count) {
-                Ok(_) => {}
+                // Read, a timerfd is unreadable until it next fires (a new
+                // edge): no second read to see EAGAIN.
+                Ok(_) => guard.clear_ready(),
                 Err(Errno::EAGAIN) => {
                     guard.clear_ready();
                     continue;

@@ -118,3 +118,33 @@ fn a_deadline_already_past_fires_at_once() {
         assert_eq!(next(&mut rx).await.0, "past");
     });
 }
+
+#[test]
+fn with_many_deadlines_one_moved_later_still_fires_only_at_its_new_time() {
+    in_system(async {
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let start = Instant::now();
+        let at = |ms| start + Duration::from_millis(ms);
+        // Enough that the timerfd is left armed early (LAZY_FROM).
+        let names = ["t0", "t1", "t2", "t3", "t4", "t5", "t6", "t7", "t8", "t9"];
+        let timers: Vec<_> = names.iter().map(|name| timer(&tx, name)).collect();
+        for (i, t) in timers.iter().enumerate() {
+            t.set(Some(at(100 + 20 * i as u64))).unwrap();
+        }
+        assert!(timers.len() >= super::LAZY_FROM);
+        // The earliest moves behind all the others, as a backup's
+        // Master_Down does when an advert arrives.
+        timers[0].set(Some(at(400))).unwrap();
+        let mut order = Vec::new();
+        for _ in 0..names.len() {
+            let (name, when) = next(&mut rx).await;
+            if name == "t0" {
+                assert!(when >= at(400), "t0 fired at its old deadline");
+            }
+            order.push(name);
+        }
+        let mut expected: Vec<_> = names[1..].to_vec();
+        expected.push("t0");
+        assert_eq!(order, expected);
+    });
+}
