@@ -96,6 +96,10 @@ enum Command {
         /// Leave the lab running afterwards and print how to enter it.
         #[arg(long)]
         keep: bool,
+        /// The story across subnets: the VIP on the master's lo,
+        /// announced over BGP by BIRD (needs bird2 installed).
+        #[arg(long)]
+        routed: bool,
     },
     /// Show the running daemon's instances, masters, counters and checks.
     Status {
@@ -171,7 +175,11 @@ fn main() -> ExitCode {
         }
         Command::Status { daemon, json } => status(&daemon, json),
         Command::Reload { daemon } => reload(&daemon),
-        Command::Demo { crash, keep } => demo(crash, keep),
+        Command::Demo {
+            crash,
+            keep,
+            routed,
+        } => demo(crash, keep, routed),
         Command::Decode { hex, src, dst, ttl } => decode(&hex, src, dst, ttl),
     }
 }
@@ -205,7 +213,7 @@ fn run(configs: &[PathBuf], options: &LoadOptions, log_format: LogFormat) -> Exi
     }
 }
 
-fn demo(crash: bool, keep: bool) -> ExitCode {
+fn demo(crash: bool, keep: bool, routed: bool) -> ExitCode {
     if !nix::unistd::geteuid().is_root() {
         eprintln!(
             "vipd demo needs root to create its private network namespaces: run it with sudo."
@@ -227,11 +235,13 @@ fn demo(crash: bool, keep: bool) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match vipd::lab::demo::run(
-        &vipd::lab::demo::Options { crash, keep },
-        &vipd,
-        &interrupted,
-    ) {
+    let options = vipd::lab::demo::Options { crash, keep };
+    let story = if routed {
+        vipd::lab::routed_demo::run
+    } else {
+        vipd::lab::demo::run
+    };
+    match story(&options, &vipd, &interrupted) {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::FAILURE,
         Err(error) => {

@@ -46,19 +46,19 @@ pub struct Options {
     pub keep: bool,
 }
 
-struct Timeline {
-    start: Instant,
-    passed: usize,
-    failed: usize,
+pub(crate) struct Timeline {
+    pub(crate) start: Instant,
+    pub(crate) passed: usize,
+    pub(crate) failed: usize,
 }
 
 impl Timeline {
-    fn say(&self, text: &str) {
+    pub(crate) fn say(&self, text: &str) {
         println!("{:>7} ms  {text}", self.start.elapsed().as_millis());
     }
 
     /// Records a step's result; an interrupted step is neither.
-    fn check(&mut self, step: &str, took: Option<Duration>, interrupted: bool) -> bool {
+    pub(crate) fn check(&mut self, step: &str, took: Option<Duration>, interrupted: bool) -> bool {
         if interrupted {
             return false;
         }

@@ -9,6 +9,8 @@
 //! started, by PID, and deletes every namespace it made.
 
 pub mod demo;
+pub mod routed;
+pub mod routed_demo;
 #[cfg(any(test, feature = "__internal-test"))]
 pub mod testing;
 
@@ -34,6 +36,9 @@ pub enum LabError {
     Command { command: String, stderr: String },
     #[error("{0}")]
     Io(#[from] io::Error),
+    /// A program the lab needs is not installed; says how to install it.
+    #[error("{0}")]
+    Missing(String),
 }
 
 /// What is missing to run network tests here, if anything.
@@ -77,22 +82,27 @@ impl Lab {
     /// except that .203, the seed's virtual address, is skipped (host 3
     /// is .204).
     pub fn new(hosts: usize) -> Result<Lab, LabError> {
+        let mut lab = Lab::empty()?;
+        // From here on, Drop cleans up whatever part was made.
+        lab.build(hosts)?;
+        Ok(lab)
+    }
+
+    /// Names unique to this run, a directory, no namespaces yet.
+    fn empty() -> Result<Lab, LabError> {
         prerequisites()?;
         let n = LABS_THIS_PROCESS.fetch_add(1, Ordering::SeqCst);
         let prefix = format!("vipd{}x{n}", std::process::id());
         let dir = std::env::temp_dir().join(&prefix);
         fs::create_dir_all(&dir)?;
-        let mut lab = Lab {
+        Ok(Lab {
             switch: format!("{prefix}sw"),
             prefix,
             hosts: Vec::new(),
             dir,
             children: Vec::new(),
             keep: false,
-        };
-        // From here on, Drop cleans up whatever part was made.
-        lab.build(hosts)?;
-        Ok(lab)
+        })
     }
 
     fn build(&mut self, hosts: usize) -> Result<(), LabError> {
@@ -176,9 +186,22 @@ impl Lab {
         args: &[&str],
         log: &Path,
     ) -> io::Result<Pid> {
+        let netns = self.host(i).netns.clone();
+        self.spawn_in(&netns, program, args, log)
+    }
+
+    /// As `spawn`, in any of this lab's namespaces (the switch's, or a
+    /// routed lab's router).
+    pub fn spawn_in(
+        &mut self,
+        netns: &str,
+        program: &Path,
+        args: &[&str],
+        log: &Path,
+    ) -> io::Result<Pid> {
         let out = fs::File::create(log)?;
         let child = Command::new("ip")
-            .args(["netns", "exec", &self.host(i).netns])
+            .args(["netns", "exec", netns])
             .arg(program)
             .args(args)
             .stdin(Stdio::null())
