@@ -1,5 +1,6 @@
-//! `vipd demo` as a user runs it: the story passes, and an interrupted
-//! demo still removes everything it made.
+//! `vipd demo` as a user runs it: the story passes (on a LAN, and across
+//! subnets with `--routed`), and an interrupted demo still removes
+//! everything it made.
 
 mod support;
 
@@ -73,4 +74,54 @@ fn an_interrupted_demo_removes_its_lab() {
     );
     let gone = vipd::lab::wait_for(Duration::from_secs(5), || namespaces_of(pid).is_empty());
     assert!(gone.is_some(), "left behind: {:?}", namespaces_of(pid));
+}
+
+#[test]
+fn the_routed_demo_tells_the_story_across_subnets_and_cleans_up() {
+    let test = "the_routed_demo_tells_the_story_across_subnets_and_cleans_up";
+    let missing = vipd::lab::missing_prerequisite().or_else(vipd::lab::routed::bird_missing);
+    if !vipd::lab::testing::proceed_or_skip(test, missing) {
+        return;
+    }
+    let child = Command::new(vipd_binary())
+        .args(["demo", "--routed"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let out = child.wait_with_output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    for step in [
+        "PASS  1. the client reaches A",
+        "PASS  2. the client reaches B",
+        "PASS  3. the client reaches A again",
+        "result: 3 passed, 0 failed",
+    ] {
+        assert!(text.contains(step), "{step} missing:\n{text}");
+    }
+    assert!(
+        namespaces_of(pid).is_empty(),
+        "left behind: {:?}",
+        namespaces_of(pid)
+    );
+}
+
+#[test]
+fn the_routed_demo_without_bird_says_how_to_install_it() {
+    if !prerequisites_or_skip("the_routed_demo_without_bird_says_how_to_install_it", false) {
+        return;
+    }
+    // A PATH with no bird on it.
+    let empty = std::env::temp_dir().join(format!("vipd-no-bird-{}", std::process::id()));
+    std::fs::create_dir_all(&empty).unwrap();
+    let out = Command::new(vipd_binary())
+        .args(["demo", "--routed"])
+        .env("PATH", &empty)
+        .output()
+        .unwrap();
+    let _ = std::fs::remove_dir(&empty);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("apt-get install bird2"), "{stderr}");
 }
