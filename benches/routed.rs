@@ -199,7 +199,7 @@ impl Bench {
 
     fn set(&self, event: Event, broken: bool) {
         match event {
-            Event::LinkCut => self.lab.set_router_port(1, !broken).unwrap(),
+            Event::LinkCut => self.lab.set_cable(1, !broken).unwrap(),
             Event::Silent => self.lab.set_silenced(1, broken).unwrap(),
             _ => unreachable!(),
         }

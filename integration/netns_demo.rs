@@ -22,13 +22,12 @@ fn namespaces_of(pid: u32) -> Vec<String> {
         .collect()
 }
 
-#[test]
-fn the_demo_tells_the_seed_story_and_cleans_up() {
-    if !prerequisites_or_skip("the_demo_tells_the_seed_story_and_cleans_up", false) {
-        return;
-    }
+/// Runs `vipd demo` with `args`; checks it passes every step in `steps`
+/// and leaves no namespace behind.
+fn demo_passes(args: &[&str], steps: &[&str]) {
     let child = Command::new(vipd_binary())
         .arg("demo")
+        .args(args)
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
@@ -36,18 +35,29 @@ fn the_demo_tells_the_seed_story_and_cleans_up() {
     let out = child.wait_with_output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{text}");
-    for step in [
-        "PASS  1. VIP on A only",
-        "PASS  2. VIP on B",
-        "PASS  3. VIP back on A only",
-        "result: 3 passed, 0 failed",
-    ] {
+    for step in steps {
         assert!(text.contains(step), "{step} missing:\n{text}");
     }
     assert!(
         namespaces_of(pid).is_empty(),
         "left behind: {:?}",
         namespaces_of(pid)
+    );
+}
+
+#[test]
+fn the_demo_tells_the_seed_story_and_cleans_up() {
+    if !prerequisites_or_skip("the_demo_tells_the_seed_story_and_cleans_up", false) {
+        return;
+    }
+    demo_passes(
+        &[],
+        &[
+            "PASS  1. VIP on A only",
+            "PASS  2. VIP on B",
+            "PASS  3. VIP back on A only",
+            "result: 3 passed, 0 failed",
+        ],
     );
 }
 
@@ -83,27 +93,14 @@ fn the_routed_demo_tells_the_story_across_subnets_and_cleans_up() {
     if !vipd::lab::testing::proceed_or_skip(test, missing) {
         return;
     }
-    let child = Command::new(vipd_binary())
-        .args(["demo", "--routed"])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let pid = child.id();
-    let out = child.wait_with_output().unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{text}");
-    for step in [
-        "PASS  1. the client reaches A",
-        "PASS  2. the client reaches B",
-        "PASS  3. the client reaches A again",
-        "result: 3 passed, 0 failed",
-    ] {
-        assert!(text.contains(step), "{step} missing:\n{text}");
-    }
-    assert!(
-        namespaces_of(pid).is_empty(),
-        "left behind: {:?}",
-        namespaces_of(pid)
+    demo_passes(
+        &["--routed"],
+        &[
+            "PASS  1. the client reaches A",
+            "PASS  2. the client reaches B",
+            "PASS  3. the client reaches A again",
+            "result: 3 passed, 0 failed",
+        ],
     );
 }
 

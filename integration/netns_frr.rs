@@ -90,7 +90,6 @@ fn start_frr(lab: &mut Lab, host: usize, flavour: Flavour, priority: u8) -> Frr 
     make_macvlan(lab, host, flavour);
     let dir = lab.dir.join(format!("frr-h{host}"));
     std::fs::create_dir_all(&dir).unwrap();
-    let path = |name: &str| dir.join(name).to_string_lossy().to_string();
     std::fs::write(dir.join("zebra.conf"), format!("hostname h{host}\n")).unwrap();
     let family = if flavour == Flavour::V3Ipv6 {
         "ipv6"
@@ -105,26 +104,8 @@ fn start_frr(lab: &mut Lab, host: usize, flavour: Flavour, priority: u8) -> Frr 
         vrrp.push_str(&format!(" vrrp 51 {family} {address}\n"));
     }
     std::fs::write(dir.join("vrrpd.conf"), vrrp).unwrap();
-    let common = |daemon: &str| {
-        vec![
-            "-f".to_string(),
-            path(&format!("{daemon}.conf")),
-            "-i".to_string(),
-            path(&format!("{daemon}.pid")),
-            "-z".to_string(),
-            path("zserv.api"),
-            "--vty_socket".to_string(),
-            dir.to_string_lossy().to_string(),
-            "-P".to_string(),
-            "0".to_string(),
-            "-u".to_string(),
-            "root".to_string(),
-            "-g".to_string(),
-            "frrvty".to_string(),
-        ]
-    };
     let start = |lab: &mut Lab, daemon: &str| {
-        let args = common(daemon);
+        let args = vipd::lab::routed::frr_daemon_args(&dir, daemon);
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let log = dir.join(format!("{daemon}.log"));
         let program = PathBuf::from(format!("/usr/lib/frr/{daemon}"));

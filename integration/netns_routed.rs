@@ -156,13 +156,13 @@ fn a_routed_vip_follows_the_master_across_subnets() {
 
     // 4. A's link cut on the router's side: B, never A; back: A.
     let cut = Instant::now();
-    lab.set_router_port(1, false).unwrap();
+    lab.set_cable(1, false).unwrap();
     wait_for_answer(&lab, &client, cut, "B", "A's link cut");
     probe_on(&client, 10);
     never_a_after_b(&client, cut, "A's link cut");
     report("link cut", &client, cut);
     let healed = Instant::now();
-    lab.set_router_port(1, true).unwrap();
+    lab.set_cable(1, true).unwrap();
     wait_for_answer(&lab, &client, healed, "A", "A's link back");
 
     // 5. A silent with its link up (the router drops all its traffic): B,

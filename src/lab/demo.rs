@@ -101,14 +101,8 @@ pub fn run(options: &Options, vipd: &Path, interrupted: &AtomicBool) -> Result<b
     };
     let a_config = config(&lab, a, "MASTER", 100)?;
     let b_config = config(&lab, b, "BACKUP", 90)?;
-    let start = |lab: &mut Lab, host: usize, config: &Path, run: u32| -> Result<Pid, LabError> {
-        let log = lab.dir.join(format!("host{host}-run{run}.log"));
-        Ok(lab.spawn(
-            host,
-            vipd,
-            &["run", "--config", &config.to_string_lossy()],
-            &log,
-        )?)
+    let start = |lab: &mut Lab, host: usize, config: &Path, run: u32| {
+        start_vipd(lab, vipd, host, config, run)
     };
     // Generous deadlines: Master_Down_Interval is 3.6 s; a loaded machine
     // may add seconds. The timeline shows what it really took.
@@ -126,11 +120,7 @@ pub fn run(options: &Options, vipd: &Path, interrupted: &AtomicBool) -> Result<b
     );
 
     if ok && !stop_early() {
-        let how = if options.crash {
-            Signal::SIGKILL
-        } else {
-            Signal::SIGTERM
-        };
+        let how = options.stop_signal();
         t.say(&format!("stopping A with {how}"));
         lab.signal(a_pid, how);
         let moved = if options.crash {
@@ -162,21 +152,58 @@ pub fn run(options: &Options, vipd: &Path, interrupted: &AtomicBool) -> Result<b
         }
     }
 
-    if stop_early() {
-        t.say("interrupted");
-    }
-    println!("result: {} passed, {} failed", t.passed, t.failed);
-    if options.keep {
-        lab.keep();
-        println!("the lab is still up (--keep). Enter a host with:");
-        for host in &lab.hosts {
-            println!("  ip netns exec {} bash", host.netns);
+    Ok(t.finish(&mut lab, options, stop_early()))
+}
+
+impl Timeline {
+    /// The result line, and with `--keep` how to enter and remove the lab;
+    /// true when all three steps passed and nothing interrupted them.
+    pub(crate) fn finish(&self, lab: &mut Lab, options: &Options, interrupted: bool) -> bool {
+        if interrupted {
+            self.say("interrupted");
         }
-        println!("logs and configs: {}", lab.dir.display());
-        println!(
-            "remove it with: for ns in {}; do ip netns pids $ns | xargs -r kill; ip netns del $ns; done",
-            lab.namespaces().join(" ")
-        );
+        println!("result: {} passed, {} failed", self.passed, self.failed);
+        if options.keep {
+            lab.keep();
+            println!("the lab is still up (--keep). Enter a namespace with:");
+            for netns in lab.namespaces() {
+                println!("  ip netns exec {netns} bash");
+            }
+            println!("logs and configs: {}", lab.dir.display());
+            println!(
+                "remove it with: for ns in {}; do ip netns pids $ns | xargs -r kill; ip netns del $ns; done",
+                lab.namespaces().join(" ")
+            );
+        }
+        self.failed == 0 && self.passed == 3 && !interrupted
     }
-    Ok(t.failed == 0 && t.passed == 3 && !stop_early())
+}
+
+/// Starts `vipd run --config CONFIG` on `host`; the log is
+/// `vipd-hHOST-runRUN.log` in the lab's directory.
+pub(crate) fn start_vipd(
+    lab: &mut Lab,
+    vipd: &Path,
+    host: usize,
+    config: &Path,
+    run: u32,
+) -> Result<Pid, LabError> {
+    let log = lab.dir.join(format!("vipd-h{host}-run{run}.log"));
+    Ok(lab.spawn(
+        host,
+        vipd,
+        &["run", "--config", &config.to_string_lossy()],
+        &log,
+    )?)
+}
+
+impl Options {
+    /// How A is stopped: a crash or a clean stop.
+    pub(crate) fn stop_signal(&self) -> Signal {
+        if self.crash {
+            Signal::SIGKILL
+        } else {
+            Signal::SIGTERM
+        }
+    }
 }

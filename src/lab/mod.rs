@@ -334,15 +334,25 @@ impl Drop for Lab {
 }
 
 pub(crate) fn ip(args: &[&str]) -> Result<(), LabError> {
-    let out = Command::new("ip")
-        .args(args)
-        .output()
-        .map_err(LabError::NoIp)?;
+    checked(
+        Command::new("ip").args(args),
+        format!("ip {}", args.join(" ")),
+        LabError::NoIp,
+    )
+}
+
+/// Runs `command`; a failure says what ran (`shown`) and its stderr.
+pub(crate) fn checked(
+    command: &mut Command,
+    shown: String,
+    cannot_start: impl FnOnce(io::Error) -> LabError,
+) -> Result<(), LabError> {
+    let out = command.output().map_err(cannot_start)?;
     if out.status.success() {
         Ok(())
     } else {
         Err(LabError::Command {
-            command: format!("ip {}", args.join(" ")),
+            command: shown,
             stderr: String::from_utf8_lossy(&out.stderr).trim().to_string(),
         })
     }

@@ -15,7 +15,9 @@
 //! ```
 //!
 //! The router's namespace is the lab's `switch` one, so dropping the
-//! `Lab` removes it with the rest.
+//! `Lab` removes it with the rest, and `set_cable(i, false)` cuts host
+//! `i`'s link on the router's side, as a failed host or cable looks to the
+//! network.
 
 use std::fs;
 use std::io::{self, Read, Write};
@@ -128,20 +130,6 @@ impl Lab {
         Ok(())
     }
 
-    /// Cuts host `i`'s link on the router's side, as a failed host or
-    /// cable looks to the network.
-    pub fn set_router_port(&self, i: usize, up: bool) -> Result<(), LabError> {
-        let state = if up { "up" } else { "down" };
-        ip(&[
-            "-n",
-            &self.switch,
-            "link",
-            "set",
-            &format!("port{i}"),
-            state,
-        ])
-    }
-
     /// Makes the router drop everything to and from host `i` with its link
     /// up, as a hung host behind a switch looks; `false` lets it through.
     pub fn set_silenced(&self, i: usize, silent: bool) -> Result<(), LabError> {
@@ -237,25 +225,9 @@ router bgp {local_as}
             ),
         )?;
         let netns = self.host(i).netns.clone();
-        let path = |name: &str| dir.join(name).to_string_lossy().to_string();
         let mut pids = Vec::new();
         for daemon in FRR_DAEMONS {
-            let args = [
-                "-f".to_string(),
-                path(&format!("{daemon}.conf")),
-                "-i".to_string(),
-                path(&format!("{daemon}.pid")),
-                "-z".to_string(),
-                path("zserv.api"),
-                "--vty_socket".to_string(),
-                dir.to_string_lossy().to_string(),
-                "-P".to_string(),
-                "0".to_string(),
-                "-u".to_string(),
-                "root".to_string(),
-                "-g".to_string(),
-                "frrvty".to_string(),
-            ];
+            let args = frr_daemon_args(&dir, daemon);
             let args: Vec<&str> = args.iter().map(String::as_str).collect();
             let program = Path::new("/usr/lib/frr").join(daemon);
             let log = dir.join(format!("{daemon}.log"));
@@ -307,6 +279,29 @@ pub fn frr_missing() -> Option<String> {
         .then(|| {
             "FRR (zebra, bfdd, bgpd) is not installed (Debian/Ubuntu: apt-get install frr)".into()
         })
+}
+
+/// The command line of FRR daemon `daemon` (zebra, bgpd, vrrpd, ...) run
+/// by hand from `dir`: its config `DAEMON.conf`, pid file, zebra's API
+/// socket and the vty sockets all there, no vty TCP port, as root.
+pub fn frr_daemon_args(dir: &Path, daemon: &str) -> Vec<String> {
+    let path = |name: &str| dir.join(name).to_string_lossy().to_string();
+    vec![
+        "-f".to_string(),
+        path(&format!("{daemon}.conf")),
+        "-i".to_string(),
+        path(&format!("{daemon}.pid")),
+        "-z".to_string(),
+        path("zserv.api"),
+        "--vty_socket".to_string(),
+        dir.to_string_lossy().to_string(),
+        "-P".to_string(),
+        "0".to_string(),
+        "-u".to_string(),
+        "root".to_string(),
+        "-g".to_string(),
+        "frrvty".to_string(),
+    ]
 }
 
 /// Whether BIRD 2 is installed (the routed lab's BGP speaker).
@@ -379,18 +374,13 @@ fn set_sysctl(netns: &str, key: &str, value: &str) -> Result<(), LabError> {
 }
 
 fn run_in(netns: &str, program: &str, args: &[&str]) -> Result<(), LabError> {
-    let out = Command::new("ip")
-        .args(["netns", "exec", netns, program])
-        .args(args)
-        .output()?;
-    if out.status.success() {
-        Ok(())
-    } else {
-        Err(LabError::Command {
-            command: format!("{program} {}", args.join(" ")),
-            stderr: String::from_utf8_lossy(&out.stderr).trim().to_string(),
-        })
-    }
+    super::checked(
+        Command::new("ip")
+            .args(["netns", "exec", netns, program])
+            .args(args),
+        format!("{program} {}", args.join(" ")),
+        LabError::Io,
+    )
 }
 
 /// Runs `f` on a new thread inside namespace `netns`; sockets it makes

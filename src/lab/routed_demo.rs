@@ -7,10 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use nix::sys::signal::Signal;
-use nix::unistd::Pid;
-
-use super::demo::{Options, Timeline};
+use super::demo::{start_vipd, Options, Timeline};
 use super::routed::{self, Client, NameService, VIP};
 use super::{Lab, LabError};
 
@@ -53,14 +50,8 @@ pub fn run(options: &Options, vipd: &Path, interrupted: &AtomicBool) -> Result<b
     };
     let a_config = config(&lab, 1, 100)?;
     let b_config = config(&lab, 2, 90)?;
-    let start = |lab: &mut Lab, host: usize, config: &Path, run: u32| -> Result<Pid, LabError> {
-        let log = lab.dir.join(format!("vipd-h{host}-run{run}.log"));
-        Ok(lab.spawn(
-            host,
-            vipd,
-            &["run", "--config", &config.to_string_lossy()],
-            &log,
-        )?)
+    let start = |lab: &mut Lab, host: usize, config: &Path, run: u32| {
+        start_vipd(lab, vipd, host, config, run)
     };
     let stop_early = || interrupted.load(Ordering::SeqCst);
     // Generous: BGP sessions come up in seconds; a loaded machine adds more.
@@ -78,11 +69,7 @@ pub fn run(options: &Options, vipd: &Path, interrupted: &AtomicBool) -> Result<b
     );
 
     if ok && !stop_early() {
-        let how = if options.crash {
-            Signal::SIGKILL
-        } else {
-            Signal::SIGTERM
-        };
+        let how = options.stop_signal();
         t.say(&format!("stopping A's vipd with {how}"));
         let stopped = Instant::now();
         lab.signal(a_pid, how);
@@ -109,22 +96,5 @@ pub fn run(options: &Options, vipd: &Path, interrupted: &AtomicBool) -> Result<b
         }
     }
     drop(client);
-
-    if stop_early() {
-        t.say("interrupted");
-    }
-    println!("result: {} passed, {} failed", t.passed, t.failed);
-    if options.keep {
-        lab.keep();
-        println!("the lab is still up (--keep). Enter a host or the router with:");
-        for netns in lab.namespaces() {
-            println!("  ip netns exec {netns} bash");
-        }
-        println!("logs and configs: {}", lab.dir.display());
-        println!(
-            "remove it with: for ns in {}; do ip netns pids $ns | xargs -r kill; ip netns del $ns; done",
-            lab.namespaces().join(" ")
-        );
-    }
-    Ok(t.failed == 0 && t.passed == 3 && !stop_early())
+    Ok(t.finish(&mut lab, options, stop_early()))
 }
