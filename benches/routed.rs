@@ -6,14 +6,16 @@
 //!
 //! `sudo cargo bench --bench routed` (keepalived and bird2 installed).
 //! For each daemon and `ROUTED_TRIALS` trials (default 3) of each event,
-//! it prints the client-visible gap (last answer from the old host to
-//! first answer from the new one), split into VRRP takeover (the event
-//! until the VIP is on the new host's lo, polled every few ms) and BGP
-//! convergence (from there until the client is answered), then medians
-//! with vipd/keepalived ratios. Events: A stopped gracefully (SIGTERM);
+//! it prints the outage the client sees (from the event, up to which the
+//! old host answers, to the new host's first answer; probes every 20 ms,
+//! so up to 20 ms late), split into VRRP takeover (the event until the
+//! VIP is on the new host's lo, polled every few ms) and BGP convergence
+//! (from there until the client is answered), then medians with
+//! vipd/keepalived ratios. Events: A stopped gracefully (SIGTERM);
 //! A started again (no gap, since B answers meanwhile: the time from A's
 //! start until the client reaches A); A's link cut on the router's side;
-//! A silenced with its link up.
+//! A silenced with its link up. Each event falls at a random point of
+//! the advert cycle (seeded, the same for both daemons).
 
 #[path = "../integration/support/mod.rs"]
 mod support;
@@ -23,11 +25,15 @@ use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::Signal;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
 use support::*;
 use vipd::lab::routed::{self, Client, NameService};
 use vipd::lab::{wait_for, Lab};
 
 const PROBE_EVERY: Duration = Duration::from_millis(20);
+/// The lab's advert interval, for randomising where in it events fall.
+const ADVERT_MS: u64 = 100;
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Kind {
@@ -133,12 +139,18 @@ impl Bench {
     }
 
     fn measure(&self, changed: Instant, on_new: Instant, from: &str, to: &str) -> Measure {
+        // `from` answered right up to the event; the outage starts there.
         self.wait_answer(changed, to, "after the event");
         // A few more probes, so the first answer by `to` is recorded.
         let seen = self.client.probes().len();
         wait_for(DEADLINE, || self.client.probes().len() > seen + 2).expect("probes");
         let probes = self.client.probes();
-        let gap = routed::gap(&probes, changed, from, to).expect("a gap");
+        assert!(
+            probes
+                .iter()
+                .any(|p| p.at <= changed && p.answer.as_deref() == Some(from)),
+            "{from} answered before the event"
+        );
         let first_to = probes
             .iter()
             .filter(|p| p.at > changed && p.answer.as_deref() == Some(to))
@@ -146,13 +158,20 @@ impl Bench {
             .min()
             .unwrap();
         Measure {
-            gap,
+            // From the event, not from `from`'s last answer, which comes up
+            // to one probe interval earlier at a random point.
+            gap: first_to.saturating_duration_since(changed),
             vrrp: on_new.saturating_duration_since(changed),
             bgp: first_to.saturating_duration_since(on_new),
         }
     }
 
-    fn trial(&mut self, event: Event) -> Measure {
+    fn trial(&mut self, event: Event, phase: Duration) -> Measure {
+        // Each event at a random point of A's advert cycle: the step
+        // before ends a fixed time after A's last transition, which would
+        // otherwise put every event at the same phase (and a dead host's
+        // gap, Master_Down after its last advert, always near the top).
+        std::thread::sleep(phase);
         match event {
             Event::Stop => {
                 let a = self.a.take().expect("A runs");
@@ -236,9 +255,11 @@ fn main() {
     for kind in [Kind::Keepalived, Kind::Vipd] {
         let mut bench = Bench::new(kind);
         let mut measured: Vec<(Event, Measure)> = Vec::new();
+        let mut rng = ChaCha8Rng::seed_from_u64(0x7671_7064);
         for t in 0..trials {
             for event in Event::ALL {
-                let m = bench.trial(event);
+                let phase = Duration::from_millis(rng.gen_range(0..ADVERT_MS));
+                let m = bench.trial(event, phase);
                 println!(
                     "{kind:?} trial {t}: {}: gap {:.0} ms (VRRP {:.0} ms + BGP {:.0} ms)",
                     event.describe(),
