@@ -96,16 +96,13 @@ fn ipv6_adverts_carry_internet_control_like_keepalived() {
     );
 }
 
-/// Runs `f` on a thread inside host `host`'s namespace (setns moves only
-/// that thread).
+/// Runs `f` inside host `host`'s namespace and returns what it returns.
 fn in_host<T: Send + 'static>(lab: &Lab, host: usize, f: impl FnOnce() -> T + Send + 'static) -> T {
-    let netns = std::fs::File::open(format!("/var/run/netns/{}", lab.host(host).netns)).unwrap();
-    std::thread::spawn(move || {
-        nix::sched::setns(&netns, nix::sched::CloneFlags::CLONE_NEWNET).expect("enter namespace");
-        f()
-    })
-    .join()
-    .unwrap()
+    vipd::lab::in_namespace(&lab.host(host).netns, f)
+        .expect("enter namespace")
+        .join()
+        .unwrap()
+        .expect("ran in the namespace")
 }
 
 /// Master_Down is timed from an advert's arrival, not from when the

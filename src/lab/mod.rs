@@ -333,6 +333,28 @@ impl Drop for Lab {
     }
 }
 
+/// Runs `f` on a new thread inside namespace `netns` (setns moves only
+/// that thread); sockets it makes stay in that namespace. Fails, without
+/// running `f`, if the namespace cannot be entered.
+pub fn in_namespace<T: Send + 'static>(
+    netns: &str,
+    f: impl FnOnce() -> T + Send + 'static,
+) -> io::Result<std::thread::JoinHandle<Option<T>>> {
+    let handle = fs::File::open(Path::new("/var/run/netns").join(netns))?;
+    let (entered_tx, entered_rx) = std::sync::mpsc::channel();
+    let thread = std::thread::spawn(move || {
+        let entered = nix::sched::setns(&handle, nix::sched::CloneFlags::CLONE_NEWNET)
+            .map_err(io::Error::from);
+        let ok = entered.is_ok();
+        let _ = entered_tx.send(entered);
+        ok.then(f)
+    });
+    entered_rx
+        .recv()
+        .map_err(|_| io::Error::other("namespace thread died"))??;
+    Ok(thread)
+}
+
 pub(crate) fn ip(args: &[&str]) -> Result<(), LabError> {
     checked(
         Command::new("ip").args(args),

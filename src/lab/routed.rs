@@ -29,10 +29,9 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use nix::sched::{setns, CloneFlags};
 use nix::unistd::Pid;
 
-use super::{ip, Host, Lab, LabError};
+use super::{in_namespace, ip, Host, Lab, LabError};
 
 pub const VIP: Ipv4Addr = Ipv4Addr::new(203, 0, 113, 10);
 /// Where each host's name service listens.
@@ -80,11 +79,6 @@ const BGP_TIMERS: &str =
 /// A host's AS number (private, 16 bit).
 pub fn host_as(i: usize) -> u32 {
     ROUTER_AS + i as u32
-}
-
-/// The router's address on host `i`'s link.
-pub fn router_address(i: usize) -> Ipv4Addr {
-    subnet(i).router
 }
 
 impl Lab {
@@ -383,33 +377,12 @@ fn run_in(netns: &str, program: &str, args: &[&str]) -> Result<(), LabError> {
     )
 }
 
-/// Runs `f` on a new thread inside namespace `netns`; sockets it makes
-/// stay in that namespace. setns moves only that thread.
-fn in_namespace<T: Send + 'static>(
-    netns: &str,
-    f: impl FnOnce() -> T + Send + 'static,
-) -> io::Result<JoinHandle<T>> {
-    let handle = fs::File::open(Path::new("/var/run/netns").join(netns))?;
-    let (entered_tx, entered_rx) = std::sync::mpsc::channel();
-    let thread = std::thread::spawn(move || {
-        let entered = setns(&handle, CloneFlags::CLONE_NEWNET).map_err(io::Error::from);
-        let ok = entered.is_ok();
-        let _ = entered_tx.send(entered);
-        assert!(ok, "setns failed");
-        f()
-    });
-    entered_rx
-        .recv()
-        .map_err(|_| io::Error::other("namespace thread died"))??;
-    Ok(thread)
-}
-
 /// A TCP service on a host that answers each connection with the host's
 /// name and closes it; stops (closing its socket, so the namespace can
 /// go) when dropped.
 pub struct NameService {
     stop: Arc<AtomicBool>,
-    thread: Option<JoinHandle<()>>,
+    thread: Option<JoinHandle<Option<()>>>,
 }
 
 impl NameService {
@@ -477,7 +450,7 @@ pub struct Probe {
 pub struct Client {
     stop: Arc<AtomicBool>,
     probes: Arc<Mutex<Vec<Probe>>>,
-    thread: Option<JoinHandle<()>>,
+    thread: Option<JoinHandle<Option<()>>>,
 }
 
 impl Client {
@@ -546,7 +519,11 @@ impl Client {
 
     /// The answer of the latest probe made at or after `since`.
     pub fn latest_since(&self, since: Instant) -> Option<Option<String>> {
-        self.probes_since(since).last().map(|p| p.answer.clone())
+        let probes = self.probes.lock().unwrap();
+        probes
+            .last()
+            .filter(|p| p.at >= since)
+            .map(|p| p.answer.clone())
     }
 }
 

@@ -78,7 +78,6 @@ pub struct Received {
 /// What one `recv_batch` read.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Batch {
-    pub read: usize,
     /// The receive queue was found empty: nothing more until the socket
     /// becomes readable again.
     pub drained: bool,
@@ -117,23 +116,13 @@ impl VrrpReceiver {
     /// whose facts come as control messages.
     pub fn recv_batch(&self, out: &mut Vec<Received>, max: usize) -> io::Result<Batch> {
         if self.ipv6 {
-            let mut read = 0;
-            while read < max {
-                match self.try_recv()? {
+            for _ in 0..max {
+                match self.try_recv_v6()? {
                     Some(packet) => out.push(packet),
-                    None => {
-                        return Ok(Batch {
-                            read,
-                            drained: true,
-                        })
-                    }
+                    None => return Ok(Batch { drained: true }),
                 }
-                read += 1;
             }
-            return Ok(Batch {
-                read,
-                drained: false,
-            });
+            return Ok(Batch { drained: false });
         }
         self.recv_batch_v4(out, max)
     }
@@ -173,14 +162,8 @@ impl VrrpReceiver {
         if received < 0 {
             let error = io::Error::last_os_error();
             return match error.kind() {
-                io::ErrorKind::WouldBlock => Ok(Batch {
-                    read: 0,
-                    drained: true,
-                }),
-                io::ErrorKind::Interrupted => Ok(Batch {
-                    read: 0,
-                    drained: false,
-                }),
+                io::ErrorKind::WouldBlock => Ok(Batch { drained: true }),
+                io::ErrorKind::Interrupted => Ok(Batch { drained: false }),
                 _ => Err(error),
             };
         }
@@ -194,36 +177,20 @@ impl VrrpReceiver {
             let stamp = unsafe { timestamp(&headers[i].msg_hdr) };
             out.push(parse_ipv4(arrival(stamp, read_at, real_now), bytes));
         }
+        // Fewer than asked for: the queue was empty at that instant.
         Ok(Batch {
-            read: received as usize,
-            // Fewer than asked for: the queue was empty at that instant.
             drained: (received as usize) < wanted,
         })
     }
 
-    /// The next queued packet, `Ok(None)` when none is queued.
-    pub fn try_recv(&self) -> io::Result<Option<Received>> {
-        let result = if self.ipv6 {
-            self.recv_v6()
-        } else {
-            self.recv_v4()
-        };
-        match result {
+    /// The next queued IPv6 packet, `Ok(None)` when none is queued.
+    fn try_recv_v6(&self) -> io::Result<Option<Received>> {
+        match self.recv_v6() {
             Ok(packet) => Ok(packet),
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(None),
             Err(e) if e.kind() == io::ErrorKind::Interrupted => Ok(None),
             Err(e) => Err(e),
         }
-    }
-
-    /// IPv4 raw sockets deliver the IP header: TTL and addresses are in it.
-    /// Returns `Some` with an empty payload for a packet too short to be IP.
-    fn recv_v4(&self) -> io::Result<Option<Received>> {
-        let mut buf = [MaybeUninit::<u8>::uninit(); 2048];
-        let n = self.socket.recv(&mut buf)?;
-        // SAFETY: recv initialised the first n bytes.
-        let bytes: &[u8] = unsafe { std::slice::from_raw_parts(buf.as_ptr().cast(), n) };
-        Ok(Some(parse_ipv4(Instant::now(), bytes)))
     }
 
     /// IPv6 raw sockets deliver only the payload: hop limit and

@@ -111,7 +111,7 @@ impl SharedTimer {
             deadlines.by_time.insert((at, self.id));
             deadlines.current.insert(self.id, at);
             if deadlines.armed.is_none_or(|armed| at < armed) {
-                return self.queue.arm(&mut deadlines, at);
+                return self.queue.arm(&mut deadlines, Some(at));
             }
         }
         // The first deadline moved later or went. With many deadlines
@@ -120,10 +120,7 @@ impl SharedTimer {
         // re-arm it saves.
         let first = deadlines.by_time.first().map(|&(first, _)| first);
         if deadlines.by_time.len() < LAZY_FROM && first != deadlines.armed {
-            return match first {
-                Some(first) => self.queue.arm(&mut deadlines, first),
-                None => self.queue.disarm(&mut deadlines),
-            };
+            return self.queue.arm(&mut deadlines, first);
         }
         Ok(())
     }
@@ -165,38 +162,38 @@ impl Queue {
         })
     }
 
-    fn disarm(&self, deadlines: &mut Deadlines) -> io::Result<()> {
-        match self.fd.get_ref().0.unset() {
+    /// Sets the timerfd to fire at `at` (or never). A failure breaks the
+    /// queue for good: every later `set` fails, so owners restart, and
+    /// the thread gets a fresh queue.
+    fn arm(&self, deadlines: &mut Deadlines, at: Option<Instant>) -> io::Result<()> {
+        let set = match at {
+            Some(at) => {
+                // Zero would disarm a timerfd: fire "at once" instead.
+                let after = at
+                    .saturating_duration_since(Instant::now())
+                    .max(Duration::from_nanos(1));
+                self.fd.get_ref().0.set(
+                    Expiration::OneShot(TimeSpec::from_duration(after)),
+                    TimerSetTimeFlags::empty(),
+                )
+            }
+            None => self.fd.get_ref().0.unset(),
+        };
+        match set {
             Ok(()) => {
-                deadlines.armed = None;
+                deadlines.armed = at;
                 Ok(())
             }
             Err(error) => {
-                deadlines.broken = true;
+                Self::break_down(deadlines);
                 Err(error.into())
             }
         }
     }
 
-    fn arm(&self, deadlines: &mut Deadlines, at: Instant) -> io::Result<()> {
-        // Zero would disarm a timerfd: fire "at once" instead.
-        let after = at
-            .saturating_duration_since(Instant::now())
-            .max(Duration::from_nanos(1));
-        let set = self.fd.get_ref().0.set(
-            Expiration::OneShot(TimeSpec::from_duration(after)),
-            TimerSetTimeFlags::empty(),
-        );
-        match set {
-            Ok(()) => {
-                deadlines.armed = Some(at);
-                Ok(())
-            }
-            Err(error) => {
-                deadlines.broken = true;
-                Err(error.into())
-            }
-        }
+    fn break_down(deadlines: &mut Deadlines) {
+        deadlines.broken = true;
+        QUEUE.with(|slot| *slot.borrow_mut() = Weak::new());
     }
 
     /// Removes what is due at `now` and arms the timerfd for what is next;
@@ -214,54 +211,52 @@ impl Queue {
                 due.push(Rc::clone(wake));
             }
         }
-        deadlines.armed = None;
-        if let Some(&(next, _)) = deadlines.by_time.first() {
-            if let Err(error) = self.arm(&mut deadlines, next) {
-                tracing::error!(%error, "cannot set the shared timer: {error}");
-                return self.fail(deadlines);
+        match deadlines.by_time.first() {
+            Some(&(next, _)) => {
+                if let Err(error) = self.arm(&mut deadlines, Some(next)) {
+                    return Self::fail(&mut deadlines, &error);
+                }
             }
+            // A one-shot timerfd that fired is disarmed already.
+            None => deadlines.armed = None,
         }
         due
     }
 
-    /// Wakes every owner so each finds `set` failing and restarts onto a
-    /// fresh queue.
-    fn fail(&self, mut deadlines: std::cell::RefMut<'_, Deadlines>) -> Vec<Wake> {
-        deadlines.broken = true;
-        QUEUE.with(|slot| *slot.borrow_mut() = Weak::new());
+    /// The timer is broken: every owner is woken, finds `set` failing and
+    /// restarts onto a fresh queue.
+    fn fail(deadlines: &mut Deadlines, error: &dyn std::fmt::Display) -> Vec<Wake> {
+        tracing::error!(%error, "the shared timer failed: {error}");
+        Self::break_down(deadlines);
         deadlines.wakers.values().cloned().collect()
     }
 
     async fn drive(self: Rc<Queue>) {
         loop {
-            let mut guard = match self.fd.readable().await {
-                Ok(guard) => guard,
-                Err(error) => {
-                    tracing::error!(%error, "the shared timer failed: {error}");
-                    let wake = self.fail(self.deadlines.borrow_mut());
-                    wake.iter().for_each(|wake| wake());
-                    return;
+            let due = match self.fd.readable().await {
+                Ok(mut guard) => {
+                    let mut count = [0u8; 8];
+                    match nix::unistd::read(guard.get_inner().0.as_fd(), &mut count) {
+                        // Read, a timerfd is unreadable until it next fires
+                        // (a new edge): no second read to see EAGAIN.
+                        Ok(_) => {
+                            guard.clear_ready();
+                            self.expire(Instant::now())
+                        }
+                        Err(Errno::EAGAIN) => {
+                            guard.clear_ready();
+                            continue;
+                        }
+                        Err(error) => Self::fail(&mut self.deadlines.borrow_mut(), &error),
+                    }
                 }
+                Err(error) => Self::fail(&mut self.deadlines.borrow_mut(), &error),
             };
-            let mut count = [0u8; 8];
-            match nix::unistd::read(guard.get_inner().0.as_fd(), &mut count) {
-                // Read, a timerfd is unreadable until it next fires (a new
-                // edge): no second read to see EAGAIN.
-                Ok(_) => guard.clear_ready(),
-                Err(Errno::EAGAIN) => {
-                    guard.clear_ready();
-                    continue;
-                }
-                Err(error) => {
-                    tracing::error!(%error, "the shared timer failed: {error}");
-                    let wake = self.fail(self.deadlines.borrow_mut());
-                    wake.iter().for_each(|wake| wake());
-                    return;
-                }
-            }
-            let due = self.expire(Instant::now());
             // Outside the borrow: an owner may set its next deadline at once.
             due.iter().for_each(|wake| wake());
+            if self.deadlines.borrow().broken {
+                return;
+            }
         }
     }
 }
