@@ -14,6 +14,16 @@ pub enum Event {
     Shutdown,
     LinkDown,
     LinkUp,
+    /// The daemon cannot run the instance now (no source address, no
+    /// socket, no timer): FAULT until `Available`. Replaces an earlier
+    /// reason.
+    Unavailable(String),
+    /// What made it unavailable is mended.
+    Available,
+    /// The interface's address the instance sends from changed (the
+    /// daemon follows the interface, as keepalived does when no source
+    /// is configured). Another family's address is ignored.
+    SourceChanged(std::net::IpAddr),
     /// A tracker's current effect, replacing any earlier one of that name.
     Tracker {
         name: String,

@@ -41,6 +41,8 @@ pub struct Instance {
     master_adver_interval: Centiseconds,
     trackers: BTreeMap<String, TrackerEffect>,
     link_up: bool,
+    /// Why the daemon cannot run this instance now, if it cannot.
+    unavailable: Option<String>,
     adver_timer: Timer,
     master_down_timer: Timer,
     announce_timer: Timer,
@@ -72,6 +74,7 @@ impl Instance {
             state: State::Initialize,
             trackers: BTreeMap::new(),
             link_up: true,
+            unavailable: None,
             adver_timer: Timer::default(),
             master_down_timer: Timer::default(),
             announce_timer: Timer::default(),
@@ -116,6 +119,12 @@ impl Instance {
 
     pub fn stats(&self) -> &Stats {
         &self.stats
+    }
+
+    /// Why the instance is (or would be, once started) in FAULT.
+    pub fn fault_cause(&self) -> Option<FaultCause> {
+        self.own_fault_cause()
+            .or(self.sync_fault.then_some(FaultCause::SyncGroup))
     }
 
     pub fn poll_action(&mut self) -> Option<Action> {
@@ -195,6 +204,19 @@ impl Instance {
             Event::LinkUp => {
                 self.link_up = true;
                 self.reevaluate(now);
+            }
+            Event::Unavailable(why) => {
+                self.unavailable = Some(why);
+                self.reevaluate(now);
+            }
+            Event::Available => {
+                self.unavailable = None;
+                self.reevaluate(now);
+            }
+            Event::SourceChanged(address) => {
+                if address.is_ipv6() == self.params.primary_address.is_ipv6() {
+                    self.params.primary_address = address;
+                }
             }
             Event::Tracker { name, effect } => {
                 self.trackers.insert(name, effect);
@@ -409,15 +431,13 @@ impl Instance {
         self.master_down_timer.arm(now, interval);
     }
 
-    fn fault_cause(&self) -> Option<FaultCause> {
-        self.own_fault_cause()
-            .or(self.sync_fault.then_some(FaultCause::SyncGroup))
-    }
-
     /// A fault of this instance's own, not one its sync group gave it.
     fn own_fault_cause(&self) -> Option<FaultCause> {
         if !self.link_up {
             return Some(FaultCause::LinkDown);
+        }
+        if let Some(why) = &self.unavailable {
+            return Some(FaultCause::Unavailable(why.clone()));
         }
         if self
             .params

@@ -530,6 +530,72 @@ fn link_down_at_startup_is_fault_until_link_up() {
 }
 
 #[test]
+fn an_instance_the_daemon_cannot_run_is_fault_with_the_reason_until_available() {
+    let t0 = Instant::now();
+    let mut instance = Instance::new(params(100)).unwrap();
+    instance.handle_event(t0, Event::Unavailable("no IPv4 address on eth0".into()));
+    instance.handle_event(t0, Event::Resume);
+    let actions = drain(&mut instance);
+    assert!(
+        matches!(actions[0], Action::RemoveVips { .. }),
+        "a restart that cannot run drops what the last run held: {actions:?}"
+    );
+    let reason = Reason::Fault(FaultCause::Unavailable("no IPv4 address on eth0".into()));
+    assert!(
+        matches!(actions.last(), Some(Action::Notify(t)) if t.to == State::Fault && t.reason == reason),
+        "{actions:?}"
+    );
+    assert_eq!(reason.to_string(), "no IPv4 address on eth0");
+    assert_eq!(instance.poll_timeout(), None, "no adverts, no master down");
+    // A new reason replaces the old one without a transition.
+    instance.handle_event(after(t0, 10), Event::Unavailable("socket".into()));
+    assert!(transitions(&drain(&mut instance)).is_empty());
+    assert_eq!(
+        instance.fault_cause(),
+        Some(FaultCause::Unavailable("socket".into()))
+    );
+    instance.handle_event(after(t0, 100), Event::Available);
+    assert_eq!(
+        transitions(&drain(&mut instance)),
+        vec![(State::Fault, State::Backup)]
+    );
+    assert_eq!(instance.fault_cause(), None);
+}
+
+#[test]
+fn a_master_that_becomes_unavailable_says_goodbye_and_lets_go() {
+    let t0 = Instant::now();
+    let mut instance = Instance::new(params(255)).unwrap();
+    instance.handle_event(t0, Event::Startup);
+    drain(&mut instance);
+    instance.handle_event(after(t0, 10), Event::Unavailable("timer".into()));
+    let actions = drain(&mut instance);
+    assert_eq!(sent_priorities(&actions), vec![0]);
+    assert!(actions
+        .iter()
+        .any(|a| matches!(a, Action::RemoveVips { .. })));
+    assert_eq!(transitions(&actions), vec![(State::Master, State::Fault)]);
+}
+
+#[test]
+fn the_source_address_follows_the_interface_without_a_transition() {
+    let t0 = Instant::now();
+    let mut instance = Instance::new(params(100)).unwrap();
+    instance.handle_event(t0, Event::Startup);
+    drain(&mut instance);
+    instance.handle_event(after(t0, 10), Event::SourceChanged(ip("192.0.2.5")));
+    assert!(transitions(&drain(&mut instance)).is_empty());
+    assert_eq!(instance.params().primary_address, ip("192.0.2.5"));
+    // Its own adverts from the new address are now ignored as its own.
+    instance.handle_event(after(t0, 20), Event::SourceChanged(ip("2001:db8::5")));
+    assert_eq!(
+        instance.params().primary_address,
+        ip("192.0.2.5"),
+        "another family's address is not ours to send from"
+    );
+}
+
+#[test]
 fn resume_takes_master_without_waiting() {
     let t0 = Instant::now();
     let mut instance = Instance::new(params(100)).unwrap();

@@ -35,11 +35,33 @@ impl fmt::Display for State {
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum FaultCause {
     LinkDown,
+    /// The instance cannot run here now: no address to send from, or no
+    /// socket or timer to be had. What the daemon saw, in its words.
+    Unavailable(String),
     /// Unicast with no peers (keepalived's unicast_fault_no_peer).
     NoUnicastPeers,
     /// Another member of the instance's sync group is in FAULT.
     SyncGroup,
     Tracker(String),
+}
+
+impl FaultCause {
+    /// A short fixed name, for a metric label.
+    pub const fn kind(&self) -> &'static str {
+        match self {
+            FaultCause::LinkDown => "link_down",
+            FaultCause::Unavailable(_) => "unavailable",
+            FaultCause::NoUnicastPeers => "no_unicast_peers",
+            FaultCause::SyncGroup => "sync_group",
+            FaultCause::Tracker(_) => "tracker",
+        }
+    }
+}
+
+impl fmt::Display for FaultCause {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        Reason::Fault(self.clone()).fmt(f)
+    }
 }
 
 /// Why a transition happened.
@@ -89,6 +111,7 @@ impl fmt::Display for Reason {
                 write!(f, "advert from {source} with priority {priority} wins")
             }
             Reason::Fault(FaultCause::LinkDown) => f.write_str("interface down"),
+            Reason::Fault(FaultCause::Unavailable(why)) => f.write_str(why),
             Reason::Fault(FaultCause::NoUnicastPeers) => f.write_str("unicast without any peers"),
             Reason::Fault(FaultCause::SyncGroup) => f.write_str("a sync group member is in FAULT"),
             Reason::SyncGroup => f.write_str("sync group"),
