@@ -202,7 +202,8 @@ fn run(configs: &[PathBuf], options: &LoadOptions, log_format: LogFormat) -> Exi
     }
     // A reload reads the same files, format, config id and environment.
     let (files, options) = (configs.to_vec(), options.clone());
-    let reread = Box::new(move || load_and_validate_with(&files, &options).map(|(_, s)| s));
+    let reread =
+        std::sync::Arc::new(move || load_and_validate_with(&files, &options).map(|(_, s)| s));
     match vipd::actors::supervisor::run(settings, reread) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {

@@ -16,6 +16,15 @@ type Labels = Vec<(String, String)>;
 /// The states an instance can be in, as the state metric labels them.
 const STATES: [&str; 4] = ["INIT", "BACKUP", "MASTER", "FAULT"];
 
+/// Why an instance can be in FAULT (proto's FaultCause::kind).
+const FAULT_CAUSES: [&str; 5] = [
+    "link_down",
+    "unavailable",
+    "no_unicast_peers",
+    "sync_group",
+    "tracker",
+];
+
 fn labels(pairs: &[(&str, &str)]) -> Labels {
     pairs
         .iter()
@@ -41,6 +50,8 @@ pub fn render(snapshot: &Snapshot) -> String {
     let dropped = Family::<Labels, Counter>::default();
     let announced = Family::<Labels, Counter>::default();
     let held = Family::<Labels, Gauge>::default();
+    let fault = Family::<Labels, Gauge>::default();
+    let send_errors = Family::<Labels, Counter>::default();
     for i in &snapshot.instances {
         let instance = labels(&[("vrrp_instance", &i.name)]);
         for s in STATES {
@@ -72,6 +83,13 @@ pub fn render(snapshot: &Snapshot) -> String {
             .get_or_create(&instance)
             .inc_by(i.announcements_sent);
         held.get_or_create(&instance).set(i.addresses_held as i64);
+        for cause in FAULT_CAUSES {
+            let value = i64::from(i.state == "FAULT" && i.fault_kind.as_deref() == Some(cause));
+            fault
+                .get_or_create(&labels(&[("vrrp_instance", &i.name), ("cause", cause)]))
+                .set(value);
+        }
+        send_errors.get_or_create(&instance).inc_by(i.send_errors);
     }
     registry.register(
         "instance_state",
@@ -109,6 +127,16 @@ pub fn render(snapshot: &Snapshot) -> String {
         "virtual_addresses_held",
         "addresses this instance holds now",
         held,
+    );
+    registry.register(
+        "instance_fault",
+        "1 for the cause of the FAULT the instance is in",
+        fault,
+    );
+    registry.register(
+        "advert_send_errors",
+        "adverts the kernel refused to send",
+        send_errors,
     );
 
     let up = Family::<Labels, Gauge>::default();

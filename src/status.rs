@@ -61,6 +61,16 @@ pub struct InstanceStatus {
     pub announcements_sent: u64,
     /// Addresses held now (the master's).
     pub addresses_held: usize,
+    /// Why the instance is in FAULT (or would be, were it started).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fault: Option<String>,
+    /// The kind of that reason, for a metric label: link_down,
+    /// unavailable, no_unicast_peers, sync_group, tracker.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fault_kind: Option<String>,
+    /// Adverts the kernel refused to send.
+    #[serde(default)]
+    pub send_errors: u64,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -120,6 +130,9 @@ pub fn render(snapshot: &Snapshot) -> String {
             "  in state for    {}",
             ago(now, i.since).trim_end_matches(" ago")
         );
+        if let (Some(fault), "FAULT") = (&i.fault, i.state.as_str()) {
+            let _ = writeln!(out, "  fault           {fault}");
+        }
         if let Some(last) = i.transitions.first() {
             let _ = writeln!(
                 out,
@@ -142,6 +155,9 @@ pub fn render(snapshot: &Snapshot) -> String {
             drops.join(", ")
         };
         let _ = writeln!(out, "  dropped         {drops}");
+        if i.send_errors > 0 {
+            let _ = writeln!(out, "  send errors     {}", i.send_errors);
+        }
         if i.transitions.len() > 1 {
             let _ = writeln!(out, "  transitions");
             for t in &i.transitions {

@@ -3,7 +3,10 @@
 //! reports the link's state.
 //!
 //! The kernel's table is the truth: a claimed address that disappears
-//! (someone ran `ip addr del`) is added back and the fact logged.
+//! (someone ran `ip addr del`) is added back and the fact logged. What
+//! the kernel says comes from the supervisor's one netlink subscription
+//! (LinkChange), which also tells it when its interface is deleted and
+//! made again under another index.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -11,11 +14,12 @@ use std::net::IpAddr;
 use actix::prelude::*;
 
 use crate::log::phrases;
-use crate::net::announce::{Announcer, Mac};
-use crate::net::netlink::{AddressOptions, NetEvent, Netlink};
+use crate::net::announce::Announcer;
+use crate::net::netlink::{AddressOptions, LinkInfo, Netlink};
 use crate::proto::VirtualAddress;
 
 use crate::sys::boundary::guarded;
+use crate::sys::retry::Retry;
 
 /// The link went up or down.
 #[derive(Message, Clone, Copy, Debug)]
@@ -133,40 +137,46 @@ impl AddressRouter {
 }
 
 pub struct AddressActor {
+    /// The name the configuration gives (it may be an altname).
     interface: String,
-    index: u32,
-    mac: Mac,
+    /// The kernel's link of that name now; None while there is none.
+    link: Option<LinkInfo>,
     netlink: Netlink,
     announcer: Option<Announcer>,
+    announcer_retry: Retry,
     /// Claimed addresses and the instance that claimed each.
     claimed: HashMap<IpAddr, (String, Held)>,
     watchers: Vec<Recipient<LinkState>>,
-    link_up: bool,
+    /// A reload left no instance here: hold nothing, open nothing.
+    retired: bool,
 }
 
 impl AddressActor {
-    pub fn new(
-        interface: String,
-        index: u32,
-        mac: Mac,
-        link_up: bool,
-        netlink: Netlink,
-    ) -> AddressActor {
+    pub fn new(interface: String, link: Option<LinkInfo>, netlink: Netlink) -> AddressActor {
         AddressActor {
             interface,
-            index,
-            mac,
+            link,
             netlink,
             announcer: None,
+            announcer_retry: Retry::default(),
             claimed: HashMap::new(),
             watchers: Vec::new(),
-            link_up,
+            retired: false,
         }
     }
 
+    fn link_up(&self) -> bool {
+        self.link.as_ref().is_some_and(|l| l.up)
+    }
+
     fn add(&self, ctx: &mut Context<Self>, instance: String, held: Held) {
+        // Without a link there is nowhere to add it; a relink adds every
+        // claimed address to the link that comes.
+        let Some(index) = self.link.as_ref().map(|l| l.index) else {
+            return;
+        };
         let netlink = self.netlink.clone();
-        let (index, interface) = (self.index, self.interface.clone());
+        let interface = self.interface.clone();
         ctx.spawn(
             async move {
                 let vip = held.vip;
@@ -178,35 +188,73 @@ impl AddressActor {
         );
     }
 
-    fn on_event(&mut self, ctx: &mut Context<Self>, event: NetEvent) {
-        match event {
-            NetEvent::Link { index, up } if index == self.index && up != self.link_up => {
-                self.link_up = up;
-                tracing::info!(interface = %self.interface, up, "link {} is {}", self.interface, if up { "up" } else { "down" });
-                for watcher in &self.watchers {
-                    watcher.do_send(LinkState { up });
-                }
+    fn add_all_claimed(&self, ctx: &mut Context<Self>) {
+        for (instance, held) in self.claimed.values().cloned() {
+            self.add(ctx, instance, held);
+        }
+    }
+
+    /// Announcements need a raw socket on the link; without one the
+    /// addresses still move, so a failure is retried, not fatal.
+    fn open_announcer(&mut self, ctx: &mut Context<Self>) {
+        self.announcer = None;
+        let Some(link) = &self.link else { return };
+        // A loopback device (no MAC) has no neighbours to tell.
+        if link.mac == [0; 6] {
+            return;
+        }
+        match Announcer::open(&link.name, link.index, link.mac) {
+            Ok(announcer) => {
+                self.announcer = Some(announcer);
+                self.announcer_retry.succeeded(ctx);
             }
-            NetEvent::AddressRemoved { index, address } if index == self.index => {
-                match self.claimed.get(&address).cloned() {
-                    Some((instance, held)) if held.track => {
-                        phrases::address_removed_behind_our_back(
-                            &instance,
-                            address,
-                            &self.interface,
-                        );
-                        self.add(ctx, instance, held);
-                    }
-                    // no_track: keepalived leaves it gone until the next
-                    // time the instance becomes master.
-                    Some((instance, _)) => {
-                        phrases::untracked_address_removed(&instance, address, &self.interface);
-                        self.claimed.remove(&address);
-                    }
-                    None => {}
-                }
+            Err(error) => {
+                let delay = self
+                    .announcer_retry
+                    .schedule(ctx, |actor, ctx| actor.open_announcer(ctx));
+                tracing::error!(interface = %self.interface, %error, "cannot open announcement sockets on {}: {error}; trying again in {delay:?}", self.interface);
             }
-            _ => {}
+        }
+    }
+
+    /// Someone deleted an address from the link: put back a tracked one.
+    fn address_gone(&mut self, ctx: &mut Context<Self>, address: IpAddr) {
+        match self.claimed.get(&address).cloned() {
+            Some((instance, held)) if held.track => {
+                phrases::address_removed_behind_our_back(&instance, address, &self.interface);
+                self.add(ctx, instance, held);
+            }
+            // no_track: keepalived leaves it gone until the next
+            // time the instance becomes master.
+            Some((instance, _)) => {
+                phrases::untracked_address_removed(&instance, address, &self.interface);
+                self.claimed.remove(&address);
+            }
+            None => {}
+        }
+    }
+
+    /// The configured name now means `link` (or nothing).
+    fn relink(&mut self, ctx: &mut Context<Self>, link: Option<LinkInfo>) {
+        let was_up = self.link_up();
+        let moved =
+            self.link.as_ref().map(|l| (l.index, l.mac)) != link.as_ref().map(|l| (l.index, l.mac));
+        self.link = link;
+        if moved {
+            if let Some(link) = &self.link {
+                tracing::info!(interface = %self.interface, index = link.index, "interface {} is now link {} (index {})", self.interface, link.name, link.index);
+            } else {
+                tracing::warn!(interface = %self.interface, "interface {} is gone", self.interface);
+            }
+            self.open_announcer(ctx);
+            self.add_all_claimed(ctx);
+        }
+        let up = self.link_up();
+        if up != was_up {
+            tracing::info!(interface = %self.interface, up, "link {} is {}", self.interface, if up { "up" } else { "down" });
+            for watcher in &self.watchers {
+                watcher.do_send(LinkState { up });
+            }
         }
     }
 }
@@ -215,34 +263,13 @@ impl Actor for AddressActor {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Context<Self>) {
+        if self.retired {
+            return;
+        }
         ctx.set_mailbox_capacity(1024);
-        // Subscribe before anything else reads state, so no change is missed.
-        match crate::net::netlink::subscribe() {
-            Ok(events) => {
-                ctx.add_stream(events);
-            }
-            Err(error) => {
-                tracing::error!(interface = %self.interface, %error, "cannot watch {} for changes: {error}", self.interface);
-                ctx.stop();
-                return;
-            }
-        }
-        // A loopback device (no MAC) has no neighbours to tell.
-        let loopback = self.mac == [0; 6];
-        match Announcer::open(&self.interface, self.index, self.mac) {
-            _ if loopback => {}
-            Ok(announcer) => self.announcer = Some(announcer),
-            Err(error) => {
-                tracing::error!(interface = %self.interface, %error, "cannot open announcement sockets on {}: {error}", self.interface);
-                ctx.stop();
-                return;
-            }
-        }
+        self.open_announcer(ctx);
         // After a restart, put back anything that went missing meanwhile.
-        let claimed: Vec<_> = self.claimed.values().cloned().collect();
-        for (instance, held) in claimed {
-            self.add(ctx, instance, held);
-        }
+        self.add_all_claimed(ctx);
     }
 }
 
@@ -252,17 +279,44 @@ impl Supervised for AddressActor {
     }
 }
 
-impl StreamHandler<NetEvent> for AddressActor {
-    fn handle(&mut self, event: NetEvent, ctx: &mut Context<Self>) {
-        guarded(self, ctx, "netlink event", |actor, ctx| {
-            actor.on_event(ctx, event)
+/// What the daemon's one netlink subscription saw, for this actor's
+/// interface: the link the configured name means now, and addresses
+/// deleted from it.
+#[derive(Message, Clone, Debug)]
+#[rtype(result = "()")]
+pub enum LinkChange {
+    Relink(Option<LinkInfo>),
+    AddressGone(IpAddr),
+}
+
+impl Handler<LinkChange> for AddressActor {
+    type Result = ();
+
+    fn handle(&mut self, change: LinkChange, ctx: &mut Context<Self>) {
+        if self.retired {
+            return;
+        }
+        guarded(self, ctx, "link change", |actor, ctx| match change {
+            LinkChange::Relink(link) => actor.relink(ctx, link),
+            LinkChange::AddressGone(address) => actor.address_gone(ctx, address),
         });
     }
+}
 
-    /// The subscription ended: the netlink socket failed. Stop, so the
-    /// supervisor restarts us with a fresh one.
-    fn finished(&mut self, ctx: &mut Context<Self>) {
-        tracing::error!(interface = %self.interface, "netlink event stream for {} ended; restarting", self.interface);
+/// A reload left no instance on this interface: stop, and stay stopped
+/// once the supervisor lets go of the actor.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct RetireAddresses;
+
+impl Handler<RetireAddresses> for AddressActor {
+    type Result = ();
+
+    fn handle(&mut self, _: RetireAddresses, ctx: &mut Context<Self>) {
+        self.retired = true;
+        self.announcer = None;
+        self.watchers.clear();
+        self.claimed.clear();
         ctx.stop();
     }
 }
@@ -290,7 +344,11 @@ impl Handler<Release> for AddressActor {
             self.claimed.remove(&vip.address);
         }
         let netlink = self.netlink.clone();
-        let (index, interface) = (self.index, self.interface.clone());
+        let interface = self.interface.clone();
+        // Gone with its link, if the link is gone.
+        let Some(index) = self.link.as_ref().map(|l| l.index) else {
+            return Box::pin(async {});
+        };
         Box::pin(async move {
             for vip in release.addresses {
                 if let Err(error) = netlink.remove_address(index, vip).await {
@@ -330,7 +388,7 @@ impl Handler<Watch> for AddressActor {
     type Result = ();
 
     fn handle(&mut self, Watch(recipient): Watch, _ctx: &mut Context<Self>) {
-        recipient.do_send(LinkState { up: self.link_up });
+        recipient.do_send(LinkState { up: self.link_up() });
         self.watchers.push(recipient);
     }
 }

@@ -12,7 +12,7 @@ use actix::prelude::*;
 
 use crate::config::health::{CheckSettings, TrackFileSettings, TrackerKind};
 use crate::log::phrases::{self, CheckLine};
-use crate::net::netlink::{NetEvent, Netlink};
+use crate::net::netlink::{LinkInfo, NetEvent, Netlink};
 use crate::proto::{RiseFall, TrackerEffect};
 use crate::status::CheckStatus;
 
@@ -218,6 +218,17 @@ impl HealthActor {
                 TrackerEffect::from_status(up, w)
             });
         }
+    }
+
+    /// A link appeared or changed: a tracked name may now mean it (an
+    /// interface deleted and made again has another index).
+    fn on_link_info(&mut self, link: &LinkInfo) {
+        for tracked in &mut self.interfaces {
+            if tracked.name == link.name || link.altnames.contains(&tracked.name) {
+                tracked.index = Some(link.index);
+            }
+        }
+        self.on_link(link.index, link.up);
     }
 
     fn on_link(&mut self, index: u32, up: bool) {
@@ -454,9 +465,11 @@ impl Supervised for HealthActor {
 
 impl StreamHandler<NetEvent> for HealthActor {
     fn handle(&mut self, event: NetEvent, ctx: &mut Context<Self>) {
-        if let NetEvent::Link { index, up } = event {
-            guarded(self, ctx, "link event", |actor, _| actor.on_link(index, up));
-        }
+        guarded(self, ctx, "link event", |actor, _| match event {
+            NetEvent::Link(link) => actor.on_link_info(&link),
+            NetEvent::LinkRemoved { index } => actor.on_link(index, false),
+            _ => {}
+        });
     }
 
     /// The netlink subscription died: restart to get a new one.

@@ -21,9 +21,10 @@ use super::address::{AddressRouter, Announce, Claim, LinkState, Release};
 use super::health::TrackerUpdate;
 use super::routing::{ClaimRouting, ReleaseRouting, Routing};
 use super::sync_group::{Command, MemberUpdate, Update};
-use crate::sys::boundary::guarded;
+use crate::sys::boundary::{guarded, guarded_start};
 use crate::sys::drop_log::DropLog;
 use crate::sys::notifier::Notification;
+use crate::sys::retry::Retry;
 use crate::sys::shared_timer::SharedTimer;
 
 /// Something shutdown waits for.
@@ -87,12 +88,28 @@ pub struct Snapshot {
 #[rtype(result = "()")]
 pub struct InjectPanic;
 
+/// Where an instance's adverts leave from: the link (its kernel name and
+/// index, a VMAC's unless vmac_xmit_base) and the source address.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Binding {
+    pub interface: String,
+    pub ifindex: u32,
+    pub source: IpAddr,
+}
+
+/// The interfaces changed under a running instance: where it sends from
+/// now, or why it cannot send (no such link, no address to send from).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Rebind(pub Result<Binding, String>);
+
 pub struct InstanceActor {
     params: InstanceParams,
     /// Where adverts go: the group or the unicast peers (the core's choice).
     destinations: Vec<IpAddr>,
+    /// The configured interface, for status and logs.
     interface: String,
-    ifindex: u32,
+    binding: Result<Binding, String>,
     addresses: AddressRouter,
     routing: Option<Routing>,
     sync_group: Option<GroupMembership>,
@@ -100,6 +117,12 @@ pub struct InstanceActor {
     /// Shared with the instances that send from the same address alike.
     sender: Option<std::rc::Rc<VrrpSender>>,
     timer: Option<SharedTimer>,
+    /// Opening the timer or socket again after a failure.
+    reopen: Retry,
+    /// What the core was last told stops the instance running, if anything.
+    unavailable: Option<String>,
+    send_errors: u64,
+    send_log: DropLog,
     /// Master when the actor last stopped: a restart after a panic resumes
     /// as master without moving the addresses.
     was_master: bool,
@@ -122,10 +145,12 @@ pub struct InstanceActor {
 const HISTORY: usize = 16;
 
 impl InstanceActor {
+    /// `params.primary_address` is `binding.source`.
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         params: InstanceParams,
         interface: String,
-        ifindex: u32,
+        binding: Binding,
         addresses: AddressRouter,
         routing: Option<Routing>,
         sync_group: Option<GroupMembership>,
@@ -136,13 +161,17 @@ impl InstanceActor {
             destinations: params.advert_destinations(),
             params,
             interface,
-            ifindex,
+            binding: Ok(binding),
             addresses,
             routing,
             sync_group,
             core,
             sender: None,
             timer: None,
+            reopen: Retry::default(),
+            unavailable: None,
+            send_errors: 0,
+            send_log: DropLog::new(Duration::from_secs(10)),
             was_master: false,
             link_up: true,
             trackers: BTreeMap::new(),
@@ -259,7 +288,9 @@ impl InstanceActor {
     /// One copy per destination (the group, or each unicast peer), each
     /// encoded for its destination: the v3 checksum covers it.
     fn send(&mut self, advert: &Advert) {
-        let Some(sender) = &self.sender else { return };
+        let Some(sender) = self.sender.clone() else {
+            return;
+        };
         for &destination in &self.destinations {
             let endpoints = Endpoints::new(self.params.primary_address, destination);
             let sent = advert
@@ -271,8 +302,13 @@ impl InstanceActor {
                         .map_err(|e| e.to_string())
                 });
             if let Err(error) = sent {
-                let name = self.params.name.as_str();
-                tracing::warn!(instance = %name, %destination, %error, "({name}) cannot send advert to {destination}: {error}");
+                self.send_errors += 1;
+                // Once per ten seconds at most: a link that is gone fails
+                // every advert until the interfaces say so.
+                if let Some(more) = self.send_log.should_log(Instant::now(), "send") {
+                    let name = self.params.name.as_str();
+                    tracing::warn!(instance = %name, %destination, %error, suppressed = more, "({name}) cannot send advert to {destination}: {error}{}", phrases::suppressed(more));
+                }
             }
         }
     }
@@ -344,6 +380,9 @@ impl InstanceActor {
             } else {
                 0
             },
+            fault: self.core.fault_cause().map(|c| c.to_string()),
+            fault_kind: self.core.fault_cause().map(|c| c.kind().to_string()),
+            send_errors: self.send_errors,
         }
     }
 
@@ -361,10 +400,139 @@ impl InstanceActor {
     fn rearm(&mut self, ctx: &mut Context<Self>) {
         let Some(timer) = &self.timer else { return };
         if let Err(error) = timer.set(self.core.poll_timeout()) {
-            let name = self.name();
-            tracing::error!(instance = %name, %error, "({name}) cannot set its timer: {error}; restarting");
-            ctx.stop();
+            // The broken queue has left the thread: opening makes a fresh
+            // one. Until then the instance cannot keep time: FAULT.
+            self.timer = None;
+            self.failed(ctx, format!("its timer failed: {error}"));
+            self.run_actions(ctx);
         }
+    }
+
+    /// Opens what the instance needs to run, its timer and its send
+    /// socket, and tells the core whether it can run. A failure is FAULT
+    /// with the reason, tried again later: never a restart, which would
+    /// fail again at once, in a loop that starves every other actor.
+    /// The caller runs the core's actions.
+    fn open(&mut self, ctx: &mut Context<Self>) {
+        let binding = match &self.binding {
+            Ok(binding) => binding.clone(),
+            // Waiting for the interfaces to change (a Rebind).
+            Err(why) => {
+                let why = why.clone();
+                self.reopen.succeeded(ctx);
+                return self.set_unavailable(Some(why));
+            }
+        };
+        match self
+            .open_timer(ctx)
+            .and_then(|()| self.open_sender(&binding))
+        {
+            Ok(()) => {
+                if self.reopen.attempts() > 0 {
+                    let name = self.name();
+                    tracing::info!(instance = %name, "({name}) can run again");
+                }
+                self.reopen.succeeded(ctx);
+                self.set_unavailable(None);
+            }
+            Err(why) => self.failed(ctx, why),
+        }
+    }
+
+    fn failed(&mut self, ctx: &mut Context<Self>, why: String) {
+        let delay = self.reopen.schedule(ctx, |actor, ctx| {
+            actor.open(ctx);
+            actor.run_actions(ctx);
+        });
+        let name = self.name();
+        tracing::error!(instance = %name, reason = %why, "({name}) cannot run: {why}; trying again in {delay:?}");
+        self.set_unavailable(Some(why));
+    }
+
+    fn open_timer(&mut self, ctx: &mut Context<Self>) -> Result<(), String> {
+        if self.timer.is_some() {
+            return Ok(());
+        }
+        // Weak: the shared timer must not keep a stopped actor alive.
+        let me = ctx.address().downgrade();
+        let timer = SharedTimer::new(move || {
+            if let Some(me) = me.upgrade() {
+                me.do_send(Expired);
+            }
+        })
+        .map_err(|error| format!("cannot create its timer: {error}"))?;
+        self.timer = Some(timer);
+        Ok(())
+    }
+
+    fn open_sender(&mut self, binding: &Binding) -> Result<(), String> {
+        if self.sender.is_some() {
+            return Ok(());
+        }
+        let unicast_ttl = match self.params.unicast {
+            Some(_) => self.params.send_ttl(),
+            None => None,
+        };
+        let sender = shared_sender(
+            &binding.interface,
+            binding.ifindex,
+            binding.source,
+            unicast_ttl,
+        )
+        .map_err(|error| {
+            format!(
+                "cannot open a VRRP socket from {} on {}: {error}",
+                binding.source, binding.interface
+            )
+        })?;
+        self.sender = Some(sender);
+        Ok(())
+    }
+
+    /// Tells the core, once per change, whether the instance can run.
+    fn set_unavailable(&mut self, why: Option<String>) {
+        if self.unavailable == why {
+            return;
+        }
+        self.unavailable = why.clone();
+        let event = match why {
+            Some(why) => Event::Unavailable(why),
+            None => Event::Available,
+        };
+        self.core.handle_event(Instant::now(), event);
+    }
+
+    /// Where the instance now sends from (or why it cannot).
+    fn rebind(&mut self, ctx: &mut Context<Self>, binding: Result<Binding, String>) {
+        if binding == self.binding && self.unavailable.is_none() {
+            return;
+        }
+        let name = self.name().to_string();
+        match &binding {
+            Ok(new) => {
+                if self.binding.as_ref().map(|b| b.source).ok() != Some(new.source) {
+                    self.params.primary_address = new.source;
+                    self.core
+                        .handle_event(Instant::now(), Event::SourceChanged(new.source));
+                }
+                tracing::info!(instance = %name, source = %new.source, interface = %new.interface, "({name}) sends from {} on {} (index {})", new.source, new.interface, new.ifindex);
+            }
+            Err(why) => {
+                tracing::warn!(instance = %name, reason = %why, "({name}) cannot run: {why}")
+            }
+        }
+        if binding != self.binding {
+            self.binding = binding;
+            if let Err(why) = &self.binding {
+                // A master that can no longer run says goodbye (priority
+                // 0) through the socket it still has, then lets it go.
+                self.set_unavailable(Some(why.clone()));
+                self.run_actions(ctx);
+            }
+            self.sender = None;
+        }
+        self.open(ctx);
+        self.run_actions(ctx);
     }
 }
 
@@ -381,62 +549,35 @@ impl Actor for InstanceActor {
         if self.retired {
             return;
         }
-        // Weak: the shared timer must not keep a stopped actor alive.
-        let me = ctx.address().downgrade();
-        match SharedTimer::new(move || {
-            if let Some(me) = me.upgrade() {
-                me.do_send(Expired);
+        guarded_start(self, ctx, |actor, ctx| {
+            let now = Instant::now();
+            if !actor.link_up {
+                actor.core.handle_event(now, Event::LinkDown);
             }
-        }) {
-            Ok(timer) => self.timer = Some(timer),
-            Err(error) => {
-                let name = self.name();
-                tracing::error!(instance = %name, %error, "({name}) cannot create its timer: {error}");
-                ctx.stop();
-                return;
+            for (name, effect) in &actor.trackers {
+                actor.core.handle_event(
+                    now,
+                    Event::Tracker {
+                        name: name.clone(),
+                        effect: *effect,
+                    },
+                );
             }
-        }
-        let unicast_ttl = match self.params.unicast {
-            Some(_) => self.params.send_ttl(),
-            None => None,
-        };
-        match shared_sender(
-            &self.interface,
-            self.ifindex,
-            self.params.primary_address,
-            unicast_ttl,
-        ) {
-            Ok(sender) => self.sender = Some(sender),
-            Err(error) => {
-                let name = self.name();
-                tracing::error!(instance = %name, %error, "({name}) cannot open a VRRP socket from {} on {}: {error}", self.params.primary_address, self.interface);
-                ctx.stop();
-                return;
-            }
-        }
-        let now = Instant::now();
-        if !self.link_up {
-            self.core.handle_event(now, Event::LinkDown);
-        }
-        for (name, effect) in &self.trackers {
-            self.core.handle_event(
-                now,
-                Event::Tracker {
-                    name: name.clone(),
-                    effect: *effect,
-                },
-            );
-        }
-        let start = if self.was_master {
-            Event::Resume
-        } else {
-            Event::Startup
-        };
-        self.core.handle_event(now, start);
-        self.run_actions(ctx);
-        self.addresses
-            .own()
-            .do_send(super::address::Watch(ctx.address().recipient()));
+            // A fresh core: whatever stops it running is told anew.
+            actor.unavailable = None;
+            actor.open(ctx);
+            let start = if actor.was_master {
+                Event::Resume
+            } else {
+                Event::Startup
+            };
+            actor.core.handle_event(now, start);
+            actor.run_actions(ctx);
+            actor
+                .addresses
+                .own()
+                .do_send(super::address::Watch(ctx.address().recipient()));
+        });
     }
 }
 
@@ -518,6 +659,17 @@ impl Handler<TrackerUpdate> for InstanceActor {
             );
             actor.run_actions(ctx);
         });
+    }
+}
+
+impl Handler<Rebind> for InstanceActor {
+    type Result = ();
+
+    fn handle(&mut self, Rebind(binding): Rebind, ctx: &mut Context<Self>) {
+        if self.retired {
+            return;
+        }
+        guarded(self, ctx, "rebind", |actor, ctx| actor.rebind(ctx, binding));
     }
 }
 

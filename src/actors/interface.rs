@@ -19,8 +19,10 @@ use crate::net::vrrp_socket::{Batch, Received, VrrpReceiver};
 use crate::proto::{Advert, Arrival, Endpoints};
 
 use super::instance::Inbound;
+use crate::net::netlink::LinkInfo;
 use crate::sys::boundary::guarded;
 use crate::sys::drop_log::DropLog;
+use crate::sys::retry::Retry;
 
 /// Packets read in one go before yielding to other actors.
 const BATCH: usize = 256;
@@ -35,28 +37,59 @@ pub struct Unrouted {
 }
 
 pub struct InterfaceActor {
+    /// The name the configuration gives (it may be an altname).
     interface: String,
-    ifindex: u32,
+    /// The kernel's link of that name now; None while there is none.
+    link: Option<LinkInfo>,
     ipv6: bool,
     routes: HashMap<u8, Recipient<Inbound>>,
     unrouted: Unrouted,
     drops: DropLog,
+    /// The packets of the socket open now.
+    stream: Option<SpawnHandle>,
+    reopen: Retry,
+    /// A reload left no instance here: receive nothing.
+    retired: bool,
 }
 
 impl InterfaceActor {
     pub fn new(
         interface: String,
-        ifindex: u32,
+        link: Option<LinkInfo>,
         ipv6: bool,
         routes: HashMap<u8, Recipient<Inbound>>,
     ) -> InterfaceActor {
         InterfaceActor {
             interface,
-            ifindex,
+            link,
             ipv6,
             routes,
             unrouted: Unrouted::default(),
             drops: DropLog::new(Duration::from_secs(10)),
+            stream: None,
+            reopen: Retry::default(),
+            retired: false,
+        }
+    }
+
+    /// Opens a socket on the link the name means now, replacing the one
+    /// open; a failure is tried again later, never by a restart.
+    fn open(&mut self, ctx: &mut Context<Self>) {
+        if let Some(stream) = self.stream.take() {
+            ctx.cancel_future(stream);
+        }
+        let Some(link) = &self.link else { return };
+        let opened = VrrpReceiver::open(&link.name, link.index, self.ipv6).and_then(packets);
+        match opened {
+            Ok(stream) => {
+                self.stream = Some(ctx.add_stream(stream));
+                self.reopen.succeeded(ctx);
+            }
+            Err(error) => {
+                let delay = self.reopen.schedule(ctx, |actor, ctx| actor.open(ctx));
+                let family = if self.ipv6 { "IPv6" } else { "IPv4" };
+                tracing::error!(interface = %self.interface, %error, "cannot receive {family} VRRP on {}: {error}; trying again in {delay:?}", self.interface);
+            }
         }
     }
 
@@ -142,17 +175,9 @@ impl Actor for InterfaceActor {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Context<Self>) {
-        let opened = VrrpReceiver::open(&self.interface, self.ifindex, self.ipv6).and_then(packets);
-        match opened {
-            Ok(stream) => {
-                ctx.add_stream(stream);
-            }
-            Err(error) => {
-                let family = if self.ipv6 { "IPv6" } else { "IPv4" };
-                tracing::error!(interface = %self.interface, %error, "cannot receive {family} VRRP on {}: {error}", self.interface);
-                // Retry after a pause rather than spinning through restarts.
-                ctx.run_later(Duration::from_secs(1), |_, ctx| ctx.stop());
-            }
+        if !self.retired {
+            self.stream = None;
+            self.open(ctx);
         }
     }
 }
@@ -172,10 +197,15 @@ impl StreamHandler<Vec<Received>> for InterfaceActor {
         });
     }
 
-    /// The socket failed: stop so the supervisor opens a new one.
+    /// The socket failed: open another, later (never a restart, which
+    /// would fail at once again on a link that is gone).
     fn finished(&mut self, ctx: &mut Context<Self>) {
-        tracing::error!(interface = %self.interface, "VRRP receive stream on {} ended; restarting", self.interface);
-        ctx.stop();
+        self.stream = None;
+        if self.retired {
+            return;
+        }
+        let delay = self.reopen.schedule(ctx, |actor, ctx| actor.open(ctx));
+        tracing::error!(interface = %self.interface, "VRRP receive stream on {} ended; opening another in {delay:?}", self.interface);
     }
 }
 
@@ -189,5 +219,43 @@ impl Handler<SetRoutes> for InterfaceActor {
 
     fn handle(&mut self, SetRoutes(routes): SetRoutes, _ctx: &mut Context<Self>) {
         self.routes = routes;
+    }
+}
+
+/// The configured name now means this link (or none): a socket on the
+/// new link, if it is another.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Relink(pub Option<LinkInfo>);
+
+impl Handler<Relink> for InterfaceActor {
+    type Result = ();
+
+    fn handle(&mut self, Relink(link): Relink, ctx: &mut Context<Self>) {
+        let same = |l: &LinkInfo| (l.index, l.name.clone());
+        if self.retired || self.link.as_ref().map(same) == link.as_ref().map(same) {
+            return;
+        }
+        self.link = link;
+        self.open(ctx);
+    }
+}
+
+/// No instance receives here any more: close the socket (and its 8 MiB
+/// buffer) and stay closed once the supervisor lets go of the actor.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct RetireReceiver;
+
+impl Handler<RetireReceiver> for InterfaceActor {
+    type Result = ();
+
+    fn handle(&mut self, _: RetireReceiver, ctx: &mut Context<Self>) {
+        self.retired = true;
+        self.routes.clear();
+        if let Some(stream) = self.stream.take() {
+            ctx.cancel_future(stream);
+        }
+        ctx.stop();
     }
 }

@@ -111,3 +111,59 @@ impl Lab {
         Ok(())
     }
 }
+
+impl Lab {
+    /// Deletes host `i`'s eth0 (its port on the switch goes with it) and
+    /// makes it again with the same addresses: a new interface under the
+    /// old name, with another index.
+    pub fn recreate_eth0(&self, i: usize) -> Result<(), LabError> {
+        let (ns, port) = (self.host(i).netns.clone(), format!("port{i}"));
+        // Gone already, if the test deleted it.
+        let _ = super::ip(&["-n", &ns, "link", "del", "eth0"]);
+        super::ip(&[
+            "link",
+            "add",
+            "eth0",
+            "netns",
+            &ns,
+            "type",
+            "veth",
+            "peer",
+            "name",
+            &port,
+            "netns",
+            &self.switch,
+        ])?;
+        super::ip(&[
+            "-n",
+            &self.switch,
+            "link",
+            "set",
+            &port,
+            "master",
+            "br0",
+            "up",
+        ])?;
+        super::ip(&["-n", &ns, "link", "set", "eth0", "addrgenmode", "none"])?;
+        super::ip(&["-n", &ns, "link", "set", "eth0", "up"])?;
+        let host = self.host(i);
+        for (address, flag) in [
+            (format!("{}/24", host.ipv4), None),
+            (format!("{}/64", host.ipv6), Some("nodad")),
+            (format!("{}/64", host.link_local), Some("nodad")),
+        ] {
+            let mut args = vec!["-n", &ns, "addr", "add", &address, "dev", "eth0"];
+            args.extend(flag);
+            super::ip(&args)?;
+        }
+        Ok(())
+    }
+
+    /// Runs `ip ARGS` inside host `i`'s namespace (`ip -n NS ARGS`).
+    pub fn ip_in(&self, i: usize, args: &[&str]) -> Result<(), LabError> {
+        let ns = self.host(i).netns.clone();
+        let mut all = vec!["-n", ns.as_str()];
+        all.extend_from_slice(args);
+        super::ip(&all)
+    }
+}

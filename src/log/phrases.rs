@@ -127,6 +127,15 @@ pub fn tracked_file(name: &str, value: i64) {
 }
 
 /// A dropped packet, with how many like it went unlogged since the last line.
+/// The tail of a rate-limited line: how many like it were not logged.
+pub fn suppressed(count: u64) -> String {
+    if count == 0 {
+        String::new()
+    } else {
+        format!(" ({count} more like it not logged)")
+    }
+}
+
 pub fn packet_dropped(
     scope: &str,
     reason: &str,

@@ -2,6 +2,7 @@
 //! GARP / unsolicited NA. No protocol decisions are made here.
 
 pub mod announce;
+pub mod interfaces;
 pub mod netlink;
 pub mod routes;
 pub mod sender_pool;

@@ -11,7 +11,7 @@ use futures::channel::mpsc::UnboundedReceiver;
 use futures::{Stream, StreamExt, TryStreamExt};
 use rtnetlink::packet_core::{NetlinkMessage, NetlinkPayload};
 use rtnetlink::packet_route::address::{AddressAttribute, AddressFlags, AddressMessage};
-use rtnetlink::packet_route::link::{LinkAttribute, LinkFlags, LinkMessage};
+use rtnetlink::packet_route::link::{LinkAttribute, LinkFlags, LinkMessage, Prop};
 use rtnetlink::packet_route::RouteNetlinkMessage;
 use rtnetlink::{Handle, MulticastGroup};
 use thiserror::Error;
@@ -36,6 +36,9 @@ pub enum NetlinkError {
 pub struct LinkInfo {
     pub index: u32,
     pub name: String,
+    /// Alternative names (`ip link property add dev X altname Y`): a
+    /// configuration may name the link by any of them.
+    pub altnames: Vec<String>,
     pub mac: [u8; 6],
     /// Administratively up and with carrier.
     pub up: bool,
@@ -51,9 +54,18 @@ pub struct InterfaceAddress {
 /// A change the kernel told us about.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum NetEvent {
-    Link { index: u32, up: bool },
-    AddressAdded { index: u32, address: IpAddr },
-    AddressRemoved { index: u32, address: IpAddr },
+    /// A link appeared or changed (its state, name, altnames, MAC).
+    Link(LinkInfo),
+    /// A link was deleted.
+    LinkRemoved { index: u32 },
+    AddressAdded {
+        index: u32,
+        address: InterfaceAddress,
+    },
+    AddressRemoved {
+        index: u32,
+        address: InterfaceAddress,
+    },
 }
 
 /// What `ip addr add` takes beyond the address and prefix.
@@ -98,6 +110,23 @@ impl Netlink {
             }
             Err(e) => Err(e.into()),
         }
+    }
+
+    /// Every link of the namespace.
+    pub async fn links(&self) -> Result<Vec<LinkInfo>, NetlinkError> {
+        let messages: Vec<LinkMessage> = self.handle.link().get().execute().try_collect().await?;
+        Ok(messages.iter().map(link_info).collect())
+    }
+
+    /// Every address of the namespace, with its link's index, in the
+    /// kernel's order (an interface's primary address first).
+    pub async fn all_addresses(&self) -> Result<Vec<(u32, InterfaceAddress)>, NetlinkError> {
+        let messages: Vec<AddressMessage> =
+            self.handle.address().get().execute().try_collect().await?;
+        Ok(messages
+            .iter()
+            .filter_map(|m| interface_address(m).map(|a| (m.header.index, a)))
+            .collect())
     }
 
     pub async fn addresses(&self, index: u32) -> Result<Vec<InterfaceAddress>, NetlinkError> {
@@ -201,24 +230,20 @@ fn events(
             return None;
         };
         match inner {
-            RouteNetlinkMessage::NewLink(link) => Some(NetEvent::Link {
+            RouteNetlinkMessage::NewLink(link) => Some(NetEvent::Link(link_info(&link))),
+            RouteNetlinkMessage::DelLink(link) => Some(NetEvent::LinkRemoved {
                 index: link.header.index,
-                up: link_info(&link).up,
-            }),
-            RouteNetlinkMessage::DelLink(link) => Some(NetEvent::Link {
-                index: link.header.index,
-                up: false,
             }),
             RouteNetlinkMessage::NewAddress(a) => {
-                interface_address(&a).map(|ia| NetEvent::AddressAdded {
+                interface_address(&a).map(|address| NetEvent::AddressAdded {
                     index: a.header.index,
-                    address: ia.address,
+                    address,
                 })
             }
             RouteNetlinkMessage::DelAddress(a) => {
-                interface_address(&a).map(|ia| NetEvent::AddressRemoved {
+                interface_address(&a).map(|address| NetEvent::AddressRemoved {
                     index: a.header.index,
-                    address: ia.address,
+                    address,
                 })
             }
             _ => None,
@@ -230,6 +255,7 @@ fn link_info(message: &LinkMessage) -> LinkInfo {
     let mut info = LinkInfo {
         index: message.header.index,
         name: String::new(),
+        altnames: Vec::new(),
         mac: [0; 6],
         up: message.header.flags.contains(LinkFlags::Up)
             && message.header.flags.contains(LinkFlags::LowerUp),
@@ -238,6 +264,13 @@ fn link_info(message: &LinkMessage) -> LinkInfo {
         match attribute {
             LinkAttribute::IfName(name) => info.name = name.clone(),
             LinkAttribute::Address(mac) if mac.len() == 6 => info.mac.copy_from_slice(mac),
+            LinkAttribute::PropList(props) => {
+                for prop in props {
+                    if let Prop::AltIfName(name) = prop {
+                        info.altnames.push(name.clone());
+                    }
+                }
+            }
             _ => {}
         }
     }

@@ -8,5 +8,6 @@ pub mod control_socket;
 pub mod drop_log;
 pub mod notifier;
 pub mod probe;
+pub mod retry;
 pub mod shared_timer;
 pub mod signals;

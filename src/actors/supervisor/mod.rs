@@ -1,8 +1,19 @@
 //! Starting the daemon: look up interfaces and source addresses, start the
-//! actors under actix Supervisors, and stop cleanly on SIGTERM / SIGINT.
+//! actors under actix Supervisors, follow the interfaces while it runs,
+//! apply reloads, and stop cleanly on SIGTERM / SIGINT.
+//!
+//! Nothing here may make the thread that sends adverts wait: a reload's
+//! files are read and checked on a thread of their own (reload.rs), and
+//! the kernel's links and addresses come from one netlink subscription
+//! (follow.rs) read between other work.
+
+mod follow;
+mod reload;
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use actix::{Addr, Recipient, Supervisor};
@@ -11,26 +22,29 @@ use thiserror::Error;
 use crate::config::health::HealthSettings;
 use crate::config::validate::SyncGroupSettings;
 use crate::config::{ConfigErrors, InstanceSettings, Settings};
+use crate::log::phrases::Subject;
+use crate::net::interfaces::Link;
 use crate::net::netlink::{InterfaceAddress, LinkInfo, Netlink, NetlinkError};
 use crate::net::vmac::{parent_sysctls, Sysctl};
 use crate::proto::packet::virtual_mac;
-use crate::proto::TrackerEffect;
 use crate::proto::{choose_source, LocalAddress, SourceError};
 use crate::status::{epoch_seconds, ReloadStatus};
+use crate::sys::control_socket;
+use crate::sys::notifier;
+use crate::sys::signals::{Request, Signals};
 
-use super::address::{AddressActor, AddressRouter, Unwatch};
+use super::address::AddressActor;
+use super::address::AddressRouter;
 use super::control::{ControlActor, Parts, Sources};
-use super::health::{HealthActor, Reconfigure, Subscriber, Subscriptions, TrackerUpdate};
-use super::instance::{GroupMembership, Inbound, InstanceActor, Retire, SetNotifier, Shutdown};
+use super::health::{HealthActor, Reconfigure, Subscriber, Subscriptions};
+use super::instance::{Binding, GroupMembership, Inbound, InstanceActor, Shutdown};
 use super::interface::{InterfaceActor, SetRoutes};
 use super::metrics::MetricsActor;
 use super::routing::{Routing, RoutingActor};
 use super::sync_group::{Members, SyncGroupActor};
-use crate::log::phrases::Subject;
-use crate::sys::control_socket;
-use crate::sys::notifier;
-use crate::sys::signals::{self, Request, Signals};
-use std::path::PathBuf;
+
+pub use follow::Followed;
+pub use reload::ReloadError;
 
 /// How long masters get to say goodbye (priority 0) and drop their
 /// addresses before the process exits anyway.
@@ -69,9 +83,39 @@ pub enum StartError {
     Netlink(#[from] NetlinkError),
 }
 
+/// Why an instance cannot send from where its configuration says, now.
+#[derive(Clone, Debug, PartialEq, Eq, Error)]
+pub enum BindError {
+    #[error("interface {0} does not exist")]
+    NoSuchInterface(String),
+    #[error("{interface}: {source}")]
+    Source {
+        interface: String,
+        source: SourceError,
+    },
+}
+
+impl BindError {
+    fn for_instance(self, instance: &str) -> StartError {
+        let instance = instance.to_string();
+        match self {
+            BindError::NoSuchInterface(interface) => StartError::NoSuchInterface {
+                instance,
+                interface,
+            },
+            BindError::Source { interface, source } => StartError::Source {
+                instance,
+                interface,
+                source,
+            },
+        }
+    }
+}
+
 /// Reads the configuration again, every layer, as at start: what a
-/// reload (SIGHUP) applies, or the errors it is refused for.
-pub type Reread = Box<dyn Fn() -> Result<Settings, ConfigErrors>>;
+/// reload (SIGHUP) applies, or the errors it is refused for. Called on a
+/// thread of its own: it reads files and looks users up.
+pub type Reread = Arc<dyn Fn() -> Result<Settings, ConfigErrors> + Send + Sync>;
 
 /// Runs until SIGTERM or SIGINT; then masters hand over and it returns.
 /// SIGHUP applies `reread`'s configuration without restarting.
@@ -82,8 +126,15 @@ pub fn run(settings: Settings, reread: Reread) -> Result<(), StartError> {
     if let Err(error) = nix::sys::prctl::set_timerslack(1) {
         tracing::debug!(%error, "cannot reduce timer slack");
     }
-    signals::ignore_habitual_signals_during_start();
+    crate::sys::signals::ignore_habitual_signals_during_start();
     actix::System::new().block_on(start_and_wait(settings, reread))
+}
+
+/// What woke the daemon's main loop.
+enum Step {
+    Signal(Request),
+    Reread(Result<Settings, ConfigErrors>),
+    Interfaces(Vec<crate::net::netlink::NetEvent>),
 }
 
 async fn start_and_wait(settings: Settings, reread: Reread) -> Result<(), StartError> {
@@ -101,23 +152,36 @@ async fn start_and_wait(settings: Settings, reread: Reread) -> Result<(), StartE
     };
     tracing::info!(instances = running.instances.len(), "vipd running");
     tell_service_manager(&[sd_notify::NotifyState::Ready]);
-    let mut reloads = 0;
+    let mut reloads = reload::Reloads::default();
 
     loop {
-        match signals.next().await {
-            Request::Stop(name) => {
+        let step = tokio::select! {
+            request = signals.next() => Step::Signal(request),
+            read = reloads.read() => Step::Reread(read),
+            events = running.interfaces.next() => Step::Interfaces(events),
+        };
+        match step {
+            Step::Signal(Request::Stop(name)) => {
                 tracing::info!(signal = name, "{name}: stopping");
                 tell_service_manager(&[sd_notify::NotifyState::Stopping]);
                 break;
             }
-            Request::Reload => {
-                reloads += 1;
+            Step::Signal(Request::Reload) => {
                 tracing::info!(signal = "SIGHUP", "SIGHUP: reloading the configuration");
                 let monotonic = sd_notify::NotifyState::monotonic_usec_now();
                 let mut reloading = vec![sd_notify::NotifyState::Reloading];
                 reloading.extend(monotonic.ok());
                 tell_service_manager(&reloading);
-                let outcome = match reread() {
+                if let Err(refused) = reloads.ask(&reread) {
+                    running.report_reload(reloads.sequence(), Err(refused));
+                    tell_service_manager(&[sd_notify::NotifyState::Ready]);
+                }
+            }
+            Step::Signal(Request::Nothing(name)) => {
+                tracing::info!(signal = name, "{name}: ignored; nothing changes");
+            }
+            Step::Reread(read) => {
+                let outcome = match read {
                     Err(errors) => Err(ReloadError::Refused(format!(
                         "the new configuration has errors:\n{errors}"
                     ))),
@@ -128,33 +192,15 @@ async fn start_and_wait(settings: Settings, reread: Reread) -> Result<(), StartE
                         running.reload(new).await
                     }
                 };
-                let (applied, summary) = match outcome {
-                    Ok(summary) => {
-                        tracing::info!("reload applied: {summary}");
-                        (true, summary)
-                    }
-                    Err(ReloadError::Refused(why)) => {
-                        tracing::error!(
-                            "reload refused, the running configuration is unchanged: {why}"
-                        );
-                        (false, why)
-                    }
-                    Err(ReloadError::Partial(why)) => {
-                        tracing::error!("reload partly applied: {why}");
-                        (false, format!("partly applied: {why}"))
-                    }
-                };
-                running.sources.set_reload(ReloadStatus {
-                    at: epoch_seconds(std::time::SystemTime::now()),
-                    sequence: reloads,
-                    applied,
-                    summary,
-                });
-                tell_service_manager(&[sd_notify::NotifyState::Ready]);
+                running.report_reload(reloads.sequence(), outcome);
+                if let Err(refused) = reloads.again(&reread) {
+                    running.report_reload(reloads.sequence(), Err(refused));
+                }
+                if !reloads.pending() {
+                    tell_service_manager(&[sd_notify::NotifyState::Ready]);
+                }
             }
-            Request::Nothing(name) => {
-                tracing::info!(signal = name, "{name}: ignored; nothing changes");
-            }
+            Step::Interfaces(events) => running.follow(&events),
         }
     }
     let Running {
@@ -188,7 +234,7 @@ fn tell_service_manager(states: &[sd_notify::NotifyState]) {
 /// the kernel settings it changed on their parents.
 #[derive(Default)]
 pub struct Made {
-    control_socket: Option<PathBuf>,
+    control_socket: Option<control_socket::Bound>,
     vmacs: Vec<String>,
     /// VMAC parents whose settings were changed, and their old settings.
     parents: Vec<String>,
@@ -197,8 +243,8 @@ pub struct Made {
 
 impl Made {
     pub async fn undo(&self, netlink: &Netlink) {
-        if let Some(path) = &self.control_socket {
-            let _ = std::fs::remove_file(path);
+        if let Some(bound) = &self.control_socket {
+            bound.remove();
         }
         for name in &self.vmacs {
             if let Err(error) = netlink.delete_link(name).await {
@@ -214,10 +260,19 @@ impl Made {
     }
 }
 
-/// One running instance: the settings it was started with, its actor.
+/// One running instance: the settings it was started with, its actor,
+/// and where it was last told to send from.
 pub struct RunningInstance {
     pub settings: InstanceSettings,
     pub actor: Addr<InstanceActor>,
+    binding: Result<Binding, String>,
+}
+
+/// An actor for one configured interface name, and the link it was last
+/// told that name means.
+struct Linked<A: actix::Actor> {
+    actor: Addr<A>,
+    link: Option<LinkInfo>,
 }
 
 /// A running daemon: its actors, what they were started from (a reload
@@ -226,10 +281,13 @@ pub struct Running {
     pub instances: BTreeMap<String, RunningInstance>,
     pub made: Made,
     pub netlink: Netlink,
-    links: BTreeMap<String, (LinkInfo, Vec<InterfaceAddress>)>,
-    address_actors: HashMap<String, Addr<AddressActor>>,
+    /// The kernel's links and addresses, followed.
+    interfaces: Followed,
+    /// By the interface name the configuration gives (a name or an altname).
+    address_actors: HashMap<String, Linked<AddressActor>>,
     routing_actor: Option<Addr<RoutingActor>>,
-    interface_actors: BTreeMap<(String, bool), Addr<InterfaceActor>>,
+    /// By configured interface name and family (true: IPv6).
+    interface_actors: BTreeMap<(String, bool), Linked<InterfaceActor>>,
     health: Option<Addr<HealthActor>>,
     health_settings: HealthSettings,
     sync_groups: Vec<SyncGroupSettings>,
@@ -266,7 +324,7 @@ async fn make_vmacs(
         };
         if !made.parents.contains(&s.interface) {
             made.parents.push(s.interface.clone());
-            for setting in parent_sysctls(&s.interface) {
+            for setting in parent_sysctls(&parent.name) {
                 let old = setting
                     .apply()
                     .map_err(|e| failed(NetlinkError::Sysctl(e)))?;
@@ -276,9 +334,16 @@ async fn make_vmacs(
         // IPv6 adverts leave the VMAC from the parent's link-local address.
         let link_local = if s.is_ipv6() && !vmac.xmit_base {
             let addresses = netlink.addresses(parent.index).await?;
-            match source_address(s, &addresses)? {
-                IpAddr::V6(v6) => Some(v6),
-                IpAddr::V4(_) => None,
+            match source_address(s, &addresses) {
+                Ok(IpAddr::V6(v6)) => Some(v6),
+                Ok(IpAddr::V4(_)) => None,
+                Err(source) => {
+                    return Err(BindError::Source {
+                        interface: s.interface.clone(),
+                        source,
+                    }
+                    .for_instance(&s.name))
+                }
             }
         } else {
             None
@@ -306,19 +371,23 @@ pub async fn start(settings: Settings) -> Result<Running, StartError> {
     let netlink = Netlink::connect()?;
     // First, so a second vipd with the same socket stops before it
     // touches anything.
-    let control =
+    let (bound, listener) =
         control_socket::bind(&control_socket).map_err(|source| StartError::ControlSocket {
             path: control_socket.clone(),
             source,
         })?;
-    let mut made = Made::default();
+    let mut made = Made {
+        control_socket: Some(bound),
+        ..Made::default()
+    };
     make_vmacs(&settings, &netlink, &mut made).await?;
-    made.control_socket = Some(control_socket.clone());
+    // Subscribed before the first look, so no change falls between.
+    let interfaces = Followed::start(netlink.clone()).await?;
     let mut running = Running {
         instances: BTreeMap::new(),
         made,
         netlink,
-        links: BTreeMap::new(),
+        interfaces,
         address_actors: HashMap::new(),
         routing_actor: None,
         interface_actors: BTreeMap::new(),
@@ -331,7 +400,7 @@ pub async fn start(settings: Settings) -> Result<Running, StartError> {
         metrics,
         sources: Sources::default(),
     };
-    running.find_links(&settings).await?;
+    running.start_address_actors(&settings)?;
 
     // Groups first, so members know where to report; members second.
     for group in &sync_groups {
@@ -364,7 +433,7 @@ pub async fn start(settings: Settings) -> Result<Running, StartError> {
         Supervisor::start(move |_| metrics);
     }
     let control =
-        ControlActor::new(control, sources).map_err(|source| StartError::ControlSocket {
+        ControlActor::new(listener, sources).map_err(|source| StartError::ControlSocket {
             path: running.control_socket.clone(),
             source,
         })?;
@@ -373,54 +442,87 @@ pub async fn start(settings: Settings) -> Result<Running, StartError> {
 }
 
 impl Running {
-    /// Looks up the interfaces `settings` use that are not known yet, and
-    /// starts an address actor for each.
-    async fn find_links(&mut self, settings: &[InstanceSettings]) -> Result<(), StartError> {
+    /// Starts an address actor for each interface name `settings` use
+    /// that has none yet; each name must mean a link now.
+    fn start_address_actors(&mut self, settings: &[InstanceSettings]) -> Result<(), StartError> {
         for s in settings {
             for interface in s.interfaces() {
-                if self.links.contains_key(&interface) {
+                if self.address_actors.contains_key(&interface) {
                     continue;
                 }
-                let link = match self.netlink.link(&interface).await {
-                    Err(NetlinkError::NoSuchInterface(_)) => {
-                        return Err(StartError::NoSuchInterface {
-                            instance: s.name.clone(),
-                            interface,
-                        })
-                    }
-                    other => other?,
-                };
-                let addresses = self.netlink.addresses(link.index).await?;
-                let (name, l, netlink) = (link.name.clone(), link.clone(), self.netlink.clone());
-                let actor = Supervisor::start(move |_| {
-                    AddressActor::new(name, l.index, l.mac, l.up, netlink)
-                });
-                self.address_actors.insert(link.name.clone(), actor);
-                self.links.insert(interface, (link, addresses));
+                let link = self
+                    .interfaces
+                    .table()
+                    .resolve(&interface)
+                    .map(|l| l.info.clone())
+                    .ok_or_else(|| StartError::NoSuchInterface {
+                        instance: s.name.clone(),
+                        interface: interface.clone(),
+                    })?;
+                let (name, l, netlink) = (interface.clone(), link.clone(), self.netlink.clone());
+                let actor = Supervisor::start(move |_| AddressActor::new(name, Some(l), netlink));
+                self.address_actors.insert(
+                    interface,
+                    Linked {
+                        actor,
+                        link: Some(link),
+                    },
+                );
             }
         }
         Ok(())
     }
 
-    /// Starts one instance's actor (its links must be known).
-    fn start_instance(&mut self, s: InstanceSettings) -> Result<(), StartError> {
-        let (link, addresses) = &self.links[&s.interface];
-        let primary = source_address(&s, addresses)?;
-        let params = s.params(primary);
-        let own = s.vmac.as_ref().map_or(&link.name, |v| &v.name);
-        let mut router = AddressRouter::new(self.address_actors[own].clone());
-        for vip in params.held_addresses() {
-            let placement = s.placement(vip.address);
-            let actor = self.address_actors[s.interface_of(&placement)].clone();
-            router.place(vip.address, actor, placement.options, placement.track);
-        }
+    /// The address actor of a configured interface name (started by
+    /// `start_address_actors`).
+    fn address_actor(&self, instance: &str, name: &str) -> Result<Addr<AddressActor>, StartError> {
+        self.address_actors
+            .get(name)
+            .map(|linked| linked.actor.clone())
+            .ok_or_else(|| StartError::NoSuchInterface {
+                instance: instance.to_string(),
+                interface: name.to_string(),
+            })
+    }
+
+    /// Where `s` sends from now: its link (a VMAC's, unless
+    /// vmac_xmit_base) and its source address, by the kernel's table.
+    fn binding(&self, s: &InstanceSettings) -> Result<Binding, BindError> {
+        let table = self.interfaces.table();
+        let resolve = |name: &str| -> Result<&Link, BindError> {
+            table
+                .resolve(name)
+                .ok_or_else(|| BindError::NoSuchInterface(name.to_string()))
+        };
+        let parent = resolve(&s.interface)?;
+        let source = source_address(s, &parent.addresses).map_err(|source| BindError::Source {
+            interface: s.interface.clone(),
+            source,
+        })?;
         // Adverts leave through the VMAC, so switches learn its MAC where
         // the master is, unless vmac_xmit_base.
         let sender = match &s.vmac {
-            Some(vmac) if !vmac.xmit_base => &self.links[&vmac.name].0,
-            _ => link,
+            Some(vmac) if !vmac.xmit_base => resolve(&vmac.name)?,
+            _ => parent,
         };
-        let (interface, index) = (sender.name.clone(), sender.index);
+        Ok(Binding {
+            interface: sender.info.name.clone(),
+            ifindex: sender.info.index,
+            source,
+        })
+    }
+
+    /// Starts one instance's actor (its address actors must run).
+    fn start_instance(&mut self, s: InstanceSettings) -> Result<(), StartError> {
+        let binding = self.binding(&s).map_err(|e| e.for_instance(&s.name))?;
+        let params = s.params(binding.source);
+        let own = s.vmac.as_ref().map_or(&s.interface, |v| &v.name);
+        let mut router = AddressRouter::new(self.address_actor(&s.name, own)?);
+        for vip in params.held_addresses() {
+            let placement = s.placement(vip.address);
+            let actor = self.address_actor(&s.name, s.interface_of(&placement))?;
+            router.place(vip.address, actor, placement.options, placement.track);
+        }
         let notifier = (!s.notify.is_empty())
             .then(|| notifier::spawn(Subject::Instance(s.name.clone()), s.notify.clone()));
         if !s.routing.is_empty() && self.routing_actor.is_none() {
@@ -436,13 +538,26 @@ impl Running {
                 items: s.routing.clone(),
             });
         let membership = self.memberships.get(&s.name).cloned();
+        let (interface, started_with) = (s.interface.clone(), binding.clone());
         let actor = Supervisor::start(move |_| {
             InstanceActor::new(
-                params, interface, index, router, routing, membership, notifier,
+                params,
+                interface,
+                started_with,
+                router,
+                routing,
+                membership,
+                notifier,
             )
         });
-        self.instances
-            .insert(s.name.clone(), RunningInstance { settings: s, actor });
+        self.instances.insert(
+            s.name.clone(),
+            RunningInstance {
+                settings: s,
+                actor,
+                binding: Ok(binding),
+            },
+        );
         Ok(())
     }
 
@@ -456,7 +571,10 @@ impl Running {
     /// at the end: each call runs every check at once.
     fn wire_health(&mut self) {
         let mut subscriptions = Subscriptions::default();
-        for RunningInstance { settings: s, actor } in self.instances.values() {
+        for RunningInstance {
+            settings: s, actor, ..
+        } in self.instances.values()
+        {
             for tracked in &s.trackers {
                 subscriptions.add(
                     tracked.kind(),
@@ -488,35 +606,58 @@ impl Running {
     }
 
     /// The receivers' VRID tables, sync groups' members, and what status
-    /// and metrics read. (Health may still reach a retired instance for a
-    /// moment; it ignores what it is told.)
+    /// and metrics read. A receiver no instance uses any more is closed,
+    /// as is an address actor no instance uses. (Health may still reach a
+    /// retired instance for a moment; it ignores what it is told.)
     fn wire_reach(&mut self) {
-        let mut routes: BTreeMap<(String, bool), HashMap<u8, Recipient<Inbound>>> = self
-            .interface_actors
-            .keys()
-            .map(|key| (key.clone(), HashMap::new()))
-            .collect();
-        for RunningInstance { settings: s, actor } in self.instances.values() {
+        let mut routes: BTreeMap<(String, bool), HashMap<u8, Recipient<Inbound>>> = BTreeMap::new();
+        for RunningInstance {
+            settings: s, actor, ..
+        } in self.instances.values()
+        {
             routes
                 .entry((s.interface.clone(), s.is_ipv6()))
                 .or_default()
                 .insert(s.vrid().get(), actor.clone().recipient());
         }
+        self.interface_actors.retain(|key, linked| {
+            let used = routes.contains_key(key);
+            if !used {
+                tracing::info!(interface = %key.0, "no instance receives on {} any more: closing its receiver", key.0);
+                linked.actor.do_send(super::interface::RetireReceiver);
+            }
+            used
+        });
         for ((interface, ipv6), routes) in routes {
-            match self.interface_actors.get(&(interface.clone(), ipv6)) {
-                // A receiver no instance uses any more keeps running
-                // with an empty table: its drops still count.
-                Some(actor) => actor.do_send(SetRoutes(routes)),
+            let key = (interface.clone(), ipv6);
+            match self.interface_actors.get(&key) {
+                Some(linked) => linked.actor.do_send(SetRoutes(routes)),
                 None => {
-                    let index = self.links[&interface].0.index;
-                    let key = (interface.clone(), ipv6);
+                    let link = self
+                        .interfaces
+                        .table()
+                        .resolve(&interface)
+                        .map(|l| l.info.clone());
+                    let started_with = link.clone();
                     let actor = Supervisor::start(move |_| {
-                        InterfaceActor::new(interface, index, ipv6, routes)
+                        InterfaceActor::new(interface, started_with, ipv6, routes)
                     });
-                    self.interface_actors.insert(key, actor);
+                    self.interface_actors.insert(key, Linked { actor, link });
                 }
             }
         }
+        let used: Vec<String> = self
+            .instances
+            .values()
+            .flat_map(|i| i.settings.interfaces())
+            .collect();
+        self.address_actors.retain(|name, linked| {
+            let keep = used.contains(name);
+            if !keep {
+                linked.actor.do_send(super::address::RetireAddresses);
+            }
+            keep
+        });
         for (group, members) in &self.group_actors {
             // A member's place is its index: while a reload replaces one,
             // the group keeps the old list (a retired member ignores it).
@@ -540,215 +681,29 @@ impl Running {
         });
     }
 
-    /// Applies a new configuration in place (SIGHUP). An instance whose
-    /// settings did not change keeps running untouched: no transition, no
-    /// gap in its adverts. One whose notify settings or trackers changed
-    /// keeps running with the new ones. Any other change replaces the
-    /// instance: it stops as at exit (a master sends priority 0 and
-    /// removes its addresses), then starts anew. Removed instances stop
-    /// the same way; added ones start. What cannot change without a
-    /// restart (the control socket, the metrics endpoint, sync groups)
-    /// refuses the whole reload, and the old configuration keeps running.
-    pub async fn reload(&mut self, new: Settings) -> Result<String, ReloadError> {
-        let Settings {
-            instances: wanted,
-            health,
-            warnings: _,
-            sync_groups,
-            control_socket,
-            metrics,
-        } = new;
-        if control_socket != self.control_socket {
-            return Err(ReloadError::Refused(format!(
-                "control_socket changed ({} to {}): restart vipd to apply it",
-                self.control_socket.display(),
-                control_socket.display()
-            )));
-        }
-        if metrics != self.metrics {
-            return Err(ReloadError::Refused(
-                "metrics.listen changed: restart vipd to apply it".into(),
-            ));
-        }
-        if sync_groups != self.sync_groups {
-            return Err(ReloadError::Refused(
-                "sync groups changed: restart vipd to apply them".into(),
-            ));
-        }
-        let mut plan = ReloadPlan::default();
-        let wanted_names: Vec<&str> = wanted.iter().map(|s| s.name.as_str()).collect();
-        for name in self.instances.keys() {
-            if !wanted_names.contains(&name.as_str()) {
-                plan.removed.push(name.clone());
+    /// Logs how a reload went and keeps it for status and `vipd reload`.
+    fn report_reload(&self, sequence: u64, outcome: Result<String, ReloadError>) {
+        let (applied, summary) = match outcome {
+            Ok(summary) => {
+                tracing::info!("reload applied: {summary}");
+                (true, summary)
             }
-        }
-        for s in wanted {
-            match self.instances.get(&s.name) {
-                None => plan.added.push(s),
-                Some(old) if old.settings == s => plan.unchanged += 1,
-                Some(old) if same_but_health(&old.settings, &s) => plan.adjusted.push(s),
-                Some(_) => plan.replaced.push(s),
+            Err(ReloadError::Refused(why)) => {
+                tracing::error!("reload refused, the running configuration is unchanged: {why}");
+                (false, why)
             }
-        }
-        // New interfaces first: a missing one refuses the reload before
-        // anything stops.
-        let starting: Vec<InstanceSettings> =
-            plan.added.iter().chain(&plan.replaced).cloned().collect();
-        let refused = |e: StartError| ReloadError::Refused(e.to_string());
-        self.find_links(&starting).await.map_err(refused)?;
-        for s in &starting {
-            let (_, addresses) = &self.links[&s.interface];
-            source_address(s, addresses).map_err(refused)?;
-        }
-
-        // Stop what goes, and what is replaced, before starting anything
-        // that may use the same VRID or VMAC.
-        let leaving: Vec<String> = plan
-            .removed
-            .iter()
-            .cloned()
-            .chain(plan.replaced.iter().map(|s| s.name.clone()))
-            .collect();
-        let mut retiring = Vec::new();
-        for name in &leaving {
-            if let Some(old) = self.instances.remove(name) {
-                for address in self.address_actors.values() {
-                    address.do_send(Unwatch(old.actor.clone().recipient()));
-                }
-                retiring.push((old.settings, old.actor.send(Retire)));
+            Err(ReloadError::Partial(why)) => {
+                tracing::error!("reload partly applied: {why}");
+                (false, format!("partly applied: {why}"))
             }
-        }
-        // The receivers, groups and status stop reaching them now.
-        self.wire_reach();
-        let (settings, replies): (Vec<_>, Vec<_>) = retiring.into_iter().unzip();
-        if tokio::time::timeout(SHUTDOWN_GRACE, futures::future::join_all(replies))
-            .await
-            .is_err()
-        {
-            tracing::warn!("some instances did not finish stopping in {SHUTDOWN_GRACE:?}");
-        }
-        for s in &settings {
-            if let Some(vmac) = &s.vmac {
-                if let Err(error) = self.netlink.delete_link(&vmac.name).await {
-                    tracing::warn!(vmac = %vmac.name, %error, "cannot remove VMAC {}: {error}", vmac.name);
-                }
-                self.made.vmacs.retain(|v| *v != vmac.name);
-            }
-        }
-
-        for s in &plan.adjusted {
-            let running = self
-                .instances
-                .get_mut(&s.name)
-                .expect("adjusted instances run");
-            if running.settings.notify != s.notify {
-                let notifier = (!s.notify.is_empty())
-                    .then(|| notifier::spawn(Subject::Instance(s.name.clone()), s.notify.clone()));
-                running.actor.do_send(SetNotifier(notifier));
-            }
-            // A tracker no longer tracked stops counting.
-            for old in &running.settings.trackers {
-                let still = s
-                    .trackers
-                    .iter()
-                    .any(|t| t.kind() == old.kind() && t.name() == old.name());
-                if !still {
-                    running.actor.do_send(TrackerUpdate {
-                        name: old.key(),
-                        effect: TrackerEffect::Neutral,
-                    });
-                }
-            }
-            running.settings = s.clone();
-        }
-        // Past the point of no return: an instance that cannot start now
-        // is reported, and the others still start.
-        let mut failed = Vec::new();
-        for s in starting {
-            let name = s.name.clone();
-            if let Err(error) = self.start_fresh(s).await {
-                tracing::error!(instance = %name, %error, "({name}) cannot start after the reload: {error}");
-                failed.push(format!("{name}: {error}"));
-            }
-        }
-        self.health_settings = health;
-        self.wire();
-        if failed.is_empty() {
-            Ok(plan.summary())
-        } else {
-            Err(ReloadError::Partial(format!(
-                "{}; but these did not start: {}",
-                plan.summary(),
-                failed.join("; ")
-            )))
-        }
-    }
-
-    /// An instance that was not running: its VMAC, its links, its actor.
-    async fn start_fresh(&mut self, s: InstanceSettings) -> Result<(), StartError> {
-        make_vmacs(std::slice::from_ref(&s), &self.netlink, &mut self.made).await?;
-        if let Some(vmac) = &s.vmac {
-            // The new VMAC is a link of its own, looked up afresh.
-            self.links.remove(&vmac.name);
-        }
-        self.find_links(std::slice::from_ref(&s)).await?;
-        self.start_instance(s)
-    }
-}
-
-/// Why a reload did not apply as asked.
-#[derive(Debug, Error)]
-pub enum ReloadError {
-    /// Nothing changed: the old configuration keeps running.
-    #[error("{0}")]
-    Refused(String),
-    /// Some of it applied: what changed, and what could not start.
-    #[error("{0}")]
-    Partial(String),
-}
-
-/// What a reload does to each instance.
-#[derive(Default)]
-struct ReloadPlan {
-    unchanged: usize,
-    /// Notify settings or trackers changed: updated in place.
-    adjusted: Vec<InstanceSettings>,
-    /// Anything else changed: stopped and started again.
-    replaced: Vec<InstanceSettings>,
-    added: Vec<InstanceSettings>,
-    removed: Vec<String>,
-}
-
-impl ReloadPlan {
-    fn summary(&self) -> String {
-        let names = |list: &[InstanceSettings]| {
-            list.iter()
-                .map(|s| s.name.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
         };
-        let mut parts = vec![format!("{} unchanged", self.unchanged)];
-        for (what, list) in [
-            ("updated in place", names(&self.adjusted)),
-            ("restarted", names(&self.replaced)),
-            ("added", names(&self.added)),
-            ("removed", self.removed.join(", ")),
-        ] {
-            if !list.is_empty() {
-                parts.push(format!("{what}: {list}"));
-            }
-        }
-        parts.join("; ")
+        self.sources.set_reload(ReloadStatus {
+            at: epoch_seconds(std::time::SystemTime::now()),
+            sequence,
+            applied,
+            summary,
+        });
     }
-}
-
-/// The same instance but for what can change while it runs: its notify
-/// settings and its trackers.
-fn same_but_health(old: &InstanceSettings, new: &InstanceSettings) -> bool {
-    let mut old = old.clone();
-    old.notify = new.notify.clone();
-    old.trackers = new.trackers.clone();
-    old == *new
 }
 
 /// The instance's advert source: the rule is the core's, the addresses
@@ -756,7 +711,7 @@ fn same_but_health(old: &InstanceSettings, new: &InstanceSettings) -> bool {
 fn source_address(
     s: &InstanceSettings,
     addresses: &[InterfaceAddress],
-) -> Result<IpAddr, StartError> {
+) -> Result<IpAddr, SourceError> {
     let local: Vec<LocalAddress> = addresses
         .iter()
         .map(|a| LocalAddress {
@@ -764,11 +719,5 @@ fn source_address(
             secondary: a.secondary,
         })
         .collect();
-    choose_source(s.source_ip, s.is_ipv6(), &s.held_addresses(), &local).map_err(|source| {
-        StartError::Source {
-            instance: s.name.clone(),
-            interface: s.interface.clone(),
-            source,
-        }
-    })
+    choose_source(s.source_ip, s.is_ipv6(), &s.held_addresses(), &local)
 }

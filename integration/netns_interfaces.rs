@@ -1,0 +1,261 @@
+//! Interfaces change under a running daemon: an address moved, an
+//! interface deleted and made again, an altname. vipd follows them by
+//! netlink events at start, at reload and while it runs; an instance that
+//! cannot run (no address to send from) is FAULT with the reason and comes
+//! back by itself; nothing one instance meets stops another, or SIGTERM.
+
+mod support;
+
+use std::fs;
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::Signal;
+use support::*;
+use vipd::lab::{wait_for, Lab};
+use vipd::status::{InstanceStatus, Snapshot};
+
+const VI_2_VIP: &str = "198.51.100.210";
+
+/// VRRPv3 at 0.1 s (as the reproduction): VI_1 on `interface`
+/// for 192.0.2.203, and VI_2 on eth1 when `with_vi_2`.
+fn write_config(
+    lab: &Lab,
+    host: usize,
+    interface: &str,
+    priority: u8,
+    with_vi_2: bool,
+    extra: &str,
+) -> PathBuf {
+    let mut text = format!(
+        "{}instances:\n  VI_1:\n    interface: {interface}\n    virtual_router_id: 51\n    priority: {priority}\n    version: 3\n    advert_int: 0.1\n    virtual_ipaddress: [192.0.2.203]\n{extra}",
+        control_socket_line(lab, host)
+    );
+    if with_vi_2 {
+        text.push_str(&format!(
+            "  VI_2:\n    interface: eth1\n    virtual_router_id: 52\n    priority: 100\n    version: 3\n    advert_int: 0.1\n    virtual_ipaddress: [{VI_2_VIP}]\n"
+        ));
+    }
+    let path = lab.dir.join(format!("interfaces-h{host}.yaml"));
+    fs::write(&path, text).unwrap();
+    path
+}
+
+fn snapshot(lab: &Lab, host: usize) -> Option<Snapshot> {
+    vipd::status::read(&control_socket(lab, host))
+        .ok()
+        .map(|(s, _)| s)
+}
+
+fn instance(lab: &Lab, host: usize, name: &str) -> Option<InstanceStatus> {
+    snapshot(lab, host)?
+        .instances
+        .into_iter()
+        .find(|i| i.name == name)
+}
+
+fn wait_until(what: &str, daemons: &[&Daemon], mut condition: impl FnMut() -> bool) {
+    wait_for(DEADLINE, &mut condition).unwrap_or_else(|| {
+        let logs: Vec<String> = daemons
+            .iter()
+            .map(|d| format!("--- {}\n{}", d.log.display(), d.log_text()))
+            .collect();
+        panic!("{what}: not within {DEADLINE:?}\n{}", logs.join("\n"))
+    });
+}
+
+fn reload(lab: &Lab, host: usize) -> std::process::Output {
+    let socket = control_socket(lab, host);
+    lab.exec(
+        host,
+        &vipd_binary().to_string_lossy(),
+        &["reload", "--socket", &socket.to_string_lossy()],
+    )
+    .expect("run vipd reload")
+}
+
+/// The reproduction: VI_1 on eth0 and VI_2 on eth1; eth0's
+/// address moves (192.0.2.201 deleted, 192.0.2.5 added) and VI_1's
+/// priority changes; SIGHUP. Before: VI_1's restart failed ~7,000 times,
+/// VI_2 stopped advertising while it held its VIP, and SIGTERM was
+/// ignored. Now VI_1 restarts from the new address, VI_2 never notices,
+/// and SIGTERM stops the daemon with its addresses removed.
+#[test]
+fn a_reload_after_an_address_moved_restarts_from_the_new_one_and_starves_nothing() {
+    let Some(mut lab) = lab_or_skip(
+        "a_reload_after_an_address_moved_restarts_from_the_new_one",
+        1,
+    ) else {
+        return;
+    };
+    lab.add_second_lan().unwrap();
+    let vip: IpAddr = "192.0.2.203".parse().unwrap();
+    let vi_2_vip: IpAddr = VI_2_VIP.parse().unwrap();
+    let config = write_config(&lab, 1, "eth0", 100, true, "");
+    let a = start_vipd(&mut lab, 1, &config, "1", &[]);
+    wait_until("both instances master", &[&a], || {
+        ["VI_1", "VI_2"]
+            .iter()
+            .all(|n| instance(&lab, 1, n).is_some_and(|i| i.state == "MASTER"))
+    });
+    assert!(lab.has_address(1, vip));
+
+    lab.ip_in(1, &["addr", "del", "192.0.2.201/24", "dev", "eth0"])
+        .unwrap();
+    lab.ip_in(1, &["addr", "add", "192.0.2.5/24", "dev", "eth0"])
+        .unwrap();
+    write_config(&lab, 1, "eth0", 110, true, "");
+    let vi_2_before = instance(&lab, 1, "VI_2").unwrap();
+    let reloaded_at = Instant::now();
+    let out = reload(&lab, 1);
+    assert!(out.status.success(), "{out:?}\n{}", a.log_text());
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(said.contains("restarted: VI_1"), "{said}");
+
+    wait_until("VI_1 master again, from 192.0.2.5", &[&a], || {
+        instance(&lab, 1, "VI_1").is_some_and(|i| {
+            i.state == "MASTER" && i.master.as_deref() == Some("192.0.2.5") && i.adverts_sent > 20
+        })
+    });
+    // VI_2 kept advertising at its interval all along: no transition, and
+    // at least 80% of the adverts 0.1 s apart the elapsed time allows.
+    let vi_2_after = instance(&lab, 1, "VI_2").unwrap();
+    let elapsed = reloaded_at.elapsed().as_secs_f64();
+    let sent = vi_2_after.adverts_sent - vi_2_before.adverts_sent;
+    assert!(
+        sent as f64 >= 0.8 * elapsed / 0.1 - 2.0,
+        "VI_2 sent {sent} adverts in {elapsed:.1} s\n{}",
+        a.log_text()
+    );
+    assert_eq!(vi_2_after.transitions_total, vi_2_before.transitions_total);
+    assert!(lab.has_address(1, vip) && lab.addresses_on(1, "eth1").contains(&vi_2_vip));
+    // No restart loop in the log.
+    let lines = a.log_text().lines().count();
+    assert!(lines < 100, "{lines} log lines:\n{}", a.log_text());
+
+    lab.signal(a.pid, Signal::SIGTERM);
+    assert_eq!(
+        lab.wait_exit(a.pid, Duration::from_secs(5)),
+        Some(Some(0)),
+        "SIGTERM:\n{}",
+        a.log_text()
+    );
+    assert!(!lab.has_address(1, vip), "VI_1's address left behind");
+    assert!(
+        !lab.addresses_on(1, "eth1").contains(&vi_2_vip),
+        "VI_2's address left behind"
+    );
+}
+
+/// While vipd runs, A's eth0 is deleted and made again (another index);
+/// then its address moves; then it has no IPv4 address at all, and gets
+/// one back. A follows each: the VIP comes back to A after the new eth0,
+/// B sees A's adverts from the new address, and without an address A is
+/// FAULT with the reason and B takes over.
+#[test]
+fn a_running_daemon_follows_its_interface_through_recreation_and_address_changes() {
+    let Some(mut lab) = lab_or_skip("a_running_daemon_follows_its_interface", 2) else {
+        return;
+    };
+    let vip: IpAddr = "192.0.2.203".parse().unwrap();
+    let a_config = write_config(&lab, 1, "eth0", 100, false, "");
+    let b_config = write_config(&lab, 2, "eth0", 90, false, "");
+    let b = start_vipd(&mut lab, 2, &b_config, "1", &[]);
+    let a = start_vipd(&mut lab, 1, &a_config, "1", &[]);
+    expect_only(&lab, vip, 1, "both started", &[&a, &b]);
+
+    // 1. eth0 deleted: A is FAULT (link gone), B takes over.
+    lab.ip_in(1, &["link", "del", "eth0"]).unwrap();
+    expect_only(&lab, vip, 2, "A's eth0 deleted", &[&a, &b]);
+    wait_until("A FAULT", &[&a], || {
+        instance(&lab, 1, "VI_1").is_some_and(|i| i.state == "FAULT")
+    });
+    // Made again: another index, the same name. A follows it and, with
+    // the higher priority, takes the VIP back.
+    lab.recreate_eth0(1).unwrap();
+    expect_only(&lab, vip, 1, "A's eth0 made again", &[&a, &b]);
+
+    // 2. The address moves: A stays master, B sees it from 192.0.2.5.
+    // (Without promote_secondaries the kernel deletes the secondary with
+    // the primary: no address at all, which step 3 covers.)
+    let promote = lab
+        .exec(
+            1,
+            "sysctl",
+            &["-qw", "net.ipv4.conf.eth0.promote_secondaries=1"],
+        )
+        .unwrap();
+    assert!(promote.status.success(), "{promote:?}");
+    lab.ip_in(1, &["addr", "add", "192.0.2.5/24", "dev", "eth0"])
+        .unwrap();
+    lab.ip_in(1, &["addr", "del", "192.0.2.201/24", "dev", "eth0"])
+        .unwrap();
+    wait_until("B sees A's adverts from 192.0.2.5", &[&a, &b], || {
+        instance(&lab, 2, "VI_1").is_some_and(|i| i.master.as_deref() == Some("192.0.2.5"))
+    });
+    assert_eq!(lab.holders(vip), vec![1]);
+
+    // 3. No IPv4 address left: A cannot send; FAULT saying why.
+    lab.ip_in(1, &["addr", "del", "192.0.2.5/24", "dev", "eth0"])
+        .unwrap();
+    expect_only(&lab, vip, 2, "A without an address", &[&a, &b]);
+    wait_until("A FAULT with the reason", &[&a], || {
+        instance(&lab, 1, "VI_1").is_some_and(|i| {
+            i.state == "FAULT"
+                && i.fault
+                    .as_deref()
+                    .is_some_and(|f| f.contains("no IPv4 address"))
+        })
+    });
+    lab.ip_in(1, &["addr", "add", "192.0.2.201/24", "dev", "eth0"])
+        .unwrap();
+    expect_only(&lab, vip, 1, "A's address back", &[&a, &b]);
+    assert_eq!(lab.wait_exit(a.pid, Duration::ZERO), None, "A still runs");
+}
+
+/// `interface: vzero`, an altname of eth0: before, vipd indexed its
+/// address actors by the kernel's name and crashed looking up the
+/// altname, at start and in a reload. Now it runs, and reloads.
+#[test]
+fn an_interface_named_by_its_altname_runs_and_reloads() {
+    let Some(mut lab) = lab_or_skip("an_interface_named_by_its_altname_runs_and_reloads", 2) else {
+        return;
+    };
+    let vip: IpAddr = "192.0.2.203".parse().unwrap();
+    for host in [1, 2] {
+        lab.ip_in(
+            host,
+            &["link", "property", "add", "dev", "eth0", "altname", "vzero"],
+        )
+        .unwrap();
+    }
+    let a_config = write_config(&lab, 1, "vzero", 100, false, "");
+    let b_config = write_config(&lab, 2, "eth0", 90, false, "");
+    let b = start_vipd(&mut lab, 2, &b_config, "1", &[]);
+    let a = start_vipd(&mut lab, 1, &a_config, "1", &[]);
+    expect_only(&lab, vip, 1, "A on its altname", &[&a, &b]);
+    // A reload that restarts VI_1 on the altname, and one that moves B
+    // from the name to the altname.
+    write_config(&lab, 1, "vzero", 110, false, "");
+    let out = reload(&lab, 1);
+    assert!(out.status.success(), "{out:?}\n{}", a.log_text());
+    write_config(&lab, 2, "vzero", 90, false, "");
+    let out = reload(&lab, 2);
+    assert!(out.status.success(), "{out:?}\n{}", b.log_text());
+    expect_only(&lab, vip, 1, "after the reloads", &[&a, &b]);
+    wait_until("B backup again, seeing A", &[&a, &b], || {
+        instance(&lab, 2, "VI_1")
+            .is_some_and(|i| i.state == "BACKUP" && i.master.as_deref() == Some("192.0.2.201"))
+    });
+    for daemon in [&a, &b] {
+        assert_eq!(lab.wait_exit(daemon.pid, Duration::ZERO), None);
+        assert!(
+            !daemon.log_text().contains("panicked"),
+            "{}",
+            daemon.log_text()
+        );
+    }
+    assert_eq!(stop(&mut lab, &a, Signal::SIGTERM), Some(Some(0)));
+    expect_only(&lab, vip, 2, "A stopped", &[&a, &b]);
+}

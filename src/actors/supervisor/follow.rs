@@ -1,0 +1,158 @@
+//! Following the kernel's interfaces while the daemon runs: one netlink
+//! subscription for links and addresses, the table it keeps current, and
+//! what the actors are told when a name comes to mean another link, a
+//! link goes up or down, an address is deleted, or an instance's source
+//! address comes or goes.
+
+use std::pin::Pin;
+use std::time::Duration;
+
+use futures::{Stream, StreamExt};
+use tokio::time::Instant;
+
+use crate::net::interfaces::Interfaces;
+use crate::net::netlink::{self, NetEvent, Netlink, NetlinkError};
+use crate::sys::retry::{Backoff, DEFAULT_BACKOFF};
+
+use super::super::address::LinkChange;
+use super::super::instance::Rebind;
+use super::super::interface::Relink;
+use super::Running;
+
+/// How often the table is checked against a fresh dump: netlink drops
+/// events when a burst overflows the socket's buffer, and says so only
+/// by ending the stream, if at all.
+const RESYNC: Duration = Duration::from_secs(30);
+
+type Events = Pin<Box<dyn Stream<Item = NetEvent>>>;
+
+/// The table and the subscription that keeps it current.
+pub struct Followed {
+    netlink: Netlink,
+    table: Interfaces,
+    events: Option<Events>,
+    resubscribe: Backoff,
+    next_resync: Instant,
+}
+
+impl Followed {
+    /// Subscribes, then dumps: no change falls between the two.
+    pub async fn start(netlink: Netlink) -> Result<Followed, NetlinkError> {
+        let events: Events = Box::pin(netlink::subscribe()?);
+        let table = Interfaces::dump(&netlink).await?;
+        Ok(Followed {
+            netlink,
+            table,
+            events: Some(events),
+            resubscribe: DEFAULT_BACKOFF,
+            next_resync: Instant::now() + RESYNC,
+        })
+    }
+
+    pub fn table(&self) -> &Interfaces {
+        &self.table
+    }
+
+    /// The next changes, applied to the table: an event as it comes; the
+    /// differences a fresh dump shows, periodically and after the
+    /// subscription ended (a new one is made, later and later while that
+    /// fails). Cancel-safe: nothing is applied until it is returned.
+    pub async fn next(&mut self) -> Vec<NetEvent> {
+        loop {
+            let Some(events) = self.events.as_mut() else {
+                tokio::time::sleep(self.resubscribe.next_delay()).await;
+                match netlink::subscribe() {
+                    Ok(events) => {
+                        self.events = Some(Box::pin(events));
+                        self.resubscribe.reset();
+                        tracing::info!("watching interfaces again");
+                        return self.resync().await;
+                    }
+                    Err(error) => {
+                        tracing::error!(%error, "cannot watch interfaces: {error}");
+                        continue;
+                    }
+                }
+            };
+            tokio::select! {
+                event = events.next() => match event {
+                    Some(event) => {
+                        self.table.apply(&event);
+                        return vec![event];
+                    }
+                    None => {
+                        tracing::error!("the netlink subscription for interfaces ended; making another");
+                        self.events = None;
+                    }
+                },
+                _ = tokio::time::sleep_until(self.next_resync) => return self.resync().await,
+            }
+        }
+    }
+
+    /// A fresh dump; returns what changed since the table was last told.
+    pub async fn resync(&mut self) -> Vec<NetEvent> {
+        self.next_resync = Instant::now() + RESYNC;
+        match Interfaces::dump(&self.netlink).await {
+            Ok(fresh) => {
+                let changes = self.table.changes_to(&fresh);
+                self.table = fresh;
+                changes
+            }
+            Err(error) => {
+                tracing::error!(%error, "cannot read the interfaces: {error}");
+                Vec::new()
+            }
+        }
+    }
+}
+
+impl Running {
+    /// Tells the actors what `events` (already in the table) change for
+    /// them: instances first where they now send from, then the address
+    /// and receive actors the link each name means (address actors pass
+    /// link state on to instances, which must already be rebound).
+    pub(super) fn follow(&mut self, events: &[NetEvent]) {
+        if events.is_empty() {
+            return;
+        }
+        let bindings: Vec<_> = self
+            .instances
+            .values()
+            .map(|i| self.binding(&i.settings).map_err(|e| e.to_string()))
+            .collect();
+        for (instance, binding) in self.instances.values_mut().zip(bindings) {
+            if binding != instance.binding {
+                instance.binding = binding.clone();
+                instance.actor.do_send(Rebind(binding));
+            }
+        }
+        let table = self.interfaces.table();
+        for (name, linked) in &mut self.address_actors {
+            let now = table.resolve(name).map(|l| l.info.clone());
+            if now != linked.link {
+                linked.link = now.clone();
+                linked.actor.do_send(LinkChange::Relink(now));
+            }
+        }
+        for ((name, _), linked) in &mut self.interface_actors {
+            let now = table.resolve(name).map(|l| l.info.clone());
+            if now != linked.link {
+                linked.link = now.clone();
+                linked.actor.do_send(Relink(now));
+            }
+        }
+        // Addresses deleted behind our back, to the actors of those links.
+        for event in events {
+            if let NetEvent::AddressRemoved { index, address } = event {
+                for linked in self.address_actors.values() {
+                    if linked.link.as_ref().is_some_and(|l| l.index == *index) {
+                        linked
+                            .actor
+                            .do_send(LinkChange::AddressGone(address.address));
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,343 @@
+//! Reload (SIGHUP): the configuration is read and checked on a thread of
+//! its own, since reading follows includes and globs and checking looks
+//! users up (NSS may ask LDAP) and inspects scripts: work that must never
+//! hold up the thread that sends adverts. Only the reading's result comes
+//! back to that thread, and applying it is the async diff below.
+
+use std::sync::Arc;
+
+use thiserror::Error;
+use tokio::sync::oneshot;
+
+use crate::config::{ConfigError, ConfigErrors, InstanceSettings, Settings};
+use crate::log::phrases::Subject;
+use crate::proto::TrackerEffect;
+use crate::sys::notifier;
+
+use super::super::address::Unwatch;
+use super::super::health::TrackerUpdate;
+use super::super::instance::{Retire, SetNotifier};
+use super::{make_vmacs, source_address, BindError, Reread, Running, StartError, SHUTDOWN_GRACE};
+
+/// The reloads asked for: at most one being read at a time; a SIGHUP
+/// that comes meanwhile is served by one more read after it.
+#[derive(Default)]
+pub(super) struct Reloads {
+    /// Every read started since start, applied or refused.
+    sequence: u64,
+    reading: Option<oneshot::Receiver<Result<Settings, ConfigErrors>>>,
+    again: bool,
+}
+
+impl Reloads {
+    pub fn sequence(&self) -> u64 {
+        self.sequence
+    }
+
+    pub fn pending(&self) -> bool {
+        self.reading.is_some()
+    }
+
+    /// A reload asked for: read now, or after the read under way.
+    pub fn ask(&mut self, reread: &Reread) -> Result<(), ReloadError> {
+        if self.reading.is_some() {
+            tracing::info!("a reload is being read; one more read follows it");
+            self.again = true;
+            return Ok(());
+        }
+        self.start(reread)
+    }
+
+    /// After a read is applied: the one more that was asked for meanwhile.
+    pub fn again(&mut self, reread: &Reread) -> Result<(), ReloadError> {
+        if std::mem::take(&mut self.again) {
+            self.start(reread)
+        } else {
+            Ok(())
+        }
+    }
+
+    fn start(&mut self, reread: &Reread) -> Result<(), ReloadError> {
+        self.sequence += 1;
+        let (done, reading) = oneshot::channel();
+        let reread = Arc::clone(reread);
+        std::thread::Builder::new()
+            .name("vipd-reload".into())
+            .spawn(move || {
+                let _ = done.send(reread());
+            })
+            .map_err(|error| {
+                ReloadError::Refused(format!("cannot start reading the configuration: {error}"))
+            })?;
+        self.reading = Some(reading);
+        Ok(())
+    }
+
+    /// The next configuration read; never ready while none is being read.
+    /// Cancel-safe: a read not yet finished stays pending.
+    pub async fn read(&mut self) -> Result<Settings, ConfigErrors> {
+        let Some(reading) = self.reading.as_mut() else {
+            return std::future::pending().await;
+        };
+        let read = reading.await;
+        self.reading = None;
+        read.unwrap_or_else(|_| {
+            Err(ConfigErrors(vec![ConfigError {
+                file: None,
+                line: None,
+                key: String::new(),
+                message: "reading the configuration stopped unexpectedly (a bug: please report it)"
+                    .into(),
+            }]))
+        })
+    }
+}
+
+impl Running {
+    /// Applies a new configuration in place (SIGHUP). An instance whose
+    /// settings did not change keeps running untouched: no transition, no
+    /// gap in its adverts. One whose notify settings or trackers changed
+    /// keeps running with the new ones. Any other change replaces the
+    /// instance: it stops as at exit (a master sends priority 0 and
+    /// removes its addresses), then starts anew. Removed instances stop
+    /// the same way; added ones start. What cannot change without a
+    /// restart (the control socket, the metrics endpoint, sync groups)
+    /// refuses the whole reload, and the old configuration keeps running.
+    pub async fn reload(&mut self, new: Settings) -> Result<String, ReloadError> {
+        let Settings {
+            instances: wanted,
+            health,
+            warnings: _,
+            sync_groups,
+            control_socket,
+            metrics,
+        } = new;
+        if control_socket != self.control_socket {
+            return Err(ReloadError::Refused(format!(
+                "control_socket changed ({} to {}): restart vipd to apply it",
+                self.control_socket.display(),
+                control_socket.display()
+            )));
+        }
+        if metrics != self.metrics {
+            return Err(ReloadError::Refused(
+                "metrics.listen changed: restart vipd to apply it".into(),
+            ));
+        }
+        if sync_groups != self.sync_groups {
+            return Err(ReloadError::Refused(
+                "sync groups changed: restart vipd to apply them".into(),
+            ));
+        }
+        let mut plan = ReloadPlan::default();
+        let wanted_names: Vec<&str> = wanted.iter().map(|s| s.name.as_str()).collect();
+        for name in self.instances.keys() {
+            if !wanted_names.contains(&name.as_str()) {
+                plan.removed.push(name.clone());
+            }
+        }
+        for s in wanted {
+            match self.instances.get(&s.name) {
+                None => plan.added.push(s),
+                Some(old) if old.settings == s => plan.unchanged += 1,
+                Some(old) if same_but_health(&old.settings, &s) => plan.adjusted.push(s),
+                Some(_) => plan.replaced.push(s),
+            }
+        }
+        // The kernel's interfaces as they are now, not as they were at
+        // start: a moved address or a re-created link is seen here.
+        let changes = self.interfaces.resync().await;
+        self.follow(&changes);
+        // New interfaces first: a missing one, or one without an address
+        // to send from, refuses the reload before anything stops. (A
+        // VMAC is made later, so only its parent is checked now.)
+        let starting: Vec<InstanceSettings> =
+            plan.added.iter().chain(&plan.replaced).cloned().collect();
+        for s in &starting {
+            let parent = self
+                .interfaces
+                .table()
+                .resolve(&s.interface)
+                .ok_or_else(|| {
+                    ReloadError::Refused(
+                        BindError::NoSuchInterface(s.interface.clone())
+                            .for_instance(&s.name)
+                            .to_string(),
+                    )
+                })?;
+            source_address(s, &parent.addresses).map_err(|source| {
+                ReloadError::Refused(
+                    BindError::Source {
+                        interface: s.interface.clone(),
+                        source,
+                    }
+                    .for_instance(&s.name)
+                    .to_string(),
+                )
+            })?;
+            for interface in s.interfaces() {
+                let is_vmac = s.vmac.as_ref().is_some_and(|v| v.name == interface);
+                if !is_vmac && self.interfaces.table().resolve(&interface).is_none() {
+                    return Err(ReloadError::Refused(
+                        BindError::NoSuchInterface(interface)
+                            .for_instance(&s.name)
+                            .to_string(),
+                    ));
+                }
+            }
+        }
+
+        // Stop what goes, and what is replaced, before starting anything
+        // that may use the same VRID or VMAC.
+        let leaving: Vec<String> = plan
+            .removed
+            .iter()
+            .cloned()
+            .chain(plan.replaced.iter().map(|s| s.name.clone()))
+            .collect();
+        let mut retiring = Vec::new();
+        for name in &leaving {
+            if let Some(old) = self.instances.remove(name) {
+                for address in self.address_actors.values() {
+                    address
+                        .actor
+                        .do_send(Unwatch(old.actor.clone().recipient()));
+                }
+                retiring.push((old.settings, old.actor.send(Retire)));
+            }
+        }
+        // The receivers, groups and status stop reaching them now.
+        self.wire_reach();
+        let (settings, replies): (Vec<_>, Vec<_>) = retiring.into_iter().unzip();
+        if tokio::time::timeout(SHUTDOWN_GRACE, futures::future::join_all(replies))
+            .await
+            .is_err()
+        {
+            tracing::warn!("some instances did not finish stopping in {SHUTDOWN_GRACE:?}");
+        }
+        for s in &settings {
+            if let Some(vmac) = &s.vmac {
+                if let Err(error) = self.netlink.delete_link(&vmac.name).await {
+                    tracing::warn!(vmac = %vmac.name, %error, "cannot remove VMAC {}: {error}", vmac.name);
+                }
+                self.made.vmacs.retain(|v| *v != vmac.name);
+            }
+        }
+        let changes = self.interfaces.resync().await;
+        self.follow(&changes);
+
+        for s in &plan.adjusted {
+            let running = self
+                .instances
+                .get_mut(&s.name)
+                .expect("adjusted instances run");
+            if running.settings.notify != s.notify {
+                let notifier = (!s.notify.is_empty())
+                    .then(|| notifier::spawn(Subject::Instance(s.name.clone()), s.notify.clone()));
+                running.actor.do_send(SetNotifier(notifier));
+            }
+            // A tracker no longer tracked stops counting.
+            for old in &running.settings.trackers {
+                let still = s
+                    .trackers
+                    .iter()
+                    .any(|t| t.kind() == old.kind() && t.name() == old.name());
+                if !still {
+                    running.actor.do_send(TrackerUpdate {
+                        name: old.key(),
+                        effect: TrackerEffect::Neutral,
+                    });
+                }
+            }
+            running.settings = s.clone();
+        }
+        // Past the point of no return: an instance that cannot start now
+        // is reported, and the others still start.
+        let mut failed = Vec::new();
+        for s in starting {
+            let name = s.name.clone();
+            if let Err(error) = self.start_fresh(s).await {
+                tracing::error!(instance = %name, %error, "({name}) cannot start after the reload: {error}");
+                failed.push(format!("{name}: {error}"));
+            }
+        }
+        self.health_settings = health;
+        self.wire();
+        if failed.is_empty() {
+            Ok(plan.summary())
+        } else {
+            Err(ReloadError::Partial(format!(
+                "{}; but these did not start: {}",
+                plan.summary(),
+                failed.join("; ")
+            )))
+        }
+    }
+
+    /// An instance that was not running: its VMAC, its links, its actor.
+    async fn start_fresh(&mut self, s: InstanceSettings) -> Result<(), StartError> {
+        if s.vmac.is_some() {
+            make_vmacs(std::slice::from_ref(&s), &self.netlink, &mut self.made).await?;
+            // The new VMAC is a link of its own: into the table now.
+            let changes = self.interfaces.resync().await;
+            self.follow(&changes);
+        }
+        self.start_address_actors(std::slice::from_ref(&s))?;
+        self.start_instance(s)
+    }
+}
+
+/// Why a reload did not apply as asked.
+#[derive(Debug, Error)]
+pub enum ReloadError {
+    /// Nothing changed: the old configuration keeps running.
+    #[error("{0}")]
+    Refused(String),
+    /// Some of it applied: what changed, and what could not start.
+    #[error("{0}")]
+    Partial(String),
+}
+
+/// What a reload does to each instance.
+#[derive(Default)]
+struct ReloadPlan {
+    unchanged: usize,
+    /// Notify settings or trackers changed: updated in place.
+    adjusted: Vec<InstanceSettings>,
+    /// Anything else changed: stopped and started again.
+    replaced: Vec<InstanceSettings>,
+    added: Vec<InstanceSettings>,
+    removed: Vec<String>,
+}
+
+impl ReloadPlan {
+    fn summary(&self) -> String {
+        let names = |list: &[InstanceSettings]| {
+            list.iter()
+                .map(|s| s.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let mut parts = vec![format!("{} unchanged", self.unchanged)];
+        for (what, list) in [
+            ("updated in place", names(&self.adjusted)),
+            ("restarted", names(&self.replaced)),
+            ("added", names(&self.added)),
+            ("removed", self.removed.join(", ")),
+        ] {
+            if !list.is_empty() {
+                parts.push(format!("{what}: {list}"));
+            }
+        }
+        parts.join("; ")
+    }
+}
+
+/// The same instance but for what can change while it runs: its notify
+/// settings and its trackers.
+fn same_but_health(old: &InstanceSettings, new: &InstanceSettings) -> bool {
+    let mut old = old.clone();
+    old.notify = new.notify.clone();
+    old.trackers = new.trackers.clone();
+    old == *new
+}
