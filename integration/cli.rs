@@ -99,3 +99,80 @@ fn man_page_is_roff_with_the_configuration_keys() {
     }
     let _ = std::fs::remove_file(&file);
 }
+
+/// The environment variable that makes this test binary, run again by
+/// `vipd_reload_signals_the_process_that_answered`, play a daemon.
+const FAKE_DAEMON: &str = "VIPD_TEST_FAKE_DAEMON_SOCKET";
+
+/// Not a test of its own: when run with FAKE_DAEMON set, it answers on
+/// that control socket as a vipd would, with pid 0 in its snapshot, and
+/// reports a reload once it has had a SIGHUP. Otherwise it returns.
+#[test]
+fn fake_daemon_for_the_reload_test() {
+    let Some(socket) = std::env::var_os(FAKE_DAEMON) else {
+        return;
+    };
+    let hup = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    signal_hook::flag::register(signal_hook::consts::SIGHUP, hup.clone()).unwrap();
+    let listener = std::os::unix::net::UnixListener::bind(&socket).unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    for stream in listener.incoming() {
+        let Ok(mut stream) = stream else { continue };
+        let mut snapshot = vipd::status::Snapshot {
+            version: "fake".into(),
+            pid: 0,
+            ..Default::default()
+        };
+        if hup.load(std::sync::atomic::Ordering::SeqCst) {
+            snapshot.reload = Some(vipd::status::ReloadStatus {
+                sequence: 1,
+                applied: true,
+                summary: "fake daemon had its SIGHUP".into(),
+                ..Default::default()
+            });
+        }
+        let _ = std::io::Write::write_all(&mut stream, &serde_json::to_vec(&snapshot).unwrap());
+        if std::time::Instant::now() > deadline || snapshot.reload.is_some() {
+            break;
+        }
+    }
+}
+
+/// `vipd reload` signals the process the kernel says answered on the
+/// socket, never the pid the snapshot names: here that pid is 0, and
+/// kill(0) would have signalled vipd reload's own process group.
+#[test]
+fn vipd_reload_signals_the_process_that_answered() {
+    use std::os::unix::process::CommandExt;
+    let dir = std::env::temp_dir().join(format!("vipd-fake-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let socket = dir.join("fake.sock");
+    let _ = std::fs::remove_file(&socket);
+    let mut fake = Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "fake_daemon_for_the_reload_test", "--nocapture"])
+        .env(FAKE_DAEMON, &socket)
+        .spawn()
+        .unwrap();
+    let listening = (0..500).any(|_| {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+        std::os::unix::net::UnixStream::connect(&socket).is_ok()
+    });
+    assert!(listening, "the fake daemon never listened");
+    // Its own process group: a kill(0, SIGHUP) would end vipd reload
+    // alone, not this test.
+    let out = Command::new(env!("CARGO_BIN_EXE_vipd"))
+        .args(["reload", "--socket"])
+        .arg(&socket)
+        .process_group(0)
+        .output()
+        .unwrap();
+    let _ = fake.kill();
+    let _ = fake.wait();
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(
+        out.status.success(),
+        "{out:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("fake daemon had its SIGHUP"));
+}

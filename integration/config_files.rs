@@ -533,13 +533,18 @@ fn bad_values_are_described_as_ranges_and_choices() {
             }
             let line_number = base.lines().count() + 1;
             jail.create_file("bad.yaml", &format!("{base}    {line}\n"))?;
-            let text = errors_of(&[jail.directory().join("bad.yaml")]).to_string();
+            let errors = errors_of(&[jail.directory().join("bad.yaml")]);
+            let text = errors.to_string();
             assert!(text.contains(expected), "{line}: {text}");
             assert!(
                 text.contains(&format!(":{line_number}: ")),
                 "{line}: names line {line_number}: {text}"
             );
-            assert_in_user_terms(&text);
+            // Judged without the file's path: the jail's random directory
+            // name may hold a banned word (`/tmp/.tmpu8rscj` did).
+            for error in &errors.0 {
+                assert_in_user_terms(&format!("{}: {}", error.key, error.message));
+            }
             Ok(())
         });
     }

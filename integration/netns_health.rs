@@ -415,3 +415,45 @@ fn checks_run_as_the_configured_user() {
         .as_raw();
     assert_eq!(uid(), nobody.to_string());
 }
+
+/// Tracked files that never end (/dev/zero) or wait for a writer (a FIFO)
+/// stand for a hung network mount: read on the thread that sends adverts
+/// they froze the daemon and B took the VIP. Now they are read off that
+/// thread, bounded, and A keeps advertising; a plain tracked file beside
+/// them still moves the VIP.
+#[test]
+fn tracked_files_that_never_end_or_wait_do_not_stop_the_adverts() {
+    let Some(mut lab) = lab_or_skip("tracked_files_that_never_end_or_wait", 2) else {
+        return;
+    };
+    let fifo = lab.dir.join("fifo");
+    nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
+    let plain = lab.dir.join("plain");
+    let top = format!(
+        "track_files:\n  zero: {{ file: /dev/zero, weight: -10 }}\n  fifo: {{ file: {}, weight: -10 }}\n  plain: {{ file: {}, weight: -10 }}\n",
+        fifo.display(),
+        plain.display()
+    );
+    let config = a_config(&lab, &top, "    track_file: [zero, fifo, plain]\n");
+    let b = start_b(&mut lab);
+    let a = start_vipd(&mut lab, 1, &config, "1", &[]);
+    moved_to(&lab, 1, "started", &[&a, &b]);
+    // Longer than B's Master_Down_Interval: a frozen A would have lost it.
+    let watch_until = std::time::Instant::now() + Duration::from_secs(6);
+    while std::time::Instant::now() < watch_until {
+        assert_eq!(
+            lab.holders(Flavour::V2Ipv4.vip()),
+            vec![1],
+            "{}",
+            a.log_text()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(
+        !b.log_text().contains("Entering MASTER"),
+        "{}",
+        b.log_text()
+    );
+    fs::write(&plain, "2\n").unwrap(); // 2 x -10: priority 80 < 90
+    moved_to(&lab, 2, "the plain file holds 2", &[&a, &b]);
+}

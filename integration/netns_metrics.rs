@@ -105,3 +105,109 @@ fn prometheus_scrapes_what_promtool_accepts() {
     })
     .unwrap_or_else(|| panic!("no MASTER series in Prometheus: {state}"));
 }
+
+/// CPU time (user + system, in clock ticks) a process has used.
+fn cpu_ticks(pid: nix::unistd::Pid) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    // After the command name in parentheses: fields 14 and 15 of stat(5).
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .unwrap()
+        .1
+        .split_whitespace()
+        .collect();
+    fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap()
+}
+
+/// With few descriptors (`ulimit -n 64`), many idle connections to the
+/// metrics endpoint: before, they took every descriptor and the accept
+/// loop then spun at 100% CPU logging each EMFILE. Now at most 16 are
+/// served at once and the rest wait in the backlog: no spinning, no log
+/// flood, A keeps the VIP, and once they go the endpoint answers again.
+#[test]
+fn idle_connections_cannot_exhaust_the_daemon() {
+    let Some(mut lab) = lab_or_skip("idle_connections_cannot_exhaust_the_daemon", 2) else {
+        return;
+    };
+    let top = format!("metrics:\n  listen: \"{LISTEN}\"\n");
+    let a_config = vipd_config_with(&lab, 1, Flavour::V2Ipv4, 100, "1111", &top);
+    let b_config = vipd_config(&lab, 2, Flavour::V2Ipv4, 90, "1111");
+    let b = start_vipd(&mut lab, 2, &b_config, "1", &[]);
+    let log = lab.dir.join("vipd-h1-limited.log");
+    let script = format!(
+        "ulimit -n 64 && exec {} run --config {}",
+        vipd_binary().display(),
+        a_config.display()
+    );
+    let pid = lab
+        .spawn(1, Path::new("/bin/sh"), &["-c", &script], &log)
+        .unwrap();
+    let a = Daemon { pid, log };
+    expect_only(&lab, Flavour::V2Ipv4.vip(), 1, "A master", &[&a, &b]);
+
+    let (hold, release) = std::sync::mpsc::channel::<()>();
+    let (opened_tx, opened) = std::sync::mpsc::channel::<usize>();
+    let clients = vipd::lab::in_namespace(&lab.host(1).netns, move || {
+        let address: std::net::SocketAddr = LISTEN.parse().unwrap();
+        let streams: Vec<_> = (0..150)
+            .filter_map(|_| {
+                std::net::TcpStream::connect_timeout(
+                    &address,
+                    std::time::Duration::from_millis(200),
+                )
+                .ok()
+            })
+            .collect();
+        opened_tx.send(streams.len()).unwrap();
+        let _ = release.recv();
+        drop(streams);
+    })
+    .unwrap();
+    let opened = opened.recv_timeout(DEADLINE).expect("clients connected");
+    assert!(
+        opened > 64,
+        "only {opened} connections made it to the backlog"
+    );
+    let before = cpu_ticks(a.pid);
+    let window = std::time::Instant::now();
+    // Longer than B's Master_Down_Interval, and long enough to see a spin.
+    while window.elapsed() < std::time::Duration::from_secs(4) {
+        assert_eq!(
+            lab.holders(Flavour::V2Ipv4.vip()),
+            vec![1],
+            "{}",
+            a.log_text()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let used = cpu_ticks(a.pid) - before;
+    assert!(
+        used < 100,
+        "vipd used {used} ticks of CPU in 4 s:\n{}",
+        a.log_text()
+    );
+    let accept_lines = a.log_text().matches("accept failed").count();
+    assert!(
+        accept_lines <= 2,
+        "{accept_lines} accept lines:\n{}",
+        a.log_text()
+    );
+
+    hold.send(()).unwrap();
+    clients.join().unwrap();
+    let mut text = String::new();
+    wait_for(DEADLINE, || {
+        text = get(&lab, 1, LISTEN, "/metrics").unwrap_or_default();
+        value(
+            &text,
+            "vipd_listener_connections_total{listener=\"metrics\"}",
+        )
+        .is_some_and(|n| n > 16.0)
+    })
+    .unwrap_or_else(|| panic!("metrics never answered again:\n{text}\n{}", a.log_text()));
+    assert!(
+        !b.log_text().contains("Entering MASTER"),
+        "{}",
+        b.log_text()
+    );
+}

@@ -156,3 +156,73 @@ fn received_adverts_carry_the_kernels_arrival_time() {
         );
     }
 }
+
+/// A legal VRRPv3 IPv6 advert with 255 addresses is 4088 bytes (8 of
+/// header, 255 × 16): it arrives whole, in both families' largest form
+/// (the IPv6 receive buffer was 2048 bytes and cut it short).
+#[test]
+fn the_largest_legal_adverts_arrive_whole() {
+    use vipd::net::vrrp_socket::{VrrpReceiver, VrrpSender};
+    use vipd::proto::{AddressList, Advert, Auth, Centiseconds, Endpoints, Version, Vrid};
+
+    let Some(lab) = lab_or_skip("the_largest_legal_adverts_arrive_whole", 2) else {
+        return;
+    };
+    for ipv6 in [false, true] {
+        let source = if ipv6 {
+            lab.host(1).link_local
+        } else {
+            lab.host(1).ipv4
+        };
+        let group: std::net::IpAddr = if ipv6 { "ff02::12" } else { "224.0.0.18" }
+            .parse()
+            .unwrap();
+        let addresses = if ipv6 {
+            AddressList::V6(
+                (0..255u16)
+                    .map(|i| format!("2001:db8::1:{i:x}").parse().unwrap())
+                    .collect(),
+            )
+        } else {
+            AddressList::V4(
+                (0..255u8)
+                    .map(|i| std::net::Ipv4Addr::new(198, 51, 100, i))
+                    .collect(),
+            )
+        };
+        let advert = Advert {
+            version: Version::V3,
+            vrid: Vrid::new(51).unwrap(),
+            priority: 100,
+            interval: Centiseconds::new(100),
+            auth: Auth::None,
+            addresses,
+        };
+        let endpoints = Endpoints::new(source, group);
+        let bytes = advert.encode(&endpoints).unwrap();
+        assert_eq!(bytes.len(), if ipv6 { 4088 } else { 1028 });
+        let receiver = in_host(&lab, 2, move || {
+            let ifindex = nix::net::if_::if_nametoindex("eth0").unwrap();
+            VrrpReceiver::open("eth0", ifindex, ipv6).expect("receiver")
+        });
+        let sent = bytes.clone();
+        in_host(&lab, 1, move || {
+            let ifindex = nix::net::if_::if_nametoindex("eth0").unwrap();
+            let sender = VrrpSender::open("eth0", ifindex, source, None).expect("sender");
+            sender.send_to(&sent, group).unwrap();
+        });
+        let mut packets = Vec::new();
+        vipd::lab::wait_for(DEADLINE, || {
+            receiver.recv_batch(&mut packets, 8).unwrap();
+            !packets.is_empty()
+        })
+        .unwrap_or_else(|| panic!("ipv6 {ipv6}: the advert never arrived"));
+        assert_eq!(
+            packets[0].payload.len(),
+            bytes.len(),
+            "ipv6 {ipv6}: cut short"
+        );
+        let decoded = Advert::decode(&packets[0].payload, &Endpoints::new(source, group));
+        assert_eq!(decoded, Ok(advert), "ipv6 {ipv6}");
+    }
+}

@@ -260,15 +260,27 @@ fn reload(daemon: &DaemonSocket) -> ExitCode {
         Ok(socket) => socket,
         Err(errors) => return report(&errors),
     };
-    let before = match vipd::status::read(&socket) {
-        Ok((snapshot, _)) => snapshot,
+    let (before, peer) = match vipd::status::read_from_daemon(&socket) {
+        Ok((snapshot, _, peer)) => (snapshot, peer),
         Err(error) => {
             eprintln!("vipd reload: {error}");
             return ExitCode::FAILURE;
         }
     };
     let seen = before.reload.as_ref().map_or(0, |r| r.sequence);
-    let pid = nix::unistd::Pid::from_raw(before.pid as i32);
+    // The process that answered on the socket, as the kernel says: never
+    // the pid written in the snapshot (another pid namespace, or a file
+    // that is not vipd's), and never 0 or 1 (0 signals our whole group).
+    let pid = match peer {
+        Some(pid) if pid > 1 => nix::unistd::Pid::from_raw(pid),
+        other => {
+            eprintln!(
+                "vipd reload: cannot tell which process answered on {} (peer pid {other:?}); not signalling",
+                socket.display()
+            );
+            return ExitCode::FAILURE;
+        }
+    };
     if let Err(error) = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGHUP) {
         eprintln!("vipd reload: cannot signal vipd (pid {pid}): {error}");
         return ExitCode::FAILURE;

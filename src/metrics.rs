@@ -159,6 +159,38 @@ pub fn render(snapshot: &Snapshot) -> String {
         duration,
     );
 
+    let accepted = Family::<Labels, Counter>::default();
+    let open = Family::<Labels, Gauge>::default();
+    let limit_reached = Family::<Labels, Counter>::default();
+    let accept_errors = Family::<Labels, Counter>::default();
+    for (name, l) in &snapshot.listeners {
+        let listener = labels(&[("listener", name)]);
+        accepted.get_or_create(&listener).inc_by(l.accepted);
+        open.get_or_create(&listener).set(l.open as i64);
+        limit_reached
+            .get_or_create(&listener)
+            .inc_by(l.limit_reached);
+        accept_errors
+            .get_or_create(&listener)
+            .inc_by(l.accept_errors);
+    }
+    registry.register(
+        "listener_connections",
+        "connections accepted (control socket, metrics)",
+        accepted,
+    );
+    registry.register("listener_open", "connections being served now", open);
+    registry.register(
+        "listener_limit_reached",
+        "times a connection waited because the limit were being served",
+        limit_reached,
+    );
+    registry.register(
+        "listener_accept_errors",
+        "accept() failures, such as running out of descriptors",
+        accept_errors,
+    );
+
     let mut text = String::new();
     // Writing into a String cannot fail.
     let _ = encode(&mut text, &registry);

@@ -20,6 +20,25 @@ pub struct Snapshot {
     /// The last reload (SIGHUP or `vipd reload`), if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reload: Option<ReloadStatus>,
+    /// The control socket's and the metrics endpoint's connections.
+    #[serde(default)]
+    pub listeners: BTreeMap<String, ListenerStatus>,
+    /// The whole snapshot was larger than the control socket sends:
+    /// histories, and then instances, were left out.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub truncated: bool,
+}
+
+/// One listener's connections since start.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ListenerStatus {
+    pub accepted: u64,
+    /// Served now.
+    pub open: u64,
+    /// Times a connection had to wait because the limit were being served.
+    pub limit_reached: u64,
+    /// accept() failures (out of descriptors, say).
+    pub accept_errors: u64,
 }
 
 /// How the last reload went: `vipd reload` waits for this to change.
@@ -108,6 +127,9 @@ fn ago(now: f64, at: f64) -> String {
 pub fn render(snapshot: &Snapshot) -> String {
     let now = snapshot.taken_at;
     let mut out = String::new();
+    if snapshot.truncated {
+        out.push_str("(the daemon's snapshot was too large to send whole: histories, and perhaps some instances, are left out)\n");
+    }
     for i in &snapshot.instances {
         let _ = writeln!(
             out,
@@ -209,6 +231,53 @@ pub fn render(snapshot: &Snapshot) -> String {
 mod tests {
     use super::*;
 
+    fn big_snapshot(instances: usize) -> Snapshot {
+        let instance = |i: usize| InstanceStatus {
+            name: format!("VI_{i}"),
+            transitions: vec![
+                TransitionRecord {
+                    reason: "x".repeat(200),
+                    ..TransitionRecord::default()
+                };
+                16
+            ],
+            ..InstanceStatus::default()
+        };
+        Snapshot {
+            instances: (0..instances).map(instance).collect(),
+            ..Snapshot::default()
+        }
+    }
+
+    /// Cut at the byte cap, the JSON was invalid and `vipd status`
+    /// failed; now what is sent is always a snapshot.
+    #[test]
+    fn a_snapshot_over_the_cap_is_still_a_snapshot() {
+        let snapshot = big_snapshot(100);
+        let whole = encode_capped(&snapshot, usize::MAX);
+        assert_eq!(
+            serde_json::from_slice::<Snapshot>(&whole).unwrap(),
+            snapshot
+        );
+        for cap in [whole.len() / 2, 20_000, 2_000, 10] {
+            let bytes = encode_capped(&snapshot, cap);
+            let read: Snapshot = serde_json::from_slice(&bytes)
+                .unwrap_or_else(|e| panic!("cap {cap}: not JSON: {e}"));
+            assert!(read.truncated, "cap {cap}");
+            assert!(
+                bytes.len() <= cap.max(200),
+                "cap {cap}: {} bytes",
+                bytes.len()
+            );
+            assert!(read.instances.iter().all(|i| i.transitions.is_empty()));
+        }
+        // Without histories 100 instances fit in half: all are kept.
+        let half: Snapshot =
+            serde_json::from_slice(&encode_capped(&snapshot, whole.len() / 2)).unwrap();
+        assert_eq!(half.instances.len(), 100);
+        assert!(render(&half).starts_with("(the daemon's snapshot was too large"));
+    }
+
     #[test]
     fn renders_the_last_reload() {
         let snapshot = Snapshot {
@@ -297,6 +366,15 @@ const READ_LIMIT: u64 = 16 << 20;
 
 /// Reads one snapshot from the control socket at `path`.
 pub fn read(path: &std::path::Path) -> Result<(Snapshot, Vec<u8>), ReadError> {
+    read_from_daemon(path).map(|(snapshot, bytes, _)| (snapshot, bytes))
+}
+
+/// As `read`, with the process id of the daemon that answered, as the
+/// kernel tells it (SO_PEERCRED, in this process's pid namespace): the
+/// one to signal, whatever the snapshot says.
+pub fn read_from_daemon(
+    path: &std::path::Path,
+) -> Result<(Snapshot, Vec<u8>, Option<i32>), ReadError> {
     use std::io::{ErrorKind, Read};
     let shown = path.display().to_string();
     let stream = std::os::unix::net::UnixStream::connect(path).map_err(|e| match e.kind() {
@@ -307,6 +385,9 @@ pub fn read(path: &std::path::Path) -> Result<(Snapshot, Vec<u8>), ReadError> {
     stream
         .set_read_timeout(Some(Duration::from_secs(5)))
         .map_err(|e| ReadError::Io(shown.clone(), e))?;
+    let peer = nix::sys::socket::getsockopt(&stream, nix::sys::socket::sockopt::PeerCredentials)
+        .ok()
+        .map(|credentials| credentials.pid());
     let mut bytes = Vec::new();
     stream
         .take(READ_LIMIT)
@@ -317,5 +398,36 @@ pub fn read(path: &std::path::Path) -> Result<(Snapshot, Vec<u8>), ReadError> {
         return Err(ReadError::NotAllowed(shown));
     }
     let snapshot = serde_json::from_slice(&bytes).map_err(|e| ReadError::NotASnapshot(shown, e))?;
-    Ok((snapshot, bytes))
+    Ok((snapshot, bytes, peer))
+}
+
+/// The snapshot as the control socket writes it: whole when it fits in
+/// `cap` bytes; otherwise still valid JSON, marked `truncated`, without
+/// transition histories, then with as many instances as fit. (Cutting
+/// the bytes at the cap gave `vipd status` invalid JSON.)
+pub fn encode_capped(snapshot: &Snapshot, cap: usize) -> Vec<u8> {
+    let encode = |s: &Snapshot| serde_json::to_vec(s).unwrap_or_default();
+    let whole = encode(snapshot);
+    if whole.len() <= cap {
+        return whole;
+    }
+    let mut lean = snapshot.clone();
+    lean.truncated = true;
+    for instance in &mut lean.instances {
+        instance.transitions.clear();
+    }
+    for check in &mut lean.checks {
+        check.last_failure = None;
+    }
+    let mut bytes = encode(&lean);
+    while bytes.len() > cap && !(lean.instances.is_empty() && lean.checks.is_empty()) {
+        // Halve what is left, instances first.
+        if lean.instances.is_empty() {
+            lean.checks.truncate(lean.checks.len() / 2);
+        } else {
+            lean.instances.truncate(lean.instances.len() / 2);
+        }
+        bytes = encode(&lean);
+    }
+    bytes
 }

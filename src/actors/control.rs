@@ -8,11 +8,12 @@ use std::time::{Duration, SystemTime};
 
 use actix::prelude::*;
 
-use crate::sys::accept::connections;
+use crate::sys::accept::{connections, Counters, Slot};
+use std::collections::BTreeMap;
 use tokio::io::AsyncWriteExt;
 use tokio::net::{UnixListener, UnixStream};
 
-use crate::status::{epoch_seconds, ReloadStatus, Snapshot};
+use crate::status::{epoch_seconds, ListenerStatus, ReloadStatus, Snapshot};
 use crate::sys::control_socket::may_read;
 
 use super::health::{self, HealthActor};
@@ -22,6 +23,8 @@ use super::instance::{self, InstanceActor};
 const WRITE_TIMEOUT: Duration = Duration::from_secs(2);
 /// More than any snapshot of a real configuration; a cap all the same.
 const MAX_SNAPSHOT: usize = 4 << 20;
+/// Clients served at once; `vipd status` takes one for milliseconds.
+const CONCURRENT_CLIENTS: usize = 8;
 
 /// The actors a snapshot is gathered from, and the last reload's outcome.
 #[derive(Clone, Default)]
@@ -35,11 +38,11 @@ pub struct Parts {
 /// replaces the parts on a reload: every actor runs on the one actix
 /// thread, so a `RefCell` is enough.
 #[derive(Clone, Default)]
-pub struct Sources(Rc<RefCell<Parts>>);
+pub struct Sources(Rc<RefCell<Parts>>, Rc<RefCell<BTreeMap<String, Counters>>>);
 
 impl Sources {
     pub fn new(parts: Parts) -> Sources {
-        Sources(Rc::new(RefCell::new(parts)))
+        Sources(Rc::new(RefCell::new(parts)), Rc::default())
     }
 
     pub fn replace(&self, parts: Parts) {
@@ -54,8 +57,21 @@ impl Sources {
         self.0.borrow_mut().reload = Some(reload);
     }
 
+    /// The counters of the listener called `name`, shown in every snapshot.
+    pub fn listener(&self, name: &str) -> Counters {
+        Rc::clone(self.1.borrow_mut().entry(name.to_string()).or_default())
+    }
+
     fn current(&self) -> Parts {
         self.0.borrow().clone()
+    }
+
+    fn listeners(&self) -> BTreeMap<String, ListenerStatus> {
+        self.1
+            .borrow()
+            .iter()
+            .map(|(name, counters)| (name.clone(), counters.borrow().clone()))
+            .collect()
     }
 }
 
@@ -84,6 +100,7 @@ pub async fn gather(sources: Sources) -> Snapshot {
         health,
         reload,
     } = sources.current();
+    let listeners = sources.listeners();
     let statuses =
         futures::future::join_all(instances.iter().map(|i| i.send(instance::Status))).await;
     let checks = match health {
@@ -97,6 +114,8 @@ pub async fn gather(sources: Sources) -> Snapshot {
         instances: statuses.into_iter().filter_map(Result::ok).collect(),
         checks,
         reload,
+        listeners,
+        truncated: false,
     }
 }
 
@@ -113,10 +132,7 @@ async fn serve(mut stream: UnixStream, sources: Sources) {
         return;
     }
     let snapshot = gather(sources).await;
-    let Ok(mut bytes) = serde_json::to_vec(&snapshot) else {
-        return;
-    };
-    bytes.truncate(MAX_SNAPSHOT);
+    let bytes = crate::status::encode_capped(&snapshot, MAX_SNAPSHOT);
     let written = tokio::time::timeout(WRITE_TIMEOUT, async {
         stream.write_all(&bytes).await?;
         stream.shutdown().await
@@ -131,19 +147,32 @@ impl Actor for ControlActor {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Context<Self>) {
-        ctx.add_stream(connections(Rc::clone(&self.listener)));
+        let counters = self.sources.listener("control");
+        ctx.add_stream(connections(
+            "control socket",
+            Rc::clone(&self.listener),
+            CONCURRENT_CLIENTS,
+            counters,
+        ));
     }
 }
 
 impl Supervised for ControlActor {}
 
-impl StreamHandler<std::io::Result<UnixStream>> for ControlActor {
-    fn handle(&mut self, client: std::io::Result<UnixStream>, ctx: &mut Context<Self>) {
-        match client {
-            Ok(stream) => {
-                ctx.spawn(serve(stream, self.sources.clone()).into_actor(self));
+impl StreamHandler<(UnixStream, Slot)> for ControlActor {
+    fn handle(&mut self, (stream, slot): (UnixStream, Slot), ctx: &mut Context<Self>) {
+        let sources = self.sources.clone();
+        ctx.spawn(
+            async move {
+                serve(stream, sources).await;
+                drop(slot);
             }
-            Err(error) => tracing::warn!(%error, "control socket: accept failed: {error}"),
-        }
+            .into_actor(self),
+        );
+    }
+
+    /// `connections` never ends; were it to, a restart listens again.
+    fn finished(&mut self, ctx: &mut Context<Self>) {
+        ctx.stop();
     }
 }

@@ -18,6 +18,8 @@ use crate::status::CheckStatus;
 
 use crate::sys::boundary::guarded;
 use crate::sys::probe::{self, Outcome};
+use crate::sys::retry::Retry;
+use crate::sys::track_file;
 
 /// A tracker's current effect, for one instance.
 #[derive(Message, Clone, Debug, PartialEq, Eq)]
@@ -56,11 +58,21 @@ struct TrackedFile {
     settings: TrackFileSettings,
     value: Option<i64>,
     subscribers: Vec<Subscriber>,
+    /// A read under way on a blocking thread, since when: one at a time.
+    reading: Option<std::time::Instant>,
+    /// That read's slowness was logged.
+    overdue: bool,
+    /// An out-of-range number was logged (until a good one is read).
+    invalid: bool,
 }
 
-/// How often tracked files are read (keepalived watches them with inotify;
-/// a read a second is as good for a human flipping a maintenance file).
+/// Tracked files are read when inotify says they changed (as keepalived
+/// does), and every second besides: inotify says nothing of a change
+/// made on another host of a network file system.
 const FILE_POLL: Duration = Duration::from_secs(1);
+/// A read that takes longer is logged once; the last value stays until
+/// it ends (a hung network mount must not move the VIP by itself).
+const FILE_READ_OVERDUE: Duration = Duration::from_secs(5);
 
 pub struct HealthActor {
     checks: Vec<Check>,
@@ -70,9 +82,11 @@ pub struct HealthActor {
     /// Bumped by a reload: a check run started before it reports to
     /// nobody, since its index may now be another check's.
     generation: u64,
-    /// The check and file intervals, cancelled by a reload.
+    /// The check and file intervals and the file watch, cancelled by a
+    /// reload.
     timers: Vec<SpawnHandle>,
     watching_links: bool,
+    links_retry: Retry,
 }
 
 /// A reload's checks, files and who tracks what. Checks and files whose
@@ -136,6 +150,9 @@ impl HealthActor {
                     settings,
                     value: None,
                     subscribers,
+                    reading: None,
+                    overdue: false,
+                    invalid: false,
                 })
             })
             .collect();
@@ -157,6 +174,7 @@ impl HealthActor {
             generation: 0,
             timers: Vec::new(),
             watching_links: false,
+            links_retry: Retry::default(),
         }
     }
 
@@ -250,24 +268,87 @@ impl HealthActor {
         }
     }
 
-    fn read_files(&mut self) {
-        for file in &mut self.files {
-            let path = &file.settings.file;
-            // keepalived: a missing or unreadable file counts as 0.
-            let value = match std::fs::read_to_string(path) {
-                Ok(text) => text.trim().parse::<i64>().unwrap_or_else(|_| {
-                    tracing::warn!(file = %path.display(), "tracked file {} does not hold an integer; counting 0", path.display());
-                    0
+    fn read_files(&mut self, ctx: &mut Context<Self>) {
+        for i in 0..self.files.len() {
+            self.read_file(i, ctx);
+        }
+    }
+
+    /// Reads file `i` on a blocking thread, unless a read of it is
+    /// still under way.
+    fn read_file(&mut self, i: usize, ctx: &mut Context<Self>) {
+        let file = &mut self.files[i];
+        if let Some(since) = file.reading {
+            if since.elapsed() > FILE_READ_OVERDUE && !file.overdue {
+                file.overdue = true;
+                let path = file.settings.file.display();
+                tracing::warn!(file = %path, "reading tracked file {path} has not finished in {FILE_READ_OVERDUE:?}; its last value stays until it does");
+            }
+            return;
+        }
+        file.reading = Some(std::time::Instant::now());
+        let path = file.settings.file.clone();
+        let generation = self.generation;
+        ctx.spawn(
+            tokio::task::spawn_blocking(move || track_file::read_value(&path))
+                .into_actor(self)
+                .map(move |read, actor, _| {
+                    if actor.generation != generation {
+                        return; // started before a reload
+                    }
+                    let file = &mut actor.files[i];
+                    file.reading = None;
+                    if std::mem::take(&mut file.overdue) {
+                        let path = file.settings.file.display();
+                        tracing::info!(file = %path, "tracked file {path} can be read again");
+                    }
+                    match read {
+                        Ok(Some(value)) => {
+                            file.invalid = false;
+                            actor.file_value(i, value);
+                        }
+                        Ok(None) if !file.invalid => {
+                            file.invalid = true;
+                            let path = file.settings.file.display();
+                            tracing::warn!(file = %path, "tracked file {path} holds a number out of range; ignoring it, as keepalived does");
+                        }
+                        _ => {}
+                    }
                 }),
-                Err(_) => 0,
-            };
-            if file.value != Some(value) {
-                file.value = Some(value);
-                let name = &file.settings.name;
-                phrases::tracked_file(name, value);
-                Self::tell(&file.subscribers, &TrackerKind::File.key(name), |w| {
-                    TrackerEffect::from_file_value(value, w)
-                });
+        );
+    }
+
+    fn file_value(&mut self, i: usize, value: i64) {
+        let file = &mut self.files[i];
+        if file.value != Some(value) {
+            file.value = Some(value);
+            let name = &file.settings.name;
+            phrases::tracked_file(name, value);
+            Self::tell(&file.subscribers, &TrackerKind::File.key(name), |w| {
+                TrackerEffect::from_file_value(value, w)
+            });
+        }
+    }
+
+    /// Tracked interfaces' state, from a netlink subscription of the
+    /// actor's own; if it cannot be had, tried again later (never by a
+    /// restart, which would fail at once again).
+    fn watch_links(&mut self, ctx: &mut Context<Self>) {
+        if self.watching_links || self.interfaces.is_empty() {
+            return;
+        }
+        match crate::net::netlink::subscribe() {
+            Ok(events) => {
+                ctx.add_stream(events);
+                self.watching_links = true;
+                self.links_retry.succeeded(ctx);
+                self.find_interfaces(ctx);
+            }
+            Err(error) => {
+                let delay = self
+                    .links_retry
+                    .schedule(ctx, |actor, ctx| actor.watch_links(ctx));
+                tracing::error!(%error, "cannot watch tracked interfaces: {error}; trying again in {delay:?}");
             }
         }
     }
@@ -356,60 +437,82 @@ impl HealthActor {
             self.timers.push(handle);
         }
         if !self.files.is_empty() {
-            self.read_files();
-            let handle = ctx.run_interval(FILE_POLL, |actor, _| actor.read_files());
+            self.read_files(ctx);
+            let handle = ctx.run_interval(FILE_POLL, |actor, ctx| actor.read_files(ctx));
             self.timers.push(handle);
-        }
-        if !self.interfaces.is_empty() {
-            if !self.watching_links {
-                // Subscribe first, then read the current state: nothing is missed.
-                match crate::net::netlink::subscribe() {
-                    Ok(events) => {
-                        ctx.add_stream(events);
-                        self.watching_links = true;
-                    }
-                    Err(error) => {
-                        tracing::error!(%error, "cannot watch tracked interfaces: {error}");
-                        ctx.stop();
-                        return;
-                    }
+            let paths: Vec<_> = self.files.iter().map(|f| f.settings.file.clone()).collect();
+            match track_file::watch(&paths) {
+                Ok(changes) => self.timers.push(ctx.add_stream(changes)),
+                Err(error) => {
+                    tracing::warn!(%error, "cannot watch tracked files for changes: {error}; reading them every {FILE_POLL:?}")
                 }
             }
-            let netlink = self.netlink.clone();
-            let names: Vec<String> = self
-                .interfaces
-                .iter()
-                .filter(|t| t.index.is_none())
-                .map(|t| t.name.clone())
-                .collect();
-            ctx.spawn(
-                async move {
-                    let mut found = Vec::new();
-                    for name in names {
-                        found.push((name.clone(), netlink.link(&name).await));
-                    }
-                    found
-                }
-                .into_actor(self)
-                .map(|found, actor, _| {
-                    for (name, link) in found {
-                        let Some(tracked) = actor.interfaces.iter_mut().find(|t| t.name == name) else { continue };
-                        match link {
-                            Ok(link) => {
-                                tracked.index = Some(link.index);
-                                actor.on_link(link.index, link.up);
-                            }
-                            Err(error) => {
-                                tracing::error!(interface = %name, %error, "tracked interface {name}: {error}; counting it down");
-                                tracked.up = Some(false);
-                                Self::tell(&tracked.subscribers, &TrackerKind::Interface.key(&name), |w| TrackerEffect::from_status(false, w));
-                            }
-                        }
-                    }
-                }),
-            );
+        }
+        if !self.interfaces.is_empty() {
+            if self.watching_links {
+                self.find_interfaces(ctx);
+            } else {
+                // Subscribe first, then read the current state: nothing
+                // is missed.
+                self.watch_links(ctx);
+            }
         }
     }
+
+    /// Looks up tracked interfaces not yet known.
+    fn find_interfaces(&mut self, ctx: &mut Context<Self>) {
+        let netlink = self.netlink.clone();
+        let names: Vec<String> = self
+            .interfaces
+            .iter()
+            .filter(|t| t.index.is_none())
+            .map(|t| t.name.clone())
+            .collect();
+        ctx.spawn(
+            async move {
+                let mut found = Vec::new();
+                for name in names {
+                    found.push((name.clone(), netlink.link(&name).await));
+                }
+                found
+            }
+            .into_actor(self)
+            .map(|found, actor, _| {
+                for (name, link) in found {
+                    let Some(tracked) = actor.interfaces.iter_mut().find(|t| t.name == name) else {
+                        continue;
+                    };
+                    match link {
+                        Ok(link) => {
+                            tracked.index = Some(link.index);
+                            actor.on_link(link.index, link.up);
+                        }
+                        Err(error) => {
+                            tracing::error!(interface = %name, %error, "tracked interface {name}: {error}; counting it down");
+                            tracked.up = Some(false);
+                            Self::tell(&tracked.subscribers, &TrackerKind::Interface.key(&name), |w| {
+                                TrackerEffect::from_status(false, w)
+                            });
+                        }
+                    }
+                }
+            }),
+        );
+    }
+}
+
+impl StreamHandler<Vec<std::path::PathBuf>> for HealthActor {
+    /// inotify says these tracked files changed.
+    fn handle(&mut self, changed: Vec<std::path::PathBuf>, ctx: &mut Context<Self>) {
+        for i in 0..self.files.len() {
+            if changed.contains(&self.files[i].settings.file) {
+                self.read_file(i, ctx);
+            }
+        }
+    }
+
+    /// The watch failed; the poll goes on.
+    fn finished(&mut self, _ctx: &mut Context<Self>) {}
 }
 
 impl Handler<Reconfigure> for HealthActor {
@@ -472,10 +575,14 @@ impl StreamHandler<NetEvent> for HealthActor {
         });
     }
 
-    /// The netlink subscription died: restart to get a new one.
+    /// The netlink subscription died: another, later.
     fn finished(&mut self, ctx: &mut Context<Self>) {
-        tracing::error!("netlink event stream for tracked interfaces ended; restarting");
-        ctx.stop();
+        tracing::error!("netlink event stream for tracked interfaces ended; making another");
+        self.watching_links = false;
+        let delay = self
+            .links_retry
+            .schedule(ctx, |actor, ctx| actor.watch_links(ctx));
+        tracing::info!("watching tracked interfaces again in {delay:?}");
     }
 }
 

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use actix::prelude::*;
 
-use crate::sys::accept::connections;
+use crate::sys::accept::{connections, Slot};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
@@ -16,6 +16,8 @@ use super::control::{gather, Sources};
 
 const REQUEST_LIMIT: usize = 8 * 1024;
 const CLIENT_TIMEOUT: Duration = Duration::from_secs(5);
+/// Scrapes served at once: a few Prometheus servers and a curl or two.
+const CONCURRENT_CLIENTS: usize = 16;
 /// The Prometheus text format's media type.
 const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 
@@ -66,30 +68,37 @@ impl Actor for MetricsActor {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Context<Self>) {
-        ctx.add_stream(connections(Rc::clone(&self.listener)));
+        let counters = self.sources.listener("metrics");
+        ctx.add_stream(connections(
+            "metrics",
+            Rc::clone(&self.listener),
+            CONCURRENT_CLIENTS,
+            counters,
+        ));
     }
 }
 
 impl Supervised for MetricsActor {}
 
-impl StreamHandler<std::io::Result<TcpStream>> for MetricsActor {
-    fn handle(&mut self, client: std::io::Result<TcpStream>, ctx: &mut Context<Self>) {
-        match client {
-            Ok(stream) => {
-                let sources = self.sources.clone();
-                ctx.spawn(
-                    async move {
-                        if tokio::time::timeout(CLIENT_TIMEOUT, serve(stream, sources))
-                            .await
-                            .is_err()
-                        {
-                            tracing::debug!("metrics: a client took too long");
-                        }
-                    }
-                    .into_actor(self),
-                );
+impl StreamHandler<(TcpStream, Slot)> for MetricsActor {
+    fn handle(&mut self, (stream, slot): (TcpStream, Slot), ctx: &mut Context<Self>) {
+        let sources = self.sources.clone();
+        ctx.spawn(
+            async move {
+                if tokio::time::timeout(CLIENT_TIMEOUT, serve(stream, sources))
+                    .await
+                    .is_err()
+                {
+                    tracing::debug!("metrics: a client took too long");
+                }
+                drop(slot);
             }
-            Err(error) => tracing::warn!(%error, "metrics: accept failed: {error}"),
-        }
+            .into_actor(self),
+        );
+    }
+
+    /// `connections` never ends; were it to, a restart listens again.
+    fn finished(&mut self, ctx: &mut Context<Self>) {
+        ctx.stop();
     }
 }

@@ -126,7 +126,6 @@ pub fn tracked_file(name: &str, value: i64) {
     tracing::info!(file = name, value, "tracked file {name} now holds {value}");
 }
 
-/// A dropped packet, with how many like it went unlogged since the last line.
 /// The tail of a rate-limited line: how many like it were not logged.
 pub fn suppressed(count: u64) -> String {
     if count == 0 {
@@ -136,6 +135,7 @@ pub fn suppressed(count: u64) -> String {
     }
 }
 
+/// A dropped packet, with how many like it went unlogged since the last line.
 pub fn packet_dropped(
     scope: &str,
     reason: &str,

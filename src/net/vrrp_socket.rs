@@ -196,7 +196,9 @@ impl VrrpReceiver {
     /// IPv6 raw sockets deliver only the payload: hop limit and
     /// destination come as control messages.
     fn recv_v6(&self) -> io::Result<Option<Received>> {
-        let mut buf = [0u8; 2048];
+        // The largest legal VRRPv3 message: 8 bytes of header and 255
+        // IPv6 addresses, 4088 bytes (IPv6 raw sockets give no IP header).
+        let mut buf = [0u8; 4096];
         let mut cmsg = nix::cmsg_space!(libc::c_int, libc::in6_pktinfo, libc::timespec);
         let (n, source, destination, ttl, stamp) = {
             let mut iov = [io::IoSliceMut::new(&mut buf)];
@@ -228,7 +230,13 @@ impl VrrpReceiver {
                 .address
                 .map(|a| IpAddr::V6(a.ip()))
                 .unwrap_or(IpAddr::V6(Ipv6Addr::UNSPECIFIED));
-            (msg.bytes, source, destination, ttl, stamp)
+            // Longer than any legal advert: judged as cut short.
+            let n = if msg.flags.contains(MsgFlags::MSG_TRUNC) {
+                0
+            } else {
+                msg.bytes
+            };
+            (n, source, destination, ttl, stamp)
         };
         let payload = buf[..n].to_vec();
         Ok(Some(Received {

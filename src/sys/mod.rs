@@ -11,3 +11,4 @@ pub mod probe;
 pub mod retry;
 pub mod shared_timer;
 pub mod signals;
+pub mod track_file;
