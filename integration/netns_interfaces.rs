@@ -259,3 +259,142 @@ fn an_interface_named_by_its_altname_runs_and_reloads() {
     assert_eq!(stop(&mut lab, &a, Signal::SIGTERM), Some(Some(0)));
     expect_only(&lab, vip, 2, "A stopped", &[&a, &b]);
 }
+
+/// Descriptors a process has open now.
+fn open_descriptors(pid: nix::unistd::Pid) -> usize {
+    fs::read_dir(format!("/proc/{pid}/fd"))
+        .map(|d| d.count())
+        .unwrap_or(0)
+}
+
+/// A reload that adds VI_2 on eth1 and one that removes it again leave
+/// the daemon with the descriptors it had: the receiver on eth1 (with its
+/// 8 MiB buffer) and its announcement sockets go with the last instance
+/// there. Before, they stayed until vipd restarted.
+#[test]
+fn an_interface_no_instance_uses_any_more_is_let_go() {
+    let Some(mut lab) = lab_or_skip("an_interface_no_instance_uses_any_more_is_let_go", 1) else {
+        return;
+    };
+    lab.add_second_lan().unwrap();
+    let config = write_config(&lab, 1, "eth0", 100, false, "");
+    let a = start_vipd(&mut lab, 1, &config, "1", &[]);
+    wait_until("VI_1 master", &[&a], || {
+        instance(&lab, 1, "VI_1").is_some_and(|i| i.state == "MASTER")
+    });
+    let alone = open_descriptors(a.pid);
+
+    write_config(&lab, 1, "eth0", 100, true, "");
+    assert!(reload(&lab, 1).status.success());
+    wait_until("VI_2 master", &[&a], || {
+        instance(&lab, 1, "VI_2").is_some_and(|i| i.state == "MASTER")
+    });
+    let with_vi_2 = open_descriptors(a.pid);
+    assert!(with_vi_2 > alone, "{alone} then {with_vi_2}");
+
+    write_config(&lab, 1, "eth0", 100, false, "");
+    let out = reload(&lab, 1);
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("removed: VI_2"),
+        "{out:?}"
+    );
+    wait_until("back to the descriptors VI_1 alone had", &[&a], || {
+        open_descriptors(a.pid) <= alone
+    });
+}
+
+/// Sets the soft limit on open descriptors of process `pid`.
+fn set_descriptor_limit(pid: nix::unistd::Pid, soft: u64) {
+    let mut old = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: prlimit reads `new` and writes `old`, both valid for the call.
+    let got = unsafe {
+        libc::prlimit(
+            pid.as_raw(),
+            libc::RLIMIT_NOFILE,
+            std::ptr::null(),
+            &mut old,
+        )
+    };
+    assert_eq!(got, 0, "read the limit");
+    let new = libc::rlimit {
+        rlim_cur: soft,
+        rlim_max: old.rlim_max,
+    };
+    // SAFETY: as above.
+    let set = unsafe {
+        libc::prlimit(
+            pid.as_raw(),
+            libc::RLIMIT_NOFILE,
+            &new,
+            std::ptr::null_mut(),
+        )
+    };
+    assert_eq!(set, 0, "set the limit");
+}
+
+/// VI_2 must open a new socket (its address moved) while the daemon has
+/// no descriptor to spare: it is FAULT saying why, tries again later and
+/// later (a bounded number of log lines, never a restart loop), VI_1
+/// goes on undisturbed, and once descriptors are to be had VI_2 runs
+/// again by itself.
+#[test]
+fn an_instance_that_cannot_open_its_socket_is_fault_and_retries_until_it_can() {
+    let Some(mut lab) = lab_or_skip("an_instance_that_cannot_open_its_socket", 2) else {
+        return;
+    };
+    lab.add_second_lan().unwrap();
+    let vip: IpAddr = "192.0.2.203".parse().unwrap();
+    let a_config = write_config(&lab, 1, "eth0", 100, true, "");
+    let b_config = write_config(&lab, 2, "eth0", 90, false, "");
+    let b = start_vipd(&mut lab, 2, &b_config, "1", &[]);
+    let a = start_vipd(&mut lab, 1, &a_config, "1", &[]);
+    expect_only(&lab, vip, 1, "A master", &[&a, &b]);
+    wait_until("VI_2 master", &[&a], || {
+        instance(&lab, 1, "VI_2").is_some_and(|i| i.state == "MASTER")
+    });
+
+    let promote = lab
+        .exec(1, "sysctl", &["-qw", "net.ipv4.conf.eth1.promote_secondaries=1"])
+        .unwrap();
+    assert!(promote.status.success(), "{promote:?}");
+    set_descriptor_limit(a.pid, 3);
+    lab.ip_in(1, &["addr", "add", "198.51.100.7/24", "dev", "eth1"])
+        .unwrap();
+    lab.ip_in(1, &["addr", "del", "198.51.100.201/24", "dev", "eth1"])
+        .unwrap();
+    wait_until("VI_2 cannot open its socket", &[&a], || {
+        a.log_text()
+            .contains("(VI_2) cannot run: cannot open a VRRP socket")
+    });
+    // Longer than B's Master_Down_Interval for VI_1.
+    let window = Instant::now();
+    while window.elapsed() < Duration::from_secs(3) {
+        assert_eq!(lab.holders(vip), vec![1], "VI_1 moved:\n{}", a.log_text());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let tries = a.log_text().matches("(VI_2) cannot run").count();
+    assert!(
+        (2..=12).contains(&tries),
+        "{tries} attempts logged in about 3 s:\n{}",
+        a.log_text()
+    );
+
+    set_descriptor_limit(a.pid, 1024);
+    wait_until("VI_2 runs again, from 198.51.100.7", &[&a], || {
+        instance(&lab, 1, "VI_2")
+            .is_some_and(|i| i.state == "MASTER" && i.master.as_deref() == Some("198.51.100.7"))
+    });
+    assert!(
+        a.log_text().contains("(VI_2) can run again"),
+        "{}",
+        a.log_text()
+    );
+    assert!(
+        !b.log_text().contains("Entering MASTER"),
+        "{}",
+        b.log_text()
+    );
+}
