@@ -7,7 +7,7 @@
 use std::pin::Pin;
 use std::time::Duration;
 
-use futures::{Stream, StreamExt};
+use futures::{FutureExt, Stream, StreamExt};
 use tokio::time::Instant;
 
 use crate::net::interfaces::Interfaces;
@@ -18,6 +18,10 @@ use super::super::address::LinkChange;
 use super::super::instance::Rebind;
 use super::super::interface::Relink;
 use super::Running;
+
+/// Events taken in one go: a master adding a thousand addresses makes a
+/// thousand, and each batch costs one pass over the instances.
+const BATCH: usize = 256;
 
 /// How often the table is checked against a fresh dump: netlink drops
 /// events when a burst overflows the socket's buffer, and says so only
@@ -78,7 +82,18 @@ impl Followed {
                 event = events.next() => match event {
                     Some(event) => {
                         self.table.apply(&event);
-                        return vec![event];
+                        let mut batch = vec![event];
+                        // And whatever else is queued already, without waiting.
+                        while batch.len() < BATCH {
+                            match events.next().now_or_never() {
+                                Some(Some(event)) => {
+                                    self.table.apply(&event);
+                                    batch.push(event);
+                                }
+                                _ => break,
+                            }
+                        }
+                        return batch;
                     }
                     None => {
                         tracing::error!("the netlink subscription for interfaces ended; making another");
@@ -116,17 +131,70 @@ impl Running {
         if events.is_empty() {
             return;
         }
+        // Our own virtual addresses coming and going say nothing of where
+        // instances send from (the source is never a virtual address);
+        // a master adding hundreds of them must not cost a pass each.
+        let links_changed = events
+            .iter()
+            .any(|e| matches!(e, NetEvent::Link(_) | NetEvent::LinkRemoved { .. }));
+        let addresses_changed: Vec<u32> = events
+            .iter()
+            .filter_map(|e| match e {
+                NetEvent::AddressAdded { index, address }
+                | NetEvent::AddressRemoved { index, address }
+                    if !self.virtual_addresses.contains(&address.address) =>
+                {
+                    Some(*index)
+                }
+                _ => None,
+            })
+            .collect();
+        if links_changed || !addresses_changed.is_empty() {
+            self.rebind(links_changed, &addresses_changed);
+        }
+        if links_changed {
+            self.relink();
+        }
+        // Addresses deleted behind our back, to the actors of those links.
+        for event in events {
+            if let NetEvent::AddressRemoved { index, address } = event {
+                for linked in self.address_actors.values() {
+                    if linked.link.as_ref().is_some_and(|l| l.index == *index) {
+                        linked
+                            .actor
+                            .do_send(LinkChange::AddressGone(address.address));
+                    }
+                }
+            }
+        }
+    }
+
+    /// Tells instances where they send from now: every one after a link
+    /// changed, else those whose interface had an address change.
+    fn rebind(&mut self, all: bool, indices: &[u32]) {
+        let table = self.interfaces.table();
         let bindings: Vec<_> = self
             .instances
             .values()
-            .map(|i| self.binding(&i.settings).map_err(|e| e.to_string()))
+            .map(|i| {
+                let touched = all
+                    || table
+                        .resolve(&i.settings.interface)
+                        .is_some_and(|l| indices.contains(&l.info.index));
+                touched.then(|| self.binding(&i.settings).map_err(|e| e.to_string()))
+            })
             .collect();
         for (instance, binding) in self.instances.values_mut().zip(bindings) {
+            let Some(binding) = binding else { continue };
             if binding != instance.binding {
                 instance.binding = binding.clone();
                 instance.actor.do_send(Rebind(binding));
             }
         }
+    }
+
+    /// Tells the address and receive actors which link each name means.
+    fn relink(&mut self) {
         let table = self.interfaces.table();
         for (name, linked) in &mut self.address_actors {
             let now = table.resolve(name).map(|l| l.info.clone());
@@ -140,18 +208,6 @@ impl Running {
             if now != linked.link {
                 linked.link = now.clone();
                 linked.actor.do_send(Relink(now));
-            }
-        }
-        // Addresses deleted behind our back, to the actors of those links.
-        for event in events {
-            if let NetEvent::AddressRemoved { index, address } = event {
-                for linked in self.address_actors.values() {
-                    if linked.link.as_ref().is_some_and(|l| l.index == *index) {
-                        linked
-                            .actor
-                            .do_send(LinkChange::AddressGone(address.address));
-                    }
-                }
             }
         }
     }

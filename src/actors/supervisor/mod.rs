@@ -126,8 +126,29 @@ pub fn run(settings: Settings, reread: Reread) -> Result<(), StartError> {
     if let Err(error) = nix::sys::prctl::set_timerslack(1) {
         tracing::debug!(%error, "cannot reduce timer slack");
     }
+    raise_descriptor_limit();
     crate::sys::signals::ignore_habitual_signals_during_start();
     actix::System::new().block_on(start_and_wait(settings, reread))
+}
+
+/// Sockets, timers and netlink take a descriptor each, per interface and
+/// instance: the soft limit (often 1024) goes up to the hard one, as
+/// systemd's own services get. Listeners keep their own bounds.
+fn raise_descriptor_limit() {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit/setrlimit read and write the one struct passed.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) == 0 && limit.rlim_cur < limit.rlim_max
+        {
+            limit.rlim_cur = limit.rlim_max;
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &limit) != 0 {
+                tracing::debug!("cannot raise the limit on open files");
+            }
+        }
+    }
 }
 
 /// What woke the daemon's main loop.
@@ -283,6 +304,8 @@ pub struct Running {
     pub netlink: Netlink,
     /// The kernel's links and addresses, followed.
     interfaces: Followed,
+    /// Every address an instance may hold: never a source address.
+    virtual_addresses: std::collections::HashSet<IpAddr>,
     /// By the interface name the configuration gives (a name or an altname).
     address_actors: HashMap<String, Linked<AddressActor>>,
     routing_actor: Option<Addr<RoutingActor>>,
@@ -388,6 +411,7 @@ pub async fn start(settings: Settings) -> Result<Running, StartError> {
         made,
         netlink,
         interfaces,
+        virtual_addresses: Default::default(),
         address_actors: HashMap::new(),
         routing_actor: None,
         interface_actors: BTreeMap::new(),
@@ -673,6 +697,12 @@ impl Running {
                 group.do_send(Members(members));
             }
         }
+        self.virtual_addresses = self
+            .instances
+            .values()
+            .flat_map(|i| i.settings.held_addresses())
+            .map(|v| v.address)
+            .collect();
         let reload = self.sources.reload();
         self.sources.replace(Parts {
             instances: self.instances.values().map(|i| i.actor.clone()).collect(),
