@@ -210,3 +210,65 @@ fn ipv6_vip_keeps_its_mac_across_a_failover() {
         "B master",
     );
 }
+
+/// What host `host`'s vipd says of VI_1: state and the master it sees.
+fn state_and_master(lab: &Lab, host: usize) -> Option<(String, Option<String>)> {
+    let (snapshot, _) = vipd::status::read(&control_socket(lab, host)).ok()?;
+    let i = snapshot.instances.into_iter().next()?;
+    Some((i.state, i.master))
+}
+
+/// Two vipd with VMACs hear each other: B is BACKUP and sees A, not a
+/// second master. A peer's adverts come from the same virtual MAC as our
+/// own VMAC, so a private macvlan takes them for itself and the parent
+/// never sees them: vipd received on the parent, and each host thought
+/// itself the only one (with the same MAC on both, pings still worked).
+#[test]
+fn vipd_hosts_with_vmacs_hear_each_other() {
+    let Some(mut lab) = lab_or_skip("vipd_hosts_with_vmacs_hear_each_other", 2) else {
+        return;
+    };
+    let vip = Flavour::V2Ipv4.vip();
+    let a = start_host(&mut lab, 1, false, "1");
+    let b = start_host(&mut lab, 2, false, "1");
+    expect_on_a_vmac_only(&lab, vip, &[&a, &b]);
+    let backup = || Some(("BACKUP".to_string(), Some("192.0.2.201".to_string())));
+    wait_for(DEADLINE, || state_and_master(&lab, 2) == backup())
+        .unwrap_or_else(|| panic!("B never heard A:\n{}", b.log_text()));
+    // And stays so, for longer than its Master_Down_Interval.
+    let window = std::time::Instant::now();
+    while window.elapsed() < std::time::Duration::from_secs(5) {
+        assert_eq!(state_and_master(&lab, 2), backup(), "{}", b.log_text());
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+}
+
+/// A's eth0 is deleted, taking its VMAC with it, and made again: vipd
+/// makes the VMAC again on the new eth0, sets keepalived's settings on
+/// the new parent, and A takes the VIP back on its VMAC.
+#[test]
+fn a_vmac_is_made_again_when_its_parent_is() {
+    let Some(mut lab) = lab_or_skip("a_vmac_is_made_again_when_its_parent_is", 2) else {
+        return;
+    };
+    let vip = Flavour::V2Ipv4.vip();
+    let a = start_host(&mut lab, 1, false, "1");
+    let b = start_host(&mut lab, 2, false, "1");
+    expect_on_a_vmac_only(&lab, vip, &[&a, &b]);
+    wait_for(DEADLINE, || {
+        state_and_master(&lab, 2).is_some_and(|(state, _)| state == "BACKUP")
+    })
+    .unwrap_or_else(|| panic!("B never settled as backup:\n{}", b.log_text()));
+    lab.recreate_eth0(1).unwrap();
+    wait_for(DEADLINE, || {
+        vmac_index(&lab, 1).is_some() && sysctl(&lab, 1, "net/ipv4/conf/eth0/arp_ignore") == "1"
+    })
+    .unwrap_or_else(|| panic!("no VMAC on the new eth0:\n{}", a.log_text()));
+    let a_again = || Some(("BACKUP".to_string(), Some("192.0.2.201".to_string())));
+    wait_for(DEADLINE, || state_and_master(&lab, 2) == a_again())
+        .unwrap_or_else(|| panic!("A never led again:\n{}\n{}", a.log_text(), b.log_text()));
+    expect_on_a_vmac_only(&lab, vip, &[&a, &b]);
+    lab.signal(a.pid, Signal::SIGTERM);
+    assert_eq!(lab.wait_exit(a.pid, DEADLINE), Some(Some(0)));
+    assert_eq!(vmac_index(&lab, 1), None, "stopping removes the VMAC");
+}

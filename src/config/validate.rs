@@ -100,6 +100,19 @@ impl InstanceSettings {
             .unwrap_or(&self.interface)
     }
 
+    /// Where the instance's adverts leave and arrive: its VMAC, unless
+    /// vmac_xmit_base, else its interface. keepalived has one socket for
+    /// both, on `vrrp->ifp` (vrrp_scheduler.c, vrrp_create_sockpool).
+    /// Receiving on the parent instead misses every advert a peer sends
+    /// from its own VMAC: their source MAC is ours too, and a private
+    /// macvlan takes such frames for itself (macvlan_handle_frame).
+    pub fn advert_interface(&self) -> &str {
+        match &self.vmac {
+            Some(vmac) if !vmac.xmit_base => &vmac.name,
+            _ => &self.interface,
+        }
+    }
+
     /// Every interface this instance uses, its own first, then its VMAC.
     pub fn interfaces(&self) -> Vec<String> {
         let mut names = vec![self.interface.clone()];

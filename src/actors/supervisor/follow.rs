@@ -17,7 +17,7 @@ use crate::sys::retry::{Backoff, DEFAULT_BACKOFF};
 use super::super::address::LinkChange;
 use super::super::instance::Rebind;
 use super::super::interface::Relink;
-use super::Running;
+use super::{make_vmacs, Running};
 
 /// Events taken in one go: a master adding a thousand addresses makes a
 /// thousand, and each batch costs one pass over the instances.
@@ -191,6 +191,39 @@ impl Running {
                 instance.actor.do_send(Rebind(binding));
             }
         }
+    }
+
+    /// A VMAC goes with its parent: when the parent is made again, so is
+    /// the VMAC (keepalived does the same, vrrp_vmac.c). A failure is
+    /// logged and tried at the next change of links.
+    pub(super) async fn restore_vmacs(&mut self) {
+        let table = self.interfaces.table();
+        let missing: Vec<_> = self
+            .instances
+            .values()
+            .filter(|i| {
+                i.settings.vmac.as_ref().is_some_and(|vmac| {
+                    table.resolve(&vmac.name).is_none()
+                        && table.resolve(&i.settings.interface).is_some()
+                })
+            })
+            .map(|i| i.settings.clone())
+            .collect();
+        if missing.is_empty() {
+            return;
+        }
+        for s in &missing {
+            match make_vmacs(std::slice::from_ref(s), &self.netlink, &mut self.made).await {
+                Ok(()) => {
+                    tracing::info!(instance = %s.name, "({}) its VMAC is made again on {}", s.name, s.interface)
+                }
+                Err(error) => {
+                    tracing::warn!(instance = %s.name, %error, "({}) cannot make its VMAC again: {error}", s.name)
+                }
+            }
+        }
+        let changes = self.interfaces.resync().await;
+        self.follow(&changes);
     }
 
     /// Tells the address and receive actors which link each name means.

@@ -221,7 +221,10 @@ async fn start_and_wait(settings: Settings, reread: Reread) -> Result<(), StartE
                     tell_service_manager(&[sd_notify::NotifyState::Ready]);
                 }
             }
-            Step::Interfaces(events) => running.follow(&events),
+            Step::Interfaces(events) => {
+                running.follow(&events);
+                running.restore_vmacs().await;
+            }
         }
     }
     let Running {
@@ -257,8 +260,9 @@ fn tell_service_manager(states: &[sd_notify::NotifyState]) {
 pub struct Made {
     control_socket: Option<control_socket::Bound>,
     vmacs: Vec<String>,
-    /// VMAC parents whose settings were changed, and their old settings.
-    parents: Vec<String>,
+    /// VMAC parents whose settings were changed (by name, and the index of
+    /// the link that has that name now), and their old settings.
+    parents: Vec<(String, u32)>,
     restore: Vec<Sysctl>,
 }
 
@@ -345,14 +349,22 @@ async fn make_vmacs(
             }
             other => other?,
         };
-        if !made.parents.contains(&s.interface) {
-            made.parents.push(s.interface.clone());
+        // A parent deleted and made again has the kernel's defaults: set
+        // keepalived's settings again, but restore at exit what the first
+        // one had.
+        let seen_name = made.parents.iter().any(|(name, _)| *name == s.interface);
+        let seen_link = made.parents.iter().any(|(_, index)| *index == parent.index);
+        if !seen_link {
             for setting in parent_sysctls(&parent.name) {
                 let old = setting
                     .apply()
                     .map_err(|e| failed(NetlinkError::Sysctl(e)))?;
-                made.restore.push(old);
+                if !seen_name {
+                    made.restore.push(old);
+                }
             }
+            made.parents.retain(|(name, _)| *name != s.interface);
+            made.parents.push((s.interface.clone(), parent.index));
         }
         // IPv6 adverts leave the VMAC from the parent's link-local address.
         let link_local = if s.is_ipv6() && !vmac.xmit_base {
@@ -376,7 +388,9 @@ async fn make_vmacs(
             .create_vmac(parent.index, &vmac.name, mac, s.is_ipv6(), link_local)
             .await
             .map_err(failed)?;
-        made.vmacs.push(vmac.name.clone());
+        if !made.vmacs.contains(&vmac.name) {
+            made.vmacs.push(vmac.name.clone());
+        }
     }
     Ok(())
 }
@@ -525,10 +539,7 @@ impl Running {
         })?;
         // Adverts leave through the VMAC, so switches learn its MAC where
         // the master is, unless vmac_xmit_base.
-        let sender = match &s.vmac {
-            Some(vmac) if !vmac.xmit_base => resolve(&vmac.name)?,
-            _ => parent,
-        };
+        let sender = resolve(s.advert_interface())?;
         Ok(Binding {
             interface: sender.info.name.clone(),
             ifindex: sender.info.index,
@@ -640,7 +651,7 @@ impl Running {
         } in self.instances.values()
         {
             routes
-                .entry((s.interface.clone(), s.is_ipv6()))
+                .entry((s.advert_interface().to_string(), s.is_ipv6()))
                 .or_default()
                 .insert(s.vrid().get(), actor.clone().recipient());
         }
