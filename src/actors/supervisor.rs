@@ -28,7 +28,7 @@ use super::routing::{Routing, RoutingActor};
 use super::sync_group::{Members, SyncGroupActor};
 use crate::log::phrases::Subject;
 use crate::sys::control_socket;
-use crate::sys::notifier;
+use crate::sys::notifier::Notifiers;
 use crate::sys::signals::{self, Request, Signals};
 use std::path::PathBuf;
 
@@ -238,6 +238,8 @@ pub struct Running {
     control_socket: PathBuf,
     metrics: Option<std::net::SocketAddr>,
     pub sources: Sources,
+    /// Notify queues by instance or group name; a reload reuses them.
+    notifiers: Notifiers,
 }
 
 /// Makes each instance's VMAC (a leftover of the same name is replaced),
@@ -330,13 +332,17 @@ pub async fn start(settings: Settings) -> Result<Running, StartError> {
         control_socket,
         metrics,
         sources: Sources::default(),
+        notifiers: Notifiers::default(),
     };
     running.find_links(&settings).await?;
 
     // Groups first, so members know where to report; members second.
     for group in &sync_groups {
-        let notifier = (!group.notify.is_empty())
-            .then(|| notifier::spawn(Subject::Group(group.name.clone()), group.notify.clone()));
+        let notifier = (!group.notify.is_empty()).then(|| {
+            running
+                .notifiers
+                .for_subject(Subject::Group(group.name.clone()), group.notify.clone())
+        });
         let (name, size) = (group.name.clone(), group.members.len());
         let actor = Supervisor::start(move |_| SyncGroupActor::new(name, size, notifier));
         for (member, instance) in group.members.iter().enumerate() {
@@ -421,8 +427,10 @@ impl Running {
             _ => link,
         };
         let (interface, index) = (sender.name.clone(), sender.index);
-        let notifier = (!s.notify.is_empty())
-            .then(|| notifier::spawn(Subject::Instance(s.name.clone()), s.notify.clone()));
+        let notifier = (!s.notify.is_empty()).then(|| {
+            self.notifiers
+                .for_subject(Subject::Instance(s.name.clone()), s.notify.clone())
+        });
         if !s.routing.is_empty() && self.routing_actor.is_none() {
             let netlink = self.netlink.clone();
             self.routing_actor = Some(Supervisor::start(move |_| RoutingActor::new(netlink)));
@@ -642,8 +650,10 @@ impl Running {
                 .get_mut(&s.name)
                 .expect("adjusted instances run");
             if running.settings.notify != s.notify {
-                let notifier = (!s.notify.is_empty())
-                    .then(|| notifier::spawn(Subject::Instance(s.name.clone()), s.notify.clone()));
+                let notifier = (!s.notify.is_empty()).then(|| {
+                    self.notifiers
+                        .for_subject(Subject::Instance(s.name.clone()), s.notify.clone())
+                });
                 running.actor.do_send(SetNotifier(notifier));
             }
             // A tracker no longer tracked stops counting.

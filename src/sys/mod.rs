@@ -8,6 +8,7 @@ pub mod control_socket;
 pub mod drop_log;
 pub mod launcher;
 pub mod notifier;
+pub mod notify_fifo;
 pub mod privilege;
 pub mod probe;
 pub mod shared_timer;

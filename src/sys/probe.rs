@@ -321,4 +321,40 @@ mod tests {
         .await;
         assert_eq!(with_args, Outcome::Success, "extra arguments are appended");
     }
+
+    /// The environment a script sees is PATH alone (sh adds PWD), whatever
+    /// the daemon's holds (this test process has HOME, CARGO_* ...).
+    #[tokio::test]
+    async fn scripts_get_a_clean_environment() {
+        let script = crate::config::scripts::parse(&format!(
+            "/bin/sh -c 'test \"$(env | grep -v ^PWD= | sort)\" = PATH={SCRIPT_PATH}'"
+        ))
+        .unwrap();
+        assert_eq!(
+            run_script(&script, &[], None, Duration::from_secs(5)).await,
+            Outcome::Success
+        );
+    }
+
+    /// A script run as a user has no capability in any set, even when
+    /// whoever starts it (here the test, as root) has them all.
+    #[tokio::test]
+    async fn a_script_run_as_a_user_has_no_capabilities() {
+        if !crate::lab::testing::root_or_skip("a_script_run_as_a_user_has_no_capabilities") {
+            return;
+        }
+        let nobody = RunAs {
+            name: "nobody".into(),
+            uid: 65534,
+            gid: 65534,
+        };
+        let script = crate::config::scripts::parse(
+            "/bin/sh -c 'test $(id -u) = 65534 && test $(id -G) = 65534 && ! grep -E \"^Cap(Inh|Prm|Eff|Amb):.*[1-9a-f]\" /proc/self/status'",
+        )
+        .unwrap();
+        assert_eq!(
+            run_script(&script, &[], Some(&nobody), Duration::from_secs(5)).await,
+            Outcome::Success
+        );
+    }
 }
