@@ -279,7 +279,26 @@ pub fn prepare_socket_directory(socket: &Path, user: &RunAs) -> Result<(), Privi
     } else {
         mode & 0o003 == 0o003
     };
+    // A directory of vipd's own, made by root for it (systemd's
+    // RuntimeDirectory=, or a run as root before): empty, or holding only
+    // a socket left by then. It is handed to the user; a shared one such
+    // as /run never is.
+    let ours = meta.uid() == nix::unistd::getuid().as_raw()
+        && std::fs::read_dir(dir).map_err(failed)?.all(|entry| {
+            entry.is_ok_and(|e| Some(e.file_name().as_os_str()) == socket.file_name())
+        });
     if writable {
+        Ok(())
+    } else if ours {
+        nix::unistd::chown(
+            dir,
+            Some(nix::unistd::Uid::from_raw(user.uid)),
+            Some(nix::unistd::Gid::from_raw(user.gid)),
+        )
+        .map_err(|e| failed(e.into()))?;
+        if let Some(name) = socket.file_name() {
+            let _ = std::fs::remove_file(dir.join(name)); // a stale socket of root's
+        }
         Ok(())
     } else {
         Err(PrivilegeError::SocketDirectory {
@@ -404,7 +423,14 @@ mod tests {
         let made = base.join("run");
         prepare_socket_directory(&made.join("vipd.sock"), &nobody).unwrap();
         assert_eq!(made.metadata().unwrap().uid(), 65534);
-        // Root's and not writable by others: refused, with what to do.
+        // Root's, empty: vipd's own (systemd's RuntimeDirectory=), handed over.
+        let runtime = base.join("runtime");
+        std::fs::create_dir(&runtime).unwrap();
+        prepare_socket_directory(&runtime.join("vipd.sock"), &nobody).unwrap();
+        assert_eq!(runtime.metadata().unwrap().uid(), 65534);
+        // Root's, shared with other files, not writable by others: refused,
+        // with what to do.
+        std::fs::write(base.join("other"), "").unwrap();
         let error = prepare_socket_directory(&base.join("vipd.sock"), &nobody).unwrap_err();
         assert!(
             error.to_string().contains("not writable by user nobody"),
