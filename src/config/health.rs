@@ -515,4 +515,58 @@ mod tests {
             .contains("https"));
         assert!(parse_http_url("http://host:99999/").is_err());
     }
+
+    #[test]
+    fn the_script_user_is_keepalived_s_default() {
+        let config = |script_user: Option<&str>, user: Option<&str>| Config {
+            script_user: script_user.map(str::to_string),
+            user: user.map(str::to_string),
+            ..Config::default()
+        };
+        let named = script_user(&config(Some("nobody"), None)).unwrap();
+        assert_eq!(named.run_as.map(|u| u.uid), Some(65534));
+        assert!(!named.fell_back);
+        assert!(script_user(&config(Some("no-such-user-vipd"), None))
+            .unwrap_err()
+            .contains("no such user"));
+        if run_as(KEEPALIVED_SCRIPT_USER).is_err() {
+            // Then vipd's own user: `user` if set, else whoever runs vipd.
+            let own = script_user(&config(None, Some("nobody"))).unwrap();
+            assert_eq!(own.run_as.as_ref().map(|u| u.uid), Some(65534));
+            assert!(own.fell_back && !own.falls_back_to_root());
+            let unset = script_user(&config(None, None)).unwrap();
+            assert_eq!(unset.run_as, None);
+            assert_eq!(unset.falls_back_to_root(), nix::unistd::geteuid().is_root());
+        }
+    }
+
+    #[test]
+    fn only_scripts_that_run_as_root_are_checked() {
+        // A program nobody owns: refused for root, fine for nobody.
+        if !crate::lab::testing::root_or_skip("only_scripts_that_run_as_root_are_checked") {
+            return;
+        }
+        use std::os::unix::fs::PermissionsExt;
+        let dir = std::env::temp_dir().join(format!("vipd-runs-as-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let program = dir.join("x.sh");
+        std::fs::write(&program, "true\n").unwrap();
+        std::fs::set_permissions(&program, std::fs::Permissions::from_mode(0o755)).unwrap();
+        nix::unistd::chown(&program, Some(nix::unistd::Uid::from_raw(65534)), None).unwrap();
+        let line = format!("/bin/sh {}", program.display());
+        let nobody = run_as("nobody").unwrap();
+        assert!(script(&line, Some(&nobody)).is_ok());
+        let root = RunAs {
+            name: "root".into(),
+            uid: 0,
+            gid: 0,
+        };
+        assert!(script(&line, Some(&root))
+            .unwrap_err()
+            .contains("refusing to run"));
+        assert!(script(&line, None)
+            .unwrap_err()
+            .contains("owned by uid 65534"));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }

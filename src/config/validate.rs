@@ -694,6 +694,35 @@ fn parse_vip(text: &str) -> Result<VirtualAddress, String> {
     }
 }
 
+/// Whether some script runs as the default script user: a check without
+/// its own user, or a notify script.
+fn runs_default_user_scripts(config: &crate::config::schema::Config) -> bool {
+    let checks = config
+        .checks
+        .values()
+        .any(|c| c.exec.is_some() && c.user.is_none());
+    let notify = |n: [&Option<String>; 5]| n.iter().any(|s| s.is_some());
+    checks
+        || config.instances.values().any(|i| {
+            notify([
+                &i.notify_master,
+                &i.notify_backup,
+                &i.notify_fault,
+                &i.notify_stop,
+                &i.notify,
+            ])
+        })
+        || config.sync_groups.values().any(|g| {
+            notify([
+                &g.notify_master,
+                &g.notify_backup,
+                &g.notify_fault,
+                &g.notify_stop,
+                &g.notify,
+            ])
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -725,33 +754,4 @@ mod tests {
             .contains("global, site, link, host, nowhere"));
         assert!(parse_vip("host.example").is_err());
     }
-}
-
-/// Whether some script runs as the default script user: a check without
-/// its own user, or a notify script.
-fn runs_default_user_scripts(config: &crate::config::schema::Config) -> bool {
-    let checks = config
-        .checks
-        .values()
-        .any(|c| c.exec.is_some() && c.user.is_none());
-    let notify = |n: [&Option<String>; 5]| n.iter().any(|s| s.is_some());
-    checks
-        || config.instances.values().any(|i| {
-            notify([
-                &i.notify_master,
-                &i.notify_backup,
-                &i.notify_fault,
-                &i.notify_stop,
-                &i.notify,
-            ])
-        })
-        || config.sync_groups.values().any(|g| {
-            notify([
-                &g.notify_master,
-                &g.notify_backup,
-                &g.notify_fault,
-                &g.notify_stop,
-                &g.notify,
-            ])
-        })
 }
