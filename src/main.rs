@@ -138,6 +138,16 @@ enum Command {
     },
     /// Decode one VRRP advertisement given as hex (the IP payload, as
     /// `tcpdump -x` shows it after the IP header) and print its fields.
+    /// The script launcher `vipd run` starts for itself (internal).
+    #[command(hide = true)]
+    ScriptLauncher {
+        /// Its end of the daemon's socket.
+        #[arg(long)]
+        fd: i32,
+        /// The daemon: the launcher ends when it does.
+        #[arg(long)]
+        parent: u32,
+    },
     Decode {
         /// The VRRP message in hex; spaces and colons are ignored.
         hex: String,
@@ -181,6 +191,7 @@ fn main() -> ExitCode {
             routed,
         } => demo(crash, keep, routed),
         Command::Decode { hex, src, dst, ttl } => decode(&hex, src, dst, ttl),
+        Command::ScriptLauncher { fd, parent } => vipd::sys::launcher::server::serve(fd, parent),
     }
 }
 
@@ -192,18 +203,38 @@ fn report(errors: &ConfigErrors) -> ExitCode {
 }
 
 fn run(configs: &[PathBuf], options: &LoadOptions, log_format: LogFormat) -> ExitCode {
-    let settings = match load_and_validate_with(configs, options) {
-        Ok((_, settings)) => settings,
+    let (loaded, settings) = match load_and_validate_with(configs, options) {
+        Ok(both) => both,
         Err(errors) => return report(&errors),
     };
     vipd::log::init(log_format);
     for warning in &settings.warnings {
         tracing::warn!(warning = %warning, "configuration: {warning}");
     }
-    // A reload reads the same files, format, config id and environment.
+    let user = loaded.config.user.clone();
+    if let Err(error) = drop_privileges(user.as_deref(), &settings.control_socket, configs) {
+        tracing::error!(%error, "vipd cannot start: {error}");
+        eprintln!("vipd: {error}");
+        return ExitCode::FAILURE;
+    }
+    // A reload reads the same files, format, config id and environment;
+    // the user vipd runs as cannot change without a restart.
     let (files, options) = (configs.to_vec(), options.clone());
-    let reread =
-        std::sync::Arc::new(move || load_and_validate_with(&files, &options).map(|(_, s)| s));
+    let reread = std::sync::Arc::new(move || {
+        let (loaded, settings) = load_and_validate_with(&files, &options)?;
+        if loaded.config.user != user {
+            let shown = |u: &Option<String>| u.clone().unwrap_or_else(|| "(unset)".into());
+            return Err(ConfigErrors(vec![loaded.error(
+                "user",
+                format!(
+                    "changed from {} to {}: restart vipd to apply it",
+                    shown(&user),
+                    shown(&loaded.config.user)
+                ),
+            )]));
+        }
+        Ok(settings)
+    });
     match vipd::actors::supervisor::run(settings, reread) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
@@ -212,6 +243,33 @@ fn run(configs: &[PathBuf], options: &LoadOptions, log_format: LogFormat) -> Exi
             ExitCode::FAILURE
         }
     }
+}
+
+/// Start-up work that needs root, then the daemon's privileges for good:
+/// the script launcher starts first (it keeps what starting scripts as
+/// other users takes), the control socket's directory is made for `user`,
+/// and the daemon keeps only CAP_NET_ADMIN and CAP_NET_RAW, as `user` if
+/// set. All before the runtime starts: capabilities are per thread.
+fn drop_privileges(
+    user: Option<&str>,
+    control_socket: &std::path::Path,
+    configs: &[PathBuf],
+) -> Result<(), Box<dyn std::error::Error>> {
+    use vipd::sys::privilege;
+    vipd::sys::launcher::start()?;
+    let user = user.map(privilege::lookup).transpose()?;
+    let runs_as = user.clone().unwrap_or_else(privilege::current_user);
+    privilege::prepare_socket_directory(control_socket, &runs_as)?;
+    privilege::drop_to(user.as_ref())?;
+    if let Some(user) = &user {
+        for file in configs {
+            if let Err(error) = std::fs::File::open(file) {
+                tracing::warn!(file = %file.display(), %error, "user {} cannot read {}: reloads will be refused ({error})", user.name, file.display());
+            }
+        }
+        tracing::info!(user = %user.name, uid = user.uid, "running as user {} with CAP_NET_ADMIN and CAP_NET_RAW only", user.name);
+    }
+    Ok(())
 }
 
 fn demo(crash: bool, keep: bool, routed: bool) -> ExitCode {

@@ -90,8 +90,16 @@ const KEYS: &[(&str, &str)] = &[
         "{ group: [INSTANCE...], track_*, notify_*, sync_group_tracking_weight }",
     ),
     (
-        "notify_fifo, notify_timeout, script_user",
+        "notify_fifo, notify_timeout",
         "notification settings",
+    ),
+    (
+        "script_user",
+        "who scripts run as: default keepalived_script if that user exists, else vipd's user (root unless user is set)",
+    ),
+    (
+        "user",
+        "the user vipd switches to after start-up, keeping only CAP_NET_ADMIN and CAP_NET_RAW; unset: it keeps its uid, with those two",
     ),
     (
         "control_socket",

@@ -23,7 +23,7 @@ use super::routing::{ClaimRouting, ReleaseRouting, Routing};
 use super::sync_group::{Command, MemberUpdate, Update};
 use crate::sys::boundary::{guarded, guarded_start};
 use crate::sys::drop_log::DropLog;
-use crate::sys::notifier::Notification;
+use crate::sys::notifier::{Notification, Notifier};
 use crate::sys::retry::Retry;
 use crate::sys::shared_timer::SharedTimer;
 
@@ -64,7 +64,7 @@ pub struct Retire;
 /// A reload changed only the notify settings.
 #[derive(Message)]
 #[rtype(result = "()")]
-pub struct SetNotifier(pub Option<tokio::sync::mpsc::UnboundedSender<Notification>>);
+pub struct SetNotifier(pub Option<Notifier>);
 
 /// The instance's state, for status and tests.
 #[derive(Message)]
@@ -129,7 +129,7 @@ pub struct InstanceActor {
     link_up: bool,
     /// Trackers' current effects, replayed into a fresh core after a restart.
     trackers: BTreeMap<String, crate::proto::TrackerEffect>,
-    notifier: Option<tokio::sync::mpsc::UnboundedSender<Notification>>,
+    notifier: Option<Notifier>,
     drops: DropLog,
     restarts: u32,
     /// When the current state was entered, and the latest transitions
@@ -154,7 +154,7 @@ impl InstanceActor {
         addresses: AddressRouter,
         routing: Option<Routing>,
         sync_group: Option<GroupMembership>,
-        notifier: Option<tokio::sync::mpsc::UnboundedSender<Notification>>,
+        notifier: Option<Notifier>,
     ) -> InstanceActor {
         let core = Instance::new(params.clone()).expect("validated parameters");
         InstanceActor {

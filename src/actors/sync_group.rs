@@ -3,12 +3,11 @@
 //! notify scripts. Its members are instance actors.
 
 use actix::prelude::*;
-use tokio::sync::mpsc::UnboundedSender;
 
 use crate::log::phrases;
 use crate::proto::{GroupTransition, State, SyncCommand, SyncGroup, SyncReport};
 use crate::sys::boundary::guarded;
-use crate::sys::notifier::Notification;
+use crate::sys::notifier::{Notification, Notifier};
 
 /// What a member tells its group.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -39,15 +38,11 @@ pub struct SyncGroupActor {
     name: String,
     core: SyncGroup,
     members: Vec<Recipient<Command>>,
-    notifier: Option<UnboundedSender<Notification>>,
+    notifier: Option<Notifier>,
 }
 
 impl SyncGroupActor {
-    pub fn new(
-        name: String,
-        members: usize,
-        notifier: Option<UnboundedSender<Notification>>,
-    ) -> SyncGroupActor {
+    pub fn new(name: String, members: usize, notifier: Option<Notifier>) -> SyncGroupActor {
         SyncGroupActor {
             name,
             core: SyncGroup::new(members),

@@ -169,11 +169,66 @@ fn run_as(name: &str) -> Result<RunAs, String> {
     }
 }
 
-/// A script line, split, found, and (when we are root) safe to run.
-pub fn script(line: &str) -> Result<Script, String> {
+/// keepalived's default script user (lib/notify.c, get_default_script_user).
+pub const KEEPALIVED_SCRIPT_USER: &str = "keepalived_script";
+
+/// Who scripts run as when neither the check nor `script_user` says.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ScriptUser {
+    /// None: vipd's own user as started (root, run from systemd).
+    pub run_as: Option<RunAs>,
+    /// Neither script_user nor keepalived_script: what keepalived falls
+    /// back to, which vipd warns about when it means root.
+    pub fell_back: bool,
+}
+
+/// keepalived's rule (lib/notify.c v2.4.3): `script_user` if set, else the
+/// user `keepalived_script` if it exists, else the daemon's own user, which
+/// for vipd is `user` if set (the daemon's user after start-up), else
+/// the user vipd was started as.
+pub fn script_user(config: &Config) -> Result<ScriptUser, String> {
+    if let Some(name) = &config.script_user {
+        return run_as(name).map(|u| ScriptUser {
+            run_as: Some(u),
+            fell_back: false,
+        });
+    }
+    if let Ok(u) = run_as(KEEPALIVED_SCRIPT_USER) {
+        return Ok(ScriptUser {
+            run_as: Some(u),
+            fell_back: false,
+        });
+    }
+    let own = config.user.as_deref().map(run_as).transpose()?;
+    Ok(ScriptUser {
+        run_as: own,
+        fell_back: true,
+    })
+}
+
+impl ScriptUser {
+    /// The fallback means root: vipd runs as root and no `user` is set.
+    pub fn falls_back_to_root(&self) -> bool {
+        self.fell_back && self.run_as.is_none() && nix::unistd::geteuid().is_root()
+    }
+}
+
+/// Whether a script run as `run_as` (None: vipd's own user) runs as root,
+/// in its user or its group (keepalived protects both).
+fn runs_as_root(run_as: Option<&RunAs>) -> bool {
+    match run_as {
+        Some(user) => user.uid == 0 || user.gid == 0,
+        None => nix::unistd::geteuid().is_root(),
+    }
+}
+
+/// A script line, split, found, and, if it would run as root, safe to
+/// run so: neither its program nor an interpreter's script file can be
+/// changed by another user.
+pub fn script(line: &str, run_as: Option<&RunAs>) -> Result<Script, String> {
     let script = scripts::parse(line)?;
-    if nix::unistd::geteuid().is_root() {
-        scripts::check_security(&script.program).map_err(|why| {
+    if runs_as_root(run_as) {
+        scripts::check_script_security(&script).map_err(|why| {
             format!(
                 "refusing to run {} as root: {why}",
                 script.program.display()
@@ -186,7 +241,7 @@ pub fn script(line: &str) -> Result<Script, String> {
 pub fn check(
     name: &str,
     c: &CheckConfig,
-    script_user: Option<&str>,
+    script_user: &ScriptUser,
 ) -> Result<CheckSettings, Problems> {
     let mut problems: Problems = Vec::new();
     let mut problem = |key: &str, message: String| problems.push((key.to_string(), message));
@@ -213,18 +268,17 @@ pub fn check(
     if timeout.is_zero() {
         problem("timeout", "expected more than 0".into());
     }
-    let user = c.user.as_deref().or(script_user);
     let kind = if let Some(line) = &c.exec {
-        let run_as = user
-            .map(run_as)
-            .transpose()
-            .map_err(|e| problem(if c.user.is_some() { "user" } else { "exec" }, e))
-            .ok()
-            .flatten();
-        script(line)
-            .map_err(|e| problem("exec", e))
-            .ok()
-            .map(|script| CheckKind::Exec { script, run_as })
+        let run_as = match &c.user {
+            Some(user) => run_as(user).map(Some).map_err(|e| problem("user", e)).ok(),
+            None => Some(script_user.run_as.clone()),
+        };
+        run_as.and_then(|run_as| {
+            script(line, run_as.as_ref())
+                .map_err(|e| problem("exec", e))
+                .ok()
+                .map(|script| CheckKind::Exec { script, run_as })
+        })
     } else if let Some(target) = &c.tcp {
         match target.rsplit_once(':') {
             Some((host, port)) if !host.is_empty() && port.parse::<u16>().is_ok() => {
@@ -406,12 +460,17 @@ pub fn trackers<'a>(
     }
 }
 
-pub fn notify<'a>(config: &Config, c: impl Into<Watched<'a>>) -> Result<NotifySettings, Problems> {
+pub fn notify<'a>(
+    config: &Config,
+    c: impl Into<Watched<'a>>,
+    script_user: &ScriptUser,
+) -> Result<NotifySettings, Problems> {
     let c: Watched = c.into();
     let mut problems: Problems = Vec::new();
+    let run_as = script_user.run_as.clone();
     let mut parse = |key: &str, line: &Option<String>| {
         line.as_deref().and_then(|line| {
-            script(line)
+            script(line, run_as.as_ref())
                 .map_err(|e| problems.push((key.to_string(), e)))
                 .ok()
         })
@@ -424,16 +483,12 @@ pub fn notify<'a>(config: &Config, c: impl Into<Watched<'a>>) -> Result<NotifySe
         any: parse("notify", c.notify),
         fifo: config.notify_fifo.clone(),
         timeout: config.notify_timeout.0,
-        run_as: None,
+        run_as,
     };
-    let run_as = config.script_user.as_deref().map(run_as).transpose();
-    match run_as {
-        Ok(run_as) if problems.is_empty() => Ok(NotifySettings { run_as, ..settings }),
-        Ok(_) => Err(problems),
-        Err(e) => {
-            problems.push(("notify".into(), format!("script_user: {e}")));
-            Err(problems)
-        }
+    if problems.is_empty() {
+        Ok(settings)
+    } else {
+        Err(problems)
     }
 }
 
@@ -459,5 +514,59 @@ mod tests {
             .unwrap_err()
             .contains("https"));
         assert!(parse_http_url("http://host:99999/").is_err());
+    }
+
+    #[test]
+    fn the_script_user_is_keepalived_s_default() {
+        let config = |script_user: Option<&str>, user: Option<&str>| Config {
+            script_user: script_user.map(str::to_string),
+            user: user.map(str::to_string),
+            ..Config::default()
+        };
+        let named = script_user(&config(Some("nobody"), None)).unwrap();
+        assert_eq!(named.run_as.map(|u| u.uid), Some(65534));
+        assert!(!named.fell_back);
+        assert!(script_user(&config(Some("no-such-user-vipd"), None))
+            .unwrap_err()
+            .contains("no such user"));
+        if run_as(KEEPALIVED_SCRIPT_USER).is_err() {
+            // Then vipd's own user: `user` if set, else whoever runs vipd.
+            let own = script_user(&config(None, Some("nobody"))).unwrap();
+            assert_eq!(own.run_as.as_ref().map(|u| u.uid), Some(65534));
+            assert!(own.fell_back && !own.falls_back_to_root());
+            let unset = script_user(&config(None, None)).unwrap();
+            assert_eq!(unset.run_as, None);
+            assert_eq!(unset.falls_back_to_root(), nix::unistd::geteuid().is_root());
+        }
+    }
+
+    #[test]
+    fn only_scripts_that_run_as_root_are_checked() {
+        // A program nobody owns: refused for root, fine for nobody.
+        if !crate::lab::testing::root_or_skip("only_scripts_that_run_as_root_are_checked") {
+            return;
+        }
+        use std::os::unix::fs::PermissionsExt;
+        let dir = std::env::temp_dir().join(format!("vipd-runs-as-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let program = dir.join("x.sh");
+        std::fs::write(&program, "true\n").unwrap();
+        std::fs::set_permissions(&program, std::fs::Permissions::from_mode(0o755)).unwrap();
+        nix::unistd::chown(&program, Some(nix::unistd::Uid::from_raw(65534)), None).unwrap();
+        let line = format!("/bin/sh {}", program.display());
+        let nobody = run_as("nobody").unwrap();
+        assert!(script(&line, Some(&nobody)).is_ok());
+        let root = RunAs {
+            name: "root".into(),
+            uid: 0,
+            gid: 0,
+        };
+        assert!(script(&line, Some(&root))
+            .unwrap_err()
+            .contains("refusing to run"));
+        assert!(script(&line, None)
+            .unwrap_err()
+            .contains("owned by uid 65534"));
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -26,9 +26,15 @@ pub struct Config {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notify_fifo: Option<PathBuf>,
     /// Who scripts run as unless a check names its own user (keepalived's
-    /// script_user). Default: the daemon's own user.
+    /// script_user). Default, as keepalived's: `keepalived_script` if that
+    /// user exists, else the daemon's user (`user`, else root).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub script_user: Option<String>,
+    /// The user the daemon switches to once start-up work that needs root
+    /// is done, keeping only CAP_NET_ADMIN and CAP_NET_RAW. vipd's own
+    /// (keepalived has none); unset: it keeps its uid, with those two only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
     /// How long a notify script may run before it is killed.
     #[serde(default = "defaults::notify_timeout")]
     pub notify_timeout: Interval,

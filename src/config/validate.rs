@@ -187,9 +187,29 @@ pub fn validate(loaded: &Loaded) -> Result<Settings, ConfigErrors> {
             errors.push(loaded.error(&key, message));
         }
     };
+    if let Some(user) = &config.user {
+        if let Err(e) = crate::sys::privilege::lookup(user) {
+            report("user".into(), vec![(String::new(), e.to_string())]);
+        }
+    }
+    let script_user = match health::script_user(config) {
+        Ok(script_user) => script_user,
+        Err(e) => {
+            let key = if config.script_user.is_some() {
+                "script_user"
+            } else {
+                "user"
+            };
+            report(key.into(), vec![(String::new(), e)]);
+            health::ScriptUser {
+                run_as: None,
+                fell_back: false,
+            }
+        }
+    };
     let mut health = HealthSettings::default();
     for (name, check) in &config.checks {
-        match health::check(name, check, config.script_user.as_deref()) {
+        match health::check(name, check, &script_user) {
             Ok(c) => health.checks.push(c),
             Err(problems) => report(format!("checks.{name}"), problems),
         }
@@ -211,6 +231,17 @@ pub fn validate(loaded: &Loaded) -> Result<Settings, ConfigErrors> {
     }
     let mut settings = Vec::new();
     let mut warnings = loaded.warnings.clone();
+    if script_user.falls_back_to_root() && runs_default_user_scripts(config) {
+        // keepalived logs "Script user 'keepalived_script' does not exist"
+        // and runs them as itself (lib/notify.c, set_uid_gid).
+        warnings.push(loaded.error(
+            "script_user",
+            format!(
+                "not set, and user {} does not exist: scripts run as root, as keepalived's do; set script_user to an unprivileged user",
+                health::KEEPALIVED_SCRIPT_USER
+            ),
+        ));
+    }
     for (name, instance) in &config.instances {
         let prefix = format!("instances.{name}");
         let core = instance_settings(name, instance)
@@ -222,7 +253,7 @@ pub fn validate(loaded: &Loaded) -> Result<Settings, ConfigErrors> {
             })
             .map_err(|p| p.into_iter().map(|(k, m)| (k.to_string(), m)).collect());
         let trackers = health::trackers(config, instance, &health.checks);
-        let notify = health::notify(config, instance);
+        let notify = health::notify(config, instance, &script_user);
         match (core, trackers, notify) {
             (Ok(mut s), Ok(mut trackers), Ok(notify)) => {
                 // keepalived tracks the interface of an address or route
@@ -279,7 +310,7 @@ pub fn validate(loaded: &Loaded) -> Result<Settings, ConfigErrors> {
             ));
         }
         let trackers = health::trackers(config, g, &health.checks);
-        let notify = health::notify(config, g);
+        let notify = health::notify(config, g, &script_user);
         let (trackers, notify) = match (trackers, notify) {
             (Ok(t), Ok(n)) => (t, n),
             (t, n) => {
@@ -674,6 +705,35 @@ fn parse_vip(text: &str) -> Result<VirtualAddress, String> {
             prefix_len,
         }),
     }
+}
+
+/// Whether some script runs as the default script user: a check without
+/// its own user, or a notify script.
+fn runs_default_user_scripts(config: &crate::config::schema::Config) -> bool {
+    let checks = config
+        .checks
+        .values()
+        .any(|c| c.exec.is_some() && c.user.is_none());
+    let notify = |n: [&Option<String>; 5]| n.iter().any(|s| s.is_some());
+    checks
+        || config.instances.values().any(|i| {
+            notify([
+                &i.notify_master,
+                &i.notify_backup,
+                &i.notify_fault,
+                &i.notify_stop,
+                &i.notify,
+            ])
+        })
+        || config.sync_groups.values().any(|g| {
+            notify([
+                &g.notify_master,
+                &g.notify_backup,
+                &g.notify_fault,
+                &g.notify_stop,
+                &g.notify,
+            ])
+        })
 }
 
 #[cfg(test)]

@@ -1,53 +1,179 @@
 //! Notify scripts and the notify FIFO, keepalived-compatible: for each
 //! state change, the FIFO line (`INSTANCE "VI_1" MASTER 100`), then the
 //! state's own script (notify_master ...), then `notify` with
-//! `INSTANCE name STATE priority`. One queue per instance keeps them in
-//! transition order; each script has a timeout.
+//! `INSTANCE name STATE priority`.
+//!
+//! One queue per instance or sync group *name*, kept in a registry that a
+//! reload reuses: the instance a reload replaces and its replacement share
+//! the queue, so the old one's STOP always runs before the new one's first
+//! notification. Each notification carries the settings it is run with,
+//! so a reload that changes the scripts changes them from its next
+//! notification on, in the same order. Queues are bounded; a full one
+//! drops the notification, counts it and says so once.
 
-use std::io::Write;
-use std::os::fd::OwnedFd;
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
 
-use nix::errno::Errno;
-use nix::fcntl::{open, OFlag};
-use nix::sys::stat::Mode;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::config::health::NotifySettings;
 use crate::log::phrases::{self, Subject};
 use crate::proto::State;
 
+use super::notify_fifo::FifoQueue;
 use super::probe::{run_script, Outcome};
+
+/// Notifications waiting for one subject's scripts; past it they are
+/// dropped. A subject changes state a few times a second at most.
+pub const QUEUE_BOUND: usize = 256;
 
 pub struct Notification {
     /// The state entered (Initialize: the instance stopped).
     pub state: State,
     pub priority: u8,
-    /// Completed once everything for this notification has run.
+    /// Completed once everything for this notification has run (dropped
+    /// unsent if the notification was).
     pub done: Option<oneshot::Sender<()>>,
 }
 
-/// Starts the queue for one instance or sync group on the current runtime.
-pub fn spawn(subject: Subject, settings: NotifySettings) -> mpsc::UnboundedSender<Notification> {
-    let (tx, mut rx) = mpsc::unbounded_channel::<Notification>();
-    actix_rt::spawn(async move {
-        while let Some(notification) = rx.recv().await {
-            notify(&subject, &settings, &notification).await;
+/// The notification was dropped: the subject's queue was full.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+#[error("notify queue full ({QUEUE_BOUND}); notification dropped")]
+pub struct QueueFull;
+
+struct Queued {
+    notification: Notification,
+    settings: Arc<NotifySettings>,
+}
+
+/// One subject's queue, shared by every handle made for its name.
+struct Queue {
+    tx: mpsc::Sender<Queued>,
+    dropped: Arc<AtomicU64>,
+    full_logged: Arc<AtomicBool>,
+}
+
+/// What an instance or group holds to notify: its queue, and the
+/// settings (and FIFO) of the configuration it was made for.
+#[derive(Clone)]
+pub struct Notifier {
+    subject: Subject,
+    settings: Arc<NotifySettings>,
+    tx: mpsc::Sender<Queued>,
+    fifo: Option<FifoQueue>,
+    dropped: Arc<AtomicU64>,
+    full_logged: Arc<AtomicBool>,
+}
+
+impl Notifier {
+    /// Queues `notification` without waiting: the FIFO line at once, the
+    /// scripts behind what this subject already has queued.
+    pub fn send(&self, notification: Notification) -> Result<(), QueueFull> {
+        if let Some(fifo) = &self.fifo {
+            fifo.push(phrases::fifo_line(
+                &self.subject,
+                notification.state,
+                notification.priority,
+            ));
+        }
+        let queued = Queued {
+            notification,
+            settings: self.settings.clone(),
+        };
+        match self.tx.try_send(queued) {
+            Ok(()) => {
+                self.full_logged.store(false, Ordering::Relaxed);
+                Ok(())
+            }
+            Err(_) => {
+                self.dropped.fetch_add(1, Ordering::Relaxed);
+                if !self.full_logged.swap(true, Ordering::Relaxed) {
+                    let name = self.subject.name();
+                    tracing::warn!(instance = %name, "({name}) {QUEUE_BOUND} notifications already wait for their scripts; dropping notifications until there is room");
+                }
+                Err(QueueFull)
+            }
+        }
+    }
+}
+
+/// The queues of every subject and the writer of every FIFO, for the
+/// daemon's life: a reload asks again by name and gets the same queue.
+#[derive(Default)]
+pub struct Notifiers {
+    queues: HashMap<(bool, String), Queue>,
+    fifos: HashMap<PathBuf, FifoQueue>,
+}
+
+impl Notifiers {
+    /// The handle for `subject` with `settings`; its queue is started on
+    /// the current runtime the first time the name is asked for.
+    pub fn for_subject(&mut self, subject: Subject, settings: NotifySettings) -> Notifier {
+        let key = (
+            matches!(subject, Subject::Group(_)),
+            subject.name().to_string(),
+        );
+        let queue = self
+            .queues
+            .entry(key)
+            .or_insert_with(|| spawn_queue(subject.clone()));
+        let fifo = settings.fifo.as_ref().map(|path| {
+            self.fifos
+                .entry(path.clone())
+                .or_insert_with(|| FifoQueue::spawn(path))
+                .clone()
+        });
+        Notifier {
+            subject,
+            settings: Arc::new(settings),
+            tx: queue.tx.clone(),
+            fifo,
+            dropped: queue.dropped.clone(),
+            full_logged: queue.full_logged.clone(),
+        }
+    }
+
+    /// Notifications dropped so far: queues full, FIFO lines not written.
+    pub fn dropped_total(&self) -> u64 {
+        let queues: u64 = self
+            .queues
+            .values()
+            .map(|q| q.dropped.load(Ordering::Relaxed))
+            .sum();
+        let fifos: u64 = self
+            .fifos
+            .values()
+            .map(|f| f.dropped.load(Ordering::Relaxed))
+            .sum();
+        queues + fifos
+    }
+}
+
+fn spawn_queue(subject: Subject) -> Queue {
+    let (tx, mut rx) = mpsc::channel::<Queued>(QUEUE_BOUND);
+    tokio::spawn(async move {
+        while let Some(Queued {
+            notification,
+            settings,
+        }) = rx.recv().await
+        {
+            run_scripts(&subject, &settings, &notification).await;
             if let Some(done) = notification.done {
                 let _ = done.send(());
             }
         }
     });
-    tx
+    Queue {
+        tx,
+        dropped: Arc::default(),
+        full_logged: Arc::default(),
+    }
 }
 
-async fn notify(subject: &Subject, settings: &NotifySettings, n: &Notification) {
+async fn run_scripts(subject: &Subject, settings: &NotifySettings, n: &Notification) {
     let instance = subject.name();
-    if let Some(fifo) = &settings.fifo {
-        let line = phrases::fifo_line(subject, n.state, n.priority);
-        if let Err(error) = write_fifo(fifo, &line) {
-            tracing::debug!(%instance, fifo = %fifo.display(), %error, "notify fifo not written: {error}");
-        }
-    }
     let own = match n.state {
         State::Master => settings.master.as_ref(),
         State::Backup => settings.backup.as_ref(),
@@ -65,17 +191,98 @@ async fn notify(subject: &Subject, settings: &NotifySettings, n: &Notification) 
     }
 }
 
-/// Without a reader a FIFO cannot be opened for writing without blocking:
-/// the line is dropped (keepalived's reader is expected to be running).
-fn write_fifo(path: &std::path::Path, line: &str) -> std::io::Result<()> {
-    let fd: OwnedFd = match open(
-        path,
-        OFlag::O_WRONLY | OFlag::O_NONBLOCK | OFlag::O_CLOEXEC,
-        Mode::empty(),
-    ) {
-        Ok(fd) => fd,
-        Err(Errno::ENXIO) => return Err(std::io::Error::other("no reader")),
-        Err(e) => return Err(e.into()),
-    };
-    std::fs::File::from(fd).write_all(line.as_bytes())
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn settings(stop: Option<&str>, master: Option<&str>) -> NotifySettings {
+        let script = |line: Option<&str>| line.map(|l| crate::config::scripts::parse(l).unwrap());
+        NotifySettings {
+            stop: script(stop),
+            master: script(master),
+            timeout: Duration::from_secs(20),
+            ..NotifySettings::default()
+        }
+    }
+
+    /// A reload replaces VI_1: the old instance's STOP script is slow, the
+    /// new one's MASTER script quick. Asked for by name, the replacement
+    /// gets the same queue, so STOP still runs first (with a queue per
+    /// handle, as before, MASTER finished first).
+    #[tokio::test]
+    async fn the_old_instances_stop_runs_before_its_replacements_first_notification() {
+        let record = std::env::temp_dir().join(format!("vipd-notify-order-{}", std::process::id()));
+        let _ = std::fs::remove_file(&record);
+        let r = record.display();
+        let mut notifiers = Notifiers::default();
+        let old = notifiers.for_subject(
+            Subject::Instance("VI_1".into()),
+            settings(
+                Some(&format!("/bin/sh -c 'sleep 0.5; echo old-stop >> {r}'")),
+                None,
+            ),
+        );
+        let new = notifiers.for_subject(
+            Subject::Instance("VI_1".into()),
+            settings(None, Some(&format!("/bin/sh -c 'echo new-master >> {r}'"))),
+        );
+        let (stopped, stop_done) = oneshot::channel();
+        let (mastered, master_done) = oneshot::channel();
+        old.send(Notification {
+            state: State::Initialize,
+            priority: 100,
+            done: Some(stopped),
+        })
+        .unwrap();
+        drop(old); // retired
+        new.send(Notification {
+            state: State::Master,
+            priority: 100,
+            done: Some(mastered),
+        })
+        .unwrap();
+        tokio::time::timeout(Duration::from_secs(60), async {
+            stop_done.await.unwrap();
+            master_done.await.unwrap();
+        })
+        .await
+        .expect("the notifications ran");
+        assert_eq!(
+            std::fs::read_to_string(&record).unwrap(),
+            "old-stop\nnew-master\n"
+        );
+        std::fs::remove_file(&record).unwrap();
+    }
+
+    /// Sent without a pause (the queue's task cannot run in between on
+    /// this one thread): QUEUE_BOUND are taken, the rest dropped and
+    /// counted, and the sender never waits.
+    #[tokio::test]
+    async fn a_full_queue_drops_and_counts() {
+        let mut notifiers = Notifiers::default();
+        let notifier = notifiers.for_subject(Subject::Group("G1".into()), settings(None, None));
+        let results: Vec<_> = (0..QUEUE_BOUND + 10)
+            .map(|_| {
+                notifier.send(Notification {
+                    state: State::Backup,
+                    priority: 0,
+                    done: None,
+                })
+            })
+            .collect();
+        assert!(results[..QUEUE_BOUND].iter().all(Result::is_ok));
+        assert!(results[QUEUE_BOUND..].iter().all(|r| *r == Err(QueueFull)));
+        assert_eq!(notifiers.dropped_total(), 10);
+        // Another name has a queue of its own.
+        let other = notifiers.for_subject(Subject::Instance("G1".into()), settings(None, None));
+        assert_eq!(
+            other.send(Notification {
+                state: State::Backup,
+                priority: 0,
+                done: None
+            }),
+            Ok(())
+        );
+    }
 }

@@ -16,6 +16,8 @@ use tokio::time::timeout;
 
 use crate::config::health::{CheckKind, RunAs};
 use crate::config::scripts::Script;
+use crate::sys::launcher::{self, ScriptRun};
+use crate::sys::privilege;
 
 /// Largest HTTP response read; a health page is small.
 const HTTP_LIMIT: usize = 64 * 1024;
@@ -64,30 +66,82 @@ pub async fn check(kind: &CheckKind, deadline: Duration) -> Outcome {
     }
 }
 
+/// The environment every script gets, and nothing else: never the
+/// daemon's (no NOTIFY_SOCKET, no VIPD_ settings, no LD_PRELOAD).
+/// keepalived passes its own environment less IFS, LD_PRELOAD and
+/// LD_LIBRARY_PATH (lib/notify.c, system_call_script, v2.4.3); vipd
+/// passes only a PATH, as cron does.
+pub const SCRIPT_PATH: &str = "/usr/sbin:/usr/bin:/sbin:/bin";
+
 /// Runs `script` with `extra` arguments appended; success is exit 0.
+/// Inside `vipd run` the script launcher starts it (this only awaits the
+/// answer); without one (the daemon's actors run inside another program,
+/// as tests do) it is started here, the same way.
 pub async fn run_script(
     script: &Script,
     extra: &[String],
     run_as: Option<&RunAs>,
     deadline: Duration,
 ) -> Outcome {
-    let mut command = Command::new(&script.program);
+    let run = ScriptRun {
+        program: script.program.clone(),
+        args: script.args.iter().chain(extra).cloned().collect(),
+        run_as: run_as.map(|user| (user.uid, user.gid)),
+        timeout_ms: deadline.as_millis().try_into().unwrap_or(u64::MAX),
+    };
+    match launcher::client::client() {
+        Some(launcher) => launcher.run(run).await,
+        None => run_local(&run).await,
+    }
+}
+
+/// The one way a script's process is set up, in the launcher or here:
+/// no input or output, its own process group, the user it runs as, no
+/// capabilities it could inherit, a clean environment, default signal
+/// handling, and SIGTERM if whoever started it dies (as keepalived's).
+fn script_command(run: &ScriptRun) -> Command {
+    let mut command = Command::new(&run.program);
     command
-        .args(&script.args)
-        .args(extra)
+        .args(&run.args)
+        .env_clear()
+        .env("PATH", SCRIPT_PATH)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .process_group(0)
         .kill_on_drop(true);
-    if let Some(user) = run_as {
-        command.uid(user.uid).gid(user.gid);
+    let run_as = run.run_as;
+    // SAFETY: only async-signal-safe system calls between fork and exec.
+    unsafe {
+        command.pre_exec(move || {
+            privilege::child_credentials(run_as)?;
+            // After the user switch, which clears it.
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM as libc::c_ulong) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            // What the launcher (or daemon) ignores, a script must not.
+            for signal in [
+                libc::SIGINT,
+                libc::SIGHUP,
+                libc::SIGQUIT,
+                libc::SIGTERM,
+                libc::SIGPIPE,
+            ] {
+                libc::signal(signal, libc::SIG_DFL);
+            }
+            Ok(())
+        });
     }
-    let mut child = match command.spawn() {
+    command
+}
+
+/// Starts `run` in this process and waits for it; the whole process group
+/// is killed at its timeout, after it exits, or when this future is dropped.
+pub async fn run_local(run: &ScriptRun) -> Outcome {
+    let deadline = run.timeout();
+    let mut child = match script_command(run).spawn() {
         Ok(child) => child,
-        Err(e) => {
-            return Outcome::Failure(format!("cannot start {}: {e}", script.program.display()))
-        }
+        Err(e) => return Outcome::Failure(format!("cannot start {}: {e}", run.program.display())),
     };
     // Also fires if this future is dropped mid-run (daemon stopping).
     let group = child.id().map(|id| GroupKiller(Pid::from_raw(id as i32)));
@@ -266,5 +320,41 @@ mod tests {
         )
         .await;
         assert_eq!(with_args, Outcome::Success, "extra arguments are appended");
+    }
+
+    /// The environment a script sees is PATH alone (sh adds PWD), whatever
+    /// the daemon's holds (this test process has HOME, CARGO_* ...).
+    #[tokio::test]
+    async fn scripts_get_a_clean_environment() {
+        let script = crate::config::scripts::parse(&format!(
+            "/bin/sh -c 'test \"$(env | grep -v ^PWD= | sort)\" = PATH={SCRIPT_PATH}'"
+        ))
+        .unwrap();
+        assert_eq!(
+            run_script(&script, &[], None, Duration::from_secs(5)).await,
+            Outcome::Success
+        );
+    }
+
+    /// A script run as a user has no capability in any set, even when
+    /// whoever starts it (here the test, as root) has them all.
+    #[tokio::test]
+    async fn a_script_run_as_a_user_has_no_capabilities() {
+        if !crate::lab::testing::root_or_skip("a_script_run_as_a_user_has_no_capabilities") {
+            return;
+        }
+        let nobody = RunAs {
+            name: "nobody".into(),
+            uid: 65534,
+            gid: 65534,
+        };
+        let script = crate::config::scripts::parse(
+            "/bin/sh -c 'test $(id -u) = 65534 && test $(id -G) = 65534 && ! grep -E \"^Cap(Inh|Prm|Eff|Amb):.*[1-9a-f]\" /proc/self/status'",
+        )
+        .unwrap();
+        assert_eq!(
+            run_script(&script, &[], Some(&nobody), Duration::from_secs(5)).await,
+            Outcome::Success
+        );
     }
 }

@@ -30,7 +30,7 @@ use crate::proto::packet::virtual_mac;
 use crate::proto::{choose_source, LocalAddress, SourceError};
 use crate::status::{epoch_seconds, ReloadStatus};
 use crate::sys::control_socket;
-use crate::sys::notifier;
+use crate::sys::notifier::Notifiers;
 use crate::sys::signals::{Request, Signals};
 
 use super::address::AddressActor;
@@ -323,6 +323,8 @@ pub struct Running {
     control_socket: PathBuf,
     metrics: Option<std::net::SocketAddr>,
     pub sources: Sources,
+    /// Notify queues by instance or group name; a reload reuses them.
+    notifiers: Notifiers,
 }
 
 /// Makes each instance's VMAC (a leftover of the same name is replaced),
@@ -437,13 +439,17 @@ pub async fn start(settings: Settings) -> Result<Running, StartError> {
         control_socket,
         metrics,
         sources: Sources::default(),
+        notifiers: Notifiers::default(),
     };
     running.start_address_actors(&settings)?;
 
     // Groups first, so members know where to report; members second.
     for group in &sync_groups {
-        let notifier = (!group.notify.is_empty())
-            .then(|| notifier::spawn(Subject::Group(group.name.clone()), group.notify.clone()));
+        let notifier = (!group.notify.is_empty()).then(|| {
+            running
+                .notifiers
+                .for_subject(Subject::Group(group.name.clone()), group.notify.clone())
+        });
         let (name, size) = (group.name.clone(), group.members.len());
         let actor = Supervisor::start(move |_| SyncGroupActor::new(name, size, notifier));
         for (member, instance) in group.members.iter().enumerate() {
@@ -558,8 +564,10 @@ impl Running {
             let actor = self.address_actor(&s.name, s.interface_of(&placement))?;
             router.place(vip.address, actor, placement.options, placement.track);
         }
-        let notifier = (!s.notify.is_empty())
-            .then(|| notifier::spawn(Subject::Instance(s.name.clone()), s.notify.clone()));
+        let notifier = (!s.notify.is_empty()).then(|| {
+            self.notifiers
+                .for_subject(Subject::Instance(s.name.clone()), s.notify.clone())
+        });
         if !s.routing.is_empty() && self.routing_actor.is_none() {
             let netlink = self.netlink.clone();
             self.routing_actor = Some(Supervisor::start(move |_| RoutingActor::new(netlink)));

@@ -12,7 +12,6 @@ use tokio::sync::oneshot;
 use crate::config::{ConfigError, ConfigErrors, InstanceSettings, Settings};
 use crate::log::phrases::Subject;
 use crate::proto::TrackerEffect;
-use crate::sys::notifier;
 
 use super::super::address::Unwatch;
 use super::super::health::TrackerUpdate;
@@ -232,8 +231,10 @@ impl Running {
                 .get_mut(&s.name)
                 .expect("adjusted instances run");
             if running.settings.notify != s.notify {
-                let notifier = (!s.notify.is_empty())
-                    .then(|| notifier::spawn(Subject::Instance(s.name.clone()), s.notify.clone()));
+                let notifier = (!s.notify.is_empty()).then(|| {
+                    self.notifiers
+                        .for_subject(Subject::Instance(s.name.clone()), s.notify.clone())
+                });
                 running.actor.do_send(SetNotifier(notifier));
             }
             // A tracker no longer tracked stops counting.
