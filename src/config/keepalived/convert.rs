@@ -25,6 +25,19 @@ pub fn to_yaml(source: &Path, config_id: &str, conf: &Conf) -> Result<String, St
     // The reader's own warnings (an include matching nothing); the
     // dropped keywords follow with their text.
     let notes: Vec<_> = conf.warnings.iter().filter(|w| w.key.is_empty()).collect();
+    if !conf.mapped.adjusted.is_empty() {
+        out.push_str("\n# Read as keepalived runs it, not as written:\n");
+        for adjusted in &conf.mapped.adjusted {
+            let _ = writeln!(
+                out,
+                "#   {}:{}: {}: {}",
+                adjusted.at.file.display(),
+                adjusted.at.line,
+                adjusted.keyword,
+                adjusted.why
+            );
+        }
+    }
     if conf.mapped.dropped.is_empty() && notes.is_empty() {
         return Ok(out);
     }
