@@ -564,7 +564,10 @@ fn include_braces_stop_at_the_pattern_limit() {
 #[test]
 fn repeated_errors_stop_reading() {
     let scratch = Scratch::new();
-    let path = scratch.file("keepalived.conf", "~SEQ(N, 1, 100000) \"unterminated $N\n");
+    let path = scratch.file(
+        "keepalived.conf",
+        "~SEQ(N, 1, 100000) includem nothere$N.conf\n",
+    );
     let errors = read_within_a_minute(&path).unwrap_err();
     assert_eq!(
         errors.len(),
