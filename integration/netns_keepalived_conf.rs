@@ -93,8 +93,12 @@ fn run_keepalived(lab: &mut Lab, file: &Path, id: &str, n: usize) -> Run {
     ]
     .map(|s| s.to_string());
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    // With systemd's default of 1,024 open files, as keepalived.service
+    // runs it: the limit decides when an include loop ends.
+    let mut args = args;
+    args.splice(0..0, ["--nofile=1024:1024", "keepalived"]);
     let pid = lab
-        .spawn(1, Path::new("keepalived"), &args, &log)
+        .spawn(1, Path::new("prlimit"), &args, &log)
         .expect("start keepalived");
     let text = || fs::read_to_string(&log).unwrap_or_default();
     let entered = |t: &str| t.contains("Entering ") || t.contains("entering FAULT");
