@@ -16,7 +16,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use vipd::config::{load_and_validate_with, load_with, Config, Format, LoadOptions};
+use vipd::config::{load_and_validate_with, Config, Format, LoadOptions};
 
 fn corpus_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("integration/keepalived")

@@ -269,3 +269,21 @@ fn values_are_read_as_keepalived_reads_them() {
         .why
         .contains("keepalived skips the section"));
 }
+
+/// keepalived reads the rest of a `script` line as the command and its
+/// arguments, quoted or not (vrrp_vscript_script_handler).
+#[test]
+fn a_script_line_keeps_its_arguments() {
+    let mapped = map(&nodes(
+        "vrrp_script a {\n script /usr/bin/test -d \"/a b\"\n}\nvrrp_script b {\n script \"/usr/bin/test -d /\"\n}\n",
+    ))
+    .unwrap();
+    assert_eq!(
+        mapped.value["checks"]["a"]["exec"],
+        json!("/usr/bin/test -d '/a b'")
+    );
+    assert_eq!(
+        mapped.value["checks"]["b"]["exec"],
+        json!("/usr/bin/test -d /")
+    );
+}
