@@ -499,7 +499,20 @@ fn instance_settings(
                 ));
                 Auth::None
             }
-            AuthType::Pass => Auth::Pass(AuthKey::from_password(&a.auth_pass)),
+            AuthType::Pass => {
+                // As keepalived: the first 8 bytes are sent, with a
+                // warning (a .conf's mapping truncates it itself).
+                if a.auth_pass.len() > 8 {
+                    warnings.push((
+                        "authentication.auth_pass",
+                        format!(
+                            "{} bytes: only the first 8 are sent, so hosts whose passwords differ after them agree",
+                            a.auth_pass.len()
+                        ),
+                    ));
+                }
+                Auth::Pass(AuthKey::from_password(&a.auth_pass))
+            }
         },
     };
 

@@ -22,16 +22,30 @@ pub fn to_yaml(source: &Path, config_id: &str, conf: &Conf) -> Result<String, St
         "# Keys follow keepalived's names; `vipd check --config FILE.yaml` shows the rest."
     );
     out.push_str(&body);
-    // The reader's own warnings (an include matching nothing); the
-    // dropped keywords follow with their text.
+    // The reader's own warnings (an include matching nothing, a stray
+    // brace) and the lines keepalived runs otherwise than written; then
+    // the keywords vipd leaves out, with their text.
     let notes: Vec<_> = conf.warnings.iter().filter(|w| w.key.is_empty()).collect();
-    if conf.mapped.dropped.is_empty() && notes.is_empty() {
+    if !notes.is_empty() || !conf.mapped.adjusted.is_empty() {
+        out.push_str("\n# Read as keepalived runs it, not as written:\n");
+        for note in notes {
+            let _ = writeln!(out, "#   {note}");
+        }
+        for adjusted in &conf.mapped.adjusted {
+            let _ = writeln!(
+                out,
+                "#   {}:{}: {}: {}",
+                adjusted.at.file.display(),
+                adjusted.at.line,
+                adjusted.keyword,
+                adjusted.why
+            );
+        }
+    }
+    if conf.mapped.dropped.is_empty() {
         return Ok(out);
     }
     out.push_str("\n# Left out: vipd does not do these.\n");
-    for note in notes {
-        let _ = writeln!(out, "#\n# {note}");
-    }
     for dropped in &conf.mapped.dropped {
         let _ = writeln!(
             out,

@@ -4,16 +4,28 @@
 //! keepalived/trackers/track_file.c); what they mean from
 //! keepalived.conf(5).
 //!
-//! Three outcomes per keyword: mapped onto a vipd key; warned (keepalived
-//! knows it, vipd does not do it: the line is dropped and the user told
-//! why); refused (keepalived's `-t` refuses it too: an unknown keyword, a
-//! missing value or block, a password it would truncate).
+//! The rule is what keepalived *runs*, not what its `-t` says (which
+//! fails on warnings too). Each keyword is read as keepalived's handler
+//! reads it, so four outcomes:
+//!
+//! - mapped onto a vipd key;
+//! - adjusted: keepalived runs the line, but not as written (an unknown
+//!   keyword ignored, a bad number replaced by its default, a password
+//!   truncated): vipd does the same and warns with file:line;
+//! - dropped: keepalived does it, vipd does not (LVS, e-mail): warned;
+//! - refused: keepalived does not start either (a keyword without its
+//!   value, which makes keepalived exit).
+//!
+//! What keepalived does once every line is read (vrrp.c
+//! `vrrp_complete_instance`, and sync groups) is in complete.rs.
 
 use std::collections::BTreeMap;
+use std::net::IpAddr;
 
 use serde_json::{json, Map, Value};
 
-use super::reader::{Node, Position};
+use super::numbers::{self, MICROS};
+use super::reader::{Node, Opens, Position};
 use super::unsupported::{self, Why};
 
 /// The configuration a keepalived.conf gives, in the shape of vipd's
@@ -25,6 +37,8 @@ pub struct Mapped {
     pub positions: BTreeMap<String, Position>,
     /// Parts of the file vipd does not use, and why.
     pub dropped: Vec<Dropped>,
+    /// Lines keepalived runs other than as written, and how.
+    pub adjusted: Vec<Adjusted>,
 }
 
 /// A keyword (with its block) that vipd does not use.
@@ -37,6 +51,14 @@ pub struct Dropped {
     pub text: String,
 }
 
+/// A line read as keepalived runs it rather than as it is written.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Adjusted {
+    pub at: Position,
+    pub keyword: String,
+    pub why: String,
+}
+
 /// A line keepalived would refuse too.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Refused {
@@ -45,24 +67,67 @@ pub struct Refused {
     pub message: String,
 }
 
+/// The sections vipd maps, and the keywords in them that take a block.
+const TOP_SECTIONS: &[&str] = &[
+    "global_defs",
+    "vrrp_instance",
+    "vrrp_script",
+    "vrrp_track_file",
+    "track_file",
+    "vrrp_sync_group",
+];
+const INSTANCE_BLOCKS: &[&str] = &[
+    "authentication",
+    "virtual_ipaddress",
+    "virtual_ipaddress_excluded",
+    "virtual_routes",
+    "virtual_rules",
+    "unicast_peer",
+    "track_script",
+    "track_interface",
+    "track_file",
+];
+const SYNC_GROUP_BLOCKS: &[&str] = &["group", "track_script", "track_interface", "track_file"];
+
+/// Which keywords open a block, as keepalived's keyword tables say (see
+/// reader::Opens). Inside sections vipd leaves to keepalived (LVS,
+/// track_process), braces nest as written: keepalived skips those blocks
+/// by counting braces.
+pub fn blocks(path: &[&str], keyword: &str) -> Opens {
+    let listed = |list: &[&str]| list.contains(&keyword);
+    match path {
+        [] if listed(TOP_SECTIONS) => Opens::Always,
+        [] if unsupported::top_level(keyword).is_some() => Opens::IfBraceFollows,
+        [] => Opens::Never,
+        ["global_defs"] if unsupported::global(keyword).is_some() => Opens::IfBraceFollows,
+        ["global_defs"] => Opens::Never,
+        ["vrrp_instance"] if listed(INSTANCE_BLOCKS) => Opens::Always,
+        ["vrrp_instance"] if unsupported::instance(keyword).is_some() => Opens::IfBraceFollows,
+        ["vrrp_instance"] => Opens::Never,
+        ["vrrp_sync_group"] if listed(SYNC_GROUP_BLOCKS) => Opens::Always,
+        ["vrrp_sync_group"] if unsupported::sync_group(keyword).is_some() => Opens::IfBraceFollows,
+        ["vrrp_sync_group"] => Opens::Never,
+        ["vrrp_script" | "vrrp_track_file" | "track_file"] => Opens::Never,
+        ["vrrp_instance", list] if INSTANCE_BLOCKS.contains(list) => Opens::Never,
+        ["vrrp_sync_group", list] if SYNC_GROUP_BLOCKS.contains(list) => Opens::Never,
+        _ => Opens::IfBraceFollows,
+    }
+}
+
 pub fn map(nodes: &[Node]) -> Result<Mapped, Vec<Refused>> {
     let mut mapper = Mapper::default();
     let mut globals = Globals::default();
     for node in nodes {
         match node.keyword() {
             "global_defs" => {
-                if let Some(block) = mapper.block(node) {
-                    for entry in block {
-                        mapper.global(entry, &mut globals);
-                    }
+                for entry in mapper.block(node) {
+                    mapper.global(entry, &mut globals);
                 }
             }
-            "vrrp_instance" => mapper.named_section(node, "instances", Mapper::instance),
-            "vrrp_script" => mapper.named_section(node, "checks", Mapper::script),
-            "vrrp_track_file" | "track_file" => {
-                mapper.named_section(node, "track_files", Mapper::track_file)
-            }
-            "vrrp_sync_group" => mapper.named_section(node, "sync_groups", Mapper::sync_group),
+            "vrrp_instance" => mapper.named_section(node, &INSTANCE),
+            "vrrp_script" => mapper.named_section(node, &SCRIPT),
+            "vrrp_track_file" | "track_file" => mapper.named_section(node, &TRACK_FILE),
+            "vrrp_sync_group" => mapper.named_section(node, &SYNC_GROUP),
             keyword => match unsupported::top_level(keyword) {
                 Some(why) => mapper.drop(node, why),
                 None => mapper.unknown(node, "at the top level"),
@@ -70,11 +135,13 @@ pub fn map(nodes: &[Node]) -> Result<Mapped, Vec<Refused>> {
         }
     }
     mapper.apply_globals(&globals);
+    mapper.complete();
     if mapper.refused.is_empty() {
         Ok(Mapped {
             value: mapper.value,
             positions: mapper.positions,
             dropped: mapper.dropped,
+            adjusted: mapper.adjusted,
         })
     } else {
         Err(mapper.refused)
@@ -88,30 +155,125 @@ struct Globals {
     instance_defaults: Vec<(&'static str, Value, Position)>,
 }
 
+/// The address family of an instance: keepalived takes it from the first
+/// source, peer or virtual address read, and skips any of the other
+/// family after it (vrrp_parser.c, vrrp_data.c).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Family {
+    V4,
+    V6,
+}
+
+impl Family {
+    fn of(address: IpAddr) -> Family {
+        if address.is_ipv6() {
+            Family::V6
+        } else {
+            Family::V4
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Family::V4 => "IPv4",
+            Family::V6 => "IPv6",
+        }
+    }
+}
+
+/// What mapping a section learnt that the section's end, or keepalived's
+/// completion of an instance, needs.
+#[derive(Clone, Debug, Default)]
+pub(super) struct Facts {
+    pub at: Option<Position>,
+    pub family: Option<Family>,
+    pub priority_set: bool,
+    pub state_master: bool,
+    /// advert_int as keepalived holds it, in microseconds, and its line.
+    pub advert: Option<(u64, Position)>,
+    /// Keywords set once: later ones are ignored (notify scripts).
+    pub once: Vec<&'static str>,
+    /// A vrrp_script or track_file that has its script or file.
+    pub complete: bool,
+    /// A track file's weight was given.
+    pub weight_set: bool,
+}
+
 #[derive(Default)]
-struct Mapper {
-    value: Map<String, Value>,
-    positions: BTreeMap<String, Position>,
-    dropped: Vec<Dropped>,
-    refused: Vec<Refused>,
+pub(super) struct Mapper {
+    pub value: Map<String, Value>,
+    pub positions: BTreeMap<String, Position>,
+    pub dropped: Vec<Dropped>,
+    pub adjusted: Vec<Adjusted>,
+    pub refused: Vec<Refused>,
+    /// vrrp_script and track_file names read so far: keepalived looks a
+    /// tracked name up when it reads the tracking line (vrrp_track.c
+    /// alloc_track_script), so a later one is not found.
+    scripts: Vec<String>,
+    track_files: Vec<String>,
+    /// VMAC names taken, by instance, in file order.
+    vmac_names: Vec<(String, String)>,
+    /// Each instance's facts, for completion.
+    pub instance_facts: BTreeMap<String, Facts>,
+    /// Each sync group and its line, in the order read.
+    pub group_lines: Vec<(String, Position)>,
 }
 
 /// Where a section's keys go: `instances.VI_1`.
-struct Section<'m> {
-    path: String,
-    map: Map<String, Value>,
-    positions: &'m mut BTreeMap<String, Position>,
+pub(super) struct Section<'m> {
+    pub path: String,
+    pub name: String,
+    pub map: Map<String, Value>,
+    pub positions: &'m mut BTreeMap<String, Position>,
+    pub facts: Facts,
 }
 
 impl Section<'_> {
-    fn set(&mut self, key: &str, value: Value, at: &Position) {
+    pub fn set(&mut self, key: &str, value: Value, at: &Position) {
         self.positions
             .insert(format!("{}.{key}", self.path), at.clone());
         self.map.insert(key.to_string(), value);
     }
 }
 
-type SectionFn = fn(&mut Mapper, &mut Section, &Node);
+/// How a named section (`vrrp_instance NAME { }`) is read.
+struct Kind {
+    table: &'static str,
+    /// What keepalived does with a section without exactly one name:
+    /// `true` it exits (its handler reads a missing name: vrrp_script,
+    /// track_file), `false` it skips the section (vrrp_instance,
+    /// vrrp_sync_group, which check the count).
+    name_required: bool,
+    body: fn(&mut Mapper, &mut Section, &Node),
+    /// Whether the section is kept once read; records what later
+    /// sections may refer to.
+    finish: fn(&mut Mapper, &mut Section, &Node) -> bool,
+}
+
+const INSTANCE: Kind = Kind {
+    table: "instances",
+    name_required: false,
+    body: Mapper::instance,
+    finish: Mapper::finish_instance,
+};
+const SCRIPT: Kind = Kind {
+    table: "checks",
+    name_required: true,
+    body: Mapper::script,
+    finish: Mapper::finish_script,
+};
+const TRACK_FILE: Kind = Kind {
+    table: "track_files",
+    name_required: true,
+    body: Mapper::track_file,
+    finish: Mapper::finish_track_file,
+};
+const SYNC_GROUP: Kind = Kind {
+    table: "sync_groups",
+    name_required: false,
+    body: Mapper::sync_group,
+    finish: Mapper::finish_sync_group,
+};
 
 impl Mapper {
     fn refuse(&mut self, node: &Node, message: impl Into<String>) {
@@ -122,10 +284,25 @@ impl Mapper {
         });
     }
 
+    /// keepalived runs `node` other than as written: `why` says how.
+    pub fn adjust(&mut self, at: &Position, keyword: &str, why: impl Into<String>) {
+        self.adjusted.push(Adjusted {
+            at: at.clone(),
+            keyword: keyword.to_string(),
+            why: why.into(),
+        });
+    }
+
+    fn adjust_node(&mut self, node: &Node, why: impl Into<String>) {
+        self.adjust(&node.at, node.keyword(), why);
+    }
+
+    /// keepalived logs "Unknown keyword" and goes on (parser.c
+    /// process_stream).
     fn unknown(&mut self, node: &Node, place: &str) {
-        self.refuse(
+        self.adjust_node(
             node,
-            format!("unknown keyword {place} (keepalived refuses it too)"),
+            format!("unknown keyword {place}: ignored, as keepalived ignores it"),
         );
     }
 
@@ -138,64 +315,223 @@ impl Mapper {
         });
     }
 
-    /// The block a section keyword needs.
-    fn block<'n>(&mut self, node: &'n Node) -> Option<&'n [Node]> {
-        match &node.block {
-            Some(block) => Some(block),
-            None => {
-                self.refuse(node, "expected a { } block after it");
-                None
-            }
-        }
+    /// Part of a line vipd does not use.
+    fn drop_part(&mut self, node: &Node, why: &str) {
+        self.dropped.push(Dropped {
+            at: node.at.clone(),
+            keyword: node.keyword().to_string(),
+            why: why.to_string(),
+            text: render(node, 0),
+        });
     }
 
-    /// A keyword that takes no block.
-    fn no_block(&mut self, node: &Node) -> bool {
-        if node.block.is_some() {
-            self.refuse(node, "takes no { } block");
-            return false;
-        }
-        true
+    /// A block keyword's block; the reader gives every one a block, empty
+    /// if the file ends first.
+    fn block<'n>(&self, node: &'n Node) -> &'n [Node] {
+        node.block.as_deref().unwrap_or_default()
     }
 
-    /// The single value of `keyword VALUE`.
-    fn one<'n>(&mut self, node: &'n Node) -> Option<&'n str> {
-        if !self.no_block(node) {
-            return None;
-        }
+    /// The value of `keyword VALUE`. keepalived exits on a keyword whose
+    /// value is missing ("is missing a parameter", parser.c
+    /// null_strvec), and ignores words after the value.
+    fn value<'n>(&mut self, node: &'n Node) -> Option<&'n str> {
         match node.args() {
-            [value] => Some(value),
             [] => {
-                self.refuse(node, "expected a value after it");
-                None
-            }
-            [_, extra @ ..] => {
                 self.refuse(
                     node,
-                    format!(
-                        "expected one value, got {} more: {}",
-                        extra.len(),
-                        extra.join(" ")
-                    ),
+                    "expected a value after it (keepalived exits on it too: a missing parameter)",
                 );
                 None
             }
+            [value, extra @ ..] => {
+                if !extra.is_empty() {
+                    self.adjust_node(
+                        node,
+                        format!(
+                            "{} ignored: {} takes one value, and keepalived reads only the first",
+                            extra.join(" "),
+                            node.keyword()
+                        ),
+                    );
+                }
+                Some(value)
+            }
+        }
+    }
+
+    /// A keyword that takes no value: keepalived ignores any given
+    /// (`preempt off` is preempt, vrrp_parser.c vrrp_preempt_handler).
+    fn bare(&mut self, node: &Node) {
+        if !node.args().is_empty() {
+            self.adjust_node(
+                node,
+                format!(
+                    "{} ignored: {} takes no value, and keepalived sets it whatever follows",
+                    node.args().join(" "),
+                    node.keyword()
+                ),
+            );
+        }
+    }
+
+    /// The entries of a list block (`virtual_ipaddress { ... }`).
+    /// keepalived reads words after the keyword as an error and goes on
+    /// ("Block %s has extra parameters", parser.c alloc_value_block).
+    fn entries<'n>(&mut self, node: &'n Node) -> &'n [Node] {
+        if !node.args().is_empty() {
+            self.adjust_node(
+                node,
+                format!(
+                    "{} ignored: keepalived reads only the entries in the {{ }} block",
+                    node.args().join(" ")
+                ),
+            );
+        }
+        self.block(node)
+    }
+
+    /// `vrrp_instance NAME { ... }` and the like.
+    fn named_section(&mut self, node: &Node, kind: &Kind) {
+        let name =
+            match node.args() {
+                [name] => name.clone(),
+                [] if kind.name_required => return self.refuse(
+                    node,
+                    "expected a name after it (keepalived exits on it too: a missing parameter)",
+                ),
+                [name, extra @ ..] if kind.name_required => {
+                    self.adjust_node(
+                        node,
+                        format!(
+                            "{} ignored: keepalived reads only the first name",
+                            extra.join(" ")
+                        ),
+                    );
+                    name.clone()
+                }
+                _ => {
+                    return self.adjust_node(
+                        node,
+                        "expected one name: keepalived skips the section, and so does vipd",
+                    )
+                }
+            };
+        let taken = self
+            .value
+            .get(kind.table)
+            .and_then(|t| t.get(&name))
+            .is_some();
+        if taken {
+            return self.adjust_node(
+                node,
+                format!(
+                    "{name} is already defined: keepalived keeps the first and skips this one, and so does vipd"
+                ),
+            );
+        }
+        let mut positions = std::mem::take(&mut self.positions);
+        let path = format!("{}.{name}", kind.table);
+        let mut section = Section {
+            path,
+            name: name.clone(),
+            map: Map::new(),
+            positions: &mut positions,
+            facts: Facts {
+                at: Some(node.at.clone()),
+                ..Facts::default()
+            },
+        };
+        for entry in self.block(node) {
+            (kind.body)(self, &mut section, entry);
+        }
+        let keep = (kind.finish)(self, &mut section, node);
+        let map = std::mem::take(&mut section.map);
+        let path = section.path.clone();
+        if keep {
+            positions.insert(path, node.at.clone());
+            self.value
+                .entry(kind.table.to_string())
+                .or_insert_with(|| Value::Object(Map::new()))
+                .as_object_mut()
+                .map(|t| t.insert(name, Value::Object(map)));
+        } else {
+            let prefix = format!("{path}.");
+            positions.retain(|key, _| !key.starts_with(&prefix));
+        }
+        self.positions = positions;
+    }
+
+    fn global(&mut self, node: &Node, globals: &mut Globals) {
+        let keyword = node.keyword();
+        let instance_default = match keyword {
+            "vrrp_version" => self
+                .value(node)
+                .and_then(|v| self.version(node, v))
+                .map(|v| ("version", json!(v))),
+            "vrrp_garp_master_delay" => self.garp_delay(node).map(|v| ("garp_master_delay", v)),
+            "vrrp_garp_master_repeat" => self.repeat(node).map(|v| ("garp_master_repeat", v)),
+            "vrrp_garp_master_refresh" => {
+                self.garp_refresh(node).map(|v| ("garp_master_refresh", v))
+            }
+            "vrrp_garp_master_refresh_repeat" => {
+                self.repeat(node).map(|v| ("garp_master_refresh_repeat", v))
+            }
+            "vrrp_check_unicast_src" => {
+                self.bare(node);
+                Some(("check_unicast_src", Value::Bool(true)))
+            }
+            _ => {
+                self.global_other(node);
+                return;
+            }
+        };
+        if let Some((key, value)) = instance_default {
+            globals
+                .instance_defaults
+                .push((key, value, node.at.clone()));
+        }
+    }
+
+    fn global_other(&mut self, node: &Node) {
+        let keyword = node.keyword();
+        match keyword {
+            // global_parser.c script_user_handler checks for the name.
+            "script_user" => match node.args() {
+                [] => self.adjust_node(
+                    node,
+                    "no user name: ignored, as keepalived ignores it (\"No script username specified\")",
+                ),
+                [user, rest @ ..] => {
+                    if !rest.is_empty() {
+                        self.drop_part(node, unsupported::SCRIPT_GROUP);
+                    }
+                    self.top("script_user", text(user), &node.at);
+                }
+            },
+            "notify_fifo" | "vrrp_notify_fifo" => {
+                if let Some(path) = self.value_keeping_rest(node, unsupported::FIFO_OWNER) {
+                    self.top("notify_fifo", text(path), &node.at);
+                }
+            }
+            // vipd always refuses to run, as root, a script that others
+            // can change (config/scripts.rs): keepalived's opt-in is
+            // vipd's only behaviour.
+            "enable_script_security" => self.bare(node),
+            _ => match unsupported::global(keyword) {
+                Some(why) => self.drop(node, why),
+                None => self.unknown(node, "in global_defs"),
+            },
         }
     }
 
     /// `keyword VALUE [MORE...]`: VALUE, with MORE dropped for `why`.
-    fn first_and_drop_rest<'n>(
-        &mut self,
-        node: &'n Node,
-        expected: &str,
-        why: Why,
-    ) -> Option<&'n str> {
-        if !self.no_block(node) {
-            return None;
-        }
+    fn value_keeping_rest<'n>(&mut self, node: &'n Node, why: Why) -> Option<&'n str> {
         match node.args() {
             [] => {
-                self.refuse(node, format!("expected {expected} after it"));
+                self.refuse(
+                    node,
+                    "expected a value after it (keepalived exits on it too: a missing parameter)",
+                );
                 None
             }
             [value, rest @ ..] => {
@@ -207,169 +543,10 @@ impl Mapper {
         }
     }
 
-    /// keepalived's `<BOOL>`: nothing (on) or on|off|true|false|yes|no.
-    fn flag(&mut self, node: &Node) -> Option<bool> {
-        if !self.no_block(node) {
-            return None;
-        }
-        match node.args() {
-            [] => Some(true),
-            [word] => match word.as_str() {
-                "on" | "true" | "yes" => Some(true),
-                "off" | "false" | "no" => Some(false),
-                other => {
-                    self.refuse(
-                        node,
-                        format!("expected on, off, true, false, yes or no, got {other:?}"),
-                    );
-                    None
-                }
-            },
-            _ => {
-                self.refuse(
-                    node,
-                    "expected at most one of on, off, true, false, yes or no",
-                );
-                None
-            }
-        }
-    }
-
-    /// The entries of a value block (`virtual_ipaddress { ... }`), each
-    /// entry's words joined as keepalived's one-line form.
-    fn entries<'n>(&mut self, node: &'n Node) -> Vec<&'n Node> {
-        if !node.args().is_empty() {
-            self.refuse(
-                node,
-                format!("expected {{ after it, got {}", node.args().join(" ")),
-            );
-        }
-        let Some(block) = self.block(node) else {
-            return Vec::new();
-        };
-        block
-            .iter()
-            .filter(|entry| {
-                if entry.block.is_some() {
-                    self.refuse(entry, "an entry of this list takes no { } block");
-                    false
-                } else {
-                    true
-                }
-            })
-            .collect()
-    }
-
-    /// `vrrp_instance NAME { ... }` and the like.
-    fn named_section(&mut self, node: &Node, table: &str, body: SectionFn) {
-        let name = match node.args() {
-            [name] => name.clone(),
-            [] => return self.refuse(node, "expected a name after it"),
-            [_, extra @ ..] => {
-                return self.refuse(
-                    node,
-                    format!("expected one name, got more: {}", extra.join(" ")),
-                )
-            }
-        };
-        let Some(block) = self.block(node) else {
-            return;
-        };
-        let entry = self
-            .value
-            .entry(table.to_string())
-            .or_insert_with(|| Value::Object(Map::new()));
-        if entry.get(&name).is_some() {
-            return self.refuse(
-                node,
-                format!("{name} is already defined (keepalived refuses it too)"),
-            );
-        }
-        let mut positions = std::mem::take(&mut self.positions);
-        let path = format!("{table}.{name}");
-        positions.insert(path.clone(), node.at.clone());
-        let mut section = Section {
-            path,
-            map: Map::new(),
-            positions: &mut positions,
-        };
-        for entry in block {
-            body(self, &mut section, entry);
-        }
-        let map = std::mem::take(&mut section.map);
-        self.positions = positions;
-        if let Some(Value::Object(tables)) = self.value.get_mut(table) {
-            tables.insert(name, Value::Object(map));
-        }
-    }
-
-    fn global(&mut self, node: &Node, globals: &mut Globals) {
-        let keyword = node.keyword();
-        let instance_default = match keyword {
-            "vrrp_version" => Some(("version", self.one(node).map(number))),
-            "vrrp_garp_master_delay" => Some(("garp_master_delay", self.one(node).map(seconds))),
-            "vrrp_garp_master_repeat" => Some(("garp_master_repeat", self.one(node).map(number))),
-            "vrrp_garp_master_refresh" => {
-                Some(("garp_master_refresh", self.one(node).map(seconds)))
-            }
-            "vrrp_garp_master_refresh_repeat" => {
-                Some(("garp_master_refresh_repeat", self.one(node).map(number)))
-            }
-            "vrrp_check_unicast_src" => {
-                Some(("check_unicast_src", self.flag(node).map(Value::Bool)))
-            }
-            _ => None,
-        };
-        if let Some((key, value)) = instance_default {
-            if let Some(value) = value {
-                globals
-                    .instance_defaults
-                    .push((key, value, node.at.clone()));
-            }
-            return;
-        }
-        match keyword {
-            "script_user" => {
-                if let Some(user) =
-                    self.first_and_drop_rest(node, "a user name", unsupported::SCRIPT_GROUP)
-                {
-                    self.top("script_user", text(user), &node.at);
-                }
-            }
-            "notify_fifo" | "vrrp_notify_fifo" => {
-                if let Some(path) =
-                    self.first_and_drop_rest(node, "a path", unsupported::FIFO_OWNER)
-                {
-                    self.top("notify_fifo", text(path), &node.at);
-                }
-            }
-            // vipd always refuses to run, as root, a script that others
-            // can change (config/scripts.rs): keepalived's opt-in is
-            // vipd's only behaviour.
-            "enable_script_security" => {
-                self.flag(node);
-            }
-            _ => match unsupported::global(keyword) {
-                Some(why) => self.drop(node, why),
-                None => self.unknown(node, "in global_defs"),
-            },
-        }
-    }
-
     /// A key at the top of vipd's configuration.
     fn top(&mut self, key: &str, value: Value, at: &Position) {
         self.positions.insert(key.to_string(), at.clone());
         self.value.insert(key.to_string(), value);
-    }
-
-    /// Part of a line vipd does not use.
-    fn drop_part(&mut self, node: &Node, why: &str) {
-        self.dropped.push(Dropped {
-            at: node.at.clone(),
-            keyword: node.keyword().to_string(),
-            why: why.to_string(),
-            text: render(node, 0),
-        });
     }
 
     fn apply_globals(&mut self, globals: &Globals) {
@@ -380,16 +557,111 @@ impl Mapper {
             let Value::Object(instance) = instance else {
                 continue;
             };
+            let ipv6 = self
+                .instance_facts
+                .get(name)
+                .is_some_and(|f| f.family == Some(Family::V6));
             for (key, value, at) in &globals.instance_defaults {
+                // vrrp.c vrrp_complete_instance: an IPv6 instance with no
+                // version of its own is VRRPv3, whatever vrrp_version says.
+                if *key == "version" && ipv6 {
+                    continue;
+                }
                 if !instance.contains_key(*key) {
                     instance.insert(key.to_string(), value.clone());
                     self.positions
                         .insert(format!("instances.{name}.{key}"), at.clone());
                 }
             }
-            // keepalived: "IPv6 instances will always use version 3".
-            if !instance.contains_key("version") && first_address_is_ipv6(instance) {
-                instance.insert("version".into(), json!(3));
+        }
+    }
+
+    /// keepalived's lenient read (parser.c, `ignore_error`): a number
+    /// followed by other characters is taken if in range, with a warning.
+    fn lenient_unsigned(
+        &mut self,
+        node: &Node,
+        word: &str,
+        min: u64,
+        max: u64,
+    ) -> numbers::Read<u64> {
+        let read = numbers::unsigned(word, min, max, true);
+        if let Ok(value) = read {
+            self.warn_junk(node, word, value as i64);
+        }
+        read
+    }
+
+    fn lenient_int(&mut self, node: &Node, word: &str, min: i64, max: i64) -> numbers::Read<i64> {
+        let read = numbers::int(word, min, max, true);
+        if let Ok(value) = read {
+            self.warn_junk(node, word, value);
+        }
+        read
+    }
+
+    fn warn_junk(&mut self, node: &Node, word: &str, value: i64) {
+        if numbers::has_junk(word) {
+            self.adjust_node(
+                node,
+                format!("{word:?} is not a whole number: keepalived reads {value} from it, and so does vipd"),
+            );
+        }
+    }
+
+    /// vrrp_version_handler: 2 or 3, else ignored.
+    fn version(&mut self, node: &Node, word: &str) -> Option<i64> {
+        match self.lenient_int(node, word, 2, 3) {
+            Ok(v) => Some(v),
+            Err(why) => {
+                self.adjust_node(
+                    node,
+                    format!("{why}: ignored, as keepalived ignores it (expected 2 or 3)"),
+                );
+                None
+            }
+        }
+    }
+
+    /// garp_master_delay: whole seconds, else ignored.
+    fn garp_delay(&mut self, node: &Node) -> Option<Value> {
+        let word = self.value(node)?;
+        match self.lenient_unsigned(node, word, 0, u32::MAX as u64 / MICROS) {
+            Ok(v) => Some(json!(v)),
+            Err(why) => {
+                self.adjust_node(node, format!("{why}: ignored, as keepalived ignores it"));
+                None
+            }
+        }
+    }
+
+    /// garp_master_refresh: whole seconds, else 0 (no refresh).
+    fn garp_refresh(&mut self, node: &Node) -> Option<Value> {
+        let word = self.value(node)?;
+        match self.lenient_unsigned(node, word, 0, u32::MAX as u64) {
+            Ok(v) => Some(json!(v)),
+            Err(why) => {
+                self.adjust_node(
+                    node,
+                    format!("{why}: keepalived turns the refresh off, and so does vipd"),
+                );
+                Some(json!(0))
+            }
+        }
+    }
+
+    /// garp_master_repeat and _refresh_repeat: a count, 0 read as 1.
+    fn repeat(&mut self, node: &Node) -> Option<Value> {
+        let word = self.value(node)?;
+        match self.lenient_unsigned(node, word, 0, u32::MAX as u64) {
+            Ok(0) => {
+                self.adjust_node(node, "0 read as 1, as keepalived reads it");
+                Some(json!(1))
+            }
+            Ok(v) => Some(json!(v)),
+            Err(why) => {
+                self.adjust_node(node, format!("{why}: ignored, as keepalived ignores it"));
+                None
             }
         }
     }
@@ -397,62 +669,142 @@ impl Mapper {
     fn instance(&mut self, section: &mut Section, node: &Node) {
         let keyword = node.keyword();
         match keyword {
-            "state" | "interface" => {
-                if let Some(v) = self.one(node) {
-                    section.set(keyword, text(v), &node.at);
+            "state" => self.state(section, node),
+            "interface" => {
+                let Some(name) = self.value(node) else { return };
+                // vrrp_int_handler: IFNAMSIZ is 16 with the final NUL.
+                if name.len() >= 16 {
+                    return self.adjust_node(
+                        node,
+                        format!("{name:?} is longer than an interface name can be (15): ignored, as keepalived ignores it"),
+                    );
+                }
+                section.set("interface", text(name), &node.at);
+            }
+            "virtual_router_id" => {
+                let Some(word) = self.value(node) else { return };
+                match numbers::unsigned(word, 1, 255, false) {
+                    Ok(v) => section.set(keyword, json!(v), &node.at),
+                    Err(why) => self.adjust_node(
+                        node,
+                        format!("{why}: ignored, as keepalived ignores it (expected 1..255)"),
+                    ),
                 }
             }
-            "virtual_router_id"
-            | "priority"
-            | "version"
-            | "unicast_ttl"
-            | "garp_master_repeat"
-            | "garp_master_refresh_repeat" => {
-                if let Some(v) = self.one(node) {
-                    section.set(keyword, number(v), &node.at);
+            "priority" => {
+                let Some(word) = self.value(node) else { return };
+                section.facts.priority_set = true;
+                match numbers::unsigned(word, 1, 255, false) {
+                    Ok(v) => section.set(keyword, json!(v), &node.at),
+                    Err(why) => {
+                        self.adjust_node(
+                            node,
+                            format!("{why}: keepalived uses the default, 100, and so does vipd (expected 1..255)"),
+                        );
+                        section.set(keyword, json!(100), &node.at);
+                    }
                 }
             }
-            "advert_int" | "preempt_delay" | "garp_master_delay" | "garp_master_refresh" => {
-                if let Some(v) = self.one(node) {
-                    section.set(keyword, seconds(v), &node.at);
+            "version" => {
+                let Some(word) = self.value(node) else { return };
+                let Some(version) = self.version(node, word) else {
+                    return;
+                };
+                if version == 2 && section.facts.family == Some(Family::V6) {
+                    return self.adjust_node(
+                        node,
+                        "version 2 ignored: the instance is IPv6 by its addresses, and keepalived ignores it",
+                    );
+                }
+                section.set(keyword, json!(version), &node.at);
+            }
+            "advert_int" => {
+                let Some(word) = self.value(node) else { return };
+                match numbers::seconds(word, MICROS / 100, 255 * MICROS) {
+                    Ok(micros) => section.facts.advert = Some((micros, node.at.clone())),
+                    Err(why) => self.adjust_node(
+                        node,
+                        format!("{why}: ignored, as keepalived ignores it (expected 0.01..255 s)"),
+                    ),
+                }
+            }
+            "preempt_delay" => {
+                let Some(word) = self.value(node) else { return };
+                match numbers::seconds(word, 0, 1000 * MICROS) {
+                    Ok(micros) => section.set(keyword, seconds_value(micros), &node.at),
+                    Err(why) => {
+                        self.adjust_node(
+                            node,
+                            format!(
+                                "{why}: keepalived uses 0, and so does vipd (expected 0..1000 s)"
+                            ),
+                        );
+                        section.set(keyword, json!(0), &node.at);
+                    }
+                }
+            }
+            "unicast_ttl" => {
+                let Some(word) = self.value(node) else { return };
+                match numbers::unsigned(word, 0, 255, false) {
+                    Ok(v) => section.set(keyword, json!(v), &node.at),
+                    Err(why) => self.adjust_node(
+                        node,
+                        format!("{why}: ignored, as keepalived ignores it (expected 0..255)"),
+                    ),
+                }
+            }
+            "garp_master_delay" => {
+                if let Some(v) = self.garp_delay(node) {
+                    section.set(keyword, v, &node.at);
+                }
+            }
+            "garp_master_refresh" => {
+                if let Some(v) = self.garp_refresh(node) {
+                    section.set(keyword, v, &node.at);
+                }
+            }
+            "garp_master_repeat" | "garp_master_refresh_repeat" => {
+                if let Some(v) = self.repeat(node) {
+                    section.set(keyword, v, &node.at);
                 }
             }
             "mcast_src_ip" | "unicast_src_ip" => {
-                if let Some(v) = self.one(node) {
-                    section.set("source_ip", text(v), &node.at);
+                let Some(word) = self.value(node) else { return };
+                let Ok(address) = word.parse::<IpAddr>() else {
+                    return self.adjust_node(
+                        node,
+                        format!("{word:?} is not an address: ignored, as keepalived ignores it"),
+                    );
+                };
+                if self.family_conflict(section, node, address) {
+                    return;
                 }
+                section.set("source_ip", text(word), &node.at);
             }
-            "nopreempt" => {
-                if self.no_block(node) {
-                    section.set("preempt", Value::Bool(false), &node.at);
-                }
-            }
-            "preempt" => {
-                if let Some(on) = self.flag(node) {
-                    section.set("preempt", Value::Bool(on), &node.at);
-                }
-            }
-            "accept" => {
-                if let Some(on) = self.flag(node) {
-                    section.set("accept", Value::Bool(on), &node.at);
-                }
-            }
-            "no_accept" => {
-                if self.no_block(node) {
-                    section.set("accept", Value::Bool(false), &node.at);
-                }
+            "nopreempt" | "preempt" | "accept" | "no_accept" => {
+                self.bare(node);
+                let (key, on) = match keyword {
+                    "nopreempt" => ("preempt", false),
+                    "preempt" => ("preempt", true),
+                    "accept" => ("accept", true),
+                    _ => ("accept", false),
+                };
+                section.set(key, Value::Bool(on), &node.at);
             }
             "check_unicast_src" | "unicast_fault_no_peer" | "vmac_xmit_base" => {
-                if let Some(on) = self.flag(node) {
-                    section.set(keyword, Value::Bool(on), &node.at);
-                }
+                self.bare(node);
+                section.set(keyword, Value::Bool(true), &node.at);
             }
             "authentication" => self.authentication(section, node),
             "virtual_ipaddress" | "virtual_ipaddress_excluded" => {
                 let lines = self.address_lines(section, node);
                 section.set(keyword, Value::Array(lines), &node.at);
             }
-            "virtual_routes" | "virtual_rules" | "unicast_peer" => {
+            "unicast_peer" => {
+                let lines = self.peers(section, node);
+                section.set(keyword, Value::Array(lines), &node.at);
+            }
+            "virtual_routes" | "virtual_rules" => {
                 let lines = self.lines(section, node, keyword);
                 section.set(keyword, Value::Array(lines), &node.at);
             }
@@ -471,39 +823,78 @@ impl Mapper {
         }
     }
 
+    /// vrrp_state_handler: MASTER or BACKUP, exactly; anything else is
+    /// BACKUP, and BACKUP after MASTER is ignored.
+    fn state(&mut self, section: &mut Section, node: &Node) {
+        let Some(word) = self.value(node) else { return };
+        match word {
+            "MASTER" => {
+                section.facts.state_master = true;
+                section.set("state", text("MASTER"), &node.at);
+            }
+            "BACKUP" if section.facts.state_master => self.adjust_node(
+                node,
+                "BACKUP ignored: the state was set to MASTER before, and keepalived keeps MASTER",
+            ),
+            "BACKUP" => section.set("state", text("BACKUP"), &node.at),
+            other => {
+                self.adjust_node(
+                    node,
+                    format!("unknown state {other:?}: keepalived uses BACKUP, and so does vipd (expected MASTER or BACKUP)"),
+                );
+                section.set("state", text("BACKUP"), &node.at);
+            }
+        }
+    }
+
+    /// True (and warned) if `address` is not of the instance's family,
+    /// which the first address read decided.
+    fn family_conflict(&mut self, section: &mut Section, node: &Node, address: IpAddr) -> bool {
+        let family = Family::of(address);
+        match section.facts.family {
+            None => {
+                section.facts.family = Some(family);
+                false
+            }
+            Some(f) if f == family => false,
+            Some(f) => {
+                self.adjust_node(
+                    node,
+                    format!(
+                        "{address} is {}, but the instance is {} by the address read before it: ignored, as keepalived ignores it",
+                        family.name(),
+                        f.name()
+                    ),
+                );
+                true
+            }
+        }
+    }
+
     fn authentication(&mut self, section: &mut Section, node: &Node) {
-        let Some(block) = self.block(node) else {
-            return;
-        };
         let mut auth = Map::new();
-        for entry in block {
+        for entry in self.block(node) {
             match entry.keyword() {
                 "auth_type" => {
-                    if let Some(v) = self.one(entry) {
-                        auth.insert("auth_type".into(), text(v));
-                        section.positions.insert(
-                            format!("{}.authentication.auth_type", section.path),
-                            entry.at.clone(),
-                        );
-                    }
-                }
-                "auth_pass" => {
-                    let Some(v) = self.one(entry) else { continue };
-                    // keepalived truncates to 8 and its -t reports it
-                    // (vrrp_parser.c vrrp_auth_pass_handler): two hosts
-                    // whose passwords differ after the 8th character would
-                    // agree without anyone knowing.
-                    if v.chars().count() > 8 {
-                        self.refuse(
+                    let Some(v) = self.value(entry) else { continue };
+                    // vrrp_auth_type_handler compares exactly.
+                    if v != "PASS" && v != "AH" {
+                        self.adjust_node(
                             entry,
-                            format!(
-                                "expected at most 8 characters (VRRP carries 8, and keepalived truncates), got {}",
-                                v.chars().count()
-                            ),
+                            format!("unknown authentication type {v:?}: ignored, as keepalived ignores it (expected PASS or AH)"),
                         );
                         continue;
                     }
-                    auth.insert("auth_pass".into(), text(v));
+                    auth.insert("auth_type".into(), text(v));
+                    section.positions.insert(
+                        format!("{}.authentication.auth_type", section.path),
+                        entry.at.clone(),
+                    );
+                }
+                "auth_pass" => {
+                    let Some(v) = self.value(entry) else { continue };
+                    let pass = self.truncated_password(entry, v);
+                    auth.insert("auth_pass".into(), text(&pass));
                     section.positions.insert(
                         format!("{}.authentication.auth_pass", section.path),
                         entry.at.clone(),
@@ -512,13 +903,44 @@ impl Mapper {
                 _ => self.unknown(entry, "in authentication"),
             }
         }
+        if !auth.contains_key("auth_type") {
+            if auth.contains_key("auth_pass") {
+                self.adjust_node(
+                    node,
+                    "no auth_type: keepalived sends no authentication, and neither does vipd",
+                );
+            }
+            return;
+        }
         section.set("authentication", Value::Object(auth), &node.at);
+    }
+
+    /// keepalived keeps the first 8 bytes of a password (VRRP carries 8)
+    /// and warns (vrrp_parser.c vrrp_auth_pass_handler, 2.2.7 and 2.4.3:
+    /// "Truncating auth_pass to 8 characters"); it interoperates with
+    /// those 8. A cut inside a character keeps the whole password: the
+    /// core sends its first 8 bytes, the same bytes.
+    fn truncated_password(&mut self, node: &Node, password: &str) -> String {
+        if password.len() <= 8 {
+            return password.to_string();
+        }
+        self.adjust_node(
+            node,
+            format!(
+                "{} bytes, truncated to the first 8 as keepalived does (VRRP carries 8): hosts whose passwords differ only after the 8th agree",
+                password.len()
+            ),
+        );
+        match password.get(..8) {
+            Some(first) => first.to_string(),
+            None => password.to_string(),
+        }
     }
 
     /// Entries as keepalived's one-line form, positions per entry.
     fn lines(&mut self, section: &mut Section, node: &Node, key: &str) -> Vec<Value> {
         self.entries(node)
-            .into_iter()
+            .iter()
             .enumerate()
             .map(|(i, entry)| {
                 section
@@ -529,16 +951,63 @@ impl Mapper {
             .collect()
     }
 
-    /// Addresses, without the `ip address` options vipd does not set.
-    fn address_lines(&mut self, section: &mut Section, node: &Node) -> Vec<Value> {
-        let key = node.keyword();
+    /// `unicast_peer` entries: an address keepalived cannot read, or of
+    /// the other family, is skipped (vrrp_data.c alloc_vrrp_unicast_peer).
+    fn peers(&mut self, section: &mut Section, node: &Node) -> Vec<Value> {
         let mut out = Vec::new();
         for entry in self.entries(node) {
-            let mut kept = vec![entry.keyword().to_string()];
+            let Ok(address) = entry.keyword().parse::<IpAddr>() else {
+                self.adjust_node(
+                    entry,
+                    format!(
+                        "{:?} is not an address: skipped, as keepalived skips it",
+                        entry.keyword()
+                    ),
+                );
+                continue;
+            };
+            if self.family_conflict(section, entry, address) {
+                continue;
+            }
+            section.positions.insert(
+                format!("{}.unicast_peer.{}", section.path, out.len()),
+                entry.at.clone(),
+            );
+            out.push(Value::String(entry.words.join(" ")));
+        }
+        out
+    }
+
+    /// Addresses, without the `ip address` options vipd does not set. An
+    /// address keepalived cannot read is skipped, a prefix too long is
+    /// the longest, a bad scope is left out (vrrp_ipaddress.c); a virtual
+    /// address of the other family is skipped (vrrp_data.c alloc_vrrp_vip).
+    fn address_lines(&mut self, section: &mut Section, node: &Node) -> Vec<Value> {
+        let key = node.keyword();
+        let advertised = key == "virtual_ipaddress";
+        let mut out = Vec::new();
+        for entry in self.entries(node) {
+            let Some((address, ip)) = self.address(entry) else {
+                continue;
+            };
+            if advertised && self.family_conflict(section, entry, ip) {
+                continue;
+            }
+            let mut kept = vec![address];
             let mut words = entry.args().iter();
             while let Some(word) = words.next() {
                 match word.as_str() {
-                    "brd" | "broadcast" | "dev" | "scope" | "label" => {
+                    "scope" => match words.next() {
+                        Some(scope) if SCOPES.contains(&scope.as_str()) => {
+                            kept.extend([word.clone(), scope.clone()]);
+                        }
+                        Some(scope) => self.adjust_node(
+                            entry,
+                            format!("scope {scope:?} ignored, as keepalived ignores it (expected one of {})", SCOPES.join(", ")),
+                        ),
+                        None => {}
+                    },
+                    "brd" | "broadcast" | "dev" | "label" => {
                         kept.push(word.clone());
                         if let Some(value) = words.next() {
                             kept.push(value.clone());
@@ -564,111 +1033,281 @@ impl Mapper {
         out
     }
 
-    /// `NAME [weight N] [reverse|noreverse|no_reverse]` entries.
-    fn track_refs(&mut self, section: &mut Section, node: &Node, key: &str) -> Vec<Value> {
-        let mut out = Vec::new();
-        for entry in self.entries(node) {
-            let name = entry.keyword().to_string();
-            let mut weight = None;
-            let mut words = entry.args().iter();
-            while let Some(word) = words.next() {
-                match word.as_str() {
-                    "weight" => match words.next() {
-                        Some(w) => weight = Some(number(w)),
-                        None => self.refuse(entry, "weight: expected a number after it"),
-                    },
-                    "reverse" => self.drop_part(entry, unsupported::REVERSE),
-                    "noreverse" | "no_reverse" => {}
-                    other => self.refuse(
-                        entry,
-                        format!(
-                            "unknown option {other:?}: expected weight N, reverse or noreverse"
-                        ),
-                    ),
-                }
+    /// The `ADDRESS[/PREFIX]` of an address entry as keepalived reads it,
+    /// or `None` (warned) if it cannot.
+    fn address(&mut self, entry: &Node) -> Option<(String, IpAddr)> {
+        let word = entry.keyword();
+        let (address, prefix) = match word.split_once('/') {
+            Some((a, p)) => (a, Some(p)),
+            None => (word, None),
+        };
+        let Ok(ip) = address.parse::<IpAddr>() else {
+            self.adjust_node(
+                entry,
+                format!("{word:?} is not an address: skipped, as keepalived skips it"),
+            );
+            return None;
+        };
+        let longest = if ip.is_ipv6() { 128 } else { 32 };
+        let written = match prefix.map(|p| numbers::unsigned(p, 0, longest, true)) {
+            None => address.to_string(),
+            Some(Ok(length)) => format!("{address}/{length}"),
+            Some(Err(why)) => {
+                self.adjust_node(
+                    entry,
+                    format!("prefix {why}: keepalived uses /{longest}, and so does vipd"),
+                );
+                format!("{address}/{longest}")
             }
+        };
+        Some((written, ip))
+    }
+
+    /// `NAME [weight N [reverse|noreverse]]` entries, as keepalived 2.2.7
+    /// reads them (vrrp_track.c alloc_track_script, alloc_track_if,
+    /// track_file.c vrrp_alloc_track_file): a script or file must be
+    /// defined before the line; a second word other than `weight`, or
+    /// `weight` without a value, drops the entry; a weight out of range
+    /// is the tracked thing's own (0 for an interface).
+    fn track_refs(&mut self, section: &mut Section, node: &Node, key: &str) -> Vec<Value> {
+        let kind = match key {
+            "track_script" => "script",
+            "track_file" => "track file",
+            _ => "interface",
+        };
+        let mut out = Vec::new();
+        let mut names: Vec<&str> = Vec::new();
+        for entry in self.entries(node) {
+            let name = entry.keyword();
+            let defined = match key {
+                "track_script" => self.scripts.iter().any(|s| s == name),
+                "track_file" => self.track_files.iter().any(|s| s == name),
+                _ => true,
+            };
+            if !defined {
+                self.adjust_node(
+                    entry,
+                    format!("no {kind} {name} is defined before this line: keepalived ignores the entry, and so does vipd"),
+                );
+                continue;
+            }
+            if names.contains(&name) {
+                self.adjust_node(
+                    entry,
+                    format!(
+                        "{name} is tracked twice: the second is ignored, as keepalived ignores it"
+                    ),
+                );
+                continue;
+            }
+            let weight = match entry.args() {
+                [] => None,
+                [option, ..] if option != "weight" => {
+                    self.adjust_node(
+                        entry,
+                        format!("unknown option {option:?} (expected weight N): keepalived ignores the entry, and so does vipd"),
+                    );
+                    continue;
+                }
+                [_] => {
+                    self.adjust_node(
+                        entry,
+                        "weight without a value: keepalived ignores the entry, and so does vipd",
+                    );
+                    continue;
+                }
+                [_, value, rest @ ..] => {
+                    match rest.first().map(String::as_str) {
+                        None | Some("noreverse") => {}
+                        Some("reverse") => self.drop_part(entry, unsupported::REVERSE),
+                        Some(other) => self.adjust_node(
+                            entry,
+                            format!("weight option {other:?} ignored, as keepalived ignores it (expected reverse or noreverse)"),
+                        ),
+                    }
+                    match self.lenient_int(entry, value, -254, 254) {
+                        Ok(w) if w.abs() == 254 => {
+                            self.adjust_node(
+                                entry,
+                                "weight ±254 read as ±253, as keepalived reads it",
+                            );
+                            Some(w.signum() * 253)
+                        }
+                        Ok(w) => Some(w),
+                        Err(why) => {
+                            let fallback = if key == "track_interface" {
+                                "0"
+                            } else {
+                                "the tracked one's own"
+                            };
+                            self.adjust_node(
+                                entry,
+                                format!("weight {why}: keepalived uses {fallback}, and so does vipd (expected -253..253)"),
+                            );
+                            (key == "track_interface").then_some(0)
+                        }
+                    }
+                }
+            };
+            names.push(name);
             section.positions.insert(
                 format!("{}.{key}.{}", section.path, out.len()),
                 entry.at.clone(),
             );
             out.push(match weight {
                 Some(weight) => json!({ "name": name, "weight": weight }),
-                None => Value::String(name),
+                None => text(name),
             });
         }
         out
     }
 
-    /// `notify_* SCRIPT [user [group]]`.
+    /// `notify_* SCRIPT [user [group]]`. A second one for the same event
+    /// is ignored (vrrp_notify_master_handler: "already specified").
     fn notify(&mut self, section: &mut Section, node: &Node) {
-        if !self.no_block(node) {
+        let keyword = node.keyword();
+        let Some(script) = self.value_keeping_rest(node, unsupported::NOTIFY_USER) else {
             return;
+        };
+        let once: &'static str = match keyword {
+            "notify_master" => "notify_master",
+            "notify_backup" => "notify_backup",
+            "notify_fault" => "notify_fault",
+            "notify_stop" => "notify_stop",
+            _ => "notify",
+        };
+        if section.facts.once.contains(&once) {
+            return self.adjust_node(
+                node,
+                format!("{keyword} is already set: ignored, as keepalived keeps the first"),
+            );
         }
-        match node.args() {
-            [] => self.refuse(node, "expected a script after it"),
-            [script, rest @ ..] => {
-                section.set(node.keyword(), text(script), &node.at);
-                if !rest.is_empty() {
-                    self.drop_part(node, unsupported::NOTIFY_USER);
-                }
-            }
-        }
+        section.facts.once.push(once);
+        section.set(keyword, text(script), &node.at);
     }
 
-    /// `use_vmac [NAME] [MAC]`.
+    /// `use_vmac [NAME] [MAC]` (vrrp_parser.c vrrp_vmac_handler): a name
+    /// that cannot be an interface's, or that an instance before took, is
+    /// ignored, and the VMAC gets the default name.
     fn use_vmac(&mut self, section: &mut Section, node: &Node) {
-        if !self.no_block(node) {
-            return;
+        let mut name: Option<&str> = None;
+        for word in node.args().iter().take(2) {
+            if word.contains(':') {
+                self.drop_part(node, unsupported::VMAC_ADDRESS);
+                continue;
+            }
+            if name.is_some() {
+                self.adjust_node(
+                    node,
+                    format!("{word:?} ignored: a VMAC name is already given"),
+                );
+                continue;
+            }
+            let valid = !word.is_empty()
+                && word.len() < 16
+                && word != "."
+                && word != ".."
+                && !word.contains(|c: char| c == '/' || c.is_whitespace());
+            if !valid {
+                self.adjust_node(
+                    node,
+                    format!("VMAC name {word:?} is too long or has / : or spaces: ignored, as keepalived ignores it (the VMAC is vrrp.VRID)"),
+                );
+                continue;
+            }
+            if let Some((_, other)) = self.vmac_names.iter().find(|(n, _)| n == word) {
+                self.adjust_node(
+                    node,
+                    format!("VMAC name {word} is already instance {other}'s: ignored, as keepalived ignores it (the VMAC is vrrp.VRID)"),
+                );
+                continue;
+            }
+            name = Some(word);
         }
-        let mut args = node.args();
-        let value = match args.first() {
-            Some(name) if !looks_like_mac(name) => {
-                args = &args[1..];
+        let value = match name {
+            Some(name) => {
+                self.vmac_names
+                    .push((name.to_string(), section.name.clone()));
                 text(name)
             }
-            _ => Value::Bool(true),
+            None => Value::Bool(true),
         };
-        if !args.is_empty() {
-            self.drop_part(node, unsupported::VMAC_ADDRESS);
-        }
         section.set("use_vmac", value, &node.at);
+    }
+
+    fn finish_instance(&mut self, section: &mut Section, _node: &Node) -> bool {
+        self.instance_facts
+            .insert(section.name.clone(), section.facts.clone());
+        true
     }
 
     fn script(&mut self, section: &mut Section, node: &Node) {
         let keyword = node.keyword();
         match keyword {
-            "script" => {
-                if let Some(v) = self.one(node) {
-                    section.set("exec", text(v), &node.at);
+            // vrrp_vscript_script_handler reads the rest of the line as
+            // the command and its arguments.
+            "script" => match node.args() {
+                [] => {}
+                [command] => {
+                    section.facts.complete = true;
+                    section.set("exec", text(command), &node.at);
                 }
-            }
+                words => {
+                    section.facts.complete = true;
+                    let line = shlex::try_join(words.iter().map(String::as_str))
+                        .unwrap_or_else(|_| words.join(" "));
+                    section.set("exec", text(&line), &node.at);
+                }
+            },
             "interval" | "timeout" => {
-                if let Some(v) = self.one(node) {
-                    section.set(keyword, seconds(v), &node.at);
+                let Some(word) = self.value(node) else { return };
+                match self.lenient_unsigned(node, word, 0, u32::MAX as u64 / MICROS) {
+                    Ok(0) => {
+                        self.adjust_node(node, "0 read as 1 s, as keepalived reads it");
+                        section.set(keyword, json!(1), &node.at);
+                    }
+                    Ok(v) => section.set(keyword, json!(v), &node.at),
+                    Err(why) => self.adjust_node(
+                        node,
+                        format!("{why}: ignored, as keepalived ignores it (whole seconds)"),
+                    ),
                 }
             }
             "rise" | "fall" => {
-                if let Some(v) = self.one(node) {
-                    section.set(keyword, number(v), &node.at);
+                let Some(word) = self.value(node) else { return };
+                match self.lenient_unsigned(node, word, 1, i32::MAX as u64) {
+                    Ok(v) => section.set(keyword, json!(v), &node.at),
+                    Err(why) => {
+                        self.adjust_node(
+                            node,
+                            format!("{why}: keepalived uses 1, and so does vipd"),
+                        );
+                        section.set(keyword, json!(1), &node.at);
+                    }
                 }
             }
+            // vrrp_vscript_weight_handler keeps the number even when it
+            // reports it out of range; beyond ±253 it moves a priority
+            // as far as ±253 does (a priority stays in 1..254).
             "weight" => {
-                if !self.no_block(node) {
+                let Some(word) = self.value_and_option(node, "vrrp_script weight") else {
                     return;
-                }
-                match node.args() {
-                    [w] => section.set("weight", number(w), &node.at),
-                    [w, option] if option == "reverse" => {
-                        section.set("weight", number(w), &node.at);
-                        self.drop_part(node, unsupported::REVERSE);
+                };
+                let weight = match self.lenient_int(node, word, -253, 253) {
+                    Ok(w) => w,
+                    Err(why) => {
+                        let kept = numbers::strtol_value(word).clamp(-253, 253);
+                        self.adjust_node(
+                            node,
+                            format!("{why}: keepalived keeps {}, which moves a priority as far as {kept} does; vipd uses {kept}", numbers::strtol_value(word)),
+                        );
+                        kept
                     }
-                    _ => self.refuse(node, "expected -253..253 [reverse]"),
-                }
+                };
+                section.set("weight", json!(weight), &node.at);
             }
             "user" => {
-                if let Some(user) =
-                    self.first_and_drop_rest(node, "a user name", unsupported::SCRIPT_GROUP)
-                {
+                if let Some(user) = self.value_keeping_rest(node, unsupported::SCRIPT_GROUP) {
                     section.set("user", text(user), &node.at);
                 }
             }
@@ -677,33 +1316,137 @@ impl Mapper {
         }
     }
 
+    /// `weight N [reverse]` of a vrrp_script or track_file: N, with
+    /// `reverse` dropped and any other option ignored.
+    fn value_and_option<'n>(&mut self, node: &'n Node, what: &str) -> Option<&'n str> {
+        let [value, rest @ ..] = node.args() else {
+            self.refuse(
+                node,
+                "expected a value after it (keepalived exits on it too: a missing parameter)",
+            );
+            return None;
+        };
+        match rest.first().map(String::as_str) {
+            None => {}
+            Some("reverse") => self.drop_part(node, unsupported::REVERSE),
+            Some(other) => self.adjust_node(
+                node,
+                format!(
+                    "{what} option {other:?} ignored, as keepalived ignores it (expected reverse)"
+                ),
+            ),
+        }
+        Some(value)
+    }
+
+    /// vrrp_vscript_end_handler: a vrrp_script without a script is
+    /// removed.
+    fn finish_script(&mut self, section: &mut Section, node: &Node) -> bool {
+        if !section.facts.complete {
+            self.adjust_node(
+                node,
+                format!(
+                    "{} has no script: keepalived removes it, and so does vipd",
+                    section.name
+                ),
+            );
+            return false;
+        }
+        self.scripts.push(section.name.clone());
+        true
+    }
+
     fn track_file(&mut self, section: &mut Section, node: &Node) {
         match node.keyword() {
-            "file" => {
-                if let Some(v) = self.one(node) {
-                    section.set("file", text(v), &node.at);
+            // track_file.c track_file_file_handler: a missing name and a
+            // second file are reported and ignored.
+            "file" => match node.args() {
+                [] => self.adjust_node(node, "no file name: ignored, as keepalived ignores it"),
+                [path, ..] if section.facts.complete => self.adjust_node(
+                    node,
+                    format!(
+                        "{path} ignored: the file is already set, and keepalived keeps the first"
+                    ),
+                ),
+                [path, ..] => {
+                    section.facts.complete = true;
+                    section.set("file", text(path), &node.at);
                 }
-            }
-            "weight" => match node.args() {
-                [w] => section.set("weight", number(w), &node.at),
-                [w, option] if option == "reverse" => {
-                    section.set("weight", number(w), &node.at);
-                    self.drop_part(node, unsupported::REVERSE);
-                }
-                _ => self.refuse(node, "expected -254..254 [reverse]"),
             },
+            // track_file_weight_handler: a second weight is ignored, and
+            // one out of range is 1.
+            "weight" => {
+                if node.args().is_empty() {
+                    return self.adjust_node(node, "no weight: ignored, as keepalived ignores it");
+                }
+                if section.facts.weight_set {
+                    return self.adjust_node(
+                        node,
+                        "the weight is already set: ignored, as keepalived keeps the first",
+                    );
+                }
+                let Some(word) = self.value_and_option(node, "track_file weight") else {
+                    return;
+                };
+                section.facts.weight_set = true;
+                let weight = match self.lenient_int(node, word, -254, 254) {
+                    // vipd's weights stop at ±253 (proto::check_weight).
+                    Ok(w) if w.abs() == 254 => {
+                        self.adjust_node(
+                            node,
+                            "±254 read as ±253, vipd's largest weight: a file value of 1 moves the priority alike",
+                        );
+                        w.signum() * 253
+                    }
+                    Ok(w) => w,
+                    Err(why) => {
+                        self.adjust_node(
+                            node,
+                            format!(
+                                "{why}: keepalived uses 1, and so does vipd (expected -254..254)"
+                            ),
+                        );
+                        1
+                    }
+                };
+                section.set("weight", json!(weight), &node.at);
+            }
             "init_file" => self.drop(node, unsupported::INIT_FILE),
             _ => self.unknown(node, "in track_file"),
         }
     }
 
+    /// track_file_end_handler: a track_file without a file is ignored.
+    fn finish_track_file(&mut self, section: &mut Section, node: &Node) -> bool {
+        if !section.facts.complete {
+            self.adjust_node(
+                node,
+                format!(
+                    "{} has no file: keepalived ignores it, and so does vipd",
+                    section.name
+                ),
+            );
+            return false;
+        }
+        self.track_files.push(section.name.clone());
+        true
+    }
+
     fn sync_group(&mut self, section: &mut Section, node: &Node) {
         let keyword = node.keyword();
         match keyword {
+            // vrrp_group_handler: a second group list is skipped.
             "group" => {
+                if section.facts.complete {
+                    return self.adjust_node(
+                        node,
+                        "the group list is already given: keepalived skips this one, and so does vipd",
+                    );
+                }
+                section.facts.complete = true;
                 let names: Vec<Value> = self
                     .entries(node)
-                    .into_iter()
+                    .iter()
                     .flat_map(|entry| entry.words.iter().map(|w| text(w)))
                     .collect();
                 section.set("group", Value::Array(names), &node.at);
@@ -716,20 +1459,18 @@ impl Mapper {
                 self.notify(section, node)
             }
             "sync_group_tracking_weight" => {
-                if self.no_block(node) {
-                    section.set("sync_group_tracking_weight", Value::Bool(true), &node.at);
-                }
+                self.bare(node);
+                section.set("sync_group_tracking_weight", Value::Bool(true), &node.at);
             }
             // Deprecated in keepalived, which reads it as
             // sync_group_tracking_weight (vrrp_parser.c).
             "global_tracking" => {
-                if self.no_block(node) {
-                    section.set("sync_group_tracking_weight", Value::Bool(true), &node.at);
-                    self.drop_part(
-                        node,
-                        "deprecated: read as sync_group_tracking_weight, as keepalived does",
-                    );
-                }
+                self.bare(node);
+                section.set("sync_group_tracking_weight", Value::Bool(true), &node.at);
+                self.drop_part(
+                    node,
+                    "deprecated: read as sync_group_tracking_weight, as keepalived does",
+                );
             }
             _ => match unsupported::sync_group(keyword) {
                 Some(why) => self.drop(node, why),
@@ -737,48 +1478,30 @@ impl Mapper {
             },
         }
     }
-}
 
-/// A word as a JSON string.
-fn text(word: &str) -> Value {
-    Value::String(word.to_string())
-}
-
-/// keepalived's `<TIMER>` (seconds, fractions allowed) as a number, so
-/// converted YAML reads `advert_int: 1`; else the word, for the schema to
-/// say what it expected.
-fn seconds(word: &str) -> Value {
-    match (word.parse::<i64>(), word.parse::<f64>()) {
-        (Ok(whole), _) => Value::from(whole),
-        (_, Ok(fraction)) if fraction.is_finite() => Value::from(fraction),
-        _ => text(word),
+    fn finish_sync_group(&mut self, section: &mut Section, node: &Node) -> bool {
+        self.group_lines
+            .push((section.name.clone(), node.at.clone()));
+        true
     }
 }
 
-/// A word as a number if it is one, else as the string, for the schema to
-/// say what it expected.
-fn number(word: &str) -> Value {
-    word.parse::<i64>()
-        .map(Value::from)
-        .unwrap_or_else(|_| text(word))
+/// keepalived's address scopes (`ip addr add ... scope`).
+const SCOPES: &[&str] = &["global", "site", "link", "host", "nowhere"];
+
+/// A word as a JSON string.
+pub(super) fn text(word: &str) -> Value {
+    Value::String(word.to_string())
 }
 
-fn looks_like_mac(word: &str) -> bool {
-    let parts: Vec<&str> = word.split(':').collect();
-    (5..=6).contains(&parts.len())
-        && parts
-            .iter()
-            .all(|p| !p.is_empty() && p.len() <= 2 && p.chars().all(|c| c.is_ascii_hexdigit()))
-}
-
-fn first_address_is_ipv6(instance: &Map<String, Value>) -> bool {
-    instance
-        .get("virtual_ipaddress")
-        .and_then(Value::as_array)
-        .and_then(|list| list.first())
-        .and_then(Value::as_str)
-        .and_then(|line| line.split_whitespace().next())
-        .is_some_and(|address| address.contains(':'))
+/// Microseconds as seconds for vipd's YAML: whole seconds as an integer,
+/// so converted YAML reads `advert_int: 1`.
+pub(super) fn seconds_value(micros: u64) -> Value {
+    if micros.is_multiple_of(MICROS) {
+        json!(micros / MICROS)
+    } else {
+        json!(micros as f64 / MICROS as f64)
+    }
 }
 
 /// A node as keepalived syntax, indented, for comments.

@@ -1,6 +1,6 @@
 //! keepalived.conf's syntax, read into a tree of keyword lines with
 //! positions. It knows nothing of what the keywords mean: the mapping
-//! (mapping.rs) does.
+//! (mapping.rs) does, and tells it which keywords open a block.
 //!
 //! The grammar is keepalived 2.2's (keepalived.conf(5), and lib/parser.c
 //! for what the page leaves out):
@@ -10,19 +10,28 @@
 //! - `@ID line` is kept only when ID is the config id, `@^ID line` only
 //!   when it is not (parser.c `read_line`).
 //! - `$NAME=VALUE` defines a parameter, continued over lines ending in
-//!   `\`; `$NAME` (followed by white space or the end) and `${NAME}` are
-//!   replaced, recursively, at use; an undefined name stays as written.
+//!   `\`; `$NAME` (followed by white space, `,`, `)` or the end) and
+//!   `${NAME}` are replaced, recursively, at use; an undefined name stays
+//!   as written.
 //! - `~SEQ(var, start, step, end) rest` repeats `rest` with `$var` set to
 //!   each value; `~SEQx` writes the value in hexadecimal; `~LST(var, v1,
 //!   v2)` and `~LST({a, b}, {1, 2}, {3, 4})` take the values from a list.
 //! - `include PATTERN` (and includer/m/w/b/a) reads the files the glob
 //!   matches, brace expressions included, relative to the including
 //!   file's directory.
-//! - `{` and `}` are split off a line (outside quotes) so that a block
-//!   may open on the keyword's line or the next, and close anywhere.
+//! - `{` and `}` are split off a line (outside quotes). Whether a `{`
+//!   opens a block is the keyword's business, as in keepalived's
+//!   `process_stream`: a block keyword opens one even when its `{` is
+//!   missing, and a `{` after any other keyword is ignored, so its `}`
+//!   ends the block around it.
+//!
+//! keepalived runs files with most syntax problems, saying what it skipped:
+//! those are warnings here. It refuses to start on a file it cannot read
+//! and on the strict include variants' problems: those are errors.
 
 use std::collections::HashMap;
 use std::fmt;
+use std::io::Read as _;
 use std::path::{Path, PathBuf};
 
 use thiserror::Error;
@@ -59,7 +68,8 @@ impl Node {
     }
 }
 
-/// A syntax error: keepalived refuses the file too.
+/// A problem with a position: an error (keepalived refuses the file too,
+/// or a limit of the reader was reached) or a warning.
 #[derive(Clone, Debug, PartialEq, Eq, Error)]
 #[error("{}{message}", at.as_ref().map(|p| format!("{p}: ")).unwrap_or_default())]
 pub struct ReadError {
@@ -75,34 +85,208 @@ pub struct Read {
     pub warnings: Vec<ReadError>,
 }
 
-/// How deep includes and parameter replacement may go before the file is
-/// taken to loop (keepalived stops at its open-file limit).
-const MAX_DEPTH: usize = 64;
+/// Whether a keyword line opens a block (keepalived's keyword table
+/// decides, parser.c `process_stream`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Opens {
+    /// A section or list keyword: the lines that follow are its block,
+    /// `{` or not ("Missing '{' at beginning of configuration block").
+    Always,
+    /// A keyword keepalived skips with its block, if a `{` follows.
+    IfBraceFollows,
+    /// Any other keyword: a `{` after it is ignored ("Unexpected '{' -
+    /// ignoring"), and the `}` that matched it ends the enclosing block.
+    Never,
+}
 
-/// Reads `path` and everything it includes. `config_id` decides `@ID` lines.
-pub fn read(path: &Path, config_id: &str) -> Result<Read, Vec<ReadError>> {
+/// Which keywords open blocks: given the keywords of the enclosing
+/// blocks, outermost first, and the keyword.
+pub type Blocks<'b> = &'b dyn Fn(&[&str], &str) -> Opens;
+
+/// Any keyword opens a block if a `{` follows it: the shape of the file
+/// as written, for tests and tools that know no keywords.
+pub fn as_written(_: &[&str], _: &str) -> Opens {
+    Opens::IfBraceFollows
+}
+
+/// Bounds on the work of one read, however the file multiplies itself.
+/// keepalived has none of its own: it expands `~SEQ` and `~LST` line by
+/// line as it reads (parser.c `read_line`), stops a `$NAME` replacement
+/// that would pass its 1024-byte line buffer (MAXBUF, parser.c
+/// `replace_param`: "would exceed maximum line length"), and neither
+/// counts nor checks includes: a file that includes itself nests until
+/// fopen fails at the open-file limit (2.2.7, measured here: with 20,000
+/// descriptors, 5,400 opens in 8 s and VRRP not yet started).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// Logical lines: each line of a file, each line a `~SEQ`, `~LST` or
+    /// multi-line parameter makes, and each brace split off a line.
+    /// 1,000,000 is 20 times a configuration of 1,000 instances of 50
+    /// lines; at the limit vipd check takes 0.4 s and 160 MB (release).
+    pub lines: usize,
+    /// Files opened, each include of a file counted again: 10,000 is
+    /// ten times keepalived's usual open-file limit (1,024), which is what
+    /// bounds its include nesting.
+    pub file_opens: usize,
+    /// Bytes read from files, all of them together.
+    pub input_bytes: usize,
+    /// Bytes that `$NAME` replacement writes, all lines together: 64
+    /// bytes for each of `lines`.
+    pub replaced_bytes: usize,
+    /// Nested includes, and replacements and sequences inside one line.
+    pub depth: usize,
+    /// Nested blocks; keepalived's deepest (an LVS checker's `url`) is 5.
+    pub block_depth: usize,
+    /// Patterns one `include` makes from its braces.
+    pub patterns: usize,
+    /// Errors, and warnings, kept before the rest are summed up.
+    pub problems: usize,
+}
+
+impl Limits {
+    pub const DEFAULT: Limits = Limits {
+        lines: 1_000_000,
+        file_opens: 10_000,
+        input_bytes: 64 << 20,
+        replaced_bytes: 64 << 20,
+        depth: 64,
+        block_depth: 64,
+        patterns: 10_000,
+        problems: 100,
+    };
+}
+
+/// Reads `path` and everything it includes, with `blocks` saying which
+/// keywords open blocks. `config_id` decides `@ID` lines.
+pub fn read(path: &Path, config_id: &str, blocks: Blocks) -> Result<Read, Vec<ReadError>> {
+    read_limited(path, config_id, blocks, &Limits::DEFAULT)
+}
+
+/// `read`, within `limits`.
+pub fn read_limited(
+    path: &Path,
+    config_id: &str,
+    blocks: Blocks,
+    limits: &Limits,
+) -> Result<Read, Vec<ReadError>> {
     let mut lexer = Lexer {
         config_id: config_id.to_string(),
+        limits: *limits,
         definitions: HashMap::new(),
         open_definition: None,
         lines: Vec::new(),
-        errors: Vec::new(),
-        warnings: Vec::new(),
+        problems: Problems::new(limits.problems),
+        used: Used::default(),
+        expanding: None,
     };
-    lexer.file(path, &mut Vec::new(), None);
+    lexer.file(path, &mut Vec::new(), None, Checks::TOP, 0);
     let Lexer {
         lines,
-        mut errors,
-        warnings,
+        mut problems,
+        limits,
         ..
     } = lexer;
-    let mut lines = lines.into_iter().peekable();
-    let nodes = tree(&mut lines, None, &mut errors);
+    let nodes = if problems.stopped {
+        Vec::new()
+    } else {
+        Tree {
+            blocks,
+            limits: &limits,
+            problems: &mut problems,
+        }
+        .build(lines)
+    };
+    let (errors, warnings) = problems.finish();
     if errors.is_empty() {
         Ok(Read { nodes, warnings })
     } else {
         Err(errors)
     }
+}
+
+/// Errors and warnings, each list bounded: past the bound, an error
+/// stops reading and warnings are counted.
+struct Problems {
+    bound: usize,
+    errors: Vec<ReadError>,
+    warnings: Vec<ReadError>,
+    warnings_left_out: usize,
+    /// Reading stopped: a limit was reached.
+    stopped: bool,
+}
+
+impl Problems {
+    fn new(bound: usize) -> Problems {
+        Problems {
+            bound,
+            errors: Vec::new(),
+            warnings: Vec::new(),
+            warnings_left_out: 0,
+            stopped: false,
+        }
+    }
+
+    fn error(&mut self, at: Option<&Position>, message: impl Into<String>) {
+        if self.stopped {
+            return;
+        }
+        self.errors.push(ReadError {
+            at: at.cloned(),
+            message: message.into(),
+        });
+        if self.errors.len() >= self.bound {
+            self.stop(
+                at,
+                format!("{} errors: reading stops here", self.errors.len()),
+            );
+        }
+    }
+
+    /// An error after which nothing more is read.
+    fn stop(&mut self, at: Option<&Position>, message: impl Into<String>) {
+        if self.stopped {
+            return;
+        }
+        self.errors.push(ReadError {
+            at: at.cloned(),
+            message: message.into(),
+        });
+        self.stopped = true;
+    }
+
+    fn warn(&mut self, at: Option<&Position>, message: impl Into<String>) {
+        if self.warnings.len() < self.bound {
+            self.warnings.push(ReadError {
+                at: at.cloned(),
+                message: message.into(),
+            });
+        } else {
+            self.warnings_left_out += 1;
+        }
+    }
+
+    fn finish(mut self) -> (Vec<ReadError>, Vec<ReadError>) {
+        if self.warnings_left_out > 0 {
+            let at = self.warnings.last().and_then(|w| w.at.clone());
+            self.warnings.push(ReadError {
+                at,
+                message: format!(
+                    "and {} more warnings like these, not shown",
+                    self.warnings_left_out
+                ),
+            });
+        }
+        (self.errors, self.warnings)
+    }
+}
+
+/// What one read has used of its limits.
+#[derive(Default)]
+struct Used {
+    lines: usize,
+    file_opens: usize,
+    input_bytes: usize,
+    replaced_bytes: usize,
 }
 
 /// A logical line: words, or a lone `{` or `}`.
@@ -113,26 +297,142 @@ enum Line {
     Close(Position),
 }
 
+/// The problems an include variant refuses; keepalived logs the others
+/// and skips the file (parser.c `check_include`, `file_config_error`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Checks {
+    /// A match that is not a readable regular non-executable file
+    /// (INCLUDE_R).
+    read: bool,
+    /// A named file or a directory in the pattern that is not there
+    /// (INCLUDE_M).
+    missing: bool,
+    /// A wildcard that matches nothing (INCLUDE_W).
+    wildcard: bool,
+    /// A brace alternative that is not there (INCLUDE_B).
+    brace: bool,
+}
+
+impl Checks {
+    /// The main file: keepalived opens it as includer, includem and
+    /// includew together (parser.c `init_data`), and exits on any problem.
+    const TOP: Checks = Checks {
+        read: true,
+        missing: true,
+        wildcard: true,
+        brace: false,
+    };
+
+    fn of(kind: &str) -> Checks {
+        let (read, missing, wildcard, brace) = match kind {
+            "includer" => (true, false, false, false),
+            "includem" => (true, true, false, false),
+            "includew" => (true, true, true, false),
+            "includeb" => (true, false, false, true),
+            "includea" => (true, true, true, true),
+            _ => (false, false, false, false),
+        };
+        Checks {
+            read,
+            missing,
+            wildcard,
+            brace,
+        }
+    }
+}
+
+/// Which of `Checks` a problem falls under.
+#[derive(Clone, Copy)]
+enum IncludeProblem {
+    Read,
+    Missing,
+    Wildcard,
+    Brace,
+}
+
+impl Checks {
+    fn refuses(self, problem: IncludeProblem) -> bool {
+        match problem {
+            IncludeProblem::Read => self.read,
+            IncludeProblem::Missing => self.missing,
+            IncludeProblem::Wildcard => self.wildcard,
+            IncludeProblem::Brace => self.brace,
+        }
+    }
+}
+
 struct Lexer {
     config_id: String,
+    limits: Limits,
     definitions: HashMap<String, String>,
     /// A multi-line `$NAME=` still taking lines.
     open_definition: Option<String>,
     lines: Vec<Line>,
-    errors: Vec<ReadError>,
-    warnings: Vec<ReadError>,
+    problems: Problems,
+    used: Used,
+    /// The construct that multiplies the current line, for the message
+    /// when the line limit is reached.
+    expanding: Option<&'static str>,
 }
 
 impl Lexer {
-    fn error(&mut self, at: &Position, message: impl Into<String>) {
-        self.errors.push(ReadError {
-            at: Some(at.clone()),
-            message: message.into(),
-        });
+    fn stopped(&self) -> bool {
+        self.problems.stopped
     }
 
-    /// `chain` holds the files being read, outermost first, to find loops.
-    fn file(&mut self, path: &Path, chain: &mut Vec<PathBuf>, from: Option<&Position>) {
+    fn error(&mut self, at: &Position, message: impl Into<String>) {
+        self.problems.error(Some(at), message);
+    }
+
+    fn warn(&mut self, at: &Position, message: impl Into<String>) {
+        self.problems.warn(Some(at), message);
+    }
+
+    /// Counts one logical line; false once the limit is passed.
+    fn count_line(&mut self, at: &Position) -> bool {
+        if self.stopped() {
+            return false;
+        }
+        self.used.lines += 1;
+        if self.used.lines > self.limits.lines {
+            let message = match self.expanding {
+                Some(what) => format!(
+                    "{what} expands the configuration to more than {} lines (the reader's limit)",
+                    self.limits.lines
+                ),
+                None => format!(
+                    "the configuration has more than {} lines (the reader's limit)",
+                    self.limits.lines
+                ),
+            };
+            self.problems.stop(Some(at), message);
+            return false;
+        }
+        true
+    }
+
+    /// Runs `body` with `what` named as the construct that multiplies
+    /// lines, unless an outer one already is.
+    fn expanding(&mut self, what: &'static str, body: impl FnOnce(&mut Lexer)) {
+        let outer = self.expanding;
+        self.expanding = outer.or(Some(what));
+        body(self);
+        self.expanding = outer;
+    }
+
+    /// `chain` holds the files being read, outermost first, to find loops;
+    /// `depth` counts the includes and expansions around this file.
+    fn file(
+        &mut self,
+        path: &Path,
+        chain: &mut Vec<PathBuf>,
+        from: Option<&Position>,
+        checks: Checks,
+        depth: usize,
+    ) {
+        if self.stopped() {
+            return;
+        }
         let canonical = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
         if chain.contains(&canonical) {
             let names: Vec<String> = chain
@@ -140,51 +440,134 @@ impl Lexer {
                 .chain([&canonical])
                 .map(|p| p.display().to_string())
                 .collect();
-            self.errors.push(ReadError {
-                at: from.cloned(),
-                message: format!("include loop: {}", names.join(" -> ")),
-            });
+            // keepalived has no loop check: it opens the files in turn
+            // until it runs out of file descriptors, logs "open problem
+            // (Too many open files) - skipping" for this include, and reads
+            // on; what it read again is skipped as already defined. Under
+            // systemd's 1,024 descriptors that is ~500 opens and a second
+            // (2.2.7, measured); vipd skips the include at once.
+            self.problems.warn(
+                from,
+                format!(
+                    "include loop: {}: skipped, as keepalived skips it once it runs out of open files",
+                    names.join(" -> ")
+                ),
+            );
             return;
         }
-        if chain.len() >= MAX_DEPTH {
-            self.errors.push(ReadError {
-                at: from.cloned(),
-                message: format!("includes nest deeper than {MAX_DEPTH} files"),
-            });
+        if depth >= self.limits.depth {
+            self.problems.stop(
+                from,
+                format!(
+                    "includes nest deeper than {} files (the reader's limit)",
+                    self.limits.depth
+                ),
+            );
             return;
         }
-        let text = match std::fs::read(path) {
-            Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
-            Err(error) => {
-                self.errors.push(ReadError {
-                    at: from.cloned(),
-                    message: format!("cannot read {}: {error}", path.display()),
-                });
-                return;
-            }
+        let Some(text) = self.load(path, from, checks) else {
+            return;
         };
         chain.push(canonical);
         for (index, raw) in text.lines().enumerate() {
+            if self.stopped() {
+                break;
+            }
             let at = Position {
                 file: path.to_path_buf(),
                 line: index + 1,
             };
-            self.raw_line(raw, &at, chain);
+            self.raw_line(raw, &at, chain, depth);
         }
         chain.pop();
         // A definition still open at the end of its file ends there.
         self.open_definition = None;
     }
 
-    fn raw_line(&mut self, raw: &str, at: &Position, chain: &mut Vec<PathBuf>) {
-        let (text, continued) = match decomment(raw) {
-            Ok(decommented) => decommented,
-            Err(message) => {
-                self.error(at, message);
+    /// A file's text, if it is one keepalived reads (parser.c
+    /// `check_glob_file`, `open_conf_file`): a readable regular file
+    /// that is not executable. Otherwise a problem, and `None`.
+    fn load(&mut self, path: &Path, from: Option<&Position>, checks: Checks) -> Option<String> {
+        self.used.file_opens += 1;
+        if self.used.file_opens > self.limits.file_opens {
+            self.problems.stop(
+                from,
+                format!(
+                    "includes open more than {} files (the reader's limit)",
+                    self.limits.file_opens
+                ),
+            );
+            return None;
+        }
+        let name = path.display();
+        let unusable = match std::fs::metadata(path) {
+            Err(error) => Some(format!("cannot read {name}: {error}")),
+            Ok(m) if m.is_dir() => Some(format!("{name} is a directory")),
+            Ok(m) if !m.is_file() => Some(format!("{name} is not a regular file")),
+            Ok(m) if std::os::unix::fs::PermissionsExt::mode(&m.permissions()) & 0o111 != 0 => {
+                Some(format!(
+                    "{name} is executable, and keepalived reads no executable file"
+                ))
+            }
+            Ok(_) => None,
+        };
+        if let Some(message) = unusable {
+            self.include_problem(from, checks, IncludeProblem::Read, message, "skipped");
+            return None;
+        }
+        let room = self.limits.input_bytes - self.used.input_bytes;
+        let mut bytes = Vec::new();
+        let read =
+            std::fs::File::open(path).and_then(|f| f.take(room as u64 + 1).read_to_end(&mut bytes));
+        if let Err(error) = read {
+            self.include_problem(
+                from,
+                checks,
+                IncludeProblem::Read,
+                format!("cannot read {name}: {error}"),
+                "skipped",
+            );
+            return None;
+        }
+        if bytes.len() > room {
+            self.problems.stop(
+                from,
+                format!(
+                    "{name}: the files read come to more than {} MiB (the reader's limit)",
+                    self.limits.input_bytes >> 20
+                ),
+            );
+            return None;
+        }
+        self.used.input_bytes += bytes.len();
+        Some(String::from_utf8_lossy(&bytes).into_owned())
+    }
+
+    /// An include problem: an error if this include variant refuses it
+    /// (keepalived then refuses to start), else a warning saying what
+    /// happens instead, as keepalived logs it and goes on.
+    fn include_problem(
+        &mut self,
+        at: Option<&Position>,
+        checks: Checks,
+        problem: IncludeProblem,
+        message: String,
+        instead: &str,
+    ) {
+        if checks.refuses(problem) || at.is_none() {
+            self.problems.error(at, message);
+        } else {
+            self.problems
+                .warn(at, format!("{message}: {instead}, as keepalived does"));
+        }
+    }
+
+    fn raw_line(&mut self, raw: &str, at: &Position, chain: &mut Vec<PathBuf>, depth: usize) {
+        let (text, continued) = decomment(raw);
+        if let Some(name) = self.open_definition.clone() {
+            if !self.count_line(at) {
                 return;
             }
-        };
-        if let Some(name) = self.open_definition.clone() {
             let value = self.definitions.entry(name).or_default();
             if !text.is_empty() {
                 if !value.is_empty() {
@@ -197,7 +580,7 @@ impl Lexer {
             }
             return;
         }
-        self.line(&text, continued, at, chain, 0);
+        self.line(&text, continued, at, chain, depth);
     }
 
     /// A decommented line: conditions, definitions, sequences,
@@ -210,8 +593,19 @@ impl Lexer {
         chain: &mut Vec<PathBuf>,
         depth: usize,
     ) {
-        if depth > MAX_DEPTH {
-            self.error(at, "parameters replace each other without end");
+        // Counted before anything else: a line that makes nothing still
+        // costs a turn of every loop around it.
+        if !self.count_line(at) {
+            return;
+        }
+        if depth > self.limits.depth {
+            self.problems.stop(
+                Some(at),
+                format!(
+                    "parameters, sequences and includes nest more than {} levels deep (the reader's limit): does a parameter contain itself?",
+                    self.limits.depth
+                ),
+            );
             return;
         }
         let text = text.trim();
@@ -229,27 +623,32 @@ impl Lexer {
             return;
         }
         if let Some(rest) = text.strip_prefix("~SEQ") {
-            self.sequence(rest, at, chain, depth);
+            self.expanding("~SEQ", |lexer| lexer.sequence(rest, at, chain, depth));
             return;
         }
         if let Some(rest) = text.strip_prefix("~LST") {
-            self.list(rest, at, chain, depth);
+            self.expanding("~LST", |lexer| lexer.list(rest, at, chain, depth));
             return;
         }
         if text.contains('$') {
-            let replaced = self.replace(text, at);
+            let Some(replaced) = self.replace(text, at) else {
+                return;
+            };
             if replaced != text {
-                for part in replaced.lines() {
-                    match decomment(part) {
-                        Ok((part, more)) => self.line(&part, more, at, chain, depth + 1),
-                        Err(message) => self.error(at, message),
+                self.expanding("$NAME replacement", |lexer| {
+                    for part in replaced.lines() {
+                        if lexer.stopped() {
+                            break;
+                        }
+                        let (part, more) = decomment(part);
+                        lexer.line(&part, more, at, chain, depth + 1);
                     }
-                }
+                });
                 return;
             }
         }
         if let Some(pattern) = include_pattern(text) {
-            self.include(pattern, at, chain);
+            self.include(pattern, at, chain, depth);
             return;
         }
         if continued {
@@ -274,33 +673,41 @@ impl Lexer {
     }
 
     /// `(var, start, step, end) rest` after `~SEQ` (parser.c `add_seq`).
+    /// A malformed one is skipped with a warning, as keepalived does.
     fn sequence(&mut self, spec: &str, at: &Position, chain: &mut Vec<PathBuf>, depth: usize) {
         let (hex, spec) = match spec.strip_prefix('x') {
             Some(s) => (true, s),
             None => (false, spec),
         };
         let parsed = spec
+            .trim_start()
             .strip_prefix('(')
             .and_then(|s| s.split_once(')'))
-            .and_then(|(inside, rest)| Some((sequence_values(inside)?, rest)));
-        let Some(((var, values), rest)) = parsed else {
-            self.error(
+            .and_then(|(inside, rest)| Some((Sequence::parse(inside)?, rest)));
+        let Some((sequence, rest)) = parsed else {
+            self.warn(
                 at,
-                format!("~SEQ: expected ~SEQ(VAR, [START,] [STEP,] END) TEXT, got \"~SEQ{spec}\""),
+                format!("~SEQ: expected ~SEQ(VAR, [START,] [STEP,] END) TEXT, got \"~SEQ{spec}\"; the line is skipped, as keepalived does"),
             );
             return;
         };
-        if values.len() > 100_000 {
-            self.error(at, "~SEQ: more than 100000 values");
+        if hex && (sequence.start < 0 || sequence.end < 0) {
+            self.warn(
+                at,
+                "~SEQx: expected numbers of 0 or more; the line is skipped, as keepalived does",
+            );
             return;
         }
-        for value in values {
+        for value in sequence.values() {
+            if self.stopped() {
+                break;
+            }
             let value = if hex {
                 format!("{value:x}")
             } else {
                 value.to_string()
             };
-            self.definitions.insert(var.clone(), value);
+            self.definitions.insert(sequence.var.clone(), value);
             self.line(rest, false, at, chain, depth + 1);
         }
     }
@@ -309,17 +716,21 @@ impl Lexer {
     /// `~LST` (keepalived.conf(5), List blocks).
     fn list(&mut self, spec: &str, at: &Position, chain: &mut Vec<PathBuf>, depth: usize) {
         let parsed = spec
+            .trim_start()
             .strip_prefix('(')
             .and_then(|s| s.split_once(')'))
             .and_then(|(inside, rest)| Some((list_values(inside)?, rest)));
         let Some(((vars, rows), rest)) = parsed else {
-            self.error(
+            self.warn(
                 at,
-                format!("~LST: expected ~LST(VAR, VALUE, ...) or ~LST({{VAR, VAR}}, {{VALUE, VALUE}}, ...) TEXT, got \"~LST{spec}\""),
+                format!("~LST: expected ~LST(VAR, VALUE, ...) or ~LST({{VAR, VAR}}, {{VALUE, VALUE}}, ...) TEXT, got \"~LST{spec}\"; the line is skipped, as keepalived does"),
             );
             return;
         };
         for row in rows {
+            if self.stopped() {
+                break;
+            }
             for (var, value) in vars.iter().zip(row) {
                 self.definitions.insert(var.clone(), value);
             }
@@ -329,7 +740,8 @@ impl Lexer {
 
     /// Replaces defined `$NAME` and `${NAME}` once, left to right
     /// (parser.c `replace_param`); `line` repeats until nothing changes.
-    fn replace(&mut self, text: &str, at: &Position) -> String {
+    /// `None` when the replacement limit is reached.
+    fn replace(&mut self, text: &str, at: &Position) -> Option<String> {
         let mut out = String::with_capacity(text.len());
         let mut rest = text;
         while let Some(dollar) = rest.find('$') {
@@ -344,10 +756,12 @@ impl Lexer {
                 let end = after
                     .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
                     .unwrap_or(after.len());
+                // parser.c find_definition: the name ends at white space,
+                // ',', ')' or the end of the line.
                 let followed_ok = after[end..]
                     .chars()
                     .next()
-                    .is_none_or(|c| c.is_whitespace());
+                    .is_none_or(|c| c.is_whitespace() || c == ',' || c == ')');
                 if followed_ok {
                     (&after[..end], end)
                 } else {
@@ -356,6 +770,18 @@ impl Lexer {
             };
             match (consumed > 0).then(|| self.value_of(name, at)).flatten() {
                 Some(value) => {
+                    self.used.replaced_bytes += value.len();
+                    if self.used.replaced_bytes > self.limits.replaced_bytes {
+                        let what = self.expanding.unwrap_or("$NAME replacement");
+                        self.problems.stop(
+                            Some(at),
+                            format!(
+                                "{what} writes more than {} MiB (the reader's limit)",
+                                self.limits.replaced_bytes >> 20
+                            ),
+                        );
+                        return None;
+                    }
                     out.push_str(&value);
                     rest = &after[consumed..];
                 }
@@ -366,7 +792,7 @@ impl Lexer {
             }
         }
         out.push_str(rest);
-        out
+        Some(out)
     }
 
     /// A defined parameter, or one of keepalived's predefined ones.
@@ -390,10 +816,10 @@ impl Lexer {
             ("_BANG", None) => Some("\\!".into()),
             ("_ENV", Some(variable)) => Some(std::env::var(variable).unwrap_or_default()),
             ("_RANDOM", _) => {
-                self.warnings.push(ReadError {
-                    at: Some(at.clone()),
-                    message: "${_RANDOM} is read as its minimum: a configuration should read the same every time".into(),
-                });
+                self.warn(
+                    at,
+                    "${_RANDOM} is read as its minimum: a configuration should read the same every time",
+                );
                 let min = argument
                     .and_then(|a| a.split_whitespace().next())
                     .unwrap_or("0");
@@ -403,45 +829,104 @@ impl Lexer {
         }
     }
 
-    fn include(&mut self, (kind, pattern): (&str, &str), at: &Position, chain: &mut Vec<PathBuf>) {
+    /// `include PATTERN` and its variants, with keepalived's rules for
+    /// what is missing (parser.c `open_and_check_glob`): a named file or a
+    /// pattern's directory that is not there is INCLUDE_M (INCLUDE_B when
+    /// the pattern has braces), a wildcard that matches nothing is
+    /// INCLUDE_W, some brace alternatives missing is INCLUDE_B.
+    fn include(
+        &mut self,
+        (kind, pattern): (&str, &str),
+        at: &Position,
+        chain: &mut Vec<PathBuf>,
+        depth: usize,
+    ) {
+        let checks = Checks::of(kind);
         let directory = at.file.parent().unwrap_or(Path::new("."));
-        let mut matches = Vec::new();
-        for alternative in expand_braces(pattern.trim()) {
-            let full = if Path::new(&alternative).is_absolute() {
-                PathBuf::from(&alternative)
-            } else {
-                directory.join(&alternative)
-            };
+        let Some(alternatives) = expand_braces(pattern, self.limits.patterns) else {
+            self.problems.stop(
+                Some(at),
+                format!(
+                    "{kind} {pattern}: its braces make more than {} patterns (the reader's limit)",
+                    self.limits.patterns
+                ),
+            );
+            return;
+        };
+        let braces = alternatives.len() > 1 || pattern.contains('{');
+        let (mut matches, mut missing) = (Vec::new(), 0);
+        for alternative in alternatives {
+            // glob(3) reads `**` as `*`; the glob crate would descend
+            // into every directory below.
+            let alternative = collapse_stars(&alternative);
+            let full = directory.join(&alternative);
             let Some(full_text) = full.to_str() else {
+                missing += 1;
                 continue;
             };
-            match glob::glob(full_text) {
-                Ok(paths) => matches.extend(paths.flatten()),
-                Err(error) => {
-                    self.error(at, format!("{kind}: bad pattern {alternative:?}: {error}"));
-                    return;
+            if !alternative.contains(['*', '?', '[']) {
+                match std::fs::symlink_metadata(&full) {
+                    Ok(_) => matches.push(full),
+                    Err(_) => missing += 1,
                 }
+                continue;
             }
+            let options = glob::MatchOptions {
+                case_sensitive: true,
+                require_literal_separator: true,
+                require_literal_leading_dot: true,
+            };
+            let found = match glob::glob_with(full_text, options) {
+                Ok(paths) => paths
+                    .flatten()
+                    .take(self.limits.file_opens + 1)
+                    .collect::<Vec<_>>(),
+                Err(error) => {
+                    self.warn(
+                        at,
+                        format!("{kind}: bad pattern {alternative:?}: {error}; skipped, as keepalived does"),
+                    );
+                    continue;
+                }
+            };
+            if found.is_empty() && !literal_directory(&full).is_dir() {
+                missing += 1;
+            }
+            matches.extend(found);
         }
         if matches.is_empty() {
-            // keepalived: the plain include and includer tolerate nothing
-            // matching; the stricter variants report it (parser.c
-            // open_and_check_glob).
-            let message = format!("{kind} {pattern}: no file matches");
-            if kind == "include" || kind == "includer" {
-                self.warnings.push(ReadError {
-                    at: Some(at.clone()),
-                    message,
-                });
+            let problem = if missing > 0 && braces {
+                IncludeProblem::Brace
+            } else if missing > 0 {
+                IncludeProblem::Missing
             } else {
+                IncludeProblem::Wildcard
+            };
+            let message = format!("{kind} {pattern}: no file matches");
+            if checks.refuses(problem) {
                 self.error(at, message);
+            } else {
+                self.warn(at, message);
             }
             return;
         }
-        matches.sort();
-        matches.dedup();
+        if missing > 0 {
+            self.include_problem(
+                Some(at),
+                checks,
+                IncludeProblem::Brace,
+                format!("{kind} {pattern}: some of its files are missing"),
+                "the others are read",
+            );
+            if checks.brace {
+                return;
+            }
+        }
         for file in matches {
-            self.file(&file, chain, Some(at));
+            if self.stopped() {
+                break;
+            }
+            self.file(&file, chain, Some(at), checks, depth + 1);
         }
     }
 
@@ -459,6 +944,7 @@ impl Lexer {
                 *in_word = false;
             }
         };
+        let mut pieces = 0;
         while let Some(c) = chars.next() {
             match (quote, c) {
                 (Some(q), c) if c == q => quote = None,
@@ -477,9 +963,17 @@ impl Lexer {
                 }
                 (None, '{' | '}') => {
                     flush(&mut words, &mut word, &mut in_word);
+                    // Each piece split off a line is one more line.
+                    if pieces > 0 && !self.count_line(at) {
+                        return;
+                    }
+                    pieces += 1;
                     if !words.is_empty() {
                         self.lines
                             .push(Line::Words(std::mem::take(&mut words), at.clone()));
+                        if !self.count_line(at) {
+                            return;
+                        }
                     }
                     self.lines.push(if c == '{' {
                         Line::Open(at.clone())
@@ -495,11 +989,17 @@ impl Lexer {
             }
         }
         if quote.is_some() {
+            // keepalived (parser.c alloc_strvec_r) logs it and drops the
+            // words from the quote on: most keywords are then left
+            // without their value, and it exits.
             self.error(at, format!("unterminated quote in {text:?}"));
             return;
         }
         flush(&mut words, &mut word, &mut in_word);
         if !words.is_empty() {
+            if pieces > 0 && !self.count_line(at) {
+                return;
+            }
             self.lines.push(Line::Words(words, at.clone()));
         }
     }
@@ -507,8 +1007,9 @@ impl Lexer {
 
 /// Removes a comment and the leading and trailing blanks; says whether the
 /// line ended in a `\` (a definition that goes on). `\#` and `\!` outside
-/// double quotes become `#` and `!` (parser.c `decomment`).
-fn decomment(raw: &str) -> Result<(String, bool), String> {
+/// double quotes become `#` and `!` (parser.c `decomment`). A quote left
+/// open is the word splitter's to report.
+fn decomment(raw: &str) -> (String, bool) {
     let mut out = String::with_capacity(raw.len());
     let mut in_quote = false;
     let mut continued = false;
@@ -534,11 +1035,8 @@ fn decomment(raw: &str) -> Result<(String, bool), String> {
             c => out.push(c),
         }
     }
-    if in_quote {
-        return Err(format!("unterminated quote in {:?}", raw.trim()));
-    }
     let trimmed = out.trim_end();
-    Ok((trimmed.to_string(), continued))
+    (trimmed.to_string(), continued)
 }
 
 /// `$NAME=VALUE`: a name of letters, digits and `_`, not starting with a
@@ -562,50 +1060,87 @@ fn include_pattern(text: &str) -> Option<(&str, &str)> {
     .then_some((keyword, rest.trim()))
 }
 
-/// The variable and its values from `VAR, [START,] [STEP,] END`
-/// (keepalived.conf(5), Sequence blocks): decimal, or hexadecimal with
-/// 0x, for ~SEQ and ~SEQx alike (only the output differs).
-fn sequence_values(inside: &str) -> Option<(String, Vec<i64>)> {
-    let parts: Vec<&str> = inside.split(',').map(str::trim).collect();
-    let var = parts.first()?.to_string();
-    if var.is_empty() || !var.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-        return None;
-    }
-    let number = |text: &str| -> Option<i64> {
-        let (negative, digits) = match text.strip_prefix('-') {
-            Some(d) => (true, d),
-            None => (false, text),
-        };
-        let value = match digits.strip_prefix("0x").or(digits.strip_prefix("0X")) {
-            Some(h) => i64::from_str_radix(h, 16).ok()?,
-            None => digits.parse().ok()?,
-        };
-        Some(if negative { -value } else { value })
-    };
-    let numbers: Vec<i64> = parts[1..]
-        .iter()
-        .map(|p| number(p))
-        .collect::<Option<_>>()?;
-    let (start, step, end) = match numbers[..] {
-        [end] => (if end >= 0 { 1 } else { -1 }, None, end),
-        [start, end] => (start, None, end),
-        [start, step, end] => (start, Some(step), end),
-        _ => return None,
-    };
-    let step = step.unwrap_or(if end >= start { 1 } else { -1 });
-    if step == 0 {
-        return None;
-    }
-    let mut values = Vec::new();
-    let mut value = start;
-    while (step > 0 && value <= end) || (step < 0 && value >= end) {
-        values.push(value);
-        if values.len() > 100_000 {
-            break;
+/// A `~SEQ`'s variable and range (keepalived.conf(5), Sequence blocks).
+#[derive(Debug, PartialEq, Eq)]
+struct Sequence {
+    var: String,
+    start: i64,
+    step: i64,
+    end: i64,
+}
+
+impl Sequence {
+    /// `VAR, [START,] [STEP,] END`, numbers as strtol reads them with base
+    /// 0 (parser.c `add_seq`): decimal, 0x hexadecimal, 0 octal.
+    fn parse(inside: &str) -> Option<Sequence> {
+        let parts: Vec<&str> = inside.split(',').map(str::trim).collect();
+        let var = parts.first()?.to_string();
+        if var.is_empty() || !var.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            return None;
         }
-        value += step;
+        let numbers: Vec<i64> = parts[1..]
+            .iter()
+            .map(|p| strtol(p))
+            .collect::<Option<_>>()?;
+        let (start, step, end) = match numbers[..] {
+            [end] => (
+                if end < 0 { -1 } else { 1 },
+                if end < 1 { -1 } else { 1 },
+                end,
+            ),
+            [start, end] => (start, if start <= end { 1 } else { -1 }, end),
+            [start, step, end] => {
+                if step == 0 || (start < end && step < 0) || (start > end && step > 0) {
+                    return None;
+                }
+                (start, step, end)
+            }
+            _ => return None,
+        };
+        Some(Sequence {
+            var,
+            start,
+            step,
+            end,
+        })
     }
-    Some((var, values))
+
+    /// The values, lazily: the caller's line limit bounds how many are
+    /// taken, and the arithmetic never overflows.
+    fn values(&self) -> impl Iterator<Item = i64> {
+        let (step, end) = (self.step, self.end);
+        std::iter::successors(Some(self.start), move |value| value.checked_add(step)).take_while(
+            move |value| {
+                if step > 0 {
+                    *value <= end
+                } else {
+                    *value >= end
+                }
+            },
+        )
+    }
+}
+
+/// A whole word as C's strtol with base 0 reads it.
+fn strtol(text: &str) -> Option<i64> {
+    let (negative, digits) = match text.strip_prefix('-') {
+        Some(d) => (true, d),
+        None => (false, text.strip_prefix('+').unwrap_or(text)),
+    };
+    let value = if let Some(hex) = digits
+        .strip_prefix("0x")
+        .or_else(|| digits.strip_prefix("0X"))
+    {
+        i64::from_str_radix(hex, 16).ok()?
+    } else if digits.len() > 1 && digits.starts_with('0') {
+        i64::from_str_radix(&digits[1..], 8).ok()?
+    } else {
+        if !digits.chars().all(|c| c.is_ascii_digit()) {
+            return None;
+        }
+        digits.parse().ok()?
+    };
+    Some(if negative { -value } else { value })
 }
 
 /// The variables and rows of values of a ~LST: the first item names the
@@ -644,85 +1179,200 @@ fn list_values(inside: &str) -> Option<(Vec<String>, Vec<Vec<String>>)> {
         .then_some((vars, rows))
 }
 
-/// csh-style `{a,b}` alternatives, nested, as glob(3) with GLOB_BRACE.
-fn expand_braces(pattern: &str) -> Vec<String> {
-    let Some(open) = pattern.find('{') else {
-        return vec![pattern.to_string()];
-    };
+/// csh-style `{a,b}` alternatives, nested, as glob(3) with GLOB_BRACE, in
+/// order; `None` if they would be more than `limit`. Worked through a
+/// list rather than by recursion, so that a pattern of many braces
+/// cannot exhaust the stack.
+fn expand_braces(pattern: &str, limit: usize) -> Option<Vec<String>> {
+    let mut pending = vec![pattern.to_string()];
+    let mut out = Vec::new();
+    // Every step removes one brace group from one pattern, so the bytes
+    // written bound the work: a pattern of n groups costs n copies.
+    let mut budget = limit.saturating_mul(pattern.len().max(64));
+    while let Some(pattern) = pending.pop() {
+        let Some((head, alternatives, tail)) = first_brace_group(&pattern) else {
+            out.push(pattern);
+            if out.len() > limit {
+                return None;
+            }
+            continue;
+        };
+        // Pushed in reverse so that they come off the list in order.
+        for alternative in alternatives.iter().rev() {
+            let next = format!("{head}{alternative}{tail}");
+            budget = budget.checked_sub(next.len())?;
+            pending.push(next);
+        }
+        if pending.len() + out.len() > limit {
+            return None;
+        }
+    }
+    Some(out)
+}
+
+/// The text before the first complete `{...}`, its alternatives (split at
+/// its top-level commas), and the text after it.
+fn first_brace_group(pattern: &str) -> Option<(&str, Vec<&str>, &str)> {
+    let open = pattern.find('{')?;
     let mut depth = 0;
-    let mut close = None;
-    let mut commas = Vec::new();
+    let mut bounds = vec![open];
     for (i, c) in pattern[open..].char_indices() {
         match c {
             '{' => depth += 1,
             '}' => {
                 depth -= 1;
                 if depth == 0 {
-                    close = Some(open + i);
-                    break;
+                    bounds.push(open + i);
+                    let alternatives = bounds
+                        .windows(2)
+                        .map(|pair| &pattern[pair[0] + 1..pair[1]])
+                        .collect();
+                    return Some((&pattern[..open], alternatives, &pattern[open + i + 1..]));
                 }
             }
-            ',' if depth == 1 => commas.push(open + i),
+            ',' if depth == 1 => bounds.push(open + i),
             _ => {}
         }
     }
-    let Some(close) = close else {
-        return vec![pattern.to_string()];
-    };
-    let (head, tail) = (&pattern[..open], &pattern[close + 1..]);
-    let mut bounds = vec![open];
-    bounds.extend(&commas);
-    bounds.push(close);
-    let mut out = Vec::new();
-    for pair in bounds.windows(2) {
-        let alternative = &pattern[pair[0] + 1..pair[1]];
-        out.extend(expand_braces(&format!("{head}{alternative}{tail}")));
+    None
+}
+
+/// Runs of `*` as one: glob(3) matches them alike.
+fn collapse_stars(pattern: &str) -> String {
+    let mut out = String::with_capacity(pattern.len());
+    for c in pattern.chars() {
+        if !(c == '*' && out.ends_with('*')) {
+            out.push(c);
+        }
     }
     out
 }
 
-/// Lines into nodes: a `{` opens a block for the line before it.
-fn tree(
-    lines: &mut std::iter::Peekable<std::vec::IntoIter<Line>>,
-    opened_at: Option<&Position>,
-    errors: &mut Vec<ReadError>,
-) -> Vec<Node> {
-    let mut nodes: Vec<Node> = Vec::new();
-    while let Some(line) = lines.next() {
-        match line {
-            Line::Words(words, at) => nodes.push(Node {
-                words,
-                block: None,
-                at,
-            }),
-            Line::Open(at) => {
-                let block = tree(lines, Some(&at), errors);
-                match nodes.last_mut() {
-                    Some(node) if node.block.is_none() => node.block = Some(block),
-                    _ => errors.push(ReadError {
-                        at: Some(at),
-                        message: "'{' with no keyword before it".into(),
-                    }),
+/// The directory a pattern starts from: its components before the first
+/// that has a wildcard.
+fn literal_directory(pattern: &Path) -> PathBuf {
+    pattern
+        .components()
+        .take_while(|c| !c.as_os_str().to_string_lossy().contains(['*', '?', '[']))
+        .collect()
+}
+
+/// Logical lines into nodes, the way keepalived's parser nests them.
+struct Tree<'t> {
+    blocks: Blocks<'t>,
+    limits: &'t Limits,
+    problems: &'t mut Problems,
+}
+
+/// A block being filled: the node that owns it (none at the top).
+struct Frame {
+    owner: Option<Node>,
+    children: Vec<Node>,
+}
+
+impl Tree<'_> {
+    fn build(self, lines: Vec<Line>) -> Vec<Node> {
+        let mut stack = vec![Frame {
+            owner: None,
+            children: Vec::new(),
+        }];
+        let mut lines = lines.into_iter().peekable();
+        // The keyword of the line just read, if it opened no block.
+        let mut last_leaf: Option<String> = None;
+        while let Some(line) = lines.next() {
+            let leaf = last_leaf.take();
+            match line {
+                Line::Words(words, at) => {
+                    let path: Vec<&str> = stack
+                        .iter()
+                        .filter_map(|f| f.owner.as_ref().map(|o| o.words[0].as_str()))
+                        .collect();
+                    let opens = (self.blocks)(&path, &words[0]);
+                    let brace_follows = matches!(lines.peek(), Some(Line::Open(_)));
+                    let node = Node {
+                        words,
+                        block: None,
+                        at,
+                    };
+                    let opened = match opens {
+                        Opens::Always => {
+                            if !brace_follows {
+                                self.problems.warn(
+                                    Some(&node.at),
+                                    format!(
+                                        "{}: expected '{{' after it; keepalived reads the lines that follow as its block",
+                                        node.words[0]
+                                    ),
+                                );
+                            }
+                            true
+                        }
+                        Opens::IfBraceFollows => brace_follows,
+                        Opens::Never => false,
+                    };
+                    if !opened {
+                        last_leaf = Some(node.words[0].clone());
+                        stack.last_mut().unwrap().children.push(node);
+                        continue;
+                    }
+                    if brace_follows {
+                        lines.next();
+                    }
+                    if stack.len() > self.limits.block_depth {
+                        self.problems.stop(
+                            Some(&node.at),
+                            format!(
+                                "blocks nest deeper than {} (the reader's limit)",
+                                self.limits.block_depth
+                            ),
+                        );
+                        return Vec::new();
+                    }
+                    stack.push(Frame {
+                        owner: Some(node),
+                        children: Vec::new(),
+                    });
                 }
-            }
-            Line::Close(at) => {
-                if opened_at.is_some() {
-                    return nodes;
+                Line::Open(at) => {
+                    let after = leaf.map(|k| format!(" after {k}")).unwrap_or_default();
+                    self.problems.warn(
+                        Some(&at),
+                        format!(
+                            "'{{'{after} ignored: keepalived opens no block here, so the '}}' that matches it ends the block around it"
+                        ),
+                    );
                 }
-                errors.push(ReadError {
-                    at: Some(at),
-                    message: "extra '}'".into(),
-                });
+                Line::Close(at) => {
+                    if stack.len() > 1 {
+                        close(&mut stack);
+                    } else {
+                        self.problems
+                            .warn(Some(&at), "extra '}' ignored, as keepalived ignores it");
+                    }
+                }
             }
         }
+        while stack.len() > 1 {
+            let owner = stack.last().and_then(|f| f.owner.as_ref()).unwrap();
+            self.problems.warn(
+                Some(&owner.at),
+                format!(
+                    "{}: its '{{' is never closed; keepalived ends the block at the end of the file",
+                    owner.words[0]
+                ),
+            );
+            close(&mut stack);
+        }
+        stack.pop().map(|f| f.children).unwrap_or_default()
     }
-    if let Some(at) = opened_at {
-        errors.push(ReadError {
-            at: Some(at.clone()),
-            message: "this '{' is never closed: a '}' is missing".into(),
-        });
-    }
-    nodes
+}
+
+/// Ends the innermost block, giving it to its owner.
+fn close(stack: &mut Vec<Frame>) {
+    let frame = stack.pop().unwrap();
+    let mut owner = frame.owner.unwrap();
+    owner.block = Some(frame.children);
+    stack.last_mut().unwrap().children.push(owner);
 }
 
 #[cfg(test)]
