@@ -8,6 +8,8 @@
 //! dropping the `Lab` (on success, failure or panic) ends every process it
 //! started, by PID, and deletes every namespace it made.
 
+#[cfg(any(test, feature = "__internal-test"))]
+pub mod chaos;
 pub mod demo;
 pub mod routed;
 pub mod routed_demo;
