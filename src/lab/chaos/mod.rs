@@ -12,7 +12,13 @@
 //! - [`judge`]: the rules over the timeline;
 //! - [`report`]: the summary, the side-by-side table and the JSON line.
 
+pub mod daemons;
 pub mod judge;
+pub mod logs;
+pub mod network;
+pub mod observe;
+pub mod report;
+pub mod run;
 pub mod schedule;
 
 use std::net::Ipv4Addr;
