@@ -154,7 +154,7 @@ impl Rule {
     pub fn describe(self) -> &'static str {
         match self {
             Rule::QuietWindow => "quiet window: exactly one holder, the best live host",
-            Rule::SplitBrain => "two healthy holders at once beyond the handover grace",
+            Rule::SplitBrain => "two unfaulted holders at once beyond the handover grace",
             Rule::NoLiveHolder => "live hosts but no live holder for too long",
             Rule::UnexpectedExit => "a daemon exited that the schedule did not stop",
         }
@@ -214,7 +214,8 @@ pub struct Verdict {
     /// Quiet windows judged by rule 1, and their total length.
     pub quiet_windows: usize,
     pub quiet_time: Duration,
-    /// The longest stretch with two healthy holders (rule 2), judged or not.
+    /// The longest stretch with two unfaulted holders (rule 2), judged or
+    /// not; a VIP left by a daemon that exited on its own counts.
     pub longest_overlap: Duration,
     /// The longest stretch with live hosts and no live holder (rule 3).
     pub longest_gap: Duration,

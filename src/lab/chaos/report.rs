@@ -150,7 +150,7 @@ pub fn summary(figures: &Figures, record: &RunRecord, verdict: &Verdict) -> Stri
     );
     let _ = writeln!(
         out,
-        "  VIP           {} moves, {} VI_1 transitions logged; longest without a live holder {} ms; longest held by two healthy hosts {} ms",
+        "  VIP           {} moves, {} VI_1 transitions logged; longest without a live holder {} ms; longest with two unfaulted holders {} ms",
         figures.moves, figures.transitions, figures.longest_gap_ms, figures.longest_overlap_ms
     );
     let _ = writeln!(
@@ -270,7 +270,7 @@ pub fn side_by_side(runs: &[Figures]) -> String {
     row("longest with live hosts and no live holder, ms", &|f| {
         f.longest_gap_ms.to_string()
     });
-    row("longest held by two healthy hosts, ms", &|f| {
+    row("longest with two unfaulted holders, ms", &|f| {
         f.longest_overlap_ms.to_string()
     });
     out
