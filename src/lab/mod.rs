@@ -8,6 +8,8 @@
 //! dropping the `Lab` (on success, failure or panic) ends every process it
 //! started, by PID, and deletes every namespace it made.
 
+#[cfg(any(test, feature = "__internal-test"))]
+pub mod chaos;
 pub mod demo;
 pub mod routed;
 pub mod routed_demo;
@@ -213,9 +215,15 @@ impl Lab {
         Ok(pid)
     }
 
-    /// Sends `signal` to a process this lab started.
+    /// Sends `signal` to a process this lab started, unless it has been
+    /// reaped already: its PID may belong to someone else by now.
     pub fn signal(&mut self, pid: Pid, signal: Signal) {
-        if self.children.iter().any(|c| c.id() as i32 == pid.as_raw()) {
+        let running = self
+            .children
+            .iter_mut()
+            .find(|c| c.id() as i32 == pid.as_raw())
+            .is_some_and(|c| matches!(c.try_wait(), Ok(None)));
+        if running {
             let _ = kill(pid, signal);
         }
     }
@@ -310,8 +318,11 @@ impl Drop for Lab {
             return;
         }
         for child in &mut self.children {
-            let _ = kill(Pid::from_raw(child.id() as i32), Signal::SIGKILL);
-            let _ = child.wait();
+            // A reaped child's PID may have been reused: leave it alone.
+            if matches!(child.try_wait(), Ok(None)) {
+                let _ = kill(Pid::from_raw(child.id() as i32), Signal::SIGKILL);
+                let _ = child.wait();
+            }
         }
         for netns in self.namespaces() {
             // Anything else still running inside our namespaces was started
