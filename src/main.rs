@@ -136,8 +136,6 @@ enum Command {
         #[arg(long, value_name = "ID")]
         config_id: Option<String>,
     },
-    /// Decode one VRRP advertisement given as hex (the IP payload, as
-    /// `tcpdump -x` shows it after the IP header) and print its fields.
     /// The script launcher `vipd run` starts for itself (internal).
     #[command(hide = true)]
     ScriptLauncher {
@@ -148,6 +146,8 @@ enum Command {
         #[arg(long)]
         parent: u32,
     },
+    /// Decode one VRRP advertisement given as hex (the IP payload, as
+    /// `tcpdump -x` shows it after the IP header) and print its fields.
     Decode {
         /// The VRRP message in hex; spaces and colons are ignored.
         hex: String,

@@ -146,6 +146,10 @@ pub struct AddressActor {
     announcer_retry: Retry,
     /// Claimed addresses and the instance that claimed each.
     claimed: HashMap<IpAddr, (String, Held)>,
+    /// The link each address was last added to: where it is removed
+    /// from, even after the configured name came to mean another link or
+    /// none (an altname removed leaves the link, and the VIP, in place).
+    added_on: HashMap<IpAddr, u32>,
     watchers: Vec<Recipient<LinkState>>,
     /// A reload left no instance here: hold nothing, open nothing.
     retired: bool,
@@ -160,6 +164,7 @@ impl AddressActor {
             announcer: None,
             announcer_retry: Retry::default(),
             claimed: HashMap::new(),
+            added_on: HashMap::new(),
             watchers: Vec::new(),
             retired: false,
         }
@@ -169,12 +174,13 @@ impl AddressActor {
         self.link.as_ref().is_some_and(|l| l.up)
     }
 
-    fn add(&self, ctx: &mut Context<Self>, instance: String, held: Held) {
+    fn add(&mut self, ctx: &mut Context<Self>, instance: String, held: Held) {
         // Without a link there is nowhere to add it; a relink adds every
         // claimed address to the link that comes.
         let Some(index) = self.link.as_ref().map(|l| l.index) else {
             return;
         };
+        self.added_on.insert(held.vip.address, index);
         let netlink = self.netlink.clone();
         let interface = self.interface.clone();
         ctx.spawn(
@@ -188,9 +194,35 @@ impl AddressActor {
         );
     }
 
-    fn add_all_claimed(&self, ctx: &mut Context<Self>) {
-        for (instance, held) in self.claimed.values().cloned() {
+    fn add_all_claimed(&mut self, ctx: &mut Context<Self>) {
+        let claimed: Vec<_> = self.claimed.values().cloned().collect();
+        for (instance, held) in claimed {
             self.add(ctx, instance, held);
+        }
+    }
+
+    /// Removes `addresses` from the links they were added to (else the
+    /// current one); returns when the kernel has done it.
+    fn remove(
+        &mut self,
+        instance: String,
+        addresses: Vec<VirtualAddress>,
+    ) -> impl std::future::Future<Output = ()> {
+        let current = self.link.as_ref().map(|l| l.index);
+        let placed: Vec<(u32, VirtualAddress)> = addresses
+            .into_iter()
+            .filter_map(|vip| {
+                let index = self.added_on.remove(&vip.address).or(current)?;
+                Some((index, vip))
+            })
+            .collect();
+        let (netlink, interface) = (self.netlink.clone(), self.interface.clone());
+        async move {
+            for (index, vip) in placed {
+                if let Err(error) = netlink.remove_address(index, vip).await {
+                    tracing::error!(%instance, address = %vip.address, %error, "({instance}) cannot remove {} from {interface}: {error}", vip.address);
+                }
+            }
         }
     }
 
@@ -241,6 +273,20 @@ impl AddressActor {
             self.link.as_ref().map(|l| (l.index, l.mac)) != link.as_ref().map(|l| (l.index, l.mac));
         self.link = link;
         if moved {
+            // What was added to the link the name meant before stays
+            // there unless taken off: the name moved, the link did not go.
+            let stale: Vec<VirtualAddress> = self
+                .claimed
+                .values()
+                .filter(|(_, held)| {
+                    self.added_on.get(&held.vip.address).copied()
+                        != self.link.as_ref().map(|l| l.index)
+                })
+                .map(|(_, held)| held.vip)
+                .collect();
+            if !stale.is_empty() {
+                ctx.spawn(self.remove("relink".into(), stale).into_actor(self));
+            }
             if let Some(link) = &self.link {
                 tracing::info!(interface = %self.interface, index = link.index, "interface {} is now link {} (index {})", self.interface, link.name, link.index);
             } else {
@@ -275,6 +321,11 @@ impl Actor for AddressActor {
 
 impl Supervised for AddressActor {
     fn restarting(&mut self, _ctx: &mut Context<Self>) {
+        // A retired actor is stopped, not restarted by a fault: nothing
+        // to say (its last address may be a moment from being dropped).
+        if self.retired {
+            return;
+        }
         tracing::warn!(interface = %self.interface, "address actor for {} restarting", self.interface);
     }
 }
@@ -343,20 +394,7 @@ impl Handler<Release> for AddressActor {
         for vip in &release.addresses {
             self.claimed.remove(&vip.address);
         }
-        let netlink = self.netlink.clone();
-        let interface = self.interface.clone();
-        // Gone with its link, if the link is gone.
-        let Some(index) = self.link.as_ref().map(|l| l.index) else {
-            return Box::pin(async {});
-        };
-        Box::pin(async move {
-            for vip in release.addresses {
-                if let Err(error) = netlink.remove_address(index, vip).await {
-                    let instance = &release.instance;
-                    tracing::error!(%instance, address = %vip.address, %error, "({instance}) cannot remove {} from {interface}: {error}", vip.address);
-                }
-            }
-        })
+        Box::pin(self.remove(release.instance, release.addresses))
     }
 }
 

@@ -145,12 +145,14 @@ pub struct InstanceActor {
 const HISTORY: usize = 16;
 
 impl InstanceActor {
-    /// `params.primary_address` is `binding.source`.
+    /// `params.primary_address` is `binding.source` (unspecified when
+    /// the binding failed: the instance starts in FAULT with the reason).
+    /// `params` were validated by the supervisor.
     #[allow(clippy::too_many_arguments)]
     pub fn new(
         params: InstanceParams,
         interface: String,
-        binding: Binding,
+        binding: Result<Binding, String>,
         addresses: AddressRouter,
         routing: Option<Routing>,
         sync_group: Option<GroupMembership>,
@@ -161,7 +163,7 @@ impl InstanceActor {
             destinations: params.advert_destinations(),
             params,
             interface,
-            binding: Ok(binding),
+            binding,
             addresses,
             routing,
             sync_group,
@@ -512,6 +514,8 @@ impl InstanceActor {
             Ok(new) => {
                 if self.binding.as_ref().map(|b| b.source).ok() != Some(new.source) {
                     self.params.primary_address = new.source;
+                    // Unicast peers exclude this host's own address.
+                    self.destinations = self.params.advert_destinations();
                     self.core
                         .handle_event(Instant::now(), Event::SourceChanged(new.source));
                 }
@@ -591,7 +595,16 @@ impl Supervised for InstanceActor {
         self.was_master = self.core.state() == State::Master;
         let name = self.name().to_string();
         tracing::warn!(instance = %name, was_master = self.was_master, "({name}) restarting");
-        self.core = Instance::new(self.params.clone()).expect("validated parameters");
+        // The supervisor validated the parameters and a source change
+        // keeps their family, so this cannot fail; were it to, a panic
+        // here (outside any handler) would end the process: keep the old
+        // core instead.
+        match Instance::new(self.params.clone()) {
+            Ok(core) => self.core = core,
+            Err(error) => {
+                tracing::error!(instance = %name, %error, "({name}) keeps its state across the restart: {error}")
+            }
+        }
         self.timer = None;
         self.sender = None;
         self.restarts += 1;

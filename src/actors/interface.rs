@@ -184,6 +184,11 @@ impl Actor for InterfaceActor {
 
 impl Supervised for InterfaceActor {
     fn restarting(&mut self, _ctx: &mut Context<Self>) {
+        // A retired actor is stopped, not restarted by a fault: nothing
+        // to say (its last address may be a moment from being dropped).
+        if self.retired {
+            return;
+        }
         tracing::warn!(interface = %self.interface, "receiver for {} restarting", self.interface);
     }
 }

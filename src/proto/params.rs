@@ -195,8 +195,6 @@ pub enum ParamsError {
         min_ttl: u8,
         max_ttl: u8,
     },
-    #[error("{0} is our own address: a peer is another host")]
-    PeerIsSelf(IpAddr),
     #[error("expected 1..255, got 0")]
     ZeroUnicastTtl,
     /// A problem with an excluded (not advertised) address.
@@ -218,9 +216,7 @@ impl ParamsError {
             ParamsError::V2Interval(_) | ParamsError::V3Interval(_) => Param::AdvertInterval,
             ParamsError::AuthInV3 | ParamsError::UnsupportedAuth(_) => Param::Auth,
             ParamsError::PreemptDelay { .. } => Param::PreemptDelay,
-            ParamsError::PeerFamily(_)
-            | ParamsError::PeerTtlRange { .. }
-            | ParamsError::PeerIsSelf(_) => Param::UnicastPeers,
+            ParamsError::PeerFamily(_) | ParamsError::PeerTtlRange { .. } => Param::UnicastPeers,
             ParamsError::ZeroUnicastTtl => Param::UnicastTtl,
             ParamsError::Excluded(_) => Param::ExcludedAddresses,
         }
@@ -344,8 +340,6 @@ impl InstanceParams {
             for peer in &unicast.peers {
                 if peer.address.is_ipv6() != ipv6 {
                     problems.push(ParamsError::PeerFamily(peer.address));
-                } else if peer.address == self.primary_address {
-                    problems.push(ParamsError::PeerIsSelf(peer.address));
                 }
                 if peer.min_ttl > peer.max_ttl {
                     problems.push(ParamsError::PeerTtlRange {
@@ -385,10 +379,19 @@ impl InstanceParams {
             .collect()
     }
 
-    /// Where each advert goes: every unicast peer, or the VRRP group.
+    /// Where each advert goes: every unicast peer but this host itself,
+    /// or the VRRP group. One file listing every host as a peer is
+    /// common (the same on all of them): this host's own address in it
+    /// is skipped, not an error (keepalived sends to it and drops what
+    /// comes back as its own; sending nothing is the same, cheaper).
     pub fn advert_destinations(&self) -> Vec<IpAddr> {
         match &self.unicast {
-            Some(unicast) => unicast.peers.iter().map(|p| p.address).collect(),
+            Some(unicast) => unicast
+                .peers
+                .iter()
+                .map(|p| p.address)
+                .filter(|address| *address != self.primary_address)
+                .collect(),
             None => vec![multicast_group(self.primary_address.is_ipv6())],
         }
     }
@@ -486,6 +489,21 @@ mod tests {
             mutate(&mut p);
             assert_eq!(p.problems(), vec![expected]);
         }
+    }
+
+    /// The same file on both hosts lists both as peers: this host's own
+    /// address is valid, and adverts do not go to it.
+    #[test]
+    fn this_hosts_own_address_among_the_peers_is_skipped() {
+        let mut p = seed();
+        let other: IpAddr = "192.0.2.202".parse().unwrap();
+        p.unicast = Some(Unicast {
+            peers: vec![UnicastPeer::new(p.primary_address), UnicastPeer::new(other)],
+            check_source: false,
+            ttl: None,
+        });
+        assert_eq!(p.validate(), Ok(()));
+        assert_eq!(p.advert_destinations(), vec![other]);
     }
 
     #[test]

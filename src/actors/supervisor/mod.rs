@@ -67,6 +67,11 @@ pub enum StartError {
         interface: String,
         source: Box<NetlinkError>,
     },
+    #[error("instance {instance}: {problems}")]
+    Params {
+        instance: String,
+        problems: crate::proto::InvalidParams,
+    },
     #[error("control socket {}: {source}", path.display())]
     ControlSocket {
         path: PathBuf,
@@ -441,6 +446,9 @@ pub async fn start(settings: Settings) -> Result<Running, StartError> {
         sources: Sources::default(),
         notifiers: Notifiers::default(),
     };
+    for s in &settings {
+        running.startable(s)?;
+    }
     running.start_address_actors(&settings)?;
 
     // Groups first, so members know where to report; members second.
@@ -517,6 +525,27 @@ impl Running {
         Ok(())
     }
 
+    /// Whether `s` can start now: its interfaces exist (but a VMAC, made
+    /// later), and the core accepts its parameters with the source the
+    /// interface gives (without one it starts in FAULT). Checked for
+    /// every instance before any starts, at start and in a reload, so a
+    /// refusal leaves nothing half made.
+    fn startable(&self, s: &InstanceSettings) -> Result<(), StartError> {
+        let table = self.interfaces.table();
+        for interface in s.interfaces() {
+            let is_vmac = s.vmac.as_ref().is_some_and(|v| v.name == interface);
+            if !is_vmac && table.resolve(&interface).is_none() {
+                return Err(BindError::NoSuchInterface(interface).for_instance(&s.name));
+            }
+        }
+        if let Some(parent) = table.resolve(&s.interface) {
+            if let Ok(source) = source_address(s, &parent.addresses) {
+                checked_params(s, source)?;
+            }
+        }
+        Ok(())
+    }
+
     /// The address actor of a configured interface name (started by
     /// `start_address_actors`).
     fn address_actor(&self, instance: &str, name: &str) -> Result<Addr<AddressActor>, StartError> {
@@ -555,8 +584,31 @@ impl Running {
 
     /// Starts one instance's actor (its address actors must run).
     fn start_instance(&mut self, s: InstanceSettings) -> Result<(), StartError> {
-        let binding = self.binding(&s).map_err(|e| e.for_instance(&s.name))?;
-        let params = s.params(binding.source);
+        // A missing interface is a mistake to say at once; an interface
+        // without an address yet (DHCP at boot) is FAULT until it has one,
+        // as it would be had the address gone while vipd ran.
+        let binding = match self.binding(&s) {
+            Ok(binding) => Ok(binding),
+            Err(missing @ BindError::NoSuchInterface(_)) => {
+                return Err(missing.for_instance(&s.name))
+            }
+            Err(error) => {
+                let name = &s.name;
+                tracing::warn!(instance = %name, %error, "({name}) starts in FAULT: {error}");
+                Err(error.to_string())
+            }
+        };
+        let source = match &binding {
+            Ok(binding) => binding.source,
+            Err(_) if s.is_ipv6() => IpAddr::V6(std::net::Ipv6Addr::UNSPECIFIED),
+            Err(_) => IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED),
+        };
+        let params = checked_params(&s, source)?;
+        let peers = params.unicast.as_ref().map_or(&[][..], |u| &u.peers[..]);
+        if peers.iter().any(|p| p.address == source) {
+            let name = &s.name;
+            tracing::info!(instance = %name, %source, "({name}) unicast peer {source} is this host: adverts go to the others");
+        }
         let own = s.vmac.as_ref().map_or(&s.interface, |v| &v.name);
         let mut router = AddressRouter::new(self.address_actor(&s.name, own)?);
         for vip in params.held_addresses() {
@@ -598,7 +650,7 @@ impl Running {
             RunningInstance {
                 settings: s,
                 actor,
-                binding: Ok(binding),
+                binding,
             },
         );
         Ok(())
@@ -753,6 +805,21 @@ impl Running {
             summary,
         });
     }
+}
+
+/// The core's parameters with the source address the kernel gave: what
+/// config could not check with its placeholder address is checked here,
+/// before an actor exists (an actor cannot refuse to start).
+fn checked_params(
+    s: &InstanceSettings,
+    source: IpAddr,
+) -> Result<crate::proto::InstanceParams, StartError> {
+    let params = s.params(source);
+    params.validate().map_err(|problems| StartError::Params {
+        instance: s.name.clone(),
+        problems,
+    })?;
+    Ok(params)
 }
 
 /// The instance's advert source: the rule is the core's, the addresses

@@ -16,7 +16,7 @@ use crate::proto::TrackerEffect;
 use super::super::address::Unwatch;
 use super::super::health::TrackerUpdate;
 use super::super::instance::{Retire, SetNotifier};
-use super::{make_vmacs, source_address, BindError, Reread, Running, StartError, SHUTDOWN_GRACE};
+use super::{make_vmacs, Reread, Running, StartError, SHUTDOWN_GRACE};
 
 /// The reloads asked for: at most one being read at a time; a SIGHUP
 /// that comes meanwhile is served by one more read after it.
@@ -153,37 +153,8 @@ impl Running {
         let starting: Vec<InstanceSettings> =
             plan.added.iter().chain(&plan.replaced).cloned().collect();
         for s in &starting {
-            let parent = self
-                .interfaces
-                .table()
-                .resolve(&s.interface)
-                .ok_or_else(|| {
-                    ReloadError::Refused(
-                        BindError::NoSuchInterface(s.interface.clone())
-                            .for_instance(&s.name)
-                            .to_string(),
-                    )
-                })?;
-            source_address(s, &parent.addresses).map_err(|source| {
-                ReloadError::Refused(
-                    BindError::Source {
-                        interface: s.interface.clone(),
-                        source,
-                    }
-                    .for_instance(&s.name)
-                    .to_string(),
-                )
-            })?;
-            for interface in s.interfaces() {
-                let is_vmac = s.vmac.as_ref().is_some_and(|v| v.name == interface);
-                if !is_vmac && self.interfaces.table().resolve(&interface).is_none() {
-                    return Err(ReloadError::Refused(
-                        BindError::NoSuchInterface(interface)
-                            .for_instance(&s.name)
-                            .to_string(),
-                    ));
-                }
-            }
+            self.startable(s)
+                .map_err(|e| ReloadError::Refused(e.to_string()))?;
         }
 
         // Stop what goes, and what is replaced, before starting anything
