@@ -182,3 +182,51 @@ fn an_interface_tracked_by_a_long_altname_counts_as_up() {
         a.log_text()
     );
 }
+
+/// The processes whose parent is `pid`.
+fn children(pid: nix::unistd::Pid) -> Vec<i32> {
+    let text = fs::read_to_string(format!("/proc/{pid}/task/{pid}/children")).unwrap_or_default();
+    text.split_whitespace()
+        .filter_map(|p| p.parse().ok())
+        .collect()
+}
+
+/// Finding 5. The script launcher is killed (the OOM killer, an
+/// operator): vipd cannot start another (it gave up the privileges that
+/// takes), and without one no check runs. Before, every check failed
+/// from then on and the daemon stayed up; now it stops as at SIGTERM (the
+/// master hands over at once) and exits 1 saying why, for the service
+/// manager to start it again.
+#[test]
+fn a_daemon_whose_script_launcher_dies_hands_over_and_exits_to_be_restarted() {
+    let Some(mut lab) = lab_or_skip("a_daemon_whose_script_launcher_dies", 2) else {
+        return;
+    };
+    let vip: IpAddr = VIP.parse().unwrap();
+    let checks = "    track_script: [ok]\nchecks:\n  ok: { exec: /bin/true, interval: 1s }\n";
+    let a_config = write_config(&lab, 1, 100, "eth0", checks);
+    let a = start_vipd(&mut lab, 1, &a_config, "1", &[]);
+    let b_config = write_config(&lab, 2, 90, "eth0", "");
+    let b = start_vipd(&mut lab, 2, &b_config, "1", &[]);
+    expect_only(&lab, vip, 1, "A master", &[&a, &b]);
+    let launcher = wait_for(DEADLINE, || !children(a.pid).is_empty())
+        .map(|_| children(a.pid)[0])
+        .expect("A's script launcher");
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(launcher),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
+    assert_eq!(
+        lab.wait_exit(a.pid, DEADLINE),
+        Some(Some(1)),
+        "{}",
+        a.log_text()
+    );
+    assert!(
+        a.log_text().contains("the script launcher has gone"),
+        "{}",
+        a.log_text()
+    );
+    expect_only(&lab, vip, 2, "A stopped", &[&a, &b]);
+}

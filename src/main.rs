@@ -237,8 +237,8 @@ fn run(configs: &[PathBuf], options: &LoadOptions, log_format: LogFormat) -> Exi
     });
     match vipd::actors::supervisor::run(settings, reread) {
         Ok(()) => ExitCode::SUCCESS,
+        // Logged where it happened (it may have come after start).
         Err(error) => {
-            tracing::error!(%error, "vipd cannot start: {error}");
             eprintln!("vipd: {error}");
             ExitCode::FAILURE
         }

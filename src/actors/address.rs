@@ -183,7 +183,11 @@ impl AddressActor {
         self.added_on.insert(held.vip.address, index);
         let netlink = self.netlink.clone();
         let interface = self.interface.clone();
-        ctx.spawn(
+        // In order with every other change of addresses (ctx.wait holds
+        // the mailbox): a master that goes FAULT a moment after it won
+        // must not have its removal overtake the add still under way,
+        // which left the VIP behind.
+        ctx.wait(
             async move {
                 let vip = held.vip;
                 if let Err(error) = netlink.add_address(index, vip, &held.options).await {
@@ -285,7 +289,7 @@ impl AddressActor {
                 .map(|(_, held)| held.vip)
                 .collect();
             if !stale.is_empty() {
-                ctx.spawn(self.remove("relink".into(), stale).into_actor(self));
+                ctx.wait(self.remove("relink".into(), stale).into_actor(self));
             }
             if let Some(link) = &self.link {
                 tracing::info!(interface = %self.interface, index = link.index, "interface {} is now link {} (index {})", self.interface, link.name, link.index);
@@ -388,13 +392,20 @@ impl Handler<Claim> for AddressActor {
 }
 
 impl Handler<Release> for AddressActor {
-    type Result = ResponseFuture<()>;
+    type Result = ResponseActFuture<Self, ()>;
 
-    fn handle(&mut self, release: Release, _ctx: &mut Context<Self>) -> ResponseFuture<()> {
+    /// The reply comes once the kernel has removed them: the removal
+    /// holds the mailbox (in order with adds), and the reply's future
+    /// runs only after it.
+    fn handle(&mut self, release: Release, ctx: &mut Context<Self>) -> Self::Result {
         for vip in &release.addresses {
             self.claimed.remove(&vip.address);
         }
-        Box::pin(self.remove(release.instance, release.addresses))
+        ctx.wait(
+            self.remove(release.instance, release.addresses)
+                .into_actor(self),
+        );
+        Box::pin(async {}.into_actor(self))
     }
 }
 

@@ -6,6 +6,9 @@
 //! actor's runtime, never inside a handler: a slow check delays nothing.
 
 use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use actix::prelude::*;
@@ -39,7 +42,14 @@ pub struct Subscriber {
 struct Check {
     settings: CheckSettings,
     state: RiseFall,
-    running: bool,
+    /// The run under way, if any: its id and the future to cancel. A
+    /// reload keeps it for a check it keeps, and cancels it (killing the
+    /// script) for one it changes or removes: otherwise each reload
+    /// started another run of a slow check, until the launcher was full
+    /// and other checks were refused.
+    run: Option<(u64, SpawnHandle)>,
+    /// Runs the launcher could not start (no result either way).
+    not_run_logged: bool,
     subscribers: Vec<Subscriber>,
     runs: u64,
     failures: u64,
@@ -58,9 +68,7 @@ struct TrackedFile {
     settings: TrackFileSettings,
     value: Option<i64>,
     subscribers: Vec<Subscriber>,
-    /// A read under way on a blocking thread, since when: one at a time.
-    reading: Option<std::time::Instant>,
-    /// That read's slowness was logged.
+    /// A read's slowness was logged.
     overdue: bool,
     /// An out-of-range number was logged (until a good one is read).
     invalid: bool,
@@ -87,6 +95,16 @@ pub struct HealthActor {
     timers: Vec<SpawnHandle>,
     watching_links: bool,
     links_retry: Retry,
+    /// Numbers check runs, so a result finds the run it belongs to.
+    next_run: u64,
+    /// Tracked-file reads under way on blocking threads, by path, since
+    /// when; each read takes itself out when it returns, whatever became
+    /// of the actor or the reload that started it. One read per path at
+    /// a time, ever: a hung mount holds one thread, not one per reload.
+    reads: Arc<Mutex<HashMap<PathBuf, std::time::Instant>>>,
+    /// Setting up the inotify watch, on a blocking thread (it looks the
+    /// directories up): one at a time.
+    watch_setup: Arc<AtomicBool>,
 }
 
 /// A reload's checks, files and who tracks what. Checks and files whose
@@ -133,7 +151,8 @@ impl HealthActor {
                 Some(Check {
                     state: RiseFall::new(settings.rise, settings.fall),
                     settings,
-                    running: false,
+                    run: None,
+                    not_run_logged: false,
                     subscribers,
                     runs: 0,
                     failures: 0,
@@ -150,7 +169,6 @@ impl HealthActor {
                     settings,
                     value: None,
                     subscribers,
-                    reading: None,
                     overdue: false,
                     invalid: false,
                 })
@@ -175,6 +193,9 @@ impl HealthActor {
             timers: Vec::new(),
             watching_links: false,
             links_retry: Retry::default(),
+            next_run: 0,
+            reads: Arc::default(),
+            watch_setup: Arc::default(),
         }
     }
 
@@ -192,14 +213,15 @@ impl HealthActor {
     }
 
     fn start_check(&mut self, i: usize, ctx: &mut Context<Self>) {
-        let check = &mut self.checks[i];
-        if check.running {
+        if self.checks[i].run.is_some() {
             return; // still running from last time: the timeout will end it
         }
-        check.running = true;
+        self.next_run += 1;
+        let id = self.next_run;
+        let check = &self.checks[i];
         let (kind, timeout) = (check.settings.kind.clone(), check.settings.timeout);
-        let generation = self.generation;
-        ctx.spawn(
+        let name = check.settings.name.clone();
+        let handle = ctx.spawn(
             async move {
                 let started = std::time::Instant::now();
                 let outcome = probe::check(&kind, timeout).await;
@@ -207,20 +229,33 @@ impl HealthActor {
             }
             .into_actor(self)
             .map(move |(outcome, took), actor, ctx| {
-                if actor.generation != generation {
-                    return; // started before a reload
-                }
+                // By name and run: a reload may have moved the check.
+                let Some(i) = actor.checks.iter().position(|c| {
+                    c.settings.name == name && c.run.as_ref().is_some_and(|(run, _)| *run == id)
+                }) else {
+                    return;
+                };
                 guarded(actor, ctx, "check result", |actor, _| {
                     actor.checks[i].last_duration = took;
                     actor.finish_check(i, outcome)
                 });
             }),
         );
+        self.checks[i].run = Some((id, handle));
     }
 
     fn finish_check(&mut self, i: usize, outcome: Outcome) {
         let check = &mut self.checks[i];
-        check.running = false;
+        check.run = None;
+        if let Outcome::NotRun(why) = &outcome {
+            // No result: the state stays as it is, said once.
+            if !std::mem::replace(&mut check.not_run_logged, true) {
+                let name = &check.settings.name;
+                tracing::warn!(check = %name, reason = %why, "VRRP_Script({name}) {why}; its state stays as it was until a run gives a result");
+            }
+            return;
+        }
+        check.not_run_logged = false;
         check.runs += 1;
         if let Outcome::Failure(why) = &outcome {
             check.failures += 1;
@@ -274,33 +309,45 @@ impl HealthActor {
         }
     }
 
-    /// Reads file `i` on a blocking thread, unless a read of it is
+    /// Reads file `i` on a blocking thread, unless a read of its path is
     /// still under way.
     fn read_file(&mut self, i: usize, ctx: &mut Context<Self>) {
-        let file = &mut self.files[i];
-        if let Some(since) = file.reading {
-            if since.elapsed() > FILE_READ_OVERDUE && !file.overdue {
-                file.overdue = true;
-                let path = file.settings.file.display();
-                tracing::warn!(file = %path, "reading tracked file {path} has not finished in {FILE_READ_OVERDUE:?}; its last value stays until it does");
+        let path = self.files[i].settings.file.clone();
+        {
+            let Ok(mut reads) = self.reads.lock() else {
+                return;
+            };
+            if let Some(since) = reads.get(&path) {
+                let file = &mut self.files[i];
+                if since.elapsed() > FILE_READ_OVERDUE && !file.overdue {
+                    file.overdue = true;
+                    let shown = path.display();
+                    tracing::warn!(file = %shown, "reading tracked file {shown} has not finished in {FILE_READ_OVERDUE:?}; its last value stays until it does");
+                }
+                return;
             }
-            return;
+            reads.insert(path.clone(), std::time::Instant::now());
         }
-        file.reading = Some(std::time::Instant::now());
-        let path = file.settings.file.clone();
-        let generation = self.generation;
+        let (reads, reading) = (Arc::clone(&self.reads), path.clone());
         ctx.spawn(
-            tokio::task::spawn_blocking(move || track_file::read_value(&path))
-                .into_actor(self)
-                .map(move |read, actor, _| {
-                    if actor.generation != generation {
-                        return; // started before a reload
+            tokio::task::spawn_blocking(move || {
+                let value = track_file::read_value(&reading);
+                if let Ok(mut reads) = reads.lock() {
+                    reads.remove(&reading);
+                }
+                value
+            })
+            .into_actor(self)
+            .map(move |read, actor, _| {
+                // By path: a reload may have moved or changed the file.
+                for i in 0..actor.files.len() {
+                    if actor.files[i].settings.file != path {
+                        continue;
                     }
                     let file = &mut actor.files[i];
-                    file.reading = None;
                     if std::mem::take(&mut file.overdue) {
-                        let path = file.settings.file.display();
-                        tracing::info!(file = %path, "tracked file {path} can be read again");
+                        let shown = path.display();
+                        tracing::info!(file = %shown, "tracked file {shown} can be read again");
                     }
                     match read {
                         Ok(Some(value)) => {
@@ -309,10 +356,49 @@ impl HealthActor {
                         }
                         Ok(None) if !file.invalid => {
                             file.invalid = true;
-                            let path = file.settings.file.display();
-                            tracing::warn!(file = %path, "tracked file {path} holds a number out of range; ignoring it, as keepalived does");
+                            let shown = path.display();
+                            tracing::warn!(file = %shown, "tracked file {shown} holds a number out of range; ignoring it, as keepalived does");
                         }
                         _ => {}
+                    }
+                }
+            }),
+        );
+    }
+
+    /// Watches the tracked files with inotify, set up on a blocking
+    /// thread with a deadline; without it the poll goes on alone.
+    fn watch_files(&mut self, ctx: &mut Context<Self>) {
+        if self.watch_setup.swap(true, Ordering::SeqCst) {
+            return; // one still hangs: the poll covers
+        }
+        let paths: Vec<_> = self.files.iter().map(|f| f.settings.file.clone()).collect();
+        let (done, generation) = (Arc::clone(&self.watch_setup), self.generation);
+        let setup = tokio::task::spawn_blocking(move || {
+            let prepared = track_file::prepare_watch(&paths);
+            done.store(false, Ordering::SeqCst);
+            prepared
+        });
+        ctx.spawn(
+            tokio::time::timeout(FILE_READ_OVERDUE, setup)
+                .into_actor(self)
+                .map(move |prepared, actor, ctx| {
+                    if actor.generation != generation {
+                        return; // another reload watches its own files
+                    }
+                    let stream = match prepared {
+                        Ok(Ok(Ok(prepared))) => track_file::watch(prepared),
+                        Ok(Ok(Err(error))) => Err(error),
+                        Ok(Err(join)) => Err(std::io::Error::other(join)),
+                        Err(_) => Err(std::io::Error::other(format!(
+                            "setting it up did not finish in {FILE_READ_OVERDUE:?} (a hung mount?)"
+                        ))),
+                    };
+                    match stream {
+                        Ok(changes) => actor.timers.push(ctx.add_stream(changes)),
+                        Err(error) => {
+                            tracing::warn!(%error, "cannot watch tracked files for changes: {error}; reading them every {FILE_POLL:?}")
+                        }
                     }
                 }),
         );
@@ -440,13 +526,7 @@ impl HealthActor {
             self.read_files(ctx);
             let handle = ctx.run_interval(FILE_POLL, |actor, ctx| actor.read_files(ctx));
             self.timers.push(handle);
-            let paths: Vec<_> = self.files.iter().map(|f| f.settings.file.clone()).collect();
-            match track_file::watch(&paths) {
-                Ok(changes) => self.timers.push(ctx.add_stream(changes)),
-                Err(error) => {
-                    tracing::warn!(%error, "cannot watch tracked files for changes: {error}; reading them every {FILE_POLL:?}")
-                }
-            }
+            self.watch_files(ctx);
         }
         if !self.interfaces.is_empty() {
             if self.watching_links {
@@ -526,18 +606,34 @@ impl Handler<Reconfigure> for HealthActor {
             self.netlink.clone(),
         );
         for check in &mut fresh.checks {
-            if let Some(old) = self.checks.iter().find(|o| o.settings == check.settings) {
+            if let Some(old) = self
+                .checks
+                .iter_mut()
+                .find(|o| o.settings == check.settings)
+            {
                 check.state = old.state;
                 check.runs = old.runs;
                 check.failures = old.failures;
                 check.last_failure = old.last_failure.clone();
                 check.last_duration = old.last_duration;
+                check.run = old.run.take();
+            }
+        }
+        // Runs of checks changed or removed end now, their scripts killed.
+        for old in &mut self.checks {
+            if let Some((_, handle)) = old.run.take() {
+                ctx.cancel_future(handle);
             }
         }
         for file in &mut fresh.files {
             if let Some(old) = self.files.iter().find(|o| o.settings == file.settings) {
                 file.value = old.value;
             }
+            // A read still hanging was said once; a reload says it not again.
+            file.overdue = self
+                .files
+                .iter()
+                .any(|o| o.settings.file == file.settings.file && o.overdue);
         }
         for interface in &mut fresh.interfaces {
             if let Some(old) = self.interfaces.iter().find(|o| o.name == interface.name) {
@@ -560,8 +656,9 @@ impl Supervised for HealthActor {
     fn restarting(&mut self, _ctx: &mut Context<Self>) {
         tracing::warn!("health actor restarting");
         self.generation += 1;
+        // A restart drops every future the actor spawned, runs included.
         for check in &mut self.checks {
-            check.running = false;
+            check.run = None;
         }
     }
 }

@@ -23,12 +23,29 @@ pub fn parse(line: &str) -> Result<Script, String> {
     let (program, args) = words
         .split_first()
         .ok_or_else(|| "empty command".to_string())?;
-    let program = resolve(program).ok_or_else(|| format!("{program}: no such executable"))?;
+    let program = resolve(program).ok_or_else(|| not_found(program))?;
     Ok(Script {
         program,
         args: args.to_vec(),
         line: line.to_string(),
     })
+}
+
+/// Why `program` was not found, in words that say what to mend: a path
+/// this process may not look at (after vipd became `user`, a reload
+/// checks as that user) is not a missing file.
+fn not_found(program: &str) -> String {
+    if program.contains('/') {
+        if let Err(error) = Path::new(program).metadata() {
+            if error.kind() == std::io::ErrorKind::PermissionDenied {
+                let uid = nix::unistd::geteuid();
+                return format!(
+                    "{program}: cannot be looked at by uid {uid}, whom vipd runs as (permission denied on the way to it)"
+                );
+            }
+        }
+    }
+    format!("{program}: no such executable")
 }
 
 pub fn resolve(program: &str) -> Option<PathBuf> {

@@ -95,7 +95,18 @@ impl Netlink {
         &self.handle
     }
 
+    /// The link called `name`, by its name or an altname.
     pub async fn link(&self, name: &str) -> Result<LinkInfo, NetlinkError> {
+        // IFLA_IFNAME holds at most 15 bytes (the kernel answers ERANGE);
+        // an altname may be longer (up to 127): find it among them all.
+        if name.len() >= libc::IFNAMSIZ {
+            return self
+                .links()
+                .await?
+                .into_iter()
+                .find(|l| l.name == name || l.altnames.iter().any(|a| a == name))
+                .ok_or_else(|| NetlinkError::NoSuchInterface(name.to_string()));
+        }
         let mut links = self
             .handle
             .link()
@@ -196,7 +207,15 @@ impl Netlink {
             .execute()
             .try_collect()
             .await?;
-        for message in messages {
+        for mut message in messages {
+            // The kernel matches IFA_LABEL on delete, and renaming a link
+            // renames its addresses' labels: a label read a moment before
+            // a rename would make the delete miss, silently (ENOENT counts
+            // as gone), leaving the VIP on a host that let it go. The
+            // address, prefix and link say which one it is.
+            message
+                .attributes
+                .retain(|a| !matches!(a, AddressAttribute::Label(_)));
             match self.handle.address().del(message).execute().await {
                 Err(rtnetlink::Error::NetlinkError(e))
                     if e.raw_code() == -libc::ENOENT || e.raw_code() == -libc::EADDRNOTAVAIL => {}

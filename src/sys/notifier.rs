@@ -135,6 +135,17 @@ impl Notifiers {
         }
     }
 
+    /// After a reload: lets go of the queues and FIFO writers no instance
+    /// or group of the new configuration uses. Each ends once its last
+    /// handle is gone and what it holds has run (a removed instance's
+    /// STOP still runs); a name used again later gets a new queue.
+    pub fn keep_only(&mut self, subjects: &[Subject], fifos: &[PathBuf]) {
+        let key = |s: &Subject| (matches!(s, Subject::Group(_)), s.name().to_string());
+        let wanted: Vec<_> = subjects.iter().map(key).collect();
+        self.queues.retain(|k, _| wanted.contains(k));
+        self.fifos.retain(|path, _| fifos.contains(path));
+    }
+
     /// Notifications dropped so far: queues full, FIFO lines not written.
     pub fn dropped_total(&self) -> u64 {
         let queues: u64 = self
@@ -183,7 +194,7 @@ async fn run_scripts(subject: &Subject, settings: &NotifySettings, n: &Notificat
     let args = phrases::notify_arguments(subject, n.state, n.priority);
     for (script, extra) in [(own, &[][..]), (settings.any.as_ref(), &args[..])] {
         let Some(script) = script else { continue };
-        if let Outcome::Failure(why) =
+        if let Outcome::Failure(why) | Outcome::NotRun(why) =
             run_script(script, extra, settings.run_as.as_ref(), settings.timeout).await
         {
             phrases::notify_script_failed(instance, &script.line, &why);

@@ -36,6 +36,8 @@ pub enum FifoError {
     NotFifo,
     #[error("the reader took nothing for {0:?}; line dropped")]
     Timeout(Duration),
+    #[error("opening it does not return (a hung mount?); line dropped")]
+    Hung,
     #[error("a line of {0} bytes is longer than a pipe writes at once")]
     TooLong(usize),
     #[error("{0}")]
@@ -51,6 +53,7 @@ impl FifoError {
             FifoError::Timeout(_) => 3,
             FifoError::TooLong(_) => 4,
             FifoError::Io(_) => 5,
+            FifoError::Hung => 6,
         }
     }
 }
@@ -59,6 +62,8 @@ impl FifoError {
 pub struct FifoWriter {
     path: PathBuf,
     sender: Option<pipe::Sender>,
+    /// An open under way on a blocking thread.
+    opening: Arc<std::sync::atomic::AtomicBool>,
     timeout: Duration,
     /// Lines not written, for any reason.
     pub dropped: Arc<AtomicU64>,
@@ -70,22 +75,46 @@ impl FifoWriter {
         FifoWriter {
             path: path.to_path_buf(),
             sender: None,
+            opening: Arc::default(),
             timeout,
             dropped: Arc::new(AtomicU64::new(0)),
             logged: None,
         }
     }
 
-    fn open(&mut self) -> Result<&mut pipe::Sender, FifoError> {
+    /// Opens the FIFO on a blocking thread: looking a path up on a hung
+    /// network mount never returns, and this runs on the daemon's thread.
+    /// One open at a time, ever: while one hangs, lines are dropped.
+    async fn open(&mut self) -> Result<&mut pipe::Sender, FifoError> {
         if self.sender.is_none() {
-            let sender = pipe::OpenOptions::new()
-                .open_sender(&self.path)
-                .map_err(|e| match e.raw_os_error() {
-                    Some(libc::ENXIO) => FifoError::NoReader,
-                    Some(libc::EISDIR) => FifoError::NotFifo,
-                    _ if e.kind() == io::ErrorKind::InvalidInput => FifoError::NotFifo,
-                    _ => FifoError::Io(e),
-                })?;
+            if self.opening.swap(true, Ordering::SeqCst) {
+                return Err(FifoError::Hung);
+            }
+            let (path, opening) = (self.path.clone(), Arc::clone(&self.opening));
+            let opened = tokio::task::spawn_blocking(move || {
+                use std::os::unix::fs::OpenOptionsExt;
+                // O_NONBLOCK: without a reader, ENXIO at once.
+                let file = std::fs::OpenOptions::new()
+                    .write(true)
+                    .custom_flags(libc::O_NONBLOCK)
+                    .open(&path);
+                opening.store(false, Ordering::SeqCst);
+                file
+            });
+            let file = match tokio::time::timeout(self.timeout, opened).await {
+                Ok(Ok(file)) => file,
+                Ok(Err(join)) => return Err(FifoError::Io(io::Error::other(join))),
+                Err(_) => return Err(FifoError::Hung),
+            };
+            // Checks the type: a regular file or a directory is refused.
+            let sender =
+                file.and_then(pipe::Sender::from_file)
+                    .map_err(|e| match e.raw_os_error() {
+                        Some(libc::ENXIO) => FifoError::NoReader,
+                        Some(libc::EISDIR) => FifoError::NotFifo,
+                        _ if e.kind() == io::ErrorKind::InvalidInput => FifoError::NotFifo,
+                        _ => FifoError::Io(e),
+                    })?;
             self.sender = Some(sender);
         }
         Ok(self.sender.as_mut().expect("just opened"))
@@ -96,7 +125,7 @@ impl FifoWriter {
             return Err(FifoError::TooLong(line.len()));
         }
         let timeout = self.timeout;
-        let sender = self.open()?;
+        let sender = self.open().await?;
         match tokio::time::timeout(timeout, sender.write_all(line.as_bytes())).await {
             Ok(Ok(())) => Ok(()),
             Ok(Err(e)) => {

@@ -26,6 +26,9 @@ const HTTP_LIMIT: usize = 64 * 1024;
 pub enum Outcome {
     Success,
     Failure(String),
+    /// The script was not started (the launcher ran its most at once):
+    /// no result either way, so a check keeps its state.
+    NotRun(String),
 }
 
 pub async fn check(kind: &CheckKind, deadline: Duration) -> Outcome {

@@ -91,10 +91,18 @@ impl AsRawFd for Watch {
     }
 }
 
-/// Changes to the watched files, by path, as inotify reports them on
-/// their directories (a file replaced by rename, as editors and
-/// `mv` do, is seen too). keepalived watches the same events.
-pub fn watch(files: &[PathBuf]) -> io::Result<impl Stream<Item = Vec<PathBuf>>> {
+/// An inotify instance watching the files' directories, not yet on the
+/// runtime: made by `prepare_watch` on a blocking thread (adding a watch
+/// looks the path up, which never returns on a hung mount), then turned
+/// into a stream by `watch`.
+pub struct Prepared {
+    inotify: Inotify,
+    directories: HashMap<WatchDescriptor, Vec<(OsString, PathBuf)>>,
+}
+
+/// Watches the directories of `files` (a file replaced by rename, as
+/// editors and `mv` do, is seen too). keepalived watches the same events.
+pub fn prepare_watch(files: &[PathBuf]) -> io::Result<Prepared> {
     let inotify = Inotify::init(InitFlags::IN_NONBLOCK | InitFlags::IN_CLOEXEC)?;
     let mut directories: HashMap<WatchDescriptor, Vec<(OsString, PathBuf)>> = HashMap::new();
     for file in files {
@@ -118,6 +126,19 @@ pub fn watch(files: &[PathBuf]) -> io::Result<impl Stream<Item = Vec<PathBuf>>> 
             .or_default()
             .push((name.to_os_string(), file.clone()));
     }
+    Ok(Prepared {
+        inotify,
+        directories,
+    })
+}
+
+/// Changes to the watched files, by path, as inotify reports them. Must
+/// be called on the runtime.
+pub fn watch(prepared: Prepared) -> io::Result<impl Stream<Item = Vec<PathBuf>>> {
+    let Prepared {
+        inotify,
+        directories,
+    } = prepared;
     // SAFETY: the descriptor belongs to the Inotify inside `Watch`, which
     // the AsyncFd owns: it stays open and the same while registered.
     let fd = unsafe { AsyncFd::register_with_interest(Watch(inotify), Interest::READABLE) }?;

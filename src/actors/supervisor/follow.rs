@@ -30,6 +30,13 @@ const RESYNC: Duration = Duration::from_secs(30);
 
 type Events = Pin<Box<dyn Stream<Item = NetEvent>>>;
 
+/// When to try again to make an instance's VMAC, and what was said.
+pub(super) struct VmacRetry {
+    backoff: Backoff,
+    next: Instant,
+    said: Option<String>,
+}
+
 /// The table and the subscription that keeps it current.
 pub struct Followed {
     netlink: Netlink,
@@ -198,6 +205,7 @@ impl Running {
     /// logged and tried at the next change of links.
     pub(super) async fn restore_vmacs(&mut self) {
         let table = self.interfaces.table();
+        let now = Instant::now();
         let missing: Vec<_> = self
             .instances
             .values()
@@ -207,23 +215,51 @@ impl Running {
                         && table.resolve(&i.settings.interface).is_some()
                 })
             })
+            .filter(|i| {
+                self.vmac_retries
+                    .get(&i.settings.name)
+                    .is_none_or(|retry| retry.next <= now)
+            })
             .map(|i| i.settings.clone())
             .collect();
         if missing.is_empty() {
             return;
         }
+        let mut made_any = false;
         for s in &missing {
             match make_vmacs(std::slice::from_ref(s), &self.netlink, &mut self.made).await {
                 Ok(()) => {
-                    tracing::info!(instance = %s.name, "({}) its VMAC is made again on {}", s.name, s.interface)
+                    self.vmac_retries.remove(&s.name);
+                    made_any = true;
+                    tracing::info!(instance = %s.name, "({}) its VMAC is made again on {}", s.name, s.interface);
                 }
                 Err(error) => {
-                    tracing::warn!(instance = %s.name, %error, "({}) cannot make its VMAC again: {error}", s.name)
+                    // Tried again later and later (at the next change of
+                    // links or resync after that); said once per reason.
+                    let retry =
+                        self.vmac_retries
+                            .entry(s.name.clone())
+                            .or_insert_with(|| VmacRetry {
+                                backoff: Backoff::new(
+                                    Duration::from_secs(1),
+                                    Duration::from_secs(60),
+                                ),
+                                next: now,
+                                said: None,
+                            });
+                    retry.next = now + retry.backoff.next_delay();
+                    let said = error.to_string();
+                    if retry.said.as_ref() != Some(&said) {
+                        tracing::warn!(instance = %s.name, %error, "({}) cannot make its VMAC again: {error}; trying again later", s.name);
+                        retry.said = Some(said);
+                    }
                 }
             }
         }
-        let changes = self.interfaces.resync().await;
-        self.follow(&changes);
+        if made_any {
+            let changes = self.interfaces.resync().await;
+            self.follow(&changes);
+        }
     }
 
     /// Tells the address and receive actors which link each name means.

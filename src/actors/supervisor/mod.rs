@@ -84,6 +84,8 @@ pub enum StartError {
     },
     #[error("cannot handle signals: {0}")]
     Signals(#[from] std::io::Error),
+    #[error("the script launcher has gone ({0}): vipd stopped, masters handing over, so that the service manager starts it again with a new one (it cannot start one itself, having given up the privileges that takes)")]
+    LauncherGone(String),
     #[error(transparent)]
     Netlink(#[from] NetlinkError),
 }
@@ -133,7 +135,13 @@ pub fn run(settings: Settings, reread: Reread) -> Result<(), StartError> {
     }
     raise_descriptor_limit();
     crate::sys::signals::ignore_habitual_signals_during_start();
-    actix::System::new().block_on(start_and_wait(settings, reread))
+    let system = actix::System::new();
+    let outcome = system.block_on(start_and_wait(settings, reread));
+    // Dropping the runtime waits for its blocking threads, and one may
+    // be stuck on a hung mount (a tracked file): the process is ending
+    // anyway, so the stop must not wait for it.
+    std::mem::forget(system);
+    outcome
 }
 
 /// Sockets, timers and netlink take a descriptor each, per interface and
@@ -159,6 +167,7 @@ fn raise_descriptor_limit() {
 /// What woke the daemon's main loop.
 enum Step {
     Signal(Request),
+    LauncherGone(String),
     Reread(Result<Settings, ConfigErrors>),
     Interfaces(Vec<crate::net::netlink::NetEvent>),
 }
@@ -170,6 +179,7 @@ async fn start_and_wait(settings: Settings, reread: Reread) -> Result<(), StartE
         Ok(running) => running,
         // Ours was bound (unless binding it failed): do not leave it.
         Err(error) => {
+            tracing::error!(%error, "vipd cannot start: {error}");
             if !matches!(error, StartError::ControlSocket { .. }) {
                 let _ = std::fs::remove_file(&socket);
             }
@@ -179,10 +189,14 @@ async fn start_and_wait(settings: Settings, reread: Reread) -> Result<(), StartE
     tracing::info!(instances = running.instances.len(), "vipd running");
     tell_service_manager(&[sd_notify::NotifyState::Ready]);
     let mut reloads = reload::Reloads::default();
+    let launcher_gone = crate::sys::launcher::gone();
+    tokio::pin!(launcher_gone);
+    let mut outcome = Ok(());
 
     loop {
         let step = tokio::select! {
             request = signals.next() => Step::Signal(request),
+            why = &mut launcher_gone => Step::LauncherGone(why),
             read = reloads.read() => Step::Reread(read),
             events = running.interfaces.next() => Step::Interfaces(events),
         };
@@ -190,6 +204,15 @@ async fn start_and_wait(settings: Settings, reread: Reread) -> Result<(), StartE
             Step::Signal(Request::Stop(name)) => {
                 tracing::info!(signal = name, "{name}: stopping");
                 tell_service_manager(&[sd_notify::NotifyState::Stopping]);
+                break;
+            }
+            // Without it no check runs and no notify script: a daemon
+            // that went on would hold VIPs for services it cannot watch.
+            Step::LauncherGone(why) => {
+                let error = StartError::LauncherGone(why);
+                tracing::error!(%error, "{error}");
+                tell_service_manager(&[sd_notify::NotifyState::Stopping]);
+                outcome = Err(error);
                 break;
             }
             Step::Signal(Request::Reload) => {
@@ -247,7 +270,7 @@ async fn start_and_wait(settings: Settings, reread: Reread) -> Result<(), StartE
     }
     made.undo(&netlink).await;
     tracing::info!("vipd stopped");
-    Ok(())
+    outcome
 }
 
 /// systemd's Type=notify: READY once every actor runs, STOPPING when the
@@ -330,6 +353,8 @@ pub struct Running {
     pub sources: Sources,
     /// Notify queues by instance or group name; a reload reuses them.
     notifiers: Notifiers,
+    /// VMACs that could not be made again, by instance.
+    vmac_retries: HashMap<String, follow::VmacRetry>,
 }
 
 /// Makes each instance's VMAC (a leftover of the same name is replaced),
@@ -445,6 +470,7 @@ pub async fn start(settings: Settings) -> Result<Running, StartError> {
         metrics,
         sources: Sources::default(),
         notifiers: Notifiers::default(),
+        vmac_retries: HashMap::new(),
     };
     for s in &settings {
         running.startable(s)?;

@@ -235,6 +235,27 @@ impl Running {
         }
         self.health_settings = health;
         self.wire();
+        let subjects: Vec<Subject> = self
+            .instances
+            .keys()
+            .map(|n| Subject::Instance(n.clone()))
+            .chain(
+                self.sync_groups
+                    .iter()
+                    .map(|g| Subject::Group(g.name.clone())),
+            )
+            .collect();
+        let fifos: Vec<_> = self
+            .instances
+            .values()
+            .filter_map(|i| i.settings.notify.fifo.clone())
+            .chain(
+                self.sync_groups
+                    .iter()
+                    .filter_map(|g| g.notify.fifo.clone()),
+            )
+            .collect();
+        self.notifiers.keep_only(&subjects, &fifos);
         if failed.is_empty() {
             Ok(plan.summary())
         } else {

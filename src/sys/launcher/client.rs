@@ -119,6 +119,33 @@ pub(crate) fn client() -> Option<Arc<Client>> {
     }
 }
 
+/// Why the launcher went away, once it has: what the daemon waits on to
+/// stop (it cannot start another one, having given up the privileges
+/// that takes).
+static GONE: OnceLock<tokio::sync::watch::Sender<Option<String>>> = OnceLock::new();
+
+fn gone_channel() -> &'static tokio::sync::watch::Sender<Option<String>> {
+    GONE.get_or_init(|| tokio::sync::watch::channel(None).0)
+}
+
+/// Resolves, with the reason, when the launcher started by `start` has
+/// gone; never without one. Call it on the daemon's runtime: it starts
+/// watching the launcher's socket.
+pub async fn gone() -> String {
+    if client().is_none() {
+        return std::future::pending().await;
+    }
+    let mut watching = gone_channel().subscribe();
+    loop {
+        if let Some(why) = watching.borrow_and_update().clone() {
+            return why;
+        }
+        if watching.changed().await.is_err() {
+            return std::future::pending().await;
+        }
+    }
+}
+
 /// Scripts the launcher refused because it ran its most at once (for
 /// metrics); 0 without a launcher.
 pub fn refused_total() -> u64 {
@@ -192,7 +219,8 @@ impl Client {
     /// The launcher is gone: every script fails from now on, said once.
     fn lost(&self, why: &str) {
         if !self.gone.swap(true, Ordering::SeqCst) {
-            tracing::error!(reason = %why, "script launcher is not running ({why}): checks and notify scripts fail until vipd restarts");
+            tracing::error!(reason = %why, "script launcher is not running ({why})");
+            gone_channel().send_replace(Some(why.to_string()));
         }
         if let Ok(mut pending) = self.pending.lock() {
             pending.clear(); // their waiters see the launcher gone
@@ -224,12 +252,12 @@ impl Client {
         if let Err(error) = self.requests.try_send(frame) {
             guard.armed = false;
             self.forget(id);
-            return Outcome::Failure(match error {
-                mpsc::error::TrySendError::Full(_) => {
-                    "not started: too many scripts waiting for the script launcher".into()
-                }
-                mpsc::error::TrySendError::Closed(_) => GONE.into(),
-            });
+            return match error {
+                mpsc::error::TrySendError::Full(_) => Outcome::NotRun(
+                    "not started: too many scripts waiting for the script launcher".into(),
+                ),
+                mpsc::error::TrySendError::Closed(_) => Outcome::Failure(GONE.into()),
+            };
         }
         let answer = tokio::time::timeout(wait, rx).await;
         guard.armed = answer.is_err();
@@ -244,7 +272,7 @@ impl Client {
                 if !self.busy_logged.swap(true, Ordering::Relaxed) {
                     tracing::warn!(running, "script launcher: {running} scripts already running, the most at once; scripts are refused until some finish");
                 }
-                Outcome::Failure(format!(
+                Outcome::NotRun(format!(
                     "not started: {running} scripts already running (the most at once)"
                 ))
             }

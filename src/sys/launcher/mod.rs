@@ -18,7 +18,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
-pub use client::{start, LauncherError};
+pub use client::{gone, start, LauncherError};
 
 /// Largest frame either side sends or accepts: a command line and its
 /// arguments, or an outcome's text.

@@ -128,7 +128,9 @@ async fn serve_stream(stream: std::os::unix::net::UnixStream, parent: u32) -> st
                     if by_id.remove(&id).is_some() {
                         let outcome = match outcome {
                             Outcome::Success => LaunchOutcome::Success,
-                            Outcome::Failure(why) => LaunchOutcome::Failure(why),
+                            Outcome::Failure(why) | Outcome::NotRun(why) => {
+                                LaunchOutcome::Failure(why)
+                            }
                         };
                         let _ = replies_tx.send(FromLauncher::Done { id, outcome }).await;
                     }
