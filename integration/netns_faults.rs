@@ -26,16 +26,6 @@ fn write_config(lab: &Lab, host: usize, priority: u8, interface: &str, more: &st
     path
 }
 
-fn reload(lab: &Lab, host: usize) -> std::process::Output {
-    let socket = control_socket(lab, host);
-    lab.exec(
-        host,
-        &vipd_binary().to_string_lossy(),
-        &["reload", "--socket", &socket.to_string_lossy()],
-    )
-    .expect("run vipd reload")
-}
-
 fn ip(args: &[&str]) {
     let out = Command::new("ip").args(args).output().expect("run ip");
     assert!(out.status.success(), "ip {args:?}: {out:?}");

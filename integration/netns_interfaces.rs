@@ -65,16 +65,6 @@ fn wait_until(what: &str, daemons: &[&Daemon], mut condition: impl FnMut() -> bo
     });
 }
 
-fn reload(lab: &Lab, host: usize) -> std::process::Output {
-    let socket = control_socket(lab, host);
-    lab.exec(
-        host,
-        &vipd_binary().to_string_lossy(),
-        &["reload", "--socket", &socket.to_string_lossy()],
-    )
-    .expect("run vipd reload")
-}
-
 /// The reproduction: VI_1 on eth0 and VI_2 on eth1; eth0's
 /// address moves (192.0.2.201 deleted, 192.0.2.5 added) and VI_1's
 /// priority changes; SIGHUP. Before: VI_1's restart failed ~7,000 times,

@@ -67,19 +67,6 @@ fn vi_1_transitions(lab: &Lab, host: usize) -> u64 {
         .sum()
 }
 
-/// `vipd reload` for `host`, as an operator runs it (inside the host's
-/// namespace, so the control socket's peer is root there too).
-fn reload(lab: &Lab, host: usize) -> std::process::Output {
-    let socket = control_socket(lab, host);
-    let vipd = vipd_binary();
-    lab.exec(
-        host,
-        &vipd.to_string_lossy(),
-        &["reload", "--socket", &socket.to_string_lossy()],
-    )
-    .expect("run vipd reload")
-}
-
 /// Lines of `log` with "(VI_1) Entering".
 fn vi_1_entries(daemon: &Daemon) -> usize {
     daemon.log_text().matches("(VI_1) Entering").count()

@@ -289,6 +289,18 @@ pub fn get(lab: &Lab, host: usize, address: &str, path: &str) -> Option<String> 
         .or_else(|| head.starts_with("HTTP/1.0 200").then(|| body.to_string()))
 }
 
+/// `vipd reload` for `host`, as an operator runs it (inside the host's
+/// namespace, so the control socket's peer is root there too).
+pub fn reload(lab: &Lab, host: usize) -> std::process::Output {
+    let socket = control_socket(lab, host);
+    lab.exec(
+        host,
+        &vipd_binary().to_string_lossy(),
+        &["reload", "--socket", &socket.to_string_lossy()],
+    )
+    .expect("run vipd reload")
+}
+
 pub fn value(metrics: &str, series: &str) -> Option<f64> {
     metrics
         .lines()

@@ -1342,18 +1342,26 @@ impl Mapper {
     /// vrrp_vscript_end_handler: a vrrp_script without a script is
     /// removed.
     fn finish_script(&mut self, section: &mut Section, node: &Node) -> bool {
+        let kept = self.finish_complete(section, node, "script", "removes");
+        if kept {
+            self.scripts.push(section.name.clone());
+        }
+        kept
+    }
+
+    /// A vrrp_script or track_file left incomplete is dropped, as
+    /// keepalived drops it (it `removes` or `ignores` it).
+    fn finish_complete(&mut self, section: &Section, node: &Node, lacks: &str, does: &str) -> bool {
         if !section.facts.complete {
             self.adjust_node(
                 node,
                 format!(
-                    "{} has no script: keepalived removes it, and so does vipd",
+                    "{} has no {lacks}: keepalived {does} it, and so does vipd",
                     section.name
                 ),
             );
-            return false;
         }
-        self.scripts.push(section.name.clone());
-        true
+        section.facts.complete
     }
 
     fn track_file(&mut self, section: &mut Section, node: &Node) {
@@ -1418,18 +1426,11 @@ impl Mapper {
 
     /// track_file_end_handler: a track_file without a file is ignored.
     fn finish_track_file(&mut self, section: &mut Section, node: &Node) -> bool {
-        if !section.facts.complete {
-            self.adjust_node(
-                node,
-                format!(
-                    "{} has no file: keepalived ignores it, and so does vipd",
-                    section.name
-                ),
-            );
-            return false;
+        let kept = self.finish_complete(section, node, "file", "ignores");
+        if kept {
+            self.track_files.push(section.name.clone());
         }
-        self.track_files.push(section.name.clone());
-        true
+        kept
     }
 
     fn sync_group(&mut self, section: &mut Section, node: &Node) {
