@@ -532,20 +532,20 @@ impl Running {
                     .interfaces
                     .table()
                     .resolve(&interface)
-                    .map(|l| l.info.clone())
-                    .ok_or_else(|| StartError::NoSuchInterface {
+                    .map(|l| l.info.clone());
+                // A VMAC not made (yet) comes with restore_vmacs; any
+                // other name must mean a link.
+                let is_vmac = s.vmac.as_ref().is_some_and(|v| v.name == interface);
+                if link.is_none() && !is_vmac {
+                    return Err(StartError::NoSuchInterface {
                         instance: s.name.clone(),
-                        interface: interface.clone(),
-                    })?;
+                        interface,
+                    });
+                }
                 let (name, l, netlink) = (interface.clone(), link.clone(), self.netlink.clone());
-                let actor = Supervisor::start(move |_| AddressActor::new(name, Some(l), netlink));
-                self.address_actors.insert(
-                    interface,
-                    Linked {
-                        actor,
-                        link: Some(link),
-                    },
-                );
+                let actor = Supervisor::start(move |_| AddressActor::new(name, l, netlink));
+                self.address_actors
+                    .insert(interface, Linked { actor, link });
             }
         }
         Ok(())
@@ -615,8 +615,10 @@ impl Running {
         // as it would be had the address gone while vipd ran.
         let binding = match self.binding(&s) {
             Ok(binding) => Ok(binding),
-            Err(missing @ BindError::NoSuchInterface(_)) => {
-                return Err(missing.for_instance(&s.name))
+            Err(BindError::NoSuchInterface(missing))
+                if s.vmac.as_ref().is_none_or(|v| v.name != missing) =>
+            {
+                return Err(BindError::NoSuchInterface(missing).for_instance(&s.name))
             }
             Err(error) => {
                 let name = &s.name;

@@ -270,7 +270,15 @@ impl Running {
     /// An instance that was not running: its VMAC, its links, its actor.
     async fn start_fresh(&mut self, s: InstanceSettings) -> Result<(), StartError> {
         if s.vmac.is_some() {
-            make_vmacs(std::slice::from_ref(&s), &self.netlink, &mut self.made).await?;
+            // Past the point of no return, a VMAC that cannot be made
+            // leaves the instance in FAULT saying so, tried again later
+            // (restore_vmacs), rather than gone from status.
+            if let Err(error) =
+                make_vmacs(std::slice::from_ref(&s), &self.netlink, &mut self.made).await
+            {
+                let name = &s.name;
+                tracing::error!(instance = %name, %error, "({name}) {error}; it starts in FAULT and its VMAC is tried again later");
+            }
             // The new VMAC is a link of its own: into the table now.
             let changes = self.interfaces.resync().await;
             self.follow(&changes);
