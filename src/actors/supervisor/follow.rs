@@ -202,19 +202,30 @@ impl Running {
 
     /// A VMAC goes with its parent: when the parent is made again, so is
     /// the VMAC (keepalived does the same, vrrp_vmac.c). A failure is
-    /// logged and tried at the next change of links.
+    /// logged and tried again with backoff (1 s to 60 s).
     pub(super) async fn restore_vmacs(&mut self) {
         let table = self.interfaces.table();
         let now = Instant::now();
+        let wanted = |i: &super::RunningInstance| {
+            i.settings.vmac.as_ref().is_some_and(|vmac| {
+                table.resolve(&vmac.name).is_none()
+                    && table.resolve(&i.settings.interface).is_some()
+            })
+        };
+        // A retry is kept only while its VMAC is still wanted, so that the
+        // wake-up for the earliest one (next_vmac_retry) is never stale.
+        let still_wanted: std::collections::HashSet<_> = self
+            .instances
+            .values()
+            .filter(|i| wanted(i))
+            .map(|i| i.settings.name.clone())
+            .collect();
+        self.vmac_retries
+            .retain(|name, _| still_wanted.contains(name));
         let missing: Vec<_> = self
             .instances
             .values()
-            .filter(|i| {
-                i.settings.vmac.as_ref().is_some_and(|vmac| {
-                    table.resolve(&vmac.name).is_none()
-                        && table.resolve(&i.settings.interface).is_some()
-                })
-            })
+            .filter(|i| wanted(i))
             .filter(|i| {
                 self.vmac_retries
                     .get(&i.settings.name)
@@ -234,8 +245,8 @@ impl Running {
                     tracing::info!(instance = %s.name, "({}) its VMAC is made again on {}", s.name, s.interface);
                 }
                 Err(error) => {
-                    // Tried again later and later (at the next change of
-                    // links or resync after that); said once per reason.
+                    // Tried again later and later (when due, or at an
+                    // earlier change of links); said once per reason.
                     let retry =
                         self.vmac_retries
                             .entry(s.name.clone())
@@ -260,6 +271,13 @@ impl Running {
             let changes = self.interfaces.resync().await;
             self.follow(&changes);
         }
+    }
+
+    /// When the earliest VMAC that could not be made is due again: a
+    /// failure with no later change of links is retried by this, not
+    /// left to the next resync.
+    pub(super) fn next_vmac_retry(&self) -> Option<Instant> {
+        self.vmac_retries.values().map(|retry| retry.next).min()
     }
 
     /// Tells the address and receive actors which link each name means.

@@ -170,6 +170,7 @@ enum Step {
     LauncherGone(String),
     Reread(Result<Settings, ConfigErrors>),
     Interfaces(Vec<crate::net::netlink::NetEvent>),
+    VmacRetryDue,
 }
 
 async fn start_and_wait(settings: Settings, reread: Reread) -> Result<(), StartError> {
@@ -194,11 +195,13 @@ async fn start_and_wait(settings: Settings, reread: Reread) -> Result<(), StartE
     let mut outcome = Ok(());
 
     loop {
+        let vmac_retry = running.next_vmac_retry();
         let step = tokio::select! {
             request = signals.next() => Step::Signal(request),
             why = &mut launcher_gone => Step::LauncherGone(why),
             read = reloads.read() => Step::Reread(read),
             events = running.interfaces.next() => Step::Interfaces(events),
+            () = sleep_until_some(vmac_retry) => Step::VmacRetryDue,
         };
         match step {
             Step::Signal(Request::Stop(name)) => {
@@ -253,6 +256,7 @@ async fn start_and_wait(settings: Settings, reread: Reread) -> Result<(), StartE
                 running.follow(&events);
                 running.restore_vmacs().await;
             }
+            Step::VmacRetryDue => running.restore_vmacs().await,
         }
     }
     let Running {
@@ -271,6 +275,14 @@ async fn start_and_wait(settings: Settings, reread: Reread) -> Result<(), StartE
     made.undo(&netlink).await;
     tracing::info!("vipd stopped");
     outcome
+}
+
+/// Sleeps until the instant if there is one, else for ever.
+async fn sleep_until_some(instant: Option<tokio::time::Instant>) {
+    match instant {
+        Some(instant) => tokio::time::sleep_until(instant).await,
+        None => std::future::pending().await,
+    }
 }
 
 /// systemd's Type=notify: READY once every actor runs, STOPPING when the
