@@ -12,8 +12,8 @@ use crate::log::phrases;
 use crate::net::sender_pool::shared_sender;
 use crate::net::vrrp_socket::VrrpSender;
 use crate::proto::{
-    Action, Advert, Arrival, DecodeError, Endpoints, Event, Instance, InstanceParams, State,
-    Transition,
+    Action, Advert, Arrival, DecodeError, Endpoints, Event, Instance, InstanceParams, Signed,
+    State, Transition, UnixTime,
 };
 use crate::status::{epoch_seconds, InstanceStatus, TransitionRecord};
 
@@ -37,7 +37,18 @@ pub struct Inbound {
     /// When the packet was read off the socket.
     pub at: Instant,
     pub arrival: Arrival,
-    pub packet: Result<Advert, DecodeError>,
+    /// The advert and its auth_hmac trailer, if it had one.
+    pub packet: Result<(Advert, Option<Signed>), DecodeError>,
+}
+
+/// UTC now, for auth_hmac's sequence numbers; a clock before 1970 reads
+/// as 1970 (its adverts are then stale to every peer, which says so).
+fn utc_now() -> UnixTime {
+    UnixTime(
+        SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap_or_default(),
+    )
 }
 
 /// Where a sync group member reports, and its place in the group.
@@ -293,10 +304,15 @@ impl InstanceActor {
         let Some(sender) = self.sender.clone() else {
             return;
         };
+        // One trailer for every copy: the tag does not cover the
+        // destination (keepalived does the same, vrrp_auth_hmac.c).
+        let trailer = self.core.sign(utc_now(), advert);
         for &destination in &self.destinations {
             let endpoints = Endpoints::new(self.params.primary_address, destination);
+            let mut bytes = Vec::new();
             let sent = advert
-                .encode(&endpoints)
+                .encode_signed_into(&endpoints, trailer.as_ref(), &mut bytes)
+                .map(|()| bytes)
                 .map_err(|e| e.to_string())
                 .and_then(|bytes| {
                     sender
@@ -636,9 +652,10 @@ impl Handler<Inbound> for InstanceActor {
             let now = inbound.at;
             let error = inbound.packet.as_ref().err().cloned();
             let source = inbound.arrival.source;
-            if let Some(reason) = actor
-                .core
-                .handle_arrival(now, inbound.arrival, inbound.packet)
+            if let Some(reason) =
+                actor
+                    .core
+                    .handle_signed_arrival(now, utc_now(), inbound.arrival, inbound.packet)
             {
                 let name = &actor.params.name;
                 let detail: &dyn std::fmt::Display = match &error {

@@ -118,7 +118,7 @@ impl InterfaceActor {
         };
         let endpoints = Endpoints::new(packet.source, packet.destination);
         // The TTL is the instance's to judge: unicast adverts may cross routers.
-        let decoded = Advert::decode(&packet.payload, &endpoints);
+        let decoded = Advert::decode_signed(&packet.payload, &endpoints);
         instance.do_send(Inbound {
             at: packet.at,
             arrival: Arrival {

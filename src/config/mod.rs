@@ -1,6 +1,7 @@
 //! Configuration: YAML, TOML and keepalived.conf files layered in order, `VIPD_` environment
 //! overrides, validation with errors that name file, line and key.
 
+pub mod auth_hmac;
 pub mod error;
 mod expected;
 pub mod health;

@@ -205,6 +205,9 @@ pub struct InstanceConfig {
     pub source_ip: Option<IpAddr>,
     #[serde(default)]
     pub authentication: Option<Authentication>,
+    /// keepalived 2.4's HMAC-signed adverts (see config::auth_hmac).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth_hmac: Option<super::auth_hmac::AuthHmacConfig>,
     #[serde(deserialize_with = "lines_or_maps")]
     pub virtual_ipaddress: Vec<AddressConfig>,
     /// Held by the master but not advertised: more addresses than an
@@ -572,7 +575,7 @@ impl Serialize for AddressConfig {
 
 /// For a list whose entries are either keepalived's one-line form (parsed
 /// with `FromStr`) or a map with the same keys.
-fn lines_or_maps<'de, D, T>(deserializer: D) -> Result<Vec<T>, D::Error>
+pub(crate) fn lines_or_maps<'de, D, T>(deserializer: D) -> Result<Vec<T>, D::Error>
 where
     D: Deserializer<'de>,
     T: std::str::FromStr<Err = String> + Deserialize<'de>,

@@ -396,6 +396,7 @@ fn key_of(param: Param) -> &'static str {
         Param::UnicastPeers => "unicast_peer",
         Param::UnicastTtl => "unicast_ttl",
         Param::ExcludedAddresses => "virtual_ipaddress_excluded",
+        Param::AuthHmac => "auth_hmac",
     }
 }
 
@@ -516,6 +517,18 @@ fn instance_settings(
         },
     };
 
+    let auth_hmac = c
+        .auth_hmac
+        .as_ref()
+        .and_then(|h| match h.read(c.advert_int.0) {
+            Ok(params) => Some(params),
+            Err(read) => {
+                problems.extend(read);
+                unread.push(Param::AuthHmac);
+                None
+            }
+        });
+
     if !c.accept {
         // The core knows Accept_Mode, but refusing traffic to an address
         // the kernel holds takes a firewall rule, which vipd does not
@@ -600,6 +613,7 @@ fn instance_settings(
         unicast,
         excluded_addresses: excluded,
         sync_member: false,
+        auth_hmac,
     };
     for problem in params.problems() {
         if !unread.contains(&problem.param()) {

@@ -13,9 +13,10 @@ use std::time::Instant;
 
 use super::action::Action;
 use super::arrival::Arrival;
+use super::auth_hmac::{HmacState, Trailer, UnixTime};
 use super::event::Event;
 use super::interval::Centiseconds;
-use super::packet::{AddressList, Advert, Auth, DecodeError, Version};
+use super::packet::{AddressList, Advert, Auth, DecodeError, Endpoints, Signed, Version};
 use super::params::{InstanceParams, InvalidParams};
 use super::state::{FaultCause, Reason, State, Transition};
 use super::stats::{DropReason, Stats};
@@ -62,6 +63,9 @@ pub struct Instance {
     stopped: bool,
     actions: VecDeque<Action>,
     stats: Stats,
+    /// auth_hmac's sequences: what we last sent, what each sender last
+    /// sent that we accepted.
+    hmac: HmacState,
 }
 
 impl Instance {
@@ -88,6 +92,7 @@ impl Instance {
             stopped: false,
             actions: VecDeque::new(),
             stats: Stats::default(),
+            hmac: HmacState::default(),
             params,
         })
     }
@@ -268,18 +273,42 @@ impl Instance {
         self.handle_arrival(now, Arrival::multicast(source), packet)
     }
 
-    /// A packet that arrived as `arrival` says, already decoded (or not).
-    /// Returns the reason it was dropped (and counted), if it was.
+    /// A packet that arrived as `arrival` says, already decoded (or not),
+    /// without an `auth_hmac` trailer. See [`Instance::handle_signed_arrival`].
     pub fn handle_arrival(
         &mut self,
         now: Instant,
         arrival: Arrival,
         packet: Result<Advert, DecodeError>,
     ) -> Option<DropReason> {
+        let packet = packet.map(|advert| (advert, None));
+        self.handle_signed_arrival(now, UnixTime::default(), arrival, packet)
+    }
+
+    /// A packet that arrived as `arrival` says, already decoded (or not),
+    /// with its `auth_hmac` trailer if it had one; `wall` is UTC now, for
+    /// the trailer's freshness. Returns the reason it was dropped (and
+    /// counted), if it was.
+    pub fn handle_signed_arrival(
+        &mut self,
+        now: Instant,
+        wall: UnixTime,
+        arrival: Arrival,
+        packet: Result<(Advert, Option<Signed>), DecodeError>,
+    ) -> Option<DropReason> {
         let source = arrival.source;
         let checked = packet
             .map_err(|error| DropReason::from(&error))
             .and_then(|advert| arrival.check(&self.params).map(|()| advert))
+            .and_then(|(advert, signed)| {
+                // keepalived authenticates once the version is known to
+                // be ours, before any other field counts (vrrp.c).
+                if advert.version != self.params.version {
+                    return Err(DropReason::VersionMismatch);
+                }
+                self.authenticate(wall, source, signed.as_ref())?;
+                Ok(advert)
+            })
             .and_then(|advert| self.check_advert(source, &advert).map(|()| advert));
         let advert = match checked {
             Ok(advert) => advert,
@@ -298,6 +327,51 @@ impl Instance {
             State::Initialize | State::Fault => {}
         }
         None
+    }
+
+    /// auth_hmac: the trailer, if this instance wants one.
+    fn authenticate(
+        &mut self,
+        wall: UnixTime,
+        source: IpAddr,
+        signed: Option<&Signed>,
+    ) -> Result<(), DropReason> {
+        let Some(hmac) = &self.params.auth_hmac else {
+            return match signed {
+                Some(_) => Err(DropReason::HmacUnexpected),
+                None => Ok(()),
+            };
+        };
+        let unicast_peer = self
+            .params
+            .unicast
+            .as_ref()
+            .map(|unicast| unicast.peer(source).is_some());
+        let (message, trailer) = match signed {
+            Some(signed) => (signed.message.as_slice(), Some(&signed.trailer)),
+            None => (&[][..], None),
+        };
+        let verified = self
+            .hmac
+            .verify(hmac, wall, source, unicast_peer, message, trailer)?;
+        if let Some(skew) = verified.skew_secs {
+            self.stats.hmac_skew_secs = Some(skew);
+        }
+        Ok(())
+    }
+
+    /// The `auth_hmac` trailer to send after `advert` from our address
+    /// now (`wall`, UTC), if this instance signs. Asked by the daemon at
+    /// the moment it sends, so the sequence is the clock's then.
+    pub fn sign(&mut self, wall: UnixTime, advert: &Advert) -> Option<Trailer> {
+        let hmac = self.params.auth_hmac.as_ref()?;
+        if !hmac.signs() {
+            return None;
+        }
+        let source = self.params.primary_address;
+        // The tag reads the checksum as zero, so any destination will do.
+        let message = advert.encode(&Endpoints::multicast_from(source)).ok()?;
+        self.hmac.sign(hmac, wall, source, &message)
     }
 
     /// RFC 5798 §7.1 receiver checks that need this instance's settings

@@ -7,6 +7,7 @@
 
 pub mod action;
 pub mod arrival;
+pub mod auth_hmac;
 pub mod checksum;
 pub mod event;
 pub mod fsm;
@@ -22,11 +23,12 @@ pub mod tracker;
 
 pub use action::Action;
 pub use arrival::Arrival;
+pub use auth_hmac::{AntiReplay, HmacKey, HmacMode, HmacParams, Trailer, UnixTime};
 pub use event::Event;
 pub use fsm::{Instance, PeerMaster};
 pub use interval::Centiseconds;
 pub use packet::{
-    AddressList, Advert, Auth, AuthKey, DecodeError, EncodeError, Endpoints, Version, Vrid,
+    AddressList, Advert, Auth, AuthKey, DecodeError, EncodeError, Endpoints, Signed, Version, Vrid,
 };
 pub use params::{
     AnnounceSchedule, InstanceParams, InvalidParams, Param, ParamsError, Unicast, UnicastPeer,

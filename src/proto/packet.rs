@@ -45,6 +45,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use thiserror::Error;
 
+use super::auth_hmac::{Trailer, TRAILER_LEN};
 use super::checksum::internet_checksum;
 use super::interval::Centiseconds;
 
@@ -307,6 +308,14 @@ impl Endpoints {
     }
 }
 
+/// What came after a received advert: its `auth_hmac` trailer, and the
+/// VRRP message as received, which the tag covers.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Signed {
+    pub trailer: Trailer,
+    pub message: Vec<u8>,
+}
+
 /// A VRRP ADVERTISEMENT, version-independent.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Advert {
@@ -384,8 +393,32 @@ impl Advert {
         Advert::decode(bytes, endpoints)
     }
 
-    /// Decodes the VRRP message (the IP payload) and verifies its checksum.
+    /// Decodes the VRRP message (the IP payload) and verifies its
+    /// checksum; an `auth_hmac` trailer is refused as a length mismatch,
+    /// as a receiver without `auth_hmac` refuses it.
     pub fn decode(bytes: &[u8], endpoints: &Endpoints) -> Result<Advert, DecodeError> {
+        match Advert::decode_signed(bytes, endpoints)? {
+            (advert, None) => Ok(advert),
+            (advert, Some(_)) => {
+                let expected = bytes.len() - TRAILER_LEN;
+                Err(DecodeError::LengthMismatch {
+                    count: advert.addresses.len() as u8,
+                    expected,
+                    actual: bytes.len(),
+                })
+            }
+        }
+    }
+
+    /// Decodes the VRRP message and, when it is exactly one trailer longer
+    /// than its addresses make it, its `auth_hmac` trailer (keepalived
+    /// tells the two apart by length alone, vrrp.c `vrrp_check_packet`).
+    /// The checksum covers the message only over IPv4 (keepalived sums
+    /// it), and the whole payload over IPv6 (the kernel sums it there).
+    pub fn decode_signed(
+        bytes: &[u8],
+        endpoints: &Endpoints,
+    ) -> Result<(Advert, Option<Signed>), DecodeError> {
         if bytes.len() < HEADER_LEN {
             return Err(DecodeError::Truncated { len: bytes.len() });
         }
@@ -413,7 +446,8 @@ impl Advert {
             0
         };
         let expected = HEADER_LEN + usize::from(count) * address_len + auth_len;
-        if bytes.len() != expected {
+        let signed = bytes.len() == expected + TRAILER_LEN;
+        if bytes.len() != expected && !signed {
             return Err(DecodeError::LengthMismatch {
                 count,
                 expected,
@@ -422,7 +456,8 @@ impl Advert {
         }
 
         let found = u16::from_be_bytes([bytes[6], bytes[7]]);
-        let computed = checksum(version, endpoints, bytes);
+        let summed = if is_ipv6 { bytes } else { &bytes[..expected] };
+        let computed = checksum(version, endpoints, summed);
         if found != computed {
             return Err(DecodeError::BadChecksum { found, computed });
         }
@@ -460,18 +495,38 @@ impl Advert {
             )
         };
 
-        Ok(Advert {
+        let signed = signed.then(|| {
+            let trailer: &[u8; TRAILER_LEN] = bytes[expected..].try_into().expect("length checked");
+            Signed {
+                trailer: Trailer::parse(trailer),
+                message: bytes[..expected].to_vec(),
+            }
+        });
+        let advert = Advert {
             version,
             vrid,
             priority: bytes[2],
             interval,
             auth,
             addresses,
-        })
+        };
+        Ok((advert, signed))
     }
 
     /// Appends the VRRP message, checksum included, to `out`.
     pub fn encode_into(&self, endpoints: &Endpoints, out: &mut Vec<u8>) -> Result<(), EncodeError> {
+        self.encode_signed_into(endpoints, None, out)
+    }
+
+    /// As `encode_into`, with an `auth_hmac` trailer after the message if
+    /// given; over IPv6 the checksum covers it too, as the kernel's does
+    /// for keepalived.
+    pub fn encode_signed_into(
+        &self,
+        endpoints: &Endpoints,
+        trailer: Option<&Trailer>,
+        out: &mut Vec<u8>,
+    ) -> Result<(), EncodeError> {
         let is_ipv6 = endpoints
             .is_ipv6()
             .map_err(|_| EncodeError::AddressFamilyMismatch)?;
@@ -518,7 +573,16 @@ impl Advert {
         if self.version == Version::V2 {
             out.extend_from_slice(&self.auth.data());
         }
-        let sum = checksum(self.version, endpoints, &out[start..]);
+        let message_end = out.len();
+        if let Some(trailer) = trailer {
+            out.extend_from_slice(&trailer.to_bytes());
+        }
+        let summed = if is_ipv6 {
+            &out[start..]
+        } else {
+            &out[start..message_end]
+        };
+        let sum = checksum(self.version, endpoints, summed);
         out[start + 6..start + 8].copy_from_slice(&sum.to_be_bytes());
         Ok(())
     }

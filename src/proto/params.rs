@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use thiserror::Error;
 
+use super::auth_hmac::HmacParams;
 use super::interval::Centiseconds;
 use super::packet::{multicast_group, AddressList, Auth, Version, Vrid, REQUIRED_TTL};
 
@@ -138,6 +139,8 @@ pub struct InstanceParams {
     pub excluded_addresses: Vec<VirtualAddress>,
     /// In a sync group: become master only when the group says so.
     pub sync_member: bool,
+    /// keepalived 2.4's HMAC trailer; it replaces `auth`.
+    pub auth_hmac: Option<HmacParams>,
 }
 
 /// The parameter a problem is about, so that the layer that read it from
@@ -154,6 +157,7 @@ pub enum Param {
     UnicastPeers,
     UnicastTtl,
     ExcludedAddresses,
+    AuthHmac,
 }
 
 /// One rule an instance's parameters break. Messages state the rule in
@@ -197,6 +201,12 @@ pub enum ParamsError {
     },
     #[error("expected 1..255, got 0")]
     ZeroUnicastTtl,
+    #[error("active_key {0} is not one of the keys")]
+    HmacActiveKey(u8),
+    #[error("key id {0} is given twice")]
+    HmacDuplicateKey(u8),
+    #[error("auth_hmac replaces authentication: remove one of them")]
+    HmacWithAuth,
     /// A problem with an excluded (not advertised) address.
     #[error("{0}")]
     Excluded(Box<ParamsError>),
@@ -219,6 +229,9 @@ impl ParamsError {
             ParamsError::PeerFamily(_) | ParamsError::PeerTtlRange { .. } => Param::UnicastPeers,
             ParamsError::ZeroUnicastTtl => Param::UnicastTtl,
             ParamsError::Excluded(_) => Param::ExcludedAddresses,
+            ParamsError::HmacActiveKey(_)
+            | ParamsError::HmacDuplicateKey(_)
+            | ParamsError::HmacWithAuth => Param::AuthHmac,
         }
     }
 }
@@ -273,6 +286,7 @@ impl InstanceParams {
             unicast: None,
             excluded_addresses: Vec::new(),
             sync_member: false,
+            auth_hmac: None,
         }
     }
 
@@ -351,6 +365,20 @@ impl InstanceParams {
             }
             if unicast.ttl == Some(0) {
                 problems.push(ParamsError::ZeroUnicastTtl);
+            }
+        }
+        if let Some(hmac) = &self.auth_hmac {
+            let ids = hmac.key_ids();
+            if !ids.contains(&hmac.active_key) {
+                problems.push(ParamsError::HmacActiveKey(hmac.active_key));
+            }
+            for (i, id) in ids.iter().enumerate() {
+                if ids[..i].contains(id) {
+                    problems.push(ParamsError::HmacDuplicateKey(*id));
+                }
+            }
+            if self.auth != Auth::None {
+                problems.push(ParamsError::HmacWithAuth);
             }
         }
         problems

@@ -27,10 +27,18 @@ pub enum DropReason {
     UnexpectedMulticast,
     UnknownUnicastSource,
     PeerTtlOutOfRange,
+    HmacMissing,
+    HmacMalformed,
+    HmacStale,
+    HmacUnknownKey,
+    HmacBad,
+    HmacReplay,
+    HmacUnknownPeer,
+    HmacUnexpected,
 }
 
 impl DropReason {
-    pub const ALL: [DropReason; 21] = [
+    pub const ALL: [DropReason; 29] = [
         DropReason::BadTtl,
         DropReason::Truncated,
         DropReason::BadVersion,
@@ -52,6 +60,14 @@ impl DropReason {
         DropReason::UnexpectedMulticast,
         DropReason::UnknownUnicastSource,
         DropReason::PeerTtlOutOfRange,
+        DropReason::HmacMissing,
+        DropReason::HmacMalformed,
+        DropReason::HmacStale,
+        DropReason::HmacUnknownKey,
+        DropReason::HmacBad,
+        DropReason::HmacReplay,
+        DropReason::HmacUnknownPeer,
+        DropReason::HmacUnexpected,
     ];
 
     /// Stable label for metrics and logs.
@@ -78,6 +94,14 @@ impl DropReason {
             DropReason::UnexpectedMulticast => "unexpected_multicast",
             DropReason::UnknownUnicastSource => "unknown_unicast_source",
             DropReason::PeerTtlOutOfRange => "peer_ttl_out_of_range",
+            DropReason::HmacMissing => "hmac_missing",
+            DropReason::HmacMalformed => "hmac_malformed",
+            DropReason::HmacStale => "hmac_stale",
+            DropReason::HmacUnknownKey => "hmac_unknown_key",
+            DropReason::HmacBad => "hmac_bad",
+            DropReason::HmacReplay => "hmac_replay",
+            DropReason::HmacUnknownPeer => "hmac_unknown_peer",
+            DropReason::HmacUnexpected => "hmac_unexpected",
         }
     }
 
@@ -111,6 +135,14 @@ impl DropReason {
             }
             DropReason::UnknownUnicastSource => "unicast source address is not a unicast peer",
             DropReason::PeerTtlOutOfRange => "TTL outside the peer's min_ttl..max_ttl",
+            DropReason::HmacMissing => "no auth_hmac trailer, and this instance enforces it",
+            DropReason::HmacMalformed => "auth_hmac trailer of an unknown scheme or with reserved bits set",
+            DropReason::HmacStale => "auth_hmac sequence outside the time window (clock skew, or a replay)",
+            DropReason::HmacUnknownKey => "auth_hmac key id is not one of ours",
+            DropReason::HmacBad => "auth_hmac tag does not verify (another key, a changed byte, or a forgery)",
+            DropReason::HmacReplay => "auth_hmac sequence not newer than the last accepted from this sender (a replay)",
+            DropReason::HmacUnknownPeer => "signed unicast advert from an address that is not a unicast peer",
+            DropReason::HmacUnexpected => "auth_hmac trailer, and this instance has no auth_hmac",
         }
     }
 
@@ -133,6 +165,22 @@ impl From<&DecodeError> for DropReason {
             DecodeError::LengthMismatch { .. } => DropReason::LengthMismatch,
             DecodeError::ZeroInterval => DropReason::ZeroInterval,
             DecodeError::BadChecksum { .. } => DropReason::BadChecksum,
+        }
+    }
+}
+
+impl From<crate::proto::auth_hmac::Rejection> for DropReason {
+    fn from(rejection: crate::proto::auth_hmac::Rejection) -> DropReason {
+        use crate::proto::auth_hmac::Rejection;
+        match rejection {
+            Rejection::Missing => DropReason::HmacMissing,
+            Rejection::Malformed => DropReason::HmacMalformed,
+            Rejection::Stale => DropReason::HmacStale,
+            Rejection::UnknownKey => DropReason::HmacUnknownKey,
+            Rejection::BadTag => DropReason::HmacBad,
+            Rejection::Replay => DropReason::HmacReplay,
+            Rejection::UnknownPeer => DropReason::HmacUnknownPeer,
+            Rejection::Unexpected => DropReason::HmacUnexpected,
         }
     }
 }
@@ -168,6 +216,9 @@ pub struct Stats {
     pub became_master: u64,
     pub released_master: u64,
     pub dropped: DropCounts,
+    /// auth_hmac, time mode: seconds our clock was ahead of the last
+    /// sender whose advert verified (negative: behind).
+    pub hmac_skew_secs: Option<i64>,
 }
 
 #[cfg(test)]

@@ -9,7 +9,9 @@ use super::Conf;
 /// The YAML, which reads back as exactly the configuration the .conf
 /// gives: the mapped keys are written as they are, not re-derived.
 pub fn to_yaml(source: &Path, config_id: &str, conf: &Conf) -> Result<String, String> {
-    let body = serde_yaml::to_string(&serde_json::Value::Object(conf.mapped.value.clone()))
+    let mut value = conf.mapped.value.clone();
+    let redacted = redact_keys(&mut value);
+    let body = serde_yaml::to_string(&serde_json::Value::Object(value))
         .map_err(|e| format!("cannot write YAML: {e}"))?;
     let mut out = String::new();
     let _ = writeln!(
@@ -22,6 +24,12 @@ pub fn to_yaml(source: &Path, config_id: &str, conf: &Conf) -> Result<String, St
         "# Keys follow keepalived's names; `vipd check --config FILE.yaml` shows the rest."
     );
     out.push_str(&body);
+    if !redacted.is_empty() {
+        out.push_str("\n# auth_hmac keys written in the .conf itself are not copied here (a key is\n# never printed): put each in a file only vipd's user can read (chmod 600)\n# and replace `ID redacted` with `ID file:PATH`. Left out:\n");
+        for (instance, id) in redacted {
+            let _ = writeln!(out, "#   {instance}: key {id}");
+        }
+    }
     // The reader's own warnings (an include matching nothing, a stray
     // brace) and the lines keepalived runs otherwise than written; then
     // the keywords vipd leaves out, with their text.
@@ -60,4 +68,31 @@ pub fn to_yaml(source: &Path, config_id: &str, conf: &Conf) -> Result<String, St
         }
     }
     Ok(out)
+}
+
+/// Replaces every inline auth_hmac key with `ID redacted` (a file key's
+/// path is not a secret and stays); returns which were.
+fn redact_keys(value: &mut serde_json::Map<String, serde_json::Value>) -> Vec<(String, String)> {
+    use crate::config::auth_hmac::REDACTED;
+    let mut redacted = Vec::new();
+    let Some(serde_json::Value::Object(instances)) = value.get_mut("instances") else {
+        return redacted;
+    };
+    for (name, instance) in instances.iter_mut() {
+        let Some(serde_json::Value::Array(keys)) = instance
+            .get_mut("auth_hmac")
+            .and_then(|h| h.get_mut("keys"))
+        else {
+            continue;
+        };
+        for key in keys.iter_mut() {
+            let Some(line) = key.as_str() else { continue };
+            let (id, secret) = line.split_once(' ').unwrap_or((line, ""));
+            if !secret.starts_with("file:") {
+                redacted.push((name.clone(), id.to_string()));
+                *key = serde_json::Value::String(format!("{id} {REDACTED}"));
+            }
+        }
+    }
+    redacted
 }

@@ -78,6 +78,7 @@ const TOP_SECTIONS: &[&str] = &[
 ];
 const INSTANCE_BLOCKS: &[&str] = &[
     "authentication",
+    "auth_hmac",
     "virtual_ipaddress",
     "virtual_ipaddress_excluded",
     "virtual_routes",
@@ -796,6 +797,7 @@ impl Mapper {
                 section.set(keyword, Value::Bool(true), &node.at);
             }
             "authentication" => self.authentication(section, node),
+            "auth_hmac" => self.auth_hmac(section, node),
             "virtual_ipaddress" | "virtual_ipaddress_excluded" => {
                 let lines = self.address_lines(section, node);
                 section.set(keyword, Value::Array(lines), &node.at);
@@ -913,6 +915,75 @@ impl Mapper {
             return;
         }
         section.set("authentication", Value::Object(auth), &node.at);
+    }
+
+    /// keepalived 2.4.3's `auth_hmac` block (vrrp_parser.c
+    /// `vrrp_auth_hmac_*_handler`). A second block adds to the first, as
+    /// there. Where keepalived reports a configuration error and goes on
+    /// with less authentication than written (a key of the wrong length
+    /// left out; an active_key with no key, which turns the extension
+    /// off), vipd refuses the file: running unsigned by accident is what
+    /// the block is there to prevent.
+    fn auth_hmac(&mut self, section: &mut Section, node: &Node) {
+        let mut hmac = match section.map.remove("auth_hmac") {
+            Some(Value::Object(map)) => map,
+            _ => Map::new(),
+        };
+        for entry in self.block(node) {
+            let keyword = entry.keyword();
+            let key = format!("{}.auth_hmac.{keyword}", section.path);
+            match keyword {
+                "key" => {
+                    let [id, value, ..] = entry.args() else {
+                        self.refuse(entry, "auth_hmac key needs an id and a value");
+                        continue;
+                    };
+                    let keys = hmac
+                        .entry("keys")
+                        .or_insert_with(|| Value::Array(Vec::new()));
+                    if let Value::Array(keys) = keys {
+                        keys.push(text(&format!("{id} {value}")));
+                    }
+                    section
+                        .positions
+                        .insert(format!("{}.auth_hmac.keys", section.path), entry.at.clone());
+                }
+                "active_key" | "time_window" => {
+                    let Some(v) = self.value(entry) else { continue };
+                    let range = if keyword == "active_key" {
+                        1..=255
+                    } else {
+                        1..=300
+                    };
+                    match v.parse::<u32>() {
+                        Ok(n) if range.contains(&n) => {
+                            hmac.insert(keyword.into(), Value::from(n));
+                            section.positions.insert(key, entry.at.clone());
+                        }
+                        _ => self.refuse(
+                            entry,
+                            format!("{v:?}: expected {}..{}", range.start(), range.end()),
+                        ),
+                    }
+                }
+                "anti_replay" | "mode" => {
+                    let Some(v) = self.value(entry) else { continue };
+                    let choices: &[&str] = if keyword == "mode" {
+                        &["enforce", "permissive", "receive-only"]
+                    } else {
+                        &["time", "monotonic"]
+                    };
+                    if choices.contains(&v) {
+                        hmac.insert(keyword.into(), text(v));
+                        section.positions.insert(key, entry.at.clone());
+                    } else {
+                        self.refuse(entry, format!("{v:?}: expected {}", choices.join(", ")));
+                    }
+                }
+                _ => self.unknown(entry, "in auth_hmac"),
+            }
+        }
+        section.set("auth_hmac", Value::Object(hmac), &node.at);
     }
 
     /// keepalived keeps the first 8 bytes of a password (VRRP carries 8)
@@ -1236,6 +1307,34 @@ impl Mapper {
     }
 
     fn finish_instance(&mut self, section: &mut Section, _node: &Node) -> bool {
+        let hmac_at = section
+            .positions
+            .get(&format!("{}.auth_hmac", section.path))
+            .cloned();
+        if let (Some(Value::Object(hmac)), Some(at)) = (section.map.get("auth_hmac"), hmac_at) {
+            if !hmac.contains_key("active_key") {
+                self.refused.push(Refused {
+                    at,
+                    keyword: "auth_hmac".into(),
+                    message: "no active_key: keepalived would run this instance without auth_hmac; name the key adverts are signed with".into(),
+                });
+            }
+        }
+        // vrrp.c vrrp_complete_instance (2.4.3): "auth_hmac cannot be
+        // combined with authentication, dropping legacy auth".
+        if section.map.contains_key("auth_hmac") && section.map.remove("authentication").is_some() {
+            let at = section
+                .positions
+                .get(&format!("{}.authentication", section.path))
+                .cloned();
+            if let Some(at) = at {
+                self.adjust(
+                    &at,
+                    "authentication",
+                    "ignored: auth_hmac replaces it, as keepalived 2.4 does",
+                );
+            }
+        }
         self.instance_facts
             .insert(section.name.clone(), section.facts.clone());
         true
