@@ -35,7 +35,17 @@ const FORBIDDEN: &[&str] = &[
 ];
 
 /// Crates the core may use: error derives and debug traces.
-const ALLOWED_CRATES: &[&str] = &["std", "core", "alloc", "thiserror", "tracing"];
+/// Pure computation only: RustCrypto's HMAC and SHA-256 compute
+/// auth_hmac's tags (no I/O, no clock, no allocation behind our back).
+const ALLOWED_CRATES: &[&str] = &[
+    "std",
+    "core",
+    "alloc",
+    "thiserror",
+    "tracing",
+    "hmac",
+    "sha2",
+];
 
 fn manifest_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))

@@ -4,12 +4,9 @@
 
 mod support;
 
-use std::fs::File;
-use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
+use std::net::Ipv4Addr;
 use std::time::{Duration, Instant};
 
-use nix::sched::{setns, CloneFlags};
-use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 use support::*;
 use vipd::lab::{wait_for, Lab};
 use vipd::proto::{AddressList, Advert, Auth, AuthKey, Centiseconds, Endpoints, Version, Vrid};
@@ -83,17 +80,6 @@ fn a_vip_deleted_by_hand_on_the_master_comes_back() {
     );
 }
 
-/// An IPv4 packet with protocol 112, as a hostile host would craft it.
-fn ip_packet(source: Ipv4Addr, ttl: u8, payload: &[u8]) -> Vec<u8> {
-    let mut p = vec![0x45, 0, 0, 0, 0, 0, 0, 0, ttl, 112, 0, 0];
-    p.extend_from_slice(&source.octets());
-    p.extend_from_slice(&[224, 0, 0, 18]);
-    let len = (p.len() + payload.len()) as u16;
-    p[2..4].copy_from_slice(&len.to_be_bytes());
-    p.extend_from_slice(payload);
-    p
-}
-
 /// What the flood sends, in turns: every kind of bad packet for VRID 51,
 /// some claiming to come from the real master.
 fn junk(i: usize, rng: &mut u64, attacker: Ipv4Addr) -> Vec<u8> {
@@ -121,17 +107,17 @@ fn junk(i: usize, rng: &mut u64, attacker: Ipv4Addr) -> Vec<u8> {
         0 => {
             let mut bad = forged(255, "1111");
             bad[7] ^= 0x5a; // bad checksum
-            ip_packet(master, 255, &bad)
+            raw::ip_packet(master, 255, &bad)
         }
-        1 => ip_packet(master, 64, &forged(255, "1111")), // TTL 64: from off-link
-        2 => ip_packet(master, 255, &forged(0, "wrong")), // wrong password, priority 0
-        3 => ip_packet(attacker, 255, &forged(255, "wrong")[..5]), // truncated
+        1 => raw::ip_packet(master, 64, &forged(255, "1111")), // TTL 64: from off-link
+        2 => raw::ip_packet(master, 255, &forged(0, "wrong")), // wrong password, priority 0
+        3 => raw::ip_packet(attacker, 255, &forged(255, "wrong")[..5]), // truncated
         4 => {
             let mut random: Vec<u8> = (0..(next() % 60) as usize).map(|_| next() as u8).collect();
             if random.len() > 1 {
                 random[1] = 51;
             }
-            ip_packet(attacker, 255, &random)
+            raw::ip_packet(attacker, 255, &random)
         }
         _ => {
             let mut mismatched = forged(254, "1111");
@@ -139,7 +125,7 @@ fn junk(i: usize, rng: &mut u64, attacker: Ipv4Addr) -> Vec<u8> {
             mismatched[6..8].copy_from_slice(&[0, 0]);
             let sum = vipd::proto::checksum::internet_checksum(&[&mismatched]);
             mismatched[6..8].copy_from_slice(&sum.to_be_bytes()); // ...with a valid checksum
-            ip_packet(attacker, 255, &mismatched)
+            raw::ip_packet(attacker, 255, &mismatched)
         }
     }
 }
@@ -147,28 +133,15 @@ fn junk(i: usize, rng: &mut u64, attacker: Ipv4Addr) -> Vec<u8> {
 /// Sends `count` packets from inside host `host`'s namespace; returns how
 /// long it took.
 fn flood(lab: &Lab, host: usize, count: usize) -> Duration {
-    let netns = File::open(format!("/var/run/netns/{}", lab.host(host).netns)).unwrap();
     let std::net::IpAddr::V4(attacker) = lab.host(host).ipv4 else {
         unreachable!()
     };
-    std::thread::spawn(move || {
-        // setns moves this thread only; the test's other threads stay put.
-        setns(&netns, CloneFlags::CLONE_NEWNET).expect("enter the attacker's namespace");
-        let socket = Socket::new(
-            Domain::IPV4,
-            Type::RAW,
-            Some(Protocol::from(libc::IPPROTO_RAW)),
-        )
-        .unwrap();
-        socket.bind_device(Some(b"eth0")).unwrap();
-        let to = SockAddr::from(SocketAddr::V4(SocketAddrV4::new(
-            Ipv4Addr::new(224, 0, 0, 18),
-            0,
-        )));
+    raw::in_host(lab, host, move || {
+        let socket = raw::sender();
         let mut rng = 0x9e37_79b9_7f4a_7c15u64;
         let start = Instant::now();
         for i in 0..count {
-            let _ = socket.send_to(&junk(i, &mut rng, attacker), &to);
+            raw::send(&socket, &junk(i, &mut rng, attacker));
             if i % 500 == 499 {
                 // Bursts of 500, then a breath: tens of thousands per second
                 // without simply overrunning our own send buffer.
@@ -177,8 +150,6 @@ fn flood(lab: &Lab, host: usize, count: usize) -> Duration {
         }
         start.elapsed()
     })
-    .join()
-    .unwrap()
 }
 
 #[test]

@@ -52,6 +52,8 @@ pub fn render(snapshot: &Snapshot) -> String {
     let held = Family::<Labels, Gauge>::default();
     let fault = Family::<Labels, Gauge>::default();
     let send_errors = Family::<Labels, Counter>::default();
+    let active_key = Family::<Labels, Gauge>::default();
+    let skew = Family::<Labels, Gauge>::default();
     for i in &snapshot.instances {
         let instance = labels(&[("vrrp_instance", &i.name)]);
         for s in STATES {
@@ -90,6 +92,14 @@ pub fn render(snapshot: &Snapshot) -> String {
                 .set(value);
         }
         send_errors.get_or_create(&instance).inc_by(i.send_errors);
+        if let Some(h) = &i.auth_hmac {
+            active_key
+                .get_or_create(&instance)
+                .set(i64::from(h.active_key));
+            if let Some(s) = h.clock_skew_secs {
+                skew.get_or_create(&instance).set(s);
+            }
+        }
     }
     registry.register(
         "instance_state",
@@ -137,6 +147,16 @@ pub fn render(snapshot: &Snapshot) -> String {
         "advert_send_errors",
         "adverts the kernel refused to send",
         send_errors,
+    );
+    registry.register(
+        "auth_hmac_active_key",
+        "the auth_hmac key id adverts are signed with",
+        active_key,
+    );
+    registry.register(
+        "auth_hmac_clock_skew_seconds",
+        "seconds this host's clock was ahead of the last verified sender's",
+        skew,
     );
 
     let up = Family::<Labels, Gauge>::default();

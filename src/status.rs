@@ -90,6 +90,27 @@ pub struct InstanceStatus {
     /// Adverts the kernel refused to send.
     #[serde(default)]
     pub send_errors: u64,
+    /// keepalived 2.4's HMAC-signed adverts, if configured (key ids
+    /// only: never a key).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth_hmac: Option<AuthHmacStatus>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct AuthHmacStatus {
+    /// enforce, permissive or receive-only.
+    pub mode: String,
+    pub active_key: u8,
+    pub key_ids: Vec<u8>,
+    /// `time` or `monotonic`.
+    pub anti_replay: String,
+    /// The freshness window (time mode).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_window_secs: Option<u32>,
+    /// Seconds our clock was ahead of the last sender whose advert
+    /// verified (negative: behind).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clock_skew_secs: Option<i64>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -179,6 +200,25 @@ pub fn render(snapshot: &Snapshot) -> String {
         let _ = writeln!(out, "  dropped         {drops}");
         if i.send_errors > 0 {
             let _ = writeln!(out, "  send errors     {}", i.send_errors);
+        }
+        if let Some(h) = &i.auth_hmac {
+            let ids: Vec<String> = h.key_ids.iter().map(u8::to_string).collect();
+            let window = h
+                .time_window_secs
+                .map(|w| format!(" {w} s"))
+                .unwrap_or_default();
+            let skew = h
+                .clock_skew_secs
+                .map(|s| format!(", clock skew {s} s"))
+                .unwrap_or_default();
+            let _ = writeln!(
+                out,
+                "  auth_hmac       {}, signs with key {} (keys {}), anti_replay {}{window}{skew}",
+                h.mode,
+                h.active_key,
+                ids.join(", "),
+                h.anti_replay
+            );
         }
         if i.transitions.len() > 1 {
             let _ = writeln!(out, "  transitions");

@@ -2,6 +2,8 @@
 //! keepalived on lab hosts, and waiting with deadlines.
 #![allow(dead_code)]
 
+pub mod raw;
+
 use std::fs;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};

@@ -12,10 +12,10 @@ use crate::log::phrases;
 use crate::net::sender_pool::shared_sender;
 use crate::net::vrrp_socket::VrrpSender;
 use crate::proto::{
-    Action, Advert, Arrival, DecodeError, Endpoints, Event, Instance, InstanceParams, Signed,
-    State, Transition, UnixTime,
+    Action, Advert, AntiReplay, Arrival, DecodeError, Endpoints, Event, HmacParams, Instance,
+    InstanceParams, Signed, State, Transition, UnixTime,
 };
-use crate::status::{epoch_seconds, InstanceStatus, TransitionRecord};
+use crate::status::{epoch_seconds, AuthHmacStatus, InstanceStatus, TransitionRecord};
 
 use super::address::{AddressRouter, Announce, Claim, LinkState, Release};
 use super::health::TrackerUpdate;
@@ -76,6 +76,12 @@ pub struct Retire;
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct SetNotifier(pub Option<Notifier>);
+
+/// A reload changed the auth_hmac settings (keys, active key, mode,
+/// anti_replay): applied in place, no transition.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct SetAuthHmac(pub Option<HmacParams>);
 
 /// The instance's state, for status and tests.
 #[derive(Message)]
@@ -401,6 +407,25 @@ impl InstanceActor {
             fault: self.core.fault_cause().map(|c| c.to_string()),
             fault_kind: self.core.fault_cause().map(|c| c.kind().to_string()),
             send_errors: self.send_errors,
+            auth_hmac: self.params.auth_hmac.as_ref().map(|h| {
+                let window = match h.anti_replay {
+                    AntiReplay::Time { window_secs } => Some(window_secs),
+                    AntiReplay::Monotonic => None,
+                };
+                AuthHmacStatus {
+                    mode: h.mode.as_str().to_string(),
+                    active_key: h.active_key,
+                    key_ids: h.key_ids(),
+                    anti_replay: if window.is_some() {
+                        "time"
+                    } else {
+                        "monotonic"
+                    }
+                    .into(),
+                    time_window_secs: window,
+                    clock_skew_secs: stats.hmac_skew_secs,
+                }
+            }),
         }
     }
 
@@ -783,6 +808,15 @@ impl Handler<SetNotifier> for InstanceActor {
 
     fn handle(&mut self, SetNotifier(notifier): SetNotifier, _ctx: &mut Context<Self>) {
         self.notifier = notifier;
+    }
+}
+
+impl Handler<SetAuthHmac> for InstanceActor {
+    type Result = ();
+
+    fn handle(&mut self, SetAuthHmac(hmac): SetAuthHmac, _ctx: &mut Context<Self>) {
+        self.params.auth_hmac = hmac.clone();
+        self.core.set_auth_hmac(hmac);
     }
 }
 

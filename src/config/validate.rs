@@ -165,6 +165,15 @@ impl InstanceSettings {
         self.template.held_addresses()
     }
 
+    /// The auth_hmac settings, which a reload changes in place.
+    pub fn auth_hmac(&self) -> Option<&crate::proto::HmacParams> {
+        self.template.auth_hmac.as_ref()
+    }
+
+    pub fn set_auth_hmac(&mut self, hmac: Option<crate::proto::HmacParams>) {
+        self.template.auth_hmac = hmac;
+    }
+
     /// The core's parameters with `primary` as our address.
     pub fn params(&self, primary: IpAddr) -> InstanceParams {
         InstanceParams {

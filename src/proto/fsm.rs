@@ -13,7 +13,7 @@ use std::time::Instant;
 
 use super::action::Action;
 use super::arrival::Arrival;
-use super::auth_hmac::{HmacState, Trailer, UnixTime};
+use super::auth_hmac::{HmacParams, HmacState, Trailer, UnixTime};
 use super::event::Event;
 use super::interval::Centiseconds;
 use super::packet::{AddressList, Advert, Auth, DecodeError, Endpoints, Signed, Version};
@@ -358,6 +358,13 @@ impl Instance {
             self.stats.hmac_skew_secs = Some(skew);
         }
         Ok(())
+    }
+
+    /// New auth_hmac settings (a reload): the sequences sent and
+    /// accepted so far stay, so nothing a peer accepted becomes new again.
+    /// Checked by the caller (`InstanceParams::validate`).
+    pub fn set_auth_hmac(&mut self, hmac: Option<HmacParams>) {
+        self.params.auth_hmac = hmac;
     }
 
     /// The `auth_hmac` trailer to send after `advert` from our address

@@ -15,7 +15,7 @@ use crate::proto::TrackerEffect;
 
 use super::super::address::Unwatch;
 use super::super::health::TrackerUpdate;
-use super::super::instance::{Retire, SetNotifier};
+use super::super::instance::{Retire, SetAuthHmac, SetNotifier};
 use super::{make_vmacs, Reread, Running, StartError, SHUTDOWN_GRACE};
 
 /// The reloads asked for: at most one being read at a time; a SIGHUP
@@ -208,6 +208,9 @@ impl Running {
                 });
                 running.actor.do_send(SetNotifier(notifier));
             }
+            if running.settings.auth_hmac() != s.auth_hmac() {
+                running.actor.do_send(SetAuthHmac(s.auth_hmac().cloned()));
+            }
             // A tracker no longer tracked stops counting.
             for old in &running.settings.trackers {
                 let still = s
@@ -303,7 +306,7 @@ pub enum ReloadError {
 #[derive(Default)]
 struct ReloadPlan {
     unchanged: usize,
-    /// Notify settings or trackers changed: updated in place.
+    /// Notify settings, trackers or auth_hmac changed: updated in place.
     adjusted: Vec<InstanceSettings>,
     /// Anything else changed: stopped and started again.
     replaced: Vec<InstanceSettings>,
@@ -340,5 +343,9 @@ fn same_but_health(old: &InstanceSettings, new: &InstanceSettings) -> bool {
     let mut old = old.clone();
     old.notify = new.notify.clone();
     old.trackers = new.trackers.clone();
+    // Keys rotate and modes step through a rollout on a running cluster:
+    // an instance restarted for it would flap (keepalived 2.4 documents
+    // both as reloads).
+    old.set_auth_hmac(new.auth_hmac().cloned());
     old == *new
 }

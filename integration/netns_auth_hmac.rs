@@ -1,0 +1,277 @@
+//! auth_hmac against a third host on the LAN, tried as an attacker would
+//! (A priority 100, B 90, C with raw sockets): forged adverts of every
+//! kind, a flood, and a genuine advert of A replayed after A stopped.
+//! With auth_hmac nothing moves; without it the same forged adverts take
+//! the VIP away from everyone, which is what the feature buys.
+
+mod support;
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::Signal;
+use support::*;
+use vipd::lab::{wait_for, Lab};
+use vipd::proto::auth_hmac::Trailer;
+use vipd::proto::{AddressList, Advert, Auth, Centiseconds, Endpoints, Version, Vrid};
+
+const KEY: &str = "1 hex:000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
+
+fn start_host(lab: &mut Lab, host: usize, priority: u8, hmac: bool) -> Daemon {
+    let extra = if hmac {
+        format!("    auth_hmac: {{ keys: [\"{KEY}\"], active_key: 1 }}\n")
+    } else {
+        String::new()
+    };
+    let config = vipd_config_with(lab, host, Flavour::V3Ipv4, priority, "", &extra);
+    start_vipd(lab, host, &config, "1", &[])
+}
+
+fn v4(address: IpAddr) -> Ipv4Addr {
+    match address {
+        IpAddr::V4(a) => a,
+        IpAddr::V6(_) => unreachable!(),
+    }
+}
+
+/// A VRRPv3 advert for VRID 51 claiming to come from `source`, with a
+/// trailer of `key_id` and a made-up tag if `key_id` is given.
+fn forged(source: Ipv4Addr, priority: u8, key_id: Option<u8>) -> Vec<u8> {
+    let advert = Advert {
+        version: Version::V3,
+        vrid: Vrid::new(51).unwrap(),
+        priority,
+        interval: Centiseconds::from_secs(1),
+        auth: Auth::None,
+        addresses: AddressList::V4(vec!["192.0.2.203".parse().unwrap()]),
+    };
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap();
+    let trailer = key_id.map(|key_id| Trailer {
+        ext_type: 1,
+        key_id,
+        reserved: 0,
+        // Fresh by the clock: only the tag can give it away.
+        sequence: (now.as_secs() << 32) | 0xffff,
+        tag: [0xa5; 16],
+    });
+    let mut payload = Vec::new();
+    advert
+        .encode_signed_into(
+            &Endpoints::new(source.into(), support::raw::GROUP.into()),
+            trailer.as_ref(),
+            &mut payload,
+        )
+        .unwrap();
+    raw::ip_packet(source, 255, &payload)
+}
+
+/// Sends `packets` in turn from host 3, one every `every`, for `long`;
+/// meanwhile counts how long `holders` differed from `expected`.
+fn attack(
+    lab: &Lab,
+    packets: Vec<Vec<u8>>,
+    every: Duration,
+    long: Duration,
+    expected: &[usize],
+) -> Duration {
+    let vip = Flavour::V3Ipv4.vip();
+    let sender = {
+        let netns = lab.host(3).netns.clone();
+        std::thread::spawn(move || {
+            let file = std::fs::File::open(format!("/var/run/netns/{netns}")).unwrap();
+            nix::sched::setns(&file, nix::sched::CloneFlags::CLONE_NEWNET).unwrap();
+            let socket = raw::sender();
+            let start = Instant::now();
+            let mut i = 0;
+            while start.elapsed() < long {
+                raw::send(&socket, &packets[i % packets.len()]);
+                i += 1;
+                std::thread::sleep(every);
+            }
+            i
+        })
+    };
+    let mut wrong = Duration::ZERO;
+    let mut last = Instant::now();
+    while !sender.is_finished() {
+        std::thread::sleep(Duration::from_millis(20));
+        let now = Instant::now();
+        if lab.holders(vip) != expected {
+            wrong += now - last;
+        }
+        last = now;
+    }
+    let sent = sender.join().unwrap();
+    println!("{sent} packets sent; {wrong:?} with holders other than {expected:?}");
+    wrong
+}
+
+/// Host 3 records one genuine advert of A off the wire.
+fn record_a(lab: &Lab) -> Vec<u8> {
+    let a = lab.host(1).ipv4;
+    let payload = raw::capture(lab, 3, a, DEADLINE).expect("an advert of A heard on host 3");
+    raw::ip_packet(v4(a), 255, &payload)
+}
+
+#[test]
+fn forged_flooded_and_replayed_adverts_move_nothing_with_auth_hmac() {
+    let Some(mut lab) = lab_or_skip(
+        "forged_flooded_and_replayed_adverts_move_nothing_with_auth_hmac",
+        3,
+    ) else {
+        return;
+    };
+    let vip = Flavour::V3Ipv4.vip();
+    let a = start_host(&mut lab, 1, 100, true);
+    let b = start_host(&mut lab, 2, 90, true);
+    expect_only(&lab, vip, 1, "started", &[&a, &b]);
+    let (a_before, b_before) = (a.transitions(), b.transitions());
+    let genuine = record_a(&lab);
+
+    let (a_ip, c_ip) = (v4(lab.host(1).ipv4), v4(lab.host(3).ipv4));
+    let mut flipped = genuine.clone();
+    let last = flipped.len() - 1;
+    flipped[last] ^= 1;
+    let kinds = vec![
+        forged(c_ip, 254, None),    // no trailer: what VRRPv3 allows anyone
+        forged(a_ip, 0, None),      // "A is leaving", without a trailer
+        forged(c_ip, 254, Some(1)), // a trailer whose tag is made up
+        forged(a_ip, 0, Some(1)),   // the same, priority 0, as A
+        forged(c_ip, 254, Some(9)), // a key id nobody has
+        flipped,                    // A's own advert, one bit changed
+        genuine.clone(),            // A's own advert, again and again
+    ];
+    let wrong = attack(
+        &lab,
+        kinds,
+        Duration::from_millis(20),
+        Duration::from_secs(5),
+        &[1],
+    );
+    assert_eq!(
+        wrong,
+        Duration::ZERO,
+        "the VIP left A\n{}\n{}",
+        a.log_text(),
+        b.log_text()
+    );
+
+    // 100,000 forged adverts as fast as the attacker sends them.
+    let took = raw::in_host(&lab, 3, move || {
+        let socket = raw::sender();
+        let packets = [forged(c_ip, 254, Some(1)), forged(c_ip, 254, None)];
+        let start = Instant::now();
+        for i in 0..100_000 {
+            raw::send(&socket, &packets[i % 2]);
+            if i % 500 == 499 {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+        }
+        start.elapsed()
+    });
+    println!("100,000 forged adverts in {took:?}");
+    // Longer than Master_Down_Interval (3.6 s) after the flood: a
+    // takeover would have happened had adverts been lost.
+    let quiet_until = Instant::now() + Duration::from_secs(4);
+    while Instant::now() < quiet_until {
+        assert_eq!(lab.holders(vip), vec![1], "the VIP moved after the flood");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(
+        a.transitions(),
+        a_before,
+        "A changed state:\n{}",
+        a.log_text()
+    );
+    assert_eq!(
+        b.transitions(),
+        b_before,
+        "B changed state:\n{}",
+        b.log_text()
+    );
+    let b_log = b.log_text();
+    for reason in [
+        "hmac_missing",
+        "hmac_bad",
+        "hmac_unknown_key",
+        "hmac_replay",
+    ] {
+        assert!(
+            b_log.contains(reason),
+            "B did not report {reason}:\n{b_log}"
+        );
+    }
+
+    // A stops; B takes over; A's recorded advert, replayed, changes nothing.
+    lab.signal(a.pid, Signal::SIGTERM);
+    assert!(lab.wait_exit(a.pid, DEADLINE).is_some(), "A stopped");
+    wait_for(DEADLINE, || lab.holders(vip) == vec![2])
+        .unwrap_or_else(|| panic!("B never took over:\n{}", b.log_text()));
+    let b_master = b.transitions();
+    let wrong = attack(
+        &lab,
+        vec![genuine],
+        Duration::from_millis(100),
+        Duration::from_secs(5),
+        &[2],
+    );
+    assert_eq!(
+        wrong,
+        Duration::ZERO,
+        "a replay moved the VIP\n{}",
+        b.log_text()
+    );
+    assert_eq!(
+        b.transitions(),
+        b_master,
+        "B changed state:\n{}",
+        b.log_text()
+    );
+}
+
+#[test]
+fn without_auth_hmac_the_same_forged_adverts_leave_nobody_holding_the_vip() {
+    let Some(mut lab) = lab_or_skip(
+        "without_auth_hmac_the_same_forged_adverts_leave_nobody_holding_the_vip",
+        3,
+    ) else {
+        return;
+    };
+    let vip = Flavour::V3Ipv4.vip();
+    let a = start_host(&mut lab, 1, 100, false);
+    let b = start_host(&mut lab, 2, 90, false);
+    expect_only(&lab, vip, 1, "started", &[&a, &b]);
+    let genuine = record_a(&lab);
+    let c_ip = v4(lab.host(3).ipv4);
+    let wrong = attack(
+        &lab,
+        vec![forged(c_ip, 254, None)],
+        Duration::from_millis(100),
+        Duration::from_secs(5),
+        &[1],
+    );
+    assert!(
+        wrong > Duration::from_secs(1),
+        "the forged master took the VIP for only {wrong:?}"
+    );
+
+    wait_for(DEADLINE, || lab.holders(vip) == vec![1])
+        .unwrap_or_else(|| panic!("A never took the VIP back:\n{}", a.log_text()));
+    lab.signal(a.pid, Signal::SIGTERM);
+    assert!(lab.wait_exit(a.pid, DEADLINE).is_some(), "A stopped");
+    wait_for(DEADLINE, || lab.holders(vip) == vec![2])
+        .unwrap_or_else(|| panic!("B never took over:\n{}", b.log_text()));
+    let wrong = attack(
+        &lab,
+        vec![genuine],
+        Duration::from_millis(100),
+        Duration::from_secs(5),
+        &[2],
+    );
+    assert!(
+        wrong > Duration::from_secs(1),
+        "the replay moved the VIP for only {wrong:?}"
+    );
+}
