@@ -176,3 +176,46 @@ fn vipd_reload_signals_the_process_that_answered() {
     );
     assert!(String::from_utf8_lossy(&out.stdout).contains("fake daemon had its SIGHUP"));
 }
+
+#[test]
+fn keygen_prints_a_fresh_key_that_a_key_file_can_hold() {
+    let (ok, first, _) = vipd(&["keygen"]);
+    assert!(ok);
+    let (_, second, _) = vipd(&["keygen"]);
+    let digits = first.trim().strip_prefix("hex:").expect("hex: prefix");
+    assert_eq!(digits.len(), 64, "{first}");
+    assert!(digits.bytes().all(|b| b.is_ascii_hexdigit()));
+    assert_ne!(first, second, "two keys alike");
+    let (ok, long, _) = vipd(&["keygen", "--bytes", "64"]);
+    assert!(ok && long.trim().len() == 4 + 128, "{long}");
+    let (ok, _, err) = vipd(&["keygen", "--bytes", "16"]);
+    assert!(!ok && err.contains("32..=64"), "{err}");
+
+    // As a key file, mode 600, it loads; readable by others, it does not.
+    let dir = std::env::temp_dir().join(format!("vipd-keygen-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let key = dir.join("vrrp51.key");
+    std::fs::write(&key, &first).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let config = dir.join("vipd.yaml");
+    std::fs::write(
+        &config,
+        format!(
+            "instances:\n  VI_1:\n    interface: eth0\n    virtual_router_id: 51\n    version: 3\n    virtual_ipaddress: [192.0.2.203]\n    auth_hmac:\n      keys: [\"1 file:{}\"]\n      active_key: 1\n",
+            key.display()
+        ),
+    )
+    .unwrap();
+    let config = config.to_string_lossy().to_string();
+    let (ok, out, err) = vipd(&["check", "--config", &config]);
+    assert!(ok, "{err}");
+    assert!(out.contains("1 file:") && !out.contains(digits), "{out}");
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let (ok, _, err) = vipd(&["check", "--config", &config]);
+    assert!(
+        !ok && err.contains("chmod 600") && err.contains("vipd.yaml"),
+        "{err}"
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}

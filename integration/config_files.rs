@@ -760,3 +760,50 @@ fn sync_groups_name_real_instances_once_and_zero_member_weights() {
         Ok(())
     });
 }
+
+/// vipd's own formats count unicast adverts only from the peers unless
+/// told otherwise; a keepalived.conf keeps keepalived's default (off) and
+/// says so. Either way, unicast without auth_hmac is named as open.
+#[test]
+fn unicast_checks_sources_by_default_except_in_a_keepalived_conf() {
+    Jail::expect_with(|jail| {
+        let unicast =
+            "    unicast_src_ip 192.0.2.201\n    unicast_peer {\n        192.0.2.202\n    }\n";
+        jail.create_file(
+            "vipd.yaml",
+            "instances:\n  VI_1:\n    interface: eth0\n    virtual_router_id: 51\n    version: 3\n    source_ip: 192.0.2.201\n    unicast_peer: [192.0.2.202]\n    virtual_ipaddress: [192.0.2.203]\n",
+        )?;
+        jail.create_file(
+            "keepalived.conf",
+            &format!("vrrp_instance VI_1 {{\n    interface eth0\n    virtual_router_id 51\n{unicast}    virtual_ipaddress {{\n        192.0.2.203\n    }}\n}}\n"),
+        )?;
+        let open = "any host that can reach the peers can take the VIP";
+        let (_, yaml) = load_and_validate(&[jail.directory().join("vipd.yaml")]).unwrap();
+        let params = yaml.instances[0].params(yaml.instances[0].source_ip.unwrap());
+        assert!(
+            params.unicast.unwrap().check_source,
+            "YAML: checked by default"
+        );
+        assert!(
+            yaml.warnings.iter().any(|w| w.to_string().contains(open)),
+            "{:?}",
+            yaml.warnings
+        );
+
+        let (_, conf) = load_and_validate(&[jail.directory().join("keepalived.conf")]).unwrap();
+        let params = conf.instances[0].params(conf.instances[0].source_ip.unwrap());
+        assert!(
+            !params.unicast.unwrap().check_source,
+            "keepalived.conf: keepalived's default"
+        );
+        let warnings: Vec<String> = conf.warnings.iter().map(ToString::to_string).collect();
+        assert!(
+            warnings
+                .iter()
+                .any(|w| w.contains("check_unicast_src is off")),
+            "{warnings:?}"
+        );
+        assert!(warnings.iter().any(|w| w.contains(open)), "{warnings:?}");
+        Ok(())
+    });
+}

@@ -365,7 +365,7 @@ fn global_defs_are_defaults_for_instances() {
     assert_eq!(vi2.garp_master_repeat, 1, "the instance's own value wins");
     assert_eq!(vi1.garp_master_refresh.0.as_secs(), 60);
     assert_eq!(vi1.garp_master_refresh_repeat, 2);
-    assert!(vi1.check_unicast_src && vi2.check_unicast_src);
+    assert!(vi1.check_unicast_src == Some(true) && vi2.check_unicast_src == Some(true));
     assert_eq!(config.script_user.as_deref(), Some("nobody"));
     assert_eq!(
         config.notify_fifo.as_deref(),
@@ -382,7 +382,7 @@ fn keyword_groups_map_onto_vipd_keys() {
     assert_eq!(vi.unicast_peer.len(), 2);
     assert_eq!(vi.unicast_peer[1].min_ttl, Some(254));
     assert_eq!(vi.unicast_ttl, Some(64));
-    assert!(vi.check_unicast_src && vi.unicast_fault_no_peer);
+    assert!(vi.check_unicast_src == Some(true) && vi.unicast_fault_no_peer);
 
     let vmac = config_of(&[corpus("vmac.conf")], "x");
     assert_eq!(

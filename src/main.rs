@@ -146,6 +146,15 @@ enum Command {
         #[arg(long)]
         parent: u32,
     },
+    /// Print a fresh auth_hmac key from the kernel's random source, as
+    /// a key file holds it (`hex:` and 64 digits):
+    /// `(umask 077; vipd keygen > /etc/vipd/vrrp51.key)`, then
+    /// `keys: ["1 file:/etc/vipd/vrrp51.key"]` on every host.
+    Keygen {
+        /// Key length in bytes (keepalived accepts 32..64).
+        #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u8).range(32..=64))]
+        bytes: u8,
+    },
     /// Decode one VRRP advertisement given as hex (the IP payload, as
     /// `tcpdump -x` shows it after the IP header) and print its fields.
     Decode {
@@ -191,8 +200,31 @@ fn main() -> ExitCode {
             routed,
         } => demo(crash, keep, routed),
         Command::Decode { hex, src, dst, ttl } => decode(&hex, src, dst, ttl),
+        Command::Keygen { bytes } => keygen(bytes),
         Command::ScriptLauncher { fd, parent } => vipd::sys::launcher::server::serve(fd, parent),
     }
+}
+
+fn keygen(bytes: u8) -> ExitCode {
+    let mut key = vec![0u8; usize::from(bytes)];
+    let mut filled = 0;
+    while filled < key.len() {
+        // SAFETY: getrandom writes at most the given length into the buffer.
+        let n =
+            unsafe { libc::getrandom(key[filled..].as_mut_ptr().cast(), key.len() - filled, 0) };
+        if n < 0 {
+            let error = std::io::Error::last_os_error();
+            if error.kind() == std::io::ErrorKind::Interrupted {
+                continue;
+            }
+            eprintln!("vipd keygen: cannot read the kernel's random source: {error}");
+            return ExitCode::FAILURE;
+        }
+        filled += n as usize;
+    }
+    let digits: String = key.iter().map(|b| format!("{b:02x}")).collect();
+    println!("hex:{digits}");
+    ExitCode::SUCCESS
 }
 
 fn report(errors: &ConfigErrors) -> ExitCode {

@@ -262,9 +262,10 @@ pub struct InstanceConfig {
     /// kernel's default hop limit for IPv6).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unicast_ttl: Option<u8>,
-    /// Count unicast adverts only from listed peers.
-    #[serde(default, skip_serializing_if = "is_false")]
-    pub check_unicast_src: bool,
+    /// Count unicast adverts only from listed peers. Default: on
+    /// (keepalived's is off; a keepalived.conf keeps that).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub check_unicast_src: Option<bool>,
     /// Routes held while master, as keepalived writes them:
     /// `DEST[/LEN] [via GW] [dev IFACE] [src ADDR] [metric N] [table N] [proto N]`,
     /// `blackhole DEST`.

@@ -549,6 +549,12 @@ fn instance_settings(
     }
 
     let unicast = unicast(c, &mut warnings);
+    if unicast.is_some() && c.auth_hmac.is_none() {
+        warnings.push((
+            "unicast_peer",
+            "unicast without auth_hmac: any host that can reach the peers can take the VIP with one forged advert; add auth_hmac (vipd keygen makes a key)".into(),
+        ));
+    }
 
     let vmac = match &c.use_vmac {
         UseVmac::Off => None,
@@ -656,7 +662,7 @@ fn instance_settings(
 fn unicast(c: &InstanceConfig, warnings: &mut CoreProblems) -> Option<Unicast> {
     if c.unicast_peer.is_empty() && !c.unicast_fault_no_peer {
         let stray = [
-            (c.check_unicast_src, "check_unicast_src"),
+            (c.check_unicast_src == Some(true), "check_unicast_src"),
             (c.unicast_ttl.is_some(), "unicast_ttl"),
         ];
         for (_, key) in stray.iter().filter(|(set, _)| *set) {
@@ -677,7 +683,7 @@ fn unicast(c: &InstanceConfig, warnings: &mut CoreProblems) -> Option<Unicast> {
                 ..UnicastPeer::new(p.address)
             })
             .collect(),
-        check_source: c.check_unicast_src,
+        check_source: c.check_unicast_src.unwrap_or(true),
         ttl: c.unicast_ttl,
     })
 }

@@ -574,6 +574,24 @@ impl Mapper {
                         .insert(format!("instances.{name}.{key}"), at.clone());
                 }
             }
+            // keepalived counts unicast adverts from any address unless
+            // told otherwise (check_unicast_src is off by default); vipd's
+            // own formats check by default, so a .conf says it is off.
+            if instance.contains_key("unicast_peer") && !instance.contains_key("check_unicast_src")
+            {
+                instance.insert("check_unicast_src".into(), Value::Bool(false));
+                if let Some(at) = self
+                    .positions
+                    .get(&format!("instances.{name}.unicast_peer"))
+                    .cloned()
+                {
+                    self.adjusted.push(Adjusted {
+                        at,
+                        keyword: "unicast_peer".into(),
+                        why: format!("({name}) check_unicast_src is off, as keepalived's default: an advert from any address counts; add check_unicast_src to count only the peers'"),
+                    });
+                }
+            }
         }
     }
 
