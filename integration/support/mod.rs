@@ -229,6 +229,36 @@ pub fn start_keepalived(lab: &mut Lab, host: usize, config: &Path, tag: &str) ->
     Daemon { pid, log }
 }
 
+/// keepalived 2.4 built from source (VRRP only, no `--vrrp` flag), at
+/// `binary`: the path VIPD_KEEPALIVED_24 names.
+pub fn start_keepalived_24(
+    lab: &mut Lab,
+    host: usize,
+    binary: &Path,
+    config: &Path,
+    tag: &str,
+) -> Daemon {
+    let log = lab.dir.join(format!("keepalived24-h{host}-{tag}.log"));
+    let pid_file = lab.dir.join(format!("keepalived24-h{host}-{tag}.pid"));
+    let vrrp_pid_file = lab.dir.join(format!("keepalived24-h{host}-{tag}.vrrp.pid"));
+    let args = [
+        "-n".to_string(),
+        "-l".to_string(),
+        "-D".to_string(),
+        "-f".to_string(),
+        config.to_string_lossy().to_string(),
+        "-p".to_string(),
+        pid_file.to_string_lossy().to_string(),
+        "-r".to_string(),
+        vrrp_pid_file.to_string_lossy().to_string(),
+    ];
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let pid = lab
+        .spawn(host, binary, &args, &log)
+        .expect("start keepalived 2.4");
+    Daemon { pid, log }
+}
+
 /// The seed pair on hosts 1 and 2 (v2, PASS): A at 100 with "1111", B
 /// at 90 with `b_pass`.
 pub fn start_seed_pair(lab: &mut Lab, b_pass: &str) -> (Daemon, Daemon) {

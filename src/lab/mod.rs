@@ -206,6 +206,9 @@ impl Lab {
             .args(["netns", "exec", netns])
             .arg(program)
             .args(args)
+            // The tests' own settings: a VIPD_ variable would read as
+            // vipd configuration in the daemon under test.
+            .env_remove("VIPD_KEEPALIVED_24")
             .stdin(Stdio::null())
             .stdout(out.try_clone()?)
             .stderr(out)
