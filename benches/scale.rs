@@ -16,6 +16,9 @@
 //! `SCALE_N` (default `1,10,100,255,1000`), `SCALE_ADVERT` (default
 //! `1,0.1,0.02`), `SCALE_WINDOW` seconds (default 20) narrow the run;
 //! `SCALE_VIPD=PATH` runs another vipd binary (a build before a change).
+//! `SCALE_HMAC=1` signs every advert with auth_hmac on both daemons;
+//! keepalived is then the 2.4.3 build VIPD_KEEPALIVED_24 names (Debian's
+//! 2.2.7 has no auth_hmac).
 //! The shell original is `../shared/tools/scale_bench.sh`.
 
 #[path = "../integration/support/mod.rs"]
@@ -138,6 +141,13 @@ fn add_lans(lab: &Lab, interfaces: &[(String, usize)]) {
 }
 
 /// VIP of instance `i` (1-based) on its interface: 198.51.100.i, /32.
+const HMAC_KEY: &str = "1 hex:000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
+
+/// Whether this run signs its adverts (SCALE_HMAC=1).
+fn hmac() -> bool {
+    std::env::var("SCALE_HMAC").is_ok_and(|v| v == "1")
+}
+
 fn vip(i: usize) -> String {
     format!("198.51.100.{i}")
 }
@@ -165,8 +175,9 @@ fn config(
                 for i in 1..=*count {
                     let _ = writeln!(
                         text,
-                        "vrrp_instance VI_{k}_{i} {{\n state {state}\n interface {interface}\n virtual_router_id {i}\n priority {priority}\n advert_int {advert}\n virtual_ipaddress {{\n  {}/32\n }}\n}}",
-                        vip(i)
+                        "vrrp_instance VI_{k}_{i} {{\n state {state}\n interface {interface}\n virtual_router_id {i}\n priority {priority}\n advert_int {advert}\n virtual_ipaddress {{\n  {}/32\n }}\n{}}}",
+                        vip(i),
+                        if hmac() { format!(" auth_hmac {{\n  key {HMAC_KEY}\n  active_key 1\n }}\n") } else { String::new() }
                     );
                 }
             }
@@ -178,8 +189,9 @@ fn config(
                 for i in 1..=*count {
                     let _ = writeln!(
                         text,
-                        "  VI_{k}_{i}:\n    interface: {interface}\n    state: {state}\n    version: 3\n    virtual_router_id: {i}\n    priority: {priority}\n    advert_int: {advert}\n    virtual_ipaddress: [\"{}/32\"]",
-                        vip(i)
+                        "  VI_{k}_{i}:\n    interface: {interface}\n    state: {state}\n    version: 3\n    virtual_router_id: {i}\n    priority: {priority}\n    advert_int: {advert}\n    virtual_ipaddress: [\"{}/32\"]{}",
+                        vip(i),
+                        if hmac() { format!("\n    auth_hmac: {{ keys: [\"{HMAC_KEY}\"], active_key: 1 }}") } else { String::new() }
                     );
                 }
             }
@@ -265,6 +277,17 @@ fn one_run(kind: Kind, n: usize, advert: f64, window: Duration) -> Option<Run> {
             Daemon { pid, log }
         }
         (Kind::Vipd, Err(_)) => start_vipd(lab, host, &configs[host - 1], "scale", &[]),
+        (Kind::Keepalived, _) if hmac() => {
+            let binary = std::env::var_os("VIPD_KEEPALIVED_24")
+                .expect("SCALE_HMAC=1 needs VIPD_KEEPALIVED_24: keepalived 2.4.3's binary");
+            start_keepalived_24(
+                lab,
+                host,
+                std::path::Path::new(&binary),
+                &configs[host - 1],
+                "scale",
+            )
+        }
         (Kind::Keepalived, _) => start_keepalived(lab, host, &configs[host - 1], "scale"),
     };
     let b = start(&mut lab, 2);
@@ -444,8 +467,8 @@ fn main() {
             for kind in [Kind::Keepalived, Kind::Vipd] {
                 if let Some(run) = one_run(kind, n, advert, window) {
                     println!(
-                        "{{\"kind\":\"{}\",\"n\":{},\"advert\":{},\"master_cpu_pct\":{:.2},\"backup_cpu_pct\":{:.2},\"master_us_per_advert\":{:.2},\"backup_us_per_advert\":{:.2},\"master_rss_kb\":{},\"backup_rss_kb\":{},\"converge_s\":{:.2},\"steady_transitions\":{},\"stable\":{}}}",
-                        kind.name(), run.n, run.advert, run.master_cpu_pct, run.backup_cpu_pct,
+                        "{{\"kind\":\"{}\",\"hmac\":{},\"n\":{},\"advert\":{},\"master_cpu_pct\":{:.2},\"backup_cpu_pct\":{:.2},\"master_us_per_advert\":{:.2},\"backup_us_per_advert\":{:.2},\"master_rss_kb\":{},\"backup_rss_kb\":{},\"converge_s\":{:.2},\"steady_transitions\":{},\"stable\":{}}}",
+                        kind.name(), hmac(), run.n, run.advert, run.master_cpu_pct, run.backup_cpu_pct,
                         run.master_us_per_advert, run.backup_us_per_advert, run.master_rss_kb,
                         run.backup_rss_kb, run.converge_s, run.steady_transitions, run.stable
                     );

@@ -12,8 +12,6 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::Signal;
 use support::*;
 use vipd::lab::{wait_for, Lab};
-use vipd::proto::auth_hmac::Trailer;
-use vipd::proto::{AddressList, Advert, Auth, Centiseconds, Endpoints, Version, Vrid};
 
 const KEY: &str = "1 hex:000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
 
@@ -34,41 +32,11 @@ fn v4(address: IpAddr) -> Ipv4Addr {
     }
 }
 
-/// A VRRPv3 advert for VRID 51 claiming to come from `source`, with a
-/// trailer of `key_id` and a made-up tag if `key_id` is given.
-fn forged(source: Ipv4Addr, priority: u8, key_id: Option<u8>) -> Vec<u8> {
-    let advert = Advert {
-        version: Version::V3,
-        vrid: Vrid::new(51).unwrap(),
-        priority,
-        interval: Centiseconds::from_secs(1),
-        auth: Auth::None,
-        addresses: AddressList::V4(vec!["192.0.2.203".parse().unwrap()]),
-    };
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap();
-    let trailer = key_id.map(|key_id| Trailer {
-        ext_type: 1,
-        key_id,
-        reserved: 0,
-        // Fresh by the clock: only the tag can give it away.
-        sequence: (now.as_secs() << 32) | 0xffff,
-        tag: [0xa5; 16],
-    });
-    let mut payload = Vec::new();
-    advert
-        .encode_signed_into(
-            &Endpoints::new(source.into(), support::raw::GROUP.into()),
-            trailer.as_ref(),
-            &mut payload,
-        )
-        .unwrap();
-    raw::ip_packet(source, 255, &payload)
+/// Host 3 records one genuine advert of A off the wire.
+fn record_a(lab: &Lab) -> Vec<u8> {
+    raw::record(lab, 3, lab.host(1).ipv4, DEADLINE)
 }
 
-/// Sends `packets` in turn from host 3, one every `every`, for `long`;
-/// meanwhile counts how long `holders` differed from `expected`.
 fn attack(
     lab: &Lab,
     packets: Vec<Vec<u8>>,
@@ -76,43 +44,17 @@ fn attack(
     long: Duration,
     expected: &[usize],
 ) -> Duration {
-    let vip = Flavour::V3Ipv4.vip();
-    let sender = {
-        let netns = lab.host(3).netns.clone();
-        std::thread::spawn(move || {
-            let file = std::fs::File::open(format!("/var/run/netns/{netns}")).unwrap();
-            nix::sched::setns(&file, nix::sched::CloneFlags::CLONE_NEWNET).unwrap();
-            let socket = raw::sender();
-            let start = Instant::now();
-            let mut i = 0;
-            while start.elapsed() < long {
-                raw::send(&socket, &packets[i % packets.len()]);
-                i += 1;
-                std::thread::sleep(every);
-            }
-            i
-        })
-    };
-    let mut wrong = Duration::ZERO;
-    let mut last = Instant::now();
-    while !sender.is_finished() {
-        std::thread::sleep(Duration::from_millis(20));
-        let now = Instant::now();
-        if lab.holders(vip) != expected {
-            wrong += now - last;
-        }
-        last = now;
-    }
-    let sent = sender.join().unwrap();
-    println!("{sent} packets sent; {wrong:?} with holders other than {expected:?}");
-    wrong
-}
-
-/// Host 3 records one genuine advert of A off the wire.
-fn record_a(lab: &Lab) -> Vec<u8> {
-    let a = lab.host(1).ipv4;
-    let payload = raw::capture(lab, 3, a, DEADLINE).expect("an advert of A heard on host 3");
-    raw::ip_packet(v4(a), 255, &payload)
+    let exposure = raw::attack(
+        lab,
+        3,
+        Flavour::V3Ipv4.vip(),
+        packets,
+        every,
+        long,
+        expected,
+    );
+    println!("{exposure:?}");
+    exposure.total()
 }
 
 #[test]
@@ -135,13 +77,13 @@ fn forged_flooded_and_replayed_adverts_move_nothing_with_auth_hmac() {
     let last = flipped.len() - 1;
     flipped[last] ^= 1;
     let kinds = vec![
-        forged(c_ip, 254, None),    // no trailer: what VRRPv3 allows anyone
-        forged(a_ip, 0, None),      // "A is leaving", without a trailer
-        forged(c_ip, 254, Some(1)), // a trailer whose tag is made up
-        forged(a_ip, 0, Some(1)),   // the same, priority 0, as A
-        forged(c_ip, 254, Some(9)), // a key id nobody has
-        flipped,                    // A's own advert, one bit changed
-        genuine.clone(),            // A's own advert, again and again
+        raw::forged_v3(c_ip, 254, None), // no trailer: what VRRPv3 allows anyone
+        raw::forged_v3(a_ip, 0, None),   // "A is leaving", without a trailer
+        raw::forged_v3(c_ip, 254, Some(1)), // a trailer whose tag is made up
+        raw::forged_v3(a_ip, 0, Some(1)), // the same, priority 0, as A
+        raw::forged_v3(c_ip, 254, Some(9)), // a key id nobody has
+        flipped,                         // A's own advert, one bit changed
+        genuine.clone(),                 // A's own advert, again and again
     ];
     let wrong = attack(
         &lab,
@@ -161,7 +103,10 @@ fn forged_flooded_and_replayed_adverts_move_nothing_with_auth_hmac() {
     // 100,000 forged adverts as fast as the attacker sends them.
     let took = raw::in_host(&lab, 3, move || {
         let socket = raw::sender();
-        let packets = [forged(c_ip, 254, Some(1)), forged(c_ip, 254, None)];
+        let packets = [
+            raw::forged_v3(c_ip, 254, Some(1)),
+            raw::forged_v3(c_ip, 254, None),
+        ];
         let start = Instant::now();
         for i in 0..100_000 {
             raw::send(&socket, &packets[i % 2]);
@@ -247,7 +192,7 @@ fn without_auth_hmac_the_same_forged_adverts_leave_nobody_holding_the_vip() {
     let c_ip = v4(lab.host(3).ipv4);
     let wrong = attack(
         &lab,
-        vec![forged(c_ip, 254, None)],
+        vec![raw::forged_v3(c_ip, 254, None)],
         Duration::from_millis(100),
         Duration::from_secs(5),
         &[1],

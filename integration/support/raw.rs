@@ -88,3 +88,110 @@ pub fn capture(lab: &Lab, host: usize, from: IpAddr, wait: Duration) -> Option<V
         None
     })
 }
+
+/// A VRRPv3 advert for VRID 51 and the seed's VIP claiming to come from
+/// `source`, as an IP packet; with a trailer of `key_id` whose tag is
+/// made up, if `key_id` is given (fresh by the clock: only the tag can
+/// give it away).
+pub fn forged_v3(source: Ipv4Addr, priority: u8, key_id: Option<u8>) -> Vec<u8> {
+    use vipd::proto::auth_hmac::Trailer;
+    use vipd::proto::{AddressList, Advert, Auth, Centiseconds, Endpoints, Version, Vrid};
+    let advert = Advert {
+        version: Version::V3,
+        vrid: Vrid::new(51).unwrap(),
+        priority,
+        interval: Centiseconds::from_secs(1),
+        auth: Auth::None,
+        addresses: AddressList::V4(vec!["192.0.2.203".parse().unwrap()]),
+    };
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap();
+    let trailer = key_id.map(|key_id| Trailer {
+        ext_type: 1,
+        key_id,
+        reserved: 0,
+        sequence: (now.as_secs() << 32) | 0xffff,
+        tag: [0xa5; 16],
+    });
+    let mut payload = Vec::new();
+    advert
+        .encode_signed_into(
+            &Endpoints::new(source.into(), GROUP.into()),
+            trailer.as_ref(),
+            &mut payload,
+        )
+        .unwrap();
+    ip_packet(source, 255, &payload)
+}
+
+/// How long, during an attack, the VIP was on no host, on several, or
+/// on one other than expected.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Exposure {
+    pub none: Duration,
+    pub several: Duration,
+    pub other: Duration,
+    pub packets: usize,
+}
+
+impl Exposure {
+    pub fn total(&self) -> Duration {
+        self.none + self.several + self.other
+    }
+}
+
+/// Sends `packets` in turn from host `attacker`, one every `every`, for
+/// `long`; meanwhile measures where `vip` was against `expected`.
+pub fn attack(
+    lab: &Lab,
+    attacker: usize,
+    vip: IpAddr,
+    packets: Vec<Vec<u8>>,
+    every: Duration,
+    long: Duration,
+    expected: &[usize],
+) -> Exposure {
+    let netns = File::open(format!("/var/run/netns/{}", lab.host(attacker).netns)).unwrap();
+    let sender = std::thread::spawn(move || {
+        setns(&netns, CloneFlags::CLONE_NEWNET).unwrap();
+        let socket = sender();
+        let start = Instant::now();
+        let mut i = 0;
+        while start.elapsed() < long {
+            send(&socket, &packets[i % packets.len()]);
+            i += 1;
+            std::thread::sleep(every);
+        }
+        i
+    });
+    let mut exposure = Exposure::default();
+    let mut last = Instant::now();
+    while !sender.is_finished() {
+        std::thread::sleep(Duration::from_millis(20));
+        let now = Instant::now();
+        let holders = lab.holders(vip);
+        let slot = match holders.len() {
+            0 => Some(&mut exposure.none),
+            1 if holders != expected => Some(&mut exposure.other),
+            1 => None,
+            _ => Some(&mut exposure.several),
+        };
+        if let Some(slot) = slot {
+            *slot += now - last;
+        }
+        last = now;
+    }
+    exposure.packets = sender.join().unwrap();
+    exposure
+}
+
+/// One genuine advert of `from`, recorded off the wire on host
+/// `listener`, as the IP packet to replay.
+pub fn record(lab: &Lab, listener: usize, from: IpAddr, wait: Duration) -> Vec<u8> {
+    let IpAddr::V4(source) = from else {
+        unreachable!()
+    };
+    let payload = capture(lab, listener, from, wait).expect("an advert heard");
+    ip_packet(source, 255, &payload)
+}
