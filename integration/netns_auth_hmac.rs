@@ -157,7 +157,7 @@ fn forged_flooded_and_replayed_adverts_move_nothing_with_auth_hmac() {
     let b_master = b.transitions();
     let wrong = attack(
         &lab,
-        vec![genuine],
+        vec![genuine.clone()],
         Duration::from_millis(100),
         Duration::from_secs(5),
         &[2],
@@ -174,6 +174,26 @@ fn forged_flooded_and_replayed_adverts_move_nothing_with_auth_hmac() {
         "B changed state:\n{}",
         b.log_text()
     );
+
+    // A starts again (a new process, its sequence from the clock): B
+    // accepts it, and the recording from A's first run is still refused.
+    let a = start_host(&mut lab, 1, 100, true);
+    expect_only(&lab, vip, 1, "A back", &[&a, &b]);
+    let back = (a.transitions(), b.transitions());
+    let wrong = attack(
+        &lab,
+        vec![genuine],
+        Duration::from_millis(100),
+        Duration::from_secs(5),
+        &[1],
+    );
+    assert_eq!(
+        wrong,
+        Duration::ZERO,
+        "a replay after A's restart moved the VIP\n{}",
+        b.log_text()
+    );
+    assert_eq!((a.transitions(), b.transitions()), back);
 }
 
 #[test]
@@ -304,4 +324,82 @@ fn keepalived_24_master_and_vipd_backup_with_auth_hmac() {
 #[test]
 fn vipd_master_and_keepalived_24_backup_with_auth_hmac() {
     story_with_keepalived_24("vipd_master_and_keepalived_24_backup_with_auth_hmac", 2);
+}
+
+/// keepalived's rollout on a running pair, each step a `vipd reload` on
+/// both hosts: no auth_hmac, receive-only, permissive, enforce, then a
+/// new key made active, then the old one removed. The VIP never leaves A,
+/// no instance is restarted, and at the end unsigned adverts are refused.
+#[test]
+fn rollout_and_key_rotation_by_reload_move_nothing() {
+    let Some(mut lab) = lab_or_skip("rollout_and_key_rotation_by_reload_move_nothing", 3) else {
+        return;
+    };
+    const KEY_2: &str = "2 hex:202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f";
+    let vip = Flavour::V3Ipv4.vip();
+    let write = |lab: &Lab, host: usize, hmac: &str| {
+        let priority = if host == 1 { 100 } else { 90 };
+        vipd_config_with(lab, host, Flavour::V3Ipv4, priority, "", hmac);
+    };
+    let a = start_host(&mut lab, 1, 100, false);
+    let b = start_host(&mut lab, 2, 90, false);
+    expect_only(&lab, vip, 1, "started", &[&a, &b]);
+    let before = (a.transitions(), b.transitions());
+    let steps = [
+        format!("    auth_hmac: {{ keys: [\"{KEY}\"], active_key: 1, mode: receive-only }}\n"),
+        format!("    auth_hmac: {{ keys: [\"{KEY}\"], active_key: 1, mode: permissive }}\n"),
+        format!("    auth_hmac: {{ keys: [\"{KEY}\"], active_key: 1 }}\n"),
+        format!("    auth_hmac: {{ keys: [\"{KEY}\", \"{KEY_2}\"], active_key: 1 }}\n"),
+        format!("    auth_hmac: {{ keys: [\"{KEY}\", \"{KEY_2}\"], active_key: 2 }}\n"),
+        format!("    auth_hmac: {{ keys: [\"{KEY_2}\"], active_key: 2 }}\n"),
+    ];
+    for step in &steps {
+        // B first, then A: at every moment one host is a step ahead.
+        for host in [2, 1] {
+            write(&lab, host, step);
+            let out = reload(&lab, host);
+            let said = String::from_utf8_lossy(&out.stdout);
+            assert!(out.status.success(), "host {host}, {step}: {out:?}");
+            assert!(
+                said.contains("updated in place: VI_1"),
+                "host {host}, {step}: {said}"
+            );
+        }
+        // Longer than Master_Down_Interval (3.6 s): a refused advert shows.
+        let until = Instant::now() + Duration::from_secs(4);
+        while Instant::now() < until {
+            assert_eq!(
+                lab.holders(vip),
+                vec![1],
+                "{step}\n{}\n{}",
+                a.log_text(),
+                b.log_text()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+    assert_eq!(
+        (a.transitions(), b.transitions()),
+        before,
+        "\n{}\n{}",
+        a.log_text(),
+        b.log_text()
+    );
+    for log in [a.log_text(), b.log_text()] {
+        assert!(
+            !log.contains("hmac_"),
+            "an advert was refused during the rollout:\n{log}"
+        );
+    }
+    // Enforcing now: an unsigned forged master changes nothing.
+    let c_ip = v4(lab.host(3).ipv4);
+    let wrong = attack(
+        &lab,
+        vec![raw::forged_v3(c_ip, 254, None)],
+        Duration::from_millis(100),
+        Duration::from_secs(5),
+        &[1],
+    );
+    assert_eq!(wrong, Duration::ZERO);
+    assert!(b.log_text().contains("hmac_missing"), "{}", b.log_text());
 }
