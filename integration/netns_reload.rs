@@ -72,15 +72,6 @@ fn vi_1_entries(daemon: &Daemon) -> usize {
     daemon.log_text().matches("(VI_1) Entering").count()
 }
 
-/// Holds the address on exactly `host` at every look for `window`.
-fn stays_on(lab: &Lab, address: IpAddr, host: usize, window: Duration, step: &str) {
-    let start = std::time::Instant::now();
-    while start.elapsed() < window {
-        assert_eq!(lab.holders(address), vec![host], "{step}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
 #[test]
 fn reloads_that_leave_vi_1_alone_make_no_transition_and_bad_files_are_refused() {
     let Some(mut lab) = lab_or_skip("reloads_that_leave_vi_1_alone_make_no_transition", 2) else {

@@ -306,6 +306,41 @@ pub fn expect_only(
     })
 }
 
+/// Asserts that no daemon logged a state change since it had made
+/// `before` of them.
+pub fn no_transitions_since(daemons: &[(&Daemon, usize)]) {
+    for (daemon, before) in daemons {
+        assert_eq!(
+            daemon.transitions(),
+            *before,
+            "{} changed state:\n{}",
+            daemon.log.display(),
+            daemon.log_text()
+        );
+    }
+}
+
+/// Asserts that the daemon's log names each drop reason.
+pub fn reported(daemon: &Daemon, reasons: &[&str]) {
+    let log = daemon.log_text();
+    for reason in reasons {
+        assert!(
+            log.contains(reason),
+            "{} did not report {reason}:\n{log}",
+            daemon.log.display()
+        );
+    }
+}
+
+/// Holds the address on exactly `host` at every look for `window`.
+pub fn stays_on(lab: &Lab, address: IpAddr, host: usize, window: Duration, step: &str) {
+    let start = std::time::Instant::now();
+    while start.elapsed() < window {
+        assert_eq!(lab.holders(address), vec![host], "{step}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 /// An HTTP GET from inside host `host`'s namespace (bash's /dev/tcp: no
 /// client to install), the body only.
 pub fn get(lab: &Lab, host: usize, address: &str, path: &str) -> Option<String> {
