@@ -807,3 +807,85 @@ fn unicast_checks_sources_by_default_except_in_a_keepalived_conf() {
         Ok(())
     });
 }
+
+/// A key is never echoed, even when it is written where something else
+/// was expected; keepalived.conf keys are taken byte for byte; strict
+/// mode makes auth_hmac enforce, as keepalived 2.4 does.
+#[test]
+fn auth_hmac_keys_stay_secret_and_are_read_as_keepalived_reads_them() {
+    Jail::expect_with(|jail| {
+        let secret = "SuperSecretPassphraseThirtyTwo!!";
+        jail.create_file(
+            "string.yaml",
+            &format!("instances:\n  VI_1:\n    interface: eth0\n    virtual_router_id: 51\n    version: 3\n    virtual_ipaddress: [192.0.2.203]\n    auth_hmac:\n      keys: \"1 {secret}\"\n      active_key: 1\n"),
+        )?;
+        jail.create_file(
+            "swapped.yaml",
+            &format!("instances:\n  VI_1:\n    interface: eth0\n    virtual_router_id: 51\n    version: 3\n    virtual_ipaddress: [192.0.2.203]\n    auth_hmac:\n      keys: [\"{secret} 1\", {{ id: \"{secret}\", key: x }}]\n      active_key: 1\n"),
+        )?;
+        for file in ["string.yaml", "swapped.yaml"] {
+            let errors = errors_of(&[jail.directory().join(file)]).to_string();
+            assert!(errors.contains("auth_hmac.keys"), "{file}: {errors}");
+            assert!(
+                !errors.contains("SuperSecret"),
+                "{file} echoes the key: {errors}"
+            );
+        }
+        // Two leading blanks inside quotes are part of the key (33 bytes).
+        jail.create_file(
+            "keepalived.conf",
+            "global_defs {\n    vrrp_strict\n}\nvrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 51\n    virtual_ipaddress {\n        192.0.2.203\n    }\n    auth_hmac {\n        key 1 \"  0123456789abcdef0123456789abcde\"\n        active_key 1\n        mode permissive\n    }\n}\n",
+        )?;
+        let (_, settings) = load_and_validate(&[jail.directory().join("keepalived.conf")]).unwrap();
+        let hmac = settings.instances[0].auth_hmac().unwrap().clone();
+        assert_eq!(
+            hmac.mode,
+            vipd::proto::HmacMode::Enforce,
+            "strict mode enforces"
+        );
+        let warnings: Vec<String> = settings.warnings.iter().map(ToString::to_string).collect();
+        assert!(
+            warnings
+                .iter()
+                .any(|w| w.contains("strict mode requires auth_hmac mode enforce")),
+            "{warnings:?}"
+        );
+        // Written in a file others may read (the jail's files are 644).
+        assert!(
+            warnings
+                .iter()
+                .any(|w| w.contains("keys written here, in a file group or others may read")),
+            "{warnings:?}"
+        );
+        let signed = |key: Vec<u8>| {
+            let params = vipd::proto::HmacParams {
+                keys: vec![vipd::proto::HmacKey::new(1, key).unwrap()],
+                ..hmac.clone()
+            };
+            vipd::proto::auth_hmac::HmacState::default()
+                .sign(
+                    &params,
+                    vipd::proto::UnixTime::default(),
+                    "192.0.2.1".parse().unwrap(),
+                    &[0x31; 12],
+                )
+                .unwrap()
+        };
+        let mut key = b"  ".to_vec();
+        key.extend_from_slice(b"0123456789abcdef0123456789abcde");
+        let from_conf = vipd::proto::auth_hmac::HmacState::default()
+            .sign(
+                &hmac,
+                vipd::proto::UnixTime::default(),
+                "192.0.2.1".parse().unwrap(),
+                &[0x31; 12],
+            )
+            .unwrap();
+        assert_eq!(
+            from_conf,
+            signed(key),
+            "the key as keepalived reads it, blanks included"
+        );
+        Ok(())
+    });
+}

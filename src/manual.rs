@@ -30,7 +30,11 @@ const KEYS: &[(&str, &str)] = &[
     ),
     (
         "instances.NAME.authentication",
-        "{ auth_type: PASS, auth_pass: P } (v2 only)",
+        "{ auth_type: PASS, auth_pass: P } (v2 only; sent in clear: no protection, see auth_hmac)",
+    ),
+    (
+        "instances.NAME.auth_hmac",
+        "{ keys: [\"1 file:/etc/vipd/vrrp51.key\"], active_key: 1, anti_replay: time|monotonic, time_window: 5, mode: enforce|permissive|receive-only }: keepalived 2.4's signed adverts; key files mode 600, made by vipd keygen",
     ),
     (
         "instances.NAME.virtual_ipaddress",

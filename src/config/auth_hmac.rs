@@ -25,7 +25,7 @@ use serde::{Deserialize, Serialize, Serializer};
 
 use crate::proto::{AntiReplay, HmacKey, HmacMode, HmacParams};
 
-use super::schema::lines_or_maps;
+use super::schema::{lines_or_maps, Interval};
 
 /// The word `convert` writes in place of an inline key.
 pub const REDACTED: &str = "redacted";
@@ -38,8 +38,9 @@ pub struct AuthHmacConfig {
     pub active_key: u8,
     #[serde(default)]
     pub anti_replay: AntiReplayConfig,
+    /// Whole seconds, 1..300 (`5` or `5s`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub time_window: Option<u32>,
+    pub time_window: Option<Interval>,
     #[serde(default)]
     pub mode: ModeConfig,
 }
@@ -85,9 +86,11 @@ impl std::str::FromStr for KeyConfig {
         let (id, key) = text
             .split_once(char::is_whitespace)
             .ok_or("expected ID VALUE (hex:…, file:PATH or text)")?;
+        // Never the word itself in the message: it may be the key
+        // (written before its id).
         let id = id
             .parse()
-            .map_err(|_| format!("key id {id:?}: expected 1..255"))?;
+            .map_err(|_| "the first word must be a key id 1..255, then the key".to_string())?;
         Ok(KeyConfig {
             id,
             key: key.trim().to_string(),
@@ -116,27 +119,62 @@ impl Serialize for KeyConfig {
 const KEY_FILE_MAX: u64 = 4 + 64 * 2 + 8;
 
 /// A key value's bytes: `hex:` digits, or the text itself
-/// (`vrrp_auth_hmac_decode_key`).
-fn decode(value: &str) -> Result<Vec<u8>, String> {
-    match value.strip_prefix("hex:") {
-        Some(digits) => {
-            if digits.len() % 2 != 0 || !digits.bytes().all(|b| b.is_ascii_hexdigit()) {
-                return Err("hex: expected an even number of hexadecimal digits".into());
-            }
-            Ok((0..digits.len())
-                .step_by(2)
-                .map(|i| u8::from_str_radix(&digits[i..i + 2], 16).expect("checked digits"))
-                .collect())
-        }
-        None => Ok(value.as_bytes().to_vec()),
+/// (`vrrp_auth_hmac_decode_key`), byte for byte as keepalived reads it.
+fn decode(value: &[u8]) -> Result<Vec<u8>, String> {
+    match value.strip_prefix(b"hex:") {
+        Some(digits) => hex_bytes(digits),
+        None => Ok(value.to_vec()),
     }
+}
+
+/// keepalived's `read_hex_str` (lib/parser.c): spaces and tabs between
+/// groups are skipped; two digits make a byte, and a digit alone before a
+/// space or the end makes one too.
+fn hex_bytes(digits: &[u8]) -> Result<Vec<u8>, String> {
+    let nibble = |c: u8| {
+        (c as char).to_digit(16).map(|d| d as u8).ok_or_else(|| {
+            let what = if c.is_ascii_graphic() {
+                format!("{:?}", c as char)
+            } else {
+                format!("byte {c:#04x}")
+            };
+            format!(
+                "hex: holds {what}: expected hexadecimal digits (spaces between bytes are fine)"
+            )
+        })
+    };
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < digits.len() {
+        if matches!(digits[i], b' ' | b'\t') {
+            i += 1;
+            continue;
+        }
+        let high = nibble(digits[i])?;
+        i += 1;
+        match digits.get(i) {
+            Some(&c) if c != b' ' => {
+                out.push((high << 4) | nibble(c)?);
+                i += 1;
+            }
+            _ => out.push(high),
+        }
+    }
+    Ok(out)
 }
 
 /// A key file's value: refused if others than its owner may read it
 /// (keepalived reports that as a security error), too large, or absent.
 fn read_key_file(path: &Path) -> Result<Vec<u8>, String> {
+    use std::os::unix::fs::OpenOptionsExt;
     let shown = path.display();
-    let file = std::fs::File::open(path).map_err(|e| format!("file:{shown}: {e}"))?;
+    // Non-blocking: a FIFO with no writer (or a device) must not hang the
+    // read of a configuration; what it is is checked once it is open.
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
+        .open(path)
+        .map_err(|e| format!("file:{shown}: {e}"))?;
     let meta = file.metadata().map_err(|e| format!("file:{shown}: {e}"))?;
     if !meta.is_file() {
         return Err(format!("file:{shown}: not a regular file"));
@@ -148,16 +186,25 @@ fn read_key_file(path: &Path) -> Result<Vec<u8>, String> {
             mode & 0o777
         ));
     }
-    let mut text = String::new();
+    let mut text = Vec::new();
     file.take(KEY_FILE_MAX + 1)
-        .read_to_string(&mut text)
+        .read_to_end(&mut text)
         .map_err(|e| format!("file:{shown}: {e}"))?;
     if text.len() as u64 > KEY_FILE_MAX {
         return Err(format!(
             "file:{shown}: larger than a key ({KEY_FILE_MAX} bytes at most)"
         ));
     }
-    let value = text.trim_end_matches(['\n', '\r']);
+    // keepalived drops trailing line ends only.
+    let mut value = text.as_slice();
+    while let [rest @ .., b'\n' | b'\r'] = value {
+        value = rest;
+    }
+    if value.contains(&b'\n') || value.contains(&b'\r') {
+        return Err(format!(
+            "file:{shown}: more than one line: a key file holds one key"
+        ));
+    }
     decode(value).map_err(|e| format!("file:{shown}: {e}"))
 }
 
@@ -172,13 +219,21 @@ impl AuthHmacConfig {
         for k in &self.keys {
             let bytes = if k.key == REDACTED {
                 Err(format!(
-                    "key {} was left out by vipd convert: put it in a file only vipd's user can read and write `{} file:PATH`",
+                    "key {} is not here (vipd check and vipd convert never print a key): put it in a file only vipd's user can read and write `{} file:PATH`",
                     k.id, k.id
                 ))
             } else {
                 match k.key.strip_prefix("file:") {
+                    Some("") | Some("/") => {
+                        Err("file: names no file (an ${_ENV VAR} that is not set?)".to_string())
+                    }
+                    // The daemon's working directory is /: a relative
+                    // path that works in a shell would not there.
+                    Some(path) if !Path::new(path).is_absolute() => Err(format!(
+                        "file:{path}: expected an absolute path (vipd runs from /)"
+                    )),
                     Some(path) => read_key_file(Path::new(path)),
-                    None => decode(&k.key),
+                    None => decode(k.key.as_bytes()),
                 }
             };
             match bytes {
@@ -194,25 +249,39 @@ impl AuthHmacConfig {
                         }
                         None => problems.push((
                             "auth_hmac.keys",
-                            format!("key {}: {len} bytes, expected 32..64", k.id),
+                            format!(
+                                "key {}: {len} bytes, expected 32..64 (vipd keygen makes one)",
+                                k.id
+                            ),
                         )),
                     }
                 }
             }
         }
+        if self.keys.is_empty() {
+            problems.push((
+                "auth_hmac.keys",
+                "no keys: expected at least the active one".into(),
+            ));
+        }
         if self.active_key == 0 {
             problems.push(("auth_hmac.active_key", "expected 1..255, got 0".into()));
         }
-        let window = match self.time_window {
-            Some(w) if !crate::proto::auth_hmac::WINDOW_SECS.contains(&w) => {
-                problems.push((
-                    "auth_hmac.time_window",
-                    format!("expected 1..300 seconds, got {w}"),
-                ));
-                5
-            }
-            Some(w) => w,
+        let window = match self.time_window.map(|w| w.0) {
             None => AntiReplay::default_window(advert_interval),
+            Some(w) => {
+                let secs = u32::try_from(w.as_secs()).unwrap_or(u32::MAX);
+                if w.subsec_nanos() != 0 || !crate::proto::auth_hmac::WINDOW_SECS.contains(&secs) {
+                    problems.push((
+                        "auth_hmac.time_window",
+                        format!(
+                            "expected whole seconds 1..300, got {}",
+                            humantime::format_duration(w)
+                        ),
+                    ));
+                }
+                secs
+            }
         };
         if !problems.is_empty() {
             return Err(problems);
@@ -285,24 +354,44 @@ mod tests {
             short[0],
             (
                 "auth_hmac.keys",
-                "key 1: 2 bytes, expected 32..64".to_string()
+                "key 1: 2 bytes, expected 32..64 (vipd keygen makes one)".to_string()
             )
         );
-        let odd = config(&["1 hex:abc"])
+        let bad = config(&["1 hex:zz01"])
             .read(Duration::from_secs(1))
             .unwrap_err();
-        assert!(odd[0].1.contains("even number"), "{odd:?}");
+        assert!(bad[0].1.contains("'z'"), "{bad:?}");
+        // As keepalived reads it: blanks skipped, a lone digit a byte.
+        assert_eq!(hex_bytes(b" 00 01\t0203 4").unwrap(), vec![0, 1, 2, 3, 4]);
+        let relative = config(&["1 file:vrrp51.key"])
+            .read(Duration::from_secs(1))
+            .unwrap_err();
+        assert!(relative[0].1.contains("absolute path"), "{relative:?}");
+        let swapped = "hex:0001020304 1".parse::<KeyConfig>().unwrap_err();
+        assert!(!swapped.contains("0001"), "{swapped}");
         let redacted = config(&["1 redacted"])
             .read(Duration::from_secs(1))
             .unwrap_err();
-        assert!(
-            redacted[0].1.contains("left out by vipd convert"),
-            "{redacted:?}"
-        );
+        assert!(redacted[0].1.contains("never print a key"), "{redacted:?}");
         let mut window = config(&[HEX]);
-        window.time_window = Some(301);
+        window.time_window = Some(Interval(Duration::from_secs(301)));
         let e = window.read(Duration::from_secs(1)).unwrap_err();
         assert_eq!(e[0].0, "auth_hmac.time_window");
+    }
+
+    #[test]
+    fn a_fifo_or_a_device_as_key_file_is_refused_at_once() {
+        let dir = tempdir();
+        let fifo = dir.join("fifo");
+        nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
+        // No writer: a blocking open would never return.
+        for path in [fifo.display().to_string(), "/dev/zero".to_string()] {
+            let errors = config(&[&format!("1 file:{path}")])
+                .read(Duration::from_secs(1))
+                .unwrap_err();
+            assert!(errors[0].1.contains("not a regular file"), "{errors:?}");
+        }
+        std::fs::remove_dir_all(dir).unwrap();
     }
 
     fn tempdir() -> std::path::PathBuf {

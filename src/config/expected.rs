@@ -25,6 +25,10 @@ fn expectation_of_key(key: &str) -> Option<&'static str> {
             "a list of peers, each ADDRESS, \"ADDRESS min_ttl N max_ttl N\" or { address: ADDRESS, min_ttl: N, max_ttl: N }"
         }
         "check_unicast_src" | "unicast_fault_no_peer" => "true or false",
+        "keys" => "a list of key lines, each \"ID file:PATH\", \"ID hex:DIGITS\" or \"ID TEXT\" (e.g. [\"1 file:/etc/vipd/vrrp51.key\"])",
+        "active_key" => "a key id 1..255, one of keys",
+        "time_window" => "whole seconds 1..300 (5 or 5s)",
+        "anti_replay" => "time or monotonic",
         "virtual_ipaddress" => "a list of addresses, e.g. [192.0.2.203, 192.0.2.204/24]",
         "track_script" | "track_interface" | "track_file" => {
             "a list of names, each NAME or { name: NAME, weight: -253..253 }"
@@ -95,6 +99,15 @@ pub fn describe(kind: &Kind, path: &[String]) -> String {
         expectation_of_key(key)
             .map(str::to_string)
             .unwrap_or_else(|| expectation_of_type(serde_expected))
+    };
+    // A value under auth_hmac's keys may be a key: never echoed.
+    let secret = path.iter().any(|p| p == "auth_hmac") && path.iter().any(|p| p == "keys");
+    let written = |actual: &Actual| {
+        if secret {
+            "a value not shown (it may hold a key)".to_string()
+        } else {
+            written(actual)
+        }
     };
     match kind {
         Kind::InvalidType(actual, wanted) | Kind::InvalidValue(actual, wanted) => {

@@ -253,6 +253,9 @@ pub fn validate(loaded: &Loaded) -> Result<Settings, ConfigErrors> {
     }
     for (name, instance) in &config.instances {
         let prefix = format!("instances.{name}");
+        if let Some(warning) = inline_keys_exposed(loaded, &prefix, instance) {
+            warnings.push(warning);
+        }
         let core = instance_settings(name, instance)
             .map(|(settings, instance_warnings)| {
                 for (key, message) in instance_warnings {
@@ -654,6 +657,32 @@ fn instance_settings(
         template: params,
     };
     Ok((settings, warnings))
+}
+
+/// auth_hmac keys written in the configuration itself, in a file others
+/// may read: a key file that open would be refused.
+fn inline_keys_exposed(
+    loaded: &Loaded,
+    prefix: &str,
+    instance: &InstanceConfig,
+) -> Option<ConfigError> {
+    use std::os::unix::fs::PermissionsExt;
+    let hmac = instance.auth_hmac.as_ref()?;
+    if hmac.keys.iter().all(|k| k.key.starts_with("file:")) {
+        return None;
+    }
+    let key = format!("{prefix}.auth_hmac.keys");
+    let (file, _) = loaded.locate(&key);
+    let mode = std::fs::metadata(file?).ok()?.permissions().mode();
+    (mode & 0o077 != 0).then(|| {
+        loaded.error(
+            &key,
+            format!(
+                "keys written here, in a file group or others may read (mode {:o}): chmod 600 it, or put each key in a file of its own (ID file:PATH)",
+                mode & 0o777
+            ),
+        )
+    })
 }
 
 /// keepalived's rule (vrrp.c): unicast only with peers, or with

@@ -314,7 +314,8 @@ impl Mark {
 /// accepted from each sender.
 #[derive(Clone, Debug, Default)]
 pub struct HmacState {
-    sent: u64,
+    /// The last sequence sent; none yet after a start.
+    sent: Option<u64>,
     /// Unicast: one mark per configured peer.
     peers: HashMap<IpAddr, Mark>,
     /// Multicast: the last senders heard, least recently used replaced
@@ -337,16 +338,21 @@ impl HmacState {
     /// from the clock (vrrp_auth_hmac.c `next_seq`).
     fn next_sequence(&mut self, params: &HmacParams, now: UnixTime) -> u64 {
         let clock = now.sequence();
-        if after(clock, self.sent) {
-            self.sent = clock;
+        // The first after a start comes from the clock. (keepalived
+        // starts from 0 and asks `after(clock, 0)`, which from 2038 on,
+        // seconds past 2^31, is false: its monotonic mode then restarts
+        // at 1, below what peers hold. vipd does not copy that.)
+        let Some(sent) = self.sent.filter(|&sent| !after(clock, sent)) else {
+            self.sent = Some(clock);
             return clock;
-        }
-        let ahead = i64::from(((self.sent >> 32) as u32).wrapping_sub((clock >> 32) as u32) as i32);
-        match params.anti_replay.window() {
-            Some(window) if ahead > window => self.sent = clock,
-            _ => self.sent = self.sent.wrapping_add(1),
-        }
-        self.sent
+        };
+        let ahead = i64::from(((sent >> 32) as u32).wrapping_sub((clock >> 32) as u32) as i32);
+        let next = match params.anti_replay.window() {
+            Some(window) if ahead > window => clock,
+            _ => sent.wrapping_add(1),
+        };
+        self.sent = Some(next);
+        next
     }
 
     /// The trailer for a message (`pdu`, checksum field as it is: it is
@@ -602,6 +608,16 @@ mod tests {
             s.sign(&p, at(10, 0), ip(SOURCE), &PDU).unwrap().sequence,
             first + 1
         );
+    }
+
+    #[test]
+    fn the_first_sequence_after_a_start_is_the_clock_even_after_2038() {
+        let p = params(HmacMode::Enforce, AntiReplay::Monotonic);
+        let t = at(2_200_000_000, 0);
+        let mut s = HmacState::default();
+        let first = s.sign(&p, t, ip(SOURCE), &PDU).unwrap().sequence;
+        assert_eq!(first, 2_200_000_000u64 << 32);
+        assert_eq!(s.sign(&p, t, ip(SOURCE), &PDU).unwrap().sequence, first + 1);
     }
 
     #[test]

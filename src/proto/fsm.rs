@@ -300,16 +300,15 @@ impl Instance {
         let checked = packet
             .map_err(|error| DropReason::from(&error))
             .and_then(|advert| arrival.check(&self.params).map(|()| advert))
+            // The cheap checks first (keepalived authenticates before the
+            // VRID and address checks): a packet from our own address, of
+            // another VRID or family costs no digest and takes no replay
+            // slot, whatever it carries.
             .and_then(|(advert, signed)| {
-                // keepalived authenticates once the version is known to
-                // be ours, before any other field counts (vrrp.c).
-                if advert.version != self.params.version {
-                    return Err(DropReason::VersionMismatch);
-                }
+                self.check_advert(source, &advert)?;
                 self.authenticate(wall, source, signed.as_ref())?;
                 Ok(advert)
-            })
-            .and_then(|advert| self.check_advert(source, &advert).map(|()| advert));
+            });
         let advert = match checked {
             Ok(advert) => advert,
             Err(reason) => {

@@ -201,8 +201,8 @@ pub enum ParamsError {
     },
     #[error("expected 1..255, got 0")]
     ZeroUnicastTtl,
-    #[error("active_key {0} is not one of the keys")]
-    HmacActiveKey(u8),
+    #[error("active_key {id} is not one of the keys ({})", ids.iter().map(u8::to_string).collect::<Vec<_>>().join(", "))]
+    HmacActiveKey { id: u8, ids: Vec<u8> },
     #[error("key id {0} is given twice")]
     HmacDuplicateKey(u8),
     #[error("auth_hmac replaces authentication: remove one of them")]
@@ -229,7 +229,7 @@ impl ParamsError {
             ParamsError::PeerFamily(_) | ParamsError::PeerTtlRange { .. } => Param::UnicastPeers,
             ParamsError::ZeroUnicastTtl => Param::UnicastTtl,
             ParamsError::Excluded(_) => Param::ExcludedAddresses,
-            ParamsError::HmacActiveKey(_)
+            ParamsError::HmacActiveKey { .. }
             | ParamsError::HmacDuplicateKey(_)
             | ParamsError::HmacWithAuth => Param::AuthHmac,
         }
@@ -370,7 +370,10 @@ impl InstanceParams {
         if let Some(hmac) = &self.auth_hmac {
             let ids = hmac.key_ids();
             if !ids.contains(&hmac.active_key) {
-                problems.push(ParamsError::HmacActiveKey(hmac.active_key));
+                problems.push(ParamsError::HmacActiveKey {
+                    id: hmac.active_key,
+                    ids: ids.clone(),
+                });
             }
             for (i, id) in ids.iter().enumerate() {
                 if ids[..i].contains(id) {

@@ -86,12 +86,28 @@ fn redact_keys(value: &mut serde_json::Map<String, serde_json::Value>) -> Vec<(S
             continue;
         };
         for key in keys.iter_mut() {
-            let Some(line) = key.as_str() else { continue };
-            let (id, secret) = line.split_once(' ').unwrap_or((line, ""));
-            if !secret.starts_with("file:") {
-                redacted.push((name.clone(), id.to_string()));
-                *key = serde_json::Value::String(format!("{id} {REDACTED}"));
-            }
+            // The mapping writes { id, key }; a line "ID VALUE" is read too.
+            let (id, secret) = match &*key {
+                serde_json::Value::Object(map) => (
+                    map.get("id").map(ToString::to_string).unwrap_or_default(),
+                    map.get("key")
+                        .and_then(|k| k.as_str())
+                        .unwrap_or("")
+                        .to_string(),
+                ),
+                serde_json::Value::String(line) => {
+                    let (id, secret) = line.split_once(' ').unwrap_or((line, ""));
+                    (id.to_string(), secret.to_string())
+                }
+                _ => continue,
+            };
+            let shown = if secret.starts_with("file:") {
+                format!("{id} {secret}")
+            } else {
+                redacted.push((name.clone(), id.clone()));
+                format!("{id} {REDACTED}")
+            };
+            *key = serde_json::Value::String(shown);
         }
     }
     redacted

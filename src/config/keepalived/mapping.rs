@@ -198,6 +198,9 @@ pub(super) struct Facts {
     pub complete: bool,
     /// A track file's weight was given.
     pub weight_set: bool,
+    /// strict_mode was set (vipd leaves it out, but it forces auth_hmac
+    /// to enforce, which vipd keeps).
+    pub strict: bool,
 }
 
 #[derive(Default)]
@@ -218,6 +221,8 @@ pub(super) struct Mapper {
     pub instance_facts: BTreeMap<String, Facts>,
     /// Each sync group and its line, in the order read.
     pub group_lines: Vec<(String, Position)>,
+    /// global_defs' vrrp_strict.
+    strict_global: bool,
 }
 
 /// Where a section's keys go: `instances.VI_1`.
@@ -495,6 +500,9 @@ impl Mapper {
 
     fn global_other(&mut self, node: &Node) {
         let keyword = node.keyword();
+        if keyword == "vrrp_strict" {
+            self.strict_global = true;
+        }
         match keyword {
             // global_parser.c script_user_handler checks for the name.
             "script_user" => match node.args() {
@@ -572,6 +580,30 @@ impl Mapper {
                     instance.insert(key.to_string(), value.clone());
                     self.positions
                         .insert(format!("instances.{name}.{key}"), at.clone());
+                }
+            }
+            // vrrp.c vrrp_complete_instance (2.4.3): "strict mode
+            // requires auth_hmac mode enforce".
+            let strict =
+                self.strict_global || self.instance_facts.get(name).is_some_and(|f| f.strict);
+            if let (true, Some(Value::Object(hmac))) = (strict, instance.get_mut("auth_hmac")) {
+                let mode = hmac
+                    .get("mode")
+                    .and_then(Value::as_str)
+                    .unwrap_or("enforce");
+                if mode != "enforce" {
+                    hmac.insert("mode".into(), text("enforce"));
+                    if let Some(at) = self
+                        .positions
+                        .get(&format!("instances.{name}.auth_hmac.mode"))
+                        .cloned()
+                    {
+                        self.adjusted.push(Adjusted {
+                            at,
+                            keyword: "mode".into(),
+                            why: format!("({name}) strict mode requires auth_hmac mode enforce: enforce, as keepalived 2.4 does"),
+                        });
+                    }
                 }
             }
             // keepalived counts unicast adverts from any address unless
@@ -836,10 +868,15 @@ impl Mapper {
                 self.notify(section, node)
             }
             "use_vmac" => self.use_vmac(section, node),
-            _ => match unsupported::instance(keyword) {
-                Some(why) => self.drop(node, why),
-                None => self.unknown(node, "in vrrp_instance"),
-            },
+            _ => {
+                if keyword == "strict_mode" {
+                    section.facts.strict = true;
+                }
+                match unsupported::instance(keyword) {
+                    Some(why) => self.drop(node, why),
+                    None => self.unknown(node, "in vrrp_instance"),
+                }
+            }
         }
     }
 
@@ -952,15 +989,32 @@ impl Mapper {
             let key = format!("{}.auth_hmac.{keyword}", section.path);
             match keyword {
                 "key" => {
-                    let [id, value, ..] = entry.args() else {
+                    let [id, value, rest @ ..] = entry.args() else {
                         self.refuse(entry, "auth_hmac key needs an id and a value");
                         continue;
                     };
+                    if !rest.is_empty() {
+                        self.adjust_node(
+                            entry,
+                            format!(
+                                "{} word(s) after the key ignored, as keepalived reads only the first: quote a key with spaces (and one with ! or #, which begin a comment)",
+                                rest.len()
+                            ),
+                        );
+                    }
+                    // read_unsigned_strvec(1, 255); the word is not
+                    // repeated: it may be the key, written first.
+                    let Some(id) = id.parse::<u8>().ok().filter(|id| *id != 0) else {
+                        self.refuse(entry, "auth_hmac key id must be between 1 and 255");
+                        continue;
+                    };
+                    // The value byte for byte, as keepalived takes it
+                    // (a quoted key keeps its blanks).
                     let keys = hmac
                         .entry("keys")
                         .or_insert_with(|| Value::Array(Vec::new()));
                     if let Value::Array(keys) = keys {
-                        keys.push(text(&format!("{id} {value}")));
+                        keys.push(json!({ "id": id, "key": value }));
                     }
                     section
                         .positions

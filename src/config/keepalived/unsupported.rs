@@ -30,7 +30,7 @@ const LINKBEAT: Why =
     "vipd learns link changes from netlink at once; it neither polls nor delays them";
 const NO_EFFECT: Why = "has no effect in vipd";
 const TRACK_PROCESS: Why = "process tracking is not part of vipd: use a check (exec: pidof NAME)";
-const STRICT: Why = "vipd does not enforce strict mode: set accept: false and leave out authentication for the same adverts";
+const STRICT: Why = "vipd does not enforce strict mode: set accept: false and leave out authentication for the same adverts (an auth_hmac block is made to enforce, as keepalived 2.4 does)";
 const ROUTER_ID: Why = "keepalived names the host by it in e-mail and SNMP; vipd sends neither";
 const VMAC_NAMES: Why =
     "vipd names a VMAC vrrp.VRID, or as use_vmac says, with the RFC's MAC 00:00:5e:00:01:VRID";
