@@ -690,9 +690,35 @@ impl Handler<Inbound> for InstanceActor {
                 actor
                     .drops
                     .dropped(now, name, reason.as_str(), source, detail);
+            } else {
+                actor.warn_of_clock_skew(now, source);
             }
             actor.run_actions(ctx);
         });
+    }
+}
+
+impl InstanceActor {
+    /// keepalived's early warning (vrrp.c vrrp_auth_ext_verify): a sender
+    /// whose clock is more than half the window from ours is verified
+    /// still, but a little more drift and its adverts are refused as
+    /// stale. Once per ten seconds at most.
+    fn warn_of_clock_skew(&mut self, now: Instant, source: IpAddr) {
+        let Some(AntiReplay::Time { window_secs }) =
+            self.params.auth_hmac.as_ref().map(|h| h.anti_replay)
+        else {
+            return;
+        };
+        let Some(skew) = self.core.stats().hmac_skew_secs else {
+            return;
+        };
+        if skew.abs() <= i64::from(window_secs / 2) {
+            return;
+        }
+        if let Some(more) = self.send_log.should_log(now, "clock_skew") {
+            let name = self.params.name.as_str();
+            tracing::warn!(instance = %name, %source, skew, window = window_secs, suppressed = more, "({name}) auth_hmac clock skew {skew} s from {source}, approaching the window of {window_secs} s: check the clocks (NTP){}", phrases::suppressed(more));
+        }
     }
 }
 
