@@ -120,6 +120,49 @@ proptest! {
     }
 
     #[test]
+    fn signed_adverts_round_trip_and_verify_once(
+        (advert, ep) in valid_advert(), key in prop::collection::vec(any::<u8>(), 32..=64),
+        secs in 0u64..(1 << 33), nanos in 0u32..1_000_000_000, flip in any::<prop::sample::Index>(),
+    ) {
+        use vipd::proto::auth_hmac::HmacState;
+        use vipd::proto::{AntiReplay, HmacKey, HmacMode, HmacParams, UnixTime};
+        let hmac = HmacParams {
+            keys: vec![HmacKey::new(1, key).unwrap()],
+            active_key: 1,
+            mode: HmacMode::Enforce,
+            anti_replay: AntiReplay::Time { window_secs: 5 },
+        };
+        let now = UnixTime(Duration::new(secs, nanos));
+        let message = advert.encode(&ep).unwrap();
+        let trailer = HmacState::default().sign(&hmac, now, ep.source, &message).unwrap();
+        let mut bytes = Vec::new();
+        advert.encode_signed_into(&ep, Some(&trailer), &mut bytes).unwrap();
+        let (decoded, signed) = Advert::decode_signed(&bytes, &ep).unwrap();
+        prop_assert_eq!(&decoded, &advert);
+        let signed = signed.unwrap();
+        prop_assert_eq!(signed.trailer, trailer);
+        let mut receiver = HmacState::default();
+        let verify = |r: &mut HmacState, message: &[u8]| {
+            r.verify(&hmac, now, ep.source, None, message, Some(&signed.trailer))
+        };
+        prop_assert!(verify(&mut receiver, &signed.message).is_ok());
+        prop_assert!(verify(&mut receiver, &signed.message).is_err(), "a replay");
+        // Any changed byte outside the checksum field fails (a fresh receiver).
+        let i = flip.index(bytes.len());
+        let mut changed = bytes.clone();
+        changed[i] ^= 0x01;
+        if let Ok((_, Some(s))) = Advert::decode_signed(&changed, &ep) {
+            let fresh = HmacState::default().verify(&hmac, now, ep.source, None, &s.message, Some(&s.trailer));
+            prop_assert!(fresh.is_err(), "byte {} changed and still verified", i);
+        }
+    }
+
+    #[test]
+    fn decode_signed_never_panics(bytes in prop::collection::vec(any::<u8>(), 0..300), ep in endpoints()) {
+        let _ = Advert::decode_signed(&bytes, &ep);
+    }
+
+    #[test]
     fn decode_encode_decode_is_stable(bytes in prop::collection::vec(any::<u8>(), 8..100), ep in endpoints()) {
         if let Ok(first) = Advert::decode(&bytes, &ep) {
             let again = first.encode(&ep).expect("a decoded advert re-encodes");
