@@ -20,14 +20,12 @@
 mod support;
 
 use std::io::Write as _;
-use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
 use nix::sys::signal::Signal;
 use support::*;
 use vipd::lab::{wait_for, Lab};
 
-const KEY: &str = "1 hex:000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
 const ATTACK: Duration = Duration::from_secs(5);
 const EVERY: Duration = Duration::from_millis(100);
 
@@ -58,7 +56,7 @@ impl Daemon24 {
             }
             Daemon24::Vipd { hmac } => {
                 let extra = if *hmac {
-                    format!("    auth_hmac: {{ keys: [\"{KEY}\"], active_key: 1 }}\n")
+                    vipd_auth_hmac()
                 } else {
                     String::new()
                 };
@@ -66,19 +64,11 @@ impl Daemon24 {
                 start_vipd(lab, host, &config, tag, &[])
             }
             Daemon24::Keepalived24(binary) => {
-                let block =
-                    format!("    auth_hmac {{\n        key {KEY}\n        active_key 1\n    }}\n");
-                let config = keepalived_config_with(lab, host, flavour, priority, &block);
+                let config =
+                    keepalived_config_with(lab, host, flavour, priority, &keepalived_auth_hmac());
                 start_keepalived_24(lab, host, binary, &config, tag)
             }
         }
-    }
-}
-
-fn v4(address: IpAddr) -> Ipv4Addr {
-    match address {
-        IpAddr::V4(a) => a,
-        IpAddr::V6(_) => unreachable!(),
     }
 }
 
@@ -99,31 +89,24 @@ fn run(daemon: &Daemon24) -> Vec<(&'static str, raw::Exposure)> {
         });
     };
     settle(&lab, 1, "A never held the VIP");
-    let (a_ip, c_ip) = (v4(lab.host(1).ipv4), v4(lab.host(3).ipv4));
+    let (a_ip, c_ip) = (raw::v4(lab.host(1).ipv4), raw::v4(lab.host(3).ipv4));
     let recorded = raw::record(&lab, 3, a_ip.into(), DEADLINE);
     let mut out = Vec::new();
-    let forged = raw::attack(
-        &lab,
-        3,
-        vip,
-        vec![raw::forged_v3(c_ip, 254, None)],
-        EVERY,
-        ATTACK,
-        &[1],
-    );
-    out.push(("forged master (priority 254)", forged));
-    settle(&lab, 1, "A never took the VIP back");
-    let goodbye = raw::attack(
-        &lab,
-        3,
-        vip,
-        vec![raw::forged_v3(a_ip, 0, None)],
-        EVERY,
-        ATTACK,
-        &[1],
-    );
-    out.push(("forged goodbye (priority 0 as A)", goodbye));
-    settle(&lab, 1, "A never took the VIP back");
+    let forged = [
+        (
+            "forged master (priority 254)",
+            raw::forged_v3(c_ip, 254, None),
+        ),
+        (
+            "forged goodbye (priority 0 as A)",
+            raw::forged_v3(a_ip, 0, None),
+        ),
+    ];
+    for (attack, packet) in forged {
+        let exposure = raw::attack(&lab, 3, vip, vec![packet], EVERY, ATTACK, &[1]);
+        out.push((attack, exposure));
+        settle(&lab, 1, "A never took the VIP back");
+    }
     lab.signal(a.pid, Signal::SIGTERM);
     assert!(lab.wait_exit(a.pid, DEADLINE).is_some(), "A stopped");
     settle(&lab, 2, "B never took over");

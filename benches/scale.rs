@@ -141,8 +141,6 @@ fn add_lans(lab: &Lab, interfaces: &[(String, usize)]) {
 }
 
 /// VIP of instance `i` (1-based) on its interface: 198.51.100.i, /32.
-const HMAC_KEY: &str = "1 hex:000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
-
 /// Whether this run signs its adverts (SCALE_HMAC=1).
 fn hmac() -> bool {
     std::env::var("SCALE_HMAC").is_ok_and(|v| v == "1")

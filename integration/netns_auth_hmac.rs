@@ -6,30 +6,20 @@
 
 mod support;
 
-use std::net::{IpAddr, Ipv4Addr};
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::Signal;
 use support::*;
 use vipd::lab::{wait_for, Lab};
 
-const KEY: &str = "1 hex:000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
-
 fn start_host(lab: &mut Lab, host: usize, priority: u8, hmac: bool) -> Daemon {
     let extra = if hmac {
-        format!("    auth_hmac: {{ keys: [\"{KEY}\"], active_key: 1 }}\n")
+        vipd_auth_hmac()
     } else {
         String::new()
     };
     let config = vipd_config_with(lab, host, Flavour::V3Ipv4, priority, "", &extra);
     start_vipd(lab, host, &config, "1", &[])
-}
-
-fn v4(address: IpAddr) -> Ipv4Addr {
-    match address {
-        IpAddr::V4(a) => a,
-        IpAddr::V6(_) => unreachable!(),
-    }
 }
 
 /// A (100) and B (90), with auth_hmac or not, settled with the VIP on
@@ -79,7 +69,7 @@ fn forged_flooded_and_replayed_adverts_move_nothing_with_auth_hmac() {
     let vip = Flavour::V3Ipv4.vip();
     let (a_before, b_before) = (a.transitions(), b.transitions());
 
-    let (a_ip, c_ip) = (v4(lab.host(1).ipv4), v4(lab.host(3).ipv4));
+    let (a_ip, c_ip) = (raw::v4(lab.host(1).ipv4), raw::v4(lab.host(3).ipv4));
     let mut flipped = genuine.clone();
     let last = flipped.len() - 1;
     flipped[last] ^= 1;
@@ -194,7 +184,7 @@ fn without_auth_hmac_the_same_forged_adverts_leave_nobody_holding_the_vip() {
         return;
     };
     let vip = Flavour::V3Ipv4.vip();
-    let c_ip = v4(lab.host(3).ipv4);
+    let c_ip = raw::v4(lab.host(3).ipv4);
     let wrong = attack(
         &lab,
         vec![raw::forged_v3(c_ip, 254, None)],
@@ -256,13 +246,17 @@ fn story_with_keepalived_24(test: &str, keepalived_host: usize) {
     let start = |lab: &mut Lab, host: usize, tag: &str| {
         let priority = if host == 1 { 100 } else { 90 };
         if host == keepalived_host {
-            let block =
-                format!("    auth_hmac {{\n        key {KEY}\n        active_key 1\n    }}\n");
-            let config = keepalived_config_with(lab, host, Flavour::V3Ipv4, priority, &block);
+            let config = keepalived_config_with(
+                lab,
+                host,
+                Flavour::V3Ipv4,
+                priority,
+                &keepalived_auth_hmac(),
+            );
             start_keepalived_24(lab, host, &binary, &config, tag)
         } else {
-            let extra = format!("    auth_hmac: {{ keys: [\"{KEY}\"], active_key: 1 }}\n");
-            let config = vipd_config_with(lab, host, Flavour::V3Ipv4, priority, "", &extra);
+            let config =
+                vipd_config_with(lab, host, Flavour::V3Ipv4, priority, "", &vipd_auth_hmac());
             start_vipd(lab, host, &config, tag, &[])
         }
     };
@@ -331,11 +325,11 @@ fn rollout_and_key_rotation_by_reload_move_nothing() {
     expect_only(&lab, vip, 1, "started", &[&a, &b]);
     let before = (a.transitions(), b.transitions());
     let steps = [
-        format!("    auth_hmac: {{ keys: [\"{KEY}\"], active_key: 1, mode: receive-only }}\n"),
-        format!("    auth_hmac: {{ keys: [\"{KEY}\"], active_key: 1, mode: permissive }}\n"),
-        format!("    auth_hmac: {{ keys: [\"{KEY}\"], active_key: 1 }}\n"),
-        format!("    auth_hmac: {{ keys: [\"{KEY}\", \"{KEY_2}\"], active_key: 1 }}\n"),
-        format!("    auth_hmac: {{ keys: [\"{KEY}\", \"{KEY_2}\"], active_key: 2 }}\n"),
+        format!("    auth_hmac: {{ keys: [\"{HMAC_KEY}\"], active_key: 1, mode: receive-only }}\n"),
+        format!("    auth_hmac: {{ keys: [\"{HMAC_KEY}\"], active_key: 1, mode: permissive }}\n"),
+        vipd_auth_hmac(),
+        format!("    auth_hmac: {{ keys: [\"{HMAC_KEY}\", \"{KEY_2}\"], active_key: 1 }}\n"),
+        format!("    auth_hmac: {{ keys: [\"{HMAC_KEY}\", \"{KEY_2}\"], active_key: 2 }}\n"),
         format!("    auth_hmac: {{ keys: [\"{KEY_2}\"], active_key: 2 }}\n"),
     ];
     for step in &steps {
@@ -377,7 +371,7 @@ fn rollout_and_key_rotation_by_reload_move_nothing() {
         );
     }
     // Enforcing now: an unsigned forged master changes nothing.
-    let c_ip = v4(lab.host(3).ipv4);
+    let c_ip = raw::v4(lab.host(3).ipv4);
     let wrong = attack(
         &lab,
         vec![raw::forged_v3(c_ip, 254, None)],

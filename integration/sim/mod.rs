@@ -325,7 +325,9 @@ impl Lan {
                         self.command_members(g, outcome);
                     }
                 }
-                Action::Announce { .. } | Action::PriorityChanged { .. } => {}
+                Action::Announce { .. }
+                | Action::PriorityChanged { .. }
+                | Action::ClockSkew { .. } => {}
             }
         }
     }

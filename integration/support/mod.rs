@@ -92,6 +92,19 @@ impl Flavour {
     }
 }
 
+/// The auth_hmac key every host of a lab shares (32 bytes, id 1).
+pub const HMAC_KEY: &str = "1 hex:000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
+
+/// auth_hmac with `HMAC_KEY`, as `extra` for `vipd_config_with`.
+pub fn vipd_auth_hmac() -> String {
+    format!("    auth_hmac: {{ keys: [\"{HMAC_KEY}\"], active_key: 1 }}\n")
+}
+
+/// auth_hmac with `HMAC_KEY`, as `extra` for `keepalived_config_with`.
+pub fn keepalived_auth_hmac() -> String {
+    format!("    auth_hmac {{\n        key {HMAC_KEY}\n        active_key 1\n    }}\n")
+}
+
 /// Writes vipd's config for `host` and returns its path.
 pub fn vipd_config(
     lab: &Lab,

@@ -11,6 +11,14 @@ use vipd::lab::Lab;
 
 pub const GROUP: Ipv4Addr = Ipv4Addr::new(224, 0, 0, 18);
 
+/// A lab host's IPv4 address as the raw sockets take it.
+pub fn v4(address: IpAddr) -> Ipv4Addr {
+    match address {
+        IpAddr::V4(a) => a,
+        IpAddr::V6(_) => panic!("{address} is not IPv4"),
+    }
+}
+
 /// An IPv4 packet with protocol 112 to the VRRP group, as a hostile host
 /// would craft it (the kernel fills in the checksum and id).
 pub fn ip_packet(source: Ipv4Addr, ttl: u8, payload: &[u8]) -> Vec<u8> {

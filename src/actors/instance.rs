@@ -12,8 +12,8 @@ use crate::log::phrases;
 use crate::net::sender_pool::shared_sender;
 use crate::net::vrrp_socket::VrrpSender;
 use crate::proto::{
-    Action, Advert, AntiReplay, Arrival, DecodeError, Endpoints, Event, HmacParams, Instance,
-    InstanceParams, Signed, State, Transition, UnixTime,
+    Action, Advert, Arrival, DecodeError, Endpoints, Event, HmacParams, Instance, InstanceParams,
+    Signed, State, Transition, UnixTime,
 };
 use crate::status::{epoch_seconds, AuthHmacStatus, InstanceStatus, TransitionRecord};
 
@@ -41,9 +41,14 @@ pub struct Inbound {
     pub packet: Result<(Advert, Option<Signed>), DecodeError>,
 }
 
-/// UTC now, for auth_hmac's sequence numbers; a clock before 1970 reads
-/// as 1970 (its adverts are then stale to every peer, which says so).
-fn utc_now() -> UnixTime {
+/// UTC now, for auth_hmac's sequence numbers, read only by instances
+/// that have auth_hmac (the clock is read per packet and per advert); a
+/// clock before 1970 reads as 1970 (its adverts are then stale to every
+/// peer, which says so).
+fn utc_now(params: &InstanceParams) -> UnixTime {
+    if params.auth_hmac.is_none() {
+        return UnixTime::default();
+    }
     UnixTime(
         SystemTime::now()
             .duration_since(SystemTime::UNIX_EPOCH)
@@ -299,6 +304,17 @@ impl InstanceActor {
                     phrases::priority_changed(&instance, from, to);
                 }
                 Action::SyncReport(report) => self.tell_group(Update::Report(report)),
+                Action::ClockSkew {
+                    source,
+                    skew_secs,
+                    window_secs,
+                } => {
+                    // At most one line per ten seconds: every advert of a
+                    // skewed peer says it.
+                    if let Some(more) = self.send_log.should_log(Instant::now(), "clock_skew") {
+                        tracing::warn!(instance = %instance, %source, skew = skew_secs, window = window_secs, suppressed = more, "({instance}) auth_hmac clock skew {skew_secs} s from {source}, approaching the window of {window_secs} s: check the clocks (NTP){}", phrases::suppressed(more));
+                    }
+                }
             }
         }
         self.rearm(ctx);
@@ -312,7 +328,7 @@ impl InstanceActor {
         };
         // One trailer for every copy: the tag does not cover the
         // destination (keepalived does the same, vrrp_auth_hmac.c).
-        let trailer = self.core.sign(utc_now(), advert);
+        let trailer = self.core.sign(utc_now(&self.params), advert);
         for &destination in &self.destinations {
             let endpoints = Endpoints::new(self.params.primary_address, destination);
             let mut bytes = Vec::new();
@@ -407,24 +423,13 @@ impl InstanceActor {
             fault: self.core.fault_cause().map(|c| c.to_string()),
             fault_kind: self.core.fault_cause().map(|c| c.kind().to_string()),
             send_errors: self.send_errors,
-            auth_hmac: self.params.auth_hmac.as_ref().map(|h| {
-                let window = match h.anti_replay {
-                    AntiReplay::Time { window_secs } => Some(window_secs),
-                    AntiReplay::Monotonic => None,
-                };
-                AuthHmacStatus {
-                    mode: h.mode.as_str().to_string(),
-                    active_key: h.active_key,
-                    key_ids: h.key_ids(),
-                    anti_replay: if window.is_some() {
-                        "time"
-                    } else {
-                        "monotonic"
-                    }
-                    .into(),
-                    time_window_secs: window,
-                    clock_skew_secs: stats.hmac_skew_secs,
-                }
+            auth_hmac: self.params.auth_hmac.as_ref().map(|h| AuthHmacStatus {
+                mode: h.mode.as_str().to_string(),
+                active_key: h.active_key,
+                key_ids: h.key_ids(),
+                anti_replay: h.anti_replay.as_str().to_string(),
+                time_window_secs: h.anti_replay.window_secs(),
+                clock_skew_secs: stats.hmac_skew_secs,
             }),
         }
     }
@@ -677,11 +682,12 @@ impl Handler<Inbound> for InstanceActor {
             let now = inbound.at;
             let error = inbound.packet.as_ref().err().cloned();
             let source = inbound.arrival.source;
-            if let Some(reason) =
-                actor
-                    .core
-                    .handle_signed_arrival(now, utc_now(), inbound.arrival, inbound.packet)
-            {
+            if let Some(reason) = actor.core.handle_signed_arrival(
+                now,
+                utc_now(&actor.params),
+                inbound.arrival,
+                inbound.packet,
+            ) {
                 let name = &actor.params.name;
                 let detail: &dyn std::fmt::Display = match &error {
                     Some(error) => error,
@@ -690,35 +696,9 @@ impl Handler<Inbound> for InstanceActor {
                 actor
                     .drops
                     .dropped(now, name, reason.as_str(), source, detail);
-            } else {
-                actor.warn_of_clock_skew(now, source);
             }
             actor.run_actions(ctx);
         });
-    }
-}
-
-impl InstanceActor {
-    /// keepalived's early warning (vrrp.c vrrp_auth_ext_verify): a sender
-    /// whose clock is more than half the window from ours is verified
-    /// still, but a little more drift and its adverts are refused as
-    /// stale. Once per ten seconds at most.
-    fn warn_of_clock_skew(&mut self, now: Instant, source: IpAddr) {
-        let Some(AntiReplay::Time { window_secs }) =
-            self.params.auth_hmac.as_ref().map(|h| h.anti_replay)
-        else {
-            return;
-        };
-        let Some(skew) = self.core.stats().hmac_skew_secs else {
-            return;
-        };
-        if skew.abs() <= i64::from(window_secs / 2) {
-            return;
-        }
-        if let Some(more) = self.send_log.should_log(now, "clock_skew") {
-            let name = self.params.name.as_str();
-            tracing::warn!(instance = %name, %source, skew, window = window_secs, suppressed = more, "({name}) auth_hmac clock skew {skew} s from {source}, approaching the window of {window_secs} s: check the clocks (NTP){}", phrases::suppressed(more));
-        }
     }
 }
 

@@ -99,6 +99,11 @@ impl std::str::FromStr for KeyConfig {
 }
 
 impl KeyConfig {
+    /// Written in the configuration itself, not named by a file.
+    pub fn is_inline(&self) -> bool {
+        !self.key.starts_with("file:")
+    }
+
     /// What may be shown of it: the id, and the file if it is one.
     fn shown(&self) -> String {
         match self.key.strip_prefix("file:") {

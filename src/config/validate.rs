@@ -9,6 +9,7 @@ use crate::proto::{
     UnicastPeer, Version, VirtualAddress, Vrid,
 };
 
+use super::auth_hmac::KeyConfig;
 use super::error::{ConfigError, ConfigErrors};
 use super::health::{self, HealthSettings, NotifySettings, Problems, Tracked};
 use super::load::Loaded;
@@ -668,7 +669,7 @@ fn inline_keys_exposed(
 ) -> Option<ConfigError> {
     use std::os::unix::fs::PermissionsExt;
     let hmac = instance.auth_hmac.as_ref()?;
-    if hmac.keys.iter().all(|k| k.key.starts_with("file:")) {
+    if !hmac.keys.iter().any(KeyConfig::is_inline) {
         return None;
     }
     let key = format!("{prefix}.auth_hmac.keys");

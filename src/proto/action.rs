@@ -32,4 +32,12 @@ pub enum Action {
     /// For the instance's sync group: whether it would be master, and
     /// whether it has a fault of its own. Only sync group members emit it.
     SyncReport(SyncReport),
+    /// auth_hmac: an advert from `source` verified, but its clock is
+    /// `skew_secs` from ours, past half the `window_secs` it must stay
+    /// within: the clocks need fixing before its adverts are refused.
+    ClockSkew {
+        source: std::net::IpAddr,
+        skew_secs: i64,
+        window_secs: u32,
+    },
 }

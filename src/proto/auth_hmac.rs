@@ -122,11 +122,23 @@ impl AntiReplay {
         three.clamp(5, *WINDOW_SECS.end())
     }
 
-    fn window(self) -> Option<i64> {
+    /// The freshness window, in time mode.
+    pub fn window_secs(self) -> Option<u32> {
         match self {
-            AntiReplay::Time { window_secs } => Some(i64::from(window_secs)),
+            AntiReplay::Time { window_secs } => Some(window_secs),
             AntiReplay::Monotonic => None,
         }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AntiReplay::Time { .. } => "time",
+            AntiReplay::Monotonic => "monotonic",
+        }
+    }
+
+    fn window(self) -> Option<i64> {
+        self.window_secs().map(i64::from)
     }
 }
 
@@ -329,6 +341,10 @@ pub struct HmacState {
 pub struct Verified {
     /// Seconds our clock is ahead of the sender's (time mode only).
     pub skew_secs: Option<i64>,
+    /// That skew is past half the window: a little more drift and the
+    /// sender's adverts are refused as stale (keepalived warns then,
+    /// vrrp.c `vrrp_auth_ext_verify`).
+    pub near_window_edge: bool,
 }
 
 impl HmacState {
@@ -405,7 +421,10 @@ impl HmacState {
         let Some(trailer) = trailer else {
             return match params.mode {
                 HmacMode::Enforce => Err(Rejection::Missing),
-                HmacMode::Permissive | HmacMode::ReceiveOnly => Ok(Verified { skew_secs: None }),
+                HmacMode::Permissive | HmacMode::ReceiveOnly => Ok(Verified {
+                    skew_secs: None,
+                    near_window_edge: false,
+                }),
             };
         };
         if unicast_peer == Some(false) {
@@ -436,6 +455,7 @@ impl HmacState {
         }
         Ok(Verified {
             skew_secs: skew_secs.map(|(skew, _)| skew),
+            near_window_edge: skew_secs.is_some_and(|(skew, window)| skew.abs() > window / 2),
         })
     }
 

@@ -66,6 +66,8 @@ pub struct Instance {
     /// auth_hmac's sequences: what we last sent, what each sender last
     /// sent that we accepted.
     hmac: HmacState,
+    /// Where `sign` encodes the advert it signs.
+    sign_buffer: Vec<u8>,
 }
 
 impl Instance {
@@ -93,6 +95,7 @@ impl Instance {
             actions: VecDeque::new(),
             stats: Stats::default(),
             hmac: HmacState::default(),
+            sign_buffer: Vec::new(),
             params,
         })
     }
@@ -355,6 +358,15 @@ impl Instance {
             .verify(hmac, wall, source, unicast_peer, message, trailer)?;
         if let Some(skew) = verified.skew_secs {
             self.stats.hmac_skew_secs = Some(skew);
+            if let (true, Some(window_secs)) =
+                (verified.near_window_edge, hmac.anti_replay.window_secs())
+            {
+                self.actions.push_back(Action::ClockSkew {
+                    source,
+                    skew_secs: skew,
+                    window_secs,
+                });
+            }
         }
         Ok(())
     }
@@ -376,8 +388,12 @@ impl Instance {
         }
         let source = self.params.primary_address;
         // The tag reads the checksum as zero, so any destination will do.
-        let message = advert.encode(&Endpoints::multicast_from(source)).ok()?;
-        self.hmac.sign(hmac, wall, source, &message)
+        // One buffer for every advert: this runs at each send.
+        self.sign_buffer.clear();
+        advert
+            .encode_into(&Endpoints::multicast_from(source), &mut self.sign_buffer)
+            .ok()?;
+        self.hmac.sign(hmac, wall, source, &self.sign_buffer)
     }
 
     /// RFC 5798 §7.1 receiver checks that need this instance's settings

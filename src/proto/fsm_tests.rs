@@ -737,3 +737,69 @@ fn unicast_without_peers_is_fault_and_with_peers_acts_on_unicast_only() {
         1
     );
 }
+
+/// auth_hmac: a signed advert whose sender's clock is past half the
+/// window from ours is accepted and said (keepalived's early warning);
+/// one within it is accepted silently; an unsigned one is refused.
+#[test]
+fn a_signed_advert_near_the_window_edge_is_accepted_and_said() {
+    use crate::proto::auth_hmac::{AntiReplay, HmacKey, HmacMode, HmacParams, HmacState, UnixTime};
+    let hmac = HmacParams {
+        keys: vec![HmacKey::new(1, vec![9; 32]).unwrap()],
+        active_key: 1,
+        mode: HmacMode::Enforce,
+        anti_replay: AntiReplay::Time { window_secs: 5 },
+    };
+    let t0 = Instant::now();
+    let mut backup = Instance::new(InstanceParams {
+        auth_hmac: Some(hmac.clone()),
+        ..v3_params(90, 100)
+    })
+    .unwrap();
+    backup.handle_event(t0, Event::Startup);
+    drain(&mut backup);
+    let master = ip(HIGHER_PEER);
+    let endpoints = Endpoints::multicast_from(master);
+    let mut sender = HmacState::default();
+    let advert = advert_from(&backup, 100);
+    let ours = UnixTime(Duration::from_secs(1_800_000_000));
+    let signed_at = |sender: &mut HmacState, secs: u64| {
+        let message = advert.encode(&endpoints).unwrap();
+        let sent_at = UnixTime(Duration::from_secs(secs));
+        let trailer = sender.sign(&hmac, sent_at, master, &message).unwrap();
+        Ok((advert.clone(), Some(Signed { trailer, message })))
+    };
+    let arrival = Arrival::multicast(master);
+    let skewed = |actions: &[Action]| {
+        actions
+            .iter()
+            .filter_map(|a| match a {
+                Action::ClockSkew {
+                    skew_secs,
+                    window_secs,
+                    ..
+                } => Some((*skew_secs, *window_secs)),
+                _ => None,
+            })
+            .collect::<Vec<_>>()
+    };
+
+    let in_step = signed_at(&mut sender, 1_800_000_000);
+    assert_eq!(
+        backup.handle_signed_arrival(t0, ours, arrival, in_step),
+        None
+    );
+    assert_eq!(skewed(&drain(&mut backup)), vec![]);
+    let behind = signed_at(&mut sender, 1_800_000_003);
+    assert_eq!(
+        backup.handle_signed_arrival(t0, ours, arrival, behind),
+        None
+    );
+    assert_eq!(skewed(&drain(&mut backup)), vec![(-3, 5)]);
+    assert_eq!(backup.stats().hmac_skew_secs, Some(-3));
+    let unsigned = Ok((advert.clone(), None));
+    assert_eq!(
+        backup.handle_signed_arrival(t0, ours, arrival, unsigned),
+        Some(DropReason::HmacMissing)
+    );
+}

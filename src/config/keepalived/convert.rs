@@ -73,7 +73,7 @@ pub fn to_yaml(source: &Path, config_id: &str, conf: &Conf) -> Result<String, St
 /// Replaces every inline auth_hmac key with `ID redacted` (a file key's
 /// path is not a secret and stays); returns which were.
 fn redact_keys(value: &mut serde_json::Map<String, serde_json::Value>) -> Vec<(String, String)> {
-    use crate::config::auth_hmac::REDACTED;
+    use crate::config::auth_hmac::KeyConfig;
     let mut redacted = Vec::new();
     let Some(serde_json::Value::Object(instances)) = value.get_mut("instances") else {
         return redacted;
@@ -86,28 +86,18 @@ fn redact_keys(value: &mut serde_json::Map<String, serde_json::Value>) -> Vec<(S
             continue;
         };
         for key in keys.iter_mut() {
-            // The mapping writes { id, key }; a line "ID VALUE" is read too.
-            let (id, secret) = match &*key {
-                serde_json::Value::Object(map) => (
-                    map.get("id").map(ToString::to_string).unwrap_or_default(),
-                    map.get("key")
-                        .and_then(|k| k.as_str())
-                        .unwrap_or("")
-                        .to_string(),
-                ),
-                serde_json::Value::String(line) => {
-                    let (id, secret) = line.split_once(' ').unwrap_or((line, ""));
-                    (id.to_string(), secret.to_string())
-                }
-                _ => continue,
+            // The mapping writes { id, key }; a key is shown as vipd shows
+            // one anywhere (KeyConfig's Serialize: `ID file:PATH` or
+            // `ID redacted`).
+            let Ok(read) = serde_json::from_value::<KeyConfig>(key.clone()) else {
+                continue;
             };
-            let shown = if secret.starts_with("file:") {
-                format!("{id} {secret}")
-            } else {
-                redacted.push((name.clone(), id.clone()));
-                format!("{id} {REDACTED}")
-            };
-            *key = serde_json::Value::String(shown);
+            if read.is_inline() {
+                redacted.push((name.clone(), read.id.to_string()));
+            }
+            if let Ok(shown) = serde_json::to_value(&read) {
+                *key = shown;
+            }
         }
     }
     redacted

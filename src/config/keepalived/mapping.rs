@@ -562,6 +562,9 @@ impl Mapper {
         let Some(Value::Object(instances)) = self.value.get_mut("instances") else {
             return;
         };
+        // What keepalived runs otherwise than written, said once the
+        // instances are no longer borrowed: (key whose line it was, keyword, why).
+        let mut notes: Vec<(String, &'static str, String)> = Vec::new();
         for (name, instance) in instances.iter_mut() {
             let Value::Object(instance) = instance else {
                 continue;
@@ -593,17 +596,11 @@ impl Mapper {
                     .unwrap_or("enforce");
                 if mode != "enforce" {
                     hmac.insert("mode".into(), text("enforce"));
-                    if let Some(at) = self
-                        .positions
-                        .get(&format!("instances.{name}.auth_hmac.mode"))
-                        .cloned()
-                    {
-                        self.adjusted.push(Adjusted {
-                            at,
-                            keyword: "mode".into(),
-                            why: format!("({name}) strict mode requires auth_hmac mode enforce: enforce, as keepalived 2.4 does"),
-                        });
-                    }
+                    notes.push((
+                        format!("instances.{name}.auth_hmac.mode"),
+                        "mode",
+                        format!("({name}) strict mode requires auth_hmac mode enforce: enforce, as keepalived 2.4 does"),
+                    ));
                 }
             }
             // keepalived counts unicast adverts from any address unless
@@ -612,17 +609,16 @@ impl Mapper {
             if instance.contains_key("unicast_peer") && !instance.contains_key("check_unicast_src")
             {
                 instance.insert("check_unicast_src".into(), Value::Bool(false));
-                if let Some(at) = self
-                    .positions
-                    .get(&format!("instances.{name}.unicast_peer"))
-                    .cloned()
-                {
-                    self.adjusted.push(Adjusted {
-                        at,
-                        keyword: "unicast_peer".into(),
-                        why: format!("({name}) check_unicast_src is off, as keepalived's default: an advert from any address counts; add check_unicast_src to count only the peers'"),
-                    });
-                }
+                notes.push((
+                    format!("instances.{name}.unicast_peer"),
+                    "unicast_peer",
+                    format!("({name}) check_unicast_src is off, as keepalived's default: an advert from any address counts; add check_unicast_src to count only the peers'"),
+                ));
+            }
+        }
+        for (key, keyword, why) in notes {
+            if let Some(at) = self.positions.get(&key).cloned() {
+                self.adjust(&at, keyword, why);
             }
         }
     }
