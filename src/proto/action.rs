@@ -2,6 +2,8 @@
 //! `Instance::poll_action`; the order is meaningful (advert before
 //! announcements, notification last).
 
+use std::time::Instant;
+
 use super::packet::Advert;
 use super::params::VirtualAddress;
 use super::state::Transition;
@@ -13,12 +15,26 @@ pub enum Action {
     SendAdvert(Advert),
     /// Add the addresses to the interface. `accept`: whether packets to
     /// them may be accepted (RFC 5798 Accept_Mode, or owner).
+    /// `valid_until`: a fenced master's lease end, which the kernel must
+    /// enforce too (an address lifetime), should the daemon stop running.
     AddVips {
         addresses: Vec<VirtualAddress>,
         accept: bool,
+        valid_until: Option<Instant>,
+    },
+    /// The held addresses may stay until `valid_until` (None: for ever):
+    /// the fence's lease was renewed.
+    ExtendVips {
+        addresses: Vec<VirtualAddress>,
+        valid_until: Option<Instant>,
     },
     /// Remove the addresses from the interface (absent ones are fine).
     RemoveVips { addresses: Vec<VirtualAddress> },
+    /// Quorum fence: take the key (when it is free) for this master.
+    AcquireFence,
+    /// Quorum fence: let the key go, once the addresses removed before
+    /// this action are off the interface.
+    ReleaseFence,
     /// Gratuitous ARP (IPv4) or unsolicited NA with override (IPv6),
     /// `count` times for each address.
     Announce {

@@ -31,4 +31,18 @@ pub enum Event {
     },
     /// The instance's sync group says so.
     Sync(SyncCommand),
+    /// Quorum fence: our lease in etcd is alive until then, by our clock
+    /// (`fence::lease_deadline` of the last keepalive etcd answered).
+    Quorum {
+        valid_until: std::time::Instant,
+    },
+    /// Quorum fence: the lease is gone (etcd said so, or it was given up).
+    QuorumLost,
+    /// Quorum fence: the key is ours; the addresses may be used from
+    /// `usable_from` (a former holder's kernel may hold them till then).
+    FenceHeld {
+        usable_from: std::time::Instant,
+    },
+    /// Quorum fence: the key is not ours (another holds it, or it went).
+    FenceLost,
 }

@@ -15,6 +15,7 @@ use super::action::Action;
 use super::arrival::Arrival;
 use super::auth_hmac::{HmacParams, HmacState, Trailer, UnixTime};
 use super::event::Event;
+use super::fence::{Fence, OnQuorumLoss};
 use super::interval::Centiseconds;
 use super::packet::{AddressList, Advert, Auth, DecodeError, Endpoints, Signed, Version};
 use super::params::{InstanceParams, InvalidParams};
@@ -68,6 +69,11 @@ pub struct Instance {
     hmac: HmacState,
     /// Where `sign` encodes the advert it signs.
     sign_buffer: Vec<u8>,
+    /// The quorum fence, if the instance is fenced.
+    fence: Option<Fence>,
+    fence_timer: Timer,
+    /// A master's addresses are on the interface (asked for, at least).
+    holding: bool,
 }
 
 impl Instance {
@@ -96,6 +102,9 @@ impl Instance {
             stats: Stats::default(),
             hmac: HmacState::default(),
             sign_buffer: Vec::new(),
+            fence: params.fence.map(Fence::new),
+            fence_timer: Timer::default(),
+            holding: false,
             params,
         })
     }
@@ -146,6 +155,7 @@ impl Instance {
             &self.master_down_timer,
             &self.announce_timer,
             &self.refresh_timer,
+            &self.fence_timer,
         ]
         .into_iter()
         .filter_map(Timer::deadline)
@@ -154,6 +164,12 @@ impl Instance {
 
     /// Runs every timer that is due; a call with nothing due does nothing.
     pub fn handle_timeout(&mut self, now: Instant) {
+        // The fence first: a master waking from a stop (SIGSTOP, a hung
+        // host) past its lease must not send one more advert as if it
+        // still held the addresses.
+        if self.fence_timer.fire(now) {
+            self.fence_moved(now);
+        }
         if self.master_down_timer.fire(now) && self.state == State::Backup {
             if self.params.sync_member {
                 // keepalived's wantstate: master only with the whole group.
@@ -169,10 +185,10 @@ impl Instance {
             self.adver_timer
                 .arm(now, self.params.advert_interval.as_duration());
         }
-        if self.announce_timer.fire(now) && self.state == State::Master {
+        if self.announce_timer.fire(now) && self.state == State::Master && self.holding {
             self.announce(self.params.announce.repeat);
         }
-        if self.refresh_timer.fire(now) && self.state == State::Master {
+        if self.refresh_timer.fire(now) && self.state == State::Master && self.holding {
             self.announce(self.params.announce.refresh_repeat);
             self.refresh_timer.arm(now, self.params.announce.refresh);
         }
@@ -243,6 +259,41 @@ impl Instance {
             Event::Sync(SyncCommand::Fault(fault)) => {
                 self.sync_fault = fault;
                 self.reevaluate(now);
+            }
+            Event::Quorum { valid_until } => self.quorum(now, Some(valid_until)),
+            Event::QuorumLost => self.quorum(now, None),
+            Event::FenceHeld { usable_from } => {
+                if let Some(fence) = &mut self.fence {
+                    fence.key_held = true;
+                    fence.asked = false;
+                    fence.usable_from = (usable_from > now).then_some(usable_from);
+                    if fence.kept && self.holding && fence.quorum(now) {
+                        // Holding all along: no other holder to wait for.
+                        fence.usable_from = None;
+                        fence.kept = false;
+                        self.actions.push_back(Action::ExtendVips {
+                            addresses: self.params.held_addresses(),
+                            valid_until: fence.quorum_until,
+                        });
+                    }
+                    if self.started && self.state != State::Master {
+                        // Taken for a master that is one no longer. (Before
+                        // the start it is a restart's replay: kept.)
+                        fence.key_held = false;
+                        self.actions.push_back(Action::ReleaseFence);
+                    }
+                }
+                self.fence_moved(now);
+            }
+            Event::FenceLost => {
+                if let Some(fence) = &mut self.fence {
+                    fence.key_held = false;
+                    fence.kept = false;
+                    // Asked for again (the daemon's answer to an ask for a
+                    // key another holds is silence, not a loop).
+                    fence.asked = false;
+                }
+                self.fence_moved(now);
             }
         }
         self.report_to_group(None);
@@ -535,6 +586,11 @@ impl Instance {
         if let Some(why) = &self.unavailable {
             return Some(FaultCause::Unavailable(why.clone()));
         }
+        if self.fence.as_ref().is_some_and(|fence| {
+            fence.params.on_quorum_loss == OnQuorumLoss::Release && fence.quorum_until.is_none()
+        }) {
+            return Some(FaultCause::QuorumLost);
+        }
         if self
             .params
             .unicast
@@ -608,6 +664,16 @@ impl Instance {
                 self.actions.push_back(Action::RemoveVips {
                     addresses: self.params.held_addresses(),
                 });
+                self.holding = false;
+                if let Some(fence) = &mut self.fence {
+                    // After the removal: the daemon lets the key go only
+                    // once the kernel has taken the addresses away.
+                    fence.key_held = false;
+                    fence.asked = false;
+                    fence.kept = false;
+                    fence.usable_from = None;
+                    self.actions.push_back(Action::ReleaseFence);
+                }
                 self.stats.released_master += 1;
             }
             State::Backup => {
@@ -632,18 +698,7 @@ impl Instance {
                 self.peer_master = None;
                 self.stats.became_master += 1;
                 self.send_advert(self.priority);
-                self.actions.push_back(Action::AddVips {
-                    addresses: self.params.held_addresses(),
-                    accept: self.params.accept_mode || self.params.is_owner(),
-                });
-                self.announce(self.params.announce.repeat);
-                let schedule = self.params.announce;
-                if !schedule.delay.is_zero() && schedule.repeat > 0 {
-                    self.announce_timer.arm(now, schedule.delay);
-                }
-                if !schedule.refresh.is_zero() && schedule.refresh_repeat > 0 {
-                    self.refresh_timer.arm(now, schedule.refresh);
-                }
+                self.hold_if_fenced_in(now);
                 self.adver_timer
                     .arm(now, self.params.advert_interval.as_duration());
             }
@@ -666,6 +721,121 @@ impl Instance {
             reason,
             priority: self.priority,
         }));
+    }
+
+    /// A master takes its addresses when the fence lets it (at once when
+    /// unfenced), and asks for the key when it does not hold it.
+    fn hold_if_fenced_in(&mut self, now: Instant) {
+        if self.state != State::Master || self.holding {
+            return;
+        }
+        let valid_until = match &mut self.fence {
+            None => None,
+            Some(fence) if fence.allows(now) => fence.valid_until(),
+            Some(fence) => {
+                if !fence.key_held && !fence.asked && fence.quorum(now) {
+                    fence.asked = true;
+                    self.actions.push_back(Action::AcquireFence);
+                }
+                return;
+            }
+        };
+        self.holding = true;
+        self.actions.push_back(Action::AddVips {
+            addresses: self.params.held_addresses(),
+            accept: self.params.accept_mode || self.params.is_owner(),
+            valid_until,
+        });
+        self.announce(self.params.announce.repeat);
+        let schedule = self.params.announce;
+        if !schedule.delay.is_zero() && schedule.repeat > 0 {
+            self.announce_timer.arm(now, schedule.delay);
+        }
+        if !schedule.refresh.is_zero() && schedule.refresh_repeat > 0 {
+            self.refresh_timer.arm(now, schedule.refresh);
+        }
+    }
+
+    /// The lease was renewed until `valid_until`, or (None) is gone.
+    fn quorum(&mut self, now: Instant, valid_until: Option<Instant>) {
+        let Some(fence) = &mut self.fence else { return };
+        match valid_until {
+            Some(until) => {
+                fence.quorum_until = Some(until);
+                if fence.kept {
+                    // Kept through the outage: still held, now asked for
+                    // again; whoever has the key settles it.
+                    if !fence.asked {
+                        fence.asked = true;
+                        self.actions.push_back(Action::AcquireFence);
+                    }
+                } else if self.holding {
+                    self.actions.push_back(Action::ExtendVips {
+                        addresses: self.params.held_addresses(),
+                        valid_until: Some(until),
+                    });
+                }
+            }
+            None => fence.quorum_until = Some(now),
+        }
+        self.fence_moved(now);
+    }
+
+    /// After anything the fence depends on changed or came due: the
+    /// lease's end, the key, the wait for a former holder's kernel.
+    fn fence_moved(&mut self, now: Instant) {
+        let Some(fence) = &mut self.fence else { return };
+        let mut lost_quorum = false;
+        if fence.quorum_until.is_some_and(|until| now >= until) && !fence.kept {
+            // The lease is gone, and every key under it.
+            fence.key_held = false;
+            fence.asked = false;
+            if fence.params.on_quorum_loss == OnQuorumLoss::Keep && self.holding {
+                fence.kept = true;
+                self.actions.push_back(Action::ExtendVips {
+                    addresses: self.params.held_addresses(),
+                    valid_until: None,
+                });
+            } else {
+                fence.quorum_until = None;
+                lost_quorum = true;
+            }
+        }
+        if self.holding && !fence.allows(now) {
+            // The key went to another (or its lease with it): the
+            // addresses go now, and the master asks for the key again.
+            self.holding = false;
+            self.announce_timer.disarm();
+            self.refresh_timer.disarm();
+            self.actions.push_back(Action::RemoveVips {
+                addresses: self.params.held_addresses(),
+            });
+        }
+        if lost_quorum {
+            self.reevaluate(now);
+        }
+        self.hold_if_fenced_in(now);
+        match self.fence.as_ref().and_then(|fence| fence.deadline(now)) {
+            Some(deadline) => self
+                .fence_timer
+                .arm(now, deadline.saturating_duration_since(now)),
+            None => self.fence_timer.disarm(),
+        }
+        if !lost_quorum {
+            // A lease that came back clears a quorum fault.
+            self.reevaluate(now);
+        }
+    }
+
+    /// The fence as `vipd status` shows it.
+    pub fn fence(&self) -> Option<FenceView> {
+        self.fence.as_ref().map(|fence| FenceView {
+            quorum_until: fence.quorum_until,
+            key_held: fence.key_held,
+            holding: self.holding,
+            kept: fence.kept,
+            on_quorum_loss: fence.params.on_quorum_loss,
+        })
     }
 
     fn send_advert(&mut self, priority: u8) {
@@ -693,6 +863,22 @@ impl Instance {
     }
 }
 
+/// What an instance knows of its fence, for status.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FenceView {
+    pub quorum_until: Option<Instant>,
+    pub key_held: bool,
+    /// The addresses are held (asked for) now.
+    pub holding: bool,
+    /// Kept through a quorum loss (on_quorum_loss: keep).
+    pub kept: bool,
+    pub on_quorum_loss: OnQuorumLoss,
+}
+
 #[cfg(test)]
 #[path = "fsm_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "fsm_fence_tests.rs"]
+mod fence_tests;

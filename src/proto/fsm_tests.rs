@@ -112,7 +112,7 @@ fn startup_below_255_waits_master_down_interval_in_backup() {
     let actions = drain(&mut instance);
     assert!(matches!(&actions[0], Action::SendAdvert(a) if a.priority == 100));
     assert!(
-        matches!(&actions[1], Action::AddVips { accept: true, addresses } if addresses.len() == 1)
+        matches!(&actions[1], Action::AddVips { accept: true, addresses, valid_until: None } if addresses.len() == 1)
     );
     assert!(matches!(&actions[2], Action::Announce { count: 5, .. }));
     assert!(

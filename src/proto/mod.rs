@@ -10,6 +10,7 @@ pub mod arrival;
 pub mod auth_hmac;
 pub mod checksum;
 pub mod event;
+pub mod fence;
 pub mod fsm;
 pub mod interval;
 pub mod packet;
@@ -25,7 +26,8 @@ pub use action::Action;
 pub use arrival::Arrival;
 pub use auth_hmac::{AntiReplay, HmacKey, HmacMode, HmacParams, Trailer, UnixTime};
 pub use event::Event;
-pub use fsm::{Instance, PeerMaster};
+pub use fence::{FenceParams, OnQuorumLoss};
+pub use fsm::{FenceView, Instance, PeerMaster};
 pub use interval::Centiseconds;
 pub use packet::{
     AddressList, Advert, Auth, AuthKey, DecodeError, EncodeError, Endpoints, Signed, Version, Vrid,

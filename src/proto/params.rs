@@ -141,6 +141,8 @@ pub struct InstanceParams {
     pub sync_member: bool,
     /// keepalived 2.4's HMAC trailer; it replaces `auth`.
     pub auth_hmac: Option<HmacParams>,
+    /// The quorum fence (etcd): hold the addresses only with its key.
+    pub fence: Option<super::fence::FenceParams>,
 }
 
 /// The parameter a problem is about, so that the layer that read it from
@@ -287,6 +289,7 @@ impl InstanceParams {
             excluded_addresses: Vec::new(),
             sync_member: false,
             auth_hmac: None,
+            fence: None,
         }
     }
 

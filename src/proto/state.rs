@@ -43,6 +43,8 @@ pub enum FaultCause {
     /// Another member of the instance's sync group is in FAULT.
     SyncGroup,
     Tracker(String),
+    /// Quorum fence: no live lease in etcd (and on_quorum_loss: release).
+    QuorumLost,
 }
 
 impl FaultCause {
@@ -54,6 +56,7 @@ impl FaultCause {
             FaultCause::NoUnicastPeers => "no_unicast_peers",
             FaultCause::SyncGroup => "sync_group",
             FaultCause::Tracker(_) => "tracker",
+            FaultCause::QuorumLost => "quorum_lost",
         }
     }
 }
@@ -116,6 +119,9 @@ impl fmt::Display for Reason {
             Reason::Fault(FaultCause::SyncGroup) => f.write_str("a sync group member is in FAULT"),
             Reason::SyncGroup => f.write_str("sync group"),
             Reason::Fault(FaultCause::Tracker(name)) => write!(f, "tracker {name} failed"),
+            Reason::Fault(FaultCause::QuorumLost) => {
+                f.write_str("quorum lost: no live lease in etcd")
+            }
             Reason::FaultCleared => f.write_str("fault cleared"),
             Reason::Shutdown => f.write_str("shutdown"),
         }
