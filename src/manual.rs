@@ -41,6 +41,18 @@ const KEYS: &[(&str, &str)] = &[
         "addresses: ADDR[/PREFIX] [brd A] [dev IF] [scope S] [label L] [no_track]",
     ),
     (
+        "instances.NAME.quorum",
+        "false: not fenced though quorum is set (a sync group's members all or none)",
+    ),
+    (
+        "quorum.etcd",
+        "{ endpoints: [http://HOST:2379, ...], prefix: /vipd, lease_ttl: 2s (2..300 s), name: HOLDER, tls: { ca, cert, key, domain } }: a master holds its addresses only while it holds PREFIX/<instance or sync group> in etcd under a live lease",
+    ),
+    (
+        "quorum.on_quorum_loss",
+        "release (default: no lease, no addresses; FAULT \"quorum lost\") or keep (availability over the fence)",
+    ),
+    (
         "instances.NAME.virtual_ipaddress_excluded",
         "held, not advertised; either family",
     ),

@@ -211,6 +211,34 @@ pub fn render(snapshot: &Snapshot) -> String {
         accept_errors,
     );
 
+    if let Some(q) = &snapshot.quorum {
+        let lease_valid = Gauge::<f64, AtomicU64>::default();
+        lease_valid.set(q.lease_valid_seconds.unwrap_or(0.0));
+        registry.register(
+            "quorum_lease_valid_seconds",
+            "how long the VIPs may stay without another keepalive answered by etcd (0: no lease)",
+            lease_valid,
+        );
+        if let Some(age) = q.last_keepalive_age_seconds {
+            let keepalive_age = Gauge::<f64, AtomicU64>::default();
+            keepalive_age.set(age);
+            registry.register(
+                "quorum_keepalive_age_seconds",
+                "since etcd last answered a keepalive of the lease in use",
+                keepalive_age,
+            );
+        }
+        let errors: Counter = Counter::default();
+        errors.inc_by(q.errors_total);
+        registry.register("quorum_errors", "failed etcd calls", errors);
+        let held = Family::<Labels, Gauge>::default();
+        for key in &q.keys {
+            held.get_or_create(&labels(&[("key", &key.key)]))
+                .set(i64::from(key.held));
+        }
+        registry.register("quorum_key_held", "1 while this host holds the key", held);
+    }
+
     let mut text = String::new();
     // Writing into a String cannot fail.
     let _ = encode(&mut text, &registry);
@@ -270,6 +298,16 @@ mod tests {
                 runs: 5,
                 ..CheckStatus::default()
             }],
+            quorum: Some(crate::status::QuorumStatus {
+                lease_valid_seconds: Some(1.25),
+                errors_total: 2,
+                keys: vec![crate::status::QuorumKeyStatus {
+                    key: "/vipd/VI_1".into(),
+                    held: true,
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }),
             ..Snapshot::default()
         };
         let text = render(&snapshot);
@@ -283,6 +321,9 @@ mod tests {
             "vipd_dropped_packets_total{vrrp_instance=\"VI_1\",reason=\"bad_ttl\"} 3",
             "vipd_virtual_addresses_held{vrrp_instance=\"VI_1\"} 1",
             "vipd_check_runs_total{check=\"web\"} 5",
+            "vipd_quorum_lease_valid_seconds 1.25",
+            "vipd_quorum_errors_total 2",
+            "vipd_quorum_key_held{key=\"/vipd/VI_1\"} 1",
         ] {
             assert!(text.contains(line), "{line} missing:\n{text}");
         }

@@ -23,6 +23,9 @@ pub struct Snapshot {
     /// The control socket's and the metrics endpoint's connections.
     #[serde(default)]
     pub listeners: BTreeMap<String, ListenerStatus>,
+    /// The quorum fence (etcd), if configured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quorum: Option<QuorumStatus>,
     /// The whole snapshot was larger than the control socket sends:
     /// histories, and then instances, were left out.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
@@ -90,6 +93,9 @@ pub struct InstanceStatus {
     /// Adverts the kernel refused to send.
     #[serde(default)]
     pub send_errors: u64,
+    /// The quorum fence, if this instance is fenced.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fence: Option<InstanceFenceStatus>,
     /// keepalived 2.4's HMAC-signed adverts, if configured (key ids
     /// only: never a key).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -111,6 +117,60 @@ pub struct AuthHmacStatus {
     /// verified (negative: behind).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub clock_skew_secs: Option<i64>,
+}
+
+/// One instance's fence.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct InstanceFenceStatus {
+    pub key: String,
+    /// The key is ours.
+    pub key_held: bool,
+    /// Master by VRRP, without its addresses until it holds the key.
+    pub waiting: bool,
+    /// Holding through a quorum loss (on_quorum_loss: keep).
+    pub kept: bool,
+}
+
+/// The quorum fence: the daemon's lease in etcd and the keys it follows.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct QuorumStatus {
+    pub endpoints: Vec<String>,
+    /// The member vipd talks to now (one at a time; the next on a failure).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub endpoint_in_use: Option<String>,
+    /// What this daemon writes in the keys it holds.
+    pub holder_name: String,
+    /// The live lease (hex, as etcdctl prints it); none while there is none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lease_id: Option<String>,
+    pub lease_ttl_seconds: u64,
+    /// How long the addresses may stay without another keepalive answered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lease_valid_seconds: Option<f64>,
+    /// Since etcd last answered a keepalive.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_keepalive_age_seconds: Option<f64>,
+    pub errors_total: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
+    /// release or keep.
+    pub on_quorum_loss: String,
+    pub keys: Vec<QuorumKeyStatus>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct QuorumKeyStatus {
+    pub key: String,
+    /// The instances fenced by it here.
+    #[serde(default)]
+    pub instances: Vec<String>,
+    /// Who holds it, as etcd says; none when free.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub holder: Option<String>,
+    /// This daemon holds it.
+    pub held: bool,
+    /// A master here wants it.
+    pub wanted: bool,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -220,6 +280,16 @@ pub fn render(snapshot: &Snapshot) -> String {
                 h.anti_replay
             );
         }
+        if let Some(f) = &i.fence {
+            let what = match (f.key_held, f.waiting, f.kept) {
+                (_, _, true) => "kept through a quorum loss (on_quorum_loss: keep)",
+                (true, true, _) => "held; addresses soon (a former holder's kernel lifetime)",
+                (true, false, _) => "held",
+                (false, true, _) => "master without addresses, waiting for the key",
+                (false, false, _) => "not held",
+            };
+            let _ = writeln!(out, "  quorum key      {} {what}", f.key);
+        }
         if i.transitions.len() > 1 {
             let _ = writeln!(out, "  transitions");
             for t in &i.transitions {
@@ -248,6 +318,44 @@ pub fn render(snapshot: &Snapshot) -> String {
                 out,
                 "  {:<14}  {:<4}  {} runs, {} failed{last}",
                 c.name, state, c.runs, c.failures
+            );
+        }
+    }
+    if let Some(q) = &snapshot.quorum {
+        let lease = match (&q.lease_id, q.lease_valid_seconds) {
+            (Some(id), Some(valid)) => {
+                let age = q
+                    .last_keepalive_age_seconds
+                    .map(|a| format!(", last keepalive answered {a:.1} s ago"))
+                    .unwrap_or_default();
+                format!(
+                    "lease {id} ({} s), valid {valid:.1} s more{age}",
+                    q.lease_ttl_seconds
+                )
+            }
+            _ => "no lease: fenced masters hold no address".to_string(),
+        };
+        let _ = writeln!(out, "quorum (etcd)     {lease}");
+        let member = q.endpoint_in_use.as_deref().unwrap_or("none (connecting)");
+        let _ = writeln!(
+            out,
+            "                  member {member}; as {}; on_quorum_loss {}",
+            q.holder_name, q.on_quorum_loss
+        );
+        for key in &q.keys {
+            let holder = match (&key.holder, key.held) {
+                (_, true) => "this host".to_string(),
+                (Some(holder), false) => holder.clone(),
+                (None, false) => "nobody".to_string(),
+            };
+            let _ = writeln!(out, "                  {}  held by {holder}", key.key);
+        }
+        if q.errors_total > 0 {
+            let last = q.last_error.as_deref().unwrap_or("");
+            let _ = writeln!(
+                out,
+                "                  {} errors; last: {last}",
+                q.errors_total
             );
         }
     }

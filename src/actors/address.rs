@@ -15,7 +15,7 @@ use actix::prelude::*;
 
 use crate::log::phrases;
 use crate::net::announce::Announcer;
-use crate::net::netlink::{AddressOptions, LinkInfo, Netlink};
+use crate::net::netlink::{AddressOptions, Lifetime, LinkInfo, Netlink};
 use crate::proto::VirtualAddress;
 
 use crate::sys::boundary::guarded;
@@ -35,6 +35,32 @@ pub struct Held {
     pub options: AddressOptions,
     /// Put it back if someone deletes it (keepalived: unless no_track).
     pub track: bool,
+    /// Quorum fence: added with a kernel lifetime that ends by
+    /// `valid_until` (None: for ever), so the kernel drops it even if
+    /// vipd cannot run; never added once that has passed.
+    pub fence: Option<Option<std::time::Instant>>,
+}
+
+/// A fenced address whose lease has less than a kernel lifetime left.
+#[derive(Debug)]
+pub struct LeaseOver;
+
+impl Held {
+    /// The kernel lifetime to add it with at `now`: None unfenced (the
+    /// kernel's default, for ever). The lifetime starts when the kernel
+    /// takes the request, a moment later, so it is counted from then.
+    pub fn lifetime(&self, now: std::time::Instant) -> Result<Option<Lifetime>, LeaseOver> {
+        match self.fence {
+            None => Ok(None),
+            Some(None) => Ok(Some(Lifetime::Forever)),
+            Some(Some(valid_until)) => {
+                let from = now + crate::proto::fence::KERNEL_REQUEST_GUARD;
+                crate::proto::fence::kernel_lifetime_secs(from, valid_until)
+                    .map(|secs| Some(Lifetime::Seconds(secs)))
+                    .ok_or(LeaseOver)
+            }
+        }
+    }
 }
 
 /// Add `addresses` for `instance`, and keep them there until released.
@@ -45,9 +71,10 @@ pub struct Claim {
     pub addresses: Vec<Held>,
 }
 
-/// Remove `addresses`; the reply comes once the kernel has done it.
+/// Remove `addresses`; the reply comes once the kernel has done it:
+/// true when every one is gone (or was not there).
 #[derive(Message)]
-#[rtype(result = "()")]
+#[rtype(result = "bool")]
 pub struct Release {
     pub instance: String,
     pub addresses: Vec<VirtualAddress>,
@@ -116,6 +143,7 @@ impl AddressRouter {
                         vip,
                         options: options.clone(),
                         track: *track,
+                        fence: None,
                     },
                 ),
                 None => (
@@ -124,6 +152,7 @@ impl AddressRouter {
                         vip,
                         options: AddressOptions::default(),
                         track: true,
+                        fence: None,
                     },
                 ),
             };
@@ -180,6 +209,11 @@ impl AddressActor {
         let Some(index) = self.link.as_ref().map(|l| l.index) else {
             return;
         };
+        // Less than a second of lease left: what is there expires by
+        // itself, and nothing is added.
+        let Ok(lifetime) = held.lifetime(std::time::Instant::now()) else {
+            return;
+        };
         self.added_on.insert(held.vip.address, index);
         let netlink = self.netlink.clone();
         let interface = self.interface.clone();
@@ -190,8 +224,16 @@ impl AddressActor {
         ctx.wait(
             async move {
                 let vip = held.vip;
-                if let Err(error) = netlink.add_address(index, vip, &held.options).await {
+                if let Err(error) = netlink.add_address(index, vip, &held.options, lifetime).await {
                     tracing::error!(%instance, %interface, address = %vip.address, %error, "({instance}) cannot add {}/{} to {interface}: {error}", vip.address, vip.prefix_len);
+                }
+                // Added after its lease's end (the request waited, or the
+                // daemon did not run): taken away again at once.
+                if let Some(Some(valid_until)) = held.fence {
+                    if std::time::Instant::now() >= valid_until {
+                        tracing::warn!(%instance, address = %vip.address, "({instance}) {} was added past its lease's end: removed", vip.address);
+                        let _ = netlink.remove_address(index, vip).await;
+                    }
                 }
             }
             .into_actor(self),
@@ -211,7 +253,7 @@ impl AddressActor {
         &mut self,
         instance: String,
         addresses: Vec<VirtualAddress>,
-    ) -> impl std::future::Future<Output = ()> {
+    ) -> impl std::future::Future<Output = bool> {
         let current = self.link.as_ref().map(|l| l.index);
         let placed: Vec<(u32, VirtualAddress)> = addresses
             .into_iter()
@@ -222,11 +264,14 @@ impl AddressActor {
             .collect();
         let (netlink, interface) = (self.netlink.clone(), self.interface.clone());
         async move {
+            let mut removed = true;
             for (index, vip) in placed {
                 if let Err(error) = netlink.remove_address(index, vip).await {
+                    removed = false;
                     tracing::error!(%instance, address = %vip.address, %error, "({instance}) cannot remove {} from {interface}: {error}", vip.address);
                 }
             }
+            removed
         }
     }
 
@@ -256,6 +301,11 @@ impl AddressActor {
     /// Someone deleted an address from the link: put back a tracked one.
     fn address_gone(&mut self, ctx: &mut Context<Self>, address: IpAddr) {
         match self.claimed.get(&address).cloned() {
+            // A fenced address the kernel expired with its lease: gone
+            // as it should be (an address still in its lease is put back).
+            Some((instance, held)) if held.lifetime(std::time::Instant::now()).is_err() => {
+                tracing::info!(%instance, %address, "({instance}) {address} expired with the quorum lease");
+            }
             Some((instance, held)) if held.track => {
                 phrases::address_removed_behind_our_back(&instance, address, &self.interface);
                 self.add(ctx, instance, held);
@@ -289,7 +339,13 @@ impl AddressActor {
                 .map(|(_, held)| held.vip)
                 .collect();
             if !stale.is_empty() {
-                ctx.wait(self.remove("relink".into(), stale).into_actor(self));
+                let removal = self.remove("relink".into(), stale);
+                ctx.wait(
+                    async move {
+                        removal.await;
+                    }
+                    .into_actor(self),
+                );
             }
             if let Some(link) = &self.link {
                 tracing::info!(interface = %self.interface, index = link.index, "interface {} is now link {} (index {})", self.interface, link.name, link.index);
@@ -392,7 +448,7 @@ impl Handler<Claim> for AddressActor {
 }
 
 impl Handler<Release> for AddressActor {
-    type Result = ResponseActFuture<Self, ()>;
+    type Result = ResponseActFuture<Self, bool>;
 
     /// The reply comes once the kernel has removed them: the removal
     /// holds the mailbox (in order with adds), and the reply's future
@@ -401,11 +457,15 @@ impl Handler<Release> for AddressActor {
         for vip in &release.addresses {
             self.claimed.remove(&vip.address);
         }
+        let (done, outcome) = tokio::sync::oneshot::channel();
+        let removal = self.remove(release.instance, release.addresses);
         ctx.wait(
-            self.remove(release.instance, release.addresses)
-                .into_actor(self),
+            async move {
+                let _ = done.send(removal.await);
+            }
+            .into_actor(self),
         );
-        Box::pin(async {}.into_actor(self))
+        Box::pin(async move { outcome.await.unwrap_or(false) }.into_actor(self))
     }
 }
 

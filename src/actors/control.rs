@@ -31,6 +31,7 @@ const CONCURRENT_CLIENTS: usize = 8;
 pub struct Parts {
     pub instances: Vec<Addr<InstanceActor>>,
     pub health: Option<Addr<HealthActor>>,
+    pub quorum: Option<Addr<super::quorum::QuorumActor>>,
     pub reload: Option<ReloadStatus>,
 }
 
@@ -98,6 +99,7 @@ pub async fn gather(sources: Sources) -> Snapshot {
     let Parts {
         instances,
         health,
+        quorum,
         reload,
     } = sources.current();
     let listeners = sources.listeners();
@@ -107,6 +109,10 @@ pub async fn gather(sources: Sources) -> Snapshot {
         Some(health) => health.send(health::Status).await.unwrap_or_default(),
         None => Vec::new(),
     };
+    let quorum = match quorum {
+        Some(quorum) => quorum.send(super::quorum::Status).await.ok(),
+        None => None,
+    };
     Snapshot {
         version: env!("CARGO_PKG_VERSION").to_string(),
         pid: std::process::id(),
@@ -115,6 +121,7 @@ pub async fn gather(sources: Sources) -> Snapshot {
         checks,
         reload,
         listeners,
+        quorum,
         truncated: false,
     }
 }

@@ -13,12 +13,15 @@ use crate::net::sender_pool::shared_sender;
 use crate::net::vrrp_socket::VrrpSender;
 use crate::proto::{
     Action, Advert, Arrival, DecodeError, Endpoints, Event, HmacParams, Instance, InstanceParams,
-    Signed, State, Transition, UnixTime,
+    Signed, State, Transition, UnixTime, VirtualAddress,
 };
-use crate::status::{epoch_seconds, AuthHmacStatus, InstanceStatus, TransitionRecord};
+use crate::status::{
+    epoch_seconds, AuthHmacStatus, InstanceFenceStatus, InstanceStatus, TransitionRecord,
+};
 
 use super::address::{AddressRouter, Announce, Claim, LinkState, Release};
 use super::health::TrackerUpdate;
+use super::quorum::{self, FenceUpdate, QuorumActor};
 use super::routing::{ClaimRouting, ReleaseRouting, Routing};
 use super::sync_group::{Command, MemberUpdate, Update};
 use crate::sys::boundary::{guarded, guarded_start};
@@ -29,6 +32,13 @@ use crate::sys::shared_timer::SharedTimer;
 
 /// Something shutdown waits for.
 type Pending = std::pin::Pin<Box<dyn std::future::Future<Output = ()>>>;
+
+/// An address removal under way: true once every address is gone.
+type Removal = std::pin::Pin<Box<dyn std::future::Future<Output = bool>>>;
+
+/// Tells instance actors apart at the quorum actor, across restarts and
+/// reloads (a replaced instance keeps its name, not its number).
+static FENCE_SUBSCRIBERS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
 
 /// A packet for this instance's VRID, decoded or not.
 #[derive(Message)]
@@ -54,6 +64,14 @@ fn utc_now(params: &InstanceParams) -> UnixTime {
             .duration_since(SystemTime::UNIX_EPOCH)
             .unwrap_or_default(),
     )
+}
+
+/// The quorum fence of a fenced instance: the actor that holds the
+/// keys, and this instance's key.
+#[derive(Clone)]
+pub struct Fencing {
+    pub actor: Addr<QuorumActor>,
+    pub key: String,
 }
 
 /// Where a sync group member reports, and its place in the group.
@@ -161,6 +179,13 @@ pub struct InstanceActor {
     transitions_total: BTreeMap<String, u64>,
     announcements_sent: u64,
     retired: bool,
+    fencing: Option<Fencing>,
+    fence_id: u64,
+    /// Numbers Acquire and Release in the order they were decided.
+    fence_seq: u64,
+    /// The fence as last told, replayed into a fresh core after a restart
+    /// (so a master still holding its addresses resumes holding them).
+    fence_told: (Option<FenceUpdate>, Option<FenceUpdate>),
 }
 
 /// Transitions `vipd status` lists per instance.
@@ -179,6 +204,7 @@ impl InstanceActor {
         routing: Option<Routing>,
         sync_group: Option<GroupMembership>,
         notifier: Option<Notifier>,
+        fencing: Option<Fencing>,
     ) -> InstanceActor {
         let core = Instance::new(params.clone()).expect("validated parameters");
         InstanceActor {
@@ -207,6 +233,10 @@ impl InstanceActor {
             transitions_total: BTreeMap::new(),
             announcements_sent: 0,
             retired: false,
+            fencing,
+            fence_id: FENCE_SUBSCRIBERS.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+            fence_seq: 0,
+            fence_told: (None, None),
         }
     }
 
@@ -222,6 +252,9 @@ impl InstanceActor {
     /// As `run_actions`; with `pending`, address removals and notify
     /// scripts become futures the caller can wait for (shutdown does).
     fn carry_out(&mut self, ctx: &mut Context<Self>, mut pending: Option<&mut Vec<Pending>>) {
+        // A fenced instance's removals (true: done), which letting its
+        // key go waits for.
+        let mut removals: Vec<Removal> = Vec::new();
         while let Some(action) = self.core.poll_action() {
             let instance = self.name().to_string();
             match action {
@@ -231,19 +264,62 @@ impl InstanceActor {
                 Action::AddVips {
                     addresses,
                     accept: _,
+                    valid_until,
                 } => {
-                    for (actor, addresses) in self.addresses.split(addresses) {
-                        actor.do_send(Claim {
-                            instance: instance.clone(),
-                            addresses,
-                        });
-                    }
+                    self.claim(&instance, addresses, valid_until);
                     // Routes after addresses: one may use a VIP as its source.
                     if let Some(routing) = &self.routing {
                         routing.actor.do_send(ClaimRouting {
                             instance: instance.clone(),
                             items: routing.items.clone(),
                         });
+                    }
+                }
+                Action::ExtendVips {
+                    addresses,
+                    valid_until,
+                } => self.claim(&instance, addresses, valid_until),
+                Action::AcquireFence => {
+                    if let Some(fencing) = &self.fencing {
+                        self.fence_seq += 1;
+                        fencing.actor.do_send(quorum::Acquire {
+                            subscriber: self.fence_id,
+                            seq: self.fence_seq,
+                        });
+                    }
+                }
+                Action::ReleaseFence => {
+                    let Some(fencing) = &self.fencing else {
+                        continue;
+                    };
+                    let (quorum, removed) = (fencing.actor.clone(), std::mem::take(&mut removals));
+                    // Numbered now: an Acquire sent after this one (a new
+                    // term as master) overtakes it, and the actor ignores it.
+                    self.fence_seq += 1;
+                    let (subscriber, seq) = (self.fence_id, self.fence_seq);
+                    let released = async move {
+                        // The key goes only once the kernel took the
+                        // addresses away: the next holder may add them at
+                        // once. A removal that failed says so, and the key
+                        // then goes only after their lifetime.
+                        let mut all_removed = true;
+                        for done in removed {
+                            all_removed &= done.await;
+                        }
+                        let release = quorum::Release {
+                            subscriber,
+                            seq,
+                            removed: all_removed,
+                        };
+                        if quorum.send(release).await.is_err() {
+                            tracing::error!(%instance, "({instance}) the quorum actor is gone: the key goes with the lease");
+                        }
+                    };
+                    match pending.as_deref_mut() {
+                        Some(pending) => pending.push(Box::pin(released)),
+                        None => {
+                            ctx.spawn(released.into_actor(self));
+                        }
                     }
                 }
                 Action::RemoveVips { addresses } => {
@@ -267,14 +343,22 @@ impl InstanceActor {
                             instance: instance.clone(),
                             addresses: held.into_iter().map(|h| h.vip).collect(),
                         };
+                        let waited = pending.is_some() || self.fencing.is_some();
+                        if !waited {
+                            actor.do_send(release);
+                            continue;
+                        }
+                        let removed = actor.send(release);
+                        // A dead address actor removed nothing.
+                        let removed: Removal =
+                            Box::pin(async move { removed.await.unwrap_or(false) });
                         match pending.as_deref_mut() {
-                            Some(pending) => {
-                                let removed = actor.send(release);
+                            Some(pending) if self.fencing.is_none() => {
                                 pending.push(Box::pin(async move {
-                                    let _ = removed.await;
-                                }));
+                                    removed.await;
+                                }))
                             }
-                            None => actor.do_send(release),
+                            _ => removals.push(removed),
                         }
                     }
                 }
@@ -317,7 +401,40 @@ impl InstanceActor {
                 }
             }
         }
+        // Removals no key release waits for: shutdown still waits for them.
+        match pending {
+            Some(pending) => pending.extend(removals.into_iter().map(|removed| {
+                Box::pin(async move {
+                    removed.await;
+                }) as Pending
+            })),
+            None => {
+                for removed in removals {
+                    ctx.spawn(
+                        async move {
+                            removed.await;
+                        }
+                        .into_actor(self),
+                    );
+                }
+            }
+        }
         self.rearm(ctx);
+    }
+
+    /// Asks each address actor to hold its share of `addresses`; a fenced
+    /// instance's carry their lease's end (`valid_until`, None: for ever).
+    fn claim(&self, instance: &str, addresses: Vec<VirtualAddress>, valid_until: Option<Instant>) {
+        let fenced = self.fencing.is_some();
+        for (actor, mut addresses) in self.addresses.split(addresses) {
+            for held in addresses.iter_mut().filter(|_| fenced) {
+                held.fence = Some(valid_until);
+            }
+            actor.do_send(Claim {
+                instance: instance.to_string(),
+                addresses,
+            });
+        }
     }
 
     /// One copy per destination (the group, or each unicast peer), each
@@ -415,7 +532,9 @@ impl InstanceActor {
             transitions: self.history.iter().cloned().collect(),
             transitions_total: self.transitions_total.clone(),
             announcements_sent: self.announcements_sent,
-            addresses_held: if state == State::Master {
+            addresses_held: if state == State::Master
+                && self.core.fence().is_none_or(|fence| fence.holding)
+            {
                 self.params.held_addresses().len()
             } else {
                 0
@@ -423,6 +542,16 @@ impl InstanceActor {
             fault: self.core.fault_cause().map(|c| c.to_string()),
             fault_kind: self.core.fault_cause().map(|c| c.kind().to_string()),
             send_errors: self.send_errors,
+            fence: self
+                .fencing
+                .as_ref()
+                .zip(self.core.fence())
+                .map(|(fencing, fence)| InstanceFenceStatus {
+                    key: fencing.key.clone(),
+                    key_held: fence.key_held,
+                    waiting: state == State::Master && !fence.holding,
+                    kept: fence.kept,
+                }),
             auth_hmac: self.params.auth_hmac.as_ref().map(|h| AuthHmacStatus {
                 mode: h.mode.as_str().to_string(),
                 active_key: h.active_key,
@@ -613,6 +742,20 @@ impl Actor for InstanceActor {
                     },
                 );
             }
+            for told in [actor.fence_told.0, actor.fence_told.1]
+                .into_iter()
+                .flatten()
+            {
+                actor.core.handle_event(now, fence_event(told));
+            }
+            if let Some(fencing) = &actor.fencing {
+                fencing.actor.do_send(quorum::Subscribe {
+                    subscriber: actor.fence_id,
+                    instance: actor.params.name.clone(),
+                    key: fencing.key.clone(),
+                    recipient: ctx.address().recipient(),
+                });
+            }
             // A fresh core: whatever stops it running is told anew.
             actor.unavailable = None;
             actor.open(ctx);
@@ -723,6 +866,39 @@ impl Handler<TrackerUpdate> for InstanceActor {
     }
 }
 
+/// The core's event for what the quorum actor said.
+fn fence_event(update: FenceUpdate) -> Event {
+    match update {
+        FenceUpdate::Quorum { valid_until } => Event::Quorum { valid_until },
+        FenceUpdate::QuorumLost => Event::QuorumLost,
+        FenceUpdate::Held { usable_from } => Event::FenceHeld { usable_from },
+        FenceUpdate::Lost => Event::FenceLost,
+    }
+}
+
+impl Handler<FenceUpdate> for InstanceActor {
+    type Result = ();
+
+    fn handle(&mut self, update: FenceUpdate, ctx: &mut Context<Self>) {
+        if self.retired {
+            return;
+        }
+        guarded(self, ctx, "quorum", |actor, ctx| {
+            match update {
+                FenceUpdate::Quorum { .. } | FenceUpdate::QuorumLost => {
+                    actor.fence_told.0 = Some(update);
+                    if update == FenceUpdate::QuorumLost {
+                        actor.fence_told.1 = None;
+                    }
+                }
+                FenceUpdate::Held { .. } | FenceUpdate::Lost => actor.fence_told.1 = Some(update),
+            }
+            actor.core.handle_event(Instant::now(), fence_event(update));
+            actor.run_actions(ctx);
+        });
+    }
+}
+
 impl Handler<Rebind> for InstanceActor {
     type Result = ();
 
@@ -798,6 +974,11 @@ impl Handler<Retire> for InstanceActor {
     fn handle(&mut self, _: Retire, ctx: &mut Context<Self>) -> Self::Result {
         let shutdown = <Self as Handler<Shutdown>>::handle(self, Shutdown, ctx);
         Box::pin(shutdown.map(|(), actor, ctx| {
+            if let Some(fencing) = actor.fencing.take() {
+                fencing.actor.do_send(quorum::Unsubscribe {
+                    subscriber: actor.fence_id,
+                });
+            }
             actor.retired = true;
             actor.timer = None;
             actor.sender = None;

@@ -5,6 +5,8 @@
 //! - `AddressActor`: one per interface; virtual addresses, GARP/NA, link state.
 //! - `RoutingActor`: one per daemon; the routes and rules masters hold.
 //! - `SyncGroupActor`: one per sync group; moves its members together.
+//! - `QuorumActor`: one per daemon when `quorum` is set; the etcd lease and
+//!   keys that fence the masters (own arbiter).
 //! - `HealthActor`: checks, tracked interfaces and files, as tracker effects.
 //! - `ControlActor`: the control socket; one JSON snapshot per client.
 //! - `MetricsActor`: Prometheus text on `metrics.listen`, from the same snapshot.
@@ -19,6 +21,7 @@ pub mod health;
 pub mod instance;
 pub mod interface;
 pub mod metrics;
+pub mod quorum;
 pub mod routing;
 pub mod supervisor;
 pub mod sync_group;

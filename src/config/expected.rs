@@ -29,6 +29,9 @@ fn expectation_of_key(key: &str) -> Option<&'static str> {
         "active_key" => "a key id 1..255, one of keys",
         "time_window" => "whole seconds 1..300 (5 or 5s)",
         "anti_replay" => "time or monotonic",
+        "lease_ttl" => "whole seconds 2..300 (2 or 2s)",
+        "endpoints" => "a list of URLs, e.g. [\"http://192.0.2.201:2379\"]",
+        "quorum" => "{ etcd: { endpoints: [...] } } at the top level, or true or false under an instance",
         "virtual_ipaddress" => "a list of addresses, e.g. [192.0.2.203, 192.0.2.204/24]",
         "track_script" | "track_interface" | "track_file" => {
             "a list of names, each NAME or { name: NAME, weight: -253..253 }"

@@ -8,6 +8,7 @@ pub mod health;
 pub mod keepalived;
 pub mod load;
 pub mod locate;
+pub mod quorum;
 pub mod routes;
 pub mod schema;
 pub mod scripts;

@@ -48,6 +48,10 @@ pub struct Config {
     /// Instances that change state together (keepalived's vrrp_sync_group).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub sync_groups: BTreeMap<String, SyncGroupConfig>,
+    /// The quorum fence (etcd): a master holds its addresses only while
+    /// it holds its key. vipd's own; off unless set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quorum: Option<super::quorum::QuorumConfig>,
 }
 
 /// keepalived's vrrp_sync_group: its members, and trackers and notify
@@ -284,6 +288,9 @@ pub struct InstanceConfig {
     /// With no unicast peers, stay in FAULT instead of using multicast.
     #[serde(default, skip_serializing_if = "is_false")]
     pub unicast_fault_no_peer: bool,
+    /// `false`: this instance is not fenced though `quorum` is set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quorum: Option<bool>,
 }
 
 fn is_false(value: &bool) -> bool {

@@ -1,7 +1,7 @@
 //! From the file's shape to what the daemon runs: every rule a running
 //! instance would otherwise trip over is checked here, with the key named.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use crate::proto::{
@@ -35,6 +35,8 @@ pub struct InstanceSettings {
     pub vmac: Option<VmacSettings>,
     pub trackers: Vec<Tracked>,
     pub notify: NotifySettings,
+    /// The quorum fence's key (`PREFIX/<instance or sync group>`), if fenced.
+    pub fence_key: Option<String>,
     /// Complete but for `primary_address`, which is a placeholder.
     template: InstanceParams,
 }
@@ -58,6 +60,8 @@ pub struct Settings {
     pub metrics: Option<std::net::SocketAddr>,
     pub sync_groups: Vec<SyncGroupSettings>,
     pub health: HealthSettings,
+    /// The quorum fence, if configured.
+    pub quorum: Option<super::quorum::QuorumSettings>,
     /// What is accepted but probably not what was meant, with file:line:
     /// key; `vipd check` prints them on stderr and `vipd run` logs them.
     pub warnings: Vec<ConfigError>,
@@ -353,6 +357,14 @@ pub fn validate(loaded: &Loaded) -> Result<Settings, ConfigErrors> {
         });
     }
 
+    let quorum = fence(
+        loaded,
+        &mut settings,
+        &member_of,
+        &mut errors,
+        &mut warnings,
+    );
+
     let mut vmacs: BTreeMap<&str, &str> = BTreeMap::new();
     for s in &settings {
         let Some(vmac) = &s.vmac else { continue };
@@ -387,11 +399,72 @@ pub fn validate(loaded: &Loaded) -> Result<Settings, ConfigErrors> {
             instances: settings,
             sync_groups,
             health,
+            quorum,
             warnings,
         })
     } else {
         Err(ConfigErrors(errors))
     }
+}
+
+/// The quorum fence: checked settings, and each fenced instance's key
+/// (its sync group's, which fences as one).
+fn fence(
+    loaded: &Loaded,
+    settings: &mut [InstanceSettings],
+    member_of: &BTreeMap<&str, &str>,
+    errors: &mut Vec<ConfigError>,
+    warnings: &mut Vec<ConfigError>,
+) -> Option<super::quorum::QuorumSettings> {
+    let config = &loaded.config;
+    let opted = |name: &str| config.instances.get(name).and_then(|i| i.quorum);
+    let Some(quorum) = &config.quorum else {
+        for s in settings.iter().filter(|s| opted(&s.name).is_some()) {
+            warnings.push(loaded.error(
+                &format!("instances.{}.quorum", s.name),
+                "has no effect without a top-level quorum: { etcd: ... }",
+            ));
+        }
+        return None;
+    };
+    let quorum = match super::quorum::settings(quorum) {
+        Ok(quorum) => quorum,
+        Err(problems) => {
+            for (key, message) in problems {
+                errors.push(loaded.error(&format!("quorum.{key}"), message));
+            }
+            return None;
+        }
+    };
+    if quorum.endpoints.len() < 3 {
+        warnings.push(loaded.error(
+            "quorum.etcd.endpoints",
+            format!(
+                "{} endpoint(s): list every member of an etcd of 3 or 5 in separate failure domains, or losing one member loses the fence",
+                quorum.endpoints.len()
+            ),
+        ));
+    }
+    for (group, g) in &config.sync_groups {
+        let fenced: BTreeSet<bool> = g.group.iter().map(|m| opted(m) != Some(false)).collect();
+        if fenced.len() > 1 {
+            errors.push(loaded.error(
+                &format!("sync_groups.{group}.group"),
+                "some members have quorum: false and some not: a sync group fences as one, so set it on all or none",
+            ));
+        }
+    }
+    for s in settings.iter_mut() {
+        if opted(&s.name) == Some(false) {
+            continue;
+        }
+        let holder = member_of.get(s.name.as_str()).copied().unwrap_or(&s.name);
+        s.fence_key = Some(quorum.key(holder));
+        s.template.fence = Some(crate::proto::FenceParams {
+            on_quorum_loss: quorum.on_quorum_loss,
+        });
+    }
+    Some(quorum)
 }
 
 type CoreProblems = Vec<(&'static str, String)>;
@@ -633,6 +706,7 @@ fn instance_settings(
         excluded_addresses: excluded,
         sync_member: false,
         auth_hmac,
+        fence: None,
     };
     for problem in params.problems() {
         if !unread.contains(&problem.param()) {
@@ -655,6 +729,7 @@ fn instance_settings(
         vmac,
         trackers: Vec::new(),
         notify: NotifySettings::default(),
+        fence_key: None,
         template: params,
     };
     Ok((settings, warnings))

@@ -10,7 +10,7 @@ use std::net::IpAddr;
 use futures::channel::mpsc::UnboundedReceiver;
 use futures::{Stream, StreamExt, TryStreamExt};
 use rtnetlink::packet_core::{NetlinkMessage, NetlinkPayload};
-use rtnetlink::packet_route::address::{AddressAttribute, AddressFlags, AddressMessage};
+use rtnetlink::packet_route::address::{AddressAttribute, AddressFlags, AddressMessage, CacheInfo};
 use rtnetlink::packet_route::link::{LinkAttribute, LinkFlags, LinkMessage, Prop};
 use rtnetlink::packet_route::RouteNetlinkMessage;
 use rtnetlink::{Handle, MulticastGroup};
@@ -75,6 +75,13 @@ pub struct AddressOptions {
     /// rtnetlink's scope number (0 global, 200 site, 253 link, 254 host).
     pub scope: Option<u8>,
     pub label: Option<String>,
+}
+
+/// How long the kernel keeps an address (valid and preferred lifetime).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Lifetime {
+    Forever,
+    Seconds(u32),
 }
 
 #[derive(Clone)]
@@ -152,16 +159,34 @@ impl Netlink {
         Ok(messages.iter().filter_map(interface_address).collect())
     }
 
+    /// Adds `vip` (an existing one is fine). With a `lifetime` the
+    /// address is replaced in place, its kernel lifetime set anew.
     pub async fn add_address(
         &self,
         index: u32,
         vip: VirtualAddress,
         options: &AddressOptions,
+        lifetime: Option<Lifetime>,
     ) -> Result<(), NetlinkError> {
         let mut request = self
             .handle
             .address()
             .add(index, vip.address, vip.prefix_len);
+        if let Some(lifetime) = lifetime {
+            request = request.replace();
+            let secs = match lifetime {
+                // The kernel's INFINITY_LIFE_TIME.
+                Lifetime::Forever => u32::MAX,
+                Lifetime::Seconds(secs) => secs,
+            };
+            let mut lifetimes = CacheInfo::default();
+            lifetimes.ifa_preferred = secs;
+            lifetimes.ifa_valid = secs;
+            request
+                .message_mut()
+                .attributes
+                .push(AddressAttribute::CacheInfo(lifetimes));
+        }
         let message = request.message_mut();
         if let Some(broadcast) = options.broadcast {
             message

@@ -124,6 +124,7 @@ impl Netlink {
                     prefix_len: 64,
                 },
                 &Default::default(),
+                None,
             )
             .await?;
         }

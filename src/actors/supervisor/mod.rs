@@ -37,11 +37,13 @@ use super::address::AddressActor;
 use super::address::AddressRouter;
 use super::control::{ControlActor, Parts, Sources};
 use super::health::{HealthActor, Reconfigure, Subscriber, Subscriptions};
-use super::instance::{Binding, GroupMembership, Inbound, InstanceActor, Shutdown};
+use super::instance::{Binding, Fencing, GroupMembership, Inbound, InstanceActor, Shutdown};
 use super::interface::{InterfaceActor, SetRoutes};
 use super::metrics::MetricsActor;
+use super::quorum::{self, QuorumActor};
 use super::routing::{Routing, RoutingActor};
 use super::sync_group::{Members, SyncGroupActor};
+use crate::config::quorum::QuorumSettings;
 
 pub use follow::Followed;
 pub use reload::ReloadError;
@@ -263,6 +265,7 @@ async fn start_and_wait(settings: Settings, reread: Reread) -> Result<(), StartE
         instances,
         made,
         netlink,
+        quorum,
         ..
     } = running;
     let goodbyes = futures::future::join_all(instances.values().map(|i| i.actor.send(Shutdown)));
@@ -271,6 +274,12 @@ async fn start_and_wait(settings: Settings, reread: Reread) -> Result<(), StartE
         .is_err()
     {
         tracing::warn!("some instances did not finish stopping in {SHUTDOWN_GRACE:?}");
+    }
+    // After the instances: their keys were let go as their addresses
+    // went; the lease goes last.
+    if let Some((_, actor, arbiter)) = quorum {
+        let _ = tokio::time::timeout(SHUTDOWN_GRACE, actor.send(quorum::Stop)).await;
+        arbiter.stop();
     }
     made.undo(&netlink).await;
     tracing::info!("vipd stopped");
@@ -367,6 +376,8 @@ pub struct Running {
     notifiers: Notifiers,
     /// VMACs that could not be made again, by instance.
     vmac_retries: HashMap<String, follow::VmacRetry>,
+    /// The quorum fence's settings and actor (on an arbiter of its own).
+    quorum: Option<(QuorumSettings, Addr<QuorumActor>, actix::Arbiter)>,
 }
 
 /// Makes each instance's VMAC (a leftover of the same name is replaced),
@@ -448,6 +459,7 @@ pub async fn start(settings: Settings) -> Result<Running, StartError> {
         sync_groups,
         control_socket,
         metrics,
+        quorum,
     } = settings;
     let netlink = Netlink::connect()?;
     // First, so a second vipd with the same socket stops before it
@@ -483,6 +495,15 @@ pub async fn start(settings: Settings) -> Result<Running, StartError> {
         sources: Sources::default(),
         notifiers: Notifiers::default(),
         vmac_retries: HashMap::new(),
+        quorum: quorum.map(|settings| {
+            // Its own thread: etcd's gRPC work never delays an advert.
+            let arbiter = actix::Arbiter::new();
+            let for_actor = settings.clone();
+            let actor = Supervisor::start_in_arbiter(&arbiter.handle(), move |_| {
+                QuorumActor::new(for_actor)
+            });
+            (settings, actor, arbiter)
+        }),
     };
     for s in &settings {
         running.startable(s)?;
@@ -673,6 +694,14 @@ impl Running {
                 items: s.routing.clone(),
             });
         let membership = self.memberships.get(&s.name).cloned();
+        let fencing = self
+            .quorum
+            .as_ref()
+            .zip(s.fence_key.clone())
+            .map(|((_, actor, _), key)| Fencing {
+                actor: actor.clone(),
+                key,
+            });
         let (interface, started_with) = (s.interface.clone(), binding.clone());
         let actor = Supervisor::start(move |_| {
             InstanceActor::new(
@@ -683,6 +712,7 @@ impl Running {
                 routing,
                 membership,
                 notifier,
+                fencing,
             )
         });
         self.instances.insert(
@@ -818,6 +848,7 @@ impl Running {
         self.sources.replace(Parts {
             instances: self.instances.values().map(|i| i.actor.clone()).collect(),
             health: self.health.clone(),
+            quorum: self.quorum.as_ref().map(|(_, actor, _)| actor.clone()),
             reload,
         });
     }

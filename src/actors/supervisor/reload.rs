@@ -110,6 +110,7 @@ impl Running {
             sync_groups,
             control_socket,
             metrics,
+            quorum,
         } = new;
         if control_socket != self.control_socket {
             return Err(ReloadError::Refused(format!(
@@ -121,6 +122,11 @@ impl Running {
         if metrics != self.metrics {
             return Err(ReloadError::Refused(
                 "metrics.listen changed: restart vipd to apply it".into(),
+            ));
+        }
+        if quorum.as_ref() != self.quorum.as_ref().map(|(settings, ..)| settings) {
+            return Err(ReloadError::Refused(
+                "quorum changed: restart vipd to apply it".into(),
             ));
         }
         if sync_groups != self.sync_groups {
