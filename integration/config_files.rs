@@ -889,3 +889,133 @@ fn auth_hmac_keys_stay_secret_and_are_read_as_keepalived_reads_them() {
         Ok(())
     });
 }
+
+#[test]
+fn the_quorum_fence_layers_on_a_host_file_and_fences_every_instance() {
+    // In a jail: the environment test beside it sets VIPD_QUORUM__...
+    Jail::expect_with(|_| {
+        quorum_layered();
+        Ok(())
+    });
+}
+
+fn quorum_layered() {
+    let (_, settings) =
+        load_and_validate(&[example("host-a.yaml"), example("quorum.yaml")]).unwrap();
+    let quorum = settings.quorum.as_ref().expect("quorum settings");
+    assert_eq!(quorum.lease_ttl, std::time::Duration::from_secs(5));
+    assert_eq!(quorum.endpoints.len(), 3);
+    assert_eq!(
+        settings.instances[0].fence_key.as_deref(),
+        Some("/vipd/VI_1")
+    );
+    let params = settings.instances[0].params(settings.instances[0].source_ip.unwrap());
+    assert!(params.fence.is_some());
+    // Without the layer: unfenced, exactly as before.
+    let (_, plain) = load_and_validate(&[example("host-a.yaml")]).unwrap();
+    assert!(plain.quorum.is_none() && plain.instances[0].fence_key.is_none());
+}
+
+#[test]
+fn quorum_errors_name_file_line_key_and_what_is_expected() {
+    Jail::expect_with(|jail| {
+        jail.create_file(
+            "quorum.yaml",
+            "quorum:\n  etcd:\n    endpoints: [\"192.0.2.201:2379\"]\n    lease_ttl: 1s\n",
+        )?;
+        let file = jail.directory().join("quorum.yaml");
+        let errors = errors_of(&[example("host-a.yaml"), file.clone()]);
+        let text = errors.to_string();
+        let endpoint = errors
+            .0
+            .iter()
+            .find(|e| e.key == "quorum.etcd.endpoints")
+            .expect(&text);
+        assert_eq!(endpoint.file.as_deref(), Some(file.as_path()));
+        assert_eq!(endpoint.line, Some(3), "{text}");
+        assert!(text.contains("expected http://HOST:PORT"), "{text}");
+        let ttl = errors
+            .0
+            .iter()
+            .find(|e| e.key == "quorum.etcd.lease_ttl")
+            .expect(&text);
+        assert_eq!(ttl.line, Some(4), "{text}");
+        assert!(
+            ttl.message.contains("whole seconds from 2 to 300 s"),
+            "{text}"
+        );
+
+        jail.create_file(
+            "loss.yaml",
+            "quorum:\n  etcd: { endpoints: [\"http://192.0.2.201:2379\"] }\n  on_quorum_loss: drop\n",
+        )?;
+        let text =
+            errors_of(&[example("host-a.yaml"), jail.directory().join("loss.yaml")]).to_string();
+        assert!(
+            text.contains("expected one of release, keep, got \"drop\""),
+            "{text}"
+        );
+        assert!(text.contains(":3:"), "{text}");
+        Ok(())
+    });
+}
+
+#[test]
+fn an_instance_opts_out_and_a_sync_group_fences_as_one() {
+    Jail::expect_with(|jail| {
+        jail.create_file(
+            "two.yaml",
+            "quorum:\n  etcd: { endpoints: [\"http://192.0.2.201:2379\"] }\ninstances:\n  VI_1: { interface: lo, virtual_router_id: 51, source_ip: 127.0.0.1, virtual_ipaddress: [192.0.2.203] }\n  VI_2: { interface: lo, virtual_router_id: 52, source_ip: 127.0.0.1, virtual_ipaddress: [192.0.2.204], quorum: false }\n",
+        )?;
+        let (_, settings) = load_and_validate(&[jail.directory().join("two.yaml")]).unwrap();
+        let key = |name: &str| {
+            let s = settings.instances.iter().find(|s| s.name == name).unwrap();
+            s.fence_key.clone()
+        };
+        assert_eq!(key("VI_1").as_deref(), Some("/vipd/VI_1"));
+        assert_eq!(key("VI_2"), None, "quorum: false");
+
+        jail.create_file(
+            "group.yaml",
+            "sync_groups:\n  G:\n    group: [VI_1, VI_2]\n",
+        )?;
+        let text = errors_of(&[
+            jail.directory().join("two.yaml"),
+            jail.directory().join("group.yaml"),
+        ])
+        .to_string();
+        assert!(text.contains("sync_groups.G.group"), "{text}");
+        assert!(text.contains("a sync group fences as one"), "{text}");
+
+        jail.create_file("together.yaml", "instances:\n  VI_2: { quorum: true }\n")?;
+        let (_, grouped) = load_and_validate(&[
+            jail.directory().join("two.yaml"),
+            jail.directory().join("group.yaml"),
+            jail.directory().join("together.yaml"),
+        ])
+        .unwrap();
+        for s in &grouped.instances {
+            assert_eq!(
+                s.fence_key.as_deref(),
+                Some("/vipd/G"),
+                "{}: the group's key",
+                s.name
+            );
+        }
+        Ok(())
+    });
+}
+
+#[test]
+fn the_environment_sets_the_lease() {
+    Jail::expect_with(|jail| {
+        jail.set_env("VIPD_QUORUM__ETCD__LEASE_TTL", "5s");
+        let (_, settings) =
+            load_and_validate(&[example("host-a.yaml"), example("quorum.yaml")]).unwrap();
+        assert_eq!(
+            settings.quorum.unwrap().lease_ttl,
+            std::time::Duration::from_secs(5)
+        );
+        Ok(())
+    });
+}

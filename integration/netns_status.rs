@@ -4,25 +4,15 @@
 
 mod support;
 
-use std::process::{Command, Output};
+use std::process::Command;
 
 use nix::sys::signal::Signal;
 use support::*;
 use vipd::lab::{wait_for, Lab};
 use vipd::status::Snapshot;
 
-fn status(lab: &Lab, host: usize, json: bool) -> Output {
-    let socket = control_socket(lab, host);
-    let mut command = Command::new(vipd_binary());
-    command.arg("status").arg("--socket").arg(&socket);
-    if json {
-        command.arg("--json");
-    }
-    command.output().expect("run vipd status")
-}
-
 fn snapshot(lab: &Lab, host: usize) -> Option<Snapshot> {
-    let out = status(lab, host, true);
+    let out = vipd_status(lab, host, true);
     out.status
         .success()
         .then(|| serde_json::from_slice(&out.stdout).expect("a JSON snapshot"))
@@ -64,7 +54,7 @@ fn status_shows_state_master_and_reason_through_a_failover() {
     })
     .expect("B counts A's adverts");
 
-    let table = String::from_utf8_lossy(&status(&lab, 1, false).stdout).to_string();
+    let table = String::from_utf8_lossy(&vipd_status(&lab, 1, false).stdout).to_string();
     assert!(table.contains("VI_1  MASTER  VRID 51 on eth0"), "{table}");
     assert!(
         table.contains(&format!("master          {a_ip}")),
@@ -78,7 +68,7 @@ fn status_shows_state_master_and_reason_through_a_failover() {
     let last = &after.instances[0].transitions[0];
     assert_eq!((last.from.as_str(), last.to.as_str()), ("BACKUP", "MASTER"));
     assert_eq!(last.reason, "master down timer expired");
-    let gone = status(&lab, 1, false);
+    let gone = vipd_status(&lab, 1, false);
     assert_eq!(gone.status.code(), Some(1));
     let said = String::from_utf8_lossy(&gone.stderr);
     assert!(

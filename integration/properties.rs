@@ -7,7 +7,8 @@ use std::time::{Duration, Instant};
 use proptest::prelude::*;
 use vipd::proto::{
     Action, AddressList, Advert, Auth, AuthKey, Centiseconds, DecodeError, Endpoints, Event,
-    Instance, InstanceParams, State, TrackerEffect, Version, VirtualAddress, Vrid,
+    FenceParams, Instance, InstanceParams, OnQuorumLoss, State, TrackerEffect, Version,
+    VirtualAddress, Vrid,
 };
 
 fn ipv4() -> impl Strategy<Value = Ipv4Addr> {
@@ -297,6 +298,136 @@ proptest! {
                 State::Master | State::Backup => prop_assert!(instance.poll_timeout().is_some(), "{:?} with no timer", state),
                 State::Fault | State::Initialize => prop_assert!(instance.poll_timeout().is_none(), "{:?} with a timer", state),
             }
+        }
+    }
+}
+
+/// What the world tells a fenced instance, besides adverts and time.
+#[derive(Clone, Debug)]
+enum FenceInput {
+    Advert { priority: u8 },
+    Timeout,
+    Quorum { lasts_ms: u64 },
+    QuorumLost,
+    Held { wait_ms: u64 },
+    Lost,
+    LinkDown,
+    LinkUp,
+}
+
+fn fence_input() -> impl Strategy<Value = FenceInput> {
+    prop_oneof![
+        3 => any::<u8>().prop_map(|priority| FenceInput::Advert { priority }),
+        4 => Just(FenceInput::Timeout),
+        4 => (0u64..3000).prop_map(|lasts_ms| FenceInput::Quorum { lasts_ms }),
+        1 => Just(FenceInput::QuorumLost),
+        2 => prop_oneof![Just(0u64), 0u64..2000].prop_map(|wait_ms| FenceInput::Held { wait_ms }),
+        1 => Just(FenceInput::Lost),
+        1 => Just(FenceInput::LinkDown),
+        1 => Just(FenceInput::LinkUp),
+    ]
+}
+
+/// Drains the actions, following what is held and until when; checks
+/// the fence's rules at `at`.
+fn check_fence(
+    instance: &mut Instance,
+    at: Instant,
+    holding: &mut Option<Option<Instant>>,
+    usable_from: Instant,
+    keep: bool,
+) -> Result<(), TestCaseError> {
+    while let Some(action) = instance.poll_action() {
+        match action {
+            Action::AddVips { valid_until, .. } | Action::ExtendVips { valid_until, .. } => {
+                if matches!(action, Action::AddVips { .. }) {
+                    prop_assert!(at >= usable_from, "added before the key was usable");
+                }
+                prop_assert!(
+                    keep || valid_until.is_some(),
+                    "no lease end with on_quorum_loss: release"
+                );
+                prop_assert!(
+                    valid_until.is_none_or(|t| t > at),
+                    "added or extended past the lease's end"
+                );
+                *holding = Some(valid_until);
+            }
+            Action::RemoveVips { .. } => *holding = None,
+            Action::ReleaseFence => prop_assert!(holding.is_none(), "key let go while holding"),
+            _ => {}
+        }
+    }
+    if let Some(valid_until) = *holding {
+        prop_assert_eq!(instance.state(), State::Master, "addresses off a master");
+        prop_assert!(
+            valid_until.is_none_or(|t| t > at),
+            "held past the lease's end"
+        );
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 500, ..ProptestConfig::default() })]
+
+    /// The quorum fence, whatever the order of events: addresses only on
+    /// a master, never past the lease's end (unless kept), never before
+    /// the key's usable time, and the key let go only once they are gone.
+    #[test]
+    fn the_fence_never_holds_past_the_lease_or_lets_go_while_holding(
+        keep in any::<bool>(),
+        priority in 1u8..=254,
+        steps in prop::collection::vec((fence_input(), 0u64..1500), 1..200),
+    ) {
+        let on_quorum_loss = if keep { OnQuorumLoss::Keep } else { OnQuorumLoss::Release };
+        let fenced = InstanceParams {
+            fence: Some(FenceParams { on_quorum_loss }),
+            ..params(Version::V3, priority, true)
+        };
+        let mut instance = Instance::new(fenced).unwrap();
+        let mut now = Instant::now();
+        instance.handle_event(now, Event::Startup);
+        // What the instance asked for: held until then (None: for ever).
+        let mut holding: Option<Option<Instant>> = None;
+        let mut usable_from = now;
+        for (input, advance_ms) in steps {
+            let until = now + Duration::from_millis(advance_ms);
+            // Timers fire on time, as the daemon's timerfd makes them.
+            while let Some(due) = instance.poll_timeout().filter(|due| *due <= until) {
+                now = due.max(now);
+                instance.handle_timeout(now);
+                check_fence(&mut instance, now, &mut holding, usable_from, keep)?;
+            }
+            now = until;
+            match input {
+                FenceInput::Advert { priority } => {
+                    let base = params(Version::V3, 1, false);
+                    let advert = Advert {
+                        version: Version::V3,
+                        vrid: base.vrid,
+                        priority,
+                        interval: Centiseconds::new(100),
+                        auth: Auth::None,
+                        addresses: base.advertised_addresses(),
+                    };
+                    instance.handle_packet(now, "192.0.2.20".parse().unwrap(), Ok(advert));
+                }
+                FenceInput::Timeout => instance.handle_timeout(now),
+                FenceInput::Quorum { lasts_ms } => instance.handle_event(
+                    now,
+                    Event::Quorum { valid_until: now + Duration::from_millis(lasts_ms) },
+                ),
+                FenceInput::QuorumLost => instance.handle_event(now, Event::QuorumLost),
+                FenceInput::Held { wait_ms } => {
+                    usable_from = now + Duration::from_millis(wait_ms);
+                    instance.handle_event(now, Event::FenceHeld { usable_from });
+                }
+                FenceInput::Lost => instance.handle_event(now, Event::FenceLost),
+                FenceInput::LinkDown => instance.handle_event(now, Event::LinkDown),
+                FenceInput::LinkUp => instance.handle_event(now, Event::LinkUp),
+            }
+            check_fence(&mut instance, now, &mut holding, usable_from, keep)?;
         }
     }
 }

@@ -325,7 +325,11 @@ impl Lan {
                         self.command_members(g, outcome);
                     }
                 }
+                // The simulated routers are not fenced.
                 Action::Announce { .. }
+                | Action::ExtendVips { .. }
+                | Action::AcquireFence
+                | Action::ReleaseFence
                 | Action::PriorityChanged { .. }
                 | Action::ClockSkew { .. } => {}
             }

@@ -369,6 +369,17 @@ pub fn get(lab: &Lab, host: usize, address: &str, path: &str) -> Option<String> 
         .or_else(|| head.starts_with("HTTP/1.0 200").then(|| body.to_string()))
 }
 
+/// `vipd status` of host `host`'s daemon (`--json` if `json`).
+pub fn vipd_status(lab: &Lab, host: usize, json: bool) -> std::process::Output {
+    let socket = control_socket(lab, host);
+    let mut command = Command::new(vipd_binary());
+    command.arg("status").arg("--socket").arg(&socket);
+    if json {
+        command.arg("--json");
+    }
+    command.output().expect("run vipd status")
+}
+
 /// `vipd reload` for `host`, as an operator runs it (inside the host's
 /// namespace, so the control socket's peer is root there too).
 pub fn reload(lab: &Lab, host: usize) -> std::process::Output {

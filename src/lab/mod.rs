@@ -11,6 +11,8 @@
 #[cfg(any(test, feature = "__internal-test"))]
 pub mod chaos;
 pub mod demo;
+#[cfg(any(test, feature = "__internal-test"))]
+pub mod etcd;
 pub mod routed;
 pub mod routed_demo;
 #[cfg(any(test, feature = "__internal-test"))]

@@ -154,3 +154,97 @@ fn watch(
         }
     });
 }
+
+/// Who held an address over a stretch of time, folded from samples.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Holding {
+    /// Time with two holders or more.
+    pub two_holders: Duration,
+    /// Time with none, from the first holder on.
+    pub no_holder: Duration,
+    /// Each overlap (from, to, since `start`) and who held.
+    pub overlaps: Vec<(Duration, Duration, std::collections::BTreeSet<usize>)>,
+    /// Each stretch with no holder (from, to, since `start`).
+    pub gaps: Vec<(Duration, Duration)>,
+}
+
+impl Holding {
+    /// Folds `events` (at, host, holds), in time order, over
+    /// `start..end`; the address is held by nobody at `start`.
+    pub fn fold(events: &[(Instant, usize, bool)], start: Instant, end: Instant) -> Holding {
+        let mut verdict = Holding::default();
+        let mut holders = std::collections::BTreeSet::new();
+        let (mut since, mut anyone_yet) = (start, false);
+        let close = (end, None);
+        let timed = events
+            .iter()
+            .map(|&(at, host, holds)| (at, Some((host, holds))));
+        for (at, change) in timed.chain(std::iter::once(close)) {
+            let at = at.clamp(since, end.max(since));
+            let span = at - since;
+            if holders.len() >= 2 {
+                verdict.two_holders += span;
+                verdict
+                    .overlaps
+                    .push((since - start, at - start, holders.clone()));
+            } else if holders.is_empty() && anyone_yet && !span.is_zero() {
+                verdict.no_holder += span;
+                verdict.gaps.push((since - start, at - start));
+            }
+            since = at;
+            match change {
+                Some((host, true)) => {
+                    holders.insert(host);
+                    anyone_yet = true;
+                }
+                Some((host, false)) => {
+                    holders.remove(&host);
+                }
+                None => break,
+            }
+        }
+        verdict
+    }
+}
+
+impl AddressMonitor {
+    /// Every holder change seen so far, in time order (a watcher that
+    /// stopped is an error: the rest cannot be judged).
+    pub fn drain(&self) -> Result<Vec<(Instant, usize, bool)>, String> {
+        let mut events = Vec::new();
+        while let Ok(observed) = self.observed.try_recv() {
+            match observed {
+                Observed::Holds { at, host, holds } => events.push((at, host, holds)),
+                Observed::Lost { host, why } => {
+                    return Err(format!("the sampler on h{host} stopped: {why}"))
+                }
+            }
+        }
+        events.sort_by_key(|(at, ..)| *at);
+        Ok(events)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn holding_is_folded_from_the_samples() {
+        let t0 = Instant::now();
+        let ms = |n| t0 + Duration::from_millis(n);
+        let events = [
+            (ms(10), 1, true),
+            (ms(20), 2, true),
+            (ms(25), 1, false),
+            (ms(40), 2, false),
+        ];
+        let verdict = Holding::fold(&events, t0, ms(50));
+        assert_eq!(verdict.two_holders, Duration::from_millis(5));
+        assert_eq!(verdict.no_holder, Duration::from_millis(10));
+        assert_eq!(
+            verdict.gaps,
+            vec![(Duration::from_millis(40), Duration::from_millis(50))]
+        );
+    }
+}
