@@ -121,3 +121,61 @@ fn the_control_socket_refuses_other_users() {
         "{said}"
     );
 }
+
+/// The packaged /etc/vipd/vipd.yaml as shipped configures no instance:
+/// vipd runs on it holding nothing and sending nothing (B alone becomes
+/// master), answers status, and a reload that adds the instance starts
+/// it (A, higher, takes the VIP).
+#[test]
+fn with_no_instance_vipd_holds_nothing_until_a_reload_adds_one() {
+    let Some(mut lab) = lab_or_skip(
+        "with_no_instance_vipd_holds_nothing_until_a_reload_adds_one",
+        2,
+    ) else {
+        return;
+    };
+    let vip = Flavour::V2Ipv4.vip();
+    let full = vipd_config(&lab, 1, Flavour::V2Ipv4, 100, "1111");
+    let config = lab.dir.join("vipd-h1-empty.yaml");
+    std::fs::write(
+        &config,
+        format!("{}instances: {{}}\n", control_socket_line(&lab, 1)),
+    )
+    .unwrap();
+    let a = start_vipd(&mut lab, 1, &config, "1", &[]);
+    let idle = wait_for(DEADLINE, || snapshot(&lab, 1).is_some())
+        .and_then(|_| snapshot(&lab, 1))
+        .unwrap_or_else(|| panic!("no status:\n{}", a.log_text()));
+    assert!(idle.instances.is_empty(), "{:?}", idle.instances);
+    assert!(
+        a.log_text().contains("no instance configured"),
+        "{}",
+        a.log_text()
+    );
+
+    let b_config = vipd_config(&lab, 2, Flavour::V2Ipv4, 90, "1111");
+    let b = start_vipd(&mut lab, 2, &b_config, "1", &[]);
+    expect_only(&lab, vip, 2, "B alone is master", &[&a, &b]);
+
+    std::fs::copy(&full, &config).unwrap();
+    let out = reload(&lab, 1);
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("added: VI_1"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    expect_only(&lab, vip, 1, "A, added by the reload, preempts", &[&a, &b]);
+    assert_eq!(
+        stop(&mut lab, &a, Signal::SIGTERM),
+        Some(Some(0)),
+        "{}",
+        a.log_text()
+    );
+    expect_only(&lab, vip, 2, "A handed over at stop", &[&a, &b]);
+}

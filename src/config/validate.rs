@@ -234,17 +234,17 @@ pub fn validate(loaded: &Loaded) -> Result<Settings, ConfigErrors> {
             Err(problems) => report(format!("track_files.{name}"), problems),
         }
     }
-    if config.instances.is_empty() {
-        report(
-            "instances".into(),
-            vec![(
-                String::new(),
-                "no instances configured: at least one is needed".into(),
-            )],
-        );
-    }
     let mut settings = Vec::new();
     let mut warnings = loaded.warnings.clone();
+    if config.instances.is_empty() {
+        // The packaged /etc/vipd/vipd.yaml, as shipped: valid, and the
+        // unit's ExecCondition (`vipd check --unit-condition`) does not
+        // start it. keepalived, too, runs with no vrrp_instance.
+        warnings.push(loaded.error(
+            "instances",
+            "no instance configured: vipd run holds no address and sends nothing".to_string(),
+        ));
+    }
     if script_user.falls_back_to_root() && runs_default_user_scripts(config) {
         // keepalived logs "Script user 'keepalived_script' does not exist"
         // and runs them as itself (lib/notify.c, set_uid_gid).
