@@ -73,8 +73,8 @@ fn man_page_is_roff_with_the_configuration_keys() {
     for part in [
         ".TH vipd 8",
         ".SH CONFIGURATION",
-        "virtual_router_id",
-        "unicast_peer",
+        "vipd.yaml(5)",
+        "control_socket",
         ".SH SIGNALS",
         "vipd\\-status",
     ] {

@@ -9,12 +9,14 @@ use std::sync::Arc;
 use clap::{Parser, Subcommand};
 use vipd::config::{load_and_validate_with, ConfigErrors, Format, LoadOptions};
 use vipd::log::LogFormat;
+use vipd::manual::Page;
 use vipd::proto::{Advert, Auth, Endpoints};
 
 #[derive(Parser)]
 #[command(
     name = "vipd",
-    version,
+    // The version and the git revision it was built from (build.rs).
+    version = env!("REVISIONED_VERSION"),
     about = "A VRRP daemon that keeps a virtual IP on the healthiest host"
 )]
 struct Cli {
@@ -115,9 +117,18 @@ enum Command {
         #[command(flatten)]
         daemon: DaemonSocket,
     },
-    /// Print the manual page, vipd(8), in roff
-    /// (vipd man > /usr/local/share/man/man8/vipd.8).
-    Man,
+    /// Print a manual page in roff: vipd(8), or vipd.yaml(5) for every
+    /// configuration keyword (vipd man vipd.yaml | man -l -).
+    Man {
+        #[arg(value_enum, default_value_t = Page::Daemon)]
+        page: Page,
+    },
+    /// Print a shell's completion script for vipd
+    /// (source <(vipd completions bash)).
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
     /// Validate the configuration and print it merged; exit 1 on any error.
     /// Warnings (keepalived.conf parts vipd does not do) go to standard error.
     Check {
@@ -125,6 +136,12 @@ enum Command {
         configs: Vec<PathBuf>,
         #[command(flatten)]
         reading: Reading,
+        /// For a systemd unit's ExecCondition: print nothing on success and
+        /// exit 0 when the files configure an instance, 1 when they
+        /// configure none (systemd skips the unit), 255 when they are
+        /// invalid (systemd fails it).
+        #[arg(long)]
+        unit_condition: bool,
     },
     /// Print a keepalived.conf as vipd YAML; what vipd does not do is kept
     /// as comments that say why.
@@ -179,18 +196,32 @@ fn main() -> ExitCode {
             reading,
             log_format,
         } => run(&configs, &reading.options(), log_format),
-        Command::Check { configs, reading } => check(&configs, &reading.options()),
+        Command::Check {
+            configs,
+            reading,
+            unit_condition: false,
+        } => check(&configs, &reading.options()),
+        Command::Check {
+            configs,
+            reading,
+            unit_condition: true,
+        } => unit_condition(&configs, &reading.options()),
         Command::Convert { file, config_id } => convert(&file, config_id),
-        Command::Man => {
+        Command::Man { page } => {
             use clap::CommandFactory;
             let mut out = std::io::stdout().lock();
-            match vipd::manual::write(Cli::command(), &mut out) {
+            match vipd::manual::write(page, Cli::command(), &mut out) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(error) => {
                     eprintln!("vipd man: {error}");
                     ExitCode::FAILURE
                 }
             }
+        }
+        Command::Completions { shell } => {
+            use clap::CommandFactory;
+            clap_complete::generate(shell, &mut Cli::command(), "vipd", &mut std::io::stdout());
+            ExitCode::SUCCESS
         }
         Command::Status { daemon, json } => status(&daemon, json),
         Command::Reload { daemon } => reload(&daemon),
@@ -466,6 +497,25 @@ fn check(configs: &[PathBuf], options: &LoadOptions) -> ExitCode {
             }
         },
         Err(errors) => report(&errors),
+    }
+}
+
+/// `vipd check --unit-condition`, systemd's ExecCondition protocol: 1..254
+/// skips the unit without failing it, 255 fails it. So an unedited
+/// /etc/vipd/vipd.yaml (no instance) leaves the service inactive, as
+/// Debian's keepalived without a keepalived.conf, while a broken one
+/// fails it loudly.
+fn unit_condition(configs: &[PathBuf], options: &LoadOptions) -> ExitCode {
+    match load_and_validate_with(configs, options) {
+        Ok((loaded, _)) if loaded.config.instances.is_empty() => {
+            eprintln!("vipd: no instance configured: not starting (edit the configuration, then start vipd)");
+            ExitCode::from(1)
+        }
+        Ok(_) => ExitCode::SUCCESS,
+        Err(errors) => {
+            report(&errors);
+            ExitCode::from(255)
+        }
     }
 }
 

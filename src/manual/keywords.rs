@@ -1,0 +1,217 @@
+//! The configuration keywords: one table, from which the README's tables,
+//! vipd.yaml(5) and vipd(8)'s summary are all made, so they cannot drift
+//! apart (`integration/manual.rs` checks the README against it).
+//!
+//! Cells are Markdown as the README shows them: `code` in backticks.
+
+/// One keyword: its name(s), default and what it takes.
+pub struct Keyword {
+    pub key: &'static str,
+    pub default: &'static str,
+    pub meaning: &'static str,
+}
+
+/// Every instance keyword, keepalived's name and default.
+pub const INSTANCE_KEYWORDS: &[Keyword] = &[
+    Keyword {
+        key: r#"`interface`"#,
+        default: r#"required"#,
+        meaning: r#"`eth0`"#,
+    },
+    Keyword {
+        key: r#"`virtual_router_id`"#,
+        default: r#"required"#,
+        meaning: r#"`51` (1..255)"#,
+    },
+    Keyword {
+        key: r#"`state`"#,
+        default: r#"`BACKUP`"#,
+        meaning: r#"`MASTER`: a wish; below priority 255 it still starts in BACKUP, as keepalived"#,
+    },
+    Keyword {
+        key: r#"`priority`"#,
+        default: r#"`100`"#,
+        meaning: r#"1..255; 255 is the address owner"#,
+    },
+    Keyword {
+        key: r#"`version`"#,
+        default: r#"`2`"#,
+        meaning: r#"`3` for VRRPv3 (IPv6 needs 3)"#,
+    },
+    Keyword {
+        key: r#"`advert_int`"#,
+        default: r#"`1`"#,
+        meaning: r#"seconds (`1`, `0.1`) or `100ms`; v2 whole seconds 1..255, v3 0.01..40.95 s"#,
+    },
+    Keyword {
+        key: r#"`source_ip` (`mcast_src_ip`, `unicast_src_ip`)"#,
+        default: r#"the interface's address (IPv6: link-local)"#,
+        meaning: r#"`192.0.2.201`"#,
+    },
+    Keyword {
+        key: r#"`authentication`"#,
+        default: r#"none"#,
+        meaning: r#"`{ auth_type: PASS, auth_pass: "1111" }` (v2 only; first 8 characters sent; no protection: see "Authentication")"#,
+    },
+    Keyword {
+        key: r#"`auth_hmac`"#,
+        default: r#"none"#,
+        meaning: r#"`{ keys: ["1 file:/etc/vipd/vrrp51.key"], active_key: 1 }`: keepalived 2.4's signed adverts, v2 and v3 (see "Authentication")"#,
+    },
+    Keyword {
+        key: r#"`virtual_ipaddress`"#,
+        default: r#"required"#,
+        meaning: r#"see below"#,
+    },
+    Keyword {
+        key: r#"`virtual_ipaddress_excluded`"#,
+        default: r#"none"#,
+        meaning: r#"held by the master, not advertised; either family"#,
+    },
+    Keyword {
+        key: r#"`preempt` / `preempt_delay`"#,
+        default: r#"`true` / `0`"#,
+        meaning: r#"`preempt_delay: 300` (at most 1000 s)"#,
+    },
+    Keyword {
+        key: r#"`accept`"#,
+        default: r#"`true`"#,
+        meaning: r#"`false` is refused for now (needs a firewall rule)"#,
+    },
+    Keyword {
+        key: r#"`garp_master_delay` / `garp_master_repeat`"#,
+        default: r#"`5` / `5`"#,
+        meaning: r#"second GARP burst after 5 s, 5 each"#,
+    },
+    Keyword {
+        key: r#"`garp_master_refresh` / `garp_master_refresh_repeat`"#,
+        default: r#"off / `1`"#,
+        meaning: r#"`garp_master_refresh: 60`"#,
+    },
+    Keyword {
+        key: r#"`track_script` / `track_interface` / `track_file`"#,
+        default: r#"none"#,
+        meaning: r#"`[web, { name: port, weight: -50 }]`"#,
+    },
+    Keyword {
+        key: r#"`notify_master` / `_backup` / `_fault` / `_stop` / `notify`"#,
+        default: r#"none"#,
+        meaning: r#"scripts, keepalived's arguments"#,
+    },
+    Keyword {
+        key: r#"`unicast_peer`"#,
+        default: r#"none (multicast)"#,
+        meaning: r#"`[192.0.2.202, "198.51.100.2 min_ttl 254 max_ttl 254", { address: 192.0.2.204 }]`"#,
+    },
+    Keyword {
+        key: r#"`unicast_ttl`"#,
+        default: r#"255 (IPv4), kernel default (IPv6)"#,
+        meaning: r#"`64`"#,
+    },
+    Keyword {
+        key: r#"`check_unicast_src`"#,
+        default: r#"`true` (a keepalived.conf: `false`, keepalived's default, warned)"#,
+        meaning: r#"only listed peers count (on by itself when a peer has a TTL range)"#,
+    },
+    Keyword {
+        key: r#"`unicast_fault_no_peer`"#,
+        default: r#"`false`"#,
+        meaning: r#"unicast with no peers: FAULT instead of multicast"#,
+    },
+    Keyword {
+        key: r#"`use_vmac`"#,
+        default: r#"`false`"#,
+        meaning: r#"`true` (a VMAC named `vrrp.VRID`) or a name: `vrrp51`"#,
+    },
+    Keyword {
+        key: r#"`vmac_xmit_base`"#,
+        default: r#"`false`"#,
+        meaning: r#"adverts from the parent, not the VMAC (forced with unicast)"#,
+    },
+    Keyword {
+        key: r#"`virtual_routes`"#,
+        default: r#"none"#,
+        meaning: r#"`["198.51.100.0/24 via 192.0.2.1 src 192.0.2.203 table 100", "blackhole 203.0.113.0/24"]`"#,
+    },
+    Keyword {
+        key: r#"`virtual_rules`"#,
+        default: r#"none"#,
+        meaning: r#"`["from 192.0.2.203 table 100 priority 1000"]`"#,
+    },
+    Keyword {
+        key: r#"`quorum`"#,
+        default: r#"fenced when the top-level `quorum` is set"#,
+        meaning: r#"`false`: this instance is not fenced (a sync group's members all or none; see "Never two holders")"#,
+    },
+];
+
+/// The top-level keys beside `instances`.
+pub const TOP_LEVEL_KEYS: &[Keyword] = &[
+    Keyword {
+        key: r#"`instances`"#,
+        default: r#"none"#,
+        meaning: r#"`{ VI_1: { interface: eth0, ... } }`: the VRRP instances by name, each with the instance keywords; with none, `vipd run` holds no address and sends nothing, and the packaged unit does not start"#,
+    },
+    Keyword {
+        key: r#"`checks`"#,
+        default: r#"none"#,
+        meaning: r#"`{ web: { exec: "/usr/local/bin/check-web", interval: 2s, timeout: 1s, fall: 3, rise: 2, weight: -20, user: nobody } }`; also `tcp: "127.0.0.1:5432"` and `http: URL` (with `status`, `body`)"#,
+    },
+    Keyword {
+        key: r#"`track_files`"#,
+        default: r#"none"#,
+        meaning: r#"`{ maint: { file: /run/vipd/maintenance, weight: -10 } }`: the integer in the file times the weight"#,
+    },
+    Keyword {
+        key: r#"`sync_groups`"#,
+        default: r#"none"#,
+        meaning: r#"`{ G1: { group: [VI_1, VI_2] } }`, with `track_*`, `notify_*` and `sync_group_tracking_weight`"#,
+    },
+    Keyword {
+        key: r#"`notify_fifo`"#,
+        default: r#"none"#,
+        meaning: r#"`/run/vipd/notify.fifo`: one line per state change, keepalived's format (`INSTANCE "VI_1" MASTER 100`)"#,
+    },
+    Keyword {
+        key: r#"`notify_timeout`"#,
+        default: r#"`10s`"#,
+        meaning: r#"how long a notify script may run before its process group is killed"#,
+    },
+    Keyword {
+        key: r#"`script_user`"#,
+        default: r#"`keepalived_script` if that user exists, else vipd's user"#,
+        meaning: r#"who check and notify scripts run as, unless a check names its own `user`"#,
+    },
+    Keyword {
+        key: r#"`user`"#,
+        default: r#"none (vipd keeps its uid)"#,
+        meaning: r#"`vipd`: the user vipd becomes after start-up, keeping only CAP_NET_ADMIN and CAP_NET_RAW"#,
+    },
+    Keyword {
+        key: r#"`control_socket`"#,
+        default: r#"`/run/vipd/vipd.sock`"#,
+        meaning: r#"where `vipd status` and `vipd reload` reach the daemon; two daemons on one machine need two"#,
+    },
+    Keyword {
+        key: r#"`metrics`"#,
+        default: r#"off"#,
+        meaning: r#"`{ listen: "127.0.0.1:9650" }`: Prometheus `GET /metrics`"#,
+    },
+    Keyword {
+        key: r#"`quorum`"#,
+        default: r#"off"#,
+        meaning: r#"`{ etcd: { endpoints: ["http://192.0.2.201:2379", ...], prefix: /vipd, lease_ttl: 2s, name: HOLDER, tls: { ca, cert, key, domain } }, on_quorum_loss: release }`: a master holds its addresses only while it holds its key in etcd (`lease_ttl` 2..300 s; `keep` trades the fence for availability; see "Never two holders")"#,
+    },
+];
+
+/// A table as the README shows it.
+pub fn markdown(first_column: &str, keywords: &[Keyword]) -> String {
+    let mut table = format!("| {first_column} | default | example / meaning |\n|---|---|---|\n");
+    for keyword in keywords {
+        table.push_str(&format!(
+            "| {} | {} | {} |\n",
+            keyword.key, keyword.default, keyword.meaning
+        ));
+    }
+    table
+}
