@@ -76,7 +76,7 @@ fn man_page_is_roff_with_the_configuration_keys() {
         "vipd.yaml(5)",
         "control_socket",
         ".SH SIGNALS",
-        "vipd\\-status",
+        "vipd status",
     ] {
         assert!(page.contains(part), "{part} missing");
     }

@@ -151,49 +151,54 @@ fn the_shipped_configuration_is_valid_and_starts_nothing() {
         String::from_utf8_lossy(&out.stderr).contains("no instance configured"),
         "the check does not say the file configures nothing"
     );
-    // systemd's ExecCondition: 1 skips the unit, 255 fails it, 0 runs it.
+    // systemd's ExecCondition: 1..254 skips the unit silently, so only
+    // the certainly unconfigured file may give 1; everything else gives 0
+    // and goes on to ExecStartPre's loud `vipd check`.
     let out = vipd(&["check", "--unit-condition", "--config", shipped]);
     assert_eq!(out.status.code(), Some(1));
     assert!(out.stdout.is_empty());
 
     let dir = scratch("condition");
+    let cases = [
+        ("bad.yaml", "instances:\n  VI_1:\n    interface: lo\n    virtual_router_id: 300\n"),
+        // A misspelt block leaves no instance, with a warning: not "unconfigured".
+        ("misspelt.conf", "vrrp_instanse VI_1 {\n    interface lo\n    virtual_router_id 51\n}\n"),
+        ("nothing-included.conf", "include /nonexistent/vipd-test/*.conf\n"),
+        (
+            "good.yaml",
+            "instances:\n  VI_1:\n    interface: lo\n    virtual_router_id: 51\n    virtual_ipaddress: [192.0.2.203]\n",
+        ),
+    ];
+    for (name, text) in cases {
+        let file = dir.join(name);
+        std::fs::write(&file, text).unwrap();
+        let out = vipd(&[
+            "check",
+            "--unit-condition",
+            "--config",
+            file.to_str().unwrap(),
+        ]);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{name}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    // So does a command line systemd would otherwise take for "skip".
+    let out = vipd(&["check", "--unit-condition", "--no-such-flag"]);
+    assert_eq!(out.status.code(), Some(0));
+    // ExecStartPre's check then fails loudly, naming the key, and prints
+    // nothing else (the merged configuration may hold passwords).
     let bad = dir.join("bad.yaml");
-    std::fs::write(
-        &bad,
-        "instances:\n  VI_1:\n    interface: lo\n    virtual_router_id: 300\n",
-    )
-    .unwrap();
-    let out = vipd(&[
-        "check",
-        "--unit-condition",
-        "--config",
-        bad.to_str().unwrap(),
-    ]);
-    assert_eq!(out.status.code(), Some(255));
-    assert!(
-        String::from_utf8_lossy(&out.stderr).contains("virtual_router_id"),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = vipd(&["check", "--quiet", "--config", bad.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("virtual_router_id"));
     let good = dir.join("good.yaml");
-    std::fs::write(
-        &good,
-        "instances:\n  VI_1:\n    interface: lo\n    virtual_router_id: 51\n    virtual_ipaddress: [192.0.2.203]\n",
-    )
-    .unwrap();
-    let out = vipd(&[
-        "check",
-        "--unit-condition",
-        "--config",
-        good.to_str().unwrap(),
-    ]);
+    let out = vipd(&["check", "--quiet", "--config", good.to_str().unwrap()]);
     std::fs::remove_dir_all(&dir).unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success() && out.stdout.is_empty());
 }
 
 #[test]
@@ -201,7 +206,7 @@ fn the_unit_runs_what_the_package_installs() {
     let unit = std::fs::read_to_string(source("config/vipd.service")).unwrap();
     let manifest = std::fs::read_to_string(source("Cargo.toml")).unwrap();
     assert!(manifest.contains(r#"["target/release/vipd", "usr/sbin/vipd", "755"]"#));
-    for key in ["ExecCondition", "ExecStart", "ExecReload"] {
+    for key in ["ExecCondition", "ExecStartPre", "ExecStart", "ExecReload"] {
         let line = unit
             .lines()
             .find(|l| l.starts_with(&format!("{key}=")))
@@ -212,6 +217,7 @@ fn the_unit_runs_what_the_package_installs() {
         );
     }
     assert!(unit.contains("ExecCondition=/usr/sbin/vipd check --unit-condition "));
+    assert!(unit.contains("ExecStartPre=/usr/sbin/vipd check --quiet "));
 }
 
 #[test]
@@ -231,7 +237,12 @@ fn version_names_the_git_revision() {
             ])
             .output()
             .unwrap();
+        assert!(head.status.success(), "git rev-parse failed: {head:?}");
         let head = String::from_utf8_lossy(&head.stdout).trim().to_string();
-        assert!(text.contains(&head), "{text} is not HEAD {head}");
+        assert_eq!(head.len(), 12, "{head}");
+        assert!(
+            text.contains(&format!("(git {head})")),
+            "{text} is not HEAD {head}"
+        );
     }
 }

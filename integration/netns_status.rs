@@ -125,7 +125,7 @@ fn the_control_socket_refuses_other_users() {
 /// The packaged /etc/vipd/vipd.yaml as shipped configures no instance:
 /// vipd runs on it holding nothing and sending nothing (B alone becomes
 /// master), answers status, and a reload that adds the instance starts
-/// it (A, higher, takes the VIP).
+/// it (A, higher, takes the VIP); a reload back to no instance is refused.
 #[test]
 fn with_no_instance_vipd_holds_nothing_until_a_reload_adds_one() {
     let Some(mut lab) = lab_or_skip(
@@ -171,6 +171,29 @@ fn with_no_instance_vipd_holds_nothing_until_a_reload_adds_one() {
         String::from_utf8_lossy(&out.stdout)
     );
     expect_only(&lab, vip, 1, "A, added by the reload, preempts", &[&a, &b]);
+
+    // Back to no instance by reload: far likelier a typo than a wish to
+    // drop every VIP, so refused, and A keeps running as it was.
+    let transitions = a.transitions();
+    std::fs::write(
+        &config,
+        format!("{}instances: {{}}\n", control_socket_line(&lab, 1)),
+    )
+    .unwrap();
+    let out = reload(&lab, 1);
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.status.code(), Some(1), "{said}");
+    assert!(
+        said.contains("no instance configured: a reload would stop every instance"),
+        "{said}"
+    );
+    no_transitions_since(&[(&a, transitions)]);
+    assert_eq!(lab.holders(vip), vec![1], "A let go of its VIP");
+
     assert_eq!(
         stop(&mut lab, &a, Signal::SIGTERM),
         Some(Some(0)),

@@ -81,7 +81,9 @@ enum Command {
     /// Run the daemon. Later files override earlier ones; VIPD_ environment
     /// variables override files (VIPD_INSTANCES__VI_1__PRIORITY=90).
     Run {
-        #[arg(long = "config", required = true, value_name = "FILE")]
+        /// A configuration file; repeat it for layers, later ones
+        /// overriding earlier ones.
+        #[arg(long = "config", value_name = "FILE", default_value = DEFAULT_CONFIG)]
         configs: Vec<PathBuf>,
         #[command(flatten)]
         reading: Reading,
@@ -89,8 +91,8 @@ enum Command {
         #[arg(long, value_enum, default_value_t = LogFormat::Text)]
         log_format: LogFormat,
     },
-    /// The seed's failover story on a private two-host lab (needs root):
-    /// VIP on A; stop A, VIP on B; start A, VIP back on A.
+    /// Show a failover on a private two-host lab (needs root): VIP on A;
+    /// stop A, VIP on B; start A, VIP back on A.
     Demo {
         /// Stop A with SIGKILL (a crash) instead of SIGTERM.
         #[arg(long)]
@@ -130,16 +132,23 @@ enum Command {
         shell: clap_complete::Shell,
     },
     /// Validate the configuration and print it merged; exit 1 on any error.
-    /// Warnings (keepalived.conf parts vipd does not do) go to standard error.
+    /// Warnings (what vipd leaves out, or a file that configures nothing) go
+    /// to standard error.
     Check {
-        #[arg(long = "config", required = true, value_name = "FILE")]
+        /// A configuration file; repeat it for layers, later ones
+        /// overriding earlier ones.
+        #[arg(long = "config", value_name = "FILE", default_value = DEFAULT_CONFIG)]
         configs: Vec<PathBuf>,
         #[command(flatten)]
         reading: Reading,
-        /// For a systemd unit's ExecCondition: print nothing on success and
-        /// exit 0 when the files configure an instance, 1 when they
-        /// configure none (systemd skips the unit), 255 when they are
-        /// invalid (systemd fails it).
+        /// Print nothing but warnings and errors (for ExecStartPre: the
+        /// merged configuration may hold passwords).
+        #[arg(long)]
+        quiet: bool,
+        /// For a systemd unit's ExecCondition: exit 1 (systemd skips the
+        /// unit) only when the files are valid and configure no instance
+        /// and nothing else is amiss; otherwise 0, so that ExecStartPre's
+        /// `vipd check` reports any error loudly.
         #[arg(long)]
         unit_condition: bool,
     },
@@ -189,8 +198,23 @@ enum Command {
     },
 }
 
+/// Where the packaged configuration lives (keepalived's is
+/// /etc/keepalived/keepalived.conf).
+const DEFAULT_CONFIG: &str = "/etc/vipd/vipd.yaml";
+
 fn main() -> ExitCode {
-    match Cli::parse().command {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        // Under ExecCondition any exit below 255 skips the unit silently:
+        // a mistyped CONFIG_FILES must reach ExecStartPre, which fails
+        // loudly with the same message.
+        Err(error) if std::env::args().any(|a| a == "--unit-condition") => {
+            let _ = error.print();
+            return ExitCode::SUCCESS;
+        }
+        Err(error) => error.exit(),
+    };
+    match cli.command {
         Command::Run {
             configs,
             reading,
@@ -199,12 +223,14 @@ fn main() -> ExitCode {
         Command::Check {
             configs,
             reading,
+            quiet,
             unit_condition: false,
-        } => check(&configs, &reading.options()),
+        } => check(&configs, &reading.options(), quiet),
         Command::Check {
             configs,
             reading,
             unit_condition: true,
+            ..
         } => unit_condition(&configs, &reading.options()),
         Command::Convert { file, config_id } => convert(&file, config_id),
         Command::Man { page } => {
@@ -220,7 +246,8 @@ fn main() -> ExitCode {
         }
         Command::Completions { shell } => {
             use clap::CommandFactory;
-            clap_complete::generate(shell, &mut Cli::command(), "vipd", &mut std::io::stdout());
+            let mut shown = visible_only(Cli::command());
+            clap_complete::generate(shell, &mut shown, "vipd", &mut std::io::stdout());
             ExitCode::SUCCESS
         }
         Command::Status { daemon, json } => status(&daemon, json),
@@ -285,6 +312,15 @@ fn run(configs: &[PathBuf], options: &LoadOptions, log_format: LogFormat) -> Exi
     let (files, options) = (configs.to_vec(), options.clone());
     let reread = std::sync::Arc::new(move || {
         let (loaded, settings) = load_and_validate_with(&files, &options)?;
+        if loaded.config.instances.is_empty() {
+            // Valid at start (the packaged file as shipped), but a reload
+            // to nothing is far likelier a typo (a misspelt block, an
+            // include that matched nothing) than a wish to drop every VIP.
+            return Err(ConfigErrors(vec![loaded.error(
+                "instances",
+                "no instance configured: a reload would stop every instance; stop vipd to release every VIP",
+            )]));
+        }
         if loaded.config.user != user {
             let shown = |u: &Option<String>| u.clone().unwrap_or_else(|| "(unset)".into());
             return Err(ConfigErrors(vec![loaded.error(
@@ -481,14 +517,16 @@ fn convert(file: &std::path::Path, config_id: Option<String>) -> ExitCode {
     }
 }
 
-fn check(configs: &[PathBuf], options: &LoadOptions) -> ExitCode {
+fn check(configs: &[PathBuf], options: &LoadOptions, quiet: bool) -> ExitCode {
     match load_and_validate_with(configs, options) {
         Ok((loaded, settings)) => match serde_yaml::to_string(&loaded.config) {
             Ok(yaml) => {
                 for warning in &settings.warnings {
                     eprintln!("vipd: warning: {warning}");
                 }
-                print!("{yaml}");
+                if !quiet {
+                    print!("{yaml}");
+                }
                 ExitCode::SUCCESS
             }
             Err(error) => {
@@ -500,23 +538,48 @@ fn check(configs: &[PathBuf], options: &LoadOptions) -> ExitCode {
     }
 }
 
-/// `vipd check --unit-condition`, systemd's ExecCondition protocol: 1..254
-/// skips the unit without failing it, 255 fails it. So an unedited
-/// /etc/vipd/vipd.yaml (no instance) leaves the service inactive, as
-/// Debian's keepalived without a keepalived.conf, while a broken one
-/// fails it loudly.
+/// `vipd check --unit-condition`, for the unit's ExecCondition, where any
+/// exit below 255 skips the unit without failing it. So it skips only
+/// what is certainly unconfigured: valid files with no instance and no
+/// other warning (the packaged /etc/vipd/vipd.yaml as shipped, as Debian's
+/// keepalived skips without a keepalived.conf). Anything else, an error
+/// included, runs on to ExecStartPre's `vipd check`, which fails loudly:
+/// a misspelt vrrp_instance, an include that matched nothing, or a key
+/// file only ExecStartPre can read (systemd 252 gives credentials to
+/// ExecStartPre, not ExecCondition) must never pass as "unconfigured".
 fn unit_condition(configs: &[PathBuf], options: &LoadOptions) -> ExitCode {
-    match load_and_validate_with(configs, options) {
-        Ok((loaded, _)) if loaded.config.instances.is_empty() => {
-            eprintln!("vipd: no instance configured: not starting (edit the configuration, then start vipd)");
-            ExitCode::from(1)
-        }
-        Ok(_) => ExitCode::SUCCESS,
-        Err(errors) => {
-            report(&errors);
-            ExitCode::from(255)
+    let unconfigured = std::panic::catch_unwind(|| {
+        load_and_validate_with(configs, options).is_ok_and(|(loaded, settings)| {
+            loaded.config.instances.is_empty() && settings.warnings.len() == 1
+        })
+    });
+    if unconfigured.unwrap_or(false) {
+        eprintln!(
+            "vipd: no instance configured: not starting (edit the configuration, then start vipd)"
+        );
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+/// vipd's command line without its hidden internals (script-launcher),
+/// for completions.
+fn visible_only(command: clap::Command) -> clap::Command {
+    let hidden: Vec<String> = command
+        .get_subcommands()
+        .filter(|c| c.is_hide_set())
+        .map(|c| c.get_name().to_string())
+        .collect();
+    let mut shown = clap::Command::new("vipd")
+        .about(command.get_about().cloned().unwrap_or_default())
+        .version(env!("REVISIONED_VERSION"));
+    for sub in command.get_subcommands() {
+        if !hidden.iter().any(|h| h == sub.get_name()) {
+            shown = shown.subcommand(sub.clone());
         }
     }
+    shown
 }
 
 fn decode(hex: &str, src: IpAddr, dst: Option<IpAddr>, ttl: u8) -> ExitCode {
