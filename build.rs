@@ -20,34 +20,52 @@ fn main() {
     println!("cargo:rerun-if-changed=build.rs");
 }
 
-fn from_git(root: &Path) -> Option<String> {
-    let git = root.join(".git");
-    if !git.exists() {
-        return None;
-    }
-    // Rebuild when HEAD moves: HEAD itself, the branch it names, and
-    // packed refs (only files that exist: a missing one reruns always).
-    let head = git.join("HEAD");
-    for watched in [head.clone(), git.join("packed-refs")] {
-        if watched.exists() {
-            println!("cargo:rerun-if-changed={}", watched.display());
-        }
-    }
-    if let Some(branch) = std::fs::read_to_string(&head)
-        .ok()
-        .and_then(|h| h.strip_prefix("ref: ").map(|r| git.join(r.trim())))
-        .filter(|b| b.exists())
-    {
-        println!("cargo:rerun-if-changed={}", branch.display());
-    }
+fn git(root: &Path, args: &[&str]) -> Option<String> {
     let out = Command::new("git")
         .arg("-C")
         .arg(root)
-        .args(["rev-parse", "--short=12", "HEAD"])
+        .args(args)
         .output()
         .ok()?;
-    let revision = String::from_utf8(out.stdout).ok()?.trim().to_string();
-    (out.status.success() && !revision.is_empty()).then_some(revision)
+    let text = String::from_utf8(out.stdout).ok()?.trim().to_string();
+    (out.status.success() && !text.is_empty()).then_some(text)
+}
+
+fn from_git(root: &Path) -> Option<String> {
+    if !root.join(".git").exists() {
+        return None;
+    }
+    let Some(revision) = git(root, &["rev-parse", "--short=12", "HEAD"]) else {
+        // A checkout git will not read (another user's, say): say so
+        // rather than build an unlabelled binary quietly.
+        println!("cargo:warning=.git exists but `git rev-parse HEAD` failed: vipd --version will not name a revision");
+        return None;
+    };
+    // Rebuild when HEAD moves, in a worktree too: HEAD, and every branch
+    // (a directory is watched whole) and packed refs where they live.
+    // Only paths that exist: a missing one would rerun every build.
+    let absolute = |p: String| {
+        let p = Path::new(&p);
+        if p.is_absolute() {
+            p.to_path_buf()
+        } else {
+            root.join(p)
+        }
+    };
+    if let Some(dir) = git(root, &["rev-parse", "--git-dir"]).map(absolute) {
+        watch(&dir.join("HEAD"));
+    }
+    if let Some(common) = git(root, &["rev-parse", "--git-common-dir"]).map(absolute) {
+        watch(&common.join("refs").join("heads"));
+        watch(&common.join("packed-refs"));
+    }
+    Some(revision)
+}
+
+fn watch(path: &Path) {
+    if path.exists() {
+        println!("cargo:rerun-if-changed={}", path.display());
+    }
 }
 
 /// `cargo package` writes {"git": {"sha1": "..."}} into the tarball.

@@ -30,7 +30,13 @@ impl Container {
     fn boot(netns: &str, machine: &str, stage: &Path, log: &Path) -> Container {
         let out = std::fs::File::create(log).unwrap();
         let mut nspawn = Command::new("systemd-nspawn")
-            .args(["--directory=/", "--volatile=yes", "--boot", "--register=no", "--keep-unit"])
+            .args([
+                "--directory=/",
+                "--volatile=yes",
+                "--boot",
+                "--register=no",
+                "--keep-unit",
+            ])
             // Its network is the lab host's; nspawn keeps CAP_NET_ADMIN
             // and a writable /proc/sys/net only when told it is private.
             .arg("--private-network")
@@ -39,7 +45,11 @@ impl Container {
             .arg(format!("--machine={machine}"))
             .arg("--console=pipe")
             // A volatile /etc starts empty: the users scripts run as.
-            .args(["--bind-ro=/etc/passwd", "--bind-ro=/etc/group", "--bind-ro=/etc/nsswitch.conf"])
+            .args([
+                "--bind-ro=/etc/passwd",
+                "--bind-ro=/etc/group",
+                "--bind-ro=/etc/nsswitch.conf",
+            ])
             .arg(format!("--bind-ro={}:/nsp", stage.display()))
             // basic.target: no other daemon this machine has installed.
             .args(["--", "--unit=basic.target"])
@@ -88,7 +98,16 @@ impl Container {
     /// A shell command inside, as an administrator runs it there.
     fn sh(&self, script: &str) -> Output {
         Command::new("nsenter")
-            .args(["-t", &self.init.to_string(), "-a", "timeout", "60", "sh", "-c", script])
+            .args([
+                "-t",
+                &self.init.to_string(),
+                "-a",
+                "timeout",
+                "60",
+                "sh",
+                "-c",
+                script,
+            ])
             .output()
             .expect("run nsenter")
     }
@@ -181,27 +200,47 @@ fn the_hardened_unit_runs_vipd_under_systemd() {
     let state = container.sh("systemctl is-active vipd");
     assert_eq!(String::from_utf8_lossy(&state.stdout).trim(), "inactive");
     assert!(
-        container.journal().contains("no instance configured: not starting"),
+        container
+            .journal()
+            .contains("no instance configured: not starting"),
         "{}",
         container.journal()
     );
 
     // Invalid: failed, with the key in the journal.
     let out = container.sh("cp /nsp/invalid.yaml /etc/vipd/vipd.yaml && systemctl start vipd");
-    assert!(!out.status.success(), "an invalid file started: {}", text(&out));
+    assert!(
+        !out.status.success(),
+        "an invalid file started: {}",
+        text(&out)
+    );
     // Restart=on-failure tries again (a file may be fixed meanwhile) until
     // systemd's start limit, then leaves it failed.
     wait_for(DEADLINE, || {
         String::from_utf8_lossy(&container.sh("systemctl is-failed vipd").stdout).trim() == "failed"
     })
-    .unwrap_or_else(|| panic!("an invalid file did not fail the unit:\n{}", container.journal()));
-    assert!(container.journal().contains("virtual_router_id"), "{}", container.journal());
+    .unwrap_or_else(|| {
+        panic!(
+            "an invalid file did not fail the unit:\n{}",
+            container.journal()
+        )
+    });
+    assert!(
+        container.journal().contains("virtual_router_id"),
+        "{}",
+        container.journal()
+    );
 
     // Configured: master on its VMAC, the check up as nobody.
     let out = container.sh(
         "systemctl reset-failed vipd && cp /nsp/vipd.yaml /etc/vipd/vipd.yaml && systemctl start vipd",
     );
-    assert!(out.status.success(), "{}\n{}", text(&out), container.journal());
+    assert!(
+        out.status.success(),
+        "{}\n{}",
+        text(&out),
+        container.journal()
+    );
     let master = wait_for(DEADLINE, || {
         let status = text(&container.sh("/nsp/vipd status"));
         status.contains("VI_1  MASTER") && status.contains("as_nobody       up")
@@ -219,12 +258,18 @@ fn the_hardened_unit_runs_vipd_under_systemd() {
     .unwrap_or_else(|| panic!("A is not master on its VMAC:\n{}", container.journal()));
 
     // systemctl reload applies a change in place.
-    let out = container.sh(
-        "sed -i 's/priority: 100/priority: 110/' /etc/vipd/vipd.yaml && systemctl reload vipd",
-    );
-    assert!(out.status.success(), "{}\n{}", text(&out), container.journal());
+    let out = container
+        .sh("sed -i 's/priority: 100/priority: 110/' /etc/vipd/vipd.yaml && systemctl reload vipd");
     assert!(
-        container.journal().contains("reloaded: 0 unchanged; restarted: VI_1"),
+        out.status.success(),
+        "{}\n{}",
+        text(&out),
+        container.journal()
+    );
+    assert!(
+        container
+            .journal()
+            .contains("reloaded: 0 unchanged; restarted: VI_1"),
         "{}",
         container.journal()
     );
@@ -242,5 +287,10 @@ fn the_hardened_unit_runs_vipd_under_systemd() {
         "the VMAC stayed"
     );
     let state = container.sh("systemctl is-active vipd");
-    assert_eq!(String::from_utf8_lossy(&state.stdout).trim(), "inactive", "{}", container.journal());
+    assert_eq!(
+        String::from_utf8_lossy(&state.stdout).trim(),
+        "inactive",
+        "{}",
+        container.journal()
+    );
 }

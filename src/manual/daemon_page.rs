@@ -5,7 +5,7 @@ use std::io::{self, Write};
 use super::{escape, from_markdown, keywords::TOP_LEVEL_KEYS};
 
 pub fn write(command: clap::Command, out: &mut dyn Write) -> io::Result<()> {
-    let man = clap_mangen::Man::new(command)
+    let man = clap_mangen::Man::new(command.clone())
         .section("8")
         .source(super::source())
         .manual("System Manager's Manual");
@@ -14,7 +14,7 @@ pub fn write(command: clap::Command, out: &mut dyn Write) -> io::Result<()> {
     man.render_synopsis_section(out)?;
     man.render_description_section(out)?;
     man.render_options_section(out)?;
-    man.render_subcommands_section(out)?;
+    commands(&command, out)?;
     writeln!(out, ".SH CONFIGURATION")?;
     writeln!(
         out,
@@ -63,4 +63,49 @@ pub fn write(command: clap::Command, out: &mut dyn Write) -> io::Result<()> {
         escape("vipd.yaml(5), keepalived.conf(5), keepalived(8), systemd.service(5)")
     )?;
     man.render_version_section(out)
+}
+
+/// Every command with its options on this one page (clap_mangen would
+/// point to a vipd-COMMAND(8) page per command, which vipd does not ship).
+fn commands(command: &clap::Command, out: &mut dyn Write) -> io::Result<()> {
+    writeln!(out, ".SH COMMANDS")?;
+    for sub in command.get_subcommands().filter(|c| !c.is_hide_set()) {
+        let about = sub
+            .get_long_about()
+            .or(sub.get_about())
+            .map(|a| a.to_string())
+            .unwrap_or_default();
+        writeln!(
+            out,
+            ".TP\n\\fBvipd {}\\fR\n{}",
+            escape(sub.get_name()),
+            escape(&about)
+        )?;
+        for arg in sub.get_arguments().filter(|a| !a.is_hide_set()) {
+            let id = arg.get_id().as_str();
+            if id == "help" || id == "version" {
+                continue;
+            }
+            let name = match (arg.get_long(), arg.get_value_names()) {
+                (Some(long), Some(values)) if arg.get_action().takes_values() => {
+                    format!("--{long} {}", values[0])
+                }
+                (Some(long), _) => format!("--{long}"),
+                (None, Some(values)) => values[0].to_string(),
+                (None, None) => id.to_uppercase(),
+            };
+            let help = arg
+                .get_long_help()
+                .or(arg.get_help())
+                .map(|h| h.to_string())
+                .unwrap_or_default();
+            writeln!(
+                out,
+                ".RS\n.TP\n\\fB{}\\fR\n{}\n.RE",
+                escape(&name),
+                escape(&help)
+            )?;
+        }
+    }
+    Ok(())
 }
