@@ -5,8 +5,9 @@
 //! the hardening must still allow, shown by systemd itself: the
 //! ExecCondition skips an unconfigured file and fails an invalid one;
 //! vipd makes its VMAC and writes its net sysctls; a check runs as
-//! script_user; `systemctl reload` applies a change; `systemctl stop`
-//! hands the VIP over.
+//! script_user; `systemctl reload` applies a change; the postinst's
+//! upgrade step (try-restart) restarts a running vipd and starts no
+//! stopped one; `systemctl stop` hands the VIP over.
 
 mod support;
 
@@ -278,6 +279,38 @@ fn the_hardened_unit_runs_vipd_under_systemd() {
     })
     .unwrap_or_else(|| panic!("the reload did not apply:\n{}", container.journal()));
 
+    // What the package's postinst runs on upgrade (deb-systemd-invoke
+    // try-restart, which hands try-restart to systemctl once policy-rc.d
+    // allows; this machine's policy-rc.d may forbid all, so systemctl
+    // here): restarts vipd when it runs (a new main process)...
+    let main_pid = || {
+        String::from_utf8_lossy(&container.sh("systemctl show -P MainPID vipd").stdout)
+            .trim()
+            .to_string()
+    };
+    let before = main_pid();
+    let out = container.sh("systemctl try-restart vipd.service");
+    assert!(out.status.success(), "{}", text(&out));
+    wait_for(DEADLINE, || {
+        let now = main_pid();
+        now != before && now != "0" && !now.is_empty()
+    })
+    .unwrap_or_else(|| {
+        panic!(
+            "try-restart did not restart a running vipd:\n{}",
+            container.journal()
+        )
+    });
+    wait_for(DEADLINE, || {
+        lab.addresses_on(1, "vrrp.51").contains(&vip) && lab.holders(vip).is_empty()
+    })
+    .unwrap_or_else(|| {
+        panic!(
+            "A is not master again after the restart:\n{}",
+            container.journal()
+        )
+    });
+
     // systemctl stop: A hands over and leaves nothing in the kernel.
     let out = container.sh("systemctl stop vipd");
     assert!(out.status.success(), "{}", text(&out));
@@ -292,5 +325,17 @@ fn the_hardened_unit_runs_vipd_under_systemd() {
         "inactive",
         "{}",
         container.journal()
+    );
+    // ...and starts nothing an administrator stopped.
+    let out = container.sh("systemctl try-restart vipd.service; systemctl is-active vipd");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "inactive",
+        "{}",
+        text(&out)
+    );
+    assert!(
+        lab.addresses_on(1, "vrrp.51").is_empty(),
+        "a stopped vipd came back"
     );
 }
