@@ -108,6 +108,14 @@ impl Fenced {
         start_vipd(&mut self.lab, host, &config, tag, &[])
     }
 
+    /// A and B started, A master: where most trials begin.
+    fn started_pair(&mut self) -> (Daemon, Daemon) {
+        let a1 = self.start(A, "1");
+        let b1 = self.start(B, "1");
+        self.expect_only(A, "both started", &[&a1, &b1]);
+        (a1, b1)
+    }
+
     fn holders(&self) -> Vec<usize> {
         self.lab.holders(self.vip)
     }
@@ -186,9 +194,7 @@ fn the_seed_story_with_the_fence_never_has_two_holders() {
     let Some(mut f) = fenced_lab("the_seed_story_with_the_fence_never_has_two_holders") else {
         return;
     };
-    let a1 = f.start(A, "1");
-    let b1 = f.start(B, "1");
-    f.expect_only(A, "both started", &[&a1, &b1]);
+    let (a1, b1) = f.started_pair();
     let status_a = status(&f.lab, A);
     let keys = &status_a["quorum"]["keys"];
     assert_eq!(keys[0]["key"], "/vipd/VI_1", "{status_a}");
@@ -232,9 +238,7 @@ fn a_master_cut_off_from_everything_drops_the_vip_before_the_backup_takes_it() {
     let Some(mut f) = fenced_lab("a_master_cut_off_from_everything") else {
         return;
     };
-    let a1 = f.start(A, "1");
-    let b1 = f.start(B, "1");
-    f.expect_only(A, "both started", &[&a1, &b1]);
+    let (a1, b1) = f.started_pair();
     f.lab.prepare_partitions().expect("partition filter");
     let cut = Instant::now();
     f.lab.set_partitioned(A, true).unwrap();
@@ -262,9 +266,7 @@ fn a_master_cut_off_from_etcd_only_hands_over_and_takes_back() {
     let Some(mut f) = fenced_lab("a_master_cut_off_from_etcd_only") else {
         return;
     };
-    let a1 = f.start(A, "1");
-    let b1 = f.start(B, "1");
-    f.expect_only(A, "both started", &[&a1, &b1]);
+    let (a1, b1) = f.started_pair();
     cut_from_etcd(&f.lab, A, true);
     f.expect_only(B, "A cut off from etcd", &[&a1, &b1]);
     wait_for(DEADLINE, || {
@@ -281,9 +283,7 @@ fn a_killed_master_s_vip_expires_before_the_backup_takes_it() {
     let Some(mut f) = fenced_lab("a_killed_master_s_vip_expires") else {
         return;
     };
-    let a1 = f.start(A, "1");
-    let b1 = f.start(B, "1");
-    f.expect_only(A, "both started", &[&a1, &b1]);
+    let (a1, b1) = f.started_pair();
     let killed = Instant::now();
     assert_eq!(stop(&mut f.lab, &a1, Signal::SIGKILL), Some(None));
     // Unfenced, a crash leaves the VIP on A for good; fenced, its kernel
@@ -301,9 +301,7 @@ fn a_stopped_master_does_not_keep_or_readd_its_vip_on_waking() {
     let Some(mut f) = fenced_lab("a_stopped_master_does_not_keep_its_vip") else {
         return;
     };
-    let a1 = f.start(A, "1");
-    let b1 = f.start(B, "1");
-    f.expect_only(A, "both started", &[&a1, &b1]);
+    let (a1, b1) = f.started_pair();
     f.lab.signal(a1.pid, Signal::SIGSTOP);
     f.expect_only(B, "A stopped (SIGSTOP)", &[&a1, &b1]);
     // Longer than the lease (2 s) by far, then it runs again.
@@ -321,9 +319,7 @@ fn etcd_losing_one_member_or_its_leader_changes_nothing_and_losing_two_leaves_no
     let Some(mut f) = fenced_lab("etcd_losing_members") else {
         return;
     };
-    let a1 = f.start(A, "1");
-    let b1 = f.start(B, "1");
-    f.expect_only(A, "both started", &[&a1, &b1]);
+    let (a1, b1) = f.started_pair();
     let before = [(&a1, a1.transitions()), (&b1, b1.transitions())];
 
     // The leader moves, twice: nothing changes.
@@ -406,9 +402,7 @@ fn with_a_five_second_lease_the_etcd_leader_s_crash_costs_nothing() {
     // At 2 s the lease is trusted 1.5 s without an answer, less than an
     // election may take after a crash (1 s timeout): 5 s rides it out.
     f.etcd_extra = "    lease_ttl: 5s\n".into();
-    let a1 = f.start(A, "1");
-    let b1 = f.start(B, "1");
-    f.expect_only(A, "both started", &[&a1, &b1]);
+    let (a1, b1) = f.started_pair();
     let before = [(&a1, a1.transitions()), (&b1, b1.transitions())];
     // The leader on a host without vipd, so only etcd is hit.
     if f.etcd.leader(&f.lab) != Some(C) {

@@ -142,11 +142,7 @@ fn text(out: &Output) -> String {
 #[test]
 fn the_hardened_unit_runs_vipd_under_systemd() {
     let test = "the_hardened_unit_runs_vipd_under_systemd";
-    let missing = ["systemd-nspawn", "nsenter"]
-        .into_iter()
-        .find(|tool| Command::new(tool).arg("--version").output().is_err())
-        .map(|tool| format!("{tool} is not installed"));
-    if !proceed_or_skip(test, missing) {
+    if !proceed_or_skip(test, missing_tool(&["systemd-nspawn", "nsenter"])) {
         return;
     }
     let Some(mut lab) = lab_or_skip(test, 2) else {

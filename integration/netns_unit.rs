@@ -76,19 +76,10 @@ fn calls(trace: &str) -> BTreeSet<String> {
         .collect()
 }
 
-fn missing_tools() -> Option<String> {
-    for tool in ["strace", "systemd-analyze"] {
-        if Command::new(tool).arg("--version").output().is_err() {
-            return Some(format!("{tool} is not installed"));
-        }
-    }
-    None
-}
-
 #[test]
 fn every_system_call_vipd_makes_is_in_the_units_filter() {
     let test = "every_system_call_vipd_makes_is_in_the_units_filter";
-    if !proceed_or_skip(test, missing_tools()) {
+    if !proceed_or_skip(test, missing_tool(&["strace", "systemd-analyze"])) {
         return;
     }
     let Some(mut lab) = lab_or_skip(test, 2) else {

@@ -312,15 +312,6 @@ fn run(configs: &[PathBuf], options: &LoadOptions, log_format: LogFormat) -> Exi
     let (files, options) = (configs.to_vec(), options.clone());
     let reread = std::sync::Arc::new(move || {
         let (loaded, settings) = load_and_validate_with(&files, &options)?;
-        if loaded.config.instances.is_empty() {
-            // Valid at start (the packaged file as shipped), but a reload
-            // to nothing is far likelier a typo (a misspelt block, an
-            // include that matched nothing) than a wish to drop every VIP.
-            return Err(ConfigErrors(vec![loaded.error(
-                "instances",
-                "no instance configured: a reload would stop every instance; stop vipd to release every VIP",
-            )]));
-        }
         if loaded.config.user != user {
             let shown = |u: &Option<String>| u.clone().unwrap_or_else(|| "(unset)".into());
             return Err(ConfigErrors(vec![loaded.error(

@@ -38,6 +38,15 @@ fn missing(need_keepalived: bool) -> Option<String> {
     })
 }
 
+/// The first of `tools` that does not run (`TOOL --version`), as a
+/// prerequisite that is missing.
+pub fn missing_tool(tools: &[&str]) -> Option<String> {
+    tools
+        .iter()
+        .find(|tool| Command::new(tool).arg("--version").output().is_err())
+        .map(|tool| format!("{tool} is not installed"))
+}
+
 /// True when the prerequisites are there; otherwise prints one
 /// "skipped:" line, or under CI=true fails instead of skipping.
 pub fn prerequisites_or_skip(test: &str, need_keepalived: bool) -> bool {

@@ -1170,6 +1170,19 @@ impl Handler<Subscribe> for QuorumActor {
     }
 }
 
+impl QuorumActor {
+    /// The subscriber, if this Acquire or Release is newer than the last
+    /// it sent (one that comes late is stale and changes nothing).
+    fn newer(&mut self, subscriber: u64, seq: u64) -> Option<&mut Subscriber> {
+        let subscriber = self.subscribers.get_mut(&subscriber)?;
+        if seq <= subscriber.last_seq {
+            return None;
+        }
+        subscriber.last_seq = seq;
+        Some(subscriber)
+    }
+}
+
 impl Handler<Unsubscribe> for QuorumActor {
     type Result = ();
 
@@ -1195,13 +1208,9 @@ impl Handler<Acquire> for QuorumActor {
 
     fn handle(&mut self, acquire: Acquire, ctx: &mut Context<Self>) {
         guarded(self, ctx, "acquire", |actor, ctx| {
-            let Some(subscriber) = actor.subscribers.get_mut(&acquire.subscriber) else {
+            let Some(subscriber) = actor.newer(acquire.subscriber, acquire.seq) else {
                 return;
             };
-            if acquire.seq <= subscriber.last_seq {
-                return;
-            }
-            subscriber.last_seq = acquire.seq;
             let key = subscriber.key.clone();
             actor
                 .wanted
@@ -1228,12 +1237,8 @@ impl Handler<Release> for QuorumActor {
 
     fn handle(&mut self, release: Release, ctx: &mut Context<Self>) -> Self::Result {
         let finished = guarded(self, ctx, "release", |actor, ctx| {
-            let subscriber = actor.subscribers.get_mut(&release.subscriber)?;
             // Overtaken by a later Acquire (master again): stays wanted.
-            if release.seq <= subscriber.last_seq {
-                return None;
-            }
-            subscriber.last_seq = release.seq;
+            let subscriber = actor.newer(release.subscriber, release.seq)?;
             subscriber.told_held = false;
             let key = subscriber.key.clone();
             let wanting = actor.wanted.entry(key.clone()).or_default();

@@ -70,11 +70,7 @@ pub fn write(command: clap::Command, out: &mut dyn Write) -> io::Result<()> {
 fn commands(command: &clap::Command, out: &mut dyn Write) -> io::Result<()> {
     writeln!(out, ".SH COMMANDS")?;
     for sub in command.get_subcommands().filter(|c| !c.is_hide_set()) {
-        let about = sub
-            .get_long_about()
-            .or(sub.get_about())
-            .map(|a| a.to_string())
-            .unwrap_or_default();
+        let about = longer(sub.get_long_about(), sub.get_about());
         writeln!(
             out,
             ".TP\n\\fBvipd {}\\fR\n{}",
@@ -94,11 +90,7 @@ fn commands(command: &clap::Command, out: &mut dyn Write) -> io::Result<()> {
                 (None, Some(values)) => values[0].to_string(),
                 (None, None) => id.to_uppercase(),
             };
-            let help = arg
-                .get_long_help()
-                .or(arg.get_help())
-                .map(|h| h.to_string())
-                .unwrap_or_default();
+            let help = longer(arg.get_long_help(), arg.get_help());
             writeln!(
                 out,
                 ".RS\n.TP\n\\fB{}\\fR\n{}\n.RE",
@@ -108,4 +100,14 @@ fn commands(command: &clap::Command, out: &mut dyn Write) -> io::Result<()> {
         }
     }
     Ok(())
+}
+
+/// The long text where clap has one, else the short one.
+fn longer(
+    long: Option<&clap::builder::StyledStr>,
+    short: Option<&clap::builder::StyledStr>,
+) -> String {
+    long.or(short)
+        .map(|text| text.to_string())
+        .unwrap_or_default()
 }

@@ -101,7 +101,8 @@ impl Running {
     /// removes its addresses), then starts anew. Removed instances stop
     /// the same way; added ones start. What cannot change without a
     /// restart (the control socket, the metrics endpoint, sync groups)
-    /// refuses the whole reload, and the old configuration keeps running.
+    /// refuses the whole reload, and the old configuration keeps running;
+    /// so does a configuration with no instance left.
     pub async fn reload(&mut self, new: Settings) -> Result<String, ReloadError> {
         let Settings {
             instances: wanted,
@@ -112,6 +113,14 @@ impl Running {
             metrics,
             quorum,
         } = new;
+        if wanted.is_empty() {
+            // Valid at start (the packaged file as shipped), but a reload
+            // to nothing is far likelier a typo (a misspelt block, an
+            // include that matched nothing) than a wish to drop every VIP.
+            return Err(ReloadError::Refused(
+                "no instance configured: a reload would stop every instance; stop vipd to release every VIP".into(),
+            ));
+        }
         if control_socket != self.control_socket {
             return Err(ReloadError::Refused(format!(
                 "control_socket changed ({} to {}): restart vipd to apply it",
