@@ -194,9 +194,9 @@ impl Timing {
 
     fn master_down(self) -> Duration {
         if self.fast {
-            master_down_interval(Version::V3, 90, Centiseconds::new(10))
+            master_down_interval(Version::V3, 90, Centiseconds::new(10), 3)
         } else {
-            master_down_interval(Version::V2, 90, Centiseconds::from_secs(1))
+            master_down_interval(Version::V2, 90, Centiseconds::from_secs(1), 3)
         }
     }
 

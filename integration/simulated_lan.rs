@@ -72,7 +72,12 @@ impl WithPrimary for InstanceParams {
 }
 
 fn mdi(p: &InstanceParams) -> Duration {
-    master_down_interval(p.version, p.priority, p.advert_interval)
+    master_down_interval(
+        p.version,
+        p.priority,
+        p.advert_interval,
+        p.advert_rules.down_timer_adverts,
+    )
 }
 
 /// Exactly one master, it is `expected`, it alone holds the addresses,

@@ -331,6 +331,7 @@ impl Lan {
                 | Action::AcquireFence
                 | Action::ReleaseFence
                 | Action::PriorityChanged { .. }
+                | Action::MasterRxLowerPriority { .. }
                 | Action::ClockSkew { .. } => {}
             }
         }

@@ -43,6 +43,13 @@ pub enum Action {
     },
     /// The instance changed state.
     Notify(Transition),
+    /// A master heard an advert of lower priority (another host took
+    /// over while it could not hear us): keepalived's
+    /// `notify_master_rx_lower_pri`. At most once per advert interval.
+    MasterRxLowerPriority {
+        source: std::net::IpAddr,
+        priority: u8,
+    },
     /// Effective priority changed (a tracker moved it).
     PriorityChanged { from: u8, to: u8 },
     /// For the instance's sync group: whether it would be master, and

@@ -477,6 +477,9 @@ impl Instance {
                 return Err(DropReason::IntervalMismatch);
             }
         }
+        if advert.addresses.is_empty() && !self.advertised.is_empty() {
+            return Err(DropReason::NoAddresses);
+        }
         // RFC 5798 §7.1 MAY verify the address list; keepalived drops on a
         // mismatch, and so do we, so a VRID clash cannot move our addresses.
         if !self.advertised.matches(&advert.addresses) {
@@ -539,6 +542,12 @@ impl Instance {
         let they_win = advert.priority > self.priority
             || (advert.priority == self.priority && source > self.params.primary_address);
         if they_win {
+            if self.params.advert_rules.higher_prio_send_advert {
+                // keepalived's higher_prio_send_advert (vrrp.c
+                // vrrp_state_master_rx): one advert of ours before we
+                // step down, so hosts that only heard us hear it too.
+                self.send_advert(self.priority);
+            }
             if self.params.version == Version::V3 {
                 self.master_adver_interval = advert.interval;
             }
@@ -557,15 +566,25 @@ impl Instance {
             return;
         }
         // RFC 9568: a master hearing a lesser master answers at once, so
-        // the other steps down now rather than at our next Adver_Timer.
-        // At most once per advert interval.
+        // the other steps down now rather than at our next Adver_Timer,
+        // unless lower_prio_no_advert; and keepalived tells
+        // notify_master_rx_lower_pri (vrrp.c vrrp_state_master_rx: a cloud
+        // address the other took over must be taken back). At most once
+        // per advert interval, so forged adverts cannot make us send or
+        // start a script per packet.
         if self
             .last_immediate_answer
             .is_none_or(|at| now >= at + interval)
         {
             self.last_immediate_answer = Some(now);
-            self.send_advert(self.priority);
-            self.adver_timer.arm(now, interval);
+            if !self.params.advert_rules.lower_prio_no_advert {
+                self.send_advert(self.priority);
+                self.adver_timer.arm(now, interval);
+            }
+            self.actions.push_back(Action::MasterRxLowerPriority {
+                source,
+                priority: advert.priority,
+            });
         }
     }
 
@@ -574,6 +593,7 @@ impl Instance {
             self.params.version,
             self.priority,
             self.master_adver_interval,
+            self.params.advert_rules.down_timer_adverts,
         );
         self.master_down_timer.arm(now, interval);
     }

@@ -803,3 +803,136 @@ fn a_signed_advert_near_the_window_edge_is_accepted_and_said() {
         Some(DropReason::HmacMissing)
     );
 }
+
+fn heard_lower(actions: &[Action]) -> Vec<(IpAddr, u8)> {
+    actions
+        .iter()
+        .filter_map(|a| match a {
+            Action::MasterRxLowerPriority { source, priority } => Some((*source, *priority)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// keepalived's notify_master_rx_lower_pri: a master hearing a lower
+/// priority says so (at most once per interval, with its answer).
+#[test]
+fn master_hearing_lower_priority_tells_the_daemon_once_per_interval() {
+    let t0 = Instant::now();
+    let (mut instance, became) = master(params(100), t0);
+    let lower = advert_from(&instance, 90);
+    instance.handle_packet(after(became, 10), ip(LOWER_PEER), Ok(lower.clone()));
+    let actions = drain(&mut instance);
+    assert_eq!(sent_priorities(&actions), vec![100]);
+    assert_eq!(heard_lower(&actions), vec![(ip(LOWER_PEER), 90)]);
+    instance.handle_packet(after(became, 50), ip(LOWER_PEER), Ok(lower.clone()));
+    assert!(heard_lower(&drain(&mut instance)).is_empty());
+    instance.handle_packet(after(became, 111), ip(LOWER_PEER), Ok(lower));
+    assert_eq!(heard_lower(&drain(&mut instance)).len(), 1);
+}
+
+/// lower_prio_no_advert: the master does not answer a lower priority at
+/// once (its Adver_Timer stays as it was), but still says it heard it.
+#[test]
+fn lower_prio_no_advert_leaves_the_lower_master_to_the_next_advert() {
+    let t0 = Instant::now();
+    let mut p = params(100);
+    p.advert_rules.lower_prio_no_advert = true;
+    let (mut instance, became) = master(p, t0);
+    let due = instance.poll_timeout();
+    let lower = advert_from(&instance, 90);
+    instance.handle_packet(after(became, 10), ip(LOWER_PEER), Ok(lower));
+    let actions = drain(&mut instance);
+    assert!(sent_priorities(&actions).is_empty(), "{actions:?}");
+    assert_eq!(heard_lower(&actions).len(), 1);
+    assert_eq!(instance.poll_timeout(), due, "Adver_Timer untouched");
+    assert_eq!(instance.state(), State::Master);
+}
+
+/// higher_prio_send_advert: one advert of ours, then BACKUP; without it,
+/// BACKUP in silence (RFC 5798 §6.4.3).
+#[test]
+fn higher_prio_send_advert_sends_one_advert_before_stepping_down() {
+    for send in [false, true] {
+        let t0 = Instant::now();
+        let mut p = params(100);
+        p.advert_rules.higher_prio_send_advert = send;
+        let (mut instance, became) = master(p, t0);
+        let higher = advert_from(&instance, 110);
+        instance.handle_packet(after(became, 10), ip(HIGHER_PEER), Ok(higher));
+        let actions = drain(&mut instance);
+        let expected: Vec<u8> = if send { vec![100] } else { vec![] };
+        assert_eq!(sent_priorities(&actions), expected, "send: {send}");
+        assert!(
+            matches!(actions.first(), Some(Action::SendAdvert(_))) == send,
+            "the advert goes before the addresses are removed: {actions:?}"
+        );
+        assert_eq!(transitions(&actions), vec![(State::Master, State::Backup)]);
+    }
+}
+
+/// down_timer_adverts: Master_Down_Interval counts that many adverts.
+#[test]
+fn down_timer_adverts_sets_how_many_adverts_a_backup_misses() {
+    for (adverts, expected) in [
+        (1, Duration::from_nanos(1_609_375_000)),
+        (3, MDI_V2_PRIO_100),
+        (10, Duration::from_nanos(10_609_375_000)),
+    ] {
+        let t0 = Instant::now();
+        let mut p = params(100);
+        p.advert_rules.down_timer_adverts = adverts;
+        let mut instance = Instance::new(p).unwrap();
+        instance.handle_event(t0, Event::Startup);
+        assert_eq!(instance.poll_timeout(), Some(t0 + expected), "{adverts}");
+    }
+    let mut p = params(100);
+    p.advert_rules.down_timer_adverts = 0;
+    assert_eq!(
+        Instance::new(p).unwrap_err().0,
+        vec![crate::proto::ParamsError::DownTimerAdverts(0)]
+    );
+}
+
+/// keepalived 2.4's no_virtual_ipaddress: adverts carry no address, a
+/// peer's empty adverts count, and the master holds nothing. An instance
+/// with addresses drops an empty advert.
+#[test]
+fn an_instance_with_no_address_runs_on_empty_adverts() {
+    let t0 = Instant::now();
+    let mut p = params(90);
+    p.virtual_addresses.clear();
+    assert_eq!(
+        Instance::new(p.clone()).unwrap_err().0,
+        vec![crate::proto::ParamsError::NoVirtualAddresses]
+    );
+    p.no_virtual_ipaddress = true;
+    let mut instance = Instance::new(p).unwrap();
+    instance.handle_event(t0, Event::Startup);
+    drain(&mut instance);
+    let empty = advert_from(&instance, 100);
+    assert!(empty.addresses.is_empty() && !empty.addresses.is_ipv6());
+    instance.handle_packet(after(t0, 100), ip(HIGHER_PEER), Ok(empty.clone()));
+    assert_eq!(
+        instance.peer_master().map(|m| m.priority),
+        Some(100),
+        "the empty advert counts"
+    );
+    let due = instance.poll_timeout().unwrap();
+    instance.handle_timeout(due);
+    let actions = drain(&mut instance);
+    assert_eq!(instance.state(), State::Master);
+    assert!(
+        matches!(&actions[0], Action::SendAdvert(a) if a.addresses.is_empty()),
+        "{actions:?}"
+    );
+
+    let mut with_addresses = Instance::new(params(90)).unwrap();
+    with_addresses.handle_event(t0, Event::Startup);
+    with_addresses.handle_packet(after(t0, 100), ip(HIGHER_PEER), Ok(empty));
+    assert_eq!(with_addresses.peer_master(), None);
+    assert_eq!(
+        with_addresses.stats().dropped.get(DropReason::NoAddresses),
+        1
+    );
+}

@@ -250,6 +250,15 @@ impl AddressList {
     }
 
     /// Builds a list from addresses that must all be of one family.
+    /// No address (keepalived 2.4's `no_virtual_ipaddress`).
+    pub fn empty(ipv6: bool) -> AddressList {
+        if ipv6 {
+            AddressList::V6(Vec::new())
+        } else {
+            AddressList::V4(Vec::new())
+        }
+    }
+
     pub fn from_addresses(addresses: impl IntoIterator<Item = IpAddr>) -> Option<AddressList> {
         let mut iter = addresses.into_iter().peekable();
         match iter.peek()? {
@@ -347,8 +356,6 @@ pub enum DecodeError {
     AddressFamilyMismatch,
     #[error("VRRPv2 over IPv6 (RFC 3768 is IPv4 only)")]
     V2OverIpv6,
-    #[error("address count is 0")]
-    NoAddresses,
     #[error("{count} addresses need {expected} bytes, packet has {actual}")]
     LengthMismatch {
         count: u8,
@@ -368,7 +375,7 @@ pub enum EncodeError {
     V2Interval(Centiseconds),
     #[error("VRRPv3 intervals are 1..=4095 centiseconds, not {0}")]
     V3Interval(Centiseconds),
-    #[error("an advert carries 1..=255 addresses, not {0}")]
+    #[error("an advert carries 0..=255 addresses, not {0}")]
     AddressCount(usize),
     #[error("VRRPv3 has no authentication")]
     AuthInV3,
@@ -435,10 +442,12 @@ impl Advert {
         if is_ipv6 && version == Version::V2 {
             return Err(DecodeError::V2OverIpv6);
         }
+        // A count of 0 is decoded: RFC 5798 asks for at least one, but
+        // keepalived 2.4's `no_virtual_ipaddress` instances send none and
+        // keepalived accepts them when it has none either (vrrp.c
+        // `vrrp_check_packet` compares the count with its own). The
+        // instance decides (`Instance::check_advert`).
         let count = bytes[3];
-        if count == 0 {
-            return Err(DecodeError::NoAddresses);
-        }
         let address_len = if is_ipv6 { 16 } else { 4 };
         let auth_len = if version == Version::V2 {
             AUTH_DATA_LEN
@@ -534,7 +543,7 @@ impl Advert {
             return Err(EncodeError::AddressFamilyMismatch);
         }
         let count = self.addresses.len();
-        if count == 0 || count > 255 {
+        if count > 255 {
             return Err(EncodeError::AddressCount(count));
         }
         let interval_field: [u8; 2] = match self.version {
@@ -698,7 +707,14 @@ mod tests {
         );
         assert_eq!(with(0, 0x41), Err(DecodeError::BadVersion(4)));
         assert_eq!(with(0, 0x22), Err(DecodeError::BadType(2)));
-        assert_eq!(with(3, 0), Err(DecodeError::NoAddresses));
+        assert_eq!(
+            with(3, 0),
+            Err(DecodeError::LengthMismatch {
+                count: 0,
+                expected: 16,
+                actual: 20,
+            })
+        );
         assert_eq!(
             with(3, 2),
             Err(DecodeError::LengthMismatch {
@@ -769,9 +785,22 @@ mod tests {
         v3.auth = Auth::None;
         v3.interval = Centiseconds::new(4096);
         assert!(matches!(v3.encode(&ep), Err(EncodeError::V3Interval(_))));
+        let mut too_many = seed_advert();
+        too_many.addresses = AddressList::V4(vec![Ipv4Addr::new(192, 0, 2, 9); 256]);
+        assert_eq!(too_many.encode(&ep), Err(EncodeError::AddressCount(256)));
+    }
+
+    /// keepalived 2.4's no_virtual_ipaddress: an advert with no address
+    /// goes on the wire and comes back as it was.
+    #[test]
+    fn an_advert_with_no_address_round_trips() {
+        let ep = seed_endpoints();
         let mut empty = seed_advert();
         empty.addresses = AddressList::V4(vec![]);
-        assert_eq!(empty.encode(&ep), Err(EncodeError::AddressCount(0)));
+        let bytes = empty.encode(&ep).unwrap();
+        assert_eq!(bytes.len(), HEADER_LEN + AUTH_DATA_LEN);
+        assert_eq!(bytes[3], 0);
+        assert_eq!(Advert::decode(&bytes, &ep), Ok(empty));
     }
 
     #[test]

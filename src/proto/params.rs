@@ -57,6 +57,36 @@ impl Default for AnnounceSchedule {
     }
 }
 
+/// How a master answers the adverts it hears, and how many adverts a
+/// backup misses before it takes over: keepalived's knobs on the RFC's
+/// rules (vrrp.c `vrrp_state_master_rx`, vrrp.h `VRRP_MS_DOWN_TIMER`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AdvertRules {
+    /// Master_Down_Interval is this many Master_Adver_Intervals plus
+    /// Skew_Time (`down_timer_adverts`, 1..=100; the RFC's 3).
+    pub down_timer_adverts: u8,
+    /// A master hearing a lower-priority master does not answer it at
+    /// once (`lower_prio_no_advert`; RFC 9568 answers).
+    pub lower_prio_no_advert: bool,
+    /// A master hearing a higher-priority master sends one advert of its
+    /// own before it steps down (`higher_prio_send_advert`), so a third
+    /// host hears both.
+    pub higher_prio_send_advert: bool,
+}
+
+/// keepalived's range for down_timer_adverts (vrrp_parser.c).
+pub const DOWN_TIMER_ADVERTS: std::ops::RangeInclusive<u8> = 1..=100;
+
+impl Default for AdvertRules {
+    fn default() -> Self {
+        AdvertRules {
+            down_timer_adverts: 3,
+            lower_prio_no_advert: false,
+            higher_prio_send_advert: false,
+        }
+    }
+}
+
 /// One unicast peer (keepalived's `unicast_peer` entry): where adverts go,
 /// and from where, with which TTL, they are accepted.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -128,6 +158,10 @@ pub struct InstanceParams {
     pub primary_address: IpAddr,
     /// The addresses advertised and held while master, all of one family.
     pub virtual_addresses: Vec<VirtualAddress>,
+    /// keepalived 2.4's `no_virtual_ipaddress`: the instance may have no
+    /// address at all (adverts carry none; a notify script moves a cloud
+    /// address). The family is then the primary address's.
+    pub no_virtual_ipaddress: bool,
     /// VRRPv2 only: `Auth::None` or `Auth::Pass`.
     pub auth: Auth,
     pub announce: AnnounceSchedule,
@@ -143,6 +177,7 @@ pub struct InstanceParams {
     pub auth_hmac: Option<HmacParams>,
     /// The quorum fence (etcd): hold the addresses only with its key.
     pub fence: Option<super::fence::FenceParams>,
+    pub advert_rules: AdvertRules,
 }
 
 /// The parameter a problem is about, so that the layer that read it from
@@ -160,6 +195,7 @@ pub enum Param {
     UnicastTtl,
     ExcludedAddresses,
     AuthHmac,
+    DownTimerAdverts,
 }
 
 /// One rule an instance's parameters break. Messages state the rule in
@@ -169,7 +205,7 @@ pub enum Param {
 pub enum ParamsError {
     #[error("expected 1..255, got 0 (0 is what a master that is leaving sends)")]
     ZeroPriority,
-    #[error("expected at least one address")]
+    #[error("expected at least one address (or no_virtual_ipaddress: true, for an instance that holds none)")]
     NoVirtualAddresses,
     #[error("expected at most 255 addresses (an advert's count is one byte), got {0}")]
     TooManyVirtualAddresses(usize),
@@ -209,6 +245,8 @@ pub enum ParamsError {
     HmacDuplicateKey(u8),
     #[error("auth_hmac replaces authentication: remove one of them")]
     HmacWithAuth,
+    #[error("expected {min}..{max}, got {0}", min = DOWN_TIMER_ADVERTS.start(), max = DOWN_TIMER_ADVERTS.end())]
+    DownTimerAdverts(u8),
     /// A problem with an excluded (not advertised) address.
     #[error("{0}")]
     Excluded(Box<ParamsError>),
@@ -231,6 +269,7 @@ impl ParamsError {
             ParamsError::PeerFamily(_) | ParamsError::PeerTtlRange { .. } => Param::UnicastPeers,
             ParamsError::ZeroUnicastTtl => Param::UnicastTtl,
             ParamsError::Excluded(_) => Param::ExcludedAddresses,
+            ParamsError::DownTimerAdverts(_) => Param::DownTimerAdverts,
             ParamsError::HmacActiveKey { .. }
             | ParamsError::HmacDuplicateKey(_)
             | ParamsError::HmacWithAuth => Param::AuthHmac,
@@ -283,6 +322,7 @@ impl InstanceParams {
             accept_mode: true,
             primary_address,
             virtual_addresses,
+            no_virtual_ipaddress: false,
             auth: Auth::None,
             announce: AnnounceSchedule::default(),
             unicast: None,
@@ -290,6 +330,7 @@ impl InstanceParams {
             sync_member: false,
             auth_hmac: None,
             fence: None,
+            advert_rules: AdvertRules::default(),
         }
     }
 
@@ -300,7 +341,7 @@ impl InstanceParams {
             problems.push(ParamsError::ZeroPriority);
         }
         match self.virtual_addresses.len() {
-            0 => problems.push(ParamsError::NoVirtualAddresses),
+            0 if !self.no_virtual_ipaddress => problems.push(ParamsError::NoVirtualAddresses),
             n if n > 255 => problems.push(ParamsError::TooManyVirtualAddresses(n)),
             _ => {}
         }
@@ -347,6 +388,11 @@ impl InstanceParams {
                     problems.push(ParamsError::AuthInV3);
                 }
             }
+        }
+        if !DOWN_TIMER_ADVERTS.contains(&self.advert_rules.down_timer_adverts) {
+            problems.push(ParamsError::DownTimerAdverts(
+                self.advert_rules.down_timer_adverts,
+            ));
         }
         if self.preempt_delay > MAX_PREEMPT_DELAY {
             problems.push(ParamsError::PreemptDelay {
@@ -397,10 +443,11 @@ impl InstanceParams {
         }
     }
 
-    /// The address list as adverts carry it, in configured order.
+    /// The address list as adverts carry it, in configured order: of the
+    /// primary address's family when there is none.
     pub fn advertised_addresses(&self) -> AddressList {
         AddressList::from_addresses(self.virtual_addresses.iter().map(|v| v.address))
-            .expect("validated: one family, at least one address")
+            .unwrap_or_else(|| AddressList::empty(self.primary_address.is_ipv6()))
     }
 
     /// Everything a master holds: the advertised addresses, then the

@@ -59,13 +59,17 @@ pub fn skew_time(version: Version, priority: u8, master_adver_interval: Centisec
     Duration::from_nanos((256 - u64::from(priority)) * interval_cs * NANOS_PER_CENTISECOND / 256)
 }
 
-/// Master_Down_Interval: `3 * Master_Adver_Interval + Skew_Time`.
+/// Master_Down_Interval: `3 * Master_Adver_Interval + Skew_Time`, or
+/// keepalived's `down_timer_adverts` in place of the 3 (vrrp.h
+/// `VRRP_MS_DOWN_TIMER`).
 pub fn master_down_interval(
     version: Version,
     priority: u8,
     master_adver_interval: Centiseconds,
+    down_timer_adverts: u8,
 ) -> Duration {
-    (master_adver_interval * 3).as_duration() + skew_time(version, priority, master_adver_interval)
+    (master_adver_interval * u32::from(down_timer_adverts)).as_duration()
+        + skew_time(version, priority, master_adver_interval)
 }
 
 #[cfg(test)]
@@ -100,7 +104,7 @@ mod tests {
             Duration::from_nanos(3_906_250)
         );
         assert_eq!(
-            master_down_interval(Version::V2, 90, Centiseconds::from_secs(1)),
+            master_down_interval(Version::V2, 90, Centiseconds::from_secs(1), 3),
             Duration::from_nanos(3_648_437_500)
         );
     }
@@ -117,13 +121,17 @@ mod tests {
             Duration::from_nanos(64_843_750)
         );
         assert_eq!(
-            master_down_interval(Version::V3, 90, Centiseconds::new(10)),
+            master_down_interval(Version::V3, 90, Centiseconds::new(10), 3),
             Duration::from_nanos(364_843_750)
         );
-        let slowest = master_down_interval(Version::V3, 1, Centiseconds::new(4095));
+        let slowest = master_down_interval(Version::V3, 1, Centiseconds::new(4095), 100);
         assert_eq!(
             slowest,
-            Duration::from_millis(3 * 40_950) + Duration::from_nanos(255 * 40_950_000_000 / 256)
+            Duration::from_millis(100 * 40_950) + Duration::from_nanos(255 * 40_950_000_000 / 256)
+        );
+        assert_eq!(
+            master_down_interval(Version::V2, 90, Centiseconds::from_secs(1), 1),
+            Duration::from_nanos(1_648_437_500)
         );
     }
 
