@@ -100,7 +100,7 @@ fn group_moves_together(test: &str, b_is_keepalived: bool) {
     );
     lab.exec(1, "ip", &["link", "set", "eth1", "up"]).unwrap();
     expect_both_on(&lab, 1, "eth1 back up", &[&a, &b]);
-    // The group's own notify script: keepalived's GROUP name STATE.
+    // The group's own notify script: keepalived's GROUP name STATE 0.
     let notified = notify_file(&lab, 1);
     let text = || std::fs::read_to_string(&notified).unwrap_or_default();
     wait_for(DEADLINE, || {
@@ -111,10 +111,10 @@ fn group_moves_together(test: &str, b_is_keepalived: bool) {
     assert_eq!(
         lines,
         vec![
-            "GROUP G1 MASTER",
-            "GROUP G1 FAULT",
-            "GROUP G1 BACKUP",
-            "GROUP G1 MASTER"
+            "GROUP G1 MASTER 0",
+            "GROUP G1 FAULT 0",
+            "GROUP G1 BACKUP 0",
+            "GROUP G1 MASTER 0"
         ],
         "in order, one per group change"
     );

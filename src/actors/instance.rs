@@ -8,7 +8,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use actix::prelude::*;
 
-use crate::log::phrases;
+use crate::log::phrases::{self, Notice};
 use crate::net::sender_pool::shared_sender;
 use crate::net::vrrp_socket::VrrpSender;
 use crate::proto::{
@@ -386,6 +386,19 @@ impl InstanceActor {
                 }
                 Action::PriorityChanged { from, to } => {
                     phrases::priority_changed(&instance, from, to);
+                    let master = self.core.state() == State::Master;
+                    self.notify_event(Notice::PriorityChanged { master }, to);
+                }
+                Action::MasterRxLowerPriority { source, priority } => {
+                    let answered = !self.params.advert_rules.lower_prio_no_advert;
+                    phrases::master_rx_lower_priority(
+                        &instance,
+                        source,
+                        priority,
+                        self.core.priority(),
+                        answered,
+                    );
+                    self.notify_event(Notice::MasterRxLowerPriority, self.core.priority());
                 }
                 Action::SyncReport(report) => self.tell_group(Update::Report(report)),
                 Action::ClockSkew {
@@ -567,9 +580,20 @@ impl InstanceActor {
     fn notify(&self, t: &Transition, done: Option<tokio::sync::oneshot::Sender<()>>) {
         if let Some(notifier) = &self.notifier {
             let _ = notifier.send(Notification {
-                state: t.to,
+                notice: Notice::Entered(t.to),
                 priority: t.priority,
                 done,
+            });
+        }
+    }
+
+    /// An event for the FIFO and its script, if the instance has them.
+    fn notify_event(&self, notice: Notice, priority: u8) {
+        if let Some(notifier) = &self.notifier {
+            let _ = notifier.send(Notification {
+                notice,
+                priority,
+                done: None,
             });
         }
     }

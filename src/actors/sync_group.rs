@@ -4,7 +4,7 @@
 
 use actix::prelude::*;
 
-use crate::log::phrases;
+use crate::log::phrases::{self, Notice};
 use crate::proto::{GroupTransition, State, SyncCommand, SyncGroup, SyncReport};
 use crate::sys::boundary::guarded;
 use crate::sys::notifier::{Notification, Notifier};
@@ -56,7 +56,7 @@ impl SyncGroupActor {
             phrases::sync_group_syncing(&self.name, change.to);
             if let Some(notifier) = &self.notifier {
                 let _ = notifier.send(Notification {
-                    state: change.to,
+                    notice: Notice::Entered(change.to),
                     priority: 0,
                     done: None,
                 });

@@ -132,6 +132,10 @@ pub struct NotifySettings {
     pub stop: Option<Script>,
     /// Run after the state's own script with `INSTANCE name STATE priority`.
     pub any: Option<Script>,
+    /// Run when a master hears a lower-priority master.
+    pub master_rx_lower_pri: Option<Script>,
+    /// FIFO lines for effective priority changes.
+    pub priority_changes: bool,
     pub fifo: Option<PathBuf>,
     pub timeout: Duration,
     pub run_as: Option<RunAs>,
@@ -144,6 +148,7 @@ impl NotifySettings {
             && self.fault.is_none()
             && self.stop.is_none()
             && self.any.is_none()
+            && self.master_rx_lower_pri.is_none()
             && self.fifo.is_none()
     }
 }
@@ -375,11 +380,14 @@ pub struct Watched<'a> {
     pub notify_fault: &'a Option<String>,
     pub notify_stop: &'a Option<String>,
     pub notify: &'a Option<String>,
+    /// Only instances have it.
+    pub notify_master_rx_lower_pri: &'a Option<String>,
+    pub notify_priority_changes: Option<bool>,
 }
 
 /// Both carry the same keys under the same names.
 macro_rules! watched_from {
-    ($config:ty) => {
+    ($config:ty, $rx_lower_pri:expr) => {
         impl<'a> From<&'a $config> for Watched<'a> {
             fn from(c: &'a $config) -> Watched<'a> {
                 Watched {
@@ -391,14 +399,17 @@ macro_rules! watched_from {
                     notify_fault: &c.notify_fault,
                     notify_stop: &c.notify_stop,
                     notify: &c.notify,
+                    notify_master_rx_lower_pri: $rx_lower_pri(c),
+                    notify_priority_changes: c.notify_priority_changes,
                 }
             }
         }
     };
 }
 
-watched_from!(InstanceConfig);
-watched_from!(SyncGroupConfig);
+watched_from!(InstanceConfig, |c: &'a InstanceConfig| &c
+    .notify_master_rx_lower_pri);
+watched_from!(SyncGroupConfig, |_| &None);
 
 pub fn trackers<'a>(
     config: &Config,
@@ -481,6 +492,8 @@ pub fn notify<'a>(
         fault: parse("notify_fault", c.notify_fault),
         stop: parse("notify_stop", c.notify_stop),
         any: parse("notify", c.notify),
+        master_rx_lower_pri: parse("notify_master_rx_lower_pri", c.notify_master_rx_lower_pri),
+        priority_changes: c.notify_priority_changes.unwrap_or(false),
         fifo: config.notify_fifo.clone(),
         timeout: config.notify_timeout.0,
         run_as,

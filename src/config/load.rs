@@ -65,9 +65,19 @@ const CONF_SOURCE: &str = "keepalived.conf";
 
 impl Loaded {
     /// File and line that set `key` (a dotted path), as best known.
+    /// A key that is missing (a required one left out) is placed at the
+    /// nearest key around it that is there: its instance, say.
     pub fn locate(&self, key: &str) -> (Option<PathBuf>, Option<usize>) {
-        let metadata = self.figment.find_metadata(key);
-        locate_in(metadata, key, &self.conf_positions)
+        let mut path = key;
+        loop {
+            if let Some(metadata) = self.figment.find_metadata(path) {
+                return locate_in(Some(metadata), path, &self.conf_positions);
+            }
+            match path.rfind('.') {
+                Some(dot) => path = &path[..dot],
+                None => return locate_in(None, key, &self.conf_positions),
+            }
+        }
     }
 
     pub fn error(&self, key: &str, message: impl Into<String>) -> ConfigError {

@@ -79,9 +79,12 @@ pub struct SyncGroupConfig {
     pub notify_fault: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notify_stop: Option<String>,
-    /// Run on every group change with `GROUP name STATE`.
+    /// Run on every group change with `GROUP name STATE 0`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notify: Option<String>,
+    /// The members' notify_priority_changes where they set none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notify_priority_changes: Option<bool>,
 }
 
 /// One health check. Exactly one of `exec`, `tcp`, `http`.
@@ -212,8 +215,12 @@ pub struct InstanceConfig {
     /// keepalived 2.4's HMAC-signed adverts (see config::auth_hmac).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub auth_hmac: Option<super::auth_hmac::AuthHmacConfig>,
-    #[serde(deserialize_with = "lines_or_maps")]
+    #[serde(default, deserialize_with = "lines_or_maps")]
     pub virtual_ipaddress: Vec<AddressConfig>,
+    /// keepalived 2.4: the instance holds no address (a notify script
+    /// moves a cloud address instead); adverts carry none.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub no_virtual_ipaddress: bool,
     /// Held by the master but not advertised: more addresses than an
     /// advert carries, or of the other family.
     #[serde(
@@ -255,6 +262,25 @@ pub struct InstanceConfig {
     /// Run on every change with `INSTANCE name STATE priority`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notify: Option<String>,
+    /// Run when this master hears a lower-priority master (keepalived's
+    /// MASTER_RX_LOWER_PRI: take a cloud address back).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notify_master_rx_lower_pri: Option<String>,
+    /// Write `INSTANCE "name" MASTER_PRIORITY|BACKUP_PRIORITY prio` to
+    /// notify_fifo when the effective priority changes. Default: the sync
+    /// group's, else off.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notify_priority_changes: Option<bool>,
+    /// Master_Down_Interval is this many advert intervals plus skew
+    /// (1..100; the RFC's 3).
+    #[serde(default = "defaults::down_timer_adverts")]
+    pub down_timer_adverts: u8,
+    /// As master, do not answer a lower-priority master's advert at once.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub lower_prio_no_advert: bool,
+    /// As master, send one advert before stepping down to a higher priority.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub higher_prio_send_advert: bool,
     /// Send adverts to these hosts instead of the multicast group.
     #[serde(
         default,
@@ -481,6 +507,9 @@ mod defaults {
     }
     pub fn garp_master_refresh_repeat() -> u32 {
         1
+    }
+    pub fn down_timer_adverts() -> u8 {
+        3
     }
     pub fn control_socket() -> std::path::PathBuf {
         std::path::PathBuf::from("/run/vipd/vipd.sock")

@@ -5,8 +5,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use crate::proto::{
-    AnnounceSchedule, Auth, AuthKey, Centiseconds, InstanceParams, Param, ParamsError, Unicast,
-    UnicastPeer, Version, VirtualAddress, Vrid,
+    AdvertRules, AnnounceSchedule, Auth, AuthKey, Centiseconds, InstanceParams, Param, ParamsError,
+    Unicast, UnicastPeer, Version, VirtualAddress, Vrid,
 };
 
 use super::auth_hmac::KeyConfig;
@@ -288,6 +288,16 @@ pub fn validate(loaded: &Loaded) -> Result<Settings, ConfigErrors> {
                 }
                 s.trackers = trackers;
                 s.notify = notify;
+                // vrrp.c vrrp_complete_instance: an instance without
+                // notify_priority_changes takes its sync group's.
+                if instance.notify_priority_changes.is_none() {
+                    s.notify.priority_changes = config
+                        .sync_groups
+                        .values()
+                        .find(|g| g.group.iter().any(|member| member == name))
+                        .and_then(|g| g.notify_priority_changes)
+                        .unwrap_or(false);
+                }
                 settings.push(s);
             }
             (core, trackers, notify) => {
@@ -483,6 +493,7 @@ fn key_of(param: Param) -> &'static str {
         Param::UnicastTtl => "unicast_ttl",
         Param::ExcludedAddresses => "virtual_ipaddress_excluded",
         Param::AuthHmac => "auth_hmac",
+        Param::DownTimerAdverts => "down_timer_adverts",
     }
 }
 
@@ -554,7 +565,16 @@ fn instance_settings(
         Param::ExcludedAddresses,
         &c.virtual_ipaddress_excluded,
     );
-    let ipv6 = vips.first().is_some_and(|v| v.address.is_ipv6());
+    // The family: the addresses'; with none (no_virtual_ipaddress), the
+    // source's or the first peer's, else IPv4, as keepalived (vrrp.c
+    // vrrp_complete_instance).
+    let ipv6 = match vips.first() {
+        Some(vip) => vip.address.is_ipv6(),
+        None => c
+            .source_ip
+            .or_else(|| c.unicast_peer.first().map(|p| p.address))
+            .is_some_and(|a| a.is_ipv6()),
+    };
     // Until the interface is known: the configured source, or a
     // placeholder of the virtual addresses' family.
     let primary = c.source_ip.unwrap_or(if ipv6 {
@@ -695,6 +715,7 @@ fn instance_settings(
         accept_mode: c.accept,
         primary_address: primary,
         virtual_addresses: vips,
+        no_virtual_ipaddress: c.no_virtual_ipaddress,
         auth,
         announce: AnnounceSchedule {
             repeat: c.garp_master_repeat,
@@ -707,6 +728,11 @@ fn instance_settings(
         sync_member: false,
         auth_hmac,
         fence: None,
+        advert_rules: AdvertRules {
+            down_timer_adverts: c.down_timer_adverts,
+            lower_prio_no_advert: c.lower_prio_no_advert,
+            higher_prio_send_advert: c.higher_prio_send_advert,
+        },
     };
     for problem in params.problems() {
         if !unread.contains(&problem.param()) {
@@ -861,19 +887,20 @@ fn runs_default_user_scripts(config: &crate::config::schema::Config) -> bool {
         .checks
         .values()
         .any(|c| c.exec.is_some() && c.user.is_none());
-    let notify = |n: [&Option<String>; 5]| n.iter().any(|s| s.is_some());
+    let notify = |n: &[&Option<String>]| n.iter().any(|s| s.is_some());
     checks
         || config.instances.values().any(|i| {
-            notify([
+            notify(&[
                 &i.notify_master,
                 &i.notify_backup,
                 &i.notify_fault,
                 &i.notify_stop,
                 &i.notify,
+                &i.notify_master_rx_lower_pri,
             ])
         })
         || config.sync_groups.values().any(|g| {
-            notify([
+            notify(&[
                 &g.notify_master,
                 &g.notify_backup,
                 &g.notify_fault,

@@ -37,28 +37,74 @@ impl Subject {
     }
 }
 
-/// The notify FIFO line: `INSTANCE "VI_1" MASTER 100`, `GROUP "G1" MASTER`.
-pub fn fifo_line(subject: &Subject, state: State, priority: u8) -> String {
-    let word = notify_word(state);
+/// What a notification tells: a state entered, or one of keepalived's
+/// events (vrrp_notify.c notify_fifo).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Notice {
+    Entered(State),
+    /// A master heard a lower-priority master: `MASTER_RX_LOWER_PRI`.
+    MasterRxLowerPriority,
+    /// The effective priority changed (notify_priority_changes):
+    /// `MASTER_PRIORITY` while master, `BACKUP_PRIORITY` otherwise.
+    PriorityChanged {
+        master: bool,
+    },
+}
+
+impl Notice {
+    pub const fn word(self) -> &'static str {
+        match self {
+            Notice::Entered(state) => notify_word(state),
+            Notice::MasterRxLowerPriority => "MASTER_RX_LOWER_PRI",
+            Notice::PriorityChanged { master: true } => "MASTER_PRIORITY",
+            Notice::PriorityChanged { master: false } => "BACKUP_PRIORITY",
+        }
+    }
+}
+
+/// The notify FIFO line: `INSTANCE "VI_1" MASTER 100`; a sync group's
+/// priority is 0 (vrrp_notify.c notify_group_fifo).
+pub fn fifo_line(subject: &Subject, notice: Notice, priority: u8) -> String {
+    let word = notice.word();
     match subject {
         Subject::Instance(name) => format!("INSTANCE \"{name}\" {word} {priority}\n"),
-        Subject::Group(name) => format!("GROUP \"{name}\" {word}\n"),
+        Subject::Group(name) => format!("GROUP \"{name}\" {word} 0\n"),
     }
 }
 
 /// What `notify` is run with: `INSTANCE name STATE priority`, or for a
-/// sync group `GROUP name STATE`.
+/// sync group `GROUP name STATE 0` (vrrp_notify.c notify_script_exec:
+/// "the prio will be indicated as zero for a group").
 pub fn notify_arguments(subject: &Subject, state: State, priority: u8) -> Vec<String> {
-    let word = notify_word(state).to_string();
-    match subject {
-        Subject::Instance(name) => vec![
-            "INSTANCE".to_string(),
-            name.clone(),
-            word,
-            priority.to_string(),
-        ],
-        Subject::Group(name) => vec!["GROUP".to_string(), name.clone(), word],
-    }
+    let (kind, name, priority) = match subject {
+        Subject::Instance(name) => ("INSTANCE", name, priority),
+        Subject::Group(name) => ("GROUP", name, 0),
+    };
+    vec![
+        kind.to_string(),
+        name.clone(),
+        notify_word(state).to_string(),
+        priority.to_string(),
+    ]
+}
+
+/// keepalived's line for a master hearing a lower priority (vrrp.c
+/// vrrp_state_master_rx).
+pub fn master_rx_lower_priority(
+    instance: &str,
+    source: IpAddr,
+    theirs: u8,
+    ours: u8,
+    answer: bool,
+) {
+    let forcing = if answer { ", forcing new election" } else { "" };
+    tracing::info!(
+        instance,
+        %source,
+        priority = theirs,
+        ours,
+        "({instance}) Received advert from {source} with lower priority {theirs}, ours {ours}{forcing}"
+    );
 }
 
 /// keepalived's `VRRP_Group(G1) Syncing instances to MASTER state`.
@@ -210,18 +256,29 @@ mod tests {
         assert_eq!(notify_word(State::Master), State::Master.as_str());
         let vi_1 = Subject::Instance("VI_1".into());
         assert_eq!(
-            fifo_line(&vi_1, State::Master, 100),
+            fifo_line(&vi_1, Notice::Entered(State::Master), 100),
             "INSTANCE \"VI_1\" MASTER 100\n"
+        );
+        assert_eq!(
+            fifo_line(&vi_1, Notice::MasterRxLowerPriority, 100),
+            "INSTANCE \"VI_1\" MASTER_RX_LOWER_PRI 100\n"
+        );
+        assert_eq!(
+            fifo_line(&vi_1, Notice::PriorityChanged { master: false }, 90),
+            "INSTANCE \"VI_1\" BACKUP_PRIORITY 90\n"
         );
         assert_eq!(
             notify_arguments(&vi_1, State::Fault, 80),
             ["INSTANCE", "VI_1", "FAULT", "80"]
         );
         let group = Subject::Group("G1".into());
-        assert_eq!(fifo_line(&group, State::Backup, 0), "GROUP \"G1\" BACKUP\n");
+        assert_eq!(
+            fifo_line(&group, Notice::Entered(State::Backup), 0),
+            "GROUP \"G1\" BACKUP 0\n"
+        );
         assert_eq!(
             notify_arguments(&group, State::Master, 0),
-            ["GROUP", "G1", "MASTER"]
+            ["GROUP", "G1", "MASTER", "0"]
         );
     }
 }

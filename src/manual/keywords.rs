@@ -60,8 +60,13 @@ pub const INSTANCE_KEYWORDS: &[Keyword] = &[
     },
     Keyword {
         key: r#"`virtual_ipaddress`"#,
-        default: r#"required"#,
+        default: r#"required, unless `no_virtual_ipaddress`"#,
         meaning: r#"see below"#,
+    },
+    Keyword {
+        key: r#"`no_virtual_ipaddress`"#,
+        default: r#"`false`"#,
+        meaning: r#"`true`: the instance holds no address and its adverts carry none (keepalived 2.4; a notify script moves a cloud address); the family is `source_ip`'s or the first peer's, else IPv4"#,
     },
     Keyword {
         key: r#"`virtual_ipaddress_excluded`"#,
@@ -97,6 +102,26 @@ pub const INSTANCE_KEYWORDS: &[Keyword] = &[
         key: r#"`notify_master` / `_backup` / `_fault` / `_stop` / `notify`"#,
         default: r#"none"#,
         meaning: r#"scripts, keepalived's arguments"#,
+    },
+    Keyword {
+        key: r#"`notify_master_rx_lower_pri`"#,
+        default: r#"none"#,
+        meaning: r#"script run when this master hears a lower-priority master (another host took over while it could not hear us: take a cloud address back); at most once per advert interval"#,
+    },
+    Keyword {
+        key: r#"`notify_priority_changes`"#,
+        default: r#"the sync group's, else `false`"#,
+        meaning: r#"`true`: `INSTANCE "VI_1" MASTER_PRIORITY 90` (or `BACKUP_PRIORITY`) on `notify_fifo` when the effective priority changes"#,
+    },
+    Keyword {
+        key: r#"`down_timer_adverts`"#,
+        default: r#"`3`"#,
+        meaning: r#"1..100: how many adverts a backup misses before it takes over (Master_Down_Interval = N × interval + skew)"#,
+    },
+    Keyword {
+        key: r#"`lower_prio_no_advert` / `higher_prio_send_advert`"#,
+        default: r#"`false` / `false`"#,
+        meaning: r#"a master does not answer a lower-priority master at once / sends one advert before it yields to a higher one"#,
     },
     Keyword {
         key: r#"`unicast_peer`"#,
@@ -165,12 +190,12 @@ pub const TOP_LEVEL_KEYS: &[Keyword] = &[
     Keyword {
         key: r#"`sync_groups`"#,
         default: r#"none"#,
-        meaning: r#"`{ G1: { group: [VI_1, VI_2] } }`, with `track_*`, `notify_*` and `sync_group_tracking_weight`"#,
+        meaning: r#"`{ G1: { group: [VI_1, VI_2] } }`, with `track_*`, `notify_*`, `notify_priority_changes` and `sync_group_tracking_weight`"#,
     },
     Keyword {
         key: r#"`notify_fifo`"#,
         default: r#"none"#,
-        meaning: r#"`/run/vipd/notify.fifo`: one line per state change, keepalived's format (`INSTANCE "VI_1" MASTER 100`)"#,
+        meaning: r#"`/run/vipd/notify.fifo`: one line per state change, keepalived's format (`INSTANCE "VI_1" MASTER 100`, `GROUP "G1" MASTER 0`; also `MASTER_RX_LOWER_PRI` and, with `notify_priority_changes`, `MASTER_PRIORITY` / `BACKUP_PRIORITY`)"#,
     },
     Keyword {
         key: r#"`notify_timeout`"#,

@@ -19,7 +19,7 @@ use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::config::health::NotifySettings;
-use crate::log::phrases::{self, Subject};
+use crate::log::phrases::{self, Notice, Subject};
 use crate::proto::State;
 
 use super::notify_fifo::FifoQueue;
@@ -30,8 +30,8 @@ use super::probe::{run_script, Outcome};
 pub const QUEUE_BOUND: usize = 256;
 
 pub struct Notification {
-    /// The state entered (Initialize: the instance stopped).
-    pub state: State,
+    /// The state entered (Initialize: the instance stopped), or an event.
+    pub notice: Notice,
     pub priority: u8,
     /// Completed once everything for this notification has run (dropped
     /// unsent if the notification was).
@@ -71,12 +71,26 @@ impl Notifier {
     /// Queues `notification` without waiting: the FIFO line at once, the
     /// scripts behind what this subject already has queued.
     pub fn send(&self, notification: Notification) -> Result<(), QueueFull> {
+        let scripts = match notification.notice {
+            Notice::Entered(_) => true,
+            Notice::MasterRxLowerPriority => self.settings.master_rx_lower_pri.is_some(),
+            // keepalived writes priority changes to the FIFO only, and
+            // only when asked (vrrp_notify.c send_instance_priority_notifies).
+            Notice::PriorityChanged { .. } if !self.settings.priority_changes => return Ok(()),
+            Notice::PriorityChanged { .. } => false,
+        };
         if let Some(fifo) = &self.fifo {
             fifo.push(phrases::fifo_line(
                 &self.subject,
-                notification.state,
+                notification.notice,
                 notification.priority,
             ));
+        }
+        if !scripts {
+            if let Some(done) = notification.done {
+                let _ = done.send(());
+            }
+            return Ok(());
         }
         let queued = Queued {
             notification,
@@ -185,14 +199,22 @@ fn spawn_queue(subject: Subject) -> Queue {
 
 async fn run_scripts(subject: &Subject, settings: &NotifySettings, n: &Notification) {
     let instance = subject.name();
-    let own = match n.state {
-        State::Master => settings.master.as_ref(),
-        State::Backup => settings.backup.as_ref(),
-        State::Fault => settings.fault.as_ref(),
-        State::Initialize => settings.stop.as_ref(),
+    let (own, any, args) = match n.notice {
+        Notice::Entered(state) => {
+            let own = match state {
+                State::Master => settings.master.as_ref(),
+                State::Backup => settings.backup.as_ref(),
+                State::Fault => settings.fault.as_ref(),
+                State::Initialize => settings.stop.as_ref(),
+            };
+            let args = phrases::notify_arguments(subject, state, n.priority);
+            (own, settings.any.as_ref(), args)
+        }
+        // vrrp_notify.c send_event_notify: its own script only, as written.
+        Notice::MasterRxLowerPriority => (settings.master_rx_lower_pri.as_ref(), None, Vec::new()),
+        Notice::PriorityChanged { .. } => (None, None, Vec::new()),
     };
-    let args = phrases::notify_arguments(subject, n.state, n.priority);
-    for (script, extra) in [(own, &[][..]), (settings.any.as_ref(), &args[..])] {
+    for (script, extra) in [(own, &[][..]), (any, &args[..])] {
         let Some(script) = script else { continue };
         if let Outcome::Failure(why) | Outcome::NotRun(why) =
             run_script(script, extra, settings.run_as.as_ref(), settings.timeout).await
@@ -241,14 +263,14 @@ mod tests {
         let (stopped, stop_done) = oneshot::channel();
         let (mastered, master_done) = oneshot::channel();
         old.send(Notification {
-            state: State::Initialize,
+            notice: Notice::Entered(State::Initialize),
             priority: 100,
             done: Some(stopped),
         })
         .unwrap();
         drop(old); // retired
         new.send(Notification {
-            state: State::Master,
+            notice: Notice::Entered(State::Master),
             priority: 100,
             done: Some(mastered),
         })
@@ -276,7 +298,7 @@ mod tests {
         let results: Vec<_> = (0..QUEUE_BOUND + 10)
             .map(|_| {
                 notifier.send(Notification {
-                    state: State::Backup,
+                    notice: Notice::Entered(State::Backup),
                     priority: 0,
                     done: None,
                 })
@@ -289,7 +311,7 @@ mod tests {
         let other = notifiers.for_subject(Subject::Instance("G1".into()), settings(None, None));
         assert_eq!(
             other.send(Notification {
-                state: State::Backup,
+                notice: Notice::Entered(State::Backup),
                 priority: 0,
                 done: None
             }),

@@ -486,6 +486,19 @@ impl Mapper {
                 self.bare(node);
                 Some(("check_unicast_src", Value::Bool(true)))
             }
+            // global_parser.c: defaults for every instance.
+            "vrrp_down_timer_adverts" => self
+                .down_timer_adverts(node)
+                .map(|v| ("down_timer_adverts", v)),
+            "vrrp_lower_prio_no_advert" => self
+                .flag(node)
+                .map(|v| ("lower_prio_no_advert", Value::Bool(v))),
+            "vrrp_higher_prio_send_advert" => self
+                .flag(node)
+                .map(|v| ("higher_prio_send_advert", Value::Bool(v))),
+            "vrrp_notify_priority_changes" => self
+                .flag(node)
+                .map(|v| ("notify_priority_changes", Value::Bool(v))),
             _ => {
                 self.global_other(node);
                 return;
@@ -559,6 +572,19 @@ impl Mapper {
     }
 
     fn apply_globals(&mut self, globals: &Globals) {
+        // vrrp.c vrrp_complete_instance: notify_priority_changes is the
+        // instance's, else its sync group's, else the global one.
+        let grouped_setting: Vec<String> = self
+            .value
+            .get("sync_groups")
+            .and_then(Value::as_object)
+            .into_iter()
+            .flat_map(|groups| groups.values())
+            .filter(|g| g.get("notify_priority_changes").is_some())
+            .filter_map(|g| g.get("group").and_then(Value::as_array))
+            .flatten()
+            .filter_map(|member| member.as_str().map(str::to_string))
+            .collect();
         let Some(Value::Object(instances)) = self.value.get_mut("instances") else {
             return;
         };
@@ -577,6 +603,9 @@ impl Mapper {
                 // vrrp.c vrrp_complete_instance: an IPv6 instance with no
                 // version of its own is VRRPv3, whatever vrrp_version says.
                 if *key == "version" && ipv6 {
+                    continue;
+                }
+                if *key == "notify_priority_changes" && grouped_setting.contains(name) {
                     continue;
                 }
                 if !instance.contains_key(*key) {
@@ -602,6 +631,22 @@ impl Mapper {
                         format!("({name}) strict mode requires auth_hmac mode enforce: enforce, as keepalived 2.4 does"),
                     ));
                 }
+            }
+            // vrrp.c vrrp_complete_instance: a VRRPv2 IPv4 instance with
+            // no address runs ("at least one is sensible"); v3 or IPv6
+            // needs no_virtual_ipaddress (keepalived 2.4), or is refused.
+            let has_addresses = instance
+                .get("virtual_ipaddress")
+                .and_then(Value::as_array)
+                .is_some_and(|list| !list.is_empty());
+            let v2 = instance.get("version").and_then(Value::as_u64).unwrap_or(2) == 2;
+            if !has_addresses && !instance.contains_key("no_virtual_ipaddress") && v2 && !ipv6 {
+                instance.insert("no_virtual_ipaddress".into(), Value::Bool(true));
+                notes.push((
+                    format!("instances.{name}"),
+                    "vrrp_instance",
+                    format!("({name}) No VIP specified; at least one is sensible: it runs holding no address, as keepalived does"),
+                ));
             }
             // keepalived counts unicast adverts from any address unless
             // told otherwise (check_unicast_src is off by default); vipd's
@@ -693,6 +738,50 @@ impl Mapper {
                     format!("{why}: keepalived turns the refresh off, and so does vipd"),
                 );
                 Some(json!(0))
+            }
+        }
+    }
+
+    /// A keyword that is on when bare, or `true|on|yes` / `false|off|no`
+    /// (parser.c check_true_false); another word is ignored with an
+    /// error, as keepalived ignores it, leaving the default.
+    fn flag(&mut self, node: &Node) -> Option<bool> {
+        let Some(word) = node.args().first() else {
+            return Some(true);
+        };
+        if node.args().len() > 1 {
+            self.adjust_node(
+                node,
+                format!(
+                    "{} ignored: keepalived reads only the first word",
+                    node.args()[1..].join(" ")
+                ),
+            );
+        }
+        match word.as_str() {
+            "true" | "on" | "yes" => Some(true),
+            "false" | "off" | "no" => Some(false),
+            _ => {
+                self.adjust_node(
+                    node,
+                    format!("{word:?}: ignored, as keepalived ignores it (expected true, false, on, off, yes or no)"),
+                );
+                None
+            }
+        }
+    }
+
+    /// down_timer_adverts: 1..100, read leniently (vrrp_parser.c).
+    fn down_timer_adverts(&mut self, node: &Node) -> Option<Value> {
+        let word = self.value(node)?;
+        match self.lenient_unsigned(node, word, 1, 100) {
+            Ok(v) => Some(json!(v)),
+            Err(why) => {
+                self.adjust_node(
+                    node,
+                    format!("{why}: ignored, as keepalived ignores it (expected 1..100)"),
+                );
+                None
             }
         }
     }
@@ -842,6 +931,21 @@ impl Mapper {
                 self.bare(node);
                 section.set(keyword, Value::Bool(true), &node.at);
             }
+            // keepalived 2.4: an instance that holds no address.
+            "no_virtual_ipaddress" => {
+                self.bare(node);
+                section.set(keyword, Value::Bool(true), &node.at);
+            }
+            "lower_prio_no_advert" | "higher_prio_send_advert" | "notify_priority_changes" => {
+                if let Some(on) = self.flag(node) {
+                    section.set(keyword, Value::Bool(on), &node.at);
+                }
+            }
+            "down_timer_adverts" => {
+                if let Some(v) = self.down_timer_adverts(node) {
+                    section.set(keyword, v, &node.at);
+                }
+            }
             "authentication" => self.authentication(section, node),
             "auth_hmac" => self.auth_hmac(section, node),
             "virtual_ipaddress" | "virtual_ipaddress_excluded" => {
@@ -860,9 +964,12 @@ impl Mapper {
                 let refs = self.track_refs(section, node, keyword);
                 section.set(keyword, Value::Array(refs), &node.at);
             }
-            "notify_master" | "notify_backup" | "notify_fault" | "notify_stop" | "notify" => {
-                self.notify(section, node)
-            }
+            "notify_master"
+            | "notify_backup"
+            | "notify_fault"
+            | "notify_stop"
+            | "notify"
+            | "notify_master_rx_lower_pri" => self.notify(section, node),
             "use_vmac" => self.use_vmac(section, node),
             _ => {
                 if keyword == "strict_mode" {
@@ -1313,6 +1420,7 @@ impl Mapper {
             "notify_backup" => "notify_backup",
             "notify_fault" => "notify_fault",
             "notify_stop" => "notify_stop",
+            "notify_master_rx_lower_pri" => "notify_master_rx_lower_pri",
             _ => "notify",
         };
         if section.facts.once.contains(&once) {
@@ -1625,6 +1733,11 @@ impl Mapper {
             }
             "notify_master" | "notify_backup" | "notify_fault" | "notify_stop" | "notify" => {
                 self.notify(section, node)
+            }
+            "notify_priority_changes" => {
+                if let Some(on) = self.flag(node) {
+                    section.set(keyword, Value::Bool(on), &node.at);
+                }
             }
             "sync_group_tracking_weight" => {
                 self.bare(node);

@@ -18,10 +18,8 @@ const FIREWALL: Why = "vipd adds no firewall rules (keepalived uses them to drop
 const MCAST_GROUP: Why =
     "vipd sends to the RFC's groups (224.0.0.18, ff02::12), which every VRRP host listens to";
 const GARP_EXTRA: Why = "vipd sends GARP/NA when it becomes master and every garp_master_refresh, with garp_master_delay and garp_master_repeat";
-const RFC_TIMER: Why = "vipd keeps the RFC's Master_Down_Interval of 3 adverts plus skew";
-const RFC_ADVERTS: Why = "not configurable in vipd: it answers adverts as the RFC says";
 const FIFO_SCRIPT: Why =
-    "vipd writes state changes to notify_fifo; it runs no reader script for it";
+    "vipd writes state changes to notify_fifo; it runs no reader script for it, and does not rewrite states on reload";
 const BUFFERS: Why = "kernel buffer sizes: vipd sizes its own sockets";
 const RELOAD: Why = "keepalived's configuration-reading machinery: vipd reads its files on start";
 const SCRIPTS_AT_START: Why =
@@ -36,7 +34,7 @@ const VMAC_NAMES: Why =
     "vipd names a VMAC vrrp.VRID, or as use_vmac says, with the RFC's MAC 00:00:5e:00:01:VRID";
 const IPVLAN: Why = "vipd makes VMACs (macvlan), not ipvlan interfaces";
 const NOTIFY_EXTRA: Why =
-    "vipd runs notify_master, notify_backup, notify_fault, notify_stop and notify only";
+    "vipd runs notify_master, notify_backup, notify_fault, notify_stop, notify_master_rx_lower_pri and notify; a deleted instance is notified as STOP";
 const PRIMARY: Why = "vipd always tracks the instance's interface: down means FAULT";
 const SOURCE_CHECK: Why =
     "vipd always checks that advertised addresses match its own, as the RFC says";
@@ -187,11 +185,6 @@ const GLOBAL: &[(Why, &[&str])] = &[
             "vrrp_vmac_garp_intvl",
         ],
     ),
-    (RFC_TIMER, &["vrrp_down_timer_adverts"]),
-    (
-        RFC_ADVERTS,
-        &["vrrp_lower_prio_no_advert", "vrrp_higher_prio_send_advert"],
-    ),
     (STRICT, &["vrrp_strict"]),
     (SOURCE_CHECK, &["vrrp_skip_check_adv_addr"]),
     (
@@ -199,7 +192,6 @@ const GLOBAL: &[(Why, &[&str])] = &[
         &[
             "notify_fifo_script",
             "vrrp_notify_fifo_script",
-            "vrrp_notify_priority_changes",
             "fifo_write_vrrp_states_on_reload",
         ],
     ),
@@ -269,15 +261,13 @@ pub fn instance(keyword: &str) -> Option<Why> {
         "mcast_dst_ip" => MCAST_GROUP,
         "strict_mode" => STRICT,
         "skip_check_adv_addr" => SOURCE_CHECK,
-        "notify_deleted" | "notify_master_rx_lower_pri" | "notify_priority_changes" => NOTIFY_EXTRA,
+        "notify_deleted" => NOTIFY_EXTRA,
         "smtp_alert" => EMAIL,
         "lvs_sync_daemon_interface" => LVS,
         "garp_lower_prio_delay"
         | "garp_lower_prio_repeat"
         | "garp_extra_if"
         | "vmac_garp_intvl" => GARP_EXTRA,
-        "down_timer_adverts" => RFC_TIMER,
-        "lower_prio_no_advert" | "higher_prio_send_advert" => RFC_ADVERTS,
         "kernel_rx_buf_size" => BUFFERS,
         "linkbeat_use_polling" => LINKBEAT,
         "native_ipv6" => "deprecated in keepalived: the addresses decide the family, in vipd too",
@@ -298,7 +288,6 @@ pub fn sync_group(keyword: &str) -> Option<Why> {
         "track_process" => TRACK_PROCESS,
         "track_bfd" => BFD,
         "smtp_alert" => EMAIL,
-        "notify_priority_changes" => NOTIFY_EXTRA,
         _ => return None,
     })
 }

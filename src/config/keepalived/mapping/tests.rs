@@ -164,7 +164,10 @@ fn every_keepalived_global_keyword_is_mapped_or_warned() {
 /// keepalived logs "Unknown keyword" and runs: vipd warns and runs.
 #[test]
 fn a_misspelt_keyword_is_ignored_and_said_where_it_is() {
-    let mapped = map(&nodes("vrrp_instance VI_1 {\n  priorty 1\n}\n")).unwrap();
+    let mapped = map(&nodes(
+        "vrrp_instance VI_1 {\n  priorty 1\n  virtual_ipaddress {\n    192.0.2.9\n  }\n}\n",
+    ))
+    .unwrap();
     assert_eq!(mapped.adjusted.len(), 1);
     assert_eq!(mapped.adjusted[0].keyword, "priorty");
     assert_eq!(mapped.adjusted[0].at.line, 2);
@@ -211,7 +214,7 @@ fn weights_and_reverse() {
 #[test]
 fn a_script_defined_after_its_tracker_is_not_tracked() {
     let mapped = map(&nodes(
-        "vrrp_instance VI_1 {\n track_script {\n  chk\n }\n}\nvrrp_script chk {\n script /bin/true\n}\n",
+        "vrrp_instance VI_1 {\n track_script {\n  chk\n }\n virtual_ipaddress {\n  192.0.2.9\n }\n}\nvrrp_script chk {\n script /bin/true\n}\n",
     ))
     .unwrap();
     assert_eq!(mapped.value["instances"]["VI_1"]["track_script"], json!([]));
@@ -286,4 +289,71 @@ fn a_script_line_keeps_its_arguments() {
         mapped.value["checks"]["b"]["exec"],
         json!("/usr/bin/test -d /")
     );
+}
+
+/// keepalived 2.2.7 and 2.4.3 run a VRRPv2 IPv4 instance with no address
+/// ("at least one is sensible"); 2.4's no_virtual_ipaddress says it on
+/// purpose, for v3 too.
+#[test]
+fn an_instance_without_addresses_runs_as_keepalived_runs_it() {
+    let mapped = map(&nodes("vrrp_instance VI_1 {\n interface eth0\n}\n")).unwrap();
+    assert_eq!(
+        mapped.value["instances"]["VI_1"]["no_virtual_ipaddress"],
+        json!(true)
+    );
+    assert_eq!(mapped.adjusted.len(), 1, "{:?}", mapped.adjusted);
+    assert!(mapped.adjusted[0].why.contains("No VIP specified"));
+    let v3 = map(&nodes("vrrp_instance VI_1 {\n version 3\n}\n")).unwrap();
+    assert!(v3.value["instances"]["VI_1"]
+        .get("no_virtual_ipaddress")
+        .is_none());
+    let asked = map(&nodes(
+        "vrrp_instance VI_1 {\n version 3\n no_virtual_ipaddress\n}\n",
+    ))
+    .unwrap();
+    assert_eq!(
+        asked.value["instances"]["VI_1"]["no_virtual_ipaddress"],
+        json!(true)
+    );
+    assert!(asked.adjusted.is_empty(), "{:?}", asked.adjusted);
+}
+
+/// The advert and notification keywords, in an instance, a sync group and
+/// global_defs (as defaults), with keepalived's boolean words.
+#[test]
+fn advert_and_notification_keywords_map_with_keepalived_s_words() {
+    let mapped = map(&nodes(
+        "global_defs {\n vrrp_down_timer_adverts 5\n vrrp_higher_prio_send_advert\n vrrp_notify_priority_changes yes\n}\n\
+         vrrp_instance VI_1 {\n virtual_ipaddress {\n  192.0.2.9\n }\n lower_prio_no_advert on\n higher_prio_send_advert off\n notify_master_rx_lower_pri /bin/true\n}\n\
+         vrrp_instance VI_2 {\n virtual_ipaddress {\n  192.0.2.10\n }\n down_timer_adverts 2\n lower_prio_no_advert maybe\n}\n\
+         vrrp_sync_group G {\n group {\n  VI_2\n }\n notify_priority_changes false\n}\n",
+    ))
+    .unwrap();
+    let vi_1 = &mapped.value["instances"]["VI_1"];
+    assert_eq!(vi_1["down_timer_adverts"], json!(5));
+    assert_eq!(vi_1["lower_prio_no_advert"], json!(true));
+    assert_eq!(
+        vi_1["higher_prio_send_advert"],
+        json!(false),
+        "its own beats the global"
+    );
+    assert_eq!(vi_1["notify_priority_changes"], json!(true));
+    assert_eq!(vi_1["notify_master_rx_lower_pri"], json!("/bin/true"));
+    let vi_2 = &mapped.value["instances"]["VI_2"];
+    assert_eq!(vi_2["down_timer_adverts"], json!(2));
+    assert!(
+        vi_2.get("lower_prio_no_advert").is_none(),
+        "a bad word is ignored"
+    );
+    assert!(
+        vi_2.get("notify_priority_changes").is_none(),
+        "its group's beats the global"
+    );
+    assert_eq!(
+        mapped.value["sync_groups"]["G"]["notify_priority_changes"],
+        json!(false)
+    );
+    assert!(mapped.dropped.is_empty(), "{:?}", mapped.dropped);
+    assert_eq!(mapped.adjusted.len(), 1, "{:?}", mapped.adjusted);
+    assert!(mapped.adjusted[0].why.contains("\"maybe\""));
 }
