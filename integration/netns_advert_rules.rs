@@ -1,0 +1,502 @@
+//! keepalived's advert and notification keywords, run by vipd and by
+//! keepalived 2.2.7 on the same keepalived.conf in the same lab, with the
+//! same outcome:
+//!
+//! - a master answers a lower-priority master's advert at once, unless
+//!   `lower_prio_no_advert`; it yields to a higher priority in silence,
+//!   or with one advert of its own with `higher_prio_send_advert`;
+//! - hearing the lower priority runs `notify_master_rx_lower_pri` and
+//!   writes `MASTER_RX_LOWER_PRI` to the notify FIFO; with
+//!   `notify_priority_changes`, a priority change writes
+//!   `MASTER_PRIORITY`;
+//! - `down_timer_adverts 10`: a backup waits ten adverts, not three,
+//!   before it takes over from a master that died;
+//! - an instance with no address (VRRPv2, keepalived's "at least one is
+//!   sensible") interoperates: each side counts the other's empty adverts.
+//!
+//! The other router is host 2, forging adverts with raw sockets
+//! (support/raw.rs), or a daemon.
+
+mod support;
+
+use std::fs;
+use std::io::Read;
+use std::net::{IpAddr, Ipv4Addr};
+use std::os::fd::OwnedFd;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::Signal;
+use socket2::{Domain, Protocol, Socket, Type};
+use support::raw::{self, GROUP};
+use support::*;
+use vipd::lab::{wait_for, Lab};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    Vipd,
+    Keepalived,
+}
+
+fn lab_for(test: &str, kind: Kind, hosts: usize) -> Option<Lab> {
+    match kind {
+        Kind::Vipd => lab_or_skip(test, hosts),
+        Kind::Keepalived => lab_with_keepalived_or_skip(test, hosts),
+    }
+}
+
+/// `conf` (a keepalived.conf) run on `host` by `kind`; vipd gets a YAML
+/// layer for its own control socket.
+fn start(lab: &mut Lab, host: usize, kind: Kind, conf: &Path, tag: &str) -> Daemon {
+    match kind {
+        Kind::Keepalived => start_keepalived(lab, host, conf, tag),
+        Kind::Vipd => {
+            let layer = lab.dir.join(format!("layer-h{host}-{tag}.yaml"));
+            fs::write(&layer, control_socket_line(lab, host)).unwrap();
+            let layer = layer.to_string_lossy().to_string();
+            start_vipd(lab, host, conf, tag, &["--config", &layer])
+        }
+    }
+}
+
+/// The notify FIFO, held open for reading before the daemon writes.
+struct Fifo {
+    path: PathBuf,
+    reader: fs::File,
+    text: String,
+}
+
+impl Fifo {
+    fn new(lab: &Lab) -> Fifo {
+        let path = lab.dir.join("notify.fifo");
+        nix::unistd::mkfifo(&path, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
+        let fd: OwnedFd = nix::fcntl::open(
+            &path,
+            nix::fcntl::OFlag::O_RDONLY | nix::fcntl::OFlag::O_NONBLOCK,
+            nix::sys::stat::Mode::empty(),
+        )
+        .unwrap();
+        Fifo {
+            path,
+            reader: fs::File::from(fd),
+            text: String::new(),
+        }
+    }
+
+    /// Every line written so far.
+    fn lines(&mut self) -> Vec<String> {
+        let mut buffer = [0u8; 4096];
+        while let Ok(n @ 1..) = self.reader.read(&mut buffer) {
+            self.text.push_str(&String::from_utf8_lossy(&buffer[..n]));
+        }
+        self.text.lines().map(str::to_string).collect()
+    }
+
+    /// The lines about `instance`, in order.
+    fn of(&mut self, instance: &str) -> Vec<String> {
+        let quoted = format!("\"{instance}\"");
+        self.lines()
+            .into_iter()
+            .filter(|l| l.contains(&quoted))
+            .collect()
+    }
+}
+
+/// An executable script in the lab's directory.
+fn script(lab: &Lab, name: &str, body: &str) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let path = lab.dir.join(name);
+    fs::write(&path, format!("#!/bin/sh\n{body}\n")).unwrap();
+    fs::set_permissions(&path, fs::Permissions::from_mode(0o755)).unwrap();
+    path
+}
+
+fn read(path: &Path) -> String {
+    fs::read_to_string(path).unwrap_or_default()
+}
+
+/// The VRRPv3 advert host 2 forges for `vrid` (its one address `vip`),
+/// as an IP packet from host 2's address.
+fn forged(lab: &Lab, vrid: u8, vip: Ipv4Addr, priority: u8, interval_cs: u32) -> Vec<u8> {
+    use vipd::proto::{AddressList, Advert, Auth, Centiseconds, Endpoints, Version, Vrid};
+    let source = raw::v4(lab.host(2).ipv4);
+    let advert = Advert {
+        version: Version::V3,
+        vrid: Vrid::new(vrid).unwrap(),
+        priority,
+        interval: Centiseconds::new(interval_cs),
+        auth: Auth::None,
+        addresses: AddressList::V4(vec![vip]),
+    };
+    let mut payload = Vec::new();
+    advert
+        .encode_into(&Endpoints::new(source.into(), GROUP.into()), &mut payload)
+        .unwrap();
+    raw::ip_packet(source, 255, &payload)
+}
+
+/// On host 2: waits for one of host 1's adverts for `vrid` (so that its
+/// next one is a whole interval away), sends `packet` at once, and
+/// returns the priorities of host 1's adverts for `vrid` heard within
+/// `window` after it: answers, when `window` is shorter than the interval.
+fn answers(lab: &Lab, vrid: u8, packet: Vec<u8>, window: Duration) -> Vec<u8> {
+    let (own, from) = (raw::v4(lab.host(2).ipv4), raw::v4(lab.host(1).ipv4));
+    raw::in_host(lab, 2, move || {
+        let listener = Socket::new(Domain::IPV4, Type::RAW, Some(Protocol::from(112))).unwrap();
+        listener.join_multicast_v4(&GROUP, &own).unwrap();
+        listener
+            .set_read_timeout(Some(Duration::from_millis(50)))
+            .unwrap();
+        let sender = raw::sender();
+        // (vrid, priority) of host 1's next advert, before `deadline`.
+        let next = |deadline: Instant| -> Option<(u8, u8)> {
+            let mut buffer = [std::mem::MaybeUninit::<u8>::uninit(); 2048];
+            while Instant::now() < deadline {
+                let Ok(n) = listener.recv(&mut buffer) else {
+                    continue;
+                };
+                // SAFETY: recv initialised the first n bytes.
+                let p: Vec<u8> = buffer[..n]
+                    .iter()
+                    .map(|b| unsafe { b.assume_init() })
+                    .collect();
+                let header = usize::from(p[0] & 0x0f) * 4;
+                if p.len() >= header + 3 && Ipv4Addr::new(p[12], p[13], p[14], p[15]) == from {
+                    return Some((p[header + 1], p[header + 2]));
+                }
+            }
+            None
+        };
+        let synced = Instant::now() + DEADLINE;
+        loop {
+            match next(synced) {
+                Some((v, _)) if v == vrid => break,
+                Some(_) => continue,
+                None => panic!("host 1 sent no advert for VRID {vrid}"),
+            }
+        }
+        raw::send(&sender, &packet);
+        let until = Instant::now() + window;
+        let mut heard = Vec::new();
+        while let Some((v, priority)) = next(until) {
+            if v == vrid {
+                heard.push(priority);
+            }
+        }
+        heard
+    })
+}
+
+const ANSWER_VIPS: [(u8, Ipv4Addr); 4] = [
+    (51, Ipv4Addr::new(192, 0, 2, 151)),
+    (52, Ipv4Addr::new(192, 0, 2, 152)),
+    (53, Ipv4Addr::new(192, 0, 2, 153)),
+    (54, Ipv4Addr::new(192, 0, 2, 154)),
+];
+
+/// Four instances on host 1 at priority 200, adverts every 2 s: VI_51 as
+/// the RFC says, with the rx-lower script, a tracked file and priority
+/// notifications; VI_52 with lower_prio_no_advert; VI_53 with
+/// higher_prio_send_advert; VI_54 as the RFC says.
+fn answer_conf(lab: &Lab, fifo: &Path, track: &Path, rx_lower: &Path) -> PathBuf {
+    let h1 = lab.host(1).ipv4;
+    let extra = |vrid: u8| {
+        match vrid {
+        51 => format!(
+            "    track_file {{\n        tf\n    }}\n    notify_priority_changes\n    notify_master_rx_lower_pri {}\n",
+            rx_lower.display()
+        ),
+        52 => "    lower_prio_no_advert\n".to_string(),
+        53 => "    higher_prio_send_advert\n".to_string(),
+        _ => String::new(),
+    }
+    };
+    let mut text = format!(
+        "global_defs {{\n    router_id h1\n    script_user root\n    enable_script_security\n    notify_fifo {}\n}}\n\
+         vrrp_track_file tf {{\n    file {}\n    weight 1\n}}\n",
+        fifo.display(),
+        track.display()
+    );
+    for (vrid, vip) in ANSWER_VIPS {
+        text.push_str(&format!(
+            "vrrp_instance VI_{vrid} {{\n    state BACKUP\n    interface eth0\n    virtual_router_id {vrid}\n    priority 200\n    version 3\n    advert_int 2\n    mcast_src_ip {h1}\n    virtual_ipaddress {{\n        {vip}\n    }}\n{}}}\n",
+            extra(vrid)
+        ));
+    }
+    let path = lab.dir.join("answers.conf");
+    fs::write(&path, text).unwrap();
+    path
+}
+
+fn a_master_answers_other_masters(test: &str, kind: Kind) {
+    let Some(mut lab) = lab_for(test, kind, 2) else {
+        return;
+    };
+    let mut fifo = Fifo::new(&lab);
+    let track = lab.dir.join("track");
+    fs::write(&track, "0\n").unwrap();
+    let rx_record = lab.dir.join("rx-lower.txt");
+    let rx_lower = script(
+        &lab,
+        "rx-lower.sh",
+        &format!("echo rx_lower >> {}", rx_record.display()),
+    );
+    let conf = answer_conf(&lab, &fifo.path, &track, &rx_lower);
+    let daemon = start(&mut lab, 1, kind, &conf, "1");
+    for (vrid, vip) in ANSWER_VIPS {
+        expect_only(
+            &lab,
+            IpAddr::V4(vip),
+            1,
+            &format!("VI_{vrid} master"),
+            &[&daemon],
+        );
+    }
+    let window = Duration::from_millis(1000);
+    let lower = |vrid, vip| forged(&lab, vrid, vip, 100, 200);
+    let higher = |vrid, vip| forged(&lab, vrid, vip, 250, 200);
+    let [(v51, a51), (v52, a52), (v53, a53), (v54, a54)] = ANSWER_VIPS;
+
+    let answered = answers(&lab, v51, lower(v51, a51), window);
+    assert_eq!(
+        answered,
+        vec![200],
+        "VI_51 answers a lower priority at once:\n{}",
+        daemon.log_text()
+    );
+    let answered = answers(&lab, v52, lower(v52, a52), window);
+    assert_eq!(
+        answered,
+        Vec::<u8>::new(),
+        "VI_52 (lower_prio_no_advert) does not:\n{}",
+        daemon.log_text()
+    );
+    let answered = answers(&lab, v53, higher(v53, a53), window);
+    assert_eq!(
+        answered,
+        vec![200],
+        "VI_53 (higher_prio_send_advert) sends one before it yields:\n{}",
+        daemon.log_text()
+    );
+    let answered = answers(&lab, v54, higher(v54, a54), window);
+    assert_eq!(
+        answered,
+        Vec::<u8>::new(),
+        "VI_54 yields in silence:\n{}",
+        daemon.log_text()
+    );
+    for vip in [a53, a54] {
+        wait_for(DEADLINE, || !lab.has_address(1, IpAddr::V4(vip)))
+            .unwrap_or_else(|| panic!("{vip} still on host 1:\n{}", daemon.log_text()));
+    }
+
+    // notify_master_rx_lower_pri ran, and both masters that heard a lower
+    // priority said so on the FIFO.
+    wait_for(DEADLINE, || read(&rx_record).contains("rx_lower"))
+        .unwrap_or_else(|| panic!("no rx-lower script run:\n{}", daemon.log_text()));
+    for instance in ["VI_51", "VI_52"] {
+        wait_for(DEADLINE, || fifo.of(instance).len() >= 3)
+            .unwrap_or_else(|| panic!("{instance}: {:?}\n{}", fifo.lines(), daemon.log_text()));
+        assert_eq!(
+            fifo.of(instance)[..3],
+            [
+                format!("INSTANCE \"{instance}\" BACKUP 200"),
+                format!("INSTANCE \"{instance}\" MASTER 200"),
+                format!("INSTANCE \"{instance}\" MASTER_RX_LOWER_PRI 200"),
+            ]
+        );
+    }
+    for instance in ["VI_53", "VI_54"] {
+        wait_for(DEADLINE, || fifo.of(instance).len() >= 3)
+            .unwrap_or_else(|| panic!("{instance}: {:?}\n{}", fifo.lines(), daemon.log_text()));
+        assert_eq!(
+            fifo.of(instance)[..3],
+            [
+                format!("INSTANCE \"{instance}\" BACKUP 200"),
+                format!("INSTANCE \"{instance}\" MASTER 200"),
+                format!("INSTANCE \"{instance}\" BACKUP 200"),
+            ]
+        );
+    }
+
+    // notify_priority_changes: the tracked file moves VI_51's priority.
+    fs::write(&track, "5\n").unwrap();
+    let changed = "INSTANCE \"VI_51\" MASTER_PRIORITY 205".to_string();
+    wait_for(DEADLINE, || fifo.of("VI_51").contains(&changed))
+        .unwrap_or_else(|| panic!("{:?}\n{}", fifo.lines(), daemon.log_text()));
+    assert_eq!(fifo.of("VI_51").len(), 4, "{:?}", fifo.lines());
+    // Only VI_51 asked for priority changes; none of the others tracks.
+    assert!(
+        !fifo
+            .lines()
+            .iter()
+            .any(|l| l.contains("_PRIORITY") && !l.contains("VI_51")),
+        "{:?}",
+        fifo.lines()
+    );
+    stop(&mut lab, &daemon, Signal::SIGTERM).expect("stops");
+}
+
+#[test]
+fn vipd_answers_other_masters_as_keepalived_does() {
+    a_master_answers_other_masters("vipd_answers_other_masters_as_keepalived_does", Kind::Vipd);
+}
+
+#[test]
+fn keepalived_answers_other_masters_as_the_vipd_test_expects() {
+    a_master_answers_other_masters(
+        "keepalived_answers_other_masters_as_the_vipd_test_expects",
+        Kind::Keepalived,
+    );
+}
+
+/// One VRRPv3 instance, VRID 61, adverts every second; `extra` inside it.
+fn down_timer_conf(lab: &Lab, host: usize, priority: u8, extra: &str) -> PathBuf {
+    let text = format!(
+        "global_defs {{\n    router_id h{host}\n}}\n\
+         vrrp_instance VI_61 {{\n    state BACKUP\n    interface eth0\n    virtual_router_id 61\n    priority {priority}\n    version 3\n    advert_int 1\n    mcast_src_ip {}\n    virtual_ipaddress {{\n        192.0.2.161\n    }}\n{extra}}}\n",
+        lab.host(host).ipv4
+    );
+    let path = lab.dir.join(format!("down-timer-h{host}.conf"));
+    fs::write(&path, text).unwrap();
+    path
+}
+
+/// The master (vipd, host 2) is killed: the backup with
+/// down_timer_adverts 10 waits ten advert intervals plus its skew (10.6
+/// s from the last advert, at least 9.6 s from the kill), where the
+/// RFC's three would take 3.6 s.
+fn down_timer_adverts_delays_takeover(test: &str, kind: Kind) {
+    let Some(mut lab) = lab_for(test, kind, 2) else {
+        return;
+    };
+    let vip: IpAddr = "192.0.2.161".parse().unwrap();
+    let master_conf = down_timer_conf(&lab, 2, 250, "");
+    let master = start(&mut lab, 2, Kind::Vipd, &master_conf, "1");
+    expect_only(&lab, vip, 2, "host 2 master", &[&master]);
+    let backup_conf = down_timer_conf(&lab, 1, 100, "    down_timer_adverts 10\n");
+    let backup = start(&mut lab, 1, kind, &backup_conf, "1");
+    wait_for(DEADLINE, || {
+        backup.log_text().contains("Entering BACKUP STATE")
+    })
+    .unwrap_or_else(|| panic!("backup:\n{}", backup.log_text()));
+    let killed = Instant::now();
+    lab.signal(master.pid, Signal::SIGKILL);
+    // The killed master's address stays on host 2: watch host 1 only.
+    wait_for(Duration::from_secs(40), || lab.has_address(1, vip))
+        .unwrap_or_else(|| panic!("host 1 never took over:\n{}", backup.log_text()));
+    let since_kill = killed.elapsed();
+    println!("{kind:?} took over {since_kill:?} after the master was killed");
+    assert!(
+        since_kill >= Duration::from_millis(9_000),
+        "{kind:?} took over {since_kill:?} after the master died: down_timer_adverts 10 waits at least 9.6 s\n{}",
+        backup.log_text()
+    );
+    stop(&mut lab, &backup, Signal::SIGTERM);
+}
+
+#[test]
+fn vipd_waits_down_timer_adverts_before_taking_over() {
+    down_timer_adverts_delays_takeover(
+        "vipd_waits_down_timer_adverts_before_taking_over",
+        Kind::Vipd,
+    );
+}
+
+#[test]
+fn keepalived_waits_down_timer_adverts_before_taking_over() {
+    down_timer_adverts_delays_takeover(
+        "keepalived_waits_down_timer_adverts_before_taking_over",
+        Kind::Keepalived,
+    );
+}
+
+/// VRRPv2, VRID 71, no address: the notify script records each state.
+fn no_vip_conf(lab: &Lab, host: usize, priority: u8, record: &Path, extra: &str) -> PathBuf {
+    let notify = script(
+        lab,
+        &format!("notify-h{host}.sh"),
+        &format!("echo \"$3\" >> {}", record.display()),
+    );
+    let text = format!(
+        "global_defs {{\n    router_id h{host}\n    script_user root\n    enable_script_security\n}}\n\
+         vrrp_instance VI_71 {{\n    state BACKUP\n    interface eth0\n    virtual_router_id 71\n    priority {priority}\n    advert_int 1\n    mcast_src_ip {}\n    notify {}\n{extra}}}\n",
+        lab.host(host).ipv4,
+        notify.display()
+    );
+    let path = lab.dir.join(format!("no-vip-h{host}.conf"));
+    fs::write(&path, text).unwrap();
+    path
+}
+
+fn last_state(record: &Path) -> String {
+    read(record).lines().last().unwrap_or_default().to_string()
+}
+
+/// keepalived and vipd, each holding no address, on one LAN: vipd
+/// (priority 150, nopreempt) defers to keepalived's empty adverts
+/// (priority 100); once keepalived stops, vipd is master, and keepalived,
+/// started again, stays backup to vipd's empty adverts.
+#[test]
+fn instances_with_no_address_interoperate_with_keepalived() {
+    let test = "instances_with_no_address_interoperate_with_keepalived";
+    let Some(mut lab) = lab_with_keepalived_or_skip(test, 2) else {
+        return;
+    };
+    let (vipd_record, keepalived_record) = (
+        lab.dir.join("vipd.states"),
+        lab.dir.join("keepalived.states"),
+    );
+    let keepalived_conf = no_vip_conf(&lab, 2, 100, &keepalived_record, "");
+    let vipd_conf = no_vip_conf(&lab, 1, 150, &vipd_record, "    nopreempt\n");
+    let keepalived = start(&mut lab, 2, Kind::Keepalived, &keepalived_conf, "1");
+    wait_for(DEADLINE, || last_state(&keepalived_record) == "MASTER")
+        .unwrap_or_else(|| panic!("keepalived:\n{}", keepalived.log_text()));
+    let vipd = start(&mut lab, 1, Kind::Vipd, &vipd_conf, "1");
+    // vipd counts keepalived's empty adverts: it names it master.
+    let keepalived_address = lab.host(2).ipv4.to_string();
+    let sees_keepalived = || {
+        let status = vipd_status(&lab, 1, true);
+        let Ok(status) = serde_json::from_slice::<serde_json::Value>(&status.stdout) else {
+            return false;
+        };
+        let instance = &status["instances"][0];
+        instance["state"] == "BACKUP"
+            && instance["master"]
+                .as_str()
+                .is_some_and(|m| m.contains(&keepalived_address))
+    };
+    wait_for(DEADLINE, sees_keepalived).unwrap_or_else(|| panic!("vipd:\n{}", vipd.log_text()));
+    assert_eq!(read(&vipd_record).lines().collect::<Vec<_>>(), ["BACKUP"]);
+
+    stop(&mut lab, &keepalived, Signal::SIGTERM).expect("keepalived stops");
+    wait_for(DEADLINE, || last_state(&vipd_record) == "MASTER")
+        .unwrap_or_else(|| panic!("vipd:\n{}", vipd.log_text()));
+
+    // keepalived again, lower: it must hear vipd's empty adverts to stay
+    // backup past its Master_Down_Interval (3.6 s); watched for twice that.
+    fs::write(&keepalived_record, "").unwrap();
+    let keepalived = start(&mut lab, 2, Kind::Keepalived, &keepalived_conf, "2");
+    wait_for(DEADLINE, || last_state(&keepalived_record) == "BACKUP")
+        .unwrap_or_else(|| panic!("keepalived:\n{}", keepalived.log_text()));
+    let watched = Instant::now();
+    while watched.elapsed() < Duration::from_millis(7_500) {
+        assert_eq!(
+            last_state(&keepalived_record),
+            "BACKUP",
+            "{}",
+            keepalived.log_text()
+        );
+        assert_eq!(last_state(&vipd_record), "MASTER", "{}", vipd.log_text());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let status = vipd_status(&lab, 1, true);
+    let status: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
+    assert_eq!(
+        status["instances"][0]["drops"],
+        serde_json::json!({}),
+        "vipd dropped none of keepalived's adverts"
+    );
+    stop(&mut lab, &keepalived, Signal::SIGTERM);
+    stop(&mut lab, &vipd, Signal::SIGTERM);
+}
