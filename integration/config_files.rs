@@ -318,19 +318,30 @@ fn scripts_others_could_change_are_refused_when_root() {
     });
 }
 
+/// accept: false runs (nftables drops the traffic); the table is vipd's
+/// own unless named, and a name nftables cannot take is refused.
 #[test]
-fn no_accept_mode_is_refused_rather_than_ignored() {
+fn no_accept_mode_runs_and_the_table_name_is_checked() {
     Jail::expect_with(|jail| {
         jail.create_file(
             "noaccept.yaml",
             &format!("{SEED_INSTANCE}    accept: false\n"),
         )?;
-        let text = errors_of(&[jail.directory().join("noaccept.yaml")]).to_string();
+        let (_, settings) = load_and_validate(&[jail.directory().join("noaccept.yaml")]).unwrap();
+        assert!(settings.instances[0].drops_traffic());
+        assert_eq!(settings.firewall.table, "vipd");
+        assert_eq!(settings.firewall.priority, -1);
+        jail.create_file(
+            "badtable.yaml",
+            &format!("nftables: {{ table: \"\" }}\n{SEED_INSTANCE}    accept: false\n"),
+        )?;
+        let text = errors_of(&[jail.directory().join("badtable.yaml")]).to_string();
         assert!(
-            text.contains("instances.VI_1.accept: accept: false"),
+            text.contains(
+                "badtable.yaml:1: nftables.table: \"\": expected a table name of 1..255 bytes"
+            ),
             "{text}"
         );
-        assert!(text.contains("not supported yet"), "{text}");
         Ok(())
     });
 }

@@ -39,6 +39,9 @@ pub struct Held {
     /// `valid_until` (None: for ever), so the kernel drops it even if
     /// vipd cannot run; never added once that has passed.
     pub fence: Option<Option<std::time::Instant>>,
+    /// Accept_Mode off: traffic to and from it is dropped (nftables)
+    /// from before it is added until after it is removed.
+    pub guard: bool,
 }
 
 /// A fenced address whose lease has less than a kernel lifetime left.
@@ -144,6 +147,7 @@ impl AddressRouter {
                         options: options.clone(),
                         track: *track,
                         fence: None,
+                        guard: false,
                     },
                 ),
                 None => (
@@ -153,6 +157,7 @@ impl AddressRouter {
                         options: AddressOptions::default(),
                         track: true,
                         fence: None,
+                        guard: false,
                     },
                 ),
             };
@@ -224,7 +229,14 @@ impl AddressActor {
         ctx.wait(
             async move {
                 let vip = held.vip;
-                if let Err(error) = netlink.add_address(index, vip, &held.options, lifetime).await {
+                let mut options = held.options.clone();
+                if held.guard {
+                    guard(&instance, vip).await;
+                    // Its own traffic must not leave from an address whose
+                    // packets the firewall drops.
+                    options.not_preferred = vip.address.is_ipv6();
+                }
+                if let Err(error) = netlink.add_address(index, vip, &options, lifetime).await {
                     tracing::error!(%instance, %interface, address = %vip.address, %error, "({instance}) cannot add {}/{} to {interface}: {error}", vip.address, vip.prefix_len);
                 }
                 // Added after its lease's end (the request waited, or the
@@ -253,6 +265,7 @@ impl AddressActor {
         &mut self,
         instance: String,
         addresses: Vec<VirtualAddress>,
+        guarded: std::collections::HashSet<IpAddr>,
     ) -> impl std::future::Future<Output = bool> {
         let current = self.link.as_ref().map(|l| l.index);
         let placed: Vec<(u32, VirtualAddress)> = addresses
@@ -266,9 +279,24 @@ impl AddressActor {
         async move {
             let mut removed = true;
             for (index, vip) in placed {
-                if let Err(error) = netlink.remove_address(index, vip).await {
-                    removed = false;
-                    tracing::error!(%instance, address = %vip.address, %error, "({instance}) cannot remove {} from {interface}: {error}", vip.address);
+                let gone = match netlink.remove_address(index, vip).await {
+                    Ok(()) => true,
+                    Err(error) => {
+                        tracing::error!(%instance, address = %vip.address, %error, "({instance}) cannot remove {} from {interface}: {error}", vip.address);
+                        false
+                    }
+                };
+                removed &= gone;
+                // Once it is off the interface (one still there keeps
+                // its rule).
+                if let (true, true, Some(firewall)) = (
+                    gone,
+                    guarded.contains(&vip.address),
+                    crate::net::firewall::started(),
+                ) {
+                    if let Err(error) = firewall.unguard(vip.address).await {
+                        tracing::error!(%instance, address = %vip.address, %error, "({instance}) cannot stop dropping traffic to {}: {error}", vip.address);
+                    }
                 }
             }
             removed
@@ -339,7 +367,8 @@ impl AddressActor {
                 .map(|(_, held)| held.vip)
                 .collect();
             if !stale.is_empty() {
-                let removal = self.remove("relink".into(), stale);
+                // Still claimed, added again to the new link: still guarded.
+                let removal = self.remove("relink".into(), stale, Default::default());
                 ctx.wait(
                     async move {
                         removal.await;
@@ -400,6 +429,20 @@ pub enum LinkChange {
     AddressGone(IpAddr),
 }
 
+/// Accept_Mode off: traffic to `vip` is dropped before it is added. If
+/// the rule cannot be made the address is added all the same, as
+/// keepalived adds it (vrrp.c vrrp_state_become_master): the VIP moves,
+/// and the error says what is not enforced.
+async fn guard(instance: &str, vip: VirtualAddress) {
+    let result = match crate::net::firewall::started() {
+        Some(firewall) => firewall.guard(vip.address).await,
+        None => Err(crate::net::firewall::FirewallError::Gone),
+    };
+    if let Err(error) = result {
+        tracing::error!(%instance, address = %vip.address, %error, "({instance}) cannot drop traffic to {} (accept: false): {error}; it is held and accepts traffic", vip.address);
+    }
+}
+
 impl Handler<LinkChange> for AddressActor {
     type Result = ();
 
@@ -454,11 +497,16 @@ impl Handler<Release> for AddressActor {
     /// holds the mailbox (in order with adds), and the reply's future
     /// runs only after it.
     fn handle(&mut self, release: Release, ctx: &mut Context<Self>) -> Self::Result {
+        let mut guarded = std::collections::HashSet::new();
         for vip in &release.addresses {
-            self.claimed.remove(&vip.address);
+            if let Some((_, held)) = self.claimed.remove(&vip.address) {
+                if held.guard {
+                    guarded.insert(vip.address);
+                }
+            }
         }
         let (done, outcome) = tokio::sync::oneshot::channel();
-        let removal = self.remove(release.instance, release.addresses);
+        let removal = self.remove(release.instance, release.addresses, guarded);
         ctx.wait(
             async move {
                 let _ = done.send(removal.await);

@@ -259,14 +259,14 @@ impl InstanceActor {
             let instance = self.name().to_string();
             match action {
                 Action::SendAdvert(advert) => self.send(&advert),
-                // Accept: the kernel accepts traffic to a local address;
-                // config refuses accept: false until a rule enforces it.
+                // Accept off: the address actor drops traffic to them
+                // (nftables) before it adds them.
                 Action::AddVips {
                     addresses,
-                    accept: _,
+                    accept,
                     valid_until,
                 } => {
-                    self.claim(&instance, addresses, valid_until);
+                    self.claim(&instance, addresses, valid_until, !accept);
                     // Routes after addresses: one may use a VIP as its source.
                     if let Some(routing) = &self.routing {
                         routing.actor.do_send(ClaimRouting {
@@ -278,7 +278,7 @@ impl InstanceActor {
                 Action::ExtendVips {
                     addresses,
                     valid_until,
-                } => self.claim(&instance, addresses, valid_until),
+                } => self.claim(&instance, addresses, valid_until, self.guards()),
                 Action::AcquireFence => {
                     if let Some(fencing) = &self.fencing {
                         self.fence_seq += 1;
@@ -437,11 +437,20 @@ impl InstanceActor {
 
     /// Asks each address actor to hold its share of `addresses`; a fenced
     /// instance's carry their lease's end (`valid_until`, None: for ever).
-    fn claim(&self, instance: &str, addresses: Vec<VirtualAddress>, valid_until: Option<Instant>) {
+    fn claim(
+        &self,
+        instance: &str,
+        addresses: Vec<VirtualAddress>,
+        valid_until: Option<Instant>,
+        guard: bool,
+    ) {
         let fenced = self.fencing.is_some();
         for (actor, mut addresses) in self.addresses.split(addresses) {
-            for held in addresses.iter_mut().filter(|_| fenced) {
-                held.fence = Some(valid_until);
+            for held in addresses.iter_mut() {
+                if fenced {
+                    held.fence = Some(valid_until);
+                }
+                held.guard = guard;
             }
             actor.do_send(Claim {
                 instance: instance.to_string(),
@@ -585,6 +594,11 @@ impl InstanceActor {
                 done,
             });
         }
+    }
+
+    /// Whether its addresses are held with traffic to them dropped.
+    fn guards(&self) -> bool {
+        !self.params.accept_mode && !self.params.is_owner()
     }
 
     /// An event for the FIFO and its script, if the instance has them.

@@ -52,6 +52,21 @@ pub struct Config {
     /// it holds its key. vipd's own; off unless set.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub quorum: Option<super::quorum::QuorumConfig>,
+    /// Where instances with `accept: false` drop traffic to their
+    /// addresses: an nftables table of vipd's own (keepalived's `nftables`
+    /// and `nftables_priority`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nftables: Option<NftablesConfig>,
+}
+
+/// `nftables: { table: vipd, priority: -1 }`.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct NftablesConfig {
+    #[serde(default = "defaults::nftables_table")]
+    pub table: String,
+    #[serde(default = "defaults::nftables_priority")]
+    pub priority: i32,
 }
 
 /// keepalived's vrrp_sync_group: its members, and trackers and notify
@@ -510,6 +525,12 @@ mod defaults {
     }
     pub fn down_timer_adverts() -> u8 {
         3
+    }
+    pub fn nftables_table() -> String {
+        "vipd".into()
+    }
+    pub fn nftables_priority() -> i32 {
+        -1
     }
     pub fn control_socket() -> std::path::PathBuf {
         std::path::PathBuf::from("/run/vipd/vipd.sock")

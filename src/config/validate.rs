@@ -14,6 +14,7 @@ use super::error::{ConfigError, ConfigErrors};
 use super::health::{self, HealthSettings, NotifySettings, Problems, Tracked};
 use super::load::Loaded;
 use super::schema::{AddressConfig, AuthType, Config, InstanceConfig, UseVmac};
+use crate::net::firewall::FirewallSettings;
 use crate::net::netlink::AddressOptions;
 use crate::net::routes::Routed;
 
@@ -62,6 +63,8 @@ pub struct Settings {
     pub health: HealthSettings,
     /// The quorum fence, if configured.
     pub quorum: Option<super::quorum::QuorumSettings>,
+    /// The nftables table `accept: false` instances drop traffic in.
+    pub firewall: FirewallSettings,
     /// What is accepted but probably not what was meant, with file:line:
     /// key; `vipd check` prints them on stderr and `vipd run` logs them.
     pub warnings: Vec<ConfigError>,
@@ -155,6 +158,12 @@ impl InstanceSettings {
 
     pub fn is_ipv6(&self) -> bool {
         self.template.primary_address.is_ipv6()
+    }
+
+    /// Whether, as master, it drops traffic to its addresses (accept:
+    /// false, and not their owner).
+    pub fn drops_traffic(&self) -> bool {
+        !self.template.accept_mode && !self.template.is_owner()
     }
 
     pub fn vrid(&self) -> Vrid {
@@ -402,6 +411,23 @@ pub fn validate(loaded: &Loaded) -> Result<Settings, ConfigErrors> {
             ));
         }
     }
+    let firewall = match &config.nftables {
+        None => FirewallSettings::default(),
+        Some(n) => FirewallSettings {
+            table: n.table.clone(),
+            priority: n.priority,
+        },
+    };
+    // NFT_TABLE_MAXNAMELEN is 256 with the final NUL.
+    if firewall.table.is_empty() || firewall.table.len() > 255 || firewall.table.contains('\0') {
+        errors.push(loaded.error(
+            "nftables.table",
+            format!(
+                "{:?}: expected a table name of 1..255 bytes",
+                firewall.table
+            ),
+        ));
+    }
     if errors.is_empty() {
         Ok(Settings {
             control_socket: config.control_socket.clone(),
@@ -410,6 +436,7 @@ pub fn validate(loaded: &Loaded) -> Result<Settings, ConfigErrors> {
             sync_groups,
             health,
             quorum,
+            firewall,
             warnings,
         })
     } else {
@@ -635,16 +662,6 @@ fn instance_settings(
             }
         });
 
-    if !c.accept {
-        // The core knows Accept_Mode, but refusing traffic to an address
-        // the kernel holds takes a firewall rule, which vipd does not
-        // install yet: better refused here than silently not done.
-        problems.push((
-            "accept",
-            "accept: false (RFC 5798 no-accept mode) is not supported yet; remove it".into(),
-        ));
-    }
-
     let unicast = unicast(c, &mut warnings);
     if unicast.is_some() && c.auth_hmac.is_none() {
         warnings.push((
@@ -858,6 +875,7 @@ fn parse_address(c: &AddressConfig) -> Result<(VirtualAddress, Placement), Strin
             broadcast: c.brd,
             scope,
             label: c.label.clone(),
+            not_preferred: false,
         },
         track: !c.no_track,
     };

@@ -81,7 +81,7 @@ pub const INSTANCE_KEYWORDS: &[Keyword] = &[
     Keyword {
         key: r#"`accept`"#,
         default: r#"`true`"#,
-        meaning: r#"`false` is refused for now (needs a firewall rule)"#,
+        meaning: r#"`false`: a master that does not own its addresses (priority below 255) drops traffic to and from them, with nftables (see "Accept mode")"#,
     },
     Keyword {
         key: r#"`garp_master_delay` / `garp_master_repeat`"#,
@@ -221,6 +221,11 @@ pub const TOP_LEVEL_KEYS: &[Keyword] = &[
         key: r#"`metrics`"#,
         default: r#"off"#,
         meaning: r#"`{ listen: "127.0.0.1:9650" }`: Prometheus `GET /metrics`"#,
+    },
+    Keyword {
+        key: r#"`nftables`"#,
+        default: r#"`{ table: vipd, priority: -1 }`"#,
+        meaning: r#"the nftables table (one per family) and chain priority `accept: false` instances drop traffic with; fixed until restart"#,
     },
     Keyword {
         key: r#"`quorum`"#,

@@ -1,7 +1,8 @@
 //! Thin wrappers over the kernel: raw VRRP sockets, rtnetlink, and
-//! GARP / unsolicited NA. No protocol decisions are made here.
+//! GARP / unsolicited NA, nftables. No protocol decisions are made here.
 
 pub mod announce;
+pub mod firewall;
 pub mod interfaces;
 pub mod netlink;
 pub mod routes;

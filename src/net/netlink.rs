@@ -75,6 +75,11 @@ pub struct AddressOptions {
     /// rtnetlink's scope number (0 global, 200 site, 253 link, 254 host).
     pub scope: Option<u8>,
     pub label: Option<String>,
+    /// Added deprecated (preferred lifetime 0): valid, but never chosen
+    /// as the source of the host's own traffic (RFC 6724 rule 3). For an
+    /// IPv6 address that drops traffic (accept: false) in the host's own
+    /// prefix, which the kernel would otherwise prefer as a source.
+    pub not_preferred: bool,
 }
 
 /// How long the kernel keeps an address (valid and preferred lifetime).
@@ -172,15 +177,15 @@ impl Netlink {
             .handle
             .address()
             .add(index, vip.address, vip.prefix_len);
-        if let Some(lifetime) = lifetime {
+        if lifetime.is_some() || options.not_preferred {
             request = request.replace();
-            let secs = match lifetime {
+            let secs = match lifetime.unwrap_or(Lifetime::Forever) {
                 // The kernel's INFINITY_LIFE_TIME.
                 Lifetime::Forever => u32::MAX,
                 Lifetime::Seconds(secs) => secs,
             };
             let mut lifetimes = CacheInfo::default();
-            lifetimes.ifa_preferred = secs;
+            lifetimes.ifa_preferred = if options.not_preferred { 0 } else { secs };
             lifetimes.ifa_valid = secs;
             request
                 .message_mut()

@@ -23,6 +23,7 @@ use crate::config::health::HealthSettings;
 use crate::config::validate::SyncGroupSettings;
 use crate::config::{ConfigErrors, InstanceSettings, Settings};
 use crate::log::phrases::Subject;
+use crate::net::firewall::FirewallSettings;
 use crate::net::interfaces::Link;
 use crate::net::netlink::{InterfaceAddress, LinkInfo, Netlink, NetlinkError};
 use crate::net::vmac::{parent_sysctls, Sysctl};
@@ -320,6 +321,12 @@ impl Made {
         if let Some(bound) = &self.control_socket {
             bound.remove();
         }
+        // Every address is released by now: the drop rules go too.
+        if let Some(firewall) = crate::net::firewall::started() {
+            if let Err(error) = firewall.remove().await {
+                tracing::warn!(%error, "cannot remove vipd's nftables table: {error}");
+            }
+        }
         for name in &self.vmacs {
             if let Err(error) = netlink.delete_link(name).await {
                 tracing::warn!(vmac = %name, %error, "cannot remove VMAC {name}: {error}");
@@ -378,6 +385,8 @@ pub struct Running {
     vmac_retries: HashMap<String, follow::VmacRetry>,
     /// The quorum fence's settings and actor (on an arbiter of its own).
     quorum: Option<(QuorumSettings, Addr<QuorumActor>, actix::Arbiter)>,
+    /// The nftables table accept: false instances use (fixed at start).
+    firewall: FirewallSettings,
 }
 
 /// Makes each instance's VMAC (a leftover of the same name is replaced),
@@ -450,6 +459,20 @@ async fn make_vmacs(
     Ok(())
 }
 
+/// Deletes the nftables table a run that crashed left (its drop rules
+/// would outlive it), whether or not an instance drops traffic now.
+async fn clean_firewall(settings: &[InstanceSettings], firewall: FirewallSettings) {
+    let table = firewall.table.clone();
+    if let Err(error) = crate::net::firewall::configure(firewall).clean().await {
+        let needed = settings.iter().any(InstanceSettings::drops_traffic);
+        if needed {
+            tracing::error!(%error, "cannot set up the nftables table {table}: {error}; accept: false instances cannot drop traffic to their addresses");
+        } else {
+            tracing::debug!(%error, "cannot clean the nftables table {table}: {error}");
+        }
+    }
+}
+
 /// Starts every actor; returns them and what to undo at exit.
 pub async fn start(settings: Settings) -> Result<Running, StartError> {
     let Settings {
@@ -460,6 +483,7 @@ pub async fn start(settings: Settings) -> Result<Running, StartError> {
         control_socket,
         metrics,
         quorum,
+        firewall,
     } = settings;
     let netlink = Netlink::connect()?;
     // First, so a second vipd with the same socket stops before it
@@ -474,6 +498,7 @@ pub async fn start(settings: Settings) -> Result<Running, StartError> {
         ..Made::default()
     };
     make_vmacs(&settings, &netlink, &mut made).await?;
+    clean_firewall(&settings, firewall.clone()).await;
     // Subscribed before the first look, so no change falls between.
     let interfaces = Followed::start(netlink.clone()).await?;
     let mut running = Running {
@@ -495,6 +520,7 @@ pub async fn start(settings: Settings) -> Result<Running, StartError> {
         sources: Sources::default(),
         notifiers: Notifiers::default(),
         vmac_retries: HashMap::new(),
+        firewall,
         quorum: quorum.map(|settings| {
             // Its own thread: etcd's gRPC work never delays an advert.
             let arbiter = actix::Arbiter::new();

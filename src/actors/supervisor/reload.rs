@@ -112,6 +112,7 @@ impl Running {
             control_socket,
             metrics,
             quorum,
+            firewall,
         } = new;
         if wanted.is_empty() {
             // Valid at start (the packaged file as shipped), but a reload
@@ -136,6 +137,11 @@ impl Running {
         if quorum.as_ref() != self.quorum.as_ref().map(|(settings, ..)| settings) {
             return Err(ReloadError::Refused(
                 "quorum changed: restart vipd to apply it".into(),
+            ));
+        }
+        if firewall != self.firewall {
+            return Err(ReloadError::Refused(
+                "nftables changed: restart vipd to apply it".into(),
             ));
         }
         if sync_groups != self.sync_groups {

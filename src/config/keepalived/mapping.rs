@@ -535,6 +535,31 @@ impl Mapper {
                     self.top("notify_fifo", text(path), &node.at);
                 }
             }
+            // global_parser.c vrrp_nftables_handler: `nftables [TABLE]`.
+            // Bare, keepalived names its table keepalived; vipd keeps its
+            // own name, so that it never deletes a table it did not make.
+            "nftables" => match node.args() {
+                [] => self.adjust_node(
+                    node,
+                    "accept: false instances drop traffic in vipd's own table, vipd (keepalived's is named keepalived)",
+                ),
+                [table, rest @ ..] => {
+                    if !rest.is_empty() {
+                        self.drop_part(node, unsupported::NO_EFFECT_HERE);
+                    }
+                    self.nftables("table", text(table), &node.at);
+                }
+            },
+            "nftables_priority" => {
+                let Some(word) = self.value(node) else { return };
+                match numbers::int(word, i64::from(i32::MIN), i64::from(i32::MAX), false) {
+                    Ok(priority) => self.nftables("priority", json!(priority), &node.at),
+                    Err(why) => self.adjust_node(
+                        node,
+                        format!("{why}: ignored, as keepalived ignores it (the priority stays -1)"),
+                    ),
+                }
+            }
             // vipd always refuses to run, as root, a script that others
             // can change (config/scripts.rs): keepalived's opt-in is
             // vipd's only behaviour.
@@ -562,6 +587,21 @@ impl Mapper {
                 }
                 Some(value)
             }
+        }
+    }
+
+    /// A key of the top-level `nftables` block.
+    fn nftables(&mut self, key: &str, value: Value, at: &Position) {
+        self.positions.insert(format!("nftables.{key}"), at.clone());
+        self.positions
+            .entry("nftables".to_string())
+            .or_insert_with(|| at.clone());
+        if let Value::Object(block) = self
+            .value
+            .entry("nftables".to_string())
+            .or_insert_with(|| Value::Object(Map::new()))
+        {
+            block.insert(key.to_string(), value);
         }
     }
 

@@ -14,7 +14,11 @@ const NAMESPACE: Why = "run vipd itself in the namespace (ip netns exec NAME vip
 const EMAIL: Why = "vipd sends no e-mail: use a notify script";
 const SNMP: Why =
     "vipd has no SNMP or D-Bus: its state is in `vipd status` and its Prometheus metrics";
-const FIREWALL: Why = "vipd adds no firewall rules (keepalived uses them to drop traffic to VIPs without accept mode)";
+const FIREWALL: Why = "vipd drops traffic to accept: false addresses with nftables, in its own table (nftables NAME sets it); iptables chains and ipsets are not used";
+const NFTABLES_EXTRA: Why =
+    "vipd's drop rules match addresses only, with no counters and no per-interface link-local sets";
+/// Words after a keyword whose first word is all vipd reads.
+pub const NO_EFFECT_HERE: Why = "has no effect in vipd";
 const MCAST_GROUP: Why =
     "vipd sends to the RFC's groups (224.0.0.18, ff02::12), which every VRRP host listens to";
 const GARP_EXTRA: Why = "vipd sends GARP/NA when it becomes master and every garp_master_refresh, with garp_master_delay and garp_master_repeat";
@@ -161,17 +165,8 @@ const GLOBAL: &[(Why, &[&str])] = &[
             "min_auto_priority_delay",
         ],
     ),
-    (
-        FIREWALL,
-        &[
-            "vrrp_iptables",
-            "vrrp_ipsets",
-            "nftables",
-            "nftables_priority",
-            "nftables_ifindex",
-            "nftables_counters",
-        ],
-    ),
+    (FIREWALL, &["vrrp_iptables", "vrrp_ipsets"]),
+    (NFTABLES_EXTRA, &["nftables_ifindex", "nftables_counters"]),
     (MCAST_GROUP, &["vrrp_mcast_group4", "vrrp_mcast_group6"]),
     (
         GARP_EXTRA,
