@@ -500,3 +500,111 @@ fn instances_with_no_address_interoperate_with_keepalived() {
     stop(&mut lab, &keepalived, Signal::SIGTERM);
     stop(&mut lab, &vipd, Signal::SIGTERM);
 }
+
+/// Host 2 plays master of VRID 81 (192.0.2.181, priority 200, every
+/// second) with raw adverts: first with the right address, then, from
+/// the same address, with another. A backup with skip_check_adv_addr
+/// goes on counting the known master's adverts and stays backup; without
+/// it, it drops them and takes over after its Master_Down_Interval.
+fn skip_check_adv_addr_trusts_a_known_master(test: &str, kind: Kind) {
+    let Some(mut lab) = lab_for(test, kind, 2) else {
+        return;
+    };
+    let vip: Ipv4Addr = "192.0.2.181".parse().unwrap();
+    for skip in [true, false] {
+        let extra = if skip {
+            "    skip_check_adv_addr\n"
+        } else {
+            ""
+        };
+        let text = format!(
+            "global_defs {{\n    router_id h1\n}}\n\
+             vrrp_instance VI_81 {{\n    state BACKUP\n    interface eth0\n    virtual_router_id 81\n    priority 100\n    version 3\n    advert_int 1\n    mcast_src_ip {}\n    virtual_ipaddress {{\n        {vip}\n    }}\n{extra}}}\n",
+            lab.host(1).ipv4
+        );
+        let conf = lab.dir.join(format!("skip-{skip}.conf"));
+        fs::write(&conf, text).unwrap();
+        let right = forged(&lab, 81, vip, 200, 100);
+        let other = forged(&lab, 81, "192.0.2.99".parse().unwrap(), 200, 100);
+        // Adverts from the start, so the backup never times out before
+        // it has heard the master; once told, two more with the right
+        // address (the backup has heard the master), then the others.
+        let (stop_sending, stopped) = std::sync::mpsc::channel::<()>();
+        let (go, went) = std::sync::mpsc::channel::<()>();
+        let (switched_tx, switched) = std::sync::mpsc::channel::<()>();
+        let netns = fs::File::open(format!("/var/run/netns/{}", lab.host(2).netns)).unwrap();
+        let sender = std::thread::spawn(move || {
+            nix::sched::setns(&netns, nix::sched::CloneFlags::CLONE_NEWNET).unwrap();
+            let socket = raw::sender();
+            let mut right_left: Option<u32> = None;
+            loop {
+                match right_left {
+                    Some(0) => raw::send(&socket, &other),
+                    _ => raw::send(&socket, &right),
+                }
+                if right_left.is_none() && went.try_recv().is_ok() {
+                    right_left = Some(2);
+                }
+                if let Some(n @ 1..) = right_left {
+                    right_left = Some(n - 1);
+                    if n == 1 {
+                        let _ = switched_tx.send(());
+                    }
+                }
+                if stopped.recv_timeout(Duration::from_secs(1)).is_ok() {
+                    return;
+                }
+            }
+        });
+        let backup = start(&mut lab, 1, kind, &conf, &format!("skip-{skip}"));
+        wait_for(DEADLINE, || {
+            backup.log_text().contains("Entering BACKUP STATE")
+        })
+        .unwrap_or_else(|| panic!("backup:\n{}", backup.log_text()));
+        go.send(()).unwrap();
+        switched
+            .recv_timeout(DEADLINE)
+            .expect("the sender switched");
+        // Master_Down_Interval is 3.6 s: watched for twice that.
+        let watched = Instant::now();
+        let mut took_over = false;
+        while watched.elapsed() < Duration::from_millis(7_500) {
+            if lab.has_address(1, IpAddr::V4(vip)) {
+                took_over = true;
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        stop_sending.send(()).unwrap();
+        sender.join().unwrap();
+        assert_eq!(
+            took_over,
+            !skip,
+            "{kind:?}, skip_check_adv_addr {skip}: {}\n{}",
+            if skip {
+                "took over from a known master"
+            } else {
+                "kept deferring to adverts for other addresses"
+            },
+            backup.log_text()
+        );
+        stop(&mut lab, &backup, Signal::SIGTERM).expect("stops");
+        wait_for(DEADLINE, || !lab.has_address(1, IpAddr::V4(vip))).expect("released");
+    }
+}
+
+#[test]
+fn vipd_skips_checking_a_known_masters_addresses() {
+    skip_check_adv_addr_trusts_a_known_master(
+        "vipd_skips_checking_a_known_masters_addresses",
+        Kind::Vipd,
+    );
+}
+
+#[test]
+fn keepalived_skips_checking_a_known_masters_addresses() {
+    skip_check_adv_addr_trusts_a_known_master(
+        "keepalived_skips_checking_a_known_masters_addresses",
+        Kind::Keepalived,
+    );
+}

@@ -296,6 +296,13 @@ pub struct InstanceConfig {
     /// As master, send one advert before stepping down to a higher priority.
     #[serde(default, skip_serializing_if = "is_false")]
     pub higher_prio_send_advert: bool,
+    /// As backup, check an advert's addresses only when it comes from
+    /// another master than the last.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub skip_check_adv_addr: bool,
+    /// Priority 255 only: drop every advert heard (keepalived 2.4).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub owner_ignore_adverts: bool,
     /// Send adverts to these hosts instead of the multicast group.
     #[serde(
         default,

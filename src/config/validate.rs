@@ -662,6 +662,14 @@ fn instance_settings(
             }
         });
 
+    // vrrp.c vrrp_complete_instance: "ignoring owner_ignore_adverts since
+    // priority is not 255".
+    if c.owner_ignore_adverts && c.priority != 255 {
+        warnings.push((
+            "owner_ignore_adverts",
+            format!("ignored: only an address owner (priority 255) ignores adverts, and this one has {}", c.priority),
+        ));
+    }
     let unicast = unicast(c, &mut warnings);
     if unicast.is_some() && c.auth_hmac.is_none() {
         warnings.push((
@@ -749,6 +757,8 @@ fn instance_settings(
             down_timer_adverts: c.down_timer_adverts,
             lower_prio_no_advert: c.lower_prio_no_advert,
             higher_prio_send_advert: c.higher_prio_send_advert,
+            skip_check_adv_addr: c.skip_check_adv_addr,
+            owner_ignore_adverts: c.owner_ignore_adverts && c.priority == 255,
         },
     };
     for problem in params.problems() {

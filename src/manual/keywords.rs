@@ -124,6 +124,11 @@ pub const INSTANCE_KEYWORDS: &[Keyword] = &[
         meaning: r#"a master does not answer a lower-priority master at once / sends one advert before it yields to a higher one"#,
     },
     Keyword {
+        key: r#"`skip_check_adv_addr` / `owner_ignore_adverts`"#,
+        default: r#"`false` / `false`"#,
+        meaning: r#"a backup checks the addresses only of a master it has not heard before / an owner (priority 255) drops every advert (keepalived 2.4)"#,
+    },
+    Keyword {
         key: r#"`unicast_peer`"#,
         default: r#"none (multicast)"#,
         meaning: r#"`[192.0.2.202, "198.51.100.2 min_ttl 254 max_ttl 254", { address: 192.0.2.204 }]`"#,

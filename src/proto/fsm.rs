@@ -477,6 +477,19 @@ impl Instance {
                 return Err(DropReason::IntervalMismatch);
             }
         }
+        let rules = &self.params.advert_rules;
+        // keepalived 2.4 (vrrp.c vrrp_check_packet): an owner that ignores
+        // adverts drops them before it counts them.
+        if rules.owner_ignore_adverts && self.priority == 255 {
+            return Err(DropReason::OwnerIgnoresAdverts);
+        }
+        // skip_check_adv_addr (vrrp.c vrrp_state_backup_rx): a backup
+        // checks the addresses only of a master it has not heard before.
+        let known_master =
+            self.state == State::Backup && self.peer_master.is_some_and(|m| m.address == source);
+        if rules.skip_check_adv_addr && known_master {
+            return Ok(());
+        }
         if advert.addresses.is_empty() && !self.advertised.is_empty() {
             return Err(DropReason::NoAddresses);
         }

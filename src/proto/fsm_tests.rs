@@ -936,3 +936,67 @@ fn an_instance_with_no_address_runs_on_empty_adverts() {
         1
     );
 }
+
+/// skip_check_adv_addr: a backup checks the addresses of a master it has
+/// not heard before, and not again while the same master goes on.
+#[test]
+fn skip_check_adv_addr_checks_only_a_new_masters_addresses() {
+    for skip in [false, true] {
+        let t0 = Instant::now();
+        let mut p = params(90);
+        p.advert_rules.skip_check_adv_addr = skip;
+        let mut instance = Instance::new(p).unwrap();
+        instance.handle_event(t0, Event::Startup);
+        let good = advert_from(&instance, 100);
+        let mut other = good.clone();
+        other.addresses = AddressList::V4(vec!["192.0.2.99".parse().unwrap()]);
+        // A new master with other addresses: dropped either way.
+        instance.handle_packet(after(t0, 10), ip(HIGHER_PEER), Ok(other.clone()));
+        assert_eq!(instance.peer_master(), None, "skip: {skip}");
+        instance.handle_packet(after(t0, 20), ip(HIGHER_PEER), Ok(good));
+        assert!(instance.peer_master().is_some());
+        let dropped = instance
+            .stats()
+            .dropped
+            .get(DropReason::AddressListMismatch);
+        instance.handle_packet(after(t0, 30), ip(HIGHER_PEER), Ok(other.clone()));
+        let now_dropped = instance
+            .stats()
+            .dropped
+            .get(DropReason::AddressListMismatch);
+        assert_eq!(now_dropped - dropped, u64::from(!skip), "skip: {skip}");
+        // Another master than the known one is checked.
+        instance.handle_packet(after(t0, 40), ip(LOWER_PEER), Ok(other));
+        assert_eq!(
+            instance
+                .stats()
+                .dropped
+                .get(DropReason::AddressListMismatch),
+            now_dropped + 1
+        );
+    }
+}
+
+/// keepalived 2.4's owner_ignore_adverts: an owner drops every advert,
+/// even a rival owner's with a higher address, and stays master.
+#[test]
+fn an_owner_ignoring_adverts_stays_master_and_counts_them() {
+    let t0 = Instant::now();
+    let mut p = params(255);
+    p.advert_rules.owner_ignore_adverts = true;
+    let mut instance = Instance::new(p).unwrap();
+    instance.handle_event(t0, Event::Startup);
+    assert_eq!(instance.state(), State::Master);
+    drain(&mut instance);
+    let rival = advert_from(&instance, 255);
+    instance.handle_packet(after(t0, 10), ip(HIGHER_PEER), Ok(rival));
+    assert_eq!(instance.state(), State::Master);
+    assert!(drain(&mut instance).is_empty());
+    assert_eq!(
+        instance
+            .stats()
+            .dropped
+            .get(DropReason::OwnerIgnoresAdverts),
+        1
+    );
+}

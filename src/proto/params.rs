@@ -72,6 +72,12 @@ pub struct AdvertRules {
     /// own before it steps down (`higher_prio_send_advert`), so a third
     /// host hears both.
     pub higher_prio_send_advert: bool,
+    /// A backup compares an advert's addresses with its own only when it
+    /// comes from another master than the last one (`skip_check_adv_addr`).
+    pub skip_check_adv_addr: bool,
+    /// An address owner (priority 255) drops every advert it hears
+    /// (keepalived 2.4's `owner_ignore_adverts`).
+    pub owner_ignore_adverts: bool,
 }
 
 /// keepalived's range for down_timer_adverts (vrrp_parser.c).
@@ -83,6 +89,8 @@ impl Default for AdvertRules {
             down_timer_adverts: 3,
             lower_prio_no_advert: false,
             higher_prio_send_advert: false,
+            skip_check_adv_addr: false,
+            owner_ignore_adverts: false,
         }
     }
 }

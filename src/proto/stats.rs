@@ -35,10 +35,11 @@ pub enum DropReason {
     HmacReplay,
     HmacUnknownPeer,
     HmacUnexpected,
+    OwnerIgnoresAdverts,
 }
 
 impl DropReason {
-    pub const ALL: [DropReason; 29] = [
+    pub const ALL: [DropReason; 30] = [
         DropReason::BadTtl,
         DropReason::Truncated,
         DropReason::BadVersion,
@@ -68,6 +69,7 @@ impl DropReason {
         DropReason::HmacReplay,
         DropReason::HmacUnknownPeer,
         DropReason::HmacUnexpected,
+        DropReason::OwnerIgnoresAdverts,
     ];
 
     /// Stable label for metrics and logs.
@@ -102,6 +104,7 @@ impl DropReason {
             DropReason::HmacReplay => "hmac_replay",
             DropReason::HmacUnknownPeer => "hmac_unknown_peer",
             DropReason::HmacUnexpected => "hmac_unexpected",
+            DropReason::OwnerIgnoresAdverts => "owner_ignores_adverts",
         }
     }
 
@@ -143,6 +146,7 @@ impl DropReason {
             DropReason::HmacReplay => "auth_hmac sequence not newer than the last accepted from this sender (a replay)",
             DropReason::HmacUnknownPeer => "signed unicast advert from an address that is not a unicast peer",
             DropReason::HmacUnexpected => "auth_hmac trailer, and this instance has no auth_hmac",
+            DropReason::OwnerIgnoresAdverts => "we are the address owner and ignore adverts (owner_ignore_adverts)",
         }
     }
 

@@ -499,6 +499,12 @@ impl Mapper {
             "vrrp_notify_priority_changes" => self
                 .flag(node)
                 .map(|v| ("notify_priority_changes", Value::Bool(v))),
+            "vrrp_skip_check_adv_addr" => self
+                .flag(node)
+                .map(|v| ("skip_check_adv_addr", Value::Bool(v))),
+            "vrrp_owner_ignore_adverts" => self
+                .flag(node)
+                .map(|v| ("owner_ignore_adverts", Value::Bool(v))),
             _ => {
                 self.global_other(node);
                 return;
@@ -976,7 +982,23 @@ impl Mapper {
                 self.bare(node);
                 section.set(keyword, Value::Bool(true), &node.at);
             }
-            "lower_prio_no_advert" | "higher_prio_send_advert" | "notify_priority_changes" => {
+            // vrrp_parser.c vrrp_skip_check_adv_addr_handler sets it for
+            // any true or false word: `skip_check_adv_addr off` is on.
+            "skip_check_adv_addr" => {
+                if let Some(on) = self.flag(node) {
+                    if !on {
+                        self.adjust_node(
+                            node,
+                            "read as on: keepalived sets it whatever true or false word follows",
+                        );
+                    }
+                    section.set(keyword, Value::Bool(true), &node.at);
+                }
+            }
+            "lower_prio_no_advert"
+            | "higher_prio_send_advert"
+            | "notify_priority_changes"
+            | "owner_ignore_adverts" => {
                 if let Some(on) = self.flag(node) {
                     section.set(keyword, Value::Bool(on), &node.at);
                 }

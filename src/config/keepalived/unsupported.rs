@@ -40,8 +40,6 @@ const IPVLAN: Why = "vipd makes VMACs (macvlan), not ipvlan interfaces";
 const NOTIFY_EXTRA: Why =
     "vipd runs notify_master, notify_backup, notify_fault, notify_stop, notify_master_rx_lower_pri and notify; a deleted instance is notified as STOP";
 const PRIMARY: Why = "vipd always tracks the instance's interface: down means FAULT";
-const SOURCE_CHECK: Why =
-    "vipd always checks that advertised addresses match its own, as the RFC says";
 
 pub const ADDRESS_OPTION: Why =
     "vipd adds an address with brd, dev, scope, label and no_track only; this option is left out";
@@ -181,7 +179,6 @@ const GLOBAL: &[(Why, &[&str])] = &[
         ],
     ),
     (STRICT, &["vrrp_strict"]),
-    (SOURCE_CHECK, &["vrrp_skip_check_adv_addr"]),
     (
         FIFO_SCRIPT,
         &[
@@ -255,7 +252,6 @@ pub fn instance(keyword: &str) -> Option<Why> {
         "dont_track_primary" => PRIMARY,
         "mcast_dst_ip" => MCAST_GROUP,
         "strict_mode" => STRICT,
-        "skip_check_adv_addr" => SOURCE_CHECK,
         "notify_deleted" => NOTIFY_EXTRA,
         "smtp_alert" => EMAIL,
         "lvs_sync_daemon_interface" => LVS,
