@@ -338,7 +338,7 @@ fn no_accept_mode_runs_and_the_table_name_is_checked() {
         let text = errors_of(&[jail.directory().join("badtable.yaml")]).to_string();
         assert!(
             text.contains(
-                "badtable.yaml:1: nftables.table: \"\": expected a table name of 1..255 bytes"
+                "badtable.yaml:1: nftables.table: \"\": expected a table name nft can address"
             ),
             "{text}"
         );

@@ -135,18 +135,35 @@ fn forged(lab: &Lab, vrid: u8, vip: Ipv4Addr, priority: u8, interval_cs: u32) ->
     raw::ip_packet(source, 255, &payload)
 }
 
+/// What host 1 sent after host 2's forged advert, within the window.
+struct Heard {
+    /// Priorities of its adverts for the VRID.
+    adverts: Vec<u8>,
+    /// Gratuitous ARPs for the VIP.
+    garps: usize,
+}
+
 /// On host 2: waits for one of host 1's adverts for `vrid` (so that its
 /// next one is a whole interval away), sends `packet` at once, and
-/// returns the priorities of host 1's adverts for `vrid` heard within
-/// `window` after it: answers, when `window` is shorter than the interval.
-fn answers(lab: &Lab, vrid: u8, packet: Vec<u8>, window: Duration) -> Vec<u8> {
+/// returns what host 1 sends within `window` after it: answers, when
+/// `window` is shorter than the interval, and its gratuitous ARPs for `vip`.
+fn answers(lab: &Lab, vrid: u8, vip: Ipv4Addr, packet: Vec<u8>, window: Duration) -> Heard {
     let (own, from) = (raw::v4(lab.host(2).ipv4), raw::v4(lab.host(1).ipv4));
     raw::in_host(lab, 2, move || {
         let listener = Socket::new(Domain::IPV4, Type::RAW, Some(Protocol::from(112))).unwrap();
         listener.join_multicast_v4(&GROUP, &own).unwrap();
         listener
-            .set_read_timeout(Some(Duration::from_millis(50)))
+            .set_read_timeout(Some(Duration::from_millis(20)))
             .unwrap();
+        // Every ARP frame on eth0.
+        let arp = Socket::new(
+            Domain::PACKET,
+            Type::RAW,
+            Some(Protocol::from(i32::from((libc::ETH_P_ARP as u16).to_be()))),
+        )
+        .unwrap();
+        arp.bind_device(Some(b"eth0")).unwrap();
+        arp.set_nonblocking(true).unwrap();
         let sender = raw::sender();
         // (vrid, priority) of host 1's next advert, before `deadline`.
         let next = |deadline: Instant| -> Option<(u8, u8)> {
@@ -175,15 +192,30 @@ fn answers(lab: &Lab, vrid: u8, packet: Vec<u8>, window: Duration) -> Vec<u8> {
                 None => panic!("host 1 sent no advert for VRID {vrid}"),
             }
         }
+        // What came before the forged advert does not count.
+        let mut frame = [std::mem::MaybeUninit::<u8>::uninit(); 2048];
+        while arp.recv(&mut frame).is_ok() {}
         raw::send(&sender, &packet);
         let until = Instant::now() + window;
-        let mut heard = Vec::new();
+        let mut adverts = Vec::new();
         while let Some((v, priority)) = next(until) {
             if v == vrid {
-                heard.push(priority);
+                adverts.push(priority);
             }
         }
-        heard
+        let mut garps = 0;
+        while let Ok(n) = arp.recv(&mut frame) {
+            // SAFETY: recv initialised the first n bytes.
+            let f: Vec<u8> = frame[..n]
+                .iter()
+                .map(|b| unsafe { b.assume_init() })
+                .collect();
+            // Ethernet, then ARP: sender IP at 28, target IP at 38.
+            if f.len() >= 42 && f[28..32] == vip.octets() && f[38..42] == vip.octets() {
+                garps += 1;
+            }
+        }
+        Heard { adverts, garps }
     })
 }
 
@@ -206,7 +238,7 @@ fn answer_conf(lab: &Lab, fifo: &Path, track: &Path, rx_lower: &Path) -> PathBuf
             "    track_file {{\n        tf\n    }}\n    notify_priority_changes\n    notify_master_rx_lower_pri {}\n",
             rx_lower.display()
         ),
-        52 => "    lower_prio_no_advert\n".to_string(),
+        52 => "    lower_prio_no_advert\n    garp_lower_prio_repeat 0\n".to_string(),
         53 => "    higher_prio_send_advert\n".to_string(),
         _ => String::new(),
     }
@@ -219,7 +251,7 @@ fn answer_conf(lab: &Lab, fifo: &Path, track: &Path, rx_lower: &Path) -> PathBuf
     );
     for (vrid, vip) in ANSWER_VIPS {
         text.push_str(&format!(
-            "vrrp_instance VI_{vrid} {{\n    state BACKUP\n    interface eth0\n    virtual_router_id {vrid}\n    priority 200\n    version 3\n    advert_int 2\n    mcast_src_ip {h1}\n    virtual_ipaddress {{\n        {vip}\n    }}\n{}}}\n",
+            "vrrp_instance VI_{vrid} {{\n    state BACKUP\n    interface eth0\n    virtual_router_id {vrid}\n    priority 200\n    version 3\n    advert_int 2\n    garp_master_delay 0\n    mcast_src_ip {h1}\n    virtual_ipaddress {{\n        {vip}\n    }}\n{}}}\n",
             extra(vrid)
         ));
     }
@@ -257,33 +289,46 @@ fn a_master_answers_other_masters(test: &str, kind: Kind) {
     let higher = |vrid, vip| forged(&lab, vrid, vip, 250, 200);
     let [(v51, a51), (v52, a52), (v53, a53), (v54, a54)] = ANSWER_VIPS;
 
-    let answered = answers(&lab, v51, lower(v51, a51), window);
+    let log = || daemon.log_text();
+    let heard = answers(&lab, v51, a51, lower(v51, a51), window);
     assert_eq!(
-        answered,
+        heard.adverts,
         vec![200],
         "VI_51 answers a lower priority at once:\n{}",
-        daemon.log_text()
+        log()
     );
-    let answered = answers(&lab, v52, lower(v52, a52), window);
     assert_eq!(
-        answered,
+        heard.garps,
+        5,
+        "VI_51 announces again (garp_lower_prio_repeat 5):\n{}",
+        log()
+    );
+    let heard = answers(&lab, v52, a52, lower(v52, a52), window);
+    assert_eq!(
+        heard.adverts,
         Vec::<u8>::new(),
         "VI_52 (lower_prio_no_advert) does not:\n{}",
-        daemon.log_text()
+        log()
     );
-    let answered = answers(&lab, v53, higher(v53, a53), window);
     assert_eq!(
-        answered,
+        heard.garps,
+        0,
+        "VI_52 (garp_lower_prio_repeat 0) announces nothing:\n{}",
+        log()
+    );
+    let heard = answers(&lab, v53, a53, higher(v53, a53), window);
+    assert_eq!(
+        heard.adverts,
         vec![200],
         "VI_53 (higher_prio_send_advert) sends one before it yields:\n{}",
-        daemon.log_text()
+        log()
     );
-    let answered = answers(&lab, v54, higher(v54, a54), window);
+    let heard = answers(&lab, v54, a54, higher(v54, a54), window);
     assert_eq!(
-        answered,
+        heard.adverts,
         Vec::<u8>::new(),
         "VI_54 yields in silence:\n{}",
-        daemon.log_text()
+        log()
     );
     for vip in [a53, a54] {
         wait_for(DEADLINE, || !lab.has_address(1, IpAddr::V4(vip)))

@@ -19,6 +19,13 @@ fn expectation_of_key(key: &str) -> Option<&'static str> {
         "preempt" | "accept" => "true or false",
         "source_ip" | "address" => "an IPv4 or IPv6 address",
         "unicast_ttl" => "1..255",
+        "down_timer_adverts" => "1..100",
+        "no_virtual_ipaddress"
+        | "lower_prio_no_advert"
+        | "higher_prio_send_advert"
+        | "skip_check_adv_addr"
+        | "owner_ignore_adverts"
+        | "notify_priority_changes" => "true or false",
         "listen" => "ADDRESS:PORT, e.g. 127.0.0.1:9650",
         "min_ttl" | "max_ttl" => "0..255",
         "unicast_peer" => {
@@ -98,8 +105,19 @@ fn choices(names: &[&str]) -> String {
 /// A reading error's message, for the value at `path`.
 pub fn describe(kind: &Kind, path: &[String]) -> String {
     let key = path.last().map(String::as_str).unwrap_or("");
+    let under = |parent: &str| path.len() >= 2 && path[path.len() - 2] == parent;
     let expected = |serde_expected: &str| {
-        expectation_of_key(key)
+        let of_key = match key {
+            // nftables' chain priority is not an instance's priority.
+            "priority" if under("nftables") => {
+                Some("a whole number (the chain priority; -1 by default)")
+            }
+            "table" if under("nftables") => {
+                Some("a table name: a letter or _, then letters, digits, _ or .")
+            }
+            _ => expectation_of_key(key),
+        };
+        of_key
             .map(str::to_string)
             .unwrap_or_else(|| expectation_of_type(serde_expected))
     };
@@ -169,6 +187,17 @@ mod tests {
         assert_eq!(
             describe(&text, &path("priority")),
             "expected 1..255, got \"high\""
+        );
+        assert_eq!(
+            describe(&kind, &path("down_timer_adverts")),
+            "expected 1..100, got 300"
+        );
+        // nftables' priority is a chain's, not an instance's.
+        let chain = vec!["nftables".to_string(), "priority".to_string()];
+        let words = Kind::InvalidType(Actual::Str("abc".into()), "i32".into());
+        assert_eq!(
+            describe(&words, &chain),
+            "expected a whole number (the chain priority; -1 by default), got \"abc\""
         );
     }
 

@@ -259,6 +259,12 @@ pub struct InstanceConfig {
     pub garp_master_refresh: Interval,
     #[serde(default = "defaults::garp_master_refresh_repeat")]
     pub garp_master_refresh_repeat: u32,
+    /// GARP/NA a master sends on hearing a lower priority (0: none) ...
+    #[serde(default = "defaults::garp_master_repeat")]
+    pub garp_lower_prio_repeat: u32,
+    /// ... and again after this (0: once).
+    #[serde(default = "defaults::garp_master_delay")]
+    pub garp_lower_prio_delay: Interval,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub track_script: Vec<TrackRef>,
     /// Interfaces whose link state counts (default weight 0: down = FAULT).

@@ -418,12 +418,11 @@ pub fn validate(loaded: &Loaded) -> Result<Settings, ConfigErrors> {
             priority: n.priority,
         },
     };
-    // NFT_TABLE_MAXNAMELEN is 256 with the final NUL.
-    if firewall.table.is_empty() || firewall.table.len() > 255 || firewall.table.contains('\0') {
+    if !crate::net::firewall::valid_table_name(&firewall.table) {
         errors.push(loaded.error(
             "nftables.table",
             format!(
-                "{:?}: expected a table name of 1..255 bytes",
+                "{:?}: expected a table name nft can address: a letter or _, then letters, digits, _ or ., at most 255",
                 firewall.table
             ),
         ));
@@ -662,6 +661,13 @@ fn instance_settings(
             }
         });
 
+    if c.no_virtual_ipaddress && !c.virtual_ipaddress.is_empty() {
+        warnings.push((
+            "no_virtual_ipaddress",
+            "has no effect: the instance has virtual_ipaddress, which it holds and advertises"
+                .into(),
+        ));
+    }
     // vrrp.c vrrp_complete_instance: "ignoring owner_ignore_adverts since
     // priority is not 255".
     if c.owner_ignore_adverts && c.priority != 255 {
@@ -747,6 +753,8 @@ fn instance_settings(
             delay: c.garp_master_delay.0,
             refresh: c.garp_master_refresh.0,
             refresh_repeat: c.garp_master_refresh_repeat,
+            lower_prio_repeat: c.garp_lower_prio_repeat,
+            lower_prio_delay: c.garp_lower_prio_delay.0,
         },
         unicast,
         excluded_addresses: excluded,

@@ -66,7 +66,7 @@ pub const INSTANCE_KEYWORDS: &[Keyword] = &[
     Keyword {
         key: r#"`no_virtual_ipaddress`"#,
         default: r#"`false`"#,
-        meaning: r#"`true`: the instance holds no address and its adverts carry none (keepalived 2.4; a notify script moves a cloud address); the family is `source_ip`'s or the first peer's, else IPv4"#,
+        meaning: r#"`true`: the instance may have no `virtual_ipaddress`; it then holds none and its adverts carry none (keepalived 2.2.8 and later; a notify script moves a cloud address); the family is `source_ip`'s or the first peer's, else IPv4"#,
     },
     Keyword {
         key: r#"`virtual_ipaddress_excluded`"#,
@@ -92,6 +92,11 @@ pub const INSTANCE_KEYWORDS: &[Keyword] = &[
         key: r#"`garp_master_refresh` / `garp_master_refresh_repeat`"#,
         default: r#"off / `1`"#,
         meaning: r#"`garp_master_refresh: 60`"#,
+    },
+    Keyword {
+        key: r#"`garp_lower_prio_repeat` / `garp_lower_prio_delay`"#,
+        default: r#"`5` / `5`"#,
+        meaning: r#"GARP/NA a master sends on hearing a lower-priority master, and again after the delay (`0`: none / no second burst)"#,
     },
     Keyword {
         key: r#"`track_script` / `track_interface` / `track_file`"#,

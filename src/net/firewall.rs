@@ -59,6 +59,19 @@ impl Default for FirewallSettings {
     }
 }
 
+/// A name `nft` can address without quoting (its identifier: a letter or
+/// `_`, then letters, digits, `_` or `.`), within NFT_TABLE_MAXNAMELEN.
+/// The kernel takes more, but a table nft cannot name an operator cannot
+/// list or delete.
+pub fn valid_table_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    name.len() <= 255
+        && chars
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.')
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum FirewallError {
     #[error("cannot open a netfilter netlink socket: {0}")]
@@ -781,6 +794,17 @@ mod tests {
         let second = u32::from_ne_bytes(bytes[0..4].try_into().unwrap()) as usize;
         let kind = u16::from_ne_bytes([bytes[second + 4], bytes[second + 5]]);
         assert_eq!(kind, (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_NEWTABLE);
+    }
+
+    #[test]
+    fn table_names_are_those_nft_can_address() {
+        for good in ["vipd", "keepalived", "_x", "vrrp_fw.2"] {
+            assert!(valid_table_name(good), "{good}");
+        }
+        let long = "x".repeat(256);
+        for bad in ["", "my table!", "2fw", "fw-1", "\"q\"", long.as_str()] {
+            assert!(!valid_table_name(bad), "{bad}");
+        }
     }
 
     #[test]

@@ -49,6 +49,8 @@ pub struct Instance {
     master_down_timer: Timer,
     announce_timer: Timer,
     refresh_timer: Timer,
+    /// garp_lower_prio_delay: the second burst after a lower priority.
+    lower_prio_timer: Timer,
     /// keepalived preempt_delay: until then a lower-priority master is
     /// deferred to. Set when the first such advert arrives.
     preempt_deadline: Option<Instant>,
@@ -91,6 +93,7 @@ impl Instance {
             master_down_timer: Timer::default(),
             announce_timer: Timer::default(),
             refresh_timer: Timer::default(),
+            lower_prio_timer: Timer::default(),
             preempt_deadline: None,
             last_immediate_answer: None,
             peer_master: None,
@@ -155,6 +158,7 @@ impl Instance {
             &self.master_down_timer,
             &self.announce_timer,
             &self.refresh_timer,
+            &self.lower_prio_timer,
             &self.fence_timer,
         ]
         .into_iter()
@@ -191,6 +195,9 @@ impl Instance {
         if self.refresh_timer.fire(now) && self.state == State::Master && self.holding {
             self.announce(self.params.announce.refresh_repeat);
             self.refresh_timer.arm(now, self.params.announce.refresh);
+        }
+        if self.lower_prio_timer.fire(now) && self.state == State::Master && self.holding {
+            self.announce(self.params.announce.lower_prio_repeat);
         }
     }
 
@@ -594,6 +601,15 @@ impl Instance {
                 self.send_advert(self.priority);
                 self.adver_timer.arm(now, interval);
             }
+            // garp_lower_prio_repeat / _delay: the lower master's GARPs
+            // pointed the LAN at it; point it back, now and once more.
+            if self.holding {
+                let schedule = self.params.announce;
+                self.announce(schedule.lower_prio_repeat);
+                if schedule.lower_prio_repeat > 0 && !schedule.lower_prio_delay.is_zero() {
+                    self.lower_prio_timer.arm(now, schedule.lower_prio_delay);
+                }
+            }
             self.actions.push_back(Action::MasterRxLowerPriority {
                 source,
                 priority: advert.priority,
@@ -689,6 +705,7 @@ impl Instance {
                 self.adver_timer.disarm();
                 self.announce_timer.disarm();
                 self.refresh_timer.disarm();
+                self.lower_prio_timer.disarm();
                 // Leaving without a better master taking over: tell the
                 // backups now (priority 0) so they wait only Skew_Time.
                 if matches!(to, State::Fault | State::Initialize) {
@@ -840,6 +857,7 @@ impl Instance {
             self.holding = false;
             self.announce_timer.disarm();
             self.refresh_timer.disarm();
+            self.lower_prio_timer.disarm();
             self.actions.push_back(Action::RemoveVips {
                 addresses: self.params.held_addresses(),
             });

@@ -622,6 +622,7 @@ fn announcements_follow_the_garp_schedule() {
         delay: Duration::from_secs(5),
         refresh: Duration::from_secs(60),
         refresh_repeat: 2,
+        ..AnnounceSchedule::default()
     };
     let (mut instance, became) = master(
         InstanceParams {
@@ -894,7 +895,7 @@ fn down_timer_adverts_sets_how_many_adverts_a_backup_misses() {
     );
 }
 
-/// keepalived 2.4's no_virtual_ipaddress: adverts carry no address, a
+/// keepalived's no_virtual_ipaddress (2.2.8 and later): adverts carry no address, a
 /// peer's empty adverts count, and the master holds nothing. An instance
 /// with addresses drops an empty advert.
 #[test]
@@ -999,4 +1000,45 @@ fn an_owner_ignoring_adverts_stays_master_and_counts_them() {
             .get(DropReason::OwnerIgnoresAdverts),
         1
     );
+}
+
+fn announced(actions: &[Action]) -> Vec<u32> {
+    actions
+        .iter()
+        .filter_map(|a| match a {
+            Action::Announce { count, .. } => Some(*count),
+            _ => None,
+        })
+        .collect()
+}
+
+/// garp_lower_prio_repeat / _delay (keepalived's defaults: 5 and 5 s): a
+/// master hearing a lower priority announces its addresses again, at
+/// once and after the delay; 0 turns it off.
+#[test]
+fn a_master_hearing_a_lower_priority_announces_again() {
+    for (repeat, delay) in [(5, 500), (2, 0), (0, 500)] {
+        let t0 = Instant::now();
+        let mut p = params(100);
+        p.announce = AnnounceSchedule {
+            delay: Duration::ZERO,
+            lower_prio_repeat: repeat,
+            lower_prio_delay: Centiseconds::new(delay).as_duration(),
+            ..AnnounceSchedule::default()
+        };
+        let (mut instance, became) = master(p, t0);
+        let lower = advert_from(&instance, 90);
+        instance.handle_packet(after(became, 10), ip(LOWER_PEER), Ok(lower));
+        let expected: Vec<u32> = if repeat > 0 { vec![repeat] } else { vec![] };
+        assert_eq!(announced(&drain(&mut instance)), expected, "{repeat}");
+        let second = after(became, 10 + delay);
+        instance.handle_timeout(second);
+        let again = announced(&drain(&mut instance));
+        let expected: Vec<u32> = if repeat > 0 && delay > 0 {
+            vec![repeat]
+        } else {
+            vec![]
+        };
+        assert_eq!(again, expected, "{repeat} after {delay} cs");
+    }
 }

@@ -250,7 +250,7 @@ impl AddressList {
     }
 
     /// Builds a list from addresses that must all be of one family.
-    /// No address (keepalived 2.4's `no_virtual_ipaddress`).
+    /// No address (keepalived's `no_virtual_ipaddress` (2.2.8 and later)).
     pub fn empty(ipv6: bool) -> AddressList {
         if ipv6 {
             AddressList::V6(Vec::new())
@@ -443,7 +443,7 @@ impl Advert {
             return Err(DecodeError::V2OverIpv6);
         }
         // A count of 0 is decoded: RFC 5798 asks for at least one, but
-        // keepalived 2.4's `no_virtual_ipaddress` instances send none and
+        // keepalived's `no_virtual_ipaddress` (2.2.8 and later) instances send none and
         // keepalived accepts them when it has none either (vrrp.c
         // `vrrp_check_packet` compares the count with its own). The
         // instance decides (`Instance::check_advert`).
@@ -790,7 +790,7 @@ mod tests {
         assert_eq!(too_many.encode(&ep), Err(EncodeError::AddressCount(256)));
     }
 
-    /// keepalived 2.4's no_virtual_ipaddress: an advert with no address
+    /// keepalived's no_virtual_ipaddress (2.2.8 and later): an advert with no address
     /// goes on the wire and comes back as it was.
     #[test]
     fn an_advert_with_no_address_round_trips() {

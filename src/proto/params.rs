@@ -44,6 +44,13 @@ pub struct AnnounceSchedule {
     pub refresh: Duration,
     /// Announcements per refresh burst (`garp_master_refresh_repeat`).
     pub refresh_repeat: u32,
+    /// A master hearing a lower priority announces this many at once
+    /// (`garp_lower_prio_repeat`; keepalived's default is the global
+    /// garp_master_repeat, 5; 0 is off) ...
+    pub lower_prio_repeat: u32,
+    /// ... and as many again after this (`garp_lower_prio_delay`; zero:
+    /// no second burst).
+    pub lower_prio_delay: Duration,
 }
 
 impl Default for AnnounceSchedule {
@@ -53,6 +60,8 @@ impl Default for AnnounceSchedule {
             delay: Duration::from_secs(5),
             refresh: Duration::ZERO,
             refresh_repeat: 1,
+            lower_prio_repeat: 5,
+            lower_prio_delay: Duration::from_secs(5),
         }
     }
 }
@@ -166,7 +175,7 @@ pub struct InstanceParams {
     pub primary_address: IpAddr,
     /// The addresses advertised and held while master, all of one family.
     pub virtual_addresses: Vec<VirtualAddress>,
-    /// keepalived 2.4's `no_virtual_ipaddress`: the instance may have no
+    /// keepalived's `no_virtual_ipaddress` (2.2.8 and later): the instance may have no
     /// address at all (adverts carry none; a notify script moves a cloud
     /// address). The family is then the primary address's.
     pub no_virtual_ipaddress: bool,

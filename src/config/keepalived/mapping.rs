@@ -154,6 +154,11 @@ pub fn map(nodes: &[Node]) -> Result<Mapped, Vec<Refused>> {
 struct Globals {
     /// (instance key, value, where)
     instance_defaults: Vec<(&'static str, Value, Position)>,
+    /// Defaults of defaults, below every instance_defaults entry:
+    /// vrrp_garp_master_repeat/_delay are garp_lower_prio_*'s unless
+    /// vrrp_garp_lower_prio_* say otherwise (vrrp.c init_global_data
+    /// defaults, keepalived 2.2.7 line 4506).
+    derived_defaults: Vec<(&'static str, Value, Position)>,
 }
 
 /// The address family of an instance: keepalived takes it from the first
@@ -474,8 +479,28 @@ impl Mapper {
                 .value(node)
                 .and_then(|v| self.version(node, v))
                 .map(|v| ("version", json!(v))),
-            "vrrp_garp_master_delay" => self.garp_delay(node).map(|v| ("garp_master_delay", v)),
-            "vrrp_garp_master_repeat" => self.repeat(node).map(|v| ("garp_master_repeat", v)),
+            "vrrp_garp_master_delay" => self.garp_delay(node).map(|v| {
+                globals.derived_defaults.push((
+                    "garp_lower_prio_delay",
+                    v.clone(),
+                    node.at.clone(),
+                ));
+                ("garp_master_delay", v)
+            }),
+            "vrrp_garp_master_repeat" => self.repeat(node).map(|v| {
+                globals.derived_defaults.push((
+                    "garp_lower_prio_repeat",
+                    v.clone(),
+                    node.at.clone(),
+                ));
+                ("garp_master_repeat", v)
+            }),
+            "vrrp_garp_lower_prio_delay" => {
+                self.garp_delay(node).map(|v| ("garp_lower_prio_delay", v))
+            }
+            "vrrp_garp_lower_prio_repeat" => self
+                .lower_prio_repeat(node)
+                .map(|v| ("garp_lower_prio_repeat", v)),
             "vrrp_garp_master_refresh" => {
                 self.garp_refresh(node).map(|v| ("garp_master_refresh", v))
             }
@@ -547,13 +572,20 @@ impl Mapper {
             "nftables" => match node.args() {
                 [] => self.adjust_node(
                     node,
-                    "accept: false instances drop traffic in vipd's own table, vipd (keepalived's is named keepalived)",
+                    "no name: vipd uses its own table, vipd, not keepalived's default (keepalived), so that it never deletes keepalived's",
                 ),
                 [table, rest @ ..] => {
                     if !rest.is_empty() {
                         self.drop_part(node, unsupported::NO_EFFECT_HERE);
                     }
-                    self.nftables("table", text(table), &node.at);
+                    if crate::net::firewall::valid_table_name(table) {
+                        self.nftables("table", text(table), &node.at);
+                    } else {
+                        self.adjust_node(
+                            node,
+                            format!("{table:?} ignored: nft cannot address a table so named (a letter or _, then letters, digits, _ or .); vipd uses its own, vipd"),
+                        );
+                    }
                 }
             },
             "nftables_priority" => {
@@ -645,7 +677,11 @@ impl Mapper {
                 .instance_facts
                 .get(name)
                 .is_some_and(|f| f.family == Some(Family::V6));
-            for (key, value, at) in &globals.instance_defaults {
+            for (key, value, at) in globals
+                .instance_defaults
+                .iter()
+                .chain(&globals.derived_defaults)
+            {
                 // vrrp.c vrrp_complete_instance: an IPv6 instance with no
                 // version of its own is VRRPv3, whatever vrrp_version says.
                 if *key == "version" && ipv6 {
@@ -680,7 +716,7 @@ impl Mapper {
             }
             // vrrp.c vrrp_complete_instance: a VRRPv2 IPv4 instance with
             // no address runs ("at least one is sensible"); v3 or IPv6
-            // needs no_virtual_ipaddress (keepalived 2.4), or is refused.
+            // needs no_virtual_ipaddress (keepalived 2.2.8), or is refused.
             let has_addresses = instance
                 .get("virtual_ipaddress")
                 .and_then(Value::as_array)
@@ -832,6 +868,19 @@ impl Mapper {
         }
     }
 
+    /// garp_lower_prio_repeat: a count, 0 is none (vrrp_parser.c reads
+    /// 0..INT_MAX, leniently).
+    fn lower_prio_repeat(&mut self, node: &Node) -> Option<Value> {
+        let word = self.value(node)?;
+        match self.lenient_unsigned(node, word, 0, i32::MAX as u64) {
+            Ok(v) => Some(json!(v)),
+            Err(why) => {
+                self.adjust_node(node, format!("{why}: ignored, as keepalived ignores it"));
+                None
+            }
+        }
+    }
+
     /// garp_master_repeat and _refresh_repeat: a count, 0 read as 1.
     fn repeat(&mut self, node: &Node) -> Option<Value> {
         let word = self.value(node)?;
@@ -947,6 +996,16 @@ impl Mapper {
             }
             "garp_master_repeat" | "garp_master_refresh_repeat" => {
                 if let Some(v) = self.repeat(node) {
+                    section.set(keyword, v, &node.at);
+                }
+            }
+            "garp_lower_prio_delay" => {
+                if let Some(v) = self.garp_delay(node) {
+                    section.set(keyword, v, &node.at);
+                }
+            }
+            "garp_lower_prio_repeat" => {
+                if let Some(v) = self.lower_prio_repeat(node) {
                     section.set(keyword, v, &node.at);
                 }
             }

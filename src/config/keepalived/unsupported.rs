@@ -21,7 +21,7 @@ const NFTABLES_EXTRA: Why =
 pub const NO_EFFECT_HERE: Why = "has no effect in vipd";
 const MCAST_GROUP: Why =
     "vipd sends to the RFC's groups (224.0.0.18, ff02::12), which every VRRP host listens to";
-const GARP_EXTRA: Why = "vipd sends GARP/NA when it becomes master and every garp_master_refresh, with garp_master_delay and garp_master_repeat";
+const GARP_EXTRA: Why = "vipd sends GARP/NA when it becomes master, every garp_master_refresh, and on hearing a lower priority (garp_lower_prio_*), back to back; not on extra interfaces or spaced out";
 const FIFO_SCRIPT: Why =
     "vipd writes state changes to notify_fifo; it runs no reader script for it, and does not rewrite states on reload";
 const BUFFERS: Why = "kernel buffer sizes: vipd sizes its own sockets";
@@ -169,8 +169,6 @@ const GLOBAL: &[(Why, &[&str])] = &[
     (
         GARP_EXTRA,
         &[
-            "vrrp_garp_lower_prio_delay",
-            "vrrp_garp_lower_prio_repeat",
             "vrrp_garp_interval",
             "vrrp_gna_interval",
             "vrrp_min_garp",
@@ -255,10 +253,7 @@ pub fn instance(keyword: &str) -> Option<Why> {
         "notify_deleted" => NOTIFY_EXTRA,
         "smtp_alert" => EMAIL,
         "lvs_sync_daemon_interface" => LVS,
-        "garp_lower_prio_delay"
-        | "garp_lower_prio_repeat"
-        | "garp_extra_if"
-        | "vmac_garp_intvl" => GARP_EXTRA,
+        "garp_extra_if" | "vmac_garp_intvl" => GARP_EXTRA,
         "kernel_rx_buf_size" => BUFFERS,
         "linkbeat_use_polling" => LINKBEAT,
         "native_ipv6" => "deprecated in keepalived: the addresses decide the family, in vipd too",

@@ -292,7 +292,7 @@ fn a_script_line_keeps_its_arguments() {
 }
 
 /// keepalived 2.2.7 and 2.4.3 run a VRRPv2 IPv4 instance with no address
-/// ("at least one is sensible"); 2.4's no_virtual_ipaddress says it on
+/// ("at least one is sensible"); 2.2.8's no_virtual_ipaddress says it on
 /// purpose, for v3 too.
 #[test]
 fn an_instance_without_addresses_runs_as_keepalived_runs_it() {
