@@ -109,6 +109,23 @@ fn no_accept_story(test: &str, flavour: Flavour) {
     expect_only(&lab, vip, 1, "A master again", &[&a]);
     assert!(!answers(&lab, 2, vip), "accept off again: A drops it");
 
+    // Something else deletes every table (`nft flush ruleset`, as
+    // `systemctl reload nftables` does): vipd makes its own again within
+    // its check period, with the address in it.
+    let flushed = lab.exec(1, "nft", &["flush", "ruleset"]).unwrap();
+    assert!(flushed.status.success(), "{flushed:?}");
+    wait_for(DEADLINE, || {
+        table(&lab, 1, family, "vipd").is_some_and(|t| t.contains(&vip.to_string()))
+    })
+    .unwrap_or_else(|| panic!("the table was not made again:\n{}", a.log_text()));
+    assert!(!answers(&lab, 2, vip), "dropped again after the flush");
+    assert!(
+        a.log_text()
+            .contains("was deleted by something else: made again"),
+        "{}",
+        a.log_text()
+    );
+
     // At exit the table goes.
     stop(&mut lab, &a, Signal::SIGTERM).expect("A stops");
     assert_eq!(
@@ -127,14 +144,16 @@ fn no_accept_story(test: &str, flavour: Flavour) {
         table(&lab, 1, family, "vipd").is_some(),
         "a killed run leaves it"
     );
-    lab.exec(
-        1,
-        "ip",
-        &["addr", "flush", "dev", "eth0", "to", &vip.to_string()],
-    )
-    .unwrap();
+    assert!(lab.has_address(1, vip), "a killed run leaves its address");
     let config = yaml(&lab, 1, flavour, 200, true);
     let a = start_vipd(&mut lab, 1, &config, "4", &[]);
+    // Backup first: the address the killed run left goes.
+    wait_for(DEADLINE, || !lab.has_address(1, vip)).unwrap_or_else(|| {
+        panic!(
+            "the address left by the killed run stays:\n{}",
+            a.log_text()
+        )
+    });
     expect_only(&lab, vip, 1, "A master, accept on", &[&a]);
     assert_eq!(table(&lab, 1, family, "vipd"), None, "cleaned at start");
     assert!(

@@ -653,3 +653,48 @@ fn keepalived_skips_checking_a_known_masters_addresses() {
         Kind::Keepalived,
     );
 }
+
+/// vrrp_startup_delay 4: a backup alone on the LAN takes over no sooner
+/// than 4 s plus its Master_Down_Interval (3.6 s) after the daemon starts,
+/// where without it 3.6 s would do.
+fn startup_delay_holds_the_first_takeover(test: &str, kind: Kind) {
+    let Some(mut lab) = lab_for(test, kind, 1) else {
+        return;
+    };
+    let vip: IpAddr = "192.0.2.191".parse().unwrap();
+    let text = format!(
+        "global_defs {{\n    router_id h1\n    vrrp_startup_delay 4\n}}\n\
+         vrrp_instance VI_91 {{\n    state BACKUP\n    interface eth0\n    virtual_router_id 91\n    priority 100\n    version 3\n    advert_int 1\n    mcast_src_ip {}\n    virtual_ipaddress {{\n        {vip}\n    }}\n}}\n",
+        lab.host(1).ipv4
+    );
+    let conf = lab.dir.join("startup-delay.conf");
+    fs::write(&conf, text).unwrap();
+    let started = Instant::now();
+    let daemon = start(&mut lab, 1, kind, &conf, "1");
+    wait_for(Duration::from_secs(40), || lab.has_address(1, vip))
+        .unwrap_or_else(|| panic!("never took over:\n{}", daemon.log_text()));
+    let took = started.elapsed();
+    println!("{kind:?} took over {took:?} after start");
+    assert!(
+        took >= Duration::from_millis(7_000),
+        "{kind:?} took over {took:?} after start: the delay (4 s) plus Master_Down_Interval (3.6 s) is 7.6 s\n{}",
+        daemon.log_text()
+    );
+    stop(&mut lab, &daemon, Signal::SIGTERM);
+}
+
+#[test]
+fn vipd_delays_its_first_takeover_by_startup_delay() {
+    startup_delay_holds_the_first_takeover(
+        "vipd_delays_its_first_takeover_by_startup_delay",
+        Kind::Vipd,
+    );
+}
+
+#[test]
+fn keepalived_delays_its_first_takeover_by_startup_delay() {
+    startup_delay_holds_the_first_takeover(
+        "keepalived_delays_its_first_takeover_by_startup_delay",
+        Kind::Keepalived,
+    );
+}

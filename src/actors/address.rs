@@ -265,7 +265,7 @@ impl AddressActor {
         &mut self,
         instance: String,
         addresses: Vec<VirtualAddress>,
-        guarded: std::collections::HashSet<IpAddr>,
+        keep_guard: bool,
     ) -> impl std::future::Future<Output = bool> {
         let current = self.link.as_ref().map(|l| l.index);
         let placed: Vec<(u32, VirtualAddress)> = addresses
@@ -288,15 +288,11 @@ impl AddressActor {
                 };
                 removed &= gone;
                 // Once it is off the interface (one still there keeps
-                // its rule).
-                if let (true, true, Some(firewall)) = (
-                    gone,
-                    guarded.contains(&vip.address),
-                    crate::net::firewall::started(),
-                ) {
-                    if let Err(error) = firewall.unguard(vip.address).await {
-                        tracing::error!(%instance, address = %vip.address, %error, "({instance}) cannot stop dropping traffic to {}: {error}", vip.address);
-                    }
+                // its rule). The firewall knows what it guards: asking
+                // for any address is safe, and one guarded however this
+                // actor forgot it is let go.
+                if gone && !keep_guard {
+                    unguard(&instance, vip.address).await;
                 }
             }
             removed
@@ -340,9 +336,17 @@ impl AddressActor {
             }
             // no_track: keepalived leaves it gone until the next
             // time the instance becomes master.
-            Some((instance, _)) => {
+            Some((instance, held)) => {
                 phrases::untracked_address_removed(&instance, address, &self.interface);
                 self.claimed.remove(&address);
+                if held.guard {
+                    ctx.wait(
+                        async move {
+                            unguard(&instance, address).await;
+                        }
+                        .into_actor(self),
+                    );
+                }
             }
             None => {}
         }
@@ -368,7 +372,7 @@ impl AddressActor {
                 .collect();
             if !stale.is_empty() {
                 // Still claimed, added again to the new link: still guarded.
-                let removal = self.remove("relink".into(), stale, Default::default());
+                let removal = self.remove("relink".into(), stale, true);
                 ctx.wait(
                     async move {
                         removal.await;
@@ -443,6 +447,15 @@ async fn guard(instance: &str, vip: VirtualAddress) {
     }
 }
 
+/// The address is no longer held: traffic to it need not be dropped.
+async fn unguard(instance: &str, address: IpAddr) {
+    if let Some(firewall) = crate::net::firewall::started() {
+        if let Err(error) = firewall.unguard(address).await {
+            tracing::error!(%instance, %address, %error, "({instance}) cannot stop dropping traffic to {address}: {error}");
+        }
+    }
+}
+
 impl Handler<LinkChange> for AddressActor {
     type Result = ();
 
@@ -497,16 +510,11 @@ impl Handler<Release> for AddressActor {
     /// holds the mailbox (in order with adds), and the reply's future
     /// runs only after it.
     fn handle(&mut self, release: Release, ctx: &mut Context<Self>) -> Self::Result {
-        let mut guarded = std::collections::HashSet::new();
         for vip in &release.addresses {
-            if let Some((_, held)) = self.claimed.remove(&vip.address) {
-                if held.guard {
-                    guarded.insert(vip.address);
-                }
-            }
+            self.claimed.remove(&vip.address);
         }
         let (done, outcome) = tokio::sync::oneshot::channel();
-        let removal = self.remove(release.instance, release.addresses, guarded);
+        let removal = self.remove(release.instance, release.addresses, false);
         ctx.wait(
             async move {
                 let _ = done.send(removal.await);

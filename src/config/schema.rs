@@ -57,6 +57,11 @@ pub struct Config {
     /// and `nftables_priority`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub nftables: Option<NftablesConfig>,
+    /// After vipd starts (not after a reload), a backup takes over no
+    /// sooner than this plus its Master_Down_Interval (keepalived's
+    /// vrrp_startup_delay: time for the network to come up at boot).
+    #[serde(default, skip_serializing_if = "Interval::is_zero")]
+    pub startup_delay: Interval,
 }
 
 /// `nftables: { table: vipd, priority: -1 }`.
@@ -448,6 +453,10 @@ pub struct Interval(pub Duration);
 impl Interval {
     pub const fn secs(s: u64) -> Interval {
         Interval(Duration::from_secs(s))
+    }
+
+    pub fn is_zero(&self) -> bool {
+        self.0.is_zero()
     }
 }
 

@@ -65,6 +65,8 @@ pub struct Settings {
     pub quorum: Option<super::quorum::QuorumSettings>,
     /// The nftables table `accept: false` instances drop traffic in.
     pub firewall: FirewallSettings,
+    /// keepalived's vrrp_startup_delay (applied at start, not reload).
+    pub startup_delay: std::time::Duration,
     /// What is accepted but probably not what was meant, with file:line:
     /// key; `vipd check` prints them on stderr and `vipd run` logs them.
     pub warnings: Vec<ConfigError>,
@@ -436,6 +438,7 @@ pub fn validate(loaded: &Loaded) -> Result<Settings, ConfigErrors> {
             health,
             quorum,
             firewall,
+            startup_delay: config.startup_delay.0,
             warnings,
         })
     } else {
@@ -768,6 +771,8 @@ fn instance_settings(
             skip_check_adv_addr: c.skip_check_adv_addr,
             owner_ignore_adverts: c.owner_ignore_adverts && c.priority == 255,
         },
+        // The daemon's start sets it (a reload does not delay).
+        startup_delay: std::time::Duration::ZERO,
     };
     for problem in params.problems() {
         if !unread.contains(&problem.param()) {

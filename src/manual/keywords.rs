@@ -233,6 +233,11 @@ pub const TOP_LEVEL_KEYS: &[Keyword] = &[
         meaning: r#"`{ listen: "127.0.0.1:9650" }`: Prometheus `GET /metrics`"#,
     },
     Keyword {
+        key: r#"`startup_delay`"#,
+        default: r#"`0`"#,
+        meaning: r#"`30s`: after vipd starts (not after a reload), a backup takes over no sooner than this plus its Master_Down_Interval (keepalived's `vrrp_startup_delay`: time for the network at boot)"#,
+    },
+    Keyword {
         key: r#"`nftables`"#,
         default: r#"`{ table: vipd, priority: -1 }`"#,
         meaning: r#"the nftables table (one per family) and chain priority `accept: false` instances drop traffic with; fixed until restart"#,

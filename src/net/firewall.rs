@@ -11,7 +11,11 @@
 //!
 //! An address joins the set before it is added to the interface and
 //! leaves it after it is removed, so it is never held unguarded. At start
-//! the table left by a run that crashed is deleted; at exit, the table.
+//! the table left by a run that crashed is deleted; at exit, the table
+//! (unless an address is still guarded). What the sets must hold is
+//! kept here, not trusted to the kernel: a table something else deleted
+//! (`nft flush ruleset`) is made again at the next change, or within
+//! VERIFY_EVERY.
 //!
 //! Why netlink by hand and not the `nft` program or a library: `nft` is a
 //! process start per takeover, and started by a daemon that dropped to
@@ -30,7 +34,7 @@ use std::collections::HashSet;
 use std::io;
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::mpsc::{sync_channel, SyncSender, TrySendError};
+use std::sync::mpsc::{sync_channel, RecvTimeoutError, SyncSender, TrySendError};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
@@ -41,6 +45,9 @@ use tokio::sync::oneshot;
 pub const QUEUE_BOUND: usize = 256;
 /// How long the kernel may take to answer one batch.
 const ANSWER_TIMEOUT: Duration = Duration::from_secs(5);
+/// How often, while addresses are guarded, the table is checked (and
+/// made again if something deleted it).
+const VERIFY_EVERY: Duration = Duration::from_secs(10);
 
 /// The table's name and its chains' priority (keepalived's `nftables
 /// NAME` and `nftables_priority`, whose defaults are `keepalived` and -1).
@@ -125,7 +132,15 @@ impl Firewall {
             .name("vipd-firewall".into())
             .spawn(move || {
                 let mut tables = Tables::new(settings);
-                while let Ok(request) = rx.recv() {
+                loop {
+                    let request = match rx.recv_timeout(VERIFY_EVERY) {
+                        Ok(request) => request,
+                        Err(RecvTimeoutError::Timeout) => {
+                            tables.verify();
+                            continue;
+                        }
+                        Err(RecvTimeoutError::Disconnected) => return,
+                    };
                     match request {
                         Request::Clean(done) => {
                             let _ = done.send(tables.clean());
@@ -137,7 +152,7 @@ impl Firewall {
                             let _ = done.send(tables.unguard(address));
                         }
                         Request::Remove(done) => {
-                            let _ = done.send(tables.clean());
+                            let _ = done.send(tables.remove());
                         }
                     }
                 }
@@ -216,8 +231,10 @@ struct Tables {
     settings: FirewallSettings,
     socket: Option<Socket>,
     made: [bool; 2],
+    /// What the sets must hold: every address guarded and not unguarded.
     guarded: HashSet<IpAddr>,
     seq: u32,
+    verify_failed_logged: bool,
 }
 
 /// nfgenmsg families.
@@ -236,6 +253,7 @@ impl Tables {
             made: [false; 2],
             guarded: HashSet::new(),
             seq: 0,
+            verify_failed_logged: false,
         }
     }
 
@@ -270,32 +288,83 @@ impl Tables {
         Ok(())
     }
 
+    /// At exit: the tables go, unless an address is still guarded (its
+    /// release did not finish): then they stay, and the next start
+    /// deletes them.
+    fn remove(&mut self) -> Result<(), FirewallError> {
+        if let Some(address) = self.guarded.iter().next() {
+            tracing::warn!(%address, "{address} is still guarded: vipd's nftables table {} stays (the next start deletes it)", self.settings.table);
+            return Ok(());
+        }
+        self.clean()
+    }
+
+    /// `guarded` is what the set must hold; the kernel is not trusted to
+    /// still have it (`nft flush ruleset`, firewalld, `systemctl reload
+    /// nftables` delete every table): an element is always sent, and a
+    /// table found missing is made again with every guarded address.
     fn guard(&mut self, address: IpAddr) -> Result<(), FirewallError> {
+        self.guarded.insert(address);
         let ipv6 = address.is_ipv6();
         if !self.made[family_index(ipv6)] {
-            let batch = self.setup(ipv6);
-            self.send(batch)?;
-            self.made[family_index(ipv6)] = true;
-        }
-        if self.guarded.contains(&address) {
-            return Ok(());
+            return self.rebuild(ipv6);
         }
         let mut batch = Batch::new(self.next_seq());
         batch.element(NFT_MSG_NEWSETELEM, &self.settings.table, address);
-        self.send(batch)?;
-        self.guarded.insert(address);
-        Ok(())
+        match self.send(batch) {
+            Err(FirewallError::Kernel(e)) if e.raw_os_error() == Some(libc::ENOENT) => {
+                tracing::warn!(table = %self.settings.table, "vipd's nftables table {} was deleted by something else: made again", self.settings.table);
+                self.rebuild(ipv6)
+            }
+            result => result,
+        }
     }
 
+    /// Stops dropping `address`; one not in the set (or no set) is fine.
     fn unguard(&mut self, address: IpAddr) -> Result<(), FirewallError> {
-        if !self.guarded.contains(&address) {
+        self.guarded.remove(&address);
+        let ipv6 = address.is_ipv6();
+        if !self.made[family_index(ipv6)] {
             return Ok(());
         }
         let mut batch = Batch::new(self.next_seq());
         batch.element(NFT_MSG_DELSETELEM, &self.settings.table, address);
+        match self.send(batch) {
+            Err(FirewallError::Kernel(e)) if e.raw_os_error() == Some(libc::ENOENT) => Ok(()),
+            result => result,
+        }
+    }
+
+    /// The family's table from scratch, holding every guarded address of
+    /// the family, in one transaction.
+    fn rebuild(&mut self, ipv6: bool) -> Result<(), FirewallError> {
+        let mut batch = self.setup(ipv6);
+        for address in self.guarded.iter().filter(|a| a.is_ipv6() == ipv6) {
+            batch.element(NFT_MSG_NEWSETELEM, &self.settings.table, *address);
+        }
+        self.made[family_index(ipv6)] = false;
         self.send(batch)?;
-        self.guarded.remove(&address);
+        self.made[family_index(ipv6)] = true;
         Ok(())
+    }
+
+    /// Every VERIFY_EVERY while addresses are guarded: each is sent again
+    /// (adding one present changes nothing), so a table deleted by
+    /// something else is back within that time, not at the next takeover.
+    fn verify(&mut self) {
+        for ipv6 in [false, true] {
+            let Some(address) = self.guarded.iter().find(|a| a.is_ipv6() == ipv6).copied() else {
+                continue;
+            };
+            if let Err(error) = self.guard(address) {
+                if !self.verify_failed_logged {
+                    self.verify_failed_logged = true;
+                    tracing::error!(%error, "cannot check vipd's nftables table {}: {error}", self.settings.table);
+                }
+                return;
+            }
+        }
+        self.verify_failed_logged = false;
     }
 
     /// The table, its set and chains, from scratch (a crashed run's table

@@ -51,6 +51,9 @@ pub struct Instance {
     refresh_timer: Timer,
     /// garp_lower_prio_delay: the second burst after a lower priority.
     lower_prio_timer: Timer,
+    /// vrrp_startup_delay: until then, Master_Down_Timer counts from
+    /// this instant, not from now.
+    delayed_until: Option<Instant>,
     /// keepalived preempt_delay: until then a lower-priority master is
     /// deferred to. Set when the first such advert arrives.
     preempt_deadline: Option<Instant>,
@@ -94,6 +97,7 @@ impl Instance {
             announce_timer: Timer::default(),
             refresh_timer: Timer::default(),
             lower_prio_timer: Timer::default(),
+            delayed_until: None,
             preempt_deadline: None,
             last_immediate_answer: None,
             peer_master: None,
@@ -209,6 +213,9 @@ impl Instance {
             Event::Startup | Event::Resume if self.started => {}
             Event::Startup => {
                 self.started = true;
+                if !self.params.startup_delay.is_zero() {
+                    self.delayed_until = Some(now + self.params.startup_delay);
+                }
                 if let Some(cause) = self.fault_cause() {
                     self.transition(now, State::Fault, Reason::Fault(cause));
                 } else if self.params.is_owner() {
@@ -517,7 +524,7 @@ impl Instance {
                 self.priority,
                 self.master_adver_interval,
             );
-            self.master_down_timer.arm(now, skew);
+            self.arm_down_timer(now, skew);
             return;
         }
         let defer = !self.params.preempt
@@ -624,7 +631,21 @@ impl Instance {
             self.master_adver_interval,
             self.params.advert_rules.down_timer_adverts,
         );
-        self.master_down_timer.arm(now, interval);
+        self.arm_down_timer(now, interval);
+    }
+
+    /// Master_Down_Timer runs `after` from now, or from the end of the
+    /// startup delay while it lasts.
+    fn arm_down_timer(&mut self, now: Instant, after: std::time::Duration) {
+        let from = match self.delayed_until {
+            Some(until) if now < until => until,
+            Some(_) => {
+                self.delayed_until = None;
+                now
+            }
+            None => now,
+        };
+        self.master_down_timer.arm(from, after);
     }
 
     /// A fault of this instance's own, not one its sync group gave it.

@@ -1042,3 +1042,22 @@ fn a_master_hearing_a_lower_priority_announces_again() {
         assert_eq!(again, expected, "{repeat} after {delay} cs");
     }
 }
+
+/// vrrp_startup_delay: a backup's Master_Down_Timer counts from the end
+/// of the delay while it lasts, adverts or not; after it, from now.
+#[test]
+fn startup_delay_holds_a_backup_back_then_lets_go() {
+    let t0 = Instant::now();
+    let mut p = params(100);
+    p.startup_delay = Duration::from_secs(10);
+    let mut instance = Instance::new(p).unwrap();
+    instance.handle_event(t0, Event::Startup);
+    let delayed = t0 + Duration::from_secs(10);
+    assert_eq!(instance.poll_timeout(), Some(delayed + MDI_V2_PRIO_100));
+    let master = advert_from(&instance, 110);
+    instance.handle_packet(after(t0, 300), ip(HIGHER_PEER), Ok(master.clone()));
+    assert_eq!(instance.poll_timeout(), Some(delayed + MDI_V2_PRIO_100));
+    let late = delayed + Duration::from_secs(1);
+    instance.handle_packet(late, ip(HIGHER_PEER), Ok(master));
+    assert_eq!(instance.poll_timeout(), Some(late + MDI_V2_PRIO_100));
+}

@@ -249,8 +249,7 @@ impl AddressList {
         }
     }
 
-    /// Builds a list from addresses that must all be of one family.
-    /// No address (keepalived's `no_virtual_ipaddress` (2.2.8 and later)).
+    /// No address (keepalived's `no_virtual_ipaddress`, 2.2.8 and later).
     pub fn empty(ipv6: bool) -> AddressList {
         if ipv6 {
             AddressList::V6(Vec::new())
@@ -259,6 +258,7 @@ impl AddressList {
         }
     }
 
+    /// Builds a list from addresses that must all be of one family.
     pub fn from_addresses(addresses: impl IntoIterator<Item = IpAddr>) -> Option<AddressList> {
         let mut iter = addresses.into_iter().peekable();
         match iter.peek()? {

@@ -195,6 +195,10 @@ pub struct InstanceParams {
     /// The quorum fence (etcd): hold the addresses only with its key.
     pub fence: Option<super::fence::FenceParams>,
     pub advert_rules: AdvertRules,
+    /// keepalived's vrrp_startup_delay: after the daemon starts, a backup
+    /// takes over no sooner than this plus its Master_Down_Interval
+    /// (vrrp_scheduler.c vrrp_init_instance_sands). Not after a reload.
+    pub startup_delay: Duration,
 }
 
 /// The parameter a problem is about, so that the layer that read it from
@@ -348,6 +352,7 @@ impl InstanceParams {
             auth_hmac: None,
             fence: None,
             advert_rules: AdvertRules::default(),
+            startup_delay: Duration::ZERO,
         }
     }
 

@@ -53,6 +53,8 @@ struct Queue {
     tx: mpsc::Sender<Queued>,
     dropped: Arc<AtomicU64>,
     full_logged: Arc<AtomicBool>,
+    /// notify_master_rx_lower_pri runs beside the queue, one at a time.
+    rx_lower_running: Arc<AtomicBool>,
 }
 
 /// What an instance or group holds to notify: its queue, and the
@@ -65,6 +67,7 @@ pub struct Notifier {
     fifo: Option<FifoQueue>,
     dropped: Arc<AtomicU64>,
     full_logged: Arc<AtomicBool>,
+    rx_lower_running: Arc<AtomicBool>,
 }
 
 impl Notifier {
@@ -73,7 +76,29 @@ impl Notifier {
     pub fn send(&self, notification: Notification) -> Result<(), QueueFull> {
         let scripts = match notification.notice {
             Notice::Entered(_) => true,
-            Notice::MasterRxLowerPriority => self.settings.master_rx_lower_pri.is_some(),
+            // Not in the state changes' queue: heard once an interval (a
+            // forger can make it so), a slow script would hold back
+            // notify_backup behind it. One runs at a time; the others are
+            // folded into it (the FIFO still gets every line).
+            Notice::MasterRxLowerPriority => {
+                if let Some(script) = self.settings.master_rx_lower_pri.clone() {
+                    if !self.rx_lower_running.swap(true, Ordering::AcqRel) {
+                        let (running, settings) =
+                            (self.rx_lower_running.clone(), self.settings.clone());
+                        let instance = self.subject.name().to_string();
+                        tokio::spawn(async move {
+                            if let Outcome::Failure(why) | Outcome::NotRun(why) =
+                                run_script(&script, &[], settings.run_as.as_ref(), settings.timeout)
+                                    .await
+                            {
+                                phrases::notify_script_failed(&instance, &script.line, &why);
+                            }
+                            running.store(false, Ordering::Release);
+                        });
+                    }
+                }
+                false
+            }
             // keepalived writes priority changes to the FIFO only, and
             // only when asked (vrrp_notify.c send_instance_priority_notifies).
             Notice::PriorityChanged { .. } if !self.settings.priority_changes => return Ok(()),
@@ -146,6 +171,7 @@ impl Notifiers {
             fifo,
             dropped: queue.dropped.clone(),
             full_logged: queue.full_logged.clone(),
+            rx_lower_running: queue.rx_lower_running.clone(),
         }
     }
 
@@ -194,6 +220,7 @@ fn spawn_queue(subject: Subject) -> Queue {
         tx,
         dropped: Arc::default(),
         full_logged: Arc::default(),
+        rx_lower_running: Arc::default(),
     }
 }
 
@@ -210,8 +237,8 @@ async fn run_scripts(subject: &Subject, settings: &NotifySettings, n: &Notificat
             let args = phrases::notify_arguments(subject, state, n.priority);
             (own, settings.any.as_ref(), args)
         }
-        // vrrp_notify.c send_event_notify: its own script only, as written.
-        Notice::MasterRxLowerPriority => (settings.master_rx_lower_pri.as_ref(), None, Vec::new()),
+        // Run beside the queue (Notifier::send).
+        Notice::MasterRxLowerPriority => (None, None, Vec::new()),
         Notice::PriorityChanged { .. } => (None, None, Vec::new()),
     };
     for (script, extra) in [(own, &[][..]), (any, &args[..])] {
@@ -285,6 +312,54 @@ mod tests {
             std::fs::read_to_string(&record).unwrap(),
             "old-stop\nnew-master\n"
         );
+        std::fs::remove_file(&record).unwrap();
+    }
+
+    /// notify_master_rx_lower_pri, heard three times while its slow
+    /// script runs: it runs once, beside the queue, and the state change
+    /// sent after it is not held back behind it.
+    #[tokio::test]
+    async fn a_slow_rx_lower_script_holds_back_no_state_change_and_runs_once() {
+        let record = std::env::temp_dir().join(format!("vipd-notify-rx-{}", std::process::id()));
+        let _ = std::fs::remove_file(&record);
+        let r = record.display();
+        let script = |line: String| Some(crate::config::scripts::parse(&line).unwrap());
+        let settings = NotifySettings {
+            backup: script(format!("/bin/sh -c 'echo backup >> {r}'")),
+            master_rx_lower_pri: script(format!("/bin/sh -c 'sleep 1; echo rx >> {r}'")),
+            timeout: Duration::from_secs(20),
+            ..NotifySettings::default()
+        };
+        let mut notifiers = Notifiers::default();
+        let notifier = notifiers.for_subject(Subject::Instance("VI_1".into()), settings);
+        for _ in 0..3 {
+            let heard = Notification {
+                notice: Notice::MasterRxLowerPriority,
+                priority: 100,
+                done: None,
+            };
+            assert_eq!(notifier.send(heard), Ok(()));
+        }
+        let (backed, backup_done) = oneshot::channel();
+        notifier
+            .send(Notification {
+                notice: Notice::Entered(State::Backup),
+                priority: 100,
+                done: Some(backed),
+            })
+            .unwrap();
+        tokio::time::timeout(Duration::from_secs(60), backup_done)
+            .await
+            .expect("notify_backup ran")
+            .unwrap();
+        tokio::time::timeout(Duration::from_secs(60), async {
+            while notifier.rx_lower_running.load(Ordering::Acquire) {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        })
+        .await
+        .expect("the rx-lower script finished");
+        assert_eq!(std::fs::read_to_string(&record).unwrap(), "backup\nrx\n");
         std::fs::remove_file(&record).unwrap();
     }
 

@@ -323,8 +323,14 @@ impl Made {
         }
         // Every address is released by now: the drop rules go too.
         if let Some(firewall) = crate::net::firewall::started() {
-            if let Err(error) = firewall.remove().await {
-                tracing::warn!(%error, "cannot remove vipd's nftables table: {error}");
+            match tokio::time::timeout(SHUTDOWN_GRACE, firewall.remove()).await {
+                Ok(Ok(())) => {}
+                Ok(Err(error)) => {
+                    tracing::warn!(%error, "cannot remove vipd's nftables table: {error}")
+                }
+                Err(_) => tracing::warn!(
+                    "vipd's nftables table was not removed within {SHUTDOWN_GRACE:?}: the next start deletes it"
+                ),
             }
         }
         for name in &self.vmacs {
@@ -484,6 +490,7 @@ pub async fn start(settings: Settings) -> Result<Running, StartError> {
         metrics,
         quorum,
         firewall,
+        startup_delay,
     } = settings;
     let netlink = Netlink::connect()?;
     // First, so a second vipd with the same socket stops before it
@@ -559,7 +566,7 @@ pub async fn start(settings: Settings) -> Result<Running, StartError> {
     running.sync_groups = sync_groups;
 
     for s in settings {
-        running.start_instance(s)?;
+        running.start_instance(s, startup_delay)?;
     }
     running.wire();
     let sources = running.sources.clone();
@@ -667,8 +674,13 @@ impl Running {
         })
     }
 
-    /// Starts one instance's actor (its address actors must run).
-    fn start_instance(&mut self, s: InstanceSettings) -> Result<(), StartError> {
+    /// Starts one instance's actor (its address actors must run), with
+    /// vrrp_startup_delay at the daemon's start (zero in a reload).
+    fn start_instance(
+        &mut self,
+        s: InstanceSettings,
+        startup_delay: std::time::Duration,
+    ) -> Result<(), StartError> {
         // A missing interface is a mistake to say at once; an interface
         // without an address yet (DHCP at boot) is FAULT until it has one,
         // as it would be had the address gone while vipd ran.
@@ -690,7 +702,8 @@ impl Running {
             Err(_) if s.is_ipv6() => IpAddr::V6(std::net::Ipv6Addr::UNSPECIFIED),
             Err(_) => IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED),
         };
-        let params = checked_params(&s, source)?;
+        let mut params = checked_params(&s, source)?;
+        params.startup_delay = startup_delay;
         let peers = params.unicast.as_ref().map_or(&[][..], |u| &u.peers[..]);
         if peers.iter().any(|p| p.address == source) {
             let name = &s.name;

@@ -113,6 +113,8 @@ impl Running {
             metrics,
             quorum,
             firewall,
+            // keepalived delays only its first start (vrrp_daemon.c).
+            startup_delay: _,
         } = new;
         if wanted.is_empty() {
             // Valid at start (the packaged file as shipped), but a reload
@@ -308,7 +310,7 @@ impl Running {
             self.follow(&changes);
         }
         self.start_address_actors(std::slice::from_ref(&s))?;
-        self.start_instance(s)
+        self.start_instance(s, std::time::Duration::ZERO)
     }
 }
 

@@ -588,6 +588,18 @@ impl Mapper {
                     }
                 }
             },
+            // global_parser.c vrrp_startup_delay_handler: decimal
+            // seconds, 0.001 and up; a bad value is ignored.
+            "vrrp_startup_delay" => {
+                let Some(word) = self.value(node) else { return };
+                match numbers::seconds(word, MICROS / 1000, u64::from(u32::MAX)) {
+                    Ok(micros) => self.top("startup_delay", seconds_value(micros), &node.at),
+                    Err(why) => self.adjust_node(
+                        node,
+                        format!("{why}: ignored, as keepalived ignores it (\"vrrp_startup_delay is invalid\")"),
+                    ),
+                }
+            }
             "nftables_priority" => {
                 let Some(word) = self.value(node) else { return };
                 match numbers::int(word, i64::from(i32::MIN), i64::from(i32::MAX), false) {
@@ -688,6 +700,12 @@ impl Mapper {
                     continue;
                 }
                 if *key == "notify_priority_changes" && grouped_setting.contains(name) {
+                    continue;
+                }
+                // vrrp.c vrrp_complete_instance: the global applies to
+                // address owners only, and warns about no other instance.
+                let owner = instance.get("priority").and_then(Value::as_u64) == Some(255);
+                if *key == "owner_ignore_adverts" && !owner {
                     continue;
                 }
                 if !instance.contains_key(*key) {

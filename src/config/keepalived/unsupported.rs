@@ -228,7 +228,6 @@ const GLOBAL: &[(Why, &[&str])] = &[
             "dynamic_interfaces",
             "default_interface",
             "disable_local_igmp",
-            "vrrp_startup_delay",
             "log_unknown_vrids",
         ],
     ),
