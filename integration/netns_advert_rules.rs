@@ -428,16 +428,38 @@ fn down_timer_adverts_delays_takeover(test: &str, kind: Kind) {
     let killed = Instant::now();
     lab.signal(master.pid, Signal::SIGKILL);
     // The killed master's address stays on host 2: watch host 1 only.
-    wait_for(Duration::from_secs(40), || lab.has_address(1, vip))
-        .unwrap_or_else(|| panic!("host 1 never took over:\n{}", backup.log_text()));
-    let since_kill = killed.elapsed();
-    println!("{kind:?} took over {since_kill:?} after the master was killed");
-    assert!(
-        since_kill >= Duration::from_millis(9_000),
-        "{kind:?} took over {since_kill:?} after the master died: down_timer_adverts 10 waits at least 9.6 s\n{}",
-        backup.log_text()
+    took_over_no_sooner(
+        &lab,
+        vip,
+        killed,
+        Duration::from_millis(9_000),
+        &format!(
+            "{kind:?} after the master was killed: down_timer_adverts 10 waits at least 9.6 s"
+        ),
+        &backup,
     );
     stop(&mut lab, &backup, Signal::SIGTERM);
+}
+
+/// Waits until host 1 holds `vip`, then asserts it took at least
+/// `at_least` since `since` (and prints how long, for the note).
+fn took_over_no_sooner(
+    lab: &Lab,
+    vip: IpAddr,
+    since: Instant,
+    at_least: Duration,
+    what: &str,
+    daemon: &Daemon,
+) {
+    wait_for(Duration::from_secs(40), || lab.has_address(1, vip))
+        .unwrap_or_else(|| panic!("never took over, {what}:\n{}", daemon.log_text()));
+    let took = since.elapsed();
+    println!("took over {took:?}, {what}");
+    assert!(
+        took >= at_least,
+        "took over {took:?}, {what}\n{}",
+        daemon.log_text()
+    );
 }
 
 #[test]
@@ -671,14 +693,15 @@ fn startup_delay_holds_the_first_takeover(test: &str, kind: Kind) {
     fs::write(&conf, text).unwrap();
     let started = Instant::now();
     let daemon = start(&mut lab, 1, kind, &conf, "1");
-    wait_for(Duration::from_secs(40), || lab.has_address(1, vip))
-        .unwrap_or_else(|| panic!("never took over:\n{}", daemon.log_text()));
-    let took = started.elapsed();
-    println!("{kind:?} took over {took:?} after start");
-    assert!(
-        took >= Duration::from_millis(7_000),
-        "{kind:?} took over {took:?} after start: the delay (4 s) plus Master_Down_Interval (3.6 s) is 7.6 s\n{}",
-        daemon.log_text()
+    took_over_no_sooner(
+        &lab,
+        vip,
+        started,
+        Duration::from_millis(7_000),
+        &format!(
+            "{kind:?} after start: the delay (4 s) plus Master_Down_Interval (3.6 s) is 7.6 s"
+        ),
+        &daemon,
     );
     stop(&mut lab, &daemon, Signal::SIGTERM);
 }
@@ -695,6 +718,108 @@ fn vipd_delays_its_first_takeover_by_startup_delay() {
 fn keepalived_delays_its_first_takeover_by_startup_delay() {
     startup_delay_holds_the_first_takeover(
         "keepalived_delays_its_first_takeover_by_startup_delay",
+        Kind::Keepalived,
+    );
+}
+
+/// Three owners (priority 255: master at once), then a reload that keeps
+/// only VI_73: VI_71 (notify_deleted) is told DELETED, VI_72 FAULT,
+/// keepalived's old way, on the FIFO and to `notify`.
+fn deleted_instances_are_notified(test: &str, kind: Kind) {
+    let Some(mut lab) = lab_for(test, kind, 1) else {
+        return;
+    };
+    let mut fifo = Fifo::new(&lab);
+    let record = lab.dir.join("deleted.txt");
+    let notify = script(
+        &lab,
+        "notify-deleted.sh",
+        &format!("echo \"$*\" >> {}", record.display()),
+    );
+    let conf = lab.dir.join("deleted.conf");
+    let (h1, fifo_path) = (lab.host(1).ipv4, fifo.path.clone());
+    let write = |vrids: &[u8]| {
+        let mut text = format!(
+            "global_defs {{\n    router_id h1\n    script_user root\n    enable_script_security\n    notify_fifo {}\n}}\n",
+            fifo_path.display()
+        );
+        for vrid in vrids {
+            let extra = if *vrid == 71 {
+                "    notify_deleted\n"
+            } else {
+                ""
+            };
+            text.push_str(&format!(
+                "vrrp_instance VI_{vrid} {{\n    interface eth0\n    virtual_router_id {vrid}\n    priority 255\n    advert_int 1\n    mcast_src_ip {}\n    virtual_ipaddress {{\n        192.0.2.{vrid}\n    }}\n    notify {}\n{extra}}}\n",
+                h1,
+                notify.display()
+            ));
+        }
+        fs::write(&conf, text).unwrap();
+    };
+    write(&[71, 72, 73]);
+    let daemon = start(&mut lab, 1, kind, &conf, "1");
+    for vrid in [71, 72, 73] {
+        let vip: IpAddr = format!("192.0.2.{vrid}").parse().unwrap();
+        expect_only(&lab, vip, 1, &format!("VI_{vrid} master"), &[&daemon]);
+    }
+    write(&[73]);
+    match kind {
+        Kind::Keepalived => lab.signal(daemon.pid, Signal::SIGHUP),
+        Kind::Vipd => {
+            let done = reload(&lab, 1);
+            assert!(done.status.success(), "{done:?}");
+        }
+    }
+    let lines = |name: &str| -> Vec<String> {
+        read(&record)
+            .lines()
+            .filter(|l| l.contains(name))
+            .map(str::to_string)
+            .collect()
+    };
+    wait_for(DEADLINE, || {
+        lines("VI_71").len() >= 2 && lines("VI_72").len() >= 2
+    })
+    .unwrap_or_else(|| panic!("{}\n{}", read(&record), daemon.log_text()));
+    assert_eq!(
+        lines("VI_71")[1],
+        "INSTANCE VI_71 DELETED 255",
+        "{}",
+        read(&record)
+    );
+    assert_eq!(
+        lines("VI_72")[1],
+        "INSTANCE VI_72 FAULT 255",
+        "{}",
+        read(&record)
+    );
+    wait_for(DEADLINE, || {
+        fifo.of("VI_71").len() >= 2 && fifo.of("VI_72").len() >= 2
+    })
+    .unwrap_or_else(|| panic!("{:?}", fifo.lines()));
+    assert_eq!(fifo.of("VI_71")[1], "INSTANCE \"VI_71\" DELETED 255");
+    assert_eq!(fifo.of("VI_72")[1], "INSTANCE \"VI_72\" FAULT 255");
+    assert_eq!(
+        lines("VI_73"),
+        ["INSTANCE VI_73 MASTER 255"],
+        "VI_73 is left alone"
+    );
+    stop(&mut lab, &daemon, Signal::SIGTERM);
+}
+
+#[test]
+fn vipd_notifies_deleted_instances_as_keepalived_does() {
+    deleted_instances_are_notified(
+        "vipd_notifies_deleted_instances_as_keepalived_does",
+        Kind::Vipd,
+    );
+}
+
+#[test]
+fn keepalived_notifies_deleted_instances_as_the_vipd_test_expects() {
+    deleted_instances_are_notified(
+        "keepalived_notifies_deleted_instances_as_the_vipd_test_expects",
         Kind::Keepalived,
     );
 }

@@ -93,7 +93,11 @@ pub struct Shutdown;
 /// that merely stopped would be restarted.
 #[derive(Message)]
 #[rtype(result = "()")]
-pub struct Retire;
+pub struct Retire {
+    /// The new configuration has no such instance (else it is replaced):
+    /// its last notification is keepalived's DELETED, or FAULT.
+    pub deleted: bool,
+}
 
 /// A reload changed only the notify settings.
 #[derive(Message)]
@@ -179,6 +183,8 @@ pub struct InstanceActor {
     transitions_total: BTreeMap<String, u64>,
     announcements_sent: u64,
     retired: bool,
+    /// Retired because a reload removed it (not replaced it).
+    deleted: bool,
     fencing: Option<Fencing>,
     fence_id: u64,
     /// Numbers Acquire and Release in the order they were decided.
@@ -233,6 +239,7 @@ impl InstanceActor {
             transitions_total: BTreeMap::new(),
             announcements_sent: 0,
             retired: false,
+            deleted: false,
             fencing,
             fence_id: FENCE_SUBSCRIBERS.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             fence_seq: 0,
@@ -587,9 +594,16 @@ impl InstanceActor {
 
     /// Queues notify scripts; `done` fires when they have run.
     fn notify(&self, t: &Transition, done: Option<tokio::sync::oneshot::Sender<()>>) {
+        let notice = if self.deleted && t.to == State::Initialize {
+            Notice::Deleted {
+                was_fault: t.from == State::Fault,
+            }
+        } else {
+            Notice::Entered(t.to)
+        };
         if let Some(notifier) = &self.notifier {
             let _ = notifier.send(Notification {
-                notice: Notice::Entered(t.to),
+                notice,
                 priority: t.priority,
                 done,
             });
@@ -1009,7 +1023,8 @@ impl Handler<Shutdown> for InstanceActor {
 impl Handler<Retire> for InstanceActor {
     type Result = ResponseActFuture<Self, ()>;
 
-    fn handle(&mut self, _: Retire, ctx: &mut Context<Self>) -> Self::Result {
+    fn handle(&mut self, retire: Retire, ctx: &mut Context<Self>) -> Self::Result {
+        self.deleted = retire.deleted;
         let shutdown = <Self as Handler<Shutdown>>::handle(self, Shutdown, ctx);
         Box::pin(shutdown.map(|(), actor, ctx| {
             if let Some(fencing) = actor.fencing.take() {

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::schema::{
-    CheckConfig, Config, InstanceConfig, SyncGroupConfig, TrackFileConfig, TrackRef,
+    CheckConfig, Config, InstanceConfig, NotifyDeleted, SyncGroupConfig, TrackFileConfig, TrackRef,
 };
 use super::scripts::{self, Script};
 
@@ -136,6 +136,10 @@ pub struct NotifySettings {
     pub master_rx_lower_pri: Option<Script>,
     /// FIFO lines for effective priority changes.
     pub priority_changes: bool,
+    /// A reload that removes the instance notifies DELETED (and runs
+    /// `deleted`), not FAULT.
+    pub notify_deleted: bool,
+    pub deleted: Option<Script>,
     pub fifo: Option<PathBuf>,
     pub timeout: Duration,
     pub run_as: Option<RunAs>,
@@ -149,6 +153,7 @@ impl NotifySettings {
             && self.stop.is_none()
             && self.any.is_none()
             && self.master_rx_lower_pri.is_none()
+            && self.deleted.is_none()
             && self.fifo.is_none()
     }
 }
@@ -383,11 +388,13 @@ pub struct Watched<'a> {
     /// Only instances have it.
     pub notify_master_rx_lower_pri: &'a Option<String>,
     pub notify_priority_changes: Option<bool>,
+    /// Only instances have it.
+    pub notify_deleted: Option<&'a NotifyDeleted>,
 }
 
 /// Both carry the same keys under the same names.
 macro_rules! watched_from {
-    ($config:ty, $rx_lower_pri:expr) => {
+    ($config:ty, $rx_lower_pri:expr, $deleted:expr) => {
         impl<'a> From<&'a $config> for Watched<'a> {
             fn from(c: &'a $config) -> Watched<'a> {
                 Watched {
@@ -401,15 +408,19 @@ macro_rules! watched_from {
                     notify: &c.notify,
                     notify_master_rx_lower_pri: $rx_lower_pri(c),
                     notify_priority_changes: c.notify_priority_changes,
+                    notify_deleted: $deleted(c),
                 }
             }
         }
     };
 }
 
-watched_from!(InstanceConfig, |c: &'a InstanceConfig| &c
-    .notify_master_rx_lower_pri);
-watched_from!(SyncGroupConfig, |_| &None);
+watched_from!(
+    InstanceConfig,
+    |c: &'a InstanceConfig| &c.notify_master_rx_lower_pri,
+    |c: &'a InstanceConfig| c.notify_deleted.as_ref()
+);
+watched_from!(SyncGroupConfig, |_| &None, |_| None);
 
 pub fn trackers<'a>(
     config: &Config,
@@ -494,6 +505,11 @@ pub fn notify<'a>(
         any: parse("notify", c.notify),
         master_rx_lower_pri: parse("notify_master_rx_lower_pri", c.notify_master_rx_lower_pri),
         priority_changes: c.notify_priority_changes.unwrap_or(false),
+        notify_deleted: c.notify_deleted.is_some_and(NotifyDeleted::is_on),
+        deleted: parse(
+            "notify_deleted",
+            &c.notify_deleted.and_then(NotifyDeleted::script),
+        ),
         fifo: config.notify_fifo.clone(),
         timeout: config.notify_timeout.0,
         run_as,

@@ -292,6 +292,10 @@ pub struct InstanceConfig {
     /// MASTER_RX_LOWER_PRI: take a cloud address back).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notify_master_rx_lower_pri: Option<String>,
+    /// A reload that removes the instance notifies DELETED, with this
+    /// script if one is given (`true` or a script); without it, FAULT.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notify_deleted: Option<NotifyDeleted>,
     /// Write `INSTANCE "name" MASTER_PRIORITY|BACKUP_PRIORITY prio` to
     /// notify_fifo when the effective priority changes. Default: the sync
     /// group's, else off.
@@ -354,6 +358,27 @@ pub struct InstanceConfig {
 
 fn is_false(value: &bool) -> bool {
     !*value
+}
+
+/// `notify_deleted: true`, or the script to run.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(untagged)]
+pub enum NotifyDeleted {
+    Flag(bool),
+    Script(String),
+}
+
+impl NotifyDeleted {
+    pub fn script(&self) -> Option<String> {
+        match self {
+            NotifyDeleted::Flag(_) => None,
+            NotifyDeleted::Script(line) => Some(line.clone()),
+        }
+    }
+
+    pub fn is_on(&self) -> bool {
+        !matches!(self, NotifyDeleted::Flag(false))
+    }
 }
 
 /// A unicast peer as keepalived writes one (`192.0.2.2`, or

@@ -938,6 +938,7 @@ fn runs_default_user_scripts(config: &crate::config::schema::Config) -> bool {
                 &i.notify_stop,
                 &i.notify,
                 &i.notify_master_rx_lower_pri,
+                &i.notify_deleted.as_ref().and_then(|d| d.script()),
             ])
         })
         || config.sync_groups.values().any(|g| {

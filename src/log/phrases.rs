@@ -49,6 +49,12 @@ pub enum Notice {
     PriorityChanged {
         master: bool,
     },
+    /// A reload removed the instance: `DELETED` with notify_deleted, else
+    /// FAULT, keepalived's old way, unless it was in FAULT already
+    /// (vrrp.c clear_diff_vrrp, vrrp_notify.c send_instance_notifies).
+    Deleted {
+        was_fault: bool,
+    },
 }
 
 impl Notice {
@@ -58,6 +64,7 @@ impl Notice {
             Notice::MasterRxLowerPriority => "MASTER_RX_LOWER_PRI",
             Notice::PriorityChanged { master: true } => "MASTER_PRIORITY",
             Notice::PriorityChanged { master: false } => "BACKUP_PRIORITY",
+            Notice::Deleted { .. } => "DELETED",
         }
     }
 }
@@ -75,7 +82,7 @@ pub fn fifo_line(subject: &Subject, notice: Notice, priority: u8) -> String {
 /// What `notify` is run with: `INSTANCE name STATE priority`, or for a
 /// sync group `GROUP name STATE 0` (vrrp_notify.c notify_script_exec:
 /// "the prio will be indicated as zero for a group").
-pub fn notify_arguments(subject: &Subject, state: State, priority: u8) -> Vec<String> {
+pub fn notify_arguments(subject: &Subject, notice: Notice, priority: u8) -> Vec<String> {
     let (kind, name, priority) = match subject {
         Subject::Instance(name) => ("INSTANCE", name, priority),
         Subject::Group(name) => ("GROUP", name, 0),
@@ -83,7 +90,7 @@ pub fn notify_arguments(subject: &Subject, state: State, priority: u8) -> Vec<St
     vec![
         kind.to_string(),
         name.clone(),
-        notify_word(state).to_string(),
+        notice.word().to_string(),
         priority.to_string(),
     ]
 }
@@ -268,7 +275,7 @@ mod tests {
             "INSTANCE \"VI_1\" BACKUP_PRIORITY 90\n"
         );
         assert_eq!(
-            notify_arguments(&vi_1, State::Fault, 80),
+            notify_arguments(&vi_1, Notice::Entered(State::Fault), 80),
             ["INSTANCE", "VI_1", "FAULT", "80"]
         );
         let group = Subject::Group("G1".into());
@@ -277,7 +284,7 @@ mod tests {
             "GROUP \"G1\" BACKUP 0\n"
         );
         assert_eq!(
-            notify_arguments(&group, State::Master, 0),
+            notify_arguments(&group, Notice::Entered(State::Master), 0),
             ["GROUP", "G1", "MASTER", "0"]
         );
     }

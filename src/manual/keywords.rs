@@ -114,6 +114,11 @@ pub const INSTANCE_KEYWORDS: &[Keyword] = &[
         meaning: r#"script run when this master hears a lower-priority master (another host took over while it could not hear us: take a cloud address back); at most once per advert interval"#,
     },
     Keyword {
+        key: r#"`notify_deleted`"#,
+        default: r#"off"#,
+        meaning: r#"`true` or a script: a reload that removes the instance notifies `DELETED` (and runs the script); without it, `FAULT`, keepalived's old way (nothing if it was in FAULT)"#,
+    },
+    Keyword {
         key: r#"`notify_priority_changes`"#,
         default: r#"the sync group's, else `false`"#,
         meaning: r#"`true`: `INSTANCE "VI_1" MASTER_PRIORITY 90` (or `BACKUP_PRIORITY`) on `notify_fifo` when the effective priority changes"#,

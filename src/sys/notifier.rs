@@ -73,9 +73,22 @@ pub struct Notifier {
 impl Notifier {
     /// Queues `notification` without waiting: the FIFO line at once, the
     /// scripts behind what this subject already has queued.
-    pub fn send(&self, notification: Notification) -> Result<(), QueueFull> {
+    pub fn send(&self, mut notification: Notification) -> Result<(), QueueFull> {
+        // keepalived's old way for a deleted instance, unless asked for
+        // DELETED: FAULT, and nothing if it was in FAULT already.
+        if let Notice::Deleted { was_fault } = notification.notice {
+            if !self.settings.notify_deleted {
+                if was_fault {
+                    if let Some(done) = notification.done.take() {
+                        let _ = done.send(());
+                    }
+                    return Ok(());
+                }
+                notification.notice = Notice::Entered(State::Fault);
+            }
+        }
         let scripts = match notification.notice {
-            Notice::Entered(_) => true,
+            Notice::Entered(_) | Notice::Deleted { .. } => true,
             // Not in the state changes' queue: heard once an interval (a
             // forger can make it so), a slow script would hold back
             // notify_backup behind it. One runs at a time; the others are
@@ -234,8 +247,12 @@ async fn run_scripts(subject: &Subject, settings: &NotifySettings, n: &Notificat
                 State::Fault => settings.fault.as_ref(),
                 State::Initialize => settings.stop.as_ref(),
             };
-            let args = phrases::notify_arguments(subject, state, n.priority);
+            let args = phrases::notify_arguments(subject, n.notice, n.priority);
             (own, settings.any.as_ref(), args)
+        }
+        Notice::Deleted { .. } => {
+            let args = phrases::notify_arguments(subject, n.notice, n.priority);
+            (settings.deleted.as_ref(), settings.any.as_ref(), args)
         }
         // Run beside the queue (Notifier::send).
         Notice::MasterRxLowerPriority => (None, None, Vec::new()),
@@ -361,6 +378,51 @@ mod tests {
         .expect("the rx-lower script finished");
         assert_eq!(std::fs::read_to_string(&record).unwrap(), "backup\nrx\n");
         std::fs::remove_file(&record).unwrap();
+    }
+
+    /// A reload removed the instance: keepalived's FAULT (nothing if it
+    /// was in FAULT), or DELETED and its script with notify_deleted.
+    #[tokio::test]
+    async fn a_deleted_instance_is_notified_as_keepalived_does() {
+        let record =
+            std::env::temp_dir().join(format!("vipd-notify-deleted-{}", std::process::id()));
+        let r = record.display();
+        let script = |line: String| Some(crate::config::scripts::parse(&line).unwrap());
+        for (notify_deleted, was_fault, expected) in [
+            (false, false, "fault\nINSTANCE VI_1 FAULT 100\n"),
+            (false, true, ""),
+            (true, true, "deleted\nINSTANCE VI_1 DELETED 100\n"),
+        ] {
+            let _ = std::fs::remove_file(&record);
+            let settings = NotifySettings {
+                fault: script(format!("/bin/sh -c 'echo fault >> {r}'")),
+                deleted: script(format!("/bin/sh -c 'echo deleted >> {r}'")),
+                any: script(format!("/bin/sh -c 'echo \"$*\" >> {r}' notify")),
+                notify_deleted,
+                timeout: Duration::from_secs(20),
+                ..NotifySettings::default()
+            };
+            let mut notifiers = Notifiers::default();
+            let notifier = notifiers.for_subject(Subject::Instance("VI_1".into()), settings);
+            let (ran, done) = oneshot::channel();
+            notifier
+                .send(Notification {
+                    notice: Notice::Deleted { was_fault },
+                    priority: 100,
+                    done: Some(ran),
+                })
+                .unwrap();
+            tokio::time::timeout(Duration::from_secs(60), done)
+                .await
+                .expect("ran")
+                .unwrap();
+            let written = std::fs::read_to_string(&record).unwrap_or_default();
+            assert_eq!(
+                written, expected,
+                "notify_deleted {notify_deleted}, was_fault {was_fault}"
+            );
+        }
+        let _ = std::fs::remove_file(&record);
     }
 
     /// Sent without a pause (the queue's task cannot run in between on

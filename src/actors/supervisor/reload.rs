@@ -196,7 +196,8 @@ impl Running {
                         .actor
                         .do_send(Unwatch(old.actor.clone().recipient()));
                 }
-                retiring.push((old.settings, old.actor.send(Retire)));
+                let deleted = plan.removed.contains(name);
+                retiring.push((old.settings, old.actor.send(Retire { deleted })));
             }
         }
         // The receivers, groups and status stop reaching them now.

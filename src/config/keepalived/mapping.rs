@@ -1109,6 +1109,18 @@ impl Mapper {
             | "notify_stop"
             | "notify"
             | "notify_master_rx_lower_pri" => self.notify(section, node),
+            // vrrp_parser.c vrrp_notify_deleted_handler: bare, or a script.
+            "notify_deleted" => match node.args() {
+                [] if section.facts.once.contains(&"notify_deleted") => self.adjust_node(
+                    node,
+                    "notify_deleted is already set: ignored, as keepalived keeps the first",
+                ),
+                [] => {
+                    section.facts.once.push("notify_deleted");
+                    section.set(keyword, Value::Bool(true), &node.at);
+                }
+                _ => self.notify(section, node),
+            },
             "use_vmac" => self.use_vmac(section, node),
             _ => {
                 if keyword == "strict_mode" {
@@ -1560,6 +1572,7 @@ impl Mapper {
             "notify_fault" => "notify_fault",
             "notify_stop" => "notify_stop",
             "notify_master_rx_lower_pri" => "notify_master_rx_lower_pri",
+            "notify_deleted" => "notify_deleted",
             _ => "notify",
         };
         if section.facts.once.contains(&once) {

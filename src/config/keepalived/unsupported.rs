@@ -31,14 +31,13 @@ const SCRIPTS_AT_START: Why =
 const LINKBEAT: Why =
     "vipd learns link changes from netlink at once; it neither polls nor delays them";
 const NO_EFFECT: Why = "has no effect in vipd";
+const UNKNOWN_VRIDS: Why = "vipd always logs adverts for VRIDs it does not run (unknown_vrid), at most one line per 10 s per interface";
 const TRACK_PROCESS: Why = "process tracking is not part of vipd: use a check (exec: pidof NAME)";
 const STRICT: Why = "vipd does not enforce strict mode: set accept: false and leave out authentication for the same adverts (an auth_hmac block is made to enforce, as keepalived 2.4 does)";
 const ROUTER_ID: Why = "keepalived names the host by it in e-mail and SNMP; vipd sends neither";
 const VMAC_NAMES: Why =
     "vipd names a VMAC vrrp.VRID, or as use_vmac says, with the RFC's MAC 00:00:5e:00:01:VRID";
 const IPVLAN: Why = "vipd makes VMACs (macvlan), not ipvlan interfaces";
-const NOTIFY_EXTRA: Why =
-    "vipd runs notify_master, notify_backup, notify_fault, notify_stop, notify_master_rx_lower_pri and notify; a deleted instance is notified as STOP";
 const PRIMARY: Why = "vipd always tracks the instance's interface: down means FAULT";
 
 pub const ADDRESS_OPTION: Why =
@@ -228,9 +227,9 @@ const GLOBAL: &[(Why, &[&str])] = &[
             "dynamic_interfaces",
             "default_interface",
             "disable_local_igmp",
-            "log_unknown_vrids",
         ],
     ),
+    (UNKNOWN_VRIDS, &["log_unknown_vrids"]),
 ];
 
 pub fn global(keyword: &str) -> Option<Why> {
@@ -249,7 +248,6 @@ pub fn instance(keyword: &str) -> Option<Why> {
         "dont_track_primary" => PRIMARY,
         "mcast_dst_ip" => MCAST_GROUP,
         "strict_mode" => STRICT,
-        "notify_deleted" => NOTIFY_EXTRA,
         "smtp_alert" => EMAIL,
         "lvs_sync_daemon_interface" => LVS,
         "garp_extra_if" | "vmac_garp_intvl" => GARP_EXTRA,
