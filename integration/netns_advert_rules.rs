@@ -724,7 +724,11 @@ fn keepalived_delays_its_first_takeover_by_startup_delay() {
 
 /// Three owners (priority 255: master at once), then a reload that keeps
 /// only VI_73: VI_71 (notify_deleted) is told DELETED, VI_72 FAULT,
-/// keepalived's old way, on the FIFO and to `notify`.
+/// keepalived's old way, on the FIFO and to `notify`. With
+/// fifo_write_vrrp_states_on_reload, VI_74 (FAULT: a tracked file at 1,
+/// weight 0) has its state written to the FIFO again, and VI_73, master,
+/// not (keepalived writes it only for an instance it starts again in
+/// BACKUP or FAULT); no script runs for either.
 fn deleted_instances_are_notified(test: &str, kind: Kind) {
     let Some(mut lab) = lab_for(test, kind, 1) else {
         return;
@@ -737,33 +741,45 @@ fn deleted_instances_are_notified(test: &str, kind: Kind) {
         &format!("echo \"$*\" >> {}", record.display()),
     );
     let conf = lab.dir.join("deleted.conf");
+    let track = lab.dir.join("fault-track");
+    fs::write(&track, "1\n").unwrap();
     let (h1, fifo_path) = (lab.host(1).ipv4, fifo.path.clone());
     let write = |vrids: &[u8]| {
         let mut text = format!(
-            "global_defs {{\n    router_id h1\n    script_user root\n    enable_script_security\n    notify_fifo {}\n}}\n",
-            fifo_path.display()
+            "global_defs {{\n    router_id h1\n    script_user root\n    enable_script_security\n    notify_fifo {}\n    fifo_write_vrrp_states_on_reload\n}}\n\
+             vrrp_track_file tf {{\n    file {}\n    weight 0\n}}\n",
+            fifo_path.display(),
+            track.display()
         );
         for vrid in vrids {
-            let extra = if *vrid == 71 {
-                "    notify_deleted\n"
-            } else {
-                ""
+            let (priority, extra) = match vrid {
+                71 => (255, "    notify_deleted\n"),
+                74 => (100, "    track_file {\n        tf\n    }\n"),
+                _ => (255, ""),
             };
             text.push_str(&format!(
-                "vrrp_instance VI_{vrid} {{\n    interface eth0\n    virtual_router_id {vrid}\n    priority 255\n    advert_int 1\n    mcast_src_ip {}\n    virtual_ipaddress {{\n        192.0.2.{vrid}\n    }}\n    notify {}\n{extra}}}\n",
+                "vrrp_instance VI_{vrid} {{\n    interface eth0\n    virtual_router_id {vrid}\n    priority {priority}\n    advert_int 1\n    mcast_src_ip {}\n    virtual_ipaddress {{\n        192.0.2.{vrid}\n    }}\n    notify {}\n{extra}}}\n",
                 h1,
                 notify.display()
             ));
         }
         fs::write(&conf, text).unwrap();
     };
-    write(&[71, 72, 73]);
+    write(&[71, 72, 73, 74]);
     let daemon = start(&mut lab, 1, kind, &conf, "1");
     for vrid in [71, 72, 73] {
         let vip: IpAddr = format!("192.0.2.{vrid}").parse().unwrap();
         expect_only(&lab, vip, 1, &format!("VI_{vrid} master"), &[&daemon]);
     }
-    write(&[73]);
+    // keepalived says it so for a tracked file; vipd as keepalived's
+    // other lines.
+    let in_fault = |log: String| {
+        log.contains("(VI_74) Entering FAULT STATE") || log.contains("(VI_74) entering FAULT state")
+    };
+    wait_for(DEADLINE, || in_fault(daemon.log_text()))
+        .unwrap_or_else(|| panic!("VI_74 in FAULT:\n{}", daemon.log_text()));
+    let before = fifo.of("VI_74").len();
+    write(&[73, 74]);
     match kind {
         Kind::Keepalived => lab.signal(daemon.pid, Signal::SIGHUP),
         Kind::Vipd => {
@@ -805,6 +821,13 @@ fn deleted_instances_are_notified(test: &str, kind: Kind) {
         ["INSTANCE VI_73 MASTER 255"],
         "VI_73 is left alone"
     );
+    wait_for(DEADLINE, || fifo.of("VI_74").len() > before)
+        .unwrap_or_else(|| panic!("{:?}", fifo.lines()));
+    assert_eq!(
+        fifo.of("VI_74").last().map(String::as_str),
+        Some("INSTANCE \"VI_74\" FAULT 100")
+    );
+    assert_eq!(fifo.of("VI_73"), ["INSTANCE \"VI_73\" MASTER 255"]);
     stop(&mut lab, &daemon, Signal::SIGTERM);
 }
 

@@ -1043,6 +1043,26 @@ impl Handler<Retire> for InstanceActor {
     }
 }
 
+/// A reload kept the instance: its state on the FIFO again
+/// (fifo_write_vrrp_states_on_reload), unless it is master: keepalived
+/// writes it only where a kept instance goes through its backup/fault
+/// start again (vrrp_scheduler.c vrrp_init_state; a master is kept as
+/// master without it).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct WriteStateToFifo;
+
+impl Handler<WriteStateToFifo> for InstanceActor {
+    type Result = ();
+
+    fn handle(&mut self, _: WriteStateToFifo, _ctx: &mut Context<Self>) {
+        let state = self.core.state();
+        if let (Some(notifier), false) = (&self.notifier, state == State::Master) {
+            notifier.write_fifo(Notice::Entered(state), self.core.priority());
+        }
+    }
+}
+
 impl Handler<SetNotifier> for InstanceActor {
     type Result = ();
 

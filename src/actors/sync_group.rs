@@ -81,6 +81,22 @@ impl Supervised for SyncGroupActor {
     }
 }
 
+/// A reload kept the group: its state on the FIFO again
+/// (fifo_write_vrrp_states_on_reload).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct WriteStateToFifo;
+
+impl Handler<WriteStateToFifo> for SyncGroupActor {
+    type Result = ();
+
+    fn handle(&mut self, _: WriteStateToFifo, _ctx: &mut Context<Self>) {
+        if let Some(notifier) = &self.notifier {
+            notifier.write_fifo(Notice::Entered(self.core.state()), 0);
+        }
+    }
+}
+
 impl Handler<Members> for SyncGroupActor {
     type Result = ();
 

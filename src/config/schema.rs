@@ -25,6 +25,10 @@ pub struct Config {
     /// keepalived's notify_fifo: one line per state change.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notify_fifo: Option<PathBuf>,
+    /// After a reload, write the state of every instance and group it
+    /// kept to notify_fifo again (keepalived's keyword).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub fifo_write_vrrp_states_on_reload: bool,
     /// Who scripts run as unless a check names its own user (keepalived's
     /// script_user). Default, as keepalived's: `keepalived_script` if that
     /// user exists, else the daemon's user (`user`, else root).

@@ -67,6 +67,8 @@ pub struct Settings {
     pub firewall: FirewallSettings,
     /// keepalived's vrrp_startup_delay (applied at start, not reload).
     pub startup_delay: std::time::Duration,
+    /// keepalived's fifo_write_vrrp_states_on_reload.
+    pub fifo_states_on_reload: bool,
     /// What is accepted but probably not what was meant, with file:line:
     /// key; `vipd check` prints them on stderr and `vipd run` logs them.
     pub warnings: Vec<ConfigError>,
@@ -439,6 +441,7 @@ pub fn validate(loaded: &Loaded) -> Result<Settings, ConfigErrors> {
             quorum,
             firewall,
             startup_delay: config.startup_delay.0,
+            fifo_states_on_reload: config.fifo_write_vrrp_states_on_reload,
             warnings,
         })
     } else {

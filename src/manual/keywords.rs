@@ -213,6 +213,11 @@ pub const TOP_LEVEL_KEYS: &[Keyword] = &[
         meaning: r#"`/run/vipd/notify.fifo`: one line per state change, keepalived's format (`INSTANCE "VI_1" MASTER 100`, `GROUP "G1" MASTER 0`; also `MASTER_RX_LOWER_PRI` and, with `notify_priority_changes`, `MASTER_PRIORITY` / `BACKUP_PRIORITY`)"#,
     },
     Keyword {
+        key: r#"`fifo_write_vrrp_states_on_reload`"#,
+        default: r#"`false`"#,
+        meaning: r#"after a reload, the state of each sync group and of each kept instance not in MASTER is written to `notify_fifo` again (keepalived's choice of which)"#,
+    },
+    Keyword {
         key: r#"`notify_timeout`"#,
         default: r#"`10s`"#,
         meaning: r#"how long a notify script may run before its process group is killed"#,

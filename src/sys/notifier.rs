@@ -71,6 +71,14 @@ pub struct Notifier {
 }
 
 impl Notifier {
+    /// The FIFO line only (keepalived's fifo_write_vrrp_states_on_reload:
+    /// the state an instance or group keeps through a reload).
+    pub fn write_fifo(&self, notice: Notice, priority: u8) {
+        if let Some(fifo) = &self.fifo {
+            fifo.push(phrases::fifo_line(&self.subject, notice, priority));
+        }
+    }
+
     /// Queues `notification` without waiting: the FIFO line at once, the
     /// scripts behind what this subject already has queued.
     pub fn send(&self, mut notification: Notification) -> Result<(), QueueFull> {

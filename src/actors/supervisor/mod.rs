@@ -491,6 +491,7 @@ pub async fn start(settings: Settings) -> Result<Running, StartError> {
         quorum,
         firewall,
         startup_delay,
+        fifo_states_on_reload: _, // a reload reads its own
     } = settings;
     let netlink = Netlink::connect()?;
     // First, so a second vipd with the same socket stops before it

@@ -15,7 +15,8 @@ use crate::proto::TrackerEffect;
 
 use super::super::address::Unwatch;
 use super::super::health::TrackerUpdate;
-use super::super::instance::{Retire, SetAuthHmac, SetNotifier};
+use super::super::instance::{Retire, SetAuthHmac, SetNotifier, WriteStateToFifo};
+use super::super::sync_group::WriteStateToFifo as GroupStateToFifo;
 use super::{make_vmacs, Reread, Running, StartError, SHUTDOWN_GRACE};
 
 /// The reloads asked for: at most one being read at a time; a SIGHUP
@@ -115,6 +116,7 @@ impl Running {
             firewall,
             // keepalived delays only its first start (vrrp_daemon.c).
             startup_delay: _,
+            fifo_states_on_reload,
         } = new;
         if wanted.is_empty() {
             // Valid at start (the packaged file as shipped), but a reload
@@ -175,6 +177,7 @@ impl Running {
         // VMAC is made later, so only its parent is checked now.)
         let starting: Vec<InstanceSettings> =
             plan.added.iter().chain(&plan.replaced).cloned().collect();
+        let starting_names: Vec<String> = starting.iter().map(|s| s.name.clone()).collect();
         for s in &starting {
             self.startable(s)
                 .map_err(|e| ReloadError::Refused(e.to_string()))?;
@@ -262,6 +265,19 @@ impl Running {
         }
         self.health_settings = health;
         self.wire();
+        // vrrp_scheduler.c vrrp_init_state: what a reload kept writes its
+        // state to the FIFO again, if asked.
+        if fifo_states_on_reload {
+            for (name, running) in &self.instances {
+                let kept = !starting_names.contains(name);
+                if kept {
+                    running.actor.do_send(WriteStateToFifo);
+                }
+            }
+            for (group, _) in &self.group_actors {
+                group.do_send(GroupStateToFifo);
+            }
+        }
         let subjects: Vec<Subject> = self
             .instances
             .keys()

@@ -610,6 +610,10 @@ impl Mapper {
                     ),
                 }
             }
+            "fifo_write_vrrp_states_on_reload" => {
+                self.bare(node);
+                self.top(keyword, Value::Bool(true), &node.at);
+            }
             // vipd always refuses to run, as root, a script that others
             // can change (config/scripts.rs): keepalived's opt-in is
             // vipd's only behaviour.

@@ -23,7 +23,7 @@ const MCAST_GROUP: Why =
     "vipd sends to the RFC's groups (224.0.0.18, ff02::12), which every VRRP host listens to";
 const GARP_EXTRA: Why = "vipd sends GARP/NA when it becomes master, every garp_master_refresh, and on hearing a lower priority (garp_lower_prio_*), back to back; not on extra interfaces or spaced out";
 const FIFO_SCRIPT: Why =
-    "vipd writes state changes to notify_fifo; it runs no reader script for it, and does not rewrite states on reload";
+    "vipd writes state changes to notify_fifo; it runs no reader script for it";
 const BUFFERS: Why = "kernel buffer sizes: vipd sizes its own sockets";
 const RELOAD: Why = "keepalived's configuration-reading machinery: vipd reads its files on start";
 const SCRIPTS_AT_START: Why =
@@ -178,11 +178,7 @@ const GLOBAL: &[(Why, &[&str])] = &[
     (STRICT, &["vrrp_strict"]),
     (
         FIFO_SCRIPT,
-        &[
-            "notify_fifo_script",
-            "vrrp_notify_fifo_script",
-            "fifo_write_vrrp_states_on_reload",
-        ],
+        &["notify_fifo_script", "vrrp_notify_fifo_script"],
     ),
     (
         BUFFERS,
