@@ -23,6 +23,7 @@ use std::fs;
 use std::io::Read;
 use std::net::{IpAddr, Ipv4Addr};
 use std::os::fd::OwnedFd;
+use std::os::unix::fs::FileTypeExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -845,4 +846,68 @@ fn keepalived_notifies_deleted_instances_as_the_vipd_test_expects() {
         "keepalived_notifies_deleted_instances_as_the_vipd_test_expects",
         Kind::Keepalived,
     );
+}
+
+/// notify_fifo_script: vipd makes the FIFO (it does not exist), starts
+/// the reader with its path, and starts it again when it ends. The reader
+/// here reads one line and ends, saying when it started (after opening
+/// the FIFO, so no line can pass unread between).
+#[test]
+fn vipd_runs_the_fifo_reader_script_and_starts_it_again() {
+    let test = "vipd_runs_the_fifo_reader_script_and_starts_it_again";
+    let Some(mut lab) = lab_or_skip(test, 1) else {
+        return;
+    };
+    let fifo = lab.dir.join("made.fifo");
+    let (out, started) = (lab.dir.join("read.txt"), lab.dir.join("started.txt"));
+    let reader = script(
+        &lab,
+        "fifo-reader.sh",
+        &format!(
+            "exec 3<> \"$1\"\necho started >> {}\nread line <&3\necho \"$line\" >> {}",
+            started.display(),
+            out.display()
+        ),
+    );
+    let conf = lab.dir.join("fifo-script.conf");
+    let write = |vrids: &[u8]| {
+        let mut text = format!(
+            "global_defs {{\n    router_id h1\n    script_user root\n    enable_script_security\n    notify_fifo {}\n    notify_fifo_script {}\n}}\n",
+            fifo.display(),
+            reader.display()
+        );
+        for vrid in vrids {
+            text.push_str(&format!(
+                "vrrp_instance VI_{vrid} {{\n    interface eth0\n    virtual_router_id {vrid}\n    priority 255\n    advert_int 1\n    virtual_ipaddress {{\n        192.0.2.{vrid}\n    }}\n}}\n"
+            ));
+        }
+        fs::write(&conf, text).unwrap();
+    };
+    write(&[61]);
+    let daemon = start(&mut lab, 1, Kind::Vipd, &conf, "1");
+    let starts = || read(&started).lines().count();
+    wait_for(DEADLINE, || {
+        read(&out).contains("INSTANCE \"VI_61\" MASTER 255")
+    })
+    .unwrap_or_else(|| panic!("{}\n{}", read(&out), daemon.log_text()));
+    assert!(
+        fs::metadata(&fifo).unwrap().file_type().is_fifo(),
+        "vipd made the FIFO"
+    );
+    // It ended after that line: started again, it reads the next one.
+    wait_for(DEADLINE, || starts() >= 2)
+        .unwrap_or_else(|| panic!("not started again:\n{}", daemon.log_text()));
+    write(&[61, 62]);
+    let done = reload(&lab, 1);
+    assert!(done.status.success(), "{done:?}");
+    wait_for(DEADLINE, || {
+        read(&out).contains("INSTANCE \"VI_62\" MASTER 255")
+    })
+    .unwrap_or_else(|| panic!("{}\n{}", read(&out), daemon.log_text()));
+    assert!(
+        daemon.log_text().contains("starting it again in 1s"),
+        "{}",
+        daemon.log_text()
+    );
+    stop(&mut lab, &daemon, Signal::SIGTERM).expect("stops");
 }

@@ -29,6 +29,11 @@ pub struct Config {
     /// kept to notify_fifo again (keepalived's keyword).
     #[serde(default, skip_serializing_if = "is_false")]
     pub fifo_write_vrrp_states_on_reload: bool,
+    /// A reader of notify_fifo that vipd runs for as long as it runs
+    /// (started again if it ends), with the FIFO's path as its last
+    /// argument (keepalived's notify_fifo_script).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notify_fifo_script: Option<String>,
     /// Who scripts run as unless a check names its own user (keepalived's
     /// script_user). Default, as keepalived's: `keepalived_script` if that
     /// user exists, else the daemon's user (`user`, else root).

@@ -69,6 +69,8 @@ pub struct Settings {
     pub startup_delay: std::time::Duration,
     /// keepalived's fifo_write_vrrp_states_on_reload.
     pub fifo_states_on_reload: bool,
+    /// keepalived's notify_fifo_script, with its FIFO.
+    pub fifo_script: Option<crate::sys::fifo_script::FifoScript>,
     /// What is accepted but probably not what was meant, with file:line:
     /// key; `vipd check` prints them on stderr and `vipd run` logs them.
     pub warnings: Vec<ConfigError>,
@@ -415,6 +417,28 @@ pub fn validate(loaded: &Loaded) -> Result<Settings, ConfigErrors> {
             ));
         }
     }
+    // lib/notify.c fifo_open: the script reads the FIFO it is given.
+    let fifo_script = match (&config.notify_fifo_script, &config.notify_fifo) {
+        (None, _) => None,
+        (Some(_), None) => {
+            warnings.push(loaded.error(
+                "notify_fifo_script",
+                "has no effect without notify_fifo: it is started with the FIFO's path",
+            ));
+            None
+        }
+        (Some(line), Some(fifo)) => match health::script(line, script_user.run_as.as_ref()) {
+            Ok(script) => Some(crate::sys::fifo_script::FifoScript {
+                script,
+                fifo: fifo.clone(),
+                run_as: script_user.run_as.clone(),
+            }),
+            Err(why) => {
+                errors.push(loaded.error("notify_fifo_script", why));
+                None
+            }
+        },
+    };
     let firewall = match &config.nftables {
         None => FirewallSettings::default(),
         Some(n) => FirewallSettings {
@@ -442,6 +466,7 @@ pub fn validate(loaded: &Loaded) -> Result<Settings, ConfigErrors> {
             firewall,
             startup_delay: config.startup_delay.0,
             fifo_states_on_reload: config.fifo_write_vrrp_states_on_reload,
+            fifo_script,
             warnings,
         })
     } else {
@@ -930,7 +955,8 @@ fn runs_default_user_scripts(config: &crate::config::schema::Config) -> bool {
     let checks = config
         .checks
         .values()
-        .any(|c| c.exec.is_some() && c.user.is_none());
+        .any(|c| c.exec.is_some() && c.user.is_none())
+        || config.notify_fifo_script.is_some();
     let notify = |n: &[&Option<String>]| n.iter().any(|s| s.is_some());
     checks
         || config.instances.values().any(|i| {

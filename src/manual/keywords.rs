@@ -213,6 +213,11 @@ pub const TOP_LEVEL_KEYS: &[Keyword] = &[
         meaning: r#"`/run/vipd/notify.fifo`: one line per state change, keepalived's format (`INSTANCE "VI_1" MASTER 100`, `GROUP "G1" MASTER 0`; also `MASTER_RX_LOWER_PRI` and, with `notify_priority_changes`, `MASTER_PRIORITY` / `BACKUP_PRIORITY`)"#,
     },
     Keyword {
+        key: r#"`notify_fifo_script`"#,
+        default: r#"none"#,
+        meaning: r#"a reader of `notify_fifo` vipd runs as long as it runs, with the FIFO's path as its last argument, started again (1 s, doubling to 60 s) when it ends; vipd makes the FIFO, and lines wait in it while the reader starts"#,
+    },
+    Keyword {
         key: r#"`fifo_write_vrrp_states_on_reload`"#,
         default: r#"`false`"#,
         meaning: r#"after a reload, the state of each sync group and of each kept instance not in MASTER is written to `notify_fifo` again (keepalived's choice of which)"#,

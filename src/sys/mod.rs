@@ -6,6 +6,7 @@ pub mod accept;
 pub mod boundary;
 pub mod control_socket;
 pub mod drop_log;
+pub mod fifo_script;
 pub mod launcher;
 pub mod notifier;
 pub mod notify_fifo;

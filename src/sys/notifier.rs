@@ -165,6 +165,9 @@ impl Notifier {
 pub struct Notifiers {
     queues: HashMap<(bool, String), Queue>,
     fifos: HashMap<PathBuf, FifoQueue>,
+    /// FIFOs whose reader vipd runs (notify_fifo_script): opened
+    /// read-write, so lines wait for it.
+    read_by_us: Vec<PathBuf>,
 }
 
 impl Notifiers {
@@ -182,7 +185,7 @@ impl Notifiers {
         let fifo = settings.fifo.as_ref().map(|path| {
             self.fifos
                 .entry(path.clone())
-                .or_insert_with(|| FifoQueue::spawn(path))
+                .or_insert_with(|| FifoQueue::spawn(path, self.read_by_us.contains(path)))
                 .clone()
         });
         Notifier {
@@ -194,6 +197,12 @@ impl Notifiers {
             full_logged: queue.full_logged.clone(),
             rx_lower_running: queue.rx_lower_running.clone(),
         }
+    }
+
+    /// vipd runs the reader of `fifo`: its lines wait in the pipe for it.
+    /// Before the first subject asks for the FIFO.
+    pub fn reader_runs(&mut self, fifo: PathBuf) {
+        self.read_by_us.push(fifo);
     }
 
     /// After a reload: lets go of the queues and FIFO writers no instance

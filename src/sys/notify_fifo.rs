@@ -61,6 +61,11 @@ impl FifoError {
 /// Writes lines to one FIFO, keeping it open between lines.
 pub struct FifoWriter {
     path: PathBuf,
+    /// Opened for reading too (O_RDWR), as keepalived opens its FIFO: a
+    /// line waits in the pipe for a reader that comes later. For a FIFO
+    /// whose reader vipd runs (notify_fifo_script): nothing is lost while
+    /// it starts, or starts again.
+    read_write: bool,
     sender: Option<pipe::Sender>,
     /// An open under way on a blocking thread.
     opening: Arc<std::sync::atomic::AtomicBool>,
@@ -74,12 +79,19 @@ impl FifoWriter {
     pub fn new(path: &Path, timeout: Duration) -> FifoWriter {
         FifoWriter {
             path: path.to_path_buf(),
+            read_write: false,
             sender: None,
             opening: Arc::default(),
             timeout,
             dropped: Arc::new(AtomicU64::new(0)),
             logged: None,
         }
+    }
+
+    /// The FIFO is opened read-write (see `read_write`).
+    pub fn read_write(mut self) -> FifoWriter {
+        self.read_write = true;
+        self
     }
 
     /// Opens the FIFO on a blocking thread: looking a path up on a hung
@@ -91,11 +103,14 @@ impl FifoWriter {
                 return Err(FifoError::Hung);
             }
             let (path, opening) = (self.path.clone(), Arc::clone(&self.opening));
+            let read_write = self.read_write;
             let opened = tokio::task::spawn_blocking(move || {
                 use std::os::unix::fs::OpenOptionsExt;
-                // O_NONBLOCK: without a reader, ENXIO at once.
+                // O_NONBLOCK: without a reader, ENXIO at once (unless
+                // opened read-write, which Linux allows on a FIFO).
                 let file = std::fs::OpenOptions::new()
                     .write(true)
+                    .read(read_write)
                     .custom_flags(libc::O_NONBLOCK)
                     .open(&path);
                 opening.store(false, Ordering::SeqCst);
@@ -176,8 +191,11 @@ pub struct FifoQueue {
 
 impl FifoQueue {
     /// Starts the writer for `path` on the current runtime.
-    pub fn spawn(path: &Path) -> FifoQueue {
+    pub fn spawn(path: &Path, read_write: bool) -> FifoQueue {
         let mut writer = FifoWriter::new(path, WRITE_TIMEOUT);
+        if read_write {
+            writer = writer.read_write();
+        }
         let dropped = writer.dropped.clone();
         let (lines, mut rx) = mpsc::channel::<String>(QUEUE_BOUND);
         tokio::spawn(async move {

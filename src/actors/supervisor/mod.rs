@@ -267,6 +267,7 @@ async fn start_and_wait(settings: Settings, reread: Reread) -> Result<(), StartE
         made,
         netlink,
         quorum,
+        fifo_script,
         ..
     } = running;
     let goodbyes = futures::future::join_all(instances.values().map(|i| i.actor.send(Shutdown)));
@@ -283,6 +284,11 @@ async fn start_and_wait(settings: Settings, reread: Reread) -> Result<(), StartE
         arbiter.stop();
     }
     made.undo(&netlink).await;
+    // The FIFO's reader last, once every STOP line is written; the
+    // launcher ends its process group with the daemon.
+    if let Some((_, task)) = fifo_script {
+        task.abort();
+    }
     tracing::info!("vipd stopped");
     outcome
 }
@@ -393,6 +399,11 @@ pub struct Running {
     quorum: Option<(QuorumSettings, Addr<QuorumActor>, actix::Arbiter)>,
     /// The nftables table accept: false instances use (fixed at start).
     firewall: FirewallSettings,
+    /// notify_fifo_script and the task that keeps it running.
+    fifo_script: Option<(
+        crate::sys::fifo_script::FifoScript,
+        tokio::task::JoinHandle<()>,
+    )>,
 }
 
 /// Makes each instance's VMAC (a leftover of the same name is replaced),
@@ -492,6 +503,7 @@ pub async fn start(settings: Settings) -> Result<Running, StartError> {
         firewall,
         startup_delay,
         fifo_states_on_reload: _, // a reload reads its own
+        fifo_script,
     } = settings;
     let netlink = Netlink::connect()?;
     // First, so a second vipd with the same socket stops before it
@@ -529,6 +541,10 @@ pub async fn start(settings: Settings) -> Result<Running, StartError> {
         notifiers: Notifiers::default(),
         vmac_retries: HashMap::new(),
         firewall,
+        fifo_script: fifo_script.map(|reader| {
+            let task = crate::sys::fifo_script::start(reader.clone());
+            (reader, task)
+        }),
         quorum: quorum.map(|settings| {
             // Its own thread: etcd's gRPC work never delays an advert.
             let arbiter = actix::Arbiter::new();
@@ -539,6 +555,13 @@ pub async fn start(settings: Settings) -> Result<Running, StartError> {
             (settings, actor, arbiter)
         }),
     };
+    if let Some((reader, _)) = &running.fifo_script {
+        running.notifiers.reader_runs(reader.fifo.clone());
+        if let Err(why) = crate::sys::fifo_script::make_fifo(&reader.fifo).await {
+            let fifo = reader.fifo.display();
+            tracing::error!(%fifo, "notify fifo {fifo}: {why}");
+        }
+    }
     for s in &settings {
         running.startable(s)?;
     }

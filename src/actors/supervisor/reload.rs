@@ -117,6 +117,7 @@ impl Running {
             // keepalived delays only its first start (vrrp_daemon.c).
             startup_delay: _,
             fifo_states_on_reload,
+            fifo_script,
         } = new;
         if wanted.is_empty() {
             // Valid at start (the packaged file as shipped), but a reload
@@ -141,6 +142,11 @@ impl Running {
         if quorum.as_ref() != self.quorum.as_ref().map(|(settings, ..)| settings) {
             return Err(ReloadError::Refused(
                 "quorum changed: restart vipd to apply it".into(),
+            ));
+        }
+        if fifo_script.as_ref() != self.fifo_script.as_ref().map(|(reader, _)| reader) {
+            return Err(ReloadError::Refused(
+                "notify_fifo_script or notify_fifo changed: restart vipd to apply it".into(),
             ));
         }
         if firewall != self.firewall {

@@ -610,6 +610,12 @@ impl Mapper {
                     ),
                 }
             }
+            // lib/notify.c: the reader of the FIFO, SCRIPT [user [group]].
+            "notify_fifo_script" | "vrrp_notify_fifo_script" => {
+                if let Some(line) = self.value_keeping_rest(node, unsupported::NOTIFY_USER) {
+                    self.top("notify_fifo_script", text(line), &node.at);
+                }
+            }
             "fifo_write_vrrp_states_on_reload" => {
                 self.bare(node);
                 self.top(keyword, Value::Bool(true), &node.at);

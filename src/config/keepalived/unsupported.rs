@@ -22,8 +22,6 @@ pub const NO_EFFECT_HERE: Why = "has no effect in vipd";
 const MCAST_GROUP: Why =
     "vipd sends to the RFC's groups (224.0.0.18, ff02::12), which every VRRP host listens to";
 const GARP_EXTRA: Why = "vipd sends GARP/NA when it becomes master, every garp_master_refresh, and on hearing a lower priority (garp_lower_prio_*), back to back; not on extra interfaces or spaced out";
-const FIFO_SCRIPT: Why =
-    "vipd writes state changes to notify_fifo; it runs no reader script for it";
 const BUFFERS: Why = "kernel buffer sizes: vipd sizes its own sockets";
 const RELOAD: Why = "keepalived's configuration-reading machinery: vipd reads its files on start";
 const SCRIPTS_AT_START: Why =
@@ -176,10 +174,6 @@ const GLOBAL: &[(Why, &[&str])] = &[
         ],
     ),
     (STRICT, &["vrrp_strict"]),
-    (
-        FIFO_SCRIPT,
-        &["notify_fifo_script", "vrrp_notify_fifo_script"],
-    ),
     (
         BUFFERS,
         &[
