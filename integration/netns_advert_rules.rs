@@ -741,6 +741,12 @@ fn deleted_instances_are_notified(test: &str, kind: Kind) {
         "notify-deleted.sh",
         &format!("echo \"$*\" >> {}", record.display()),
     );
+    // keepalived runs no notify_fault for a deleted instance.
+    let fault = script(
+        &lab,
+        "notify-fault.sh",
+        &format!("echo notify_fault VI_72 >> {}", record.display()),
+    );
     let conf = lab.dir.join("deleted.conf");
     let track = lab.dir.join("fault-track");
     fs::write(&track, "1\n").unwrap();
@@ -754,9 +760,10 @@ fn deleted_instances_are_notified(test: &str, kind: Kind) {
         );
         for vrid in vrids {
             let (priority, extra) = match vrid {
-                71 => (255, "    notify_deleted\n"),
-                74 => (100, "    track_file {\n        tf\n    }\n"),
-                _ => (255, ""),
+                71 => (255, "    notify_deleted\n".to_string()),
+                72 => (255, format!("    notify_fault {}\n", fault.display())),
+                74 => (100, "    track_file {\n        tf\n    }\n".to_string()),
+                _ => (255, String::new()),
             };
             text.push_str(&format!(
                 "vrrp_instance VI_{vrid} {{\n    interface eth0\n    virtual_router_id {vrid}\n    priority {priority}\n    advert_int 1\n    mcast_src_ip {}\n    virtual_ipaddress {{\n        192.0.2.{vrid}\n    }}\n    notify {}\n{extra}}}\n",
@@ -805,6 +812,11 @@ fn deleted_instances_are_notified(test: &str, kind: Kind) {
         "{}",
         read(&record)
     );
+    assert!(
+        !read(&record).contains("notify_fault"),
+        "notify_fault ran for a deleted instance:\n{}",
+        read(&record)
+    );
     assert_eq!(
         lines("VI_72")[1],
         "INSTANCE VI_72 FAULT 255",
@@ -850,8 +862,9 @@ fn keepalived_notifies_deleted_instances_as_the_vipd_test_expects() {
 
 /// notify_fifo_script: vipd makes the FIFO (it does not exist), starts
 /// the reader with its path, and starts it again when it ends. The reader
-/// here reads one line and ends, saying when it started (after opening
-/// the FIFO, so no line can pass unread between).
+/// here waits a second, opens the FIFO, says it started, reads one line
+/// and ends: the first MASTER line, written before it opened the FIFO,
+/// waited in the pipe for it.
 #[test]
 fn vipd_runs_the_fifo_reader_script_and_starts_it_again() {
     let test = "vipd_runs_the_fifo_reader_script_and_starts_it_again";
@@ -864,7 +877,7 @@ fn vipd_runs_the_fifo_reader_script_and_starts_it_again() {
         &lab,
         "fifo-reader.sh",
         &format!(
-            "exec 3<> \"$1\"\necho started >> {}\nread line <&3\necho \"$line\" >> {}",
+            "sleep 1\nexec 3<> \"$1\"\necho started >> {}\nread line <&3\necho \"$line\" >> {}",
             started.display(),
             out.display()
         ),

@@ -55,6 +55,10 @@ pub enum Notice {
     Deleted {
         was_fault: bool,
     },
+    /// Deleted without notify_deleted: `FAULT` to `notify` and the FIFO,
+    /// but not notify_fault (keepalived picks the state's script while
+    /// the state is still DELETED, and it has none).
+    DeletedAsFault,
 }
 
 impl Notice {
@@ -65,6 +69,7 @@ impl Notice {
             Notice::PriorityChanged { master: true } => "MASTER_PRIORITY",
             Notice::PriorityChanged { master: false } => "BACKUP_PRIORITY",
             Notice::Deleted { .. } => "DELETED",
+            Notice::DeletedAsFault => "FAULT",
         }
     }
 }

@@ -116,7 +116,7 @@ pub const INSTANCE_KEYWORDS: &[Keyword] = &[
     Keyword {
         key: r#"`notify_deleted`"#,
         default: r#"off"#,
-        meaning: r#"`true` or a script: a reload that removes the instance notifies `DELETED` (and runs the script); without it, `FAULT`, keepalived's old way (nothing if it was in FAULT)"#,
+        meaning: r#"`true` or a script: a reload that removes the instance notifies `DELETED` (and runs the script); without it, `FAULT` to `notify` and the FIFO only, keepalived's old way (nothing if it was in FAULT). vipd knows an instance across a reload by its name, keepalived by VRID, interface and family"#,
     },
     Keyword {
         key: r#"`notify_priority_changes`"#,
@@ -215,7 +215,7 @@ pub const TOP_LEVEL_KEYS: &[Keyword] = &[
     Keyword {
         key: r#"`notify_fifo_script`"#,
         default: r#"none"#,
-        meaning: r#"a reader of `notify_fifo` vipd runs as long as it runs, with the FIFO's path as its last argument, started again (1 s, doubling to 60 s) when it ends; vipd makes the FIFO, and lines wait in it while the reader starts"#,
+        meaning: r#"a reader of `notify_fifo` vipd runs as long as it runs, with the FIFO's path as its last argument, started again (1 s, doubling to 60 s) when it ends; vipd makes the FIFO (the script user's), lines wait in it while the reader starts (a full pipe drops them at once), and at exit the STOP lines are in it before the reader is ended"#,
     },
     Keyword {
         key: r#"`fifo_write_vrrp_states_on_reload`"#,

@@ -13,6 +13,7 @@
 //! no capabilities); the launcher ends it when the daemon ends.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use crate::config::health::RunAs;
@@ -46,7 +47,7 @@ async fn run(reader: FifoScript) {
     let line = reader.script.line.clone();
     let fifo = reader.fifo.display().to_string();
     loop {
-        if let Err(why) = make_fifo(&reader.fifo).await {
+        if let Err(why) = make_fifo(&reader.fifo, reader.run_as.as_ref()).await {
             tracing::error!(%fifo, "notify fifo {fifo}: {why}");
         }
         let started = tokio::time::Instant::now();
@@ -73,13 +74,33 @@ async fn run(reader: FifoScript) {
 /// The FIFO, made if missing, as keepalived makes it (0644); anything
 /// else at the path is left alone (the writer refuses it). At start,
 /// before any instance runs: the first line finds it.
-pub async fn make_fifo(path: &Path) -> Result<(), String> {
+pub async fn make_fifo(path: &Path, owner: Option<&RunAs>) -> Result<(), String> {
+    // One at a time, ever: one hung on a dead mount is not joined by more.
+    static MAKING: AtomicBool = AtomicBool::new(false);
+    if MAKING.swap(true, Ordering::SeqCst) {
+        return Err("an earlier attempt to make it has not returned (a hung mount?)".into());
+    }
     let path = path.to_path_buf();
+    let owner = owner.map(|o| (o.uid, o.gid));
     let made = tokio::task::spawn_blocking(move || {
-        match nix::unistd::mkfifo(&path, nix::sys::stat::Mode::from_bits_truncate(0o644)) {
-            Ok(()) | Err(nix::errno::Errno::EEXIST) => Ok(()),
+        let made = match nix::unistd::mkfifo(&path, nix::sys::stat::Mode::from_bits_truncate(0o644))
+        {
+            // keepalived gives a FIFO it makes to the script user
+            // (lib/notify.c fifo_open): the reader may open it to write.
+            Ok(()) => match owner {
+                Some((uid, gid)) => nix::unistd::chown(
+                    &path,
+                    Some(nix::unistd::Uid::from_raw(uid)),
+                    Some(nix::unistd::Gid::from_raw(gid)),
+                )
+                .map_err(|errno| format!("made, but cannot give it to the script user: {errno}")),
+                None => Ok(()),
+            },
+            Err(nix::errno::Errno::EEXIST) => Ok(()),
             Err(errno) => Err(format!("cannot make it: {errno}")),
-        }
+        };
+        MAKING.store(false, Ordering::SeqCst);
+        made
     });
     match tokio::time::timeout(MKFIFO_TIMEOUT, made).await {
         Ok(Ok(result)) => result,

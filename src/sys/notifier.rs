@@ -92,11 +92,11 @@ impl Notifier {
                     }
                     return Ok(());
                 }
-                notification.notice = Notice::Entered(State::Fault);
+                notification.notice = Notice::DeletedAsFault;
             }
         }
         let scripts = match notification.notice {
-            Notice::Entered(_) | Notice::Deleted { .. } => true,
+            Notice::Entered(_) | Notice::Deleted { .. } | Notice::DeletedAsFault => true,
             // Not in the state changes' queue: heard once an interval (a
             // forger can make it so), a slow script would hold back
             // notify_backup behind it. One runs at a time; the others are
@@ -216,6 +216,14 @@ impl Notifiers {
         self.fifos.retain(|path, _| fifos.contains(path));
     }
 
+    /// Resolves once every FIFO's queued lines are written or dropped.
+    pub fn fifos_flushed(&self) -> impl std::future::Future<Output = ()> {
+        let all = futures::future::join_all(self.fifos.values().map(FifoQueue::flushed));
+        async move {
+            all.await;
+        }
+    }
+
     /// Notifications dropped so far: queues full, FIFO lines not written.
     pub fn dropped_total(&self) -> u64 {
         let queues: u64 = self
@@ -270,6 +278,10 @@ async fn run_scripts(subject: &Subject, settings: &NotifySettings, n: &Notificat
         Notice::Deleted { .. } => {
             let args = phrases::notify_arguments(subject, n.notice, n.priority);
             (settings.deleted.as_ref(), settings.any.as_ref(), args)
+        }
+        Notice::DeletedAsFault => {
+            let args = phrases::notify_arguments(subject, n.notice, n.priority);
+            (None, settings.any.as_ref(), args)
         }
         // Run beside the queue (Notifier::send).
         Notice::MasterRxLowerPriority => (None, None, Vec::new()),
@@ -406,7 +418,8 @@ mod tests {
         let r = record.display();
         let script = |line: String| Some(crate::config::scripts::parse(&line).unwrap());
         for (notify_deleted, was_fault, expected) in [
-            (false, false, "fault\nINSTANCE VI_1 FAULT 100\n"),
+            // keepalived's vrrp_notify.c: notify_fault does not run.
+            (false, false, "INSTANCE VI_1 FAULT 100\n"),
             (false, true, ""),
             (true, true, "deleted\nINSTANCE VI_1 DELETED 100\n"),
         ] {

@@ -180,10 +180,17 @@ impl FifoWriter {
     }
 }
 
+/// What the writer's queue carries.
+enum Queued {
+    Line(String),
+    /// Answered once every line before it is written (or dropped).
+    Flushed(tokio::sync::oneshot::Sender<()>),
+}
+
 /// A running writer for one FIFO: lines are queued and written in order.
 #[derive(Clone)]
 pub struct FifoQueue {
-    lines: mpsc::Sender<String>,
+    lines: mpsc::Sender<Queued>,
     pub dropped: Arc<AtomicU64>,
     full_logged: Arc<std::sync::atomic::AtomicBool>,
     path: PathBuf,
@@ -192,15 +199,30 @@ pub struct FifoQueue {
 impl FifoQueue {
     /// Starts the writer for `path` on the current runtime.
     pub fn spawn(path: &Path, read_write: bool) -> FifoQueue {
-        let mut writer = FifoWriter::new(path, WRITE_TIMEOUT);
+        // Opened read-write, a pipe that is full has no reader reading:
+        // the line is dropped at once, as keepalived drops it (EAGAIN),
+        // rather than each waiting its timeout.
+        let timeout = if read_write {
+            Duration::ZERO
+        } else {
+            WRITE_TIMEOUT
+        };
+        let mut writer = FifoWriter::new(path, timeout);
         if read_write {
             writer = writer.read_write();
         }
         let dropped = writer.dropped.clone();
-        let (lines, mut rx) = mpsc::channel::<String>(QUEUE_BOUND);
+        let (lines, mut rx) = mpsc::channel::<Queued>(QUEUE_BOUND);
         tokio::spawn(async move {
-            while let Some(line) = rx.recv().await {
-                let _ = writer.write_line(&line).await;
+            while let Some(queued) = rx.recv().await {
+                match queued {
+                    Queued::Line(line) => {
+                        let _ = writer.write_line(&line).await;
+                    }
+                    Queued::Flushed(done) => {
+                        let _ = done.send(());
+                    }
+                }
             }
         });
         FifoQueue {
@@ -213,7 +235,7 @@ impl FifoQueue {
 
     /// Queues a line without waiting; a full queue drops it (counted).
     pub fn push(&self, line: String) {
-        match self.lines.try_send(line) {
+        match self.lines.try_send(Queued::Line(line)) {
             Ok(()) => self.full_logged.store(false, Ordering::Relaxed),
             Err(_) => {
                 self.dropped.fetch_add(1, Ordering::Relaxed);
@@ -221,6 +243,18 @@ impl FifoQueue {
                     let fifo = self.path.display();
                     tracing::warn!(%fifo, "notify fifo {fifo}: {QUEUE_BOUND} lines already wait for the reader; dropping lines");
                 }
+            }
+        }
+    }
+
+    /// Resolves once every line queued before it is written or dropped
+    /// (at exit, before the reader vipd runs is ended).
+    pub fn flushed(&self) -> impl std::future::Future<Output = ()> {
+        let (done, flushed) = tokio::sync::oneshot::channel();
+        let lines = self.lines.clone();
+        async move {
+            if lines.send(Queued::Flushed(done)).await.is_ok() {
+                let _ = flushed.await;
             }
         }
     }

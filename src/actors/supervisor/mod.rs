@@ -268,6 +268,7 @@ async fn start_and_wait(settings: Settings, reread: Reread) -> Result<(), StartE
         netlink,
         quorum,
         fifo_script,
+        notifiers,
         ..
     } = running;
     let goodbyes = futures::future::join_all(instances.values().map(|i| i.actor.send(Shutdown)));
@@ -284,9 +285,10 @@ async fn start_and_wait(settings: Settings, reread: Reread) -> Result<(), StartE
         arbiter.stop();
     }
     made.undo(&netlink).await;
-    // The FIFO's reader last, once every STOP line is written; the
+    // The FIFO's reader last, once every STOP line is in the FIFO; the
     // launcher ends its process group with the daemon.
-    if let Some((_, task)) = fifo_script {
+    if let Some((_, Some(task))) = fifo_script {
+        let _ = tokio::time::timeout(SHUTDOWN_GRACE, notifiers.fifos_flushed()).await;
         task.abort();
     }
     tracing::info!("vipd stopped");
@@ -402,7 +404,7 @@ pub struct Running {
     /// notify_fifo_script and the task that keeps it running.
     fifo_script: Option<(
         crate::sys::fifo_script::FifoScript,
-        tokio::task::JoinHandle<()>,
+        Option<tokio::task::JoinHandle<()>>,
     )>,
 }
 
@@ -541,10 +543,8 @@ pub async fn start(settings: Settings) -> Result<Running, StartError> {
         notifiers: Notifiers::default(),
         vmac_retries: HashMap::new(),
         firewall,
-        fifo_script: fifo_script.map(|reader| {
-            let task = crate::sys::fifo_script::start(reader.clone());
-            (reader, task)
-        }),
+        // Started once every instance is (its lines wait in the FIFO).
+        fifo_script: fifo_script.map(|reader| (reader, None)),
         quorum: quorum.map(|settings| {
             // Its own thread: etcd's gRPC work never delays an advert.
             let arbiter = actix::Arbiter::new();
@@ -557,7 +557,9 @@ pub async fn start(settings: Settings) -> Result<Running, StartError> {
     };
     if let Some((reader, _)) = &running.fifo_script {
         running.notifiers.reader_runs(reader.fifo.clone());
-        if let Err(why) = crate::sys::fifo_script::make_fifo(&reader.fifo).await {
+        if let Err(why) =
+            crate::sys::fifo_script::make_fifo(&reader.fifo, reader.run_as.as_ref()).await
+        {
             let fifo = reader.fifo.display();
             tracing::error!(%fifo, "notify fifo {fifo}: {why}");
         }
@@ -593,6 +595,9 @@ pub async fn start(settings: Settings) -> Result<Running, StartError> {
         running.start_instance(s, startup_delay)?;
     }
     running.wire();
+    if let Some((reader, task)) = &mut running.fifo_script {
+        *task = Some(crate::sys::fifo_script::start(reader.clone()));
+    }
     let sources = running.sources.clone();
     if let Some(listen) = metrics {
         let metrics = std::net::TcpListener::bind(listen)

@@ -613,6 +613,12 @@ impl Mapper {
             // lib/notify.c: the reader of the FIFO, SCRIPT [user [group]].
             "notify_fifo_script" | "vrrp_notify_fifo_script" => {
                 if let Some(line) = self.value_keeping_rest(node, unsupported::NOTIFY_USER) {
+                    if self.value.contains_key("notify_fifo_script") {
+                        return self.adjust_node(
+                            node,
+                            "ignored: vipd has one notify FIFO (notify_fifo and vrrp_notify_fifo are the same), and runs the first reader given",
+                        );
+                    }
                     self.top("notify_fifo_script", text(line), &node.at);
                 }
             }
