@@ -33,6 +33,22 @@ use support::raw::{self, GROUP};
 use support::*;
 use vipd::lab::{wait_for, Lab};
 
+/// The same scenario as two tests: vipd's, and keepalived's on the same
+/// file (what vipd must match).
+macro_rules! both_daemons {
+    ($scenario:ident: $vipd:ident, $keepalived:ident) => {
+        #[test]
+        fn $vipd() {
+            $scenario(stringify!($vipd), Kind::Vipd);
+        }
+
+        #[test]
+        fn $keepalived() {
+            $scenario(stringify!($keepalived), Kind::Keepalived);
+        }
+    };
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Kind {
     Vipd,
@@ -383,18 +399,11 @@ fn a_master_answers_other_masters(test: &str, kind: Kind) {
     stop(&mut lab, &daemon, Signal::SIGTERM).expect("stops");
 }
 
-#[test]
-fn vipd_answers_other_masters_as_keepalived_does() {
-    a_master_answers_other_masters("vipd_answers_other_masters_as_keepalived_does", Kind::Vipd);
-}
-
-#[test]
-fn keepalived_answers_other_masters_as_the_vipd_test_expects() {
-    a_master_answers_other_masters(
-        "keepalived_answers_other_masters_as_the_vipd_test_expects",
-        Kind::Keepalived,
-    );
-}
+both_daemons!(
+    a_master_answers_other_masters:
+    vipd_answers_other_masters_as_keepalived_does,
+    keepalived_answers_other_masters_as_the_vipd_test_expects
+);
 
 /// One VRRPv3 instance, VRID 61, adverts every second; `extra` inside it.
 fn down_timer_conf(lab: &Lab, host: usize, priority: u8, extra: &str) -> PathBuf {
@@ -463,21 +472,11 @@ fn took_over_no_sooner(
     );
 }
 
-#[test]
-fn vipd_waits_down_timer_adverts_before_taking_over() {
-    down_timer_adverts_delays_takeover(
-        "vipd_waits_down_timer_adverts_before_taking_over",
-        Kind::Vipd,
-    );
-}
-
-#[test]
-fn keepalived_waits_down_timer_adverts_before_taking_over() {
-    down_timer_adverts_delays_takeover(
-        "keepalived_waits_down_timer_adverts_before_taking_over",
-        Kind::Keepalived,
-    );
-}
+both_daemons!(
+    down_timer_adverts_delays_takeover:
+    vipd_waits_down_timer_adverts_before_taking_over,
+    keepalived_waits_down_timer_adverts_before_taking_over
+);
 
 /// VRRPv2, VRID 71, no address: the notify script records each state.
 fn no_vip_conf(lab: &Lab, host: usize, priority: u8, record: &Path, extra: &str) -> PathBuf {
@@ -661,21 +660,11 @@ fn skip_check_adv_addr_trusts_a_known_master(test: &str, kind: Kind) {
     }
 }
 
-#[test]
-fn vipd_skips_checking_a_known_masters_addresses() {
-    skip_check_adv_addr_trusts_a_known_master(
-        "vipd_skips_checking_a_known_masters_addresses",
-        Kind::Vipd,
-    );
-}
-
-#[test]
-fn keepalived_skips_checking_a_known_masters_addresses() {
-    skip_check_adv_addr_trusts_a_known_master(
-        "keepalived_skips_checking_a_known_masters_addresses",
-        Kind::Keepalived,
-    );
-}
+both_daemons!(
+    skip_check_adv_addr_trusts_a_known_master:
+    vipd_skips_checking_a_known_masters_addresses,
+    keepalived_skips_checking_a_known_masters_addresses
+);
 
 /// vrrp_startup_delay 4: a backup alone on the LAN takes over no sooner
 /// than 4 s plus its Master_Down_Interval (3.6 s) after the daemon starts,
@@ -707,21 +696,11 @@ fn startup_delay_holds_the_first_takeover(test: &str, kind: Kind) {
     stop(&mut lab, &daemon, Signal::SIGTERM);
 }
 
-#[test]
-fn vipd_delays_its_first_takeover_by_startup_delay() {
-    startup_delay_holds_the_first_takeover(
-        "vipd_delays_its_first_takeover_by_startup_delay",
-        Kind::Vipd,
-    );
-}
-
-#[test]
-fn keepalived_delays_its_first_takeover_by_startup_delay() {
-    startup_delay_holds_the_first_takeover(
-        "keepalived_delays_its_first_takeover_by_startup_delay",
-        Kind::Keepalived,
-    );
-}
+both_daemons!(
+    startup_delay_holds_the_first_takeover:
+    vipd_delays_its_first_takeover_by_startup_delay,
+    keepalived_delays_its_first_takeover_by_startup_delay
+);
 
 /// Three owners (priority 255: master at once), then a reload that keeps
 /// only VI_73: VI_71 (notify_deleted) is told DELETED, VI_72 FAULT,
@@ -844,21 +823,11 @@ fn deleted_instances_are_notified(test: &str, kind: Kind) {
     stop(&mut lab, &daemon, Signal::SIGTERM);
 }
 
-#[test]
-fn vipd_notifies_deleted_instances_as_keepalived_does() {
-    deleted_instances_are_notified(
-        "vipd_notifies_deleted_instances_as_keepalived_does",
-        Kind::Vipd,
-    );
-}
-
-#[test]
-fn keepalived_notifies_deleted_instances_as_the_vipd_test_expects() {
-    deleted_instances_are_notified(
-        "keepalived_notifies_deleted_instances_as_the_vipd_test_expects",
-        Kind::Keepalived,
-    );
-}
+both_daemons!(
+    deleted_instances_are_notified:
+    vipd_notifies_deleted_instances_as_keepalived_does,
+    keepalived_notifies_deleted_instances_as_the_vipd_test_expects
+);
 
 /// notify_fifo_script: vipd makes the FIFO (it does not exist), starts
 /// the reader with its path, and starts it again when it ends. The reader
