@@ -296,6 +296,11 @@ impl Tables {
             tracing::warn!(%address, "{address} is still guarded: vipd's nftables table {} stays (the next start deletes it)", self.settings.table);
             return Ok(());
         }
+        // Never made (no accept: false master this run): nothing to
+        // delete, and no error to say on a kernel without nf_tables.
+        if self.made == [false; 2] {
+            return Ok(());
+        }
         self.clean()
     }
 
