@@ -285,7 +285,12 @@ impl InstanceActor {
                 Action::ExtendVips {
                     addresses,
                     valid_until,
-                } => self.claim(&instance, addresses, valid_until, self.guards()),
+                } => self.claim(
+                    &instance,
+                    addresses,
+                    valid_until,
+                    self.params.drops_traffic(),
+                ),
                 Action::AcquireFence => {
                     if let Some(fencing) = &self.fencing {
                         self.fence_seq += 1;
@@ -601,27 +606,25 @@ impl InstanceActor {
         } else {
             Notice::Entered(t.to)
         };
-        if let Some(notifier) = &self.notifier {
-            let _ = notifier.send(Notification {
-                notice,
-                priority: t.priority,
-                done,
-            });
-        }
-    }
-
-    /// Whether its addresses are held with traffic to them dropped.
-    fn guards(&self) -> bool {
-        !self.params.accept_mode && !self.params.is_owner()
+        self.send_notice(notice, t.priority, done);
     }
 
     /// An event for the FIFO and its script, if the instance has them.
     fn notify_event(&self, notice: Notice, priority: u8) {
+        self.send_notice(notice, priority, None);
+    }
+
+    fn send_notice(
+        &self,
+        notice: Notice,
+        priority: u8,
+        done: Option<tokio::sync::oneshot::Sender<()>>,
+    ) {
         if let Some(notifier) = &self.notifier {
             let _ = notifier.send(Notification {
                 notice,
                 priority,
-                done: None,
+                done,
             });
         }
     }

@@ -169,7 +169,7 @@ impl InstanceSettings {
     /// Whether, as master, it drops traffic to its addresses (accept:
     /// false, and not their owner).
     pub fn drops_traffic(&self) -> bool {
-        !self.template.accept_mode && !self.template.is_owner()
+        self.template.drops_traffic()
     }
 
     pub fn vrid(&self) -> Vrid {

@@ -814,7 +814,7 @@ impl Instance {
         self.holding = true;
         self.actions.push_back(Action::AddVips {
             addresses: self.params.held_addresses(),
-            accept: self.params.accept_mode || self.params.is_owner(),
+            accept: !self.params.drops_traffic(),
             valid_until,
         });
         self.announce(self.params.announce.repeat);

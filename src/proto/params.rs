@@ -514,6 +514,12 @@ impl InstanceParams {
     pub fn is_owner(&self) -> bool {
         self.priority == 255
     }
+
+    /// As master, traffic to its addresses is refused: Accept_Mode off
+    /// and not their owner (RFC 5798 §6.4.3).
+    pub fn drops_traffic(&self) -> bool {
+        !self.accept_mode && !self.is_owner()
+    }
 }
 
 #[cfg(test)]
