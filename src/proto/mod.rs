@@ -15,6 +15,7 @@ pub mod fsm;
 pub mod interval;
 pub mod packet;
 pub mod params;
+pub mod process_quorum;
 pub mod source;
 pub mod state;
 pub mod stats;
@@ -36,6 +37,7 @@ pub use params::{
     AdvertRules, AnnounceSchedule, InstanceParams, InvalidParams, Param, ParamsError, Unicast,
     UnicastPeer, VirtualAddress, MAX_PREEMPT_DELAY,
 };
+pub use process_quorum::{CountCause, ProcessQuorum, QuorumParams};
 pub use source::{choose_source, is_link_local, LocalAddress, SourceError};
 pub use state::{FaultCause, Reason, State, Transition};
 pub use stats::{DropReason, Stats};
