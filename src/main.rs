@@ -302,7 +302,18 @@ fn run(configs: &[PathBuf], options: &LoadOptions, log_format: LogFormat) -> Exi
         tracing::warn!(warning = %warning, "configuration: {warning}");
     }
     let user = loaded.config.user.clone();
-    if let Err(error) = drop_privileges(user.as_deref(), &settings.control_socket, configs) {
+    // /proc may hide other users' processes (hidepid) from all but a
+    // group: a daemon that counts processes joins it while it still can.
+    let counts_processes = loaded.config.checks.values().any(|c| c.process.is_some());
+    let hidepid_group = counts_processes
+        .then(vipd::sys::processes::hidepid_group)
+        .flatten();
+    if let Err(error) = drop_privileges(
+        user.as_deref(),
+        hidepid_group,
+        &settings.control_socket,
+        configs,
+    ) {
         tracing::error!(%error, "vipd cannot start: {error}");
         eprintln!("vipd: {error}");
         return ExitCode::FAILURE;
@@ -342,6 +353,7 @@ fn run(configs: &[PathBuf], options: &LoadOptions, log_format: LogFormat) -> Exi
 /// set. All before the runtime starts: capabilities are per thread.
 fn drop_privileges(
     user: Option<&str>,
+    hidepid_group: Option<u32>,
     control_socket: &std::path::Path,
     configs: &[PathBuf],
 ) -> Result<(), Box<dyn std::error::Error>> {
@@ -350,7 +362,7 @@ fn drop_privileges(
     let user = user.map(privilege::lookup).transpose()?;
     let runs_as = user.clone().unwrap_or_else(privilege::current_user);
     privilege::prepare_socket_directory(control_socket, &runs_as)?;
-    privilege::drop_to(user.as_ref())?;
+    privilege::drop_to(user.as_ref(), hidepid_group)?;
     if let Some(user) = &user {
         for file in configs {
             if let Err(error) = std::fs::File::open(file) {

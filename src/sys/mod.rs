@@ -12,6 +12,7 @@ pub mod notifier;
 pub mod notify_fifo;
 pub mod privilege;
 pub mod probe;
+pub mod processes;
 pub mod retry;
 pub mod shared_timer;
 pub mod signals;

@@ -313,8 +313,9 @@ pub fn prepare_socket_directory(socket: &Path, user: &RunAs) -> Result<(), Privi
 /// if given (keeping capabilities across the switch), then keeps only
 /// CAP_NET_ADMIN and CAP_NET_RAW, nothing inheritable or ambient, a
 /// bounding set of those two where it may, and no new privileges. Must
-/// run while the process has one thread.
-pub fn drop_to(user: Option<&RunAs>) -> Result<(), PrivilegeError> {
+/// run while the process has one thread. `extra_group` joins the daemon
+/// to one more group (/proc's hidepid group, for track_process).
+pub fn drop_to(user: Option<&RunAs>, extra_group: Option<u32>) -> Result<(), PrivilegeError> {
     let running = threads();
     if running > 1 {
         return Err(PrivilegeError::Threads(running));
@@ -322,14 +323,31 @@ pub fn drop_to(user: Option<&RunAs>) -> Result<(), PrivilegeError> {
     // Needs CAP_SETPCAP in the effective set, which a user switch empties.
     restrict_bounding_set(DAEMON_CAPS);
     if let Some(user) = user {
-        switch_user(user)?;
+        switch_user(user, extra_group)?;
+    } else if let Some(gid) = extra_group {
+        join_group(gid)?;
     }
     restrict_to(DAEMON_CAPS).map_err(PrivilegeError::Capabilities)?;
     forbid_new_privileges().map_err(PrivilegeError::Capabilities)?;
     Ok(())
 }
 
-fn switch_user(user: &RunAs) -> Result<(), PrivilegeError> {
+/// Adds a supplementary group while CAP_SETGID lasts; without it, says
+/// why (track_process then counts only what it can see).
+fn join_group(gid: u32) -> Result<(), PrivilegeError> {
+    use nix::unistd::Gid;
+    let mut groups = nix::unistd::getgroups().unwrap_or_default();
+    if groups.contains(&Gid::from_raw(gid)) || nix::unistd::getegid().as_raw() == gid {
+        return Ok(());
+    }
+    groups.push(Gid::from_raw(gid));
+    if let Err(error) = nix::unistd::setgroups(&groups) {
+        tracing::warn!(%error, gid, "cannot join /proc's hidepid group (gid={gid}): {error}; track_process cannot see other users' processes");
+    }
+    Ok(())
+}
+
+fn switch_user(user: &RunAs, extra_group: Option<u32>) -> Result<(), PrivilegeError> {
     use nix::unistd::{getgid, getuid, Gid, Uid};
     let (uid, gid) = (Uid::from_raw(user.uid), Gid::from_raw(user.gid));
     if getuid() == uid && getgid() == gid {
@@ -354,7 +372,10 @@ fn switch_user(user: &RunAs) -> Result<(), PrivilegeError> {
     };
     // Keep the permitted set across setuid; restrict_to then chooses.
     nix::sys::prctl::set_keepcaps(true).map_err(step("keep capabilities"))?;
-    nix::unistd::setgroups(&[gid]).map_err(step("setgroups"))?;
+    let groups: Vec<Gid> = std::iter::once(gid)
+        .chain(extra_group.map(Gid::from_raw))
+        .collect();
+    nix::unistd::setgroups(&groups).map_err(step("setgroups"))?;
     nix::unistd::setresgid(gid, gid, gid).map_err(step("setgid"))?;
     nix::unistd::setresuid(uid, uid, uid).map_err(step("setuid"))?;
     nix::sys::prctl::set_keepcaps(false).map_err(step("keep capabilities"))?;
