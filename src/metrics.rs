@@ -163,8 +163,12 @@ pub fn render(snapshot: &Snapshot) -> String {
     let runs = Family::<Labels, Counter>::default();
     let failures = Family::<Labels, Counter>::default();
     let duration = Family::<Labels, Gauge<f64, AtomicU64>>::default();
+    let processes = Family::<Labels, Gauge>::default();
     for c in &snapshot.checks {
         let check = labels(&[("check", &c.name)]);
+        if let Some(running) = c.processes {
+            processes.get_or_create(&check).set(i64::from(running));
+        }
         up.get_or_create(&check).set(i64::from(c.up));
         runs.get_or_create(&check).inc_by(c.runs);
         failures.get_or_create(&check).inc_by(c.failures);
@@ -172,6 +176,11 @@ pub fn render(snapshot: &Snapshot) -> String {
     }
     registry.register("check_up", "1 while the check counts as up", up);
     registry.register("check_runs", "check runs", runs);
+    registry.register(
+        "check_processes",
+        "a process check's matching processes running now",
+        processes,
+    );
     registry.register("check_failures", "failed check runs", failures);
     registry.register(
         "check_duration_seconds",

@@ -189,6 +189,9 @@ pub struct CheckStatus {
     pub failures: u64,
     pub last_failure: Option<String>,
     pub last_duration_seconds: f64,
+    /// A process check: how many matching processes run now.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub processes: Option<u32>,
 }
 
 /// Seconds since the Unix epoch, as the snapshot counts time.
@@ -309,6 +312,10 @@ pub fn render(snapshot: &Snapshot) -> String {
         let _ = writeln!(out, "checks");
         for c in &snapshot.checks {
             let state = if c.up { "up" } else { "down" };
+            if let Some(running) = c.processes {
+                let _ = writeln!(out, "  {:<14}  {:<4}  {running} running", c.name, state);
+                continue;
+            }
             let last = c
                 .last_failure
                 .as_deref()

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use actix::prelude::*;
 
-use crate::config::health::{CheckSettings, TrackFileSettings, TrackerKind};
+use crate::config::health::{CheckKind, CheckSettings, TrackFileSettings, TrackerKind};
 use crate::log::phrases::{self, CheckLine};
 use crate::net::netlink::{LinkInfo, NetEvent, Netlink};
 use crate::proto::{RiseFall, TrackerEffect};
@@ -21,6 +21,7 @@ use crate::status::CheckStatus;
 
 use crate::sys::boundary::guarded;
 use crate::sys::probe::{self, Outcome};
+use crate::sys::processes::{self, Watch};
 use crate::sys::retry::Retry;
 use crate::sys::track_file;
 
@@ -55,6 +56,8 @@ struct Check {
     failures: u64,
     last_failure: Option<String>,
     last_duration: std::time::Duration,
+    /// A process check's matching processes, once counted.
+    processes: Option<u32>,
 }
 
 struct TrackedInterface {
@@ -105,7 +108,13 @@ pub struct HealthActor {
     /// Setting up the inotify watch, on a blocking thread (it looks the
     /// directories up): one at a time.
     watch_setup: Arc<AtomicBool>,
+    /// Counts the processes of process checks, on its own thread; made
+    /// when the first one is configured, kept across reloads.
+    processes: Option<Watch>,
 }
+
+/// The process watcher has news: read its statuses.
+struct ProcessesChanged;
 
 /// A reload's checks, files and who tracks what. Checks and files whose
 /// settings did not change keep their state (rise/fall counts, last
@@ -148,8 +157,14 @@ impl HealthActor {
             .into_iter()
             .filter_map(|settings| {
                 let subscribers = subscriptions.checks.remove(&settings.name)?;
+                // A process check's status is settled by its quorum.
+                let (rise, fall) = match settings.kind {
+                    CheckKind::Process(_) => (1, 1),
+                    _ => (settings.rise, settings.fall),
+                };
                 Some(Check {
-                    state: RiseFall::new(settings.rise, settings.fall),
+                    state: RiseFall::new(rise, fall),
+                    processes: None,
                     settings,
                     run: None,
                     not_run_logged: false,
@@ -196,6 +211,79 @@ impl HealthActor {
             next_run: 0,
             reads: Arc::default(),
             watch_setup: Arc::default(),
+            processes: None,
+        }
+    }
+
+    fn process_trackers(&self) -> Vec<processes::Tracker> {
+        self.checks
+            .iter()
+            .filter_map(|c| match &c.settings.kind {
+                CheckKind::Process(p) => Some(processes::Tracker {
+                    name: c.settings.name.clone(),
+                    pattern: p.pattern.clone(),
+                    quorum: p.quorum,
+                }),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Gives the process watcher the process checks (starting it for the
+    /// first), and listens for its news.
+    fn watch_processes(&mut self, ctx: &mut Context<Self>) {
+        let trackers = self.process_trackers();
+        if trackers.is_empty() {
+            self.processes = None;
+            return;
+        }
+        match &self.processes {
+            Some(watch) => watch.reconfigure(trackers),
+            None => match Watch::start(trackers) {
+                Ok(watch) => self.processes = Some(watch),
+                Err(error) => {
+                    tracing::error!(%error, "cannot start the process watcher: {error}; process checks keep their state");
+                    return;
+                }
+            },
+        }
+        let Some(shared) = self.processes.as_ref().map(Watch::shared) else {
+            return;
+        };
+        // News is read as state, not queued: the stream only wakes us.
+        let news = futures::stream::unfold(shared, |shared| async move {
+            shared.changed().await;
+            Some((ProcessesChanged, shared))
+        });
+        self.timers.push(ctx.add_stream(news));
+    }
+
+    fn on_processes(&mut self) {
+        let Some(watch) = &self.processes else { return };
+        let statuses = watch.shared().statuses();
+        for check in &mut self.checks {
+            let Some(status) = statuses.get(&check.settings.name) else {
+                continue;
+            };
+            if !matches!(check.settings.kind, CheckKind::Process(_)) {
+                continue;
+            }
+            check.processes = Some(status.count);
+            if let Some(up) = check.state.record(status.up) {
+                let name = &check.settings.name;
+                let line = if up {
+                    CheckLine::Succeeded
+                } else {
+                    CheckLine::Failed(format!(
+                        "{} matching processes running, outside its quorum",
+                        status.count
+                    ))
+                };
+                phrases::check(name, &line);
+                Self::tell(&check.subscribers, &TrackerKind::Script.key(name), |w| {
+                    TrackerEffect::from_status(up, w)
+                });
+            }
         }
     }
 
@@ -215,6 +303,9 @@ impl HealthActor {
     fn start_check(&mut self, i: usize, ctx: &mut Context<Self>) {
         if self.checks[i].run.is_some() {
             return; // still running from last time: the timeout will end it
+        }
+        if matches!(self.checks[i].settings.kind, CheckKind::Process(_)) {
+            return; // counted by the process watcher
         }
         self.next_run += 1;
         let id = self.next_run;
@@ -459,6 +550,7 @@ impl Handler<Status> for HealthActor {
                     failures: c.failures,
                     last_failure: c.last_failure.clone(),
                     last_duration_seconds: c.last_duration.as_secs_f64(),
+                    processes: c.processes,
                 })
                 .collect(),
         )
@@ -516,7 +608,11 @@ impl HealthActor {
                 );
             }
         }
+        self.watch_processes(ctx);
         for i in 0..self.checks.len() {
+            if matches!(self.checks[i].settings.kind, CheckKind::Process(_)) {
+                continue;
+            }
             self.start_check(i, ctx);
             let interval = self.checks[i].settings.interval;
             let handle = ctx.run_interval(interval, move |actor, ctx| actor.start_check(i, ctx));
@@ -595,6 +691,14 @@ impl StreamHandler<Vec<std::path::PathBuf>> for HealthActor {
     fn finished(&mut self, _ctx: &mut Context<Self>) {}
 }
 
+impl StreamHandler<ProcessesChanged> for HealthActor {
+    fn handle(&mut self, _: ProcessesChanged, ctx: &mut Context<Self>) {
+        guarded(self, ctx, "process counts", |actor, _| actor.on_processes());
+    }
+
+    fn finished(&mut self, _ctx: &mut Context<Self>) {}
+}
+
 impl Handler<Reconfigure> for HealthActor {
     type Result = ();
 
@@ -616,6 +720,7 @@ impl Handler<Reconfigure> for HealthActor {
                 check.failures = old.failures;
                 check.last_failure = old.last_failure.clone();
                 check.last_duration = old.last_duration;
+                check.processes = old.processes;
                 check.run = old.run.take();
             }
         }

@@ -3,12 +3,16 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use super::schema::Interval;
+
 use super::schema::{
-    CheckConfig, Config, InstanceConfig, NotifyDeleted, SyncGroupConfig, TrackFileConfig, TrackRef,
+    CheckConfig, Config, InstanceConfig, NotifyDeleted, ParamMatchConfig, ProcessCheckConfig,
+    SyncGroupConfig, TrackFileConfig, TrackRef,
 };
 use super::scripts::{self, Script};
 
-use crate::proto::check_weight;
+use crate::proto::{check_weight, QuorumParams};
+use crate::sys::processes::pattern::{ParamMatch, ProcessPattern};
 
 /// Who a script runs as.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -34,6 +38,15 @@ pub enum CheckKind {
         status: u16,
         body: Option<String>,
     },
+    /// Counted by the process watcher, not run.
+    Process(ProcessTracker),
+}
+
+/// A track_process's pattern and quorum.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProcessTracker {
+    pub pattern: ProcessPattern,
+    pub quorum: QuorumParams,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -255,12 +268,20 @@ pub fn check(
 ) -> Result<CheckSettings, Problems> {
     let mut problems: Problems = Vec::new();
     let mut problem = |key: &str, message: String| problems.push((key.to_string(), message));
-    let kinds = [c.exec.is_some(), c.tcp.is_some(), c.http.is_some()]
-        .iter()
-        .filter(|k| **k)
-        .count();
+    let kinds = [
+        c.exec.is_some(),
+        c.tcp.is_some(),
+        c.http.is_some(),
+        c.process.is_some(),
+    ]
+    .iter()
+    .filter(|k| **k)
+    .count();
     if kinds != 1 {
-        problem("", "expected exactly one of exec, tcp, http".into());
+        problem(
+            "",
+            "expected exactly one of exec, tcp, http, process".into(),
+        );
     }
     if let Err(e) = check_weight(c.weight) {
         problem("weight", e.to_string());
@@ -301,6 +322,14 @@ pub fn check(
                 None
             }
         }
+    } else if let Some(process) = &c.process {
+        match process_tracker(process) {
+            Ok(tracker) => Some(CheckKind::Process(tracker)),
+            Err((key, message)) => {
+                problem(&format!("process.{key}"), message);
+                None
+            }
+        }
     } else if let Some(url) = &c.http {
         match parse_http_url(url) {
             Ok((host, port, path)) => Some(CheckKind::Http {
@@ -330,6 +359,70 @@ pub fn check(
         }),
         _ => Err(problems),
     }
+}
+
+/// keepalived's limits (vrrp_parser.c, vrrp_tprocess_*_handler): quorum
+/// 0..65535 (0 only with quorum_max 0: "none may run"), quorum_max at
+/// least quorum, delays up to an hour.
+fn process_tracker(c: &ProcessCheckConfig) -> Result<ProcessTracker, (&'static str, String)> {
+    const MAX_COUNT: u32 = 65_535;
+    const MAX_DELAY: Duration = Duration::from_secs(3600);
+    if c.name.is_empty() {
+        return Err(("name", "expected a process name".into()));
+    }
+    if c.quorum > MAX_COUNT {
+        return Err((
+            "quorum",
+            format!("expected 0..{MAX_COUNT}, got {}", c.quorum),
+        ));
+    }
+    let quorum_max = c.quorum_max.unwrap_or(u32::MAX);
+    if let Some(max) = c.quorum_max {
+        if max > MAX_COUNT {
+            return Err(("quorum_max", format!("expected 0..{MAX_COUNT}, got {max}")));
+        }
+    }
+    if quorum_max < c.quorum {
+        return Err((
+            "quorum_max",
+            format!("expected at least quorum ({}), got {quorum_max}", c.quorum),
+        ));
+    }
+    if c.quorum == 0 && quorum_max != 0 {
+        return Err((
+            "quorum",
+            "expected 1..65535 (0 only with quorum_max: 0, for \"none may run\")".into(),
+        ));
+    }
+    let delay = |key: &'static str, d: Option<&Interval>| match d {
+        Some(d) if d.0 > MAX_DELAY => Err((key, format!("expected 0..3600 s, got {:?}", d.0))),
+        Some(d) => Ok(Some(d.0)),
+        None => Ok(None),
+    };
+    let both = delay("delay", c.delay.as_ref())?.unwrap_or_default();
+    let fork_delay = delay("fork_delay", c.fork_delay.as_ref())?.unwrap_or(both);
+    let terminate_delay = delay("terminate_delay", c.terminate_delay.as_ref())?.unwrap_or(both);
+    let with_params = !c.params.is_empty();
+    let param_match = match (c.param_match, with_params) {
+        (Some(ParamMatchConfig::Exact), _) | (None, true) => ParamMatch::Exact,
+        (Some(ParamMatchConfig::Partial), _) => ParamMatch::Partial,
+        (Some(ParamMatchConfig::Initial), _) => ParamMatch::Initial,
+        (None, false) => ParamMatch::None,
+    };
+    Ok(ProcessTracker {
+        pattern: ProcessPattern {
+            process: c.name.clone(),
+            full_command: c.full_command || with_params || c.param_match.is_some(),
+            params: c.params.clone(),
+            param_match,
+        },
+        quorum: QuorumParams {
+            quorum: c.quorum,
+            quorum_max,
+            fork_delay,
+            terminate_delay,
+        },
+    })
 }
 
 /// `http://HOST[:PORT][/PATH]` into its parts.

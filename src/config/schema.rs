@@ -129,6 +129,11 @@ pub struct CheckConfig {
     /// `http://HOST[:PORT]/PATH` to GET.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub http: Option<String>,
+    /// Processes to count (keepalived's vrrp_track_process): up while
+    /// quorum..=quorum_max of them run; learnt as they start and end,
+    /// so interval, timeout, rise and fall do not apply.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub process: Option<ProcessCheckConfig>,
     /// http: the status that means healthy.
     #[serde(default = "defaults::http_status")]
     pub status: u16,
@@ -150,6 +155,50 @@ pub struct CheckConfig {
     /// exec: run as this user (default: script_user, or the daemon's).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user: Option<String>,
+}
+
+/// keepalived's vrrp_track_process, as a check.
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProcessCheckConfig {
+    /// The process's name as the kernel keeps it (`comm`, at most 15
+    /// characters: what `ps -e` shows), or with full_command the first
+    /// word of its command line, compared whole.
+    pub name: String,
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub full_command: bool,
+    /// The words after the command (implies full_command), compared as
+    /// param_match says.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub params: Vec<String>,
+    /// exact (the default with params), partial (the words given start
+    /// the process's) or initial (as partial, the last word a prefix).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub param_match: Option<ParamMatchConfig>,
+    /// Up while at least this many run.
+    #[serde(default = "defaults::one")]
+    pub quorum: u32,
+    /// And at most this many (default: no limit).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quorum_max: Option<u32>,
+    /// Both delays below.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delay: Option<Interval>,
+    /// How long a count changed by a fork waits before it counts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fork_delay: Option<Interval>,
+    /// How long a count changed by an exit waits before it counts (a
+    /// restart within it changes nothing).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub terminate_delay: Option<Interval>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ParamMatchConfig {
+    Exact,
+    Partial,
+    Initial,
 }
 
 #[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]

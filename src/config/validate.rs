@@ -251,6 +251,18 @@ pub fn validate(loaded: &Loaded) -> Result<Settings, ConfigErrors> {
     }
     let mut settings = Vec::new();
     let mut warnings = loaded.warnings.clone();
+    // The kernel keeps 15 bytes of a process's name (TASK_COMM_LEN).
+    for (name, check) in &config.checks {
+        if let Some(p) = check.process.as_ref().filter(|p| {
+            !(p.full_command || !p.params.is_empty() || p.param_match.is_some())
+                && p.name.len() > 15
+        }) {
+            warnings.push(loaded.error(
+                &format!("checks.{name}.process.name"),
+                format!("{:?} is longer than the 15 characters of a process's name (what ps -e shows): it never matches; give those 15, or set full_command", p.name),
+            ));
+        }
+    }
     if config.instances.is_empty() {
         // The packaged /etc/vipd/vipd.yaml, as shipped: valid, and the
         // unit's ExecCondition (`vipd check --unit-condition`) does not

@@ -195,7 +195,7 @@ pub const TOP_LEVEL_KEYS: &[Keyword] = &[
     Keyword {
         key: r#"`checks`"#,
         default: r#"none"#,
-        meaning: r#"`{ web: { exec: "/usr/local/bin/check-web", interval: 2s, timeout: 1s, fall: 3, rise: 2, weight: -20, user: nobody } }`; also `tcp: "127.0.0.1:5432"` and `http: URL` (with `status`, `body`)"#,
+        meaning: r#"`{ web: { exec: "/usr/local/bin/check-web", interval: 2s, timeout: 1s, fall: 3, rise: 2, weight: -20, user: nobody } }`; also `tcp: "127.0.0.1:5432"`, `http: URL` (with `status`, `body`) and `process: { name: haproxy, quorum: 1, quorum_max, full_command, params: [...], param_match: exact\|partial\|initial, delay, fork_delay, terminate_delay }` (keepalived's vrrp_track_process: up while quorum..quorum_max matching processes run, learnt as they start and end)"#,
     },
     Keyword {
         key: r#"`track_files`"#,

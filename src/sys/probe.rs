@@ -36,6 +36,7 @@ pub async fn check(kind: &CheckKind, deadline: Duration) -> Outcome {
         CheckKind::Exec { script, run_as } => {
             run_script(script, &[], run_as.as_ref(), deadline).await
         }
+        CheckKind::Process(_) => Outcome::NotRun("a process check is counted, not run".into()),
         CheckKind::Tcp { target } => {
             match timeout(deadline, TcpStream::connect(target.as_str())).await {
                 Ok(Ok(_)) => Outcome::Success,

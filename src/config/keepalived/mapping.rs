@@ -74,6 +74,7 @@ const TOP_SECTIONS: &[&str] = &[
     "vrrp_script",
     "vrrp_track_file",
     "track_file",
+    "vrrp_track_process",
     "vrrp_sync_group",
 ];
 const INSTANCE_BLOCKS: &[&str] = &[
@@ -87,12 +88,19 @@ const INSTANCE_BLOCKS: &[&str] = &[
     "track_script",
     "track_interface",
     "track_file",
+    "track_process",
 ];
-const SYNC_GROUP_BLOCKS: &[&str] = &["group", "track_script", "track_interface", "track_file"];
+const SYNC_GROUP_BLOCKS: &[&str] = &[
+    "group",
+    "track_script",
+    "track_interface",
+    "track_file",
+    "track_process",
+];
 
 /// Which keywords open a block, as keepalived's keyword tables say (see
-/// reader::Opens). Inside sections vipd leaves to keepalived (LVS,
-/// track_process), braces nest as written: keepalived skips those blocks
+/// reader::Opens). Inside sections vipd leaves to keepalived (LVS),
+/// braces nest as written: keepalived skips those blocks
 /// by counting braces.
 pub fn blocks(path: &[&str], keyword: &str) -> Opens {
     let listed = |list: &[&str]| list.contains(&keyword);
@@ -108,7 +116,7 @@ pub fn blocks(path: &[&str], keyword: &str) -> Opens {
         ["vrrp_sync_group"] if listed(SYNC_GROUP_BLOCKS) => Opens::Always,
         ["vrrp_sync_group"] if unsupported::sync_group(keyword).is_some() => Opens::IfBraceFollows,
         ["vrrp_sync_group"] => Opens::Never,
-        ["vrrp_script" | "vrrp_track_file" | "track_file"] => Opens::Never,
+        ["vrrp_script" | "vrrp_track_file" | "track_file" | "vrrp_track_process"] => Opens::Never,
         ["vrrp_instance", list] if INSTANCE_BLOCKS.contains(list) => Opens::Never,
         ["vrrp_sync_group", list] if SYNC_GROUP_BLOCKS.contains(list) => Opens::Never,
         _ => Opens::IfBraceFollows,
@@ -128,6 +136,7 @@ pub fn map(nodes: &[Node]) -> Result<Mapped, Vec<Refused>> {
             "vrrp_instance" => mapper.named_section(node, &INSTANCE),
             "vrrp_script" => mapper.named_section(node, &SCRIPT),
             "vrrp_track_file" | "track_file" => mapper.named_section(node, &TRACK_FILE),
+            "vrrp_track_process" => mapper.named_section(node, &PROCESS),
             "vrrp_sync_group" => mapper.named_section(node, &SYNC_GROUP),
             keyword => match unsupported::top_level(keyword) {
                 Some(why) => mapper.drop(node, why),
@@ -220,6 +229,8 @@ pub(super) struct Mapper {
     /// alloc_track_script), so a later one is not found.
     scripts: Vec<String>,
     track_files: Vec<String>,
+    /// vrrp_track_process names read so far, likewise.
+    processes: Vec<String>,
     /// VMAC names taken, by instance, in file order.
     vmac_names: Vec<(String, String)>,
     /// Each instance's facts, for completion.
@@ -278,6 +289,13 @@ const TRACK_FILE: Kind = Kind {
     name_required: true,
     body: Mapper::track_file,
     finish: Mapper::finish_track_file,
+};
+/// A vrrp_track_process is a vipd check of kind `process`.
+const PROCESS: Kind = Kind {
+    table: "checks",
+    name_required: true,
+    body: Mapper::track_process,
+    finish: Mapper::finish_track_process,
 };
 const SYNC_GROUP: Kind = Kind {
     table: "sync_groups",
@@ -432,6 +450,17 @@ impl Mapper {
             .get(kind.table)
             .and_then(|t| t.get(&name))
             .is_some();
+        // vrrp_script and vrrp_track_process names are apart in
+        // keepalived; both are checks in vipd.
+        if taken && kind.table == "checks" {
+            let script = self.scripts.contains(&name);
+            if script != std::ptr::eq(kind, &SCRIPT) {
+                return self.refuse(
+                    node,
+                    format!("{name} names both a vrrp_script and a vrrp_track_process: vipd keeps both as checks, in one name space; rename one (and its track_script or track_process lines)"),
+                );
+            }
+        }
         if taken {
             return self.adjust_node(
                 node,
@@ -1115,7 +1144,8 @@ impl Mapper {
                 let lines = self.lines(section, node, keyword);
                 section.set(keyword, Value::Array(lines), &node.at);
             }
-            "track_script" | "track_interface" | "track_file" => {
+            "track_script" | "track_process" => self.tracked_checks(section, node),
+            "track_interface" | "track_file" => {
                 let refs = self.track_refs(section, node, keyword);
                 section.set(keyword, Value::Array(refs), &node.at);
             }
@@ -1486,6 +1516,7 @@ impl Mapper {
         let kind = match key {
             "track_script" => "script",
             "track_file" => "track file",
+            "track_process" => "track process",
             _ => "interface",
         };
         let mut out = Vec::new();
@@ -1495,6 +1526,7 @@ impl Mapper {
             let defined = match key {
                 "track_script" => self.scripts.iter().any(|s| s == name),
                 "track_file" => self.track_files.iter().any(|s| s == name),
+                "track_process" => self.processes.iter().any(|s| s == name),
                 _ => true,
             };
             if !defined {
@@ -1573,6 +1605,44 @@ impl Mapper {
             });
         }
         out
+    }
+
+    /// track_script and track_process: both are vipd's track_script (a
+    /// process is a check), in the order read; keepalived adds a second
+    /// block's entries to the first's.
+    fn tracked_checks(&mut self, section: &mut Section, node: &Node) {
+        // track_refs places entries' lines under the keyword from 0:
+        // those already read step aside meanwhile.
+        let prefix = format!("{}.track_script.", section.path);
+        let earlier: Vec<(String, Position)> = section
+            .positions
+            .iter()
+            .filter(|(key, _)| key.starts_with(&prefix))
+            .map(|(key, at)| (key.clone(), at.clone()))
+            .collect();
+        section.positions.retain(|key, _| !key.starts_with(&prefix));
+        let refs = self.track_refs(section, node, node.keyword());
+        let offset = match section.map.get("track_script") {
+            Some(Value::Array(existing)) => existing.len(),
+            _ => 0,
+        };
+        let moved: Vec<(usize, Position)> = (0..refs.len())
+            .filter_map(|i| {
+                let from = format!("{}.{}.{i}", section.path, node.keyword());
+                section.positions.remove(&from).map(|at| (i, at))
+            })
+            .collect();
+        for (i, at) in moved {
+            let to = format!("{}.track_script.{}", section.path, offset + i);
+            section.positions.insert(to, at);
+        }
+        section.positions.extend(earlier);
+        let mut all = match section.map.remove("track_script") {
+            Some(Value::Array(existing)) => existing,
+            _ => Vec::new(),
+        };
+        all.extend(refs);
+        section.set("track_script", Value::Array(all), &node.at);
     }
 
     /// `notify_* SCRIPT [user [group]]`. A second one for the same event
@@ -1876,6 +1946,160 @@ impl Mapper {
         kept
     }
 
+    /// A vrrp_track_process's keys under `process`, with their lines.
+    fn set_process(section: &mut Section, key: &str, value: Value, at: &Position) {
+        section
+            .positions
+            .insert(format!("{}.process.{key}", section.path), at.clone());
+        let process = section
+            .map
+            .entry("process")
+            .or_insert_with(|| Value::Object(Map::new()));
+        if let Value::Object(process) = process {
+            process.insert(key.to_string(), value);
+        }
+    }
+
+    fn process_number(section: &Section, key: &str) -> Option<u64> {
+        section.map.get("process")?.get(key)?.as_u64()
+    }
+
+    /// vrrp_track_process, as vrrp_parser.c v2.2.7 reads it
+    /// (vrrp_tprocess_*_handler).
+    fn track_process(&mut self, section: &mut Section, node: &Node) {
+        let keyword = node.keyword();
+        match keyword {
+            // vrrp_tprocess_process_handler: a second one is ignored; words
+            // after the command are its parameters, compared exactly unless
+            // param_match says otherwise.
+            "process" => match node.args() {
+                [] => self.refuse(
+                    node,
+                    "expected a value after it (keepalived exits on it too: a missing parameter)",
+                ),
+                [first, ..] if section.facts.complete => self.adjust_node(
+                    node,
+                    format!("process already set for track process {}: {first} ignored, as keepalived ignores it", section.name),
+                ),
+                [name, params @ ..] => {
+                    section.facts.complete = true;
+                    Self::set_process(section, "name", text(name), &node.at);
+                    if !params.is_empty() {
+                        let params: Vec<Value> = params.iter().map(|p| text(p)).collect();
+                        Self::set_process(section, "params", Value::Array(params), &node.at);
+                    }
+                }
+            },
+            // vrrp_tprocess_match_handler: bare is exact.
+            "param_match" => match node.args() {
+                [] => Self::set_process(section, "param_match", text("exact"), &node.at),
+                [how, ..] if how == "initial" || how == "partial" => {
+                    Self::set_process(section, "param_match", text(how), &node.at)
+                }
+                [how, ..] => self.adjust_node(
+                    node,
+                    format!("invalid param_match type {how:?}: ignored, as keepalived ignores it (expected initial or partial, or nothing for exact)"),
+                ),
+            },
+            "full_command" => {
+                self.bare(node);
+                Self::set_process(section, "full_command", Value::Bool(true), &node.at);
+            }
+            // vrrp_tprocess_quorum_handler: 1..65535, and not above the
+            // quorum_max read so far.
+            "quorum" => {
+                let Some(word) = self.value(node) else { return };
+                match self.lenient_unsigned(node, word, 1, 65_535) {
+                    Ok(q) if q > Self::process_number(section, "quorum_max").unwrap_or(u64::MAX) => self.adjust_node(
+                        node,
+                        "quorum is greater than quorum_max: ignored, as keepalived ignores it",
+                    ),
+                    Ok(q) => Self::set_process(section, "quorum", json!(q), &node.at),
+                    Err(why) => self.adjust_node(
+                        node,
+                        format!("{why}: ignored, as keepalived ignores it (expected 1..65535)"),
+                    ),
+                }
+            }
+            // vrrp_tprocess_quorum_max_handler: 0..65535, not below the
+            // quorum; 0 makes the quorum 0 ("none may run").
+            "quorum_max" => {
+                let Some(word) = self.value(node) else { return };
+                let quorum = Self::process_number(section, "quorum").unwrap_or(1);
+                match self.lenient_unsigned(node, word, 0, 65_535) {
+                    Ok(max) if (max > 0 || quorum > 1) && max < quorum => self.adjust_node(
+                        node,
+                        "quorum_max is less than quorum: ignored, as keepalived ignores it",
+                    ),
+                    Ok(max) => {
+                        Self::set_process(section, "quorum_max", json!(max), &node.at);
+                        let quorum = if max == 0 { 0 } else { quorum.max(1) };
+                        Self::set_process(section, "quorum", json!(quorum), &node.at);
+                    }
+                    Err(why) => self.adjust_node(
+                        node,
+                        format!("{why}: ignored, as keepalived ignores it (expected 0..65535)"),
+                    ),
+                }
+            }
+            // vrrp_tprocess_weight_handler: -254..254; a second one (after
+            // a non-zero first) is ignored.
+            "weight" => {
+                if node.args().is_empty() {
+                    return self.adjust_node(node, "no weight: ignored, as keepalived ignores it");
+                }
+                if section.map.get("weight").and_then(Value::as_i64).unwrap_or(0) != 0 {
+                    return self.adjust_node(
+                        node,
+                        "the weight is already set: ignored, as keepalived keeps the first",
+                    );
+                }
+                let Some(word) = self.value_and_option(node, "vrrp_track_process weight") else {
+                    return;
+                };
+                match self.lenient_int(node, word, -254, 254) {
+                    Ok(w) if w.abs() == 254 => {
+                        self.adjust_node(node, "±254 read as ±253, vipd's largest weight");
+                        section.set("weight", json!(w.signum() * 253), &node.at);
+                    }
+                    Ok(w) => section.set("weight", json!(w), &node.at),
+                    Err(why) => self.adjust_node(
+                        node,
+                        format!("{why}: ignored, as keepalived ignores it (expected -254..254)"),
+                    ),
+                }
+            }
+            // vrrp_tprocess_delay_general: decimal seconds, 0.000001..3600.
+            "delay" | "terminate_delay" | "fork_delay" => {
+                let Some(word) = self.value(node) else { return };
+                match numbers::seconds(word, 1, 3600 * MICROS) {
+                    Ok(micros) => Self::set_process(section, keyword, seconds_value(micros), &node.at),
+                    Err(why) => self.adjust_node(
+                        node,
+                        format!("{why}: ignored, as keepalived ignores it (expected 0.000001..3600 seconds)"),
+                    ),
+                }
+            }
+            _ => self.unknown(node, "in vrrp_track_process"),
+        }
+    }
+
+    /// vrrp_tprocess_end_handler: one without a process is removed.
+    fn finish_track_process(&mut self, section: &mut Section, node: &Node) -> bool {
+        if !section.facts.complete {
+            self.adjust_node(
+                node,
+                format!(
+                    "track process '{}' process name not specified: keepalived removes it, and so does vipd",
+                    section.name
+                ),
+            );
+            return false;
+        }
+        self.processes.push(section.name.clone());
+        true
+    }
+
     fn sync_group(&mut self, section: &mut Section, node: &Node) {
         let keyword = node.keyword();
         match keyword {
@@ -1895,7 +2119,8 @@ impl Mapper {
                     .collect();
                 section.set("group", Value::Array(names), &node.at);
             }
-            "track_script" | "track_interface" | "track_file" => {
+            "track_script" | "track_process" => self.tracked_checks(section, node),
+            "track_interface" | "track_file" => {
                 let refs = self.track_refs(section, node, keyword);
                 section.set(keyword, Value::Array(refs), &node.at);
             }

@@ -30,7 +30,6 @@ const LINKBEAT: Why =
     "vipd learns link changes from netlink at once; it neither polls nor delays them";
 const NO_EFFECT: Why = "has no effect in vipd";
 const UNKNOWN_VRIDS: Why = "vipd always logs adverts for VRIDs it does not run (unknown_vrid), at most one line per 10 s per interface";
-const TRACK_PROCESS: Why = "process tracking is not part of vipd: use a check (exec: pidof NAME)";
 const STRICT: Why = "vipd does not enforce strict mode: set accept: false and leave out authentication for the same adverts (an auth_hmac block is made to enforce, as keepalived 2.4 does)";
 const ROUTER_ID: Why = "keepalived names the host by it in e-mail and SNMP; vipd sends neither";
 const VMAC_NAMES: Why =
@@ -60,7 +59,6 @@ pub fn top_level(keyword: &str) -> Option<Why> {
         "static_ipaddress" | "static_routes" | "static_rules" | "track_group" => STATIC,
         "linkbeat_interfaces" | "linkbeat_use_polling" | "interface_up_down_delays" => LINKBEAT,
         "garp_group" => GARP_EXTRA,
-        "vrrp_track_process" => TRACK_PROCESS,
         "net_namespace" | "net_namespace_ipvs" | "namespace_with_ipsets" => NAMESPACE,
         "use_pid_dir" | "instance" | "child_wait_time" => PROCESS,
         _ => return None,
@@ -233,7 +231,6 @@ pub fn global(keyword: &str) -> Option<Why> {
 pub fn instance(keyword: &str) -> Option<Why> {
     Some(match keyword {
         "use_vmac_addr" | "use_ipvlan" => IPVLAN,
-        "track_process" => TRACK_PROCESS,
         "track_bfd" => BFD,
         "dont_track_primary" => PRIMARY,
         "mcast_dst_ip" => MCAST_GROUP,
@@ -258,7 +255,6 @@ pub fn instance(keyword: &str) -> Option<Why> {
 /// keepalived 2.2.7's vrrp_sync_group keywords that vipd does not map.
 pub fn sync_group(keyword: &str) -> Option<Why> {
     Some(match keyword {
-        "track_process" => TRACK_PROCESS,
         "track_bfd" => BFD,
         "smtp_alert" => EMAIL,
         _ => return None,

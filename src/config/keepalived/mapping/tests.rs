@@ -357,3 +357,48 @@ fn advert_and_notification_keywords_map_with_keepalived_s_words() {
     assert_eq!(mapped.adjusted.len(), 1, "{:?}", mapped.adjusted);
     assert!(mapped.adjusted[0].why.contains("\"maybe\""));
 }
+
+#[test]
+fn track_process_entries_join_track_script_in_order_with_their_lines() {
+    let mapped = map(&nodes(
+        "vrrp_script chk {\n script /bin/true\n}\nvrrp_track_process svc {\n process svc\n}\nvrrp_instance VI_1 {\n track_process {\n  svc weight 10\n }\n track_script {\n  chk\n }\n virtual_ipaddress {\n  192.0.2.9\n }\n}\n",
+    ))
+    .unwrap();
+    assert_eq!(
+        mapped.value["instances"]["VI_1"]["track_script"],
+        json!([{"name": "svc", "weight": 10}, "chk"])
+    );
+    assert_eq!(mapped.value["checks"]["svc"]["process"]["name"], "svc");
+    let line = |key: &str| mapped.positions[key].line;
+    assert_eq!(line("instances.VI_1.track_script.0"), 9);
+    assert_eq!(line("instances.VI_1.track_script.1"), 12);
+    assert_eq!(line("checks.svc.process.name"), 5);
+    // Two entries after two: each keeps its own line.
+    let mapped = map(&nodes(
+        "vrrp_script a {\n script /bin/true\n}\nvrrp_script b {\n script /bin/true\n}\nvrrp_track_process p {\n process p\n}\nvrrp_track_process q {\n process q\n}\nvrrp_instance VI_1 {\n track_script {\n  a\n  b\n }\n track_process {\n  p\n  q\n }\n}\n",
+    ))
+    .unwrap();
+    let line = |key: &str| mapped.positions[key].line;
+    let lines: Vec<usize> = (0..4)
+        .map(|i| line(&format!("instances.VI_1.track_script.{i}")))
+        .collect();
+    assert_eq!(lines, vec![15, 16, 19, 20]);
+}
+
+#[test]
+fn a_track_process_named_as_a_script_is_refused_with_why() {
+    let refused = map(&nodes(
+        "vrrp_script same {\n script /bin/true\n}\nvrrp_track_process same {\n process svc\n}\n",
+    ))
+    .unwrap_err();
+    assert_eq!(refused[0].at.line, 4);
+    assert!(refused[0]
+        .message
+        .contains("names both a vrrp_script and a vrrp_track_process"));
+    // A second vrrp_track_process of a name: keepalived keeps the first.
+    let mapped = map(&nodes(
+        "vrrp_track_process p {\n process a\n}\nvrrp_track_process p {\n process b\n}\n",
+    ))
+    .unwrap();
+    assert_eq!(mapped.value["checks"]["p"]["process"]["name"], "a");
+}
