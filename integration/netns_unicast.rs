@@ -210,3 +210,64 @@ fn peer_ttl_ranges_accept_and_refuse_as_configured() {
     let moved = wait_for(Duration::from_secs(5), || lab.holders(vip) != vec![1]);
     assert_eq!(moved, None, "B took the VIP:\n{}", b2.log_text());
 }
+
+/// keepalived before 1.3.6 summed unicast VRRPv3 adverts with the
+/// multicast group in the pseudo-header; `old_unicast_checksum` makes
+/// keepalived 2.2.7 sum (and check) them so. vipd left at `auto` turns to
+/// that form when it hears it, as keepalived does, after which the pair
+/// agrees: A (vipd, 100) holds the VIP and B (keepalived, 90) stays
+/// backup. With `always` on both, the story holds from the start.
+#[test]
+fn vipd_follows_keepalived_s_old_unicast_checksum() {
+    let test = "vipd_follows_keepalived_s_old_unicast_checksum";
+    let Some(mut lab) = lab_with_keepalived_or_skip(test, 2) else {
+        return;
+    };
+    lab.block_multicast_vrrp()
+        .unwrap_or_else(|e| panic!("{test}: nftables on the lab bridge: {e}"));
+    let flavour = Flavour::V3Ipv4;
+    let vip = flavour.vip();
+    let old = format!(
+        "{}    old_unicast_checksum\n",
+        keepalived_peer_block(&lab, 1, flavour)
+    );
+    let b_config = keepalived_config_with(&lab, 2, flavour, 90, &old);
+    let b = start_keepalived(&mut lab, 2, &b_config, "1");
+    let a_line = peer_line(&lab, 2, flavour);
+    let a_config = vipd_config_with(&lab, 1, flavour, 100, "1111", &a_line);
+    let a = start_vipd(&mut lab, 1, &a_config, "auto", &[]);
+    // Until A hears B, each drops the other's adverts (keepalived's own
+    // auto mode is alike): both may hold the VIP for a moment.
+    let switched = || {
+        a.log_text()
+            .contains("Setting unicast VRRPv3 checksum to old version")
+    };
+    wait_for(Duration::from_secs(30), switched)
+        .unwrap_or_else(|| panic!("A never turned to the old checksum:\n{}", a.log_text()));
+    expect_only(
+        &lab,
+        vip,
+        1,
+        "A heard B's old checksum and B hears A",
+        &[&a, &b],
+    );
+    let moved = wait_for(Duration::from_secs(5), || lab.holders(vip) != vec![1]);
+    assert_eq!(moved, None, "the VIP moved: {:?}", lab.holders(vip));
+    assert_eq!(stop(&mut lab, &a, Signal::SIGTERM), Some(Some(0)));
+    expect_only(&lab, vip, 2, "A stopped", &[&a, &b]);
+
+    // Configured on vipd too: A takes over from B, which hears it at once.
+    let bad_before = b.log_text().matches("Invalid VRRPv3 checksum").count();
+    let always = format!("{a_line}    old_unicast_checksum: always\n");
+    let a_config = vipd_config_with(&lab, 1, flavour, 100, "1111", &always);
+    let a2 = start_vipd(&mut lab, 1, &a_config, "always", &[]);
+    expect_only(&lab, vip, 1, "A (always) preempts B", &[&a2, &b]);
+    let moved = wait_for(Duration::from_secs(5), || lab.holders(vip) != vec![1]);
+    assert_eq!(moved, None, "the VIP moved: {:?}", lab.holders(vip));
+    assert_eq!(
+        b.log_text().matches("Invalid VRRPv3 checksum").count(),
+        bad_before,
+        "keepalived refused none of A's adverts summed the old way:\n{}",
+        b.log_text()
+    );
+}

@@ -11,6 +11,7 @@ use actix::prelude::*;
 use crate::log::phrases::{self, Notice};
 use crate::net::sender_pool::shared_sender;
 use crate::net::vrrp_socket::VrrpSender;
+use crate::proto::V3Checksum;
 use crate::proto::{
     Action, Advert, Arrival, DecodeError, Endpoints, Event, HmacParams, Instance, InstanceParams,
     Signed, State, Transition, UnixTime, VirtualAddress,
@@ -49,6 +50,8 @@ pub struct Inbound {
     pub arrival: Arrival,
     /// The advert and its auth_hmac trailer, if it had one.
     pub packet: Result<(Advert, Option<Signed>), DecodeError>,
+    /// How its VRRPv3 IPv4 checksum added up.
+    pub summed: V3Checksum,
 }
 
 /// UTC now, for auth_hmac's sequence numbers, read only by instances
@@ -481,7 +484,8 @@ impl InstanceActor {
         // destination (keepalived does the same, vrrp_auth_hmac.c).
         let trailer = self.core.sign(utc_now(&self.params), advert);
         for &destination in &self.destinations {
-            let endpoints = Endpoints::new(self.params.primary_address, destination);
+            let endpoints = Endpoints::new(self.params.primary_address, destination)
+                .with_v3_checksum(self.core.send_checksum(destination));
             let mut bytes = Vec::new();
             let sent = advert
                 .encode_signed_into(&endpoints, trailer.as_ref(), &mut bytes)
@@ -880,12 +884,20 @@ impl Handler<Inbound> for InstanceActor {
             let now = inbound.at;
             let error = inbound.packet.as_ref().err().cloned();
             let source = inbound.arrival.source;
-            if let Some(reason) = actor.core.handle_signed_arrival(
+            let was_old = actor.core.turned_to_old_checksum();
+            let dropped = actor.core.handle_signed_arrival_summed(
                 now,
                 utc_now(&actor.params),
                 inbound.arrival,
                 inbound.packet,
-            ) {
+                inbound.summed,
+            );
+            if !was_old && actor.core.turned_to_old_checksum() {
+                // keepalived's words (vrrp.c vrrp_check_packet).
+                let name = actor.params.name.as_str();
+                tracing::info!(instance = name, peer = %source, "({name}) Setting unicast VRRPv3 checksum to old version: {source} sums as keepalived before 1.3.6 did");
+            }
+            if let Some(reason) = dropped {
                 let name = &actor.params.name;
                 let detail: &dyn std::fmt::Display = match &error {
                     Some(error) => error,

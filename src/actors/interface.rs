@@ -118,8 +118,9 @@ impl InterfaceActor {
         };
         let endpoints = Endpoints::new(packet.source, packet.destination);
         // The TTL is the instance's to judge: unicast adverts may cross routers.
-        let decoded = Advert::decode_signed(&packet.payload, &endpoints);
+        let (decoded, summed) = Advert::decode_signed_any_checksum(&packet.payload, &endpoints);
         instance.do_send(Inbound {
+            summed,
             at: packet.at,
             arrival: Arrival {
                 source: packet.source,

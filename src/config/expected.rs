@@ -25,7 +25,9 @@ fn expectation_of_key(key: &str) -> Option<&'static str> {
         | "higher_prio_send_advert"
         | "skip_check_adv_addr"
         | "owner_ignore_adverts"
+        | "v3_checksum_as_v2"
         | "notify_priority_changes" => "true or false",
+        "old_unicast_checksum" => "auto, never or always",
         "listen" => "ADDRESS:PORT, e.g. 127.0.0.1:9650",
         "min_ttl" | "max_ttl" => "0..255",
         "unicast_peer" => {

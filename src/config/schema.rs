@@ -157,6 +157,31 @@ pub struct CheckConfig {
     pub user: Option<String>,
 }
 
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OldUnicastChecksum {
+    #[default]
+    Auto,
+    Never,
+    Always,
+}
+
+impl OldUnicastChecksum {
+    fn is_auto(&self) -> bool {
+        *self == OldUnicastChecksum::Auto
+    }
+}
+
+impl From<OldUnicastChecksum> for crate::proto::UnicastChecksum {
+    fn from(c: OldUnicastChecksum) -> Self {
+        match c {
+            OldUnicastChecksum::Auto => crate::proto::UnicastChecksum::Auto,
+            OldUnicastChecksum::Never => crate::proto::UnicastChecksum::Never,
+            OldUnicastChecksum::Always => crate::proto::UnicastChecksum::Always,
+        }
+    }
+}
+
 /// keepalived's vrrp_track_process, as a check.
 #[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -376,6 +401,15 @@ pub struct InstanceConfig {
     /// Priority 255 only: drop every advert heard (keepalived 2.4).
     #[serde(default, skip_serializing_if = "is_false")]
     pub owner_ignore_adverts: bool,
+    /// VRRPv3 IPv4 unicast adverts summed as keepalived before 1.3.6 did
+    /// (the multicast group in the pseudo-header): `auto` (after hearing
+    /// one), `never` or `always` (keepalived's `old_unicast_checksum`).
+    #[serde(default, skip_serializing_if = "OldUnicastChecksum::is_auto")]
+    pub old_unicast_checksum: OldUnicastChecksum,
+    /// VRRPv3 IPv4 adverts summed without the pseudo-header, as VRRPv2
+    /// sums (keepalived's `v3_checksum_as_v2`).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub v3_checksum_as_v2: bool,
     /// Send adverts to these hosts instead of the multicast group.
     #[serde(
         default,

@@ -810,6 +810,8 @@ fn instance_settings(
             higher_prio_send_advert: c.higher_prio_send_advert,
             skip_check_adv_addr: c.skip_check_adv_addr,
             owner_ignore_adverts: c.owner_ignore_adverts && c.priority == 255,
+            old_unicast_checksum: c.old_unicast_checksum.into(),
+            v3_checksum_as_v2: c.v3_checksum_as_v2,
         },
         // The daemon's start sets it (a reload does not delay).
         startup_delay: std::time::Duration::ZERO,

@@ -17,8 +17,10 @@ use super::auth_hmac::{HmacParams, HmacState, Trailer, UnixTime};
 use super::event::Event;
 use super::fence::{Fence, OnQuorumLoss};
 use super::interval::Centiseconds;
-use super::packet::{AddressList, Advert, Auth, DecodeError, Endpoints, Signed, Version};
-use super::params::{InstanceParams, InvalidParams};
+use super::packet::{
+    AddressList, Advert, Auth, DecodeError, Endpoints, Signed, V3Checksum, Version,
+};
+use super::params::{InstanceParams, InvalidParams, UnicastChecksum};
 use super::state::{FaultCause, Reason, State, Transition};
 use super::stats::{DropReason, Stats};
 use super::sync::{SyncCommand, SyncReport};
@@ -35,6 +37,9 @@ pub struct PeerMaster {
 #[derive(Debug)]
 pub struct Instance {
     params: InstanceParams,
+    /// An advert summed the old unicast way was heard (and accepted):
+    /// with `old_unicast_checksum` auto, this instance sums so too.
+    old_checksum_heard: bool,
     advertised: AddressList,
     state: State,
     /// Effective priority: base plus tracker adjustments, clamped.
@@ -112,6 +117,7 @@ impl Instance {
             fence: params.fence.map(Fence::new),
             fence_timer: Timer::default(),
             holding: false,
+            old_checksum_heard: false,
             params,
         })
     }
@@ -357,6 +363,96 @@ impl Instance {
     /// with its `auth_hmac` trailer if it had one; `wall` is UTC now, for
     /// the trailer's freshness. Returns the reason it was dropped (and
     /// counted), if it was.
+    /// How this instance sums a VRRPv3 IPv4 advert to `destination`
+    /// (keepalived's vrrp.c v2.4.3 vrrp_build_vrrp).
+    pub fn send_checksum(&self, destination: IpAddr) -> V3Checksum {
+        let rules = &self.params.advert_rules;
+        if rules.v3_checksum_as_v2 {
+            V3Checksum::WithoutPseudoHeader
+        } else if !destination.is_multicast() && self.sums_old_way() {
+            V3Checksum::GroupDestination
+        } else {
+            V3Checksum::Rfc
+        }
+    }
+
+    fn sums_old_way(&self) -> bool {
+        match self.params.advert_rules.old_unicast_checksum {
+            UnicastChecksum::Always => true,
+            UnicastChecksum::Auto => self.old_checksum_heard,
+            UnicastChecksum::Never => false,
+        }
+    }
+
+    /// Whether an advert summed as `form` is accepted, as keepalived's
+    /// vrrp_check_packet judges: the old unicast form only in old mode,
+    /// where it is the only one (auto turns to old mode at the first such
+    /// advert of a unicast instance); the form without pseudo-header with
+    /// `v3_checksum_as_v2` (keepalived checks none then; vipd takes that
+    /// form or the RFC's).
+    /// Ok(true): accepted, and it turns an auto instance to the old way
+    /// if the advert passes every other check too (one that fails them,
+    /// a forged one, turns nothing).
+    fn check_checksum(&self, form: V3Checksum, arrival: &Arrival) -> Result<bool, DropReason> {
+        let unicast = !arrival.destination.is_multicast();
+        let rules = self.params.advert_rules;
+        let (accepted, turns_old) = match form {
+            V3Checksum::WithoutPseudoHeader => (rules.v3_checksum_as_v2, false),
+            V3Checksum::Rfc => (
+                rules.v3_checksum_as_v2 || !unicast || !self.sums_old_way(),
+                false,
+            ),
+            V3Checksum::GroupDestination if rules.v3_checksum_as_v2 => (false, false),
+            V3Checksum::GroupDestination => match rules.old_unicast_checksum {
+                UnicastChecksum::Always => (true, false),
+                UnicastChecksum::Never => (false, false),
+                UnicastChecksum::Auto if self.old_checksum_heard => (true, false),
+                UnicastChecksum::Auto => {
+                    let turns = unicast && self.params.unicast.is_some();
+                    (turns, turns)
+                }
+            },
+        };
+        if accepted {
+            Ok(turns_old)
+        } else {
+            Err(DropReason::BadChecksum)
+        }
+    }
+
+    /// Whether this instance now sums unicast adverts the old way having
+    /// heard one (for the actor to say so once).
+    pub fn turned_to_old_checksum(&self) -> bool {
+        self.old_checksum_heard
+    }
+
+    /// `handle_signed_arrival` for a packet whose checksum added up as
+    /// `form` (Advert::decode_signed_any_checksum).
+    pub fn handle_signed_arrival_summed(
+        &mut self,
+        now: Instant,
+        wall: UnixTime,
+        arrival: Arrival,
+        packet: Result<(Advert, Option<Signed>), DecodeError>,
+        form: V3Checksum,
+    ) -> Option<DropReason> {
+        let mut turns_old = false;
+        if packet.is_ok() {
+            match self.check_checksum(form, &arrival) {
+                Ok(turns) => turns_old = turns,
+                Err(reason) => {
+                    self.stats.dropped.record(reason);
+                    return Some(reason);
+                }
+            }
+        }
+        let dropped = self.handle_signed_arrival(now, wall, arrival, packet);
+        if dropped.is_none() && turns_old {
+            self.old_checksum_heard = true;
+        }
+        dropped
+    }
+
     pub fn handle_signed_arrival(
         &mut self,
         now: Instant,

@@ -1061,3 +1061,101 @@ fn startup_delay_holds_a_backup_back_then_lets_go() {
     instance.handle_packet(late, ip(HIGHER_PEER), Ok(master));
     assert_eq!(instance.poll_timeout(), Some(late + MDI_V2_PRIO_100));
 }
+
+/// keepalived's checksum compatibility (vrrp.c vrrp_check_packet): auto
+/// turns to the old unicast form on a peer's accepted advert, never a
+/// forged one's; never refuses it; v3_checksum_as_v2 takes the form
+/// without pseudo-header and sends it.
+#[test]
+fn old_unicast_and_v2_style_checksums_as_keepalived_takes_them() {
+    use crate::proto::{
+        AdvertRules, Arrival, DropReason, Unicast, UnicastChecksum, UnicastPeer, V3Checksum,
+    };
+    let t0 = Instant::now();
+    let peer = ip("192.0.2.202");
+    let with = |rules: AdvertRules| InstanceParams {
+        unicast: Some(Unicast {
+            peers: vec![UnicastPeer::new(peer)],
+            check_source: true,
+            ..Unicast::default()
+        }),
+        advert_rules: rules,
+        ..v3_params(90, 100)
+    };
+    let from = |source: IpAddr| Arrival {
+        source,
+        destination: ip(SELF_ADDR),
+        ttl: 64,
+    };
+    let wall = UnixTime::default();
+
+    let (mut auto, at) = master(with(AdvertRules::default()), t0);
+    let lower = advert_from(&auto, 50);
+    assert_eq!(auto.send_checksum(peer), V3Checksum::Rfc);
+    // A stranger's advert summed the old way turns nothing.
+    let stranger = ip("192.0.2.99");
+    let forged = auto.handle_signed_arrival_summed(
+        at,
+        wall,
+        from(stranger),
+        Ok((lower.clone(), None)),
+        V3Checksum::GroupDestination,
+    );
+    assert_eq!(forged, Some(DropReason::UnknownUnicastSource));
+    assert_eq!(auto.send_checksum(peer), V3Checksum::Rfc);
+    // The peer's does; after it, the RFC's form is refused, as keepalived
+    // refuses it once it sums the old way.
+    let heard = auto.handle_signed_arrival_summed(
+        at,
+        wall,
+        from(peer),
+        Ok((lower.clone(), None)),
+        V3Checksum::GroupDestination,
+    );
+    assert_eq!(heard, None);
+    assert_eq!(auto.send_checksum(peer), V3Checksum::GroupDestination);
+    assert_eq!(
+        auto.send_checksum(ip("224.0.0.18")),
+        V3Checksum::Rfc,
+        "to the group both forms are one"
+    );
+    let rfc = auto.handle_signed_arrival_summed(
+        at,
+        wall,
+        from(peer),
+        Ok((lower.clone(), None)),
+        V3Checksum::Rfc,
+    );
+    assert_eq!(rfc, Some(DropReason::BadChecksum));
+
+    let never = AdvertRules {
+        old_unicast_checksum: UnicastChecksum::Never,
+        ..AdvertRules::default()
+    };
+    let (mut never, at) = master(with(never), t0);
+    let refused = never.handle_signed_arrival_summed(
+        at,
+        wall,
+        from(peer),
+        Ok((lower.clone(), None)),
+        V3Checksum::GroupDestination,
+    );
+    assert_eq!(refused, Some(DropReason::BadChecksum));
+
+    let as_v2 = AdvertRules {
+        v3_checksum_as_v2: true,
+        ..AdvertRules::default()
+    };
+    let (mut as_v2, at) = master(with(as_v2), t0);
+    assert_eq!(as_v2.send_checksum(peer), V3Checksum::WithoutPseudoHeader);
+    for form in [V3Checksum::WithoutPseudoHeader, V3Checksum::Rfc] {
+        let taken = as_v2.handle_signed_arrival_summed(
+            at,
+            wall,
+            from(peer),
+            Ok((lower.clone(), None)),
+            form,
+        );
+        assert_eq!(taken, None, "{form:?}");
+    }
+}

@@ -31,11 +31,12 @@ pub use fence::{FenceParams, OnQuorumLoss};
 pub use fsm::{FenceView, Instance, PeerMaster};
 pub use interval::Centiseconds;
 pub use packet::{
-    AddressList, Advert, Auth, AuthKey, DecodeError, EncodeError, Endpoints, Signed, Version, Vrid,
+    AddressList, Advert, Auth, AuthKey, DecodeError, EncodeError, Endpoints, Signed, V3Checksum,
+    Version, Vrid,
 };
 pub use params::{
     AdvertRules, AnnounceSchedule, InstanceParams, InvalidParams, Param, ParamsError, Unicast,
-    UnicastPeer, VirtualAddress, MAX_PREEMPT_DELAY,
+    UnicastChecksum, UnicastPeer, VirtualAddress, MAX_PREEMPT_DELAY,
 };
 pub use process_quorum::{CountCause, ProcessQuorum, QuorumParams};
 pub use source::{choose_source, is_link_local, LocalAddress, SourceError};

@@ -287,12 +287,28 @@ impl AddressList {
     }
 }
 
+/// What a VRRPv3 checksum over IPv4 covers: the RFC's pseudo-header, or
+/// one of keepalived's compatibility forms (vrrp.c v2.4.3, vrrp_build_vrrp,
+/// vrrp_check_packet). Over IPv6 the kernel sums the RFC's.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum V3Checksum {
+    /// The pseudo-header with the packet's own destination.
+    #[default]
+    Rfc,
+    /// The pseudo-header with the multicast group as destination even
+    /// for a unicast advert: keepalived before 1.3.6 (`old_unicast_checksum`).
+    GroupDestination,
+    /// No pseudo-header, as VRRPv2 sums (`v3_checksum_as_v2`).
+    WithoutPseudoHeader,
+}
+
 /// The IP source and destination of an advert: v3's checksum covers them,
 /// and their family decides how the address list is read.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Endpoints {
     pub source: IpAddr,
     pub destination: IpAddr,
+    pub v3_checksum: V3Checksum,
 }
 
 impl Endpoints {
@@ -300,6 +316,15 @@ impl Endpoints {
         Endpoints {
             source,
             destination,
+            v3_checksum: V3Checksum::Rfc,
+        }
+    }
+
+    /// The same, summed as `v3_checksum` says (IPv4 VRRPv3 only).
+    pub fn with_v3_checksum(self, v3_checksum: V3Checksum) -> Endpoints {
+        Endpoints {
+            v3_checksum,
+            ..self
         }
     }
 
@@ -415,6 +440,36 @@ impl Advert {
                 })
             }
         }
+    }
+
+    /// As `decode_signed`, and when a VRRPv3 IPv4 checksum does not add up
+    /// as the RFC sums it, whether it does as one of keepalived's
+    /// compatibility forms: which form matched is returned, for the
+    /// instance to accept or not (its `old_unicast_checksum` and
+    /// `v3_checksum_as_v2`). Only a packet with a bad checksum costs more.
+    pub fn decode_signed_any_checksum(
+        bytes: &[u8],
+        endpoints: &Endpoints,
+    ) -> (Result<(Advert, Option<Signed>), DecodeError>, V3Checksum) {
+        let first = Advert::decode_signed(bytes, endpoints);
+        let v3_over_ipv4 = bytes.first().is_some_and(|b| b >> 4 == 3)
+            && endpoints.source.is_ipv4()
+            && endpoints.destination.is_ipv4();
+        if !(v3_over_ipv4 && matches!(first, Err(DecodeError::BadChecksum { .. }))) {
+            return (first, V3Checksum::Rfc);
+        }
+        for form in [
+            V3Checksum::GroupDestination,
+            V3Checksum::WithoutPseudoHeader,
+        ] {
+            if form == V3Checksum::GroupDestination && endpoints.destination.is_multicast() {
+                continue; // the same sum as the RFC's
+            }
+            if let Ok(decoded) = Advert::decode_signed(bytes, &endpoints.with_v3_checksum(form)) {
+                return (Ok(decoded), form);
+            }
+        }
+        (first, V3Checksum::Rfc)
     }
 
     /// Decodes the VRRP message and, when it is exactly one trailer longer
@@ -609,7 +664,16 @@ fn checksum(version: Version, endpoints: &Endpoints, message: &[u8]) -> u16 {
     let rest = &message[8..];
     match (version, endpoints.source, endpoints.destination) {
         (Version::V2, _, _) => internet_checksum(&[head, &[0, 0], rest]),
+        (Version::V3, IpAddr::V4(_), IpAddr::V4(_))
+            if endpoints.v3_checksum == V3Checksum::WithoutPseudoHeader =>
+        {
+            internet_checksum(&[head, &[0, 0], rest])
+        }
         (Version::V3, IpAddr::V4(src), IpAddr::V4(dst)) => {
+            let dst = match endpoints.v3_checksum {
+                V3Checksum::GroupDestination => MULTICAST_V4,
+                _ => dst,
+            };
             let len = (message.len() as u16).to_be_bytes();
             let mut pseudo = [0u8; 12];
             pseudo[..4].copy_from_slice(&src.octets());
@@ -655,6 +719,42 @@ mod tests {
             auth: Auth::Pass(AuthKey::from_password("1111")),
             addresses: AddressList::V4(vec![Ipv4Addr::new(192, 0, 2, 203)]),
         }
+    }
+
+    #[test]
+    fn keepalived_s_compatible_v3_checksums_are_told_apart() {
+        let advert = Advert {
+            version: Version::V3,
+            auth: Auth::None,
+            ..seed_advert()
+        };
+        let unicast = Endpoints::new(v4("192.0.2.201"), v4("192.0.2.202"));
+        for form in [
+            V3Checksum::Rfc,
+            V3Checksum::GroupDestination,
+            V3Checksum::WithoutPseudoHeader,
+        ] {
+            let bytes = advert.encode(&unicast.with_v3_checksum(form)).unwrap();
+            let (decoded, found) = Advert::decode_signed_any_checksum(&bytes, &unicast);
+            assert_eq!(decoded.map(|(a, _)| a), Ok(advert.clone()), "{form:?}");
+            assert_eq!(found, form);
+        }
+        // Sent to the group, the old form is the RFC's.
+        let group = Endpoints::multicast_from(v4("192.0.2.201"));
+        let bytes = advert
+            .encode(&group.with_v3_checksum(V3Checksum::GroupDestination))
+            .unwrap();
+        assert_eq!(
+            Advert::decode_signed_any_checksum(&bytes, &group).1,
+            V3Checksum::Rfc
+        );
+        // A checksum no form explains is still refused.
+        let mut bad = advert.encode(&unicast).unwrap();
+        bad[6] ^= 0x55;
+        assert!(matches!(
+            Advert::decode_signed_any_checksum(&bad, &unicast).0,
+            Err(DecodeError::BadChecksum { .. })
+        ));
     }
 
     fn seed_endpoints() -> Endpoints {

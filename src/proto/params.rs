@@ -87,6 +87,26 @@ pub struct AdvertRules {
     /// An address owner (priority 255) drops every advert it hears
     /// (keepalived 2.4's `owner_ignore_adverts`).
     pub owner_ignore_adverts: bool,
+    /// How unicast VRRPv3 IPv4 adverts are summed (`old_unicast_checksum`).
+    pub old_unicast_checksum: UnicastChecksum,
+    /// VRRPv3 over IPv4 summed without the pseudo-header, as VRRPv2 sums
+    /// (`v3_checksum_as_v2`, for routers that do so).
+    pub v3_checksum_as_v2: bool,
+}
+
+/// keepalived's `old_unicast_checksum` (vrrp.h CHKSUM_COMPATIBILITY_*):
+/// keepalived before 1.3.6 put the multicast group in the pseudo-header
+/// of unicast VRRPv3 adverts.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum UnicastChecksum {
+    /// The RFC's, until an advert summed the old way is heard; then the
+    /// old way (keepalived's default).
+    #[default]
+    Auto,
+    /// The RFC's always (`old_unicast_checksum never`).
+    Never,
+    /// The old way always (`old_unicast_checksum`).
+    Always,
 }
 
 /// keepalived's range for down_timer_adverts (vrrp_parser.c).
@@ -100,6 +120,8 @@ impl Default for AdvertRules {
             higher_prio_send_advert: false,
             skip_check_adv_addr: false,
             owner_ignore_adverts: false,
+            old_unicast_checksum: UnicastChecksum::Auto,
+            v3_checksum_as_v2: false,
         }
     }
 }

@@ -559,6 +559,11 @@ impl Mapper {
             "vrrp_owner_ignore_adverts" => self
                 .flag(node)
                 .map(|v| ("owner_ignore_adverts", Value::Bool(v))),
+            // keepalived 2.4 (global_parser.c v3_checksum_as_v2): bare.
+            "v3_checksum_as_v2" => {
+                self.bare(node);
+                Some(("v3_checksum_as_v2", Value::Bool(true)))
+            }
             _ => {
                 self.global_other(node);
                 return;
@@ -1103,6 +1108,22 @@ impl Mapper {
             "no_virtual_ipaddress" => {
                 self.bare(node);
                 section.set(keyword, Value::Bool(true), &node.at);
+            }
+            // vrrp_parser.c vrrp_unicast_chksum_handler: bare is the old
+            // way always, `never` never; another word is ignored (auto).
+            "old_unicast_checksum" => match node.args() {
+                [] => section.set(keyword, text("always"), &node.at),
+                [never, ..] if never == "never" => section.set(keyword, text("never"), &node.at),
+                [other, ..] => self.adjust_node(
+                    node,
+                    format!("unknown old_unicast_checksum mode {other:?}: ignored, as keepalived ignores it (expected nothing, or never)"),
+                ),
+            },
+            // keepalived 2.4 (vrrp_parser.c v3_checksum_as_v2): bare is on.
+            "v3_checksum_as_v2" => {
+                if let Some(on) = self.flag(node) {
+                    section.set(keyword, Value::Bool(on), &node.at);
+                }
             }
             // vrrp_parser.c vrrp_skip_check_adv_addr_handler sets it for
             // any true or false word: `skip_check_adv_addr off` is on.

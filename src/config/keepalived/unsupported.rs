@@ -241,7 +241,6 @@ pub fn instance(keyword: &str) -> Option<Why> {
         "kernel_rx_buf_size" => BUFFERS,
         "linkbeat_use_polling" => LINKBEAT,
         "native_ipv6" => "deprecated in keepalived: the addresses decide the family, in vipd too",
-        "old_unicast_checksum" => "vipd computes the RFC's VRRPv3 checksum only",
         "vrf" => "vipd does not bind to a VRF: run it in the VRF (ip vrf exec NAME vipd run ...)",
         "track_src_ip" => {
             "vipd's source address is chosen when it starts; it does not track its removal"
