@@ -5,7 +5,7 @@
 //! Checks run as child processes or async connections spawned on the
 //! actor's runtime, never inside a handler: a slow check delays nothing.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -116,6 +116,23 @@ pub struct HealthActor {
 /// The process watcher has news: read its statuses.
 struct ProcessesChanged;
 
+/// The process checks among `checks`, as the watcher counts them.
+pub fn process_trackers<'a>(
+    checks: impl IntoIterator<Item = &'a CheckSettings>,
+) -> Vec<processes::Tracker> {
+    checks
+        .into_iter()
+        .filter_map(|c| match &c.kind {
+            CheckKind::Process(p) => Some(processes::Tracker {
+                name: c.name.clone(),
+                pattern: p.pattern.clone(),
+                quorum: p.quorum,
+            }),
+            _ => None,
+        })
+        .collect()
+}
+
 /// A reload's checks, files and who tracks what. Checks and files whose
 /// settings did not change keep their state (rise/fall counts, last
 /// value), so a reload changes no priority by itself.
@@ -216,17 +233,7 @@ impl HealthActor {
     }
 
     fn process_trackers(&self) -> Vec<processes::Tracker> {
-        self.checks
-            .iter()
-            .filter_map(|c| match &c.settings.kind {
-                CheckKind::Process(p) => Some(processes::Tracker {
-                    name: c.settings.name.clone(),
-                    pattern: p.pattern.clone(),
-                    quorum: p.quorum,
-                }),
-                _ => None,
-            })
-            .collect()
+        process_trackers(self.checks.iter().map(|c| &c.settings))
     }
 
     /// Gives the process watcher the process checks (starting it for the
@@ -237,12 +244,14 @@ impl HealthActor {
             self.processes = None;
             return;
         }
-        match &self.processes {
+        match &mut self.processes {
             Some(watch) => watch.reconfigure(trackers),
             None => match Watch::start(trackers) {
                 Ok(watch) => self.processes = Some(watch),
                 Err(error) => {
-                    tracing::error!(%error, "cannot start the process watcher: {error}; process checks keep their state");
+                    // Nothing will count them: down, not up forever.
+                    tracing::error!(%error, "cannot start the process watcher: {error}; process checks count as down");
+                    self.processes_unknowable();
                     return;
                 }
             },
@@ -256,11 +265,39 @@ impl HealthActor {
             Some((ProcessesChanged, shared))
         });
         self.timers.push(ctx.add_stream(news));
+        // What is counted already (the first count may have been awaited
+        // before this actor started).
+        self.on_processes();
+    }
+
+    /// Every process check down, as counted zero: the watcher is gone.
+    fn processes_unknowable(&mut self) {
+        let statuses: BTreeMap<String, processes::Status> = self
+            .process_trackers()
+            .into_iter()
+            .map(|t| {
+                (
+                    t.name,
+                    processes::Status {
+                        up: false,
+                        count: 0,
+                    },
+                )
+            })
+            .collect();
+        self.apply_process_statuses(&statuses);
     }
 
     fn on_processes(&mut self) {
         let Some(watch) = &self.processes else { return };
         let statuses = watch.shared().statuses();
+        self.apply_process_statuses(&statuses);
+    }
+
+    /// A process check's first count is told to its instances whatever
+    /// it is (they were told nothing of it before); later ones when the
+    /// status changes.
+    fn apply_process_statuses(&mut self, statuses: &BTreeMap<String, processes::Status>) {
         for check in &mut self.checks {
             let Some(status) = statuses.get(&check.settings.name) else {
                 continue;
@@ -268,8 +305,17 @@ impl HealthActor {
             if !matches!(check.settings.kind, CheckKind::Process(_)) {
                 continue;
             }
-            check.processes = Some(status.count);
-            if let Some(up) = check.state.record(status.up) {
+            let first = check.processes.replace(status.count).is_none();
+            let changed = check.state.record(status.up);
+            if first && changed.is_none() {
+                let up = check.state.is_up();
+                Self::tell(
+                    &check.subscribers,
+                    &TrackerKind::Script.key(&check.settings.name),
+                    |w| TrackerEffect::from_status(up, w),
+                );
+            }
+            if let Some(up) = changed {
                 let name = &check.settings.name;
                 let line = if up {
                     CheckLine::Succeeded
@@ -285,6 +331,13 @@ impl HealthActor {
                 });
             }
         }
+    }
+
+    /// The process watcher the daemon's start made (and counted with)
+    /// before any instance started.
+    pub fn with_processes(mut self, watch: Option<Watch>) -> HealthActor {
+        self.processes = watch;
+        self
     }
 
     pub fn is_needed(&self) -> bool {
@@ -584,7 +637,13 @@ impl HealthActor {
     /// intervals, and finds tracked interfaces not yet known.
     fn schedule(&mut self, ctx: &mut Context<Self>) {
         // Checks start healthy (as keepalived's do): tell instances now.
+        // A process check is told once counted (keepalived counts before
+        // its instances start; so does vipd's start-up, see
+        // supervisor::start).
         for check in &self.checks {
+            if matches!(check.settings.kind, CheckKind::Process(_)) && check.processes.is_none() {
+                continue;
+            }
             let name = TrackerKind::Script.key(&check.settings.name);
             Self::tell(&check.subscribers, &name, |w| {
                 TrackerEffect::from_status(check.state.is_up(), w)

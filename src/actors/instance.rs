@@ -250,6 +250,15 @@ impl InstanceActor {
         }
     }
 
+    /// Trackers' effects known before the actor starts (process checks,
+    /// counted before any instance starts, as keepalived counts them):
+    /// the core starts with them, so an owner never claims its addresses
+    /// for a moment before learning its process is gone.
+    pub fn with_trackers(mut self, known: BTreeMap<String, crate::proto::TrackerEffect>) -> Self {
+        self.trackers.extend(known);
+        self
+    }
+
     fn name(&self) -> &str {
         &self.params.name
     }

@@ -374,18 +374,36 @@ pub fn validate(loaded: &Loaded) -> Result<Settings, ConfigErrors> {
                 continue;
             }
         };
+        let is_process = |t: &Tracked| {
+            t.kind() == health::TrackerKind::Script
+                && health
+                    .checks
+                    .iter()
+                    .any(|c| c.name == t.name() && matches!(c.kind, health::CheckKind::Process(_)))
+        };
+        let owner_in_group = settings
+            .iter()
+            .any(|s| members.contains(&s.name) && s.template.priority == 255);
         for s in settings.iter_mut().filter(|s| members.contains(&s.name)) {
             s.template.sync_member = true;
             // keepalived (vrrp_sync.c): in a group a failing tracker means
-            // FAULT, unless the group keeps the weights.
-            let keep = |t: &Tracked| {
-                if g.sync_group_tracking_weight {
+            // FAULT, unless the group keeps the weights; a tracked
+            // process keeps its weight (vrrp.c 2.2.7 leaves track_process
+            // out of that), a group's own unless a member is an owner.
+            let keep = |t: &Tracked, from_group: bool| {
+                let process_weight = is_process(t) && !(from_group && owner_in_group);
+                if g.sync_group_tracking_weight || process_weight {
                     t.clone()
                 } else {
                     t.with_weight(0)
                 }
             };
-            s.trackers = s.trackers.iter().chain(&trackers).map(keep).collect();
+            s.trackers = s
+                .trackers
+                .iter()
+                .map(|t| keep(t, false))
+                .chain(trackers.iter().map(|t| keep(t, true)))
+                .collect();
         }
         sync_groups.push(SyncGroupSettings {
             name: name.clone(),

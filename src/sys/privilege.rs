@@ -351,7 +351,9 @@ fn switch_user(user: &RunAs, extra_group: Option<u32>) -> Result<(), PrivilegeEr
     use nix::unistd::{getgid, getuid, Gid, Uid};
     let (uid, gid) = (Uid::from_raw(user.uid), Gid::from_raw(user.gid));
     if getuid() == uid && getgid() == gid {
-        return Ok(());
+        // No switch (`user:` names the user vipd runs as): the group
+        // still wants joining.
+        return extra_group.map_or(Ok(()), join_group);
     }
     let caps = current().map_err(PrivilegeError::Capabilities)?;
     let can =

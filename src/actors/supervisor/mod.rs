@@ -387,6 +387,10 @@ pub struct Running {
     interface_actors: BTreeMap<(String, bool), Linked<InterfaceActor>>,
     health: Option<Addr<HealthActor>>,
     health_settings: HealthSettings,
+    /// The process watcher start-up made, until the health actor takes it.
+    processes: Option<crate::sys::processes::Watch>,
+    /// Its counts, for instances that start later (a reload's).
+    process_counts: Option<std::sync::Arc<crate::sys::processes::Shared>>,
     sync_groups: Vec<SyncGroupSettings>,
     group_actors: Vec<(Addr<SyncGroupActor>, Vec<String>)>,
     memberships: HashMap<String, GroupMembership>,
@@ -533,6 +537,8 @@ pub async fn start(settings: Settings) -> Result<Running, StartError> {
         routing_actor: None,
         interface_actors: BTreeMap::new(),
         health: None,
+        processes: None,
+        process_counts: None,
         health_settings: health,
         sync_groups: Vec::new(),
         group_actors: Vec::new(),
@@ -591,6 +597,7 @@ pub async fn start(settings: Settings) -> Result<Running, StartError> {
     }
     running.sync_groups = sync_groups;
 
+    running.count_processes().await;
     for s in settings {
         running.start_instance(s, startup_delay)?;
     }
@@ -771,6 +778,7 @@ impl Running {
                 key,
             });
         let (interface, started_with) = (s.interface.clone(), binding.clone());
+        let known = self.known_process_effects(&s.trackers);
         let actor = Supervisor::start(move |_| {
             InstanceActor::new(
                 params,
@@ -782,6 +790,7 @@ impl Running {
                 notifier,
                 fencing,
             )
+            .with_trackers(known.clone())
         });
         self.instances.insert(
             s.name.clone(),
@@ -792,6 +801,60 @@ impl Running {
             },
         );
         Ok(())
+    }
+
+    /// Process checks are counted before any instance starts (as
+    /// keepalived counts them), so each starts knowing its processes: an
+    /// owner whose process is gone never claims its addresses first. The
+    /// first count takes a /proc scan, on the watcher's thread; this
+    /// waits for it at most PROCESS_COUNT_WAIT.
+    async fn count_processes(&mut self) {
+        const PROCESS_COUNT_WAIT: Duration = Duration::from_secs(5);
+        let trackers = super::health::process_trackers(&self.health_settings.checks);
+        if trackers.is_empty() {
+            return;
+        }
+        match crate::sys::processes::Watch::start(trackers) {
+            Ok(watch) => {
+                if tokio::time::timeout(PROCESS_COUNT_WAIT, watch.counted())
+                    .await
+                    .is_err()
+                {
+                    tracing::warn!("track_process: the first count of processes took longer than {PROCESS_COUNT_WAIT:?}; instances start without it");
+                }
+                self.process_counts = Some(watch.shared());
+                self.processes = Some(watch);
+            }
+            // The health actor tries again, and counts them down meanwhile.
+            Err(error) => tracing::error!(%error, "cannot start the process watcher: {error}"),
+        }
+    }
+
+    /// The known effects of process checks on an instance's trackers, at
+    /// start-up (a reload's new instances hear them from the health
+    /// actor, which may have a watcher of its own by then).
+    fn known_process_effects(
+        &self,
+        trackers: &[crate::config::health::Tracked],
+    ) -> BTreeMap<String, crate::proto::TrackerEffect> {
+        let counts = self
+            .process_counts
+            .as_ref()
+            .filter(|_| self.health.is_none());
+        let Some(statuses) = counts.map(|s| s.statuses()) else {
+            return BTreeMap::new();
+        };
+        trackers
+            .iter()
+            .filter(|t| t.kind() == crate::config::health::TrackerKind::Script)
+            .filter_map(|t| {
+                let status = statuses.get(t.name())?;
+                Some((
+                    t.key(),
+                    crate::proto::TrackerEffect::from_status(status.up, t.weight()),
+                ))
+            })
+            .collect()
     }
 
     /// Points everything that reaches instances at the current ones.
@@ -830,7 +893,8 @@ impl Running {
                 subscriptions,
             }),
             None => {
-                let health = HealthActor::new(checks, files, subscriptions, self.netlink.clone());
+                let health = HealthActor::new(checks, files, subscriptions, self.netlink.clone())
+                    .with_processes(self.processes.take());
                 self.health = health
                     .is_needed()
                     .then(|| Supervisor::start(move |_| health));

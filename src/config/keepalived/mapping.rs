@@ -260,6 +260,8 @@ impl Section<'_> {
 
 /// How a named section (`vrrp_instance NAME { }`) is read.
 struct Kind {
+    /// keepalived's keyword for the section.
+    keyword: &'static str,
     table: &'static str,
     /// What keepalived does with a section without exactly one name:
     /// `true` it exits (its handler reads a missing name: vrrp_script,
@@ -273,18 +275,21 @@ struct Kind {
 }
 
 const INSTANCE: Kind = Kind {
+    keyword: "vrrp_instance",
     table: "instances",
     name_required: false,
     body: Mapper::instance,
     finish: Mapper::finish_instance,
 };
 const SCRIPT: Kind = Kind {
+    keyword: "vrrp_script",
     table: "checks",
     name_required: true,
     body: Mapper::script,
     finish: Mapper::finish_script,
 };
 const TRACK_FILE: Kind = Kind {
+    keyword: "track_file",
     table: "track_files",
     name_required: true,
     body: Mapper::track_file,
@@ -292,12 +297,14 @@ const TRACK_FILE: Kind = Kind {
 };
 /// A vrrp_track_process is a vipd check of kind `process`.
 const PROCESS: Kind = Kind {
+    keyword: "vrrp_track_process",
     table: "checks",
     name_required: true,
     body: Mapper::track_process,
     finish: Mapper::finish_track_process,
 };
 const SYNC_GROUP: Kind = Kind {
+    keyword: "vrrp_sync_group",
     table: "sync_groups",
     name_required: false,
     body: Mapper::sync_group,
@@ -454,7 +461,7 @@ impl Mapper {
         // keepalived; both are checks in vipd.
         if taken && kind.table == "checks" {
             let script = self.scripts.contains(&name);
-            if script != std::ptr::eq(kind, &SCRIPT) {
+            if script != (kind.keyword == "vrrp_script") {
                 return self.refuse(
                     node,
                     format!("{name} names both a vrrp_script and a vrrp_track_process: vipd keeps both as checks, in one name space; rename one (and its track_script or track_process lines)"),
@@ -2090,11 +2097,18 @@ impl Mapper {
                     ),
                 }
             }
-            // vrrp_tprocess_delay_general: decimal seconds, 0.000001..3600.
+            // vrrp_tprocess_delay_general: decimal seconds, 0.000001..3600;
+            // `delay` writes both, so the last line read wins.
             "delay" | "terminate_delay" | "fork_delay" => {
                 let Some(word) = self.value(node) else { return };
                 match numbers::seconds(word, 1, 3600 * MICROS) {
-                    Ok(micros) => Self::set_process(section, keyword, seconds_value(micros), &node.at),
+                    Ok(micros) => {
+                        for key in ["fork_delay", "terminate_delay"] {
+                            if keyword == "delay" || keyword == key {
+                                Self::set_process(section, key, seconds_value(micros), &node.at);
+                            }
+                        }
+                    }
                     Err(why) => self.adjust_node(
                         node,
                         format!("{why}: ignored, as keepalived ignores it (expected 0.000001..3600 seconds)"),

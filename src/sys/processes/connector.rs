@@ -16,6 +16,7 @@ const CN_IDX_PROC: u32 = 1;
 const CN_VAL_PROC: u32 = 1;
 const PROC_CN_MCAST_LISTEN: u32 = 1;
 
+const PROC_EVENT_NONE: u32 = 0x0000_0000;
 const PROC_EVENT_FORK: u32 = 0x0000_0001;
 const PROC_EVENT_EXEC: u32 = 0x0000_0002;
 const PROC_EVENT_COMM: u32 = 0x0000_0200;
@@ -30,10 +31,24 @@ const EVENT_HDR: usize = 16;
 /// a thread is not a process to count.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ProcEvent {
-    Fork { parent: u32, child: u32 },
-    Exec { pid: u32 },
-    Comm { pid: u32, comm: String },
-    Exit { pid: u32 },
+    /// The kernel's answer to the listen request (0: listening).
+    Ack {
+        err: u32,
+    },
+    Fork {
+        parent: u32,
+        child: u32,
+    },
+    Exec {
+        pid: u32,
+    },
+    Comm {
+        pid: u32,
+        comm: String,
+    },
+    Exit {
+        pid: u32,
+    },
 }
 
 pub struct Connector {
@@ -52,8 +67,17 @@ pub const LOST: i32 = libc::ENOBUFS;
 
 impl Connector {
     /// Subscribes; fails where the kernel has no connector for this
-    /// network namespace (ECONNREFUSED) or without CAP_NET_ADMIN (EPERM).
+    /// network namespace (ECONNREFUSED), without CAP_NET_ADMIN (EPERM),
+    /// or where it takes the request and never answers: from a PID or
+    /// user namespace other than the first it ignores it silently
+    /// (drivers/connector/cn_proc.c, cn_proc_mcast_ctl), so only its
+    /// acknowledgement proves events will come.
     pub fn open() -> io::Result<Connector> {
+        if in_a_child_pid_namespace() {
+            return Err(io::Error::other(
+                "vipd runs in a PID namespace other than the first (a container), where the kernel sends no process events",
+            ));
+        }
         // SAFETY: plain socket calls on integers and local structs.
         let fd = unsafe {
             libc::socket(
@@ -84,7 +108,54 @@ impl Connector {
         }
         let connector = Connector { fd };
         connector.listen()?;
+        connector.acknowledged(std::time::Duration::from_secs(1))?;
         Ok(connector)
+    }
+
+    /// Waits up to `limit` for the kernel's answer to the listen request.
+    fn acknowledged(&self, limit: std::time::Duration) -> io::Result<()> {
+        let deadline = std::time::Instant::now() + limit;
+        let mut buf = vec![0u8; 4096];
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            if left.is_zero() {
+                return Err(io::Error::other(
+                    "the kernel did not acknowledge the listen request (a PID or user namespace other than the first?)",
+                ));
+            }
+            let mut poll = libc::pollfd {
+                fd: self.fd.as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            };
+            // SAFETY: one valid pollfd.
+            let ready = unsafe { libc::poll(&mut poll, 1, left.as_millis() as i32 + 1) };
+            if ready < 0 {
+                let error = io::Error::last_os_error();
+                if error.kind() == io::ErrorKind::Interrupted {
+                    continue;
+                }
+                return Err(error);
+            }
+            if ready == 0 {
+                continue;
+            }
+            match self.receive(&mut buf) {
+                Ok(events) => {
+                    for event in events {
+                        match event {
+                            ProcEvent::Ack { err: 0 } => return Ok(()),
+                            ProcEvent::Ack { err } => {
+                                return Err(io::Error::from_raw_os_error(err as i32))
+                            }
+                            _ => {} // events before the answer: the scan that follows covers them
+                        }
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                Err(e) => return Err(e),
+            }
+        }
     }
 
     fn listen(&self) -> io::Result<()> {
@@ -119,21 +190,41 @@ impl Connector {
 
     /// One datagram's events; WouldBlock when none waits, LOST when the
     /// kernel dropped some.
+    /// Only the kernel's messages count (sender port 0).
     pub fn receive(&self, buf: &mut [u8]) -> io::Result<Vec<ProcEvent>> {
-        // SAFETY: buf is a valid writable buffer of its length.
+        // SAFETY: a zeroed sockaddr_nl is valid; recvfrom fills it.
+        let mut from: libc::sockaddr_nl = unsafe { std::mem::zeroed() };
+        let mut from_len = std::mem::size_of::<libc::sockaddr_nl>() as libc::socklen_t;
+        // SAFETY: buf and from are valid writable buffers of their lengths.
         let n = unsafe {
-            libc::recv(
+            libc::recvfrom(
                 self.fd.as_raw_fd(),
                 buf.as_mut_ptr() as *mut libc::c_void,
                 buf.len(),
                 0,
+                &mut from as *mut libc::sockaddr_nl as *mut libc::sockaddr,
+                &mut from_len,
             )
         };
         if n < 0 {
             return Err(io::Error::last_os_error());
         }
+        if from.nl_pid != 0 {
+            return Ok(Vec::new());
+        }
         Ok(parse(&buf[..n as usize]))
     }
+}
+
+/// /proc/self/status's NSpid holds one pid per PID namespace this
+/// process is in, the first namespace's first.
+fn in_a_child_pid_namespace() -> bool {
+    std::fs::read_to_string("/proc/self/status").is_ok_and(|status| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("NSpid:"))
+            .is_some_and(|pids| pids.split_whitespace().count() > 1)
+    })
 }
 
 fn u32_at(buf: &[u8], at: usize) -> Option<u32> {
@@ -147,7 +238,7 @@ pub fn parse(buf: &[u8]) -> Vec<ProcEvent> {
     let mut at = 0;
     while let Some(length) = u32_at(buf, at) {
         let length = length as usize;
-        if length < NLMSG_HDR || at + length > buf.len() {
+        if length < NLMSG_HDR || at.checked_add(length).is_none_or(|end| end > buf.len()) {
             break;
         }
         let message = &buf[at..at + length];
@@ -164,6 +255,8 @@ fn parse_event(event: &[u8]) -> Option<ProcEvent> {
     let data = event.get(EVENT_HDR..)?;
     let (pid, tgid) = (u32_at(data, 0)?, u32_at(data, 4)?);
     match what {
+        // proc_event.event_data.ack.err, where the pids would be.
+        PROC_EVENT_NONE => Some(ProcEvent::Ack { err: pid }),
         PROC_EVENT_FORK => {
             let (child, child_tgid) = (u32_at(data, 8)?, u32_at(data, 12)?);
             // A new thread (child_pid != child_tgid) is no new process.

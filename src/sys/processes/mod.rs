@@ -89,6 +89,9 @@ impl Shared {
 pub struct Watch {
     shared: Arc<Shared>,
     wake: Arc<OwnedFd>,
+    /// What the thread was last given: the same again is not sent (a
+    /// rescan would cancel nothing, but costs a scan).
+    given: Vec<Tracker>,
 }
 
 fn eventfd() -> io::Result<OwnedFd> {
@@ -111,6 +114,7 @@ impl Watch {
     pub fn start(trackers: Vec<Tracker>) -> io::Result<Watch> {
         let shared = Arc::new(Shared::default());
         let wake = Arc::new(eventfd()?);
+        let given = trackers.clone();
         let (thread_shared, thread_wake) = (Arc::clone(&shared), Arc::clone(&wake));
         std::thread::Builder::new()
             .name("vipd-processes".into())
@@ -118,14 +122,35 @@ impl Watch {
                 let mut watcher = Watcher::new(Path::new("/proc").to_path_buf());
                 watcher.run(trackers, &thread_shared, &thread_wake);
             })?;
-        Ok(Watch { shared, wake })
+        Ok(Watch {
+            shared,
+            wake,
+            given,
+        })
+    }
+
+    /// Resolves once the thread has counted for the first time (the
+    /// statuses then hold every tracker), or never if it cannot.
+    pub async fn counted(&self) {
+        loop {
+            if self.shared.statuses.lock().is_ok_and(|s| !s.is_empty()) {
+                return;
+            }
+            self.shared.changed().await;
+        }
     }
 
     pub fn shared(&self) -> Arc<Shared> {
         Arc::clone(&self.shared)
     }
 
-    pub fn reconfigure(&self, trackers: Vec<Tracker>) {
+    pub fn reconfigure(&mut self, trackers: Vec<Tracker>) {
+        if trackers == self.given {
+            // Told again so that checks made anew read their counts.
+            self.shared.changed.notify_one();
+            return;
+        }
+        self.given = trackers.clone();
         if let Ok(mut next) = self.shared.next.lock() {
             *next = Some(trackers);
         }
@@ -150,17 +175,25 @@ fn pidfd_open(pid: u32) -> io::Result<OwnedFd> {
     Ok(unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
 }
 
+/// Processes found by a scan: pid to (parent, name, trackers matched).
+type Found = HashMap<u32, (u32, String, Vec<usize>)>;
+
 struct Watcher {
     trackers: Vec<(Tracker, ProcessQuorum)>,
     /// Counted processes: pid to the trackers it matches.
     counted: HashMap<u32, Vec<usize>>,
+    /// Their names when last read: a counted process of a new name was
+    /// exec'd or renamed, and is matched again.
+    comms: HashMap<u32, String>,
     pidfds: HashMap<u32, OwnedFd>,
     connector: Option<Connector>,
     proc_root: PathBuf,
     origin: Instant,
     next_scan: Instant,
     said_pidfd_bound: bool,
+    said_pidfd_error: bool,
     said_counted_bound: bool,
+    said_list_error: bool,
     /// Events were lost: a scan is due, at most one per SCAN_EVERY (a
     /// fork storm must not turn into back-to-back scans).
     rescan_due: bool,
@@ -173,13 +206,16 @@ impl Watcher {
         Watcher {
             trackers: Vec::new(),
             counted: HashMap::new(),
+            comms: HashMap::new(),
             pidfds: HashMap::new(),
             connector: None,
             proc_root,
             origin: Instant::now(),
             next_scan: Instant::now(),
             said_pidfd_bound: false,
+            said_pidfd_error: false,
             said_counted_bound: false,
+            said_list_error: false,
             rescan_due: false,
             lost: 0,
         }
@@ -199,7 +235,11 @@ impl Watcher {
 
     /// New trackers: counted from a fresh scan, each starting from its
     /// count with no delay running.
+    /// A tracker kept as it was (a reload that changes nothing of it)
+    /// keeps its state, a delay under way included: a reload changes no
+    /// priority by itself.
     fn set_trackers(&mut self, trackers: Vec<Tracker>) {
+        let mut old: Vec<(Tracker, ProcessQuorum)> = std::mem::take(&mut self.trackers);
         self.counted.clear();
         self.pidfds.clear();
         self.trackers = trackers
@@ -211,8 +251,16 @@ impl Watcher {
             .collect();
         let found = self.scan();
         let counts = self.counts_of(&found);
+        let now = self.now();
         for (i, (tracker, quorum)) in self.trackers.iter_mut().enumerate() {
-            *quorum = ProcessQuorum::new(tracker.quorum, counts[i]);
+            *quorum = match old.iter().position(|(t, _)| t == tracker) {
+                Some(k) => {
+                    let (_, mut kept) = old.swap_remove(k);
+                    kept.on_count(counts[i], CountCause::Seen, now);
+                    kept
+                }
+                None => ProcessQuorum::new(tracker.quorum, counts[i]),
+            };
         }
         self.adopt(found);
     }
@@ -244,39 +292,70 @@ impl Watcher {
         proc_fs::read_process(&self.proc_root, pid, self.cmdline_limit())
     }
 
-    /// Every process that matches a tracker, with its parent.
-    fn scan(&mut self) -> HashMap<u32, (u32, Vec<usize>)> {
-        let mut found = HashMap::new();
+    /// Every process that matches a tracker, with its parent and name.
+    /// A process counted already and still of the same name stays
+    /// counted as it was, and a new child of one, of its name (a fork,
+    /// not an exec), counts for the parent's trackers: as process events
+    /// count them, so a daemon that rewrites its command line (nginx,
+    /// postgres) or forks workers counts the same either way.
+    fn scan(&mut self) -> Found {
+        // The next scan is a whole interval away whatever this one finds:
+        // an error must not turn into scanning back to back.
+        self.next_scan = Instant::now() + SCAN_EVERY;
+        self.rescan_due = false;
+        let mut found = Found::new();
         if self.trackers.is_empty() {
             return found;
         }
         let pids = match proc_fs::pids(&self.proc_root) {
-            Ok(pids) => pids,
+            Ok(pids) => {
+                self.said_list_error = false;
+                pids
+            }
             Err(error) => {
-                tracing::error!(%error, "track_process: cannot list /proc: {error}; counts stay as they were");
+                if !std::mem::replace(&mut self.said_list_error, true) {
+                    tracing::error!(%error, "track_process: cannot list /proc: {error}; counts stay as they were until it can (said once)");
+                }
                 return self
                     .counted
                     .iter()
-                    .map(|(p, t)| (*p, (0, t.clone())))
+                    .map(|(p, t)| {
+                        let comm = self.comms.get(p).cloned().unwrap_or_default();
+                        (*p, (0, comm, t.clone()))
+                    })
                     .collect();
             }
         };
+        let mut unmatched = Vec::new();
         for pid in pids {
-            if let Some(info) = self.read(pid) {
-                let matching = self.matching(&info);
-                if !matching.is_empty() {
-                    found.insert(pid, (info.parent, matching));
-                }
+            let Some(info) = self.read(pid) else { continue };
+            let kept = self
+                .counted
+                .get(&pid)
+                .filter(|_| self.comms.get(&pid) == Some(&info.comm))
+                .cloned();
+            let trackers = kept.unwrap_or_else(|| self.matching(&info));
+            if trackers.is_empty() {
+                unmatched.push(info);
+            } else {
+                found.insert(pid, (info.parent, info.comm, trackers));
             }
         }
-        self.next_scan = Instant::now() + SCAN_EVERY;
-        self.rescan_due = false;
+        for info in unmatched {
+            let inherited = found
+                .get(&info.parent)
+                .filter(|(_, comm, _)| *comm == info.comm)
+                .map(|(_, _, trackers)| trackers.clone());
+            if let Some(trackers) = inherited {
+                found.insert(info.pid, (info.parent, info.comm, trackers));
+            }
+        }
         found
     }
 
-    fn counts_of(&self, counted: &HashMap<u32, (u32, Vec<usize>)>) -> Vec<u32> {
+    fn counts_of(&self, counted: &Found) -> Vec<u32> {
         let mut counts = vec![0u32; self.trackers.len()];
-        for (_, trackers) in counted.values() {
+        for (_, _, trackers) in counted.values() {
             for &i in trackers {
                 counts[i] += 1;
             }
@@ -296,9 +375,10 @@ impl Watcher {
 
     /// Makes `found` the counted set (bounded), watching each by a pidfd
     /// when there are no process events.
-    fn adopt(&mut self, found: HashMap<u32, (u32, Vec<usize>)>) {
+    fn adopt(&mut self, found: Found) {
         let mut counted = HashMap::new();
-        for (pid, (_, trackers)) in found {
+        let mut comms = HashMap::new();
+        for (pid, (_, comm, trackers)) in found {
             if counted.len() >= MAX_COUNTED {
                 if !std::mem::replace(&mut self.said_counted_bound, true) {
                     tracing::warn!(limit = MAX_COUNTED, "track_process: more than {MAX_COUNTED} matching processes; the rest are not counted");
@@ -306,8 +386,10 @@ impl Watcher {
                 break;
             }
             counted.insert(pid, trackers);
+            comms.insert(pid, comm);
         }
         self.counted = counted;
+        self.comms = comms;
         if self.connector.is_none() {
             self.pidfds.retain(|pid, _| self.counted.contains_key(pid));
             let pids: Vec<u32> = self.counted.keys().copied().collect();
@@ -331,8 +413,14 @@ impl Watcher {
             Ok(fd) => {
                 self.pidfds.insert(pid, fd);
             }
-            // Gone already: the next scan or this exit says so.
-            Err(_) => self.on_exit(pid),
+            Err(e) if e.raw_os_error() == Some(libc::ESRCH) => self.on_exit(pid),
+            // Out of descriptors, or a kernel before 5.3: the process
+            // still runs; the scan will see its exit.
+            Err(error) => {
+                if !std::mem::replace(&mut self.said_pidfd_error, true) {
+                    tracing::warn!(%error, "track_process: cannot watch a process by pidfd ({error}); exits are found by the scan every {SCAN_EVERY:?} (said once)");
+                }
+            }
         }
     }
 
@@ -355,7 +443,7 @@ impl Watcher {
         // a fork (keepalived's fork_delay applies to it).
         let forked: Vec<bool> = (0..self.trackers.len())
             .map(|i| {
-                found.iter().any(|(pid, (parent, trackers))| {
+                found.iter().any(|(pid, (parent, _, trackers))| {
                     !old.contains_key(pid)
                         && trackers.contains(&i)
                         && old.get(parent).is_some_and(|t| t.contains(&i))
@@ -375,6 +463,7 @@ impl Watcher {
         if self.counted.contains_key(&pid) {
             let before = self.current_counts();
             self.counted.remove(&pid);
+            self.comms.remove(&pid);
             self.recount(&before, |_, _| CountCause::Exit);
         }
     }
@@ -388,25 +477,44 @@ impl Watcher {
         }
         let before = self.current_counts();
         self.counted.insert(child, trackers);
+        if let Some(comm) = self.comms.get(&parent).cloned() {
+            self.comms.insert(child, comm);
+        }
         self.recount(&before, |_, _| CountCause::Fork);
     }
 
-    /// An exec or a rename: what the process matches now.
-    fn on_changed(&mut self, pid: u32) {
-        let matching = self
-            .read(pid)
-            .map(|i| self.matching(&i))
-            .unwrap_or_default();
+    /// An exec, or with `rename_only` a new name (prctl): what the
+    /// process matches now. A rename leaves full_command trackers as they
+    /// were: the command line did not change (keepalived's
+    /// check_process_comm_change).
+    fn on_changed(&mut self, pid: u32, rename_only: bool) {
+        let info = self.read(pid);
         let had = self.counted.get(&pid).cloned().unwrap_or_default();
+        let mut matching = info.as_ref().map(|i| self.matching(i)).unwrap_or_default();
+        if rename_only {
+            let by_command = |i: &usize| self.trackers[*i].0.pattern.full_command;
+            matching.retain(|i| !by_command(i));
+            matching.extend(had.iter().copied().filter(by_command));
+            matching.sort_unstable();
+        }
+        // Names are kept for counted processes only (bounded with them).
+        let comm = info.map(|i| i.comm);
         if matching == had {
+            if let (Some(comm), false) = (comm, had.is_empty()) {
+                self.comms.insert(pid, comm);
+            }
             return;
         }
         let before = self.current_counts();
         if matching.is_empty() {
             self.counted.remove(&pid);
+            self.comms.remove(&pid);
             self.pidfds.remove(&pid);
         } else if self.counted.len() < MAX_COUNTED || self.counted.contains_key(&pid) {
             self.counted.insert(pid, matching);
+            if let Some(comm) = comm {
+                self.comms.insert(pid, comm);
+            }
             self.watch_exit(pid);
         }
         self.recount(&before, |_, _| CountCause::Seen);
@@ -415,16 +523,20 @@ impl Watcher {
     fn on_event(&mut self, event: ProcEvent) {
         match event {
             ProcEvent::Fork { parent, child } => self.on_fork(parent, child),
-            ProcEvent::Exec { pid } | ProcEvent::Comm { pid, .. } => self.on_changed(pid),
+            ProcEvent::Exec { pid } => self.on_changed(pid, false),
+            ProcEvent::Comm { pid, .. } => self.on_changed(pid, true),
             ProcEvent::Exit { pid } => self.on_exit(pid),
+            ProcEvent::Ack { .. } => {}
         }
     }
 
-    fn publish(&self, shared: &Shared) {
+    /// `force`: say so even if nothing changed (after a reload, the
+    /// health actor has checks that wait for their first count).
+    fn publish(&self, shared: &Shared, force: bool) {
         let Ok(mut statuses) = shared.statuses.lock() else {
             return;
         };
-        let mut changed = statuses.len() != self.trackers.len();
+        let mut changed = force || statuses.len() != self.trackers.len();
         let fresh: BTreeMap<String, Status> = self
             .trackers
             .iter()
@@ -471,7 +583,7 @@ impl Watcher {
             *mode = Some(self.mode());
         }
         self.set_trackers(trackers);
-        self.publish(shared);
+        self.publish(shared, true);
         let mut buf = vec![0u8; 16 * 1024];
         while !shared.stop.load(Ordering::SeqCst) {
             let deadline = self
@@ -532,6 +644,7 @@ impl Watcher {
                 let next = shared.next.lock().ok().and_then(|mut n| n.take());
                 if let Some(trackers) = next {
                     self.set_trackers(trackers);
+                    self.publish(shared, true);
                 }
             }
             let mut offset = 1;
@@ -554,7 +667,7 @@ impl Watcher {
             for (_, quorum) in &mut self.trackers {
                 quorum.on_timer(now);
             }
-            self.publish(shared);
+            self.publish(shared, false);
         }
     }
 
@@ -611,6 +724,7 @@ fn say_if_hidden(proc_root: &Path) {
         tracing::info!(hidepid = %mode, "track_process: /proc is mounted with hidepid={mode}; vipd is in its group (gid={gid}) and sees every process");
     } else {
         let remedy = match hidden.gid {
+            _ if mode == "ptraceable" || mode == "4" => "with hidepid=ptraceable only CAP_SYS_PTRACE sees them, which vipd does not keep: mount /proc with hidepid=invisible,gid=GROUP (vipd joins that group when it starts)".to_string(),
             Some(gid) => format!("vipd joins /proc's group (gid={gid}) when it starts with track_process configured; restart it"),
             None => "mount /proc with gid=GROUP as well (vipd joins that group when it starts)".to_string(),
         };
@@ -623,7 +737,9 @@ fn say_if_hidden(proc_root: &Path) {
 pub fn hidepid_group() -> Option<u32> {
     let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").ok()?;
     let hidden = proc_fs::hidepid(&mountinfo);
-    hidden.mode.and(hidden.gid).filter(|gid| *gid != 0)
+    // `ptraceable` lets no group through.
+    let mode = hidden.mode.filter(|m| m != "ptraceable" && m != "4");
+    mode.and(hidden.gid).filter(|gid| *gid != 0)
 }
 
 #[cfg(test)]

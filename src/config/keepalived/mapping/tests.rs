@@ -402,3 +402,15 @@ fn a_track_process_named_as_a_script_is_refused_with_why() {
     .unwrap();
     assert_eq!(mapped.value["checks"]["p"]["process"]["name"], "a");
 }
+
+#[test]
+fn a_track_process_delay_sets_both_and_the_last_line_wins() {
+    let mapped = map(&nodes(
+        "vrrp_track_process p {\n process p\n fork_delay 2\n delay 5\n terminate_delay 1\n}\n",
+    ))
+    .unwrap();
+    let process = &mapped.value["checks"]["p"]["process"];
+    assert_eq!(process["fork_delay"], 5);
+    assert_eq!(process["terminate_delay"], 1);
+    assert!(process.get("delay").is_none());
+}
