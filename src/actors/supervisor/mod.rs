@@ -43,6 +43,7 @@ use super::interface::{InterfaceActor, SetRoutes};
 use super::metrics::MetricsActor;
 use super::quorum::{self, QuorumActor};
 use super::routing::{Routing, RoutingActor};
+use super::snmp::SnmpActor;
 use super::sync_group::{Members, SyncGroupActor};
 use crate::config::quorum::QuorumSettings;
 
@@ -392,6 +393,8 @@ pub struct Running {
     memberships: HashMap<String, GroupMembership>,
     control_socket: PathBuf,
     metrics: Option<std::net::SocketAddr>,
+    /// The SNMP subagent's settings (fixed at start).
+    snmp: Option<crate::snmp::SnmpSettings>,
     pub sources: Sources,
     /// Notify queues by instance or group name; a reload reuses them.
     notifiers: Notifiers,
@@ -501,6 +504,7 @@ pub async fn start(settings: Settings) -> Result<Running, StartError> {
         sync_groups,
         control_socket,
         metrics,
+        snmp,
         quorum,
         firewall,
         startup_delay,
@@ -539,6 +543,7 @@ pub async fn start(settings: Settings) -> Result<Running, StartError> {
         memberships: HashMap::new(),
         control_socket,
         metrics,
+        snmp: snmp.clone(),
         sources: Sources::default(),
         notifiers: Notifiers::default(),
         vmac_retries: HashMap::new(),
@@ -604,6 +609,11 @@ pub async fn start(settings: Settings) -> Result<Running, StartError> {
             .and_then(|listener| MetricsActor::new(listener, sources.clone()))
             .map_err(|source| StartError::Metrics { listen, source })?;
         Supervisor::start(move |_| metrics);
+    }
+    if let Some(snmp) = snmp {
+        // Connects on its own, retrying: snmpd need not be running yet.
+        let actor = SnmpActor::new(snmp, sources.clone());
+        Supervisor::start(move |_| actor);
     }
     let control =
         ControlActor::new(listener, sources).map_err(|source| StartError::ControlSocket {

@@ -1,0 +1,389 @@
+//! The SNMP subagent: one AgentX session with the master agent (net-snmp's
+//! snmpd), opened, registered for the enabled MIBs, and answered from a
+//! fresh snapshot per request; traps go out as Notify PDUs on state
+//! changes. Off unless `snmp` is set.
+//!
+//! It runs on the daemon's arbiter, as the control and metrics actors do,
+//! and never holds it: every read and write is async, bounded in size
+//! (a packet over 64 KiB drops the session) and in time. A master agent
+//! that is not there, or goes away, is retried with a backoff from 1 s to
+//! 60 s, logged once per outage and counted in the status snapshot; vipd
+//! runs on without it.
+
+use std::time::Duration;
+
+use actix::prelude::*;
+use thiserror::Error;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::sync::broadcast::error::RecvError;
+
+use crate::snmp::answer::{answer, needs_view};
+use crate::snmp::mib::{self, Host, View};
+use crate::snmp::oid::Oid;
+use crate::snmp::pdu::{self, DecodeError, Header, Packet, Pdu, Value, VarBind};
+use crate::snmp::{MasterAddress, SnmpSettings};
+use crate::status::SnmpStatus;
+use crate::sys::retry::Backoff;
+use crate::sys::transition_feed::{self, StateChange};
+
+use super::control::{gather, SnmpCounters, Sources};
+
+/// Connecting, and each answer the master owes us while opening.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
+/// A write the master does not take in this long drops the session.
+const WRITE_TIMEOUT: Duration = Duration::from_secs(5);
+/// The rest of a packet whose start has arrived.
+const PARTIAL_TIMEOUT: Duration = Duration::from_secs(10);
+/// The session timeout asked for in Open, in seconds: how long the
+/// master waits for an answer before it gives up on one request.
+const SESSION_TIMEOUT: u8 = 5;
+/// RFC 2741's default registration priority.
+const PRIORITY: u8 = 127;
+/// Reconnection delays.
+const BACKOFF: Backoff = Backoff::new(Duration::from_secs(1), Duration::from_secs(60));
+
+/// Why a session ended.
+#[derive(Debug, Error)]
+enum SessionError {
+    #[error("cannot connect: {0}")]
+    Connect(std::io::Error),
+    #[error("connecting timed out")]
+    ConnectTimeout,
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+    #[error("it closed the connection")]
+    Eof,
+    #[error("it sent a bad packet: {0}")]
+    Protocol(#[from] DecodeError),
+    #[error("it did not answer in {0:?}")]
+    Timeout(Duration),
+    #[error("it refused the session (AgentX error {0})")]
+    OpenRefused(u16),
+    #[error("it closed the session (reason {0})")]
+    Closed(u8),
+}
+
+trait Io: AsyncRead + AsyncWrite + Unpin {}
+impl<T: AsyncRead + AsyncWrite + Unpin> Io for T {}
+
+/// One connection: the stream and what has been read of the next packet.
+struct Connection {
+    stream: Box<dyn Io>,
+    buffer: Vec<u8>,
+    session_id: u32,
+    next_packet_id: u32,
+}
+
+impl Connection {
+    async fn open(master: &MasterAddress) -> Result<Connection, SessionError> {
+        let connect = async {
+            Ok::<Box<dyn Io>, std::io::Error>(match master {
+                MasterAddress::Unix(path) => Box::new(tokio::net::UnixStream::connect(path).await?),
+                MasterAddress::Tcp { host, port } => {
+                    Box::new(tokio::net::TcpStream::connect((host.as_str(), *port)).await?)
+                }
+            })
+        };
+        let stream = tokio::time::timeout(HANDSHAKE_TIMEOUT, connect)
+            .await
+            .map_err(|_| SessionError::ConnectTimeout)?
+            .map_err(SessionError::Connect)?;
+        Ok(Connection {
+            stream,
+            buffer: Vec::new(),
+            session_id: 0,
+            next_packet_id: 1,
+        })
+    }
+
+    fn header(&mut self) -> Header {
+        let packet_id = self.next_packet_id;
+        self.next_packet_id = self.next_packet_id.wrapping_add(1).max(1);
+        Header {
+            flags: 0,
+            session_id: self.session_id,
+            transaction_id: 0,
+            packet_id,
+        }
+    }
+
+    async fn send(&mut self, packet: &Packet) -> Result<(), SessionError> {
+        let bytes = pdu::encode(packet);
+        tokio::time::timeout(WRITE_TIMEOUT, self.stream.write_all(&bytes))
+            .await
+            .map_err(|_| SessionError::Timeout(WRITE_TIMEOUT))??;
+        Ok(())
+    }
+
+    /// The next whole packet. Cancel-safe: what was read stays in the
+    /// buffer, and the only await is a read that either happens or not.
+    async fn receive(&mut self) -> Result<Packet, SessionError> {
+        let mut chunk = [0u8; 4096];
+        loop {
+            if let Some(length) = pdu::frame_len(&self.buffer)? {
+                if self.buffer.len() >= length {
+                    let packet = pdu::decode(&self.buffer[..length]);
+                    self.buffer.drain(..length);
+                    return Ok(packet?);
+                }
+            }
+            let read = self.stream.read(&mut chunk);
+            let n = if self.buffer.is_empty() {
+                read.await?
+            } else {
+                tokio::time::timeout(PARTIAL_TIMEOUT, read)
+                    .await
+                    .map_err(|_| SessionError::Timeout(PARTIAL_TIMEOUT))??
+            };
+            if n == 0 {
+                return Err(SessionError::Eof);
+            }
+            self.buffer.extend_from_slice(&chunk[..n]);
+        }
+    }
+
+    /// Sends `pdu` and waits for its Response: (error, session id).
+    async fn call(&mut self, pdu: Pdu) -> Result<(u16, u32), SessionError> {
+        let header = self.header();
+        self.send(&Packet {
+            header,
+            context: None,
+            pdu,
+        })
+        .await?;
+        let wait = async {
+            loop {
+                let packet = self.receive().await?;
+                match packet.pdu {
+                    Pdu::Response { error, .. } if packet.header.packet_id == header.packet_id => {
+                        return Ok((error, packet.header.session_id))
+                    }
+                    Pdu::Close { reason } => return Err(SessionError::Closed(reason)),
+                    _ => continue,
+                }
+            }
+        };
+        tokio::time::timeout(HANDSHAKE_TIMEOUT, wait)
+            .await
+            .map_err(|_| SessionError::Timeout(HANDSHAKE_TIMEOUT))?
+    }
+}
+
+pub struct SnmpActor {
+    settings: SnmpSettings,
+    sources: Sources,
+}
+
+impl SnmpActor {
+    pub fn new(settings: SnmpSettings, sources: Sources) -> SnmpActor {
+        SnmpActor { settings, sources }
+    }
+}
+
+impl Actor for SnmpActor {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        let counters = self.sources.snmp();
+        // A restarted actor keeps counting where the last one stopped.
+        let kept = counters.borrow_mut().take().unwrap_or_default();
+        *counters.borrow_mut() = Some(SnmpStatus {
+            master: self.settings.master.to_string(),
+            connected: false,
+            ..kept
+        });
+        ctx.spawn(run(self.settings.clone(), self.sources.clone(), counters).into_actor(self));
+    }
+}
+
+impl Supervised for SnmpActor {}
+
+fn count(counters: &SnmpCounters, f: impl FnOnce(&mut SnmpStatus)) {
+    if let Some(status) = counters.borrow_mut().as_mut() {
+        f(status);
+    }
+}
+
+/// Sessions, one after another, for as long as vipd runs.
+async fn run(settings: SnmpSettings, sources: Sources, counters: SnmpCounters) {
+    let host = Host {
+        router_id: nix::unistd::gethostname()
+            .ok()
+            .and_then(|h| h.into_string().ok())
+            .unwrap_or_default(),
+    };
+    let _ = uptime_centiseconds(); // sysUpTime counts from here
+    let mut changes = transition_feed::subscribe();
+    let mut backoff = BACKOFF;
+    // Logged once per outage: the first failure says what and where.
+    let mut in_outage = false;
+    let master = settings.master.clone();
+    loop {
+        let mut registered = false;
+        let ended = session(
+            &settings,
+            &sources,
+            &counters,
+            &host,
+            &mut changes,
+            &mut registered,
+        )
+        .await;
+        count(&counters, |s| s.connected = false);
+        if registered {
+            backoff.reset();
+        }
+        let why = ended.to_string();
+        if matches!(
+            ended,
+            SessionError::Connect(_) | SessionError::ConnectTimeout
+        ) {
+            count(&counters, |s| s.connect_failures += 1);
+        }
+        if matches!(ended, SessionError::Protocol(_)) {
+            count(&counters, |s| s.protocol_errors += 1);
+        }
+        count(&counters, |s| s.last_error = Some(why.clone()));
+        // A session that ran and ended starts an outage; failures within
+        // one are counted, not logged again.
+        if registered || !in_outage {
+            count(&counters, |s| s.outages += 1);
+            tracing::warn!(%master, error = %why, "snmp: AgentX master {master}: {why}; vipd runs on and tries again every 1 to 60 s");
+        }
+        in_outage = true;
+        let delay = backoff.next_delay();
+        // Changes while there is no session have no trap: count them.
+        let sleep = tokio::time::sleep(delay);
+        tokio::pin!(sleep);
+        loop {
+            tokio::select! {
+                () = &mut sleep => break,
+                change = changes.recv() => match change {
+                    Ok(_) => count(&counters, |s| s.traps_lost += 1),
+                    Err(RecvError::Lagged(n)) => count(&counters, |s| s.traps_lost += n),
+                    Err(RecvError::Closed) => {}
+                },
+            }
+        }
+    }
+}
+
+enum Event {
+    Packet(Result<Packet, SessionError>),
+    Change(Result<StateChange, RecvError>),
+}
+
+/// Opens, registers, then answers until the session ends; returns why.
+async fn session(
+    settings: &SnmpSettings,
+    sources: &Sources,
+    counters: &SnmpCounters,
+    host: &Host,
+    changes: &mut tokio::sync::broadcast::Receiver<StateChange>,
+    registered: &mut bool,
+) -> SessionError {
+    let master = &settings.master;
+    let mut conn = match Connection::open(master).await {
+        Ok(conn) => conn,
+        Err(error) => return error,
+    };
+    // Open (§6.2.1): keepalived's enterprise OID names the subagent.
+    let open = Pdu::Open {
+        timeout: SESSION_TIMEOUT,
+        id: Oid::new(&[1, 3, 6, 1, 4, 1, 9586, 100, 5]),
+        description: format!("vipd {} VRRP", env!("CARGO_PKG_VERSION")).into_bytes(),
+    };
+    match conn.call(open).await {
+        Ok((0, session_id)) => conn.session_id = session_id,
+        Ok((error, _)) => return SessionError::OpenRefused(error),
+        Err(error) => return error,
+    }
+    let mut served = Vec::new();
+    for subtree in mib::subtrees(settings.mibs) {
+        let register = Pdu::Register {
+            timeout: 0,
+            priority: PRIORITY,
+            subtree: subtree.clone(),
+        };
+        match conn.call(register).await {
+            Ok((0, _)) => served.push(subtree.to_string()),
+            // duplicateRegistration (263): another subagent (keepalived?)
+            // has it. The others are still served.
+            Ok((error, _)) => {
+                tracing::warn!(%master, %subtree, error, "snmp: the AgentX master refused to register {subtree} (AgentX error {error}; 263: another subagent, keepalived perhaps, serves it)")
+            }
+            Err(error) => return error,
+        }
+    }
+    *registered = true;
+    count(counters, |s| {
+        s.connected = true;
+        s.sessions += 1;
+    });
+    tracing::info!(%master, session = conn.session_id, "snmp: registered with the AgentX master {master}: {}", served.join(" "));
+    // Changes from before the session have had their moment.
+    while let Ok(_) | Err(tokio::sync::broadcast::error::TryRecvError::Lagged(_)) =
+        changes.try_recv()
+    {}
+    loop {
+        let event = tokio::select! {
+            packet = conn.receive() => Event::Packet(packet),
+            change = changes.recv() => Event::Change(change),
+        };
+        match event {
+            Event::Packet(Err(error)) => return error,
+            Event::Packet(Ok(packet)) => match packet.pdu {
+                Pdu::Close { reason } => return SessionError::Closed(reason),
+                // The master's answers to our Notify PDUs.
+                Pdu::Response { error, .. } => {
+                    if error != 0 {
+                        tracing::debug!(error, "snmp: the AgentX master refused a notification");
+                    }
+                }
+                _ => {
+                    let view = if needs_view(&packet.pdu) {
+                        View::new(settings.mibs, &gather(sources.clone()).await, host)
+                    } else {
+                        View::default()
+                    };
+                    count(counters, |s| s.requests += 1);
+                    if let Some(response) = answer(&packet, &view) {
+                        if let Err(error) = conn.send(&response).await {
+                            return error;
+                        }
+                    }
+                }
+            },
+            Event::Change(Err(RecvError::Lagged(n))) => count(counters, |s| s.traps_lost += n),
+            Event::Change(Err(RecvError::Closed)) => {}
+            Event::Change(Ok(change)) => {
+                let snapshot = gather(sources.clone()).await;
+                for varbinds in mib::traps(settings.mibs, &snapshot, &change, host) {
+                    let mut all = vec![VarBind {
+                        name: Oid::new(mib::SYS_UPTIME),
+                        value: Value::TimeTicks(uptime_centiseconds()),
+                    }];
+                    all.extend(varbinds);
+                    let header = conn.header();
+                    let notify = Packet {
+                        header,
+                        context: None,
+                        pdu: Pdu::Notify { varbinds: all },
+                    };
+                    if let Err(error) = conn.send(&notify).await {
+                        count(counters, |s| s.traps_lost += 1);
+                        return error;
+                    }
+                    count(counters, |s| s.traps_sent += 1);
+                }
+            }
+        }
+    }
+}
+
+/// sysUpTime for a notification: the daemon's, in centiseconds.
+fn uptime_centiseconds() -> u32 {
+    static START: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+    let start = START.get_or_init(std::time::Instant::now);
+    u32::try_from(start.elapsed().as_millis() / 10).unwrap_or(u32::MAX)
+}
