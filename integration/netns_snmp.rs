@@ -283,3 +283,74 @@ fn snmpd_reads_the_instance_and_forwards_its_traps() {
         a.log_text()
     );
 }
+
+/// RFC 6527 for a VRRPv3 instance, snmpd first this time: the operations
+/// row reads master(3) with its priority and the master's address, and
+/// vrrpv3NewMaster reaches the sink with the reason (masterNoResponse, 3:
+/// the down timer fired).
+#[test]
+fn vrrpv3_mib_reads_the_instance_and_sends_new_master() {
+    const TEST: &str = "vrrpv3_mib_reads_the_instance_and_sends_new_master";
+    let Some(mut lab) = lab_or_skip(TEST, 1) else {
+        return;
+    };
+    if !vipd::lab::testing::proceed_or_skip(TEST, missing_snmp()) {
+        return;
+    }
+    let (_trapd, traps) = start_trap_sink(&mut lab);
+    let snmpd = start_snmpd(&mut lab, "1");
+    // Registered before the instance's first transition, so its trap has
+    // a session to go out on.
+    wait_for(SNMP_DEADLINE, || agentx_socket(&lab).exists())
+        .unwrap_or_else(|| panic!("snmpd made no AgentX socket:\n{}", snmpd.log_text()));
+    let block = format!(
+        "snmp:\n  socket: \"unix:{}\"\n  rfcv3: true\n  traps: true\n",
+        agentx_socket(&lab).display()
+    );
+    let config = vipd_config_with(&lab, 1, Flavour::V3Ipv4, 100, "", &block);
+    let a = start_vipd(&mut lab, 1, &config, "1", &[]);
+    expect_only(&lab, Flavour::V3Ipv4.vip(), 1, "A master", &[&a]);
+    let operations = ".1.3.6.1.2.1.207.1.1.1.1";
+    let mut walked = String::new();
+    wait_for(SNMP_DEADLINE, || {
+        walked = walk(&lab, operations);
+        walked.lines().any(|l| {
+            l.starts_with(&format!("{operations}.6.")) && l.ends_with(".51.1 = INTEGER: 3")
+        })
+    })
+    .unwrap_or_else(|| {
+        panic!(
+            "vrrpv3OperationsStatus never read master(3):\n{walked}\nvipd:\n{}\nsnmpd:\n{}",
+            a.log_text(),
+            snmpd.log_text()
+        )
+    });
+    assert!(
+        walked
+            .lines()
+            .any(|l| l.starts_with(&format!("{operations}.7."))
+                && l.ends_with(".51.1 = Gauge32: 100")),
+        "priority:\n{walked}"
+    );
+    // The master's address, 4 octets (192.0.2.201 = C0 00 02 C9).
+    assert!(
+        walked
+            .lines()
+            .any(|l| l.starts_with(&format!("{operations}.3.")) && l.contains("C0 00 02 C9")),
+        "master address:\n{walked}"
+    );
+    // keepalived's MIB is not registered: snmpd has nothing there.
+    assert!(
+        !walk(&lab, ".1.3.6.1.4.1.9586.100.5.2").contains(".1.3.6.1.4.1.9586.100.5.2.3"),
+        "KEEPALIVED-MIB served without vrrp: true"
+    );
+    let trap_log = || std::fs::read_to_string(&traps).unwrap_or_default();
+    wait_for(SNMP_DEADLINE, || {
+        trap_log().lines().any(|l| {
+            l.contains("OID: .1.3.6.1.2.1.207.0.1")
+                && l.contains(".1.3.6.1.2.1.207.1.2.5.1.2.")
+                && l.contains(".51.1 = INTEGER: 3")
+        })
+    })
+    .unwrap_or_else(|| panic!("no vrrpv3NewMaster with reason 3:\n{}", trap_log()));
+}

@@ -259,9 +259,11 @@ async fn run(settings: SnmpSettings, sources: Sources, counters: SnmpCounters) {
             tokio::select! {
                 () = &mut sleep => break,
                 change = changes.recv() => match change {
-                    Ok(_) => count(&counters, |s| s.traps_lost += 1),
-                    Err(RecvError::Lagged(n)) => count(&counters, |s| s.traps_lost += n),
-                    Err(RecvError::Closed) => {}
+                    Ok(_) if settings.mibs.traps => count(&counters, |s| s.traps_lost += 1),
+                    Err(RecvError::Lagged(n)) if settings.mibs.traps => {
+                        count(&counters, |s| s.traps_lost += n)
+                    }
+                    _ => {}
                 },
             }
         }
@@ -354,6 +356,9 @@ async fn session(
                     }
                 }
             },
+            // Without traps a change needs nothing (the feed is read all
+            // the same, so it never lags behind).
+            Event::Change(_) if !settings.mibs.traps => {}
             Event::Change(Err(RecvError::Lagged(n))) => count(counters, |s| s.traps_lost += n),
             Event::Change(Err(RecvError::Closed)) => {}
             Event::Change(Ok(change)) => {
@@ -386,4 +391,142 @@ fn uptime_centiseconds() -> u32 {
     static START: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
     let start = START.get_or_init(std::time::Instant::now);
     u32::try_from(start.elapsed().as_millis() / 10).unwrap_or(u32::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::snmp::pdu::SearchRange;
+    use crate::snmp::Mibs;
+    use tokio::net::{UnixListener, UnixStream};
+
+    const WAIT: Duration = Duration::from_secs(20);
+
+    /// One packet as the master reads it.
+    async fn read_packet(stream: &mut UnixStream) -> Packet {
+        let mut bytes = vec![0u8; pdu::HEADER_LEN];
+        stream.read_exact(&mut bytes).await.unwrap();
+        let total = pdu::frame_len(&bytes).unwrap().unwrap();
+        bytes.resize(total, 0);
+        stream
+            .read_exact(&mut bytes[pdu::HEADER_LEN..])
+            .await
+            .unwrap();
+        pdu::decode(&bytes).unwrap()
+    }
+
+    async fn respond(stream: &mut UnixStream, to: &Packet, session_id: u32) {
+        let response = Packet {
+            header: Header {
+                session_id,
+                ..to.header
+            },
+            context: None,
+            pdu: Pdu::Response {
+                sys_uptime: 0,
+                error: 0,
+                index: 0,
+                varbinds: Vec::new(),
+            },
+        };
+        stream.write_all(&pdu::encode(&response)).await.unwrap();
+    }
+
+    /// Accepts the subagent and answers its Open and Registers.
+    async fn session(listener: &UnixListener, registers: usize) -> UnixStream {
+        let (mut stream, _) = tokio::time::timeout(WAIT, listener.accept())
+            .await
+            .expect("the subagent connects")
+            .unwrap();
+        let open = read_packet(&mut stream).await;
+        assert!(matches!(open.pdu, Pdu::Open { .. }), "{open:?}");
+        respond(&mut stream, &open, 9).await;
+        for _ in 0..registers {
+            let register = read_packet(&mut stream).await;
+            assert!(matches!(register.pdu, Pdu::Register { .. }), "{register:?}");
+            assert_eq!(register.header.session_id, 9);
+            respond(&mut stream, &register, 9).await;
+        }
+        stream
+    }
+
+    /// A master agent of our own on a unix socket: the subagent opens,
+    /// registers KEEPALIVED-MIB's two subtrees and answers a Get; a
+    /// header announcing more than 64 KiB drops the session (counted),
+    /// and the subagent comes back with a new one after its backoff.
+    #[test]
+    fn an_oversized_packet_drops_the_session_and_it_reconnects() {
+        let dir = std::env::temp_dir().join(format!("vipd-snmp-actor-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("master");
+        let _ = std::fs::remove_file(&path);
+        let system = actix::System::new();
+        system.block_on(async {
+            let listener = UnixListener::bind(&path).unwrap();
+            let sources = Sources::default();
+            let counters = sources.snmp();
+            let settings = SnmpSettings {
+                master: MasterAddress::Unix(path.clone()),
+                mibs: Mibs {
+                    vrrp: true,
+                    ..Mibs::default()
+                },
+            };
+            let _actor = SnmpActor::new(settings, sources).start();
+            let mut master = session(&listener, 2).await;
+
+            let get = Packet {
+                header: Header {
+                    session_id: 9,
+                    transaction_id: 1,
+                    packet_id: 77,
+                    flags: 0,
+                },
+                context: None,
+                pdu: Pdu::Get {
+                    ranges: vec![SearchRange {
+                        start: Oid::new(&[1, 3, 6, 1, 4, 1, 9586, 100, 5, 1, 1, 0]),
+                        include: false,
+                        end: Oid::default(),
+                    }],
+                },
+            };
+            master.write_all(&pdu::encode(&get)).await.unwrap();
+            let answer = tokio::time::timeout(WAIT, read_packet(&mut master))
+                .await
+                .unwrap();
+            assert_eq!(answer.header.packet_id, 77);
+            let Pdu::Response { varbinds, .. } = answer.pdu else {
+                panic!("{answer:?}")
+            };
+            assert!(
+                matches!(&varbinds[0].value, Value::OctetString(v) if v.starts_with(b"vipd ")),
+                "{varbinds:?}"
+            );
+            let status = counters.borrow().clone().unwrap();
+            assert!(status.connected && status.sessions == 1 && status.requests == 1);
+
+            // A header that announces 64 KiB and 4 bytes of payload.
+            let mut oversized = vec![1, 5, 0x10, 0];
+            oversized.extend_from_slice(&[0; 12]);
+            oversized.extend_from_slice(&((pdu::MAX_PAYLOAD as u32) + 4).to_be_bytes());
+            master.write_all(&oversized).await.unwrap();
+            let _again = session(&listener, 2).await;
+            // The subagent counts the session once it has read the last
+            // answer: poll for it.
+            let deadline = tokio::time::Instant::now() + WAIT;
+            while counters.borrow().as_ref().is_none_or(|s| s.sessions < 2)
+                && tokio::time::Instant::now() < deadline
+            {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            let status = counters.borrow().clone().unwrap();
+            assert_eq!(status.protocol_errors, 1, "{status:?}");
+            assert_eq!(status.outages, 1, "{status:?}");
+            assert_eq!(status.sessions, 2, "{status:?}");
+            assert!(status.connected);
+            System::current().stop();
+        });
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }
