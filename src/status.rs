@@ -506,6 +506,30 @@ mod tests {
     }
 
     #[test]
+    fn renders_the_snmp_session() {
+        let mut snapshot = Snapshot {
+            snmp: Some(SnmpStatus {
+                master: "unix:/var/agentx/master".into(),
+                connected: false,
+                outages: 1,
+                last_error: Some("cannot connect: No such file or directory".into()),
+                ..SnmpStatus::default()
+            }),
+            ..Snapshot::default()
+        };
+        assert_eq!(
+            render(&snapshot),
+            "snmp (AgentX)     not connected at unix:/var/agentx/master; 0 requests, 0 traps sent, 0 lost, 1 outages; last error: cannot connect: No such file or directory\n"
+        );
+        if let Some(snmp) = snapshot.snmp.as_mut() {
+            snmp.connected = true;
+            snmp.requests = 7;
+        }
+        assert!(render(&snapshot)
+            .starts_with("snmp (AgentX)     registered at unix:/var/agentx/master; 7 requests"));
+    }
+
+    #[test]
     fn renders_the_last_reload() {
         let snapshot = Snapshot {
             taken_at: 1000.0,
