@@ -48,6 +48,8 @@ const PRIORITY: u8 = 127;
 /// is consistent and a state read is never stale; counters and
 /// priorities are at most this old.
 const VIEW_MAX_AGE: Duration = Duration::from_secs(1);
+/// A session this long resets the reconnection delay to its first step.
+const STABLE_SESSION: Duration = Duration::from_secs(30);
 /// Reconnection delays.
 const BACKOFF: Backoff = Backoff::new(Duration::from_secs(1), Duration::from_secs(60));
 
@@ -229,6 +231,7 @@ async fn run(settings: SnmpSettings, sources: Sources, counters: SnmpCounters) {
     let master = settings.master.clone();
     loop {
         let mut registered = false;
+        let began = Instant::now();
         let ended = session(
             &settings,
             &sources,
@@ -239,7 +242,10 @@ async fn run(settings: SnmpSettings, sources: Sources, counters: SnmpCounters) {
         )
         .await;
         count(&counters, |s| s.connected = false);
-        if registered {
+        // Back to 1 s only after a session that lasted: a master that
+        // accepts and drops at once is retried ever more slowly, and
+        // its two lines per session (registered, lost) stay rare.
+        if registered && began.elapsed() >= STABLE_SESSION {
             backoff.reset();
         }
         let why = ended.to_string();
