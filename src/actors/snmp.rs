@@ -17,6 +17,7 @@ use actix::prelude::*;
 use thiserror::Error;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::broadcast::Receiver;
 
 use crate::snmp::answer::{answer, needs_view};
 use crate::snmp::mib::{self, Host, View};
@@ -183,11 +184,18 @@ impl Connection {
 pub struct SnmpActor {
     settings: SnmpSettings,
     sources: Sources,
+    /// Subscribed when the actor is made, before any instance starts, so
+    /// their first transitions are queued; a restart subscribes anew.
+    changes: Option<Receiver<StateChange>>,
 }
 
 impl SnmpActor {
     pub fn new(settings: SnmpSettings, sources: Sources) -> SnmpActor {
-        SnmpActor { settings, sources }
+        SnmpActor {
+            settings,
+            sources,
+            changes: Some(transition_feed::subscribe()),
+        }
     }
 }
 
@@ -203,7 +211,19 @@ impl Actor for SnmpActor {
             connected: false,
             ..kept
         });
-        ctx.spawn(run(self.settings.clone(), self.sources.clone(), counters).into_actor(self));
+        let changes = self
+            .changes
+            .take()
+            .unwrap_or_else(transition_feed::subscribe);
+        ctx.spawn(
+            run(
+                self.settings.clone(),
+                self.sources.clone(),
+                counters,
+                changes,
+            )
+            .into_actor(self),
+        );
     }
 }
 
@@ -216,7 +236,12 @@ fn count(counters: &SnmpCounters, f: impl FnOnce(&mut SnmpStatus)) {
 }
 
 /// Sessions, one after another, for as long as vipd runs.
-async fn run(settings: SnmpSettings, sources: Sources, counters: SnmpCounters) {
+async fn run(
+    settings: SnmpSettings,
+    sources: Sources,
+    counters: SnmpCounters,
+    mut changes: Receiver<StateChange>,
+) {
     let host = Host {
         router_id: nix::unistd::gethostname()
             .ok()
@@ -224,7 +249,6 @@ async fn run(settings: SnmpSettings, sources: Sources, counters: SnmpCounters) {
             .unwrap_or_default(),
     };
     let _ = uptime_centiseconds(); // sysUpTime counts from here
-    let mut changes = transition_feed::subscribe();
     let mut backoff = BACKOFF;
     // Logged once per outage: the first failure says what and where.
     let mut in_outage = false;
@@ -296,7 +320,7 @@ async fn session(
     sources: &Sources,
     counters: &SnmpCounters,
     host: &Host,
-    changes: &mut tokio::sync::broadcast::Receiver<StateChange>,
+    changes: &mut Receiver<StateChange>,
     registered: &mut bool,
 ) -> SessionError {
     let master = &settings.master;
@@ -338,10 +362,10 @@ async fn session(
         s.sessions += 1;
     });
     tracing::info!(%master, session = conn.session_id, "snmp: registered with the AgentX master {master}: {}", served.join(" "));
-    // Changes from before the session have had their moment.
-    while let Ok(_) | Err(tokio::sync::broadcast::error::TryRecvError::Lagged(_)) =
-        changes.try_recv()
-    {}
+    // Changes made while this session was being opened are still
+    // queued: their traps go out now (those of an outage were counted
+    // lost while waiting). So the instances' first states, at start, have
+    // traps, as keepalived's do.
     // The view last made, reused for requests within VIEW_MAX_AGE and
     // until a state changes.
     let mut cached: Option<(Instant, Rc<View>)> = None;
@@ -481,7 +505,8 @@ mod tests {
     }
 
     /// A master agent of our own on a unix socket: the subagent opens,
-    /// registers KEEPALIVED-MIB's two subtrees and answers a Get; a
+    /// registers KEEPALIVED-MIB's two subtrees, sends the trap of a change
+    /// made before the session opened, and answers a Get; a
     /// header announcing more than 64 KiB drops the session (counted),
     /// and the subagent comes back with a new one after its backoff.
     #[test]
@@ -499,11 +524,48 @@ mod tests {
                 master: MasterAddress::Unix(path.clone()),
                 mibs: Mibs {
                     vrrp: true,
+                    traps: true,
                     ..Mibs::default()
                 },
             };
             let _actor = SnmpActor::new(settings, sources).start();
+            // A change before the session: its trap is queued, and sent
+            // once the session is open (an instance's first state at start).
+            transition_feed::publish(
+                "SNMP_TEST_VI",
+                &crate::proto::Transition {
+                    from: crate::proto::State::Initialize,
+                    to: crate::proto::State::Backup,
+                    reason: crate::proto::Reason::Startup,
+                    priority: 100,
+                },
+            );
             let mut master = session(&listener, 2).await;
+            // Other tests' instances publish on the same feed: look for ours.
+            let notify = tokio::time::timeout(WAIT, async {
+                loop {
+                    let packet = read_packet(&mut master).await;
+                    if let Pdu::Notify { varbinds } = &packet.pdu {
+                        if varbinds
+                            .iter()
+                            .any(|v| v.value == Value::OctetString(b"SNMP_TEST_VI".to_vec()))
+                        {
+                            return varbinds.clone();
+                        }
+                    }
+                }
+            })
+            .await
+            .expect("the queued change's trap");
+            assert_eq!(notify[0].name, Oid::new(mib::SYS_UPTIME));
+            assert_eq!(
+                notify[1].value,
+                Value::ObjectId(Oid::new(&[1, 3, 6, 1, 4, 1, 9586, 100, 5, 2, 10, 0, 2]))
+            );
+            assert!(notify.contains(&VarBind {
+                name: Oid::new(&[1, 3, 6, 1, 4, 1, 9586, 100, 5, 2, 3, 1, 4]),
+                value: Value::Integer(1), // backup
+            }));
 
             let get = Packet {
                 header: Header {
@@ -522,9 +584,16 @@ mod tests {
                 },
             };
             master.write_all(&pdu::encode(&get)).await.unwrap();
-            let answer = tokio::time::timeout(WAIT, read_packet(&mut master))
-                .await
-                .unwrap();
+            let answer = tokio::time::timeout(WAIT, async {
+                loop {
+                    let packet = read_packet(&mut master).await;
+                    if !matches!(packet.pdu, Pdu::Notify { .. }) {
+                        return packet;
+                    }
+                }
+            })
+            .await
+            .unwrap();
             assert_eq!(answer.header.packet_id, 77);
             let Pdu::Response { varbinds, .. } = answer.pdu else {
                 panic!("{answer:?}")

@@ -560,6 +560,12 @@ pub async fn start(settings: Settings) -> Result<Running, StartError> {
             (settings, actor, arbiter)
         }),
     };
+    if let Some(snmp) = snmp {
+        // Before any instance, so that their first states have traps.
+        // Connects on its own, retrying: snmpd need not be running yet.
+        let actor = SnmpActor::new(snmp, running.sources.clone());
+        Supervisor::start(move |_| actor);
+    }
     if let Some((reader, _)) = &running.fifo_script {
         running.notifiers.reader_runs(reader.fifo.clone());
         if let Err(why) =
@@ -609,11 +615,6 @@ pub async fn start(settings: Settings) -> Result<Running, StartError> {
             .and_then(|listener| MetricsActor::new(listener, sources.clone()))
             .map_err(|source| StartError::Metrics { listen, source })?;
         Supervisor::start(move |_| metrics);
-    }
-    if let Some(snmp) = snmp {
-        // Connects on its own, retrying: snmpd need not be running yet.
-        let actor = SnmpActor::new(snmp, sources.clone());
-        Supervisor::start(move |_| actor);
     }
     let control =
         ControlActor::new(listener, sources).map_err(|source| StartError::ControlSocket {
