@@ -511,8 +511,16 @@ mod tests {
     /// and the subagent comes back with a new one after its backoff.
     #[test]
     fn an_oversized_packet_drops_the_session_and_it_reconnects() {
+        /// Removes the socket's directory however the test ends.
+        struct Scratch(std::path::PathBuf);
+        impl Drop for Scratch {
+            fn drop(&mut self) {
+                let _ = std::fs::remove_dir_all(&self.0);
+            }
+        }
         let dir = std::env::temp_dir().join(format!("vipd-snmp-actor-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
+        let _scratch = Scratch(dir.clone());
         let path = dir.join("master");
         let _ = std::fs::remove_file(&path);
         let system = actix::System::new();
@@ -626,6 +634,5 @@ mod tests {
             assert!(status.connected);
             System::current().stop();
         });
-        let _ = std::fs::remove_dir_all(&dir);
     }
 }
