@@ -98,7 +98,17 @@ fn run_keepalived(lab: &mut Lab, file: &Path, id: &str, n: usize, awaited: &[Str
     // With systemd's default of 1,024 open files, as keepalived.service
     // runs it: the limit decides when an include loop ends.
     let mut args = args;
-    args.splice(0..0, ["--nofile=1024:1024", "keepalived"]);
+    // snmp.conf starts keepalived's SNMP subagent: net-snmp's persistent
+    // files (it makes cert_indexes at start) go in the lab, not in
+    // /var/lib/snmp.
+    let persist = format!(
+        "SNMP_PERSISTENT_DIR={}",
+        lab.dir.join("snmp-persist").display()
+    );
+    args.splice(
+        0..0,
+        ["--nofile=1024:1024", "env", &persist, "MIBS=", "keepalived"],
+    );
     let pid = lab
         .spawn(1, Path::new("prlimit"), &args, &log)
         .expect("start keepalived");

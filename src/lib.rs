@@ -11,5 +11,6 @@ pub mod manual;
 pub mod metrics;
 pub mod net;
 pub mod proto;
+pub mod snmp;
 pub mod status;
 pub mod sys;

@@ -26,6 +26,9 @@ pub struct Snapshot {
     /// The quorum fence (etcd), if configured.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub quorum: Option<QuorumStatus>,
+    /// The SNMP subagent's session with snmpd, if `snmp` is set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub snmp: Option<SnmpStatus>,
     /// The whole snapshot was larger than the control socket sends:
     /// histories, and then instances, were left out.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
@@ -42,6 +45,31 @@ pub struct ListenerStatus {
     pub limit_reached: u64,
     /// accept() failures (out of descriptors, say).
     pub accept_errors: u64,
+}
+
+/// The SNMP subagent: its AgentX session with the master agent (snmpd).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct SnmpStatus {
+    /// Where the master agent listens (`unix:PATH`, `tcp:HOST:PORT`).
+    pub master: String,
+    /// Registered with the master agent now.
+    pub connected: bool,
+    /// Sessions opened since start.
+    pub sessions: u64,
+    /// Times the master agent could not be reached or was lost.
+    pub outages: u64,
+    /// Connection attempts that failed.
+    pub connect_failures: u64,
+    /// Requests answered.
+    pub requests: u64,
+    pub traps_sent: u64,
+    /// State changes whose traps were not sent (no session then, or the
+    /// subagent fell behind).
+    pub traps_lost: u64,
+    /// Sessions dropped for a malformed or oversized packet.
+    pub protocol_errors: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
 }
 
 /// How the last reload went: `vipd reload` waits for this to change.
@@ -100,6 +128,32 @@ pub struct InstanceStatus {
     /// only: never a key).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub auth_hmac: Option<AuthHmacStatus>,
+    /// The kernel's index of the link adverts leave from (0: none yet);
+    /// the RFC VRRP MIBs index their rows by it.
+    #[serde(default)]
+    pub ifindex: u32,
+    /// The address adverts are sent from (none while it is not known).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub primary_address: Option<String>,
+    /// The configured advert interval, in centiseconds.
+    #[serde(default)]
+    pub advert_interval_cs: u32,
+    #[serde(default)]
+    pub preempt: bool,
+    #[serde(default)]
+    pub preempt_delay_secs: f64,
+    /// Accept mode (traffic to the addresses is not dropped).
+    #[serde(default)]
+    pub accept: bool,
+    /// VRRPv2 authentication: 0 none, 1 simple text password (RFC 2787's
+    /// numbering less one, as keepalived's auth_type).
+    #[serde(default)]
+    pub auth_type: u8,
+    /// Why it last became master, as RFC 6527's
+    /// vrrpv3StatisticsNewMasterReason: 0 never, 1 priority (owner or
+    /// startup), 2 preempted, 3 master no response.
+    #[serde(default)]
+    pub new_master_reason: u8,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -366,6 +420,24 @@ pub fn render(snapshot: &Snapshot) -> String {
             );
         }
     }
+    if let Some(snmp) = &snapshot.snmp {
+        let session = if snmp.connected {
+            "registered"
+        } else {
+            "not connected"
+        };
+        let last = snmp
+            .last_error
+            .as_deref()
+            .filter(|_| !snmp.connected)
+            .map(|e| format!("; last error: {e}"))
+            .unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "snmp (AgentX)     {session} at {}; {} requests, {} traps sent, {} lost, {} outages{last}",
+            snmp.master, snmp.requests, snmp.traps_sent, snmp.traps_lost, snmp.outages
+        );
+    }
     if let Some(reload) = &snapshot.reload {
         let outcome = if reload.applied { "applied" } else { "refused" };
         let mut lines = reload.summary.lines();
@@ -431,6 +503,30 @@ mod tests {
             serde_json::from_slice(&encode_capped(&snapshot, whole.len() / 2)).unwrap();
         assert_eq!(half.instances.len(), 100);
         assert!(render(&half).starts_with("(the daemon's snapshot was too large"));
+    }
+
+    #[test]
+    fn renders_the_snmp_session() {
+        let mut snapshot = Snapshot {
+            snmp: Some(SnmpStatus {
+                master: "unix:/var/agentx/master".into(),
+                connected: false,
+                outages: 1,
+                last_error: Some("cannot connect: No such file or directory".into()),
+                ..SnmpStatus::default()
+            }),
+            ..Snapshot::default()
+        };
+        assert_eq!(
+            render(&snapshot),
+            "snmp (AgentX)     not connected at unix:/var/agentx/master; 0 requests, 0 traps sent, 0 lost, 1 outages; last error: cannot connect: No such file or directory\n"
+        );
+        if let Some(snmp) = snapshot.snmp.as_mut() {
+            snmp.connected = true;
+            snmp.requests = 7;
+        }
+        assert!(render(&snapshot)
+            .starts_with("snmp (AgentX)     registered at unix:/var/agentx/master; 7 requests"));
     }
 
     #[test]

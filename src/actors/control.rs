@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use tokio::io::AsyncWriteExt;
 use tokio::net::{UnixListener, UnixStream};
 
-use crate::status::{epoch_seconds, ListenerStatus, ReloadStatus, Snapshot};
+use crate::status::{epoch_seconds, ListenerStatus, ReloadStatus, Snapshot, SnmpStatus};
 use crate::sys::control_socket::may_read;
 
 use super::health::{self, HealthActor};
@@ -39,11 +39,23 @@ pub struct Parts {
 /// replaces the parts on a reload: every actor runs on the one actix
 /// thread, so a `RefCell` is enough.
 #[derive(Clone, Default)]
-pub struct Sources(Rc<RefCell<Parts>>, Rc<RefCell<BTreeMap<String, Counters>>>);
+pub struct Sources(
+    Rc<RefCell<Parts>>,
+    Rc<RefCell<BTreeMap<String, Counters>>>,
+    SnmpCounters,
+);
+
+/// The SNMP subagent's session, as its actor keeps it (none without `snmp`).
+pub type SnmpCounters = Rc<RefCell<Option<SnmpStatus>>>;
 
 impl Sources {
     pub fn new(parts: Parts) -> Sources {
-        Sources(Rc::new(RefCell::new(parts)), Rc::default())
+        Sources(Rc::new(RefCell::new(parts)), Rc::default(), Rc::default())
+    }
+
+    /// Where the SNMP actor keeps its counters, shown in every snapshot.
+    pub fn snmp(&self) -> SnmpCounters {
+        Rc::clone(&self.2)
     }
 
     pub fn replace(&self, parts: Parts) {
@@ -122,6 +134,7 @@ pub async fn gather(sources: Sources) -> Snapshot {
         reload,
         listeners,
         quorum,
+        snmp: sources.2.borrow().clone(),
         truncated: false,
     }
 }

@@ -185,6 +185,8 @@ pub struct InstanceActor {
     history: VecDeque<TransitionRecord>,
     transitions_total: BTreeMap<String, u64>,
     announcements_sent: u64,
+    /// RFC 6527's reason for the last move to master (0: never).
+    new_master_reason: u8,
     retired: bool,
     /// Retired because a reload removed it (not replaced it).
     deleted: bool,
@@ -241,6 +243,7 @@ impl InstanceActor {
             history: VecDeque::new(),
             transitions_total: BTreeMap::new(),
             announcements_sent: 0,
+            new_master_reason: 0,
             retired: false,
             deleted: false,
             fencing,
@@ -547,6 +550,17 @@ impl InstanceActor {
         });
         self.history.truncate(HISTORY);
         *self.transitions_total.entry(t.to.to_string()).or_default() += 1;
+        if t.to == State::Master {
+            // RFC 6527 vrrpv3StatisticsNewMasterReason: priority(1) for
+            // an owner's or a resumed start, masterNoResponse(3) when the
+            // down timer fired; vipd never preempts otherwise (a backup
+            // ignores a lower priority's advert and times out).
+            self.new_master_reason = match t.reason {
+                crate::proto::Reason::MasterDown => 3,
+                _ => 1,
+            };
+        }
+        crate::sys::transition_feed::publish(&self.params.name, t);
     }
 
     fn status(&self) -> InstanceStatus {
@@ -607,6 +621,20 @@ impl InstanceActor {
                 time_window_secs: h.anti_replay.window_secs(),
                 clock_skew_secs: stats.hmac_skew_secs,
             }),
+            ifindex: self.binding.as_ref().map_or(0, |b| b.ifindex),
+            primary_address: Some(self.params.primary_address)
+                .filter(|a| !a.is_unspecified())
+                .map(|a| a.to_string()),
+            advert_interval_cs: self.params.advert_interval.get(),
+            preempt: self.params.preempt,
+            preempt_delay_secs: self.params.preempt_delay.as_secs_f64(),
+            accept: self.params.accept_mode,
+            auth_type: match self.params.auth {
+                crate::proto::Auth::None => 0,
+                crate::proto::Auth::Pass(_) => 1,
+                crate::proto::Auth::Other { kind, .. } => kind,
+            },
+            new_master_reason: self.new_master_reason,
         }
     }
 

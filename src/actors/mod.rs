@@ -10,6 +10,7 @@
 //! - `HealthActor`: checks, tracked interfaces and files, as tracker effects.
 //! - `ControlActor`: the control socket; one JSON snapshot per client.
 //! - `MetricsActor`: Prometheus text on `metrics.listen`, from the same snapshot.
+//! - `SnmpActor`: an AgentX subagent of snmpd on `snmp.socket`, from the same snapshot.
 //! - `supervisor`: starts them under actix Supervisors and handles signals.
 //!
 //! What they use that is not an actor (processes, timers, log rate limits,
@@ -23,5 +24,6 @@ pub mod interface;
 pub mod metrics;
 pub mod quorum;
 pub mod routing;
+pub mod snmp;
 pub mod supervisor;
 pub mod sync_group;

@@ -54,6 +54,10 @@ pub struct Config {
     /// The Prometheus endpoint; off unless set.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metrics: Option<MetricsConfig>,
+    /// An AgentX subagent of snmpd serving the VRRP MIBs (keepalived's
+    /// enable_snmp_*); off unless set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub snmp: Option<SnmpConfig>,
     /// Instances that change state together (keepalived's vrrp_sync_group).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub sync_groups: BTreeMap<String, SyncGroupConfig>,
@@ -671,6 +675,9 @@ mod defaults {
     pub fn nftables_priority() -> i32 {
         -1
     }
+    pub fn snmp_socket() -> String {
+        crate::snmp::address::DEFAULT_SOCKET.to_string()
+    }
     pub fn control_socket() -> std::path::PathBuf {
         std::path::PathBuf::from("/run/vipd/vipd.sock")
     }
@@ -873,4 +880,28 @@ impl<'de> Deserialize<'de> for UseVmac {
 #[serde(deny_unknown_fields)]
 pub struct MetricsConfig {
     pub listen: std::net::SocketAddr,
+}
+
+/// `snmp: { socket: /var/agentx/master, vrrp: true, rfcv2: true, rfcv3:
+/// true, traps: true }`: keepalived's snmp_socket, enable_snmp_vrrp,
+/// enable_snmp_rfcv2, enable_snmp_rfcv3 and enable_traps.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct SnmpConfig {
+    /// The AgentX master's address: a unix socket path, `unix:PATH` or
+    /// `tcp:HOST:PORT` (net-snmp's agentXSocket).
+    #[serde(default = "defaults::snmp_socket")]
+    pub socket: String,
+    /// KEEPALIVED-MIB's VRRP part.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub vrrp: bool,
+    /// VRRP-MIB (RFC 2787): VRRPv2 instances.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub rfcv2: bool,
+    /// VRRPv3-MIB (RFC 6527): VRRPv3 instances.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub rfcv3: bool,
+    /// Notifications on state changes.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub traps: bool,
 }

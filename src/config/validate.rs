@@ -59,6 +59,8 @@ pub struct Settings {
     pub control_socket: std::path::PathBuf,
     /// Where Prometheus scrapes, if anywhere.
     pub metrics: Option<std::net::SocketAddr>,
+    /// The SNMP subagent, if any MIB is served.
+    pub snmp: Option<crate::snmp::SnmpSettings>,
     pub sync_groups: Vec<SyncGroupSettings>,
     pub health: HealthSettings,
     /// The quorum fence, if configured.
@@ -485,10 +487,12 @@ pub fn validate(loaded: &Loaded) -> Result<Settings, ConfigErrors> {
             ),
         ));
     }
+    let snmp = snmp(loaded, &mut errors, &mut warnings);
     if errors.is_empty() {
         Ok(Settings {
             control_socket: config.control_socket.clone(),
             metrics: config.metrics.as_ref().map(|m| m.listen),
+            snmp,
             instances: settings,
             sync_groups,
             health,
@@ -502,6 +506,38 @@ pub fn validate(loaded: &Loaded) -> Result<Settings, ConfigErrors> {
     } else {
         Err(ConfigErrors(errors))
     }
+}
+
+/// The SNMP subagent: where snmpd listens, and what it serves.
+fn snmp(
+    loaded: &Loaded,
+    errors: &mut Vec<ConfigError>,
+    warnings: &mut Vec<ConfigError>,
+) -> Option<crate::snmp::SnmpSettings> {
+    let config = loaded.config.snmp.as_ref()?;
+    let master = match crate::snmp::MasterAddress::parse(&config.socket) {
+        Ok(master) => master,
+        Err(why) => {
+            errors.push(loaded.error("snmp.socket", why.to_string()));
+            return None;
+        }
+    };
+    let mibs = crate::snmp::Mibs {
+        vrrp: config.vrrp,
+        rfcv2: config.rfcv2,
+        rfcv3: config.rfcv3,
+        traps: config.traps,
+    };
+    if !(mibs.vrrp || mibs.rfcv2 || mibs.rfcv3) {
+        // keepalived too serves nothing on snmp_socket or enable_traps
+        // alone.
+        warnings.push(loaded.error(
+            "snmp",
+            "serves nothing: set vrrp, rfcv2 or rfcv3 to true (KEEPALIVED-MIB, RFC 2787, RFC 6527)",
+        ));
+        return None;
+    }
+    Some(crate::snmp::SnmpSettings { master, mibs })
 }
 
 /// The quorum fence: checked settings, and each fenced instance's key

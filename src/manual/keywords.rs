@@ -253,6 +253,11 @@ pub const TOP_LEVEL_KEYS: &[Keyword] = &[
         meaning: r#"`{ listen: "127.0.0.1:9650" }`: Prometheus `GET /metrics`"#,
     },
     Keyword {
+        key: r#"`snmp`"#,
+        default: r#"off"#,
+        meaning: r#"`{ socket: /var/agentx/master, vrrp: true, rfcv2: true, rfcv3: true, traps: true }`: an AgentX subagent of snmpd serving KEEPALIVED-MIB's VRRP part, VRRP-MIB (RFC 2787) and VRRPv3-MIB (RFC 6527), with their traps (keepalived's `snmp_socket`, `enable_snmp_vrrp`, `enable_snmp_rfc`, `enable_snmp_rfcv2`, `enable_snmp_rfcv3`, `enable_traps`; `socket` also `tcp:HOST:PORT`); fixed until restart"#,
+    },
+    Keyword {
         key: r#"`startup_delay`"#,
         default: r#"`0`"#,
         meaning: r#"`30s`: after vipd starts (not after a reload), a backup takes over no sooner than this plus its Master_Down_Interval (keepalived's `vrrp_startup_delay`: time for the network at boot)"#,

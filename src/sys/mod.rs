@@ -17,3 +17,4 @@ pub mod retry;
 pub mod shared_timer;
 pub mod signals;
 pub mod track_file;
+pub mod transition_feed;

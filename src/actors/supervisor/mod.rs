@@ -43,6 +43,7 @@ use super::interface::{InterfaceActor, SetRoutes};
 use super::metrics::MetricsActor;
 use super::quorum::{self, QuorumActor};
 use super::routing::{Routing, RoutingActor};
+use super::snmp::SnmpActor;
 use super::sync_group::{Members, SyncGroupActor};
 use crate::config::quorum::QuorumSettings;
 
@@ -396,6 +397,8 @@ pub struct Running {
     memberships: HashMap<String, GroupMembership>,
     control_socket: PathBuf,
     metrics: Option<std::net::SocketAddr>,
+    /// The SNMP subagent's settings (fixed at start).
+    snmp: Option<crate::snmp::SnmpSettings>,
     pub sources: Sources,
     /// Notify queues by instance or group name; a reload reuses them.
     notifiers: Notifiers,
@@ -505,6 +508,7 @@ pub async fn start(settings: Settings) -> Result<Running, StartError> {
         sync_groups,
         control_socket,
         metrics,
+        snmp,
         quorum,
         firewall,
         startup_delay,
@@ -545,6 +549,7 @@ pub async fn start(settings: Settings) -> Result<Running, StartError> {
         memberships: HashMap::new(),
         control_socket,
         metrics,
+        snmp: snmp.clone(),
         sources: Sources::default(),
         notifiers: Notifiers::default(),
         vmac_retries: HashMap::new(),
@@ -561,6 +566,12 @@ pub async fn start(settings: Settings) -> Result<Running, StartError> {
             (settings, actor, arbiter)
         }),
     };
+    if let Some(snmp) = snmp {
+        // Before any instance, so that their first states have traps.
+        // Connects on its own, retrying: snmpd need not be running yet.
+        let actor = SnmpActor::new(snmp, running.sources.clone());
+        Supervisor::start(move |_| actor);
+    }
     if let Some((reader, _)) = &running.fifo_script {
         running.notifiers.reader_runs(reader.fifo.clone());
         if let Err(why) =

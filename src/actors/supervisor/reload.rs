@@ -101,7 +101,7 @@ impl Running {
     /// instance: it stops as at exit (a master sends priority 0 and
     /// removes its addresses), then starts anew. Removed instances stop
     /// the same way; added ones start. What cannot change without a
-    /// restart (the control socket, the metrics endpoint, sync groups)
+    /// restart (the control socket, the metrics endpoint, snmp, sync groups)
     /// refuses the whole reload, and the old configuration keeps running;
     /// so does a configuration with no instance left.
     pub async fn reload(&mut self, new: Settings) -> Result<String, ReloadError> {
@@ -112,6 +112,7 @@ impl Running {
             sync_groups,
             control_socket,
             metrics,
+            snmp,
             quorum,
             firewall,
             // keepalived delays only its first start (vrrp_daemon.c).
@@ -137,6 +138,11 @@ impl Running {
         if metrics != self.metrics {
             return Err(ReloadError::Refused(
                 "metrics.listen changed: restart vipd to apply it".into(),
+            ));
+        }
+        if snmp != self.snmp {
+            return Err(ReloadError::Refused(
+                "snmp changed: restart vipd to apply it".into(),
             ));
         }
         if quorum.as_ref() != self.quorum.as_ref().map(|(settings, ..)| settings) {

@@ -663,6 +663,65 @@ impl Mapper {
                     self.top("notify_fifo_script", text(line), &node.at);
                 }
             }
+            // global_parser.c snmp_socket_handler: one value; a missing
+            // or extra one is reported and the line ignored; the first of
+            // two is kept.
+            "snmp_socket" => match node.args() {
+                [] => self.adjust_node(
+                    node,
+                    "no socket: ignored, as keepalived ignores it (\"snmp socket name missing\")",
+                ),
+                [_, _, ..] => self.adjust_node(
+                    node,
+                    "ignored, as keepalived ignores it (\"Too many parameters specified for snmp_socket\"): the default, /var/agentx/master, is used",
+                ),
+                [socket] => {
+                    let set = self
+                        .value
+                        .get("snmp")
+                        .is_some_and(|snmp| snmp.get("socket").is_some());
+                    if set {
+                        self.adjust_node(
+                            node,
+                            "ignored: keepalived keeps the first snmp_socket (\"SNMP socket already set\")",
+                        );
+                    } else if let Err(why) = crate::snmp::MasterAddress::parse(socket) {
+                        self.adjust_node(
+                            node,
+                            format!("{why}: ignored; the default, /var/agentx/master, is used"),
+                        );
+                    } else {
+                        self.snmp("socket", text(socket), &node.at);
+                    }
+                }
+            },
+            // global_parser.c: each sets a flag, whatever follows.
+            "enable_traps" => {
+                self.bare(node);
+                self.snmp("traps", Value::Bool(true), &node.at);
+            }
+            "enable_snmp_vrrp" | "enable_snmp_keepalived" => {
+                self.bare(node);
+                if keyword == "enable_snmp_keepalived" {
+                    // install_keyword("enable_snmp_keepalived",
+                    // &snmp_vrrp_handler), "Deprecated v2.0.0".
+                    self.adjust_node(
+                        node,
+                        "read as enable_snmp_vrrp, as keepalived 2.2 reads it (deprecated since keepalived 2.0)",
+                    );
+                }
+                self.snmp("vrrp", Value::Bool(true), &node.at);
+            }
+            "enable_snmp_rfc" => {
+                self.bare(node);
+                self.snmp("rfcv2", Value::Bool(true), &node.at);
+                self.snmp("rfcv3", Value::Bool(true), &node.at);
+            }
+            "enable_snmp_rfcv2" | "enable_snmp_rfcv3" => {
+                self.bare(node);
+                let key = keyword.trim_start_matches("enable_snmp_");
+                self.snmp(key, Value::Bool(true), &node.at);
+            }
             "fifo_write_vrrp_states_on_reload" => {
                 self.bare(node);
                 self.top(keyword, Value::Bool(true), &node.at);
@@ -706,6 +765,21 @@ impl Mapper {
         if let Value::Object(block) = self
             .value
             .entry("nftables".to_string())
+            .or_insert_with(|| Value::Object(Map::new()))
+        {
+            block.insert(key.to_string(), value);
+        }
+    }
+
+    /// A key of the top-level `snmp` block.
+    fn snmp(&mut self, key: &str, value: Value, at: &Position) {
+        self.positions.insert(format!("snmp.{key}"), at.clone());
+        self.positions
+            .entry("snmp".to_string())
+            .or_insert_with(|| at.clone());
+        if let Value::Object(block) = self
+            .value
+            .entry("snmp".to_string())
             .or_insert_with(|| Value::Object(Map::new()))
         {
             block.insert(key.to_string(), value);

@@ -12,8 +12,10 @@ const STATIC: Why =
 const PROCESS: Why = "keepalived's process settings: vipd is one process; set scheduling, limits and names in its systemd unit";
 const NAMESPACE: Why = "run vipd itself in the namespace (ip netns exec NAME vipd run ...)";
 const EMAIL: Why = "vipd sends no e-mail: use a notify script";
-const SNMP: Why =
-    "vipd has no SNMP or D-Bus: its state is in `vipd status` and its Prometheus metrics";
+const SNMP_CHECKER: Why =
+    "the checker's MIB is LVS's: vipd serves the VRRP MIBs only (enable_snmp_vrrp, enable_snmp_rfc)";
+const DBUS: Why =
+    "vipd has no D-Bus interface: its state is in `vipd status`, its Prometheus metrics and SNMP";
 const FIREWALL: Why = "vipd drops traffic to accept: false addresses with nftables, in its own table (nftables NAME sets it); iptables chains and ipsets are not used";
 const NFTABLES_EXTRA: Why =
     "vipd's drop rules match addresses only, with no counters and no per-interface link-local sets";
@@ -31,7 +33,7 @@ const LINKBEAT: Why =
 const NO_EFFECT: Why = "has no effect in vipd";
 const UNKNOWN_VRIDS: Why = "vipd always logs adverts for VRIDs it does not run (unknown_vrid), at most one line per 10 s per interface";
 const STRICT: Why = "vipd does not enforce strict mode: set accept: false and leave out authentication for the same adverts (an auth_hmac block is made to enforce, as keepalived 2.4 does)";
-const ROUTER_ID: Why = "keepalived names the host by it in e-mail and SNMP; vipd sends neither";
+const ROUTER_ID: Why = "keepalived names the host by it in e-mail and SNMP; vipd sends no e-mail, and its SNMP routerId is the host name (keepalived's default)";
 const VMAC_NAMES: Why =
     "vipd names a VMAC vrrp.VRID, or as use_vmac says, with the RFC's MAC 00:00:5e:00:01:VRID";
 const IPVLAN: Why = "vipd makes VMACs (macvlan), not ipvlan interfaces";
@@ -83,21 +85,8 @@ const GLOBAL: &[(Why, &[&str])] = &[
             "no_checker_emails",
         ],
     ),
-    (
-        SNMP,
-        &[
-            "snmp_socket",
-            "enable_traps",
-            "enable_snmp_vrrp",
-            "enable_snmp_keepalived",
-            "enable_snmp_rfc",
-            "enable_snmp_rfcv2",
-            "enable_snmp_rfcv3",
-            "enable_snmp_checker",
-            "enable_dbus",
-            "dbus_service_name",
-        ],
-    ),
+    (SNMP_CHECKER, &["enable_snmp_checker"]),
+    (DBUS, &["enable_dbus", "dbus_service_name"]),
     (
         LVS,
         &[

@@ -149,6 +149,13 @@ fn every_keepalived_global_keyword_is_mapped_or_warned() {
         "notify_fifo /run/f",
         "vrrp_notify_fifo /run/f",
         "enable_script_security",
+        "snmp_socket tcp:localhost:705",
+        "enable_traps",
+        "enable_snmp_vrrp",
+        "enable_snmp_keepalived",
+        "enable_snmp_rfc",
+        "enable_snmp_rfcv2",
+        "enable_snmp_rfcv3",
     ];
     for line in mapped {
         let mapped = map(&nodes(&format!("global_defs {{\n{line}\n}}\n"))).unwrap();
@@ -413,4 +420,29 @@ fn a_track_process_delay_sets_both_and_the_last_line_wins() {
     assert_eq!(process["fork_delay"], 5);
     assert_eq!(process["terminate_delay"], 1);
     assert!(process.get("delay").is_none());
+}
+
+/// global_parser.c's SNMP handlers: flags, and one socket, the first;
+/// a missing, extra or (for vipd) unusable socket is ignored and said.
+#[test]
+fn snmp_keywords_map_onto_the_snmp_block() {
+    let mapped = map(&nodes(
+        "global_defs {\n enable_snmp_rfc\n enable_traps\n snmp_socket unix:/run/agentx\n snmp_socket /var/agentx/master\n snmp_socket\n snmp_socket a b\n}\n",
+    ))
+    .unwrap();
+    assert_eq!(
+        mapped.value["snmp"],
+        json!({"rfcv2": true, "rfcv3": true, "traps": true, "socket": "unix:/run/agentx"})
+    );
+    let why: Vec<&str> = mapped.adjusted.iter().map(|a| a.why.as_str()).collect();
+    assert_eq!(why.len(), 3, "{why:?}");
+    assert!(why[0].contains("keeps the first"), "{why:?}");
+    assert!(why[1].contains("snmp socket name missing"), "{why:?}");
+    assert!(why[2].contains("Too many parameters"), "{why:?}");
+    let udp = map(&nodes(
+        "global_defs {\n snmp_socket udp:localhost:705\n enable_snmp_vrrp\n}\n",
+    ))
+    .unwrap();
+    assert_eq!(udp.value["snmp"], json!({"vrrp": true}));
+    assert!(udp.adjusted[0].why.contains("AgentX runs over a stream"));
 }

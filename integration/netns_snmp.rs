@@ -1,0 +1,356 @@
+//! SNMP as keepalived serves it: vipd is an AgentX subagent of Debian's
+//! snmpd, started in the lab's namespace with its own configuration, pid
+//! file, persistent directory and AgentX socket in the lab's directory
+//! (never /etc/snmp, /var/agentx or /var/lib/snmp). snmpwalk reads the
+//! instance back by numeric OIDs, and snmptrapd, snmpd's trap2sink,
+//! receives the traps of a transition.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use nix::sys::signal::Signal;
+use support::*;
+use vipd::lab::{wait_for, Lab};
+
+const COMMUNITY: &str = "vipdlab";
+/// snmpd's SNMP port and snmptrapd's, on 127.0.0.1 inside host 1's
+/// namespace: no one else's.
+const SNMP_PORT: u16 = 16161;
+const TRAP_PORT: u16 = 16162;
+/// snmpd and vipd both back off; the machine is shared and slow.
+const SNMP_DEADLINE: Duration = Duration::from_secs(60);
+
+const KEEPALIVED_STATE: &str = ".1.3.6.1.4.1.9586.100.5.2.3.1.4.1";
+const KEEPALIVED_VRID: &str = ".1.3.6.1.4.1.9586.100.5.2.3.1.3.1";
+const KEEPALIVED_BASE_PRIORITY: &str = ".1.3.6.1.4.1.9586.100.5.2.3.1.7.1";
+const KEEPALIVED_NAME: &str = ".1.3.6.1.4.1.9586.100.5.2.3.1.2.1";
+const STATE_CHANGE_TRAP: &str = ".1.3.6.1.4.1.9586.100.5.2.10.0.2";
+const RFC2787_OPER_STATE: &str = ".1.3.6.1.2.1.68.1.3.1.3";
+const RFC2787_NEW_MASTER: &str = ".1.3.6.1.2.1.68.0.1";
+
+const TOOLS: [&str; 4] = [
+    "/usr/sbin/snmpd",
+    "/usr/sbin/snmptrapd",
+    "/usr/bin/snmpwalk",
+    "/usr/bin/env",
+];
+
+fn missing_snmp() -> Option<String> {
+    TOOLS
+        .iter()
+        .find(|p| !Path::new(p).exists())
+        .map(|p| format!("{p} is not installed (Debian packages snmpd, snmp, snmptrapd)"))
+}
+
+/// The environment every net-snmp program here runs with: no MIB files
+/// (numeric OIDs only) and persistent files in the lab, not /var/lib/snmp.
+fn net_snmp_env(lab: &Lab) -> [String; 2] {
+    [
+        "MIBS=".to_string(),
+        format!(
+            "SNMP_PERSISTENT_DIR={}",
+            lab.dir.join("snmp-persist").display()
+        ),
+    ]
+}
+
+fn agentx_socket(lab: &Lab) -> PathBuf {
+    lab.dir.join("agentx.sock")
+}
+
+/// Starts snmptrapd in host 1, logging every trap with numeric OIDs.
+fn start_trap_sink(lab: &mut Lab) -> (Daemon, PathBuf) {
+    let config = lab.dir.join("snmptrapd.conf");
+    std::fs::write(&config, "disableAuthorization yes\n").unwrap();
+    let traps = lab.dir.join("traps.log");
+    let log = lab.dir.join("snmptrapd.out");
+    let [mibs, persist] = net_snmp_env(lab);
+    let args = [
+        mibs,
+        persist,
+        "snmptrapd".to_string(),
+        "-f".to_string(),
+        "-X".to_string(), // not a subagent of anyone's snmpd
+        "-C".to_string(),
+        "-c".to_string(),
+        config.display().to_string(),
+        "-p".to_string(),
+        lab.dir.join("snmptrapd.pid").display().to_string(),
+        "-On".to_string(),
+        "-Lf".to_string(),
+        traps.display().to_string(),
+        format!("udp:127.0.0.1:{TRAP_PORT}"),
+    ];
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let pid = lab
+        .spawn(1, Path::new("/usr/bin/env"), &args, &log)
+        .expect("start snmptrapd");
+    (Daemon { pid, log }, traps)
+}
+
+/// Starts snmpd in host 1 as AgentX master on the lab's socket, sending
+/// v2c traps to the trap sink.
+fn start_snmpd(lab: &mut Lab, tag: &str) -> Daemon {
+    let config = lab.dir.join("snmpd.conf");
+    std::fs::write(
+        &config,
+        format!(
+            "master agentx\nagentXSocket unix:{}\nrocommunity {COMMUNITY} 127.0.0.1\ntrap2sink 127.0.0.1:{TRAP_PORT} {COMMUNITY}\n",
+            agentx_socket(lab).display()
+        ),
+    )
+    .unwrap();
+    let log = lab.dir.join(format!("snmpd-{tag}.log"));
+    let [mibs, persist] = net_snmp_env(lab);
+    let args = [
+        mibs,
+        persist,
+        "snmpd".to_string(),
+        "-f".to_string(),
+        "-Lo".to_string(),
+        "-C".to_string(),
+        "-c".to_string(),
+        config.display().to_string(),
+        "-p".to_string(),
+        lab.dir.join("snmpd.pid").display().to_string(),
+        format!("udp:127.0.0.1:{SNMP_PORT}"),
+    ];
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let pid = lab
+        .spawn(1, Path::new("/usr/bin/env"), &args, &log)
+        .expect("start snmpd");
+    Daemon { pid, log }
+}
+
+/// `snmpwalk -On` of `oid` in host 1; its output, or "" if it failed.
+fn walk(lab: &Lab, oid: &str) -> String {
+    let [mibs, persist] = net_snmp_env(lab);
+    let target = format!("127.0.0.1:{SNMP_PORT}");
+    let out = lab.exec(
+        1,
+        "env",
+        &[
+            &mibs, &persist, "snmpwalk", "-v2c", "-c", COMMUNITY, "-On", "-t", "2", "-r", "1",
+            &target, oid,
+        ],
+    );
+    match out {
+        Ok(out) if out.status.success() => String::from_utf8_lossy(&out.stdout).into_owned(),
+        _ => String::new(),
+    }
+}
+
+/// The value snmpwalk printed for exactly `oid` (`TYPE: VALUE`).
+fn value_of(walked: &str, oid: &str) -> Option<String> {
+    let prefix = format!("{oid} = ");
+    walked
+        .lines()
+        .find_map(|l| l.strip_prefix(&prefix).map(str::to_string))
+}
+
+fn snmp_block(lab: &Lab) -> String {
+    format!(
+        "snmp:\n  socket: \"{}\"\n  vrrp: true\n  rfcv2: true\n  traps: true\n",
+        agentx_socket(lab).display()
+    )
+}
+
+/// vipd starts before snmpd (a warning, and it runs on), registers once
+/// snmpd is there, and snmpwalk reads its instance: state, VRID and
+/// priority in KEEPALIVED-MIB and RFC 2787's oper table. A second vipd
+/// with a higher priority takes over: the state read changes, and traps
+/// of both transitions reach snmptrapd through snmpd. snmpd restarted:
+/// vipd registers again and answers.
+#[test]
+fn snmpd_reads_the_instance_and_forwards_its_traps() {
+    const TEST: &str = "snmpd_reads_the_instance_and_forwards_its_traps";
+    let Some(mut lab) = lab_or_skip(TEST, 2) else {
+        return;
+    };
+    if !vipd::lab::testing::proceed_or_skip(TEST, missing_snmp()) {
+        return;
+    }
+    let (_trapd, traps) = start_trap_sink(&mut lab);
+    let a_config = vipd_config_with(&lab, 1, Flavour::V2Ipv4, 100, "1111", &snmp_block(&lab));
+    let a = start_vipd(&mut lab, 1, &a_config, "1", &[]);
+
+    // No snmpd yet: one warning, and A becomes master all the same.
+    wait_for(DEADLINE, || {
+        a.log_text()
+            .contains("vipd runs on and tries again every 1 to 60 s")
+    })
+    .unwrap_or_else(|| panic!("no warning about the missing snmpd:\n{}", a.log_text()));
+    expect_only(
+        &lab,
+        Flavour::V2Ipv4.vip(),
+        1,
+        "A master without snmpd",
+        &[&a],
+    );
+
+    let snmpd = start_snmpd(&mut lab, "1");
+    let mut walked = String::new();
+    wait_for(SNMP_DEADLINE, || {
+        walked = walk(&lab, ".1.3.6.1.4.1.9586.100.5.2.3.1");
+        value_of(&walked, KEEPALIVED_STATE).as_deref() == Some("INTEGER: 2")
+    })
+    .unwrap_or_else(|| {
+        panic!(
+            "snmpwalk never read A as master (2):\n{walked}\nvipd:\n{}\nsnmpd:\n{}",
+            a.log_text(),
+            snmpd.log_text()
+        )
+    });
+    assert_eq!(
+        value_of(&walked, KEEPALIVED_NAME).as_deref(),
+        Some("STRING: \"VI_1\"")
+    );
+    assert_eq!(
+        value_of(&walked, KEEPALIVED_VRID).as_deref(),
+        Some("Gauge32: 51")
+    );
+    assert_eq!(
+        value_of(&walked, KEEPALIVED_BASE_PRIORITY).as_deref(),
+        Some("INTEGER: 100")
+    );
+    let oper = walk(&lab, RFC2787_OPER_STATE);
+    assert!(
+        oper.lines().any(|l| l.ends_with(".51 = INTEGER: 3")),
+        "RFC 2787 vrrpOperState is not master(3):\n{oper}"
+    );
+
+    // B, higher, takes over: A reads as backup, and traps came for the
+    // change (A became master before snmpd ran: that one had no session).
+    let b_config = vipd_config(&lab, 2, Flavour::V2Ipv4, 150, "1111");
+    let b = start_vipd(&mut lab, 2, &b_config, "1", &[]);
+    expect_only(&lab, Flavour::V2Ipv4.vip(), 2, "B master", &[&a, &b]);
+    wait_for(SNMP_DEADLINE, || {
+        walked = walk(&lab, KEEPALIVED_STATE);
+        value_of(&walked, KEEPALIVED_STATE).as_deref() == Some("INTEGER: 1")
+    })
+    .unwrap_or_else(|| panic!("A never read as backup (1):\n{walked}\n{}", a.log_text()));
+    let trap_log = || std::fs::read_to_string(&traps).unwrap_or_default();
+    wait_for(SNMP_DEADLINE, || {
+        trap_log().lines().any(|l| {
+            l.contains(STATE_CHANGE_TRAP)
+                && l.contains("\"VI_1\"")
+                && l.contains(".1.3.6.1.4.1.9586.100.5.2.3.1.4 = INTEGER: 1")
+        })
+    })
+    .unwrap_or_else(|| panic!("no vrrpInstanceStateChange to backup:\n{}", trap_log()));
+
+    // B stops: A is master again, and says so by both traps.
+    stop(&mut lab, &b, Signal::SIGTERM).expect("B stops");
+    expect_only(&lab, Flavour::V2Ipv4.vip(), 1, "A master again", &[&a]);
+    wait_for(SNMP_DEADLINE, || {
+        let log = trap_log();
+        log.lines().any(|l| {
+            l.contains(STATE_CHANGE_TRAP)
+                && l.contains(".1.3.6.1.4.1.9586.100.5.2.3.1.4 = INTEGER: 2")
+        }) && log.lines().any(|l| {
+            l.contains(RFC2787_NEW_MASTER)
+                && l.contains(&format!(".51 = IpAddress: {}", lab.host(1).ipv4))
+        })
+    })
+    .unwrap_or_else(|| panic!("no traps for A becoming master again:\n{}", trap_log()));
+
+    // snmpd goes and comes back: vipd registers again and answers.
+    stop(&mut lab, &snmpd, Signal::SIGTERM).expect("snmpd stops");
+    let _snmpd = start_snmpd(&mut lab, "2");
+    wait_for(SNMP_DEADLINE, || {
+        value_of(&walk(&lab, KEEPALIVED_STATE), KEEPALIVED_STATE).as_deref() == Some("INTEGER: 2")
+    })
+    .unwrap_or_else(|| panic!("vipd did not register again:\n{}", a.log_text()));
+    let registered = a.log_text().matches("snmp: registered with").count();
+    assert!(
+        registered >= 2,
+        "registered {registered} times:\n{}",
+        a.log_text()
+    );
+
+    // vipd status shows the session.
+    let status = vipd_status(&lab, 1, false);
+    let text = String::from_utf8_lossy(&status.stdout);
+    assert!(
+        text.contains("snmp (AgentX)     registered"),
+        "vipd status:\n{text}"
+    );
+    assert!(
+        lab.wait_exit(a.pid, Duration::ZERO).is_none(),
+        "A exited:\n{}",
+        a.log_text()
+    );
+}
+
+/// RFC 6527 for a VRRPv3 instance, snmpd first this time: the operations
+/// row reads master(3) with its priority and the master's address, and
+/// vrrpv3NewMaster reaches the sink with the reason (masterNoResponse, 3:
+/// the down timer fired).
+#[test]
+fn vrrpv3_mib_reads_the_instance_and_sends_new_master() {
+    const TEST: &str = "vrrpv3_mib_reads_the_instance_and_sends_new_master";
+    let Some(mut lab) = lab_or_skip(TEST, 1) else {
+        return;
+    };
+    if !vipd::lab::testing::proceed_or_skip(TEST, missing_snmp()) {
+        return;
+    }
+    let (_trapd, traps) = start_trap_sink(&mut lab);
+    let snmpd = start_snmpd(&mut lab, "1");
+    // Registered before the instance's first transition, so its trap has
+    // a session to go out on.
+    wait_for(SNMP_DEADLINE, || agentx_socket(&lab).exists())
+        .unwrap_or_else(|| panic!("snmpd made no AgentX socket:\n{}", snmpd.log_text()));
+    let block = format!(
+        "snmp:\n  socket: \"unix:{}\"\n  rfcv3: true\n  traps: true\n",
+        agentx_socket(&lab).display()
+    );
+    let config = vipd_config_with(&lab, 1, Flavour::V3Ipv4, 100, "", &block);
+    let a = start_vipd(&mut lab, 1, &config, "1", &[]);
+    expect_only(&lab, Flavour::V3Ipv4.vip(), 1, "A master", &[&a]);
+    let operations = ".1.3.6.1.2.1.207.1.1.1.1";
+    let mut walked = String::new();
+    wait_for(SNMP_DEADLINE, || {
+        walked = walk(&lab, operations);
+        walked.lines().any(|l| {
+            l.starts_with(&format!("{operations}.6.")) && l.ends_with(".51.1 = INTEGER: 3")
+        })
+    })
+    .unwrap_or_else(|| {
+        panic!(
+            "vrrpv3OperationsStatus never read master(3):\n{walked}\nvipd:\n{}\nsnmpd:\n{}",
+            a.log_text(),
+            snmpd.log_text()
+        )
+    });
+    assert!(
+        walked
+            .lines()
+            .any(|l| l.starts_with(&format!("{operations}.7."))
+                && l.ends_with(".51.1 = Gauge32: 100")),
+        "priority:\n{walked}"
+    );
+    // The master's address, 4 octets (192.0.2.201 = C0 00 02 C9).
+    assert!(
+        walked
+            .lines()
+            .any(|l| l.starts_with(&format!("{operations}.3.")) && l.contains("C0 00 02 C9")),
+        "master address:\n{walked}"
+    );
+    // keepalived's MIB is not registered: snmpd has nothing there.
+    assert!(
+        !walk(&lab, ".1.3.6.1.4.1.9586.100.5.2").contains(".1.3.6.1.4.1.9586.100.5.2.3"),
+        "KEEPALIVED-MIB served without vrrp: true"
+    );
+    let trap_log = || std::fs::read_to_string(&traps).unwrap_or_default();
+    wait_for(SNMP_DEADLINE, || {
+        trap_log().lines().any(|l| {
+            l.contains("OID: .1.3.6.1.2.1.207.0.1")
+                && l.contains(".1.3.6.1.2.1.207.1.2.5.1.2.")
+                && l.contains(".51.1 = INTEGER: 3")
+        })
+    })
+    .unwrap_or_else(|| panic!("no vrrpv3NewMaster with reason 3:\n{}", trap_log()));
+}

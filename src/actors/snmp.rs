@@ -1,0 +1,638 @@
+//! The SNMP subagent: one AgentX session with the master agent (net-snmp's
+//! snmpd), opened, registered for the enabled MIBs, and answered from a
+//! fresh snapshot per request; traps go out as Notify PDUs on state
+//! changes. Off unless `snmp` is set.
+//!
+//! It runs on the daemon's arbiter, as the control and metrics actors do,
+//! and never holds it: every read and write is async, bounded in size
+//! (a packet over 64 KiB drops the session) and in time. A master agent
+//! that is not there, or goes away, is retried with a backoff from 1 s to
+//! 60 s, logged once per outage and counted in the status snapshot; vipd
+//! runs on without it.
+
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use actix::prelude::*;
+use thiserror::Error;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::broadcast::Receiver;
+
+use crate::snmp::answer::{answer, needs_view};
+use crate::snmp::mib::{self, Host, View};
+use crate::snmp::oid::Oid;
+use crate::snmp::pdu::{self, DecodeError, Header, Packet, Pdu, Value, VarBind};
+use crate::snmp::{MasterAddress, SnmpSettings};
+use crate::status::SnmpStatus;
+use crate::sys::retry::Backoff;
+use crate::sys::transition_feed::{self, StateChange};
+
+use super::control::{gather, SnmpCounters, Sources};
+
+/// Connecting, and each answer the master owes us while opening.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
+/// A write the master does not take in this long drops the session.
+const WRITE_TIMEOUT: Duration = Duration::from_secs(5);
+/// The rest of a packet whose start has arrived.
+const PARTIAL_TIMEOUT: Duration = Duration::from_secs(10);
+/// The session timeout asked for in Open, in seconds: how long the
+/// master waits for an answer before it gives up on one request.
+const SESSION_TIMEOUT: u8 = 5;
+/// RFC 2741's default registration priority.
+const PRIORITY: u8 = 127;
+/// How long one view answers requests. snmpd turns a walk into one
+/// GetNext per object (and a GetBulk into one per repetition): made
+/// afresh for each, a walk of 100 instances' 1,800 objects cost about
+/// 15 ms of the advert thread per object in a debug build. Reused for a
+/// second, and dropped at once when any instance changes state, the walk
+/// is consistent and a state read is never stale; counters and
+/// priorities are at most this old.
+const VIEW_MAX_AGE: Duration = Duration::from_secs(1);
+/// A session this long resets the reconnection delay to its first step.
+const STABLE_SESSION: Duration = Duration::from_secs(30);
+/// Reconnection delays.
+const BACKOFF: Backoff = Backoff::new(Duration::from_secs(1), Duration::from_secs(60));
+
+/// Why a session ended.
+#[derive(Debug, Error)]
+enum SessionError {
+    #[error("cannot connect: {0}")]
+    Connect(std::io::Error),
+    #[error("connecting timed out")]
+    ConnectTimeout,
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+    #[error("it closed the connection")]
+    Eof,
+    #[error("it sent a bad packet: {0}")]
+    Protocol(#[from] DecodeError),
+    #[error("it did not answer in {0:?}")]
+    Timeout(Duration),
+    #[error("it refused the session (AgentX error {0})")]
+    OpenRefused(u16),
+    #[error("it closed the session (reason {0})")]
+    Closed(u8),
+}
+
+trait Io: AsyncRead + AsyncWrite + Unpin {}
+impl<T: AsyncRead + AsyncWrite + Unpin> Io for T {}
+
+/// One connection: the stream and what has been read of the next packet.
+struct Connection {
+    stream: Box<dyn Io>,
+    buffer: Vec<u8>,
+    session_id: u32,
+    next_packet_id: u32,
+}
+
+impl Connection {
+    async fn open(master: &MasterAddress) -> Result<Connection, SessionError> {
+        let connect = async {
+            Ok::<Box<dyn Io>, std::io::Error>(match master {
+                MasterAddress::Unix(path) => Box::new(tokio::net::UnixStream::connect(path).await?),
+                MasterAddress::Tcp { host, port } => {
+                    Box::new(tokio::net::TcpStream::connect((host.as_str(), *port)).await?)
+                }
+            })
+        };
+        let stream = tokio::time::timeout(HANDSHAKE_TIMEOUT, connect)
+            .await
+            .map_err(|_| SessionError::ConnectTimeout)?
+            .map_err(SessionError::Connect)?;
+        Ok(Connection {
+            stream,
+            buffer: Vec::new(),
+            session_id: 0,
+            next_packet_id: 1,
+        })
+    }
+
+    fn header(&mut self) -> Header {
+        let packet_id = self.next_packet_id;
+        self.next_packet_id = self.next_packet_id.wrapping_add(1).max(1);
+        Header {
+            flags: 0,
+            session_id: self.session_id,
+            transaction_id: 0,
+            packet_id,
+        }
+    }
+
+    async fn send(&mut self, packet: &Packet) -> Result<(), SessionError> {
+        let bytes = pdu::encode(packet);
+        tokio::time::timeout(WRITE_TIMEOUT, self.stream.write_all(&bytes))
+            .await
+            .map_err(|_| SessionError::Timeout(WRITE_TIMEOUT))??;
+        Ok(())
+    }
+
+    /// The next whole packet. Cancel-safe: what was read stays in the
+    /// buffer, and the only await is a read that either happens or not.
+    async fn receive(&mut self) -> Result<Packet, SessionError> {
+        let mut chunk = [0u8; 4096];
+        loop {
+            if let Some(length) = pdu::frame_len(&self.buffer)? {
+                if self.buffer.len() >= length {
+                    let packet = pdu::decode(&self.buffer[..length]);
+                    self.buffer.drain(..length);
+                    return Ok(packet?);
+                }
+            }
+            let read = self.stream.read(&mut chunk);
+            let n = if self.buffer.is_empty() {
+                read.await?
+            } else {
+                tokio::time::timeout(PARTIAL_TIMEOUT, read)
+                    .await
+                    .map_err(|_| SessionError::Timeout(PARTIAL_TIMEOUT))??
+            };
+            if n == 0 {
+                return Err(SessionError::Eof);
+            }
+            self.buffer.extend_from_slice(&chunk[..n]);
+        }
+    }
+
+    /// Sends `pdu` and waits for its Response: (error, session id).
+    async fn call(&mut self, pdu: Pdu) -> Result<(u16, u32), SessionError> {
+        let header = self.header();
+        self.send(&Packet {
+            header,
+            context: None,
+            pdu,
+        })
+        .await?;
+        let wait = async {
+            loop {
+                let packet = self.receive().await?;
+                match packet.pdu {
+                    Pdu::Response { error, .. } if packet.header.packet_id == header.packet_id => {
+                        return Ok((error, packet.header.session_id))
+                    }
+                    Pdu::Close { reason } => return Err(SessionError::Closed(reason)),
+                    _ => continue,
+                }
+            }
+        };
+        tokio::time::timeout(HANDSHAKE_TIMEOUT, wait)
+            .await
+            .map_err(|_| SessionError::Timeout(HANDSHAKE_TIMEOUT))?
+    }
+}
+
+pub struct SnmpActor {
+    settings: SnmpSettings,
+    sources: Sources,
+    /// Subscribed when the actor is made, before any instance starts, so
+    /// their first transitions are queued; a restart subscribes anew.
+    changes: Option<Receiver<StateChange>>,
+}
+
+impl SnmpActor {
+    pub fn new(settings: SnmpSettings, sources: Sources) -> SnmpActor {
+        SnmpActor {
+            settings,
+            sources,
+            changes: Some(transition_feed::subscribe()),
+        }
+    }
+}
+
+impl Actor for SnmpActor {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        let counters = self.sources.snmp();
+        // A restarted actor keeps counting where the last one stopped.
+        let kept = counters.borrow_mut().take().unwrap_or_default();
+        *counters.borrow_mut() = Some(SnmpStatus {
+            master: self.settings.master.to_string(),
+            connected: false,
+            ..kept
+        });
+        let changes = self
+            .changes
+            .take()
+            .unwrap_or_else(transition_feed::subscribe);
+        ctx.spawn(
+            run(
+                self.settings.clone(),
+                self.sources.clone(),
+                counters,
+                changes,
+            )
+            .into_actor(self),
+        );
+    }
+}
+
+impl Supervised for SnmpActor {}
+
+fn count(counters: &SnmpCounters, f: impl FnOnce(&mut SnmpStatus)) {
+    if let Some(status) = counters.borrow_mut().as_mut() {
+        f(status);
+    }
+}
+
+/// Sessions, one after another, for as long as vipd runs.
+async fn run(
+    settings: SnmpSettings,
+    sources: Sources,
+    counters: SnmpCounters,
+    mut changes: Receiver<StateChange>,
+) {
+    let host = Host {
+        router_id: nix::unistd::gethostname()
+            .ok()
+            .and_then(|h| h.into_string().ok())
+            .unwrap_or_default(),
+    };
+    let _ = uptime_centiseconds(); // sysUpTime counts from here
+    let mut backoff = BACKOFF;
+    // Logged once per outage: the first failure says what and where.
+    let mut in_outage = false;
+    let master = settings.master.clone();
+    loop {
+        let mut registered = false;
+        let began = Instant::now();
+        let ended = session(
+            &settings,
+            &sources,
+            &counters,
+            &host,
+            &mut changes,
+            &mut registered,
+        )
+        .await;
+        count(&counters, |s| s.connected = false);
+        // Back to 1 s only after a session that lasted: a master that
+        // accepts and drops at once is retried ever more slowly, and
+        // its two lines per session (registered, lost) stay rare.
+        if registered && began.elapsed() >= STABLE_SESSION {
+            backoff.reset();
+        }
+        let why = ended.to_string();
+        if matches!(
+            ended,
+            SessionError::Connect(_) | SessionError::ConnectTimeout
+        ) {
+            count(&counters, |s| s.connect_failures += 1);
+        }
+        if matches!(ended, SessionError::Protocol(_)) {
+            count(&counters, |s| s.protocol_errors += 1);
+        }
+        count(&counters, |s| s.last_error = Some(why.clone()));
+        // A session that ran and ended starts an outage; failures within
+        // one are counted, not logged again.
+        if registered || !in_outage {
+            count(&counters, |s| s.outages += 1);
+            tracing::warn!(%master, error = %why, "snmp: AgentX master {master}: {why}; vipd runs on and tries again every 1 to 60 s");
+        }
+        in_outage = true;
+        let delay = backoff.next_delay();
+        // Changes while there is no session have no trap: count them.
+        let sleep = tokio::time::sleep(delay);
+        tokio::pin!(sleep);
+        loop {
+            tokio::select! {
+                () = &mut sleep => break,
+                change = changes.recv() => match change {
+                    Ok(_) if settings.mibs.traps => count(&counters, |s| s.traps_lost += 1),
+                    Err(RecvError::Lagged(n)) if settings.mibs.traps => {
+                        count(&counters, |s| s.traps_lost += n)
+                    }
+                    _ => {}
+                },
+            }
+        }
+    }
+}
+
+enum Event {
+    Packet(Result<Packet, SessionError>),
+    Change(Result<StateChange, RecvError>),
+}
+
+/// Opens, registers, then answers until the session ends; returns why.
+async fn session(
+    settings: &SnmpSettings,
+    sources: &Sources,
+    counters: &SnmpCounters,
+    host: &Host,
+    changes: &mut Receiver<StateChange>,
+    registered: &mut bool,
+) -> SessionError {
+    let master = &settings.master;
+    let mut conn = match Connection::open(master).await {
+        Ok(conn) => conn,
+        Err(error) => return error,
+    };
+    // Open (§6.2.1): keepalived's enterprise OID names the subagent.
+    let open = Pdu::Open {
+        timeout: SESSION_TIMEOUT,
+        id: Oid::new(&[1, 3, 6, 1, 4, 1, 9586, 100, 5]),
+        description: format!("vipd {} VRRP", env!("CARGO_PKG_VERSION")).into_bytes(),
+    };
+    match conn.call(open).await {
+        Ok((0, session_id)) => conn.session_id = session_id,
+        Ok((error, _)) => return SessionError::OpenRefused(error),
+        Err(error) => return error,
+    }
+    let mut served = Vec::new();
+    for subtree in mib::subtrees(settings.mibs) {
+        let register = Pdu::Register {
+            timeout: 0,
+            priority: PRIORITY,
+            subtree: subtree.clone(),
+        };
+        match conn.call(register).await {
+            Ok((0, _)) => served.push(subtree.to_string()),
+            // duplicateRegistration (263): another subagent (keepalived?)
+            // has it. The others are still served.
+            Ok((error, _)) => {
+                tracing::warn!(%master, %subtree, error, "snmp: the AgentX master refused to register {subtree} (AgentX error {error}; 263: another subagent, keepalived perhaps, serves it)")
+            }
+            Err(error) => return error,
+        }
+    }
+    *registered = true;
+    count(counters, |s| {
+        s.connected = true;
+        s.sessions += 1;
+    });
+    tracing::info!(%master, session = conn.session_id, "snmp: registered with the AgentX master {master}: {}", served.join(" "));
+    // Changes made while this session was being opened are still
+    // queued: their traps go out now (those of an outage were counted
+    // lost while waiting). So the instances' first states, at start, have
+    // traps, as keepalived's do.
+    // The view last made, reused for requests within VIEW_MAX_AGE and
+    // until a state changes.
+    let mut cached: Option<(Instant, Rc<View>)> = None;
+    loop {
+        let event = tokio::select! {
+            packet = conn.receive() => Event::Packet(packet),
+            change = changes.recv() => Event::Change(change),
+        };
+        match event {
+            Event::Packet(Err(error)) => return error,
+            Event::Packet(Ok(packet)) => match packet.pdu {
+                Pdu::Close { reason } => return SessionError::Closed(reason),
+                // The master's answers to our Notify PDUs.
+                Pdu::Response { error, .. } => {
+                    if error != 0 {
+                        tracing::debug!(error, "snmp: the AgentX master refused a notification");
+                    }
+                }
+                _ => {
+                    let view = if needs_view(&packet.pdu) {
+                        match &cached {
+                            Some((made, view)) if made.elapsed() < VIEW_MAX_AGE => Rc::clone(view),
+                            _ => {
+                                let snapshot = gather(sources.clone()).await;
+                                let view = Rc::new(View::new(settings.mibs, &snapshot, host));
+                                cached = Some((Instant::now(), Rc::clone(&view)));
+                                view
+                            }
+                        }
+                    } else {
+                        Rc::new(View::default())
+                    };
+                    count(counters, |s| s.requests += 1);
+                    if let Some(response) = answer(&packet, &view) {
+                        if let Err(error) = conn.send(&response).await {
+                            return error;
+                        }
+                    }
+                }
+            },
+            // A state changed: the next request sees it. Without traps
+            // that is all a change needs.
+            Event::Change(_) if !settings.mibs.traps => cached = None,
+            Event::Change(Err(RecvError::Lagged(n))) => {
+                cached = None;
+                count(counters, |s| s.traps_lost += n);
+            }
+            Event::Change(Err(RecvError::Closed)) => {}
+            Event::Change(Ok(change)) => {
+                cached = None;
+                let snapshot = gather(sources.clone()).await;
+                for varbinds in mib::traps(settings.mibs, &snapshot, &change, host) {
+                    let mut all = vec![VarBind {
+                        name: Oid::new(mib::SYS_UPTIME),
+                        value: Value::TimeTicks(uptime_centiseconds()),
+                    }];
+                    all.extend(varbinds);
+                    let header = conn.header();
+                    let notify = Packet {
+                        header,
+                        context: None,
+                        pdu: Pdu::Notify { varbinds: all },
+                    };
+                    if let Err(error) = conn.send(&notify).await {
+                        count(counters, |s| s.traps_lost += 1);
+                        return error;
+                    }
+                    count(counters, |s| s.traps_sent += 1);
+                }
+            }
+        }
+    }
+}
+
+/// sysUpTime for a notification: the daemon's, in centiseconds.
+fn uptime_centiseconds() -> u32 {
+    static START: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+    let start = START.get_or_init(std::time::Instant::now);
+    u32::try_from(start.elapsed().as_millis() / 10).unwrap_or(u32::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::snmp::pdu::SearchRange;
+    use crate::snmp::Mibs;
+    use tokio::net::{UnixListener, UnixStream};
+
+    const WAIT: Duration = Duration::from_secs(20);
+
+    /// One packet as the master reads it.
+    async fn read_packet(stream: &mut UnixStream) -> Packet {
+        let mut bytes = vec![0u8; pdu::HEADER_LEN];
+        stream.read_exact(&mut bytes).await.unwrap();
+        let total = pdu::frame_len(&bytes).unwrap().unwrap();
+        bytes.resize(total, 0);
+        stream
+            .read_exact(&mut bytes[pdu::HEADER_LEN..])
+            .await
+            .unwrap();
+        pdu::decode(&bytes).unwrap()
+    }
+
+    async fn respond(stream: &mut UnixStream, to: &Packet, session_id: u32) {
+        let response = Packet {
+            header: Header {
+                session_id,
+                ..to.header
+            },
+            context: None,
+            pdu: Pdu::Response {
+                sys_uptime: 0,
+                error: 0,
+                index: 0,
+                varbinds: Vec::new(),
+            },
+        };
+        stream.write_all(&pdu::encode(&response)).await.unwrap();
+    }
+
+    /// Accepts the subagent and answers its Open and Registers.
+    async fn session(listener: &UnixListener, registers: usize) -> UnixStream {
+        let (mut stream, _) = tokio::time::timeout(WAIT, listener.accept())
+            .await
+            .expect("the subagent connects")
+            .unwrap();
+        let open = read_packet(&mut stream).await;
+        assert!(matches!(open.pdu, Pdu::Open { .. }), "{open:?}");
+        respond(&mut stream, &open, 9).await;
+        for _ in 0..registers {
+            let register = read_packet(&mut stream).await;
+            assert!(matches!(register.pdu, Pdu::Register { .. }), "{register:?}");
+            assert_eq!(register.header.session_id, 9);
+            respond(&mut stream, &register, 9).await;
+        }
+        stream
+    }
+
+    /// A master agent of our own on a unix socket: the subagent opens,
+    /// registers KEEPALIVED-MIB's two subtrees, sends the trap of a change
+    /// made before the session opened, and answers a Get; a
+    /// header announcing more than 64 KiB drops the session (counted),
+    /// and the subagent comes back with a new one after its backoff.
+    #[test]
+    fn an_oversized_packet_drops_the_session_and_it_reconnects() {
+        /// Removes the socket's directory however the test ends.
+        struct Scratch(std::path::PathBuf);
+        impl Drop for Scratch {
+            fn drop(&mut self) {
+                let _ = std::fs::remove_dir_all(&self.0);
+            }
+        }
+        let dir = std::env::temp_dir().join(format!("vipd-snmp-actor-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let _scratch = Scratch(dir.clone());
+        let path = dir.join("master");
+        let _ = std::fs::remove_file(&path);
+        let system = actix::System::new();
+        system.block_on(async {
+            let listener = UnixListener::bind(&path).unwrap();
+            let sources = Sources::default();
+            let counters = sources.snmp();
+            let settings = SnmpSettings {
+                master: MasterAddress::Unix(path.clone()),
+                mibs: Mibs {
+                    vrrp: true,
+                    traps: true,
+                    ..Mibs::default()
+                },
+            };
+            let _actor = SnmpActor::new(settings, sources).start();
+            // A change before the session: its trap is queued, and sent
+            // once the session is open (an instance's first state at start).
+            transition_feed::publish(
+                "SNMP_TEST_VI",
+                &crate::proto::Transition {
+                    from: crate::proto::State::Initialize,
+                    to: crate::proto::State::Backup,
+                    reason: crate::proto::Reason::Startup,
+                    priority: 100,
+                },
+            );
+            let mut master = session(&listener, 2).await;
+            // Other tests' instances publish on the same feed: look for ours.
+            let notify = tokio::time::timeout(WAIT, async {
+                loop {
+                    let packet = read_packet(&mut master).await;
+                    if let Pdu::Notify { varbinds } = &packet.pdu {
+                        if varbinds
+                            .iter()
+                            .any(|v| v.value == Value::OctetString(b"SNMP_TEST_VI".to_vec()))
+                        {
+                            return varbinds.clone();
+                        }
+                    }
+                }
+            })
+            .await
+            .expect("the queued change's trap");
+            assert_eq!(notify[0].name, Oid::new(mib::SYS_UPTIME));
+            assert_eq!(
+                notify[1].value,
+                Value::ObjectId(Oid::new(&[1, 3, 6, 1, 4, 1, 9586, 100, 5, 2, 10, 0, 2]))
+            );
+            assert!(notify.contains(&VarBind {
+                name: Oid::new(&[1, 3, 6, 1, 4, 1, 9586, 100, 5, 2, 3, 1, 4]),
+                value: Value::Integer(1), // backup
+            }));
+
+            let get = Packet {
+                header: Header {
+                    session_id: 9,
+                    transaction_id: 1,
+                    packet_id: 77,
+                    flags: 0,
+                },
+                context: None,
+                pdu: Pdu::Get {
+                    ranges: vec![SearchRange {
+                        start: Oid::new(&[1, 3, 6, 1, 4, 1, 9586, 100, 5, 1, 1, 0]),
+                        include: false,
+                        end: Oid::default(),
+                    }],
+                },
+            };
+            master.write_all(&pdu::encode(&get)).await.unwrap();
+            let answer = tokio::time::timeout(WAIT, async {
+                loop {
+                    let packet = read_packet(&mut master).await;
+                    if !matches!(packet.pdu, Pdu::Notify { .. }) {
+                        return packet;
+                    }
+                }
+            })
+            .await
+            .unwrap();
+            assert_eq!(answer.header.packet_id, 77);
+            let Pdu::Response { varbinds, .. } = answer.pdu else {
+                panic!("{answer:?}")
+            };
+            assert!(
+                matches!(&varbinds[0].value, Value::OctetString(v) if v.starts_with(b"vipd ")),
+                "{varbinds:?}"
+            );
+            let status = counters.borrow().clone().unwrap();
+            assert!(status.connected && status.sessions == 1 && status.requests == 1);
+
+            // A header that announces 64 KiB and 4 bytes of payload.
+            let mut oversized = vec![1, 5, 0x10, 0];
+            oversized.extend_from_slice(&[0; 12]);
+            oversized.extend_from_slice(&((pdu::MAX_PAYLOAD as u32) + 4).to_be_bytes());
+            master.write_all(&oversized).await.unwrap();
+            let _again = session(&listener, 2).await;
+            // The subagent counts the session once it has read the last
+            // answer: poll for it.
+            let deadline = tokio::time::Instant::now() + WAIT;
+            while counters.borrow().as_ref().is_none_or(|s| s.sessions < 2)
+                && tokio::time::Instant::now() < deadline
+            {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            let status = counters.borrow().clone().unwrap();
+            assert_eq!(status.protocol_errors, 1, "{status:?}");
+            assert_eq!(status.outages, 1, "{status:?}");
+            assert_eq!(status.sessions, 2, "{status:?}");
+            assert!(status.connected);
+            System::current().stop();
+        });
+    }
+}
