@@ -395,3 +395,72 @@ fn an_instance_that_cannot_open_its_socket_is_fault_and_retries_until_it_can() {
         b.log_text()
     );
 }
+
+/// keepalived's `dont_track_primary`: the instance's link going down is
+/// not FAULT. One keepalived.conf, run by vipd and by keepalived 2.2.7:
+/// with the cable out, VI_2 (without it) is FAULT, VI_1 stays MASTER.
+fn link_down_with_dont_track_primary(test: &str, keepalived: bool) {
+    let lab = if keepalived {
+        lab_with_keepalived_or_skip(test, 1)
+    } else {
+        lab_or_skip(test, 1)
+    };
+    let Some(mut lab) = lab else { return };
+    let source = lab.host(1).ipv4;
+    let instance = |name: &str, vrid: u8, vip: &str, extra: &str| {
+        format!(
+            "vrrp_instance {name} {{\n    state MASTER\n    interface eth0\n    virtual_router_id {vrid}\n    priority 100\n    advert_int 1\n    mcast_src_ip {source}\n{extra}    virtual_ipaddress {{\n        {vip}\n    }}\n}}\n"
+        )
+    };
+    let conf = lab.dir.join("dont-track.conf");
+    fs::write(
+        &conf,
+        format!(
+            "{}{}",
+            instance("VI_1", 51, "192.0.2.203", "    dont_track_primary\n"),
+            instance("VI_2", 52, "192.0.2.204", "")
+        ),
+    )
+    .unwrap();
+    let daemon = if keepalived {
+        start_keepalived(&mut lab, 1, &conf, "1")
+    } else {
+        let layer = lab.dir.join("layer.yaml");
+        fs::write(&layer, control_socket_line(&lab, 1)).unwrap();
+        start_vipd(
+            &mut lab,
+            1,
+            &conf,
+            "1",
+            &["--config", &layer.to_string_lossy()],
+        )
+    };
+    let (vip1, vip2): (IpAddr, IpAddr) = (
+        "192.0.2.203".parse().unwrap(),
+        "192.0.2.204".parse().unwrap(),
+    );
+    wait_until("both masters", &[&daemon], || {
+        lab.has_address(1, vip1) && lab.has_address(1, vip2)
+    });
+    lab.set_cable(1, false).unwrap();
+    wait_until("VI_2 in FAULT", &[&daemon], || {
+        daemon.log_text().contains("(VI_2) Entering FAULT STATE")
+    });
+    let log = daemon.log_text();
+    assert!(!log.contains("(VI_1) Entering FAULT"), "{log}");
+    assert!(lab.has_address(1, vip1), "VI_1 keeps its address:\n{log}");
+    lab.set_cable(1, true).unwrap();
+}
+
+#[test]
+fn dont_track_primary_keeps_the_instance_out_of_fault() {
+    link_down_with_dont_track_primary("dont_track_primary_keeps_the_instance_out_of_fault", false);
+}
+
+#[test]
+fn keepalived_dont_track_primary_keeps_the_instance_out_of_fault() {
+    link_down_with_dont_track_primary(
+        "keepalived_dont_track_primary_keeps_the_instance_out_of_fault",
+        true,
+    );
+}

@@ -26,6 +26,7 @@ fn expectation_of_key(key: &str) -> Option<&'static str> {
         | "skip_check_adv_addr"
         | "owner_ignore_adverts"
         | "v3_checksum_as_v2"
+        | "dont_track_primary"
         | "notify_priority_changes" => "true or false",
         "old_unicast_checksum" => "auto, never or always",
         "listen" => "ADDRESS:PORT, e.g. 127.0.0.1:9650",

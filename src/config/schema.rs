@@ -414,6 +414,10 @@ pub struct InstanceConfig {
     /// sums (keepalived's `v3_checksum_as_v2`).
     #[serde(default, skip_serializing_if = "is_false")]
     pub v3_checksum_as_v2: bool,
+    /// The interface going down is not FAULT: the instance runs on
+    /// (keepalived's `dont_track_primary`, for links that bounce).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub dont_track_primary: bool,
     /// Send adverts to these hosts instead of the multicast group.
     #[serde(
         default,

@@ -869,6 +869,7 @@ fn instance_settings(
         },
         // The daemon's start sets it (a reload does not delay).
         startup_delay: std::time::Duration::ZERO,
+        dont_track_primary: c.dont_track_primary,
     };
     for problem in params.problems() {
         if !unread.contains(&problem.param()) {

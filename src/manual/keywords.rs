@@ -139,6 +139,11 @@ pub const INSTANCE_KEYWORDS: &[Keyword] = &[
         meaning: r#"a backup checks the addresses only of a master it has not heard before / an owner (priority 255) drops every advert (keepalived 2.4)"#,
     },
     Keyword {
+        key: r#"`dont_track_primary`"#,
+        default: r#"`false`"#,
+        meaning: r#"the interface going down is not FAULT: the instance runs on (for links that bounce)"#,
+    },
+    Keyword {
         key: r#"`old_unicast_checksum` / `v3_checksum_as_v2`"#,
         default: r#"`auto` / `false`"#,
         meaning: r#"VRRPv3 over IPv4 unicast summed as keepalived before 1.3.6 did (the group in the pseudo-header): `auto` after hearing a peer do so, `never`, `always` / VRRPv3 over IPv4 summed without the pseudo-header, sent so and taken so or the RFC's way"#,

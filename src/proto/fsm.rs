@@ -241,6 +241,7 @@ impl Instance {
                 self.stopped = true;
                 self.transition(now, State::Initialize, Reason::Shutdown);
             }
+            Event::LinkDown if self.params.dont_track_primary => {}
             Event::LinkDown => {
                 self.link_up = false;
                 self.reevaluate(now);

@@ -221,6 +221,10 @@ pub struct InstanceParams {
     /// takes over no sooner than this plus its Master_Down_Interval
     /// (vrrp_scheduler.c vrrp_init_instance_sands). Not after a reload.
     pub startup_delay: Duration,
+    /// The interface going down is not FAULT (keepalived's
+    /// `dont_track_primary`: vrrp_if.c, vrrp.c leave the link out of
+    /// the instance's faults).
+    pub dont_track_primary: bool,
 }
 
 /// The parameter a problem is about, so that the layer that read it from
@@ -375,6 +379,7 @@ impl InstanceParams {
             fence: None,
             advert_rules: AdvertRules::default(),
             startup_delay: Duration::ZERO,
+            dont_track_primary: false,
         }
     }
 

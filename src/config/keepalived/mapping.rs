@@ -1200,6 +1200,14 @@ impl Mapper {
                     format!("unknown old_unicast_checksum mode {other:?}: ignored, as keepalived ignores it (expected nothing, or never)"),
                 ),
             },
+            "dont_track_primary" => {
+                self.bare(node);
+                section.set(keyword, Value::Bool(true), &node.at);
+            }
+            // vipd always does what it asks: a configured source address
+            // that goes is FAULT until it is back (vrrp_parser.c
+            // vrrp_track_srcip_handler, keepalived_netlink.c).
+            "track_src_ip" => self.bare(node),
             // keepalived 2.4 (vrrp_parser.c v3_checksum_as_v2): bare is on.
             "v3_checksum_as_v2" => {
                 if let Some(on) = self.flag(node) {

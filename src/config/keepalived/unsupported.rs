@@ -37,7 +37,6 @@ const ROUTER_ID: Why = "keepalived names the host by it in e-mail and SNMP; vipd
 const VMAC_NAMES: Why =
     "vipd names a VMAC vrrp.VRID, or as use_vmac says, with the RFC's MAC 00:00:5e:00:01:VRID";
 const IPVLAN: Why = "vipd makes VMACs (macvlan), not ipvlan interfaces";
-const PRIMARY: Why = "vipd always tracks the instance's interface: down means FAULT";
 
 pub const ADDRESS_OPTION: Why =
     "vipd adds an address with brd, dev, scope, label and no_track only; this option is left out";
@@ -221,7 +220,6 @@ pub fn instance(keyword: &str) -> Option<Why> {
     Some(match keyword {
         "use_vmac_addr" | "use_ipvlan" => IPVLAN,
         "track_bfd" => BFD,
-        "dont_track_primary" => PRIMARY,
         "mcast_dst_ip" => MCAST_GROUP,
         "strict_mode" => STRICT,
         "smtp_alert" => EMAIL,
@@ -231,9 +229,6 @@ pub fn instance(keyword: &str) -> Option<Why> {
         "linkbeat_use_polling" => LINKBEAT,
         "native_ipv6" => "deprecated in keepalived: the addresses decide the family, in vipd too",
         "vrf" => "vipd does not bind to a VRF: run it in the VRF (ip vrf exec NAME vipd run ...)",
-        "track_src_ip" => {
-            "vipd's source address is chosen when it starts; it does not track its removal"
-        }
         "promote_secondaries" => "set net.ipv4.conf.IFACE.promote_secondaries=1 with sysctl",
         "debug" => NO_EFFECT,
         _ => return None,
