@@ -272,3 +272,33 @@ fn a_vmac_is_made_again_when_its_parent_is() {
     assert_eq!(lab.wait_exit(a.pid, DEADLINE), Some(Some(0)));
     assert_eq!(vmac_index(&lab, 1), None, "stopping removes the VMAC");
 }
+
+/// Unnamed VMACs of one VRID in both families are named as keepalived
+/// names them: PREFIX.VRID and PREFIX6.VRID (vmac_prefix), and both run.
+#[test]
+fn unnamed_vmacs_of_one_vrid_are_named_apart() {
+    let Some(mut lab) = lab_or_skip("unnamed_vmacs_of_one_vrid_are_named_apart", 1) else {
+        return;
+    };
+    let instance = |name: &str, vip: &str, source: &str| {
+        format!("  {name}:\n    interface: eth0\n    virtual_router_id: 51\n    priority: 100\n    version: 3\n    source_ip: {source}\n    use_vmac: true\n    virtual_ipaddress: [\"{vip}\"]\n")
+    };
+    let text = format!(
+        "{}vmac_prefix: vip\ninstances:\n{}{}",
+        control_socket_line(&lab, 1),
+        instance("V4", "192.0.2.203", &lab.host(1).ipv4.to_string()),
+        instance("V6", "2001:db8::203", &lab.host(1).link_local.to_string()),
+    );
+    let config = lab.dir.join("vmac-names.yaml");
+    std::fs::write(&config, text).unwrap();
+    let a = start_vipd(&mut lab, 1, &config, "1", &[]);
+    let links = |lab: &Lab| {
+        let out = lab.exec(1, "ip", &["-o", "link", "show"]).unwrap();
+        String::from_utf8_lossy(&out.stdout).to_string()
+    };
+    wait_for(DEADLINE, || {
+        let text = links(&lab);
+        text.contains(" vip.51@eth0:") && text.contains(" vip6.51@eth0:")
+    })
+    .unwrap_or_else(|| panic!("{}\n{}", links(&lab), a.log_text()));
+}

@@ -75,6 +75,10 @@ pub struct Config {
     /// vrrp_startup_delay: time for the network to come up at boot).
     #[serde(default, skip_serializing_if = "Interval::is_zero")]
     pub startup_delay: Interval,
+    /// What an unnamed VMAC's name starts with (`vrrp`: vrrp.VRID),
+    /// keepalived's `vmac_prefix`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vmac_prefix: Option<String>,
 }
 
 /// `nftables: { table: vipd, priority: -1 }`.

@@ -82,6 +82,9 @@ pub struct Settings {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct VmacSettings {
     pub name: String,
+    /// Not named in the file: named as keepalived names it (vmac_prefix,
+    /// then a number when taken), once every instance is read.
+    pub default_name: bool,
     /// Adverts leave from the parent interface, not the VMAC.
     pub xmit_base: bool,
 }
@@ -422,6 +425,31 @@ pub fn validate(loaded: &Loaded) -> Result<Settings, ConfigErrors> {
         &mut warnings,
     );
 
+    // Named ones first; then each unnamed one takes keepalived's first
+    // free name (vrrp.c create_vmac_name): two instances of one VRID, an
+    // IPv4 and an IPv6 one, get vrrp.51 and vrrp6.51, as there.
+    let prefix = config.vmac_prefix.as_deref().unwrap_or("vrrp");
+    if prefix.is_empty() || prefix.contains(|c: char| c == '/' || c == ':' || c.is_whitespace()) {
+        errors.push(loaded.error(
+            "vmac_prefix",
+            format!(
+                "{prefix:?}: expected the start of an interface name: no '/', ':' or white space"
+            ),
+        ));
+    }
+    let mut taken: std::collections::BTreeSet<String> = settings
+        .iter()
+        .filter_map(|s| s.vmac.as_ref().filter(|v| !v.default_name))
+        .map(|v| v.name.clone())
+        .collect();
+    for s in &mut settings {
+        let (vrid, ipv6) = (s.vrid().get(), s.is_ipv6());
+        let Some(vmac) = s.vmac.as_mut().filter(|v| v.default_name) else {
+            continue;
+        };
+        vmac.name = keepalived_vmac_name(prefix, vrid, ipv6, |name| taken.contains(name));
+        taken.insert(vmac.name.clone());
+    }
     let mut vmacs: BTreeMap<&str, &str> = BTreeMap::new();
     for s in &settings {
         let Some(vmac) = &s.vmac else { continue };
@@ -815,6 +843,7 @@ fn instance_settings(
     // unsolicited NAs, which leave from the VMAC.
     let vmac = vmac.map(|name| VmacSettings {
         name,
+        default_name: matches!(c.use_vmac, UseVmac::Default),
         xmit_base: c.vmac_xmit_base || unicast.is_some() || ipv6,
     });
 
@@ -922,6 +951,42 @@ fn inline_keys_exposed(
             ),
         )
     })
+}
+
+/// keepalived's name for an unnamed VMAC (vrrp.c create_vmac_name):
+/// PREFIX.VRID, else PREFIXN.VRID for N = 1, 2, ... (IPv6 tries 6
+/// first and skips it later), the prefix cut to fit 15 bytes.
+pub fn keepalived_vmac_name(
+    prefix: &str,
+    vrid: u8,
+    ipv6: bool,
+    taken: impl Fn(&str) -> bool,
+) -> String {
+    let fit = |number: Option<u32>| {
+        let tail = match number {
+            Some(n) => format!("{n}.{vrid}"),
+            None => format!(".{vrid}"),
+        };
+        let room = 15usize.saturating_sub(tail.len());
+        let cut: String = prefix.chars().take(room).collect();
+        format!("{cut}{tail}")
+    };
+    let mut name = fit(None);
+    let mut number = 0u32;
+    // Bounded: 255 numbers cover every VRID of both families many times.
+    for _ in 0..512 {
+        if !taken(&name) {
+            break;
+        }
+        number = match (ipv6, number) {
+            (true, 0) => 6,
+            (true, 6) => 1,
+            (true, n) if n + 1 == 6 => 7,
+            (_, n) => n + 1,
+        };
+        name = fit(Some(number));
+    }
+    name
 }
 
 /// keepalived's rule (vrrp.c): unicast only with peers, or with
@@ -1080,5 +1145,26 @@ mod tests {
             .unwrap_err()
             .contains("global, site, link, host, nowhere"));
         assert!(parse_vip("host.example").is_err());
+    }
+}
+
+#[cfg(test)]
+mod vmac_name_tests {
+    use super::keepalived_vmac_name;
+
+    #[test]
+    fn unnamed_vmacs_are_named_as_keepalived_names_them() {
+        let none = |_: &str| false;
+        assert_eq!(keepalived_vmac_name("vrrp", 51, false, none), "vrrp.51");
+        let first = |n: &str| n == "vrrp.51";
+        assert_eq!(keepalived_vmac_name("vrrp", 51, true, first), "vrrp6.51");
+        assert_eq!(keepalived_vmac_name("vrrp", 51, false, first), "vrrp1.51");
+        let both = |n: &str| n == "vrrp.51" || n == "vrrp6.51";
+        assert_eq!(keepalived_vmac_name("vrrp", 51, true, both), "vrrp1.51");
+        // Cut to 15 bytes, the prefix giving way.
+        assert_eq!(
+            keepalived_vmac_name("averyveryverylongprefix", 255, false, none),
+            "averyveryve.255"
+        );
     }
 }

@@ -268,6 +268,11 @@ pub const TOP_LEVEL_KEYS: &[Keyword] = &[
         meaning: r#"`30s`: after vipd starts (not after a reload), a backup takes over no sooner than this plus its Master_Down_Interval (keepalived's `vrrp_startup_delay`: time for the network at boot)"#,
     },
     Keyword {
+        key: r#"`vmac_prefix`"#,
+        default: r#"`vrrp`"#,
+        meaning: r#"an unnamed VMAC's name: PREFIX.VRID, else (taken by another instance, e.g. the other family's) PREFIX6.VRID, PREFIX1.VRID... as keepalived names them"#,
+    },
+    Keyword {
         key: r#"`nftables`"#,
         default: r#"`{ table: vipd, priority: -1 }`"#,
         meaning: r#"the nftables table (one per family) and chain priority `accept: false` instances drop traffic with; fixed until restart"#,

@@ -631,6 +631,17 @@ impl Mapper {
             },
             // global_parser.c vrrp_startup_delay_handler: decimal
             // seconds, 0.001 and up; a bad value is ignored.
+            // global_parser.c vrrp_vmac_prefix_handler: the first is kept.
+            "vmac_prefix" => {
+                let Some(word) = self.value(node) else { return };
+                if self.value.contains_key("vmac_prefix") {
+                    return self.adjust_node(
+                        node,
+                        format!("vmac prefix has already been specified: {word} ignored, as keepalived ignores it"),
+                    );
+                }
+                self.top("vmac_prefix", text(word), &node.at);
+            }
             "vrrp_startup_delay" => {
                 let Some(word) = self.value(node) else { return };
                 match numbers::seconds(word, MICROS / 1000, u64::from(u32::MAX)) {

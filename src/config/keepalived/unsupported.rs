@@ -35,7 +35,7 @@ const UNKNOWN_VRIDS: Why = "vipd always logs adverts for VRIDs it does not run (
 const STRICT: Why = "vipd does not enforce strict mode: set accept: false and leave out authentication for the same adverts (an auth_hmac block is made to enforce, as keepalived 2.4 does)";
 const ROUTER_ID: Why = "keepalived names the host by it in e-mail and SNMP; vipd sends no e-mail, and its SNMP routerId is the host name (keepalived's default)";
 const VMAC_NAMES: Why =
-    "vipd names a VMAC vrrp.VRID, or as use_vmac says, with the RFC's MAC 00:00:5e:00:01:VRID";
+    "vipd makes no VMAC for addresses on other interfaces (use_vmac_addr), so it names none";
 const IPVLAN: Why = "vipd makes VMACs (macvlan), not ipvlan interfaces";
 
 pub const ADDRESS_OPTION: Why =
@@ -196,7 +196,7 @@ const GLOBAL: &[(Why, &[&str])] = &[
             "shutdown_script_timeout",
         ],
     ),
-    (VMAC_NAMES, &["vmac_prefix", "vmac_addr_prefix"]),
+    (VMAC_NAMES, &["vmac_addr_prefix"]),
     (
         NO_EFFECT,
         &[
