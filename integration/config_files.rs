@@ -1030,3 +1030,49 @@ fn the_environment_sets_the_lease() {
         Ok(())
     });
 }
+
+/// strict_mode in YAML: what it forbids is reset with keepalived's words
+/// at the key's line, its defaults apply where nothing is written (no
+/// accept below 255, no GARP on a lower priority), and unicast is refused
+/// at the peers' line.
+#[test]
+fn strict_mode_in_yaml_resets_with_a_warning_and_refuses_unicast() {
+    Jail::expect_with(|jail| {
+        jail.create_file(
+            "strict.yaml",
+            "instances:\n  VI_1:\n    interface: eth0\n    virtual_router_id: 51\n    strict_mode: true\n    virtual_ipaddress: [192.0.2.203]\n    authentication: { auth_type: PASS, auth_pass: \"1111\" }\n    down_timer_adverts: 5\n  VI_2:\n    interface: eth0\n    virtual_router_id: 52\n    version: 3\n    strict_mode: true\n    accept: true\n    virtual_ipaddress: [192.0.2.204]\n",
+        )?;
+        let (_, settings) = load_and_validate(&[jail.directory().join("strict.yaml")]).unwrap();
+        let vi_1 = settings.instances[0].params(std::net::Ipv4Addr::UNSPECIFIED.into());
+        assert_eq!(vi_1.auth, Auth::None);
+        assert_eq!(vi_1.advert_rules.down_timer_adverts, 3);
+        assert!(!vi_1.accept_mode, "strict: no accept below 255");
+        assert_eq!(vi_1.announce.lower_prio_repeat, 0);
+        assert!(vi_1.advert_rules.lower_prio_no_advert);
+        let vi_2 = settings.instances[1].params(std::net::Ipv4Addr::UNSPECIFIED.into());
+        assert!(vi_2.accept_mode, "VRRPv3 may accept, when asked");
+        let warnings: Vec<String> = settings.warnings.iter().map(ToString::to_string).collect();
+        for (line, said) in [
+            (7, "Strict mode does not support authentication"),
+            (8, "down_timer_adverts is incompatible with strict mode"),
+        ] {
+            assert!(
+                warnings
+                    .iter()
+                    .any(|w| w.contains(&format!("strict.yaml:{line}:")) && w.contains(said)),
+                "{said}: {warnings:?}"
+            );
+        }
+
+        jail.create_file(
+            "unicast.yaml",
+            "instances:\n  VI_1:\n    interface: eth0\n    virtual_router_id: 51\n    strict_mode: true\n    virtual_ipaddress: [192.0.2.203]\n    unicast_peer: [192.0.2.202]\n",
+        )?;
+        let errors = errors_of(&[jail.directory().join("unicast.yaml")]).to_string();
+        assert!(
+            errors.contains("unicast.yaml:7") && errors.contains("not supported in strict mode"),
+            "{errors}"
+        );
+        Ok(())
+    });
+}

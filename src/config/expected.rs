@@ -25,7 +25,8 @@ fn expectation_of_key(key: &str) -> Option<&'static str> {
         | "higher_prio_send_advert"
         | "skip_check_adv_addr"
         | "owner_ignore_adverts"
-        | "notify_priority_changes" => "true or false",
+        | "notify_priority_changes"
+        | "strict_mode" => "true or false",
         "listen" => "ADDRESS:PORT, e.g. 127.0.0.1:9650",
         "min_ttl" | "max_ttl" => "0..255",
         "unicast_peer" => {

@@ -262,9 +262,10 @@ pub struct InstanceConfig {
     pub preempt: bool,
     #[serde(default)]
     pub preempt_delay: Interval,
-    /// RFC 5798 Accept_Mode; keepalived accepts unless vrrp_strict.
-    #[serde(default = "defaults::yes")]
-    pub accept: bool,
+    /// RFC 5798 Accept_Mode. Default: on, or with strict_mode off unless
+    /// the instance owns its addresses (priority 255), as keepalived.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub accept: Option<bool>,
     #[serde(default = "defaults::garp_master_delay")]
     pub garp_master_delay: Interval,
     #[serde(default = "defaults::garp_master_repeat")]
@@ -273,12 +274,13 @@ pub struct InstanceConfig {
     pub garp_master_refresh: Interval,
     #[serde(default = "defaults::garp_master_refresh_repeat")]
     pub garp_master_refresh_repeat: u32,
-    /// GARP/NA a master sends on hearing a lower priority (0: none) ...
-    #[serde(default = "defaults::garp_master_repeat")]
-    pub garp_lower_prio_repeat: u32,
-    /// ... and again after this (0: once).
-    #[serde(default = "defaults::garp_master_delay")]
-    pub garp_lower_prio_delay: Interval,
+    /// GARP/NA a master sends on hearing a lower priority (0: none).
+    /// Default 5, or 0 with strict_mode, as keepalived ...
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub garp_lower_prio_repeat: Option<u32>,
+    /// ... and again after this (0: once). Default 5 s, or 0 with strict_mode.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub garp_lower_prio_delay: Option<Interval>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub track_script: Vec<TrackRef>,
     /// Interfaces whose link state counts (default weight 0: down = FAULT).
@@ -360,6 +362,13 @@ pub struct InstanceConfig {
     /// With no unicast peers, stay in FAULT instead of using multicast.
     #[serde(default, skip_serializing_if = "is_false")]
     pub unicast_fault_no_peer: bool,
+    /// keepalived's strict_mode (global_defs vrrp_strict): the RFC's
+    /// protocol only. Multicast and at least one address, or refused;
+    /// authentication, preempt_delay, down_timer_adverts,
+    /// higher_prio_send_advert, garp_lower_prio_*, vmac_xmit_base and
+    /// VRRPv2 accept reset with a warning; no answer to a lower priority.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub strict_mode: bool,
     /// `false`: this instance is not fenced though `quorum` is set.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub quorum: Option<bool>,

@@ -5,8 +5,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use crate::proto::{
-    AdvertRules, AnnounceSchedule, Auth, AuthKey, Centiseconds, InstanceParams, Param, ParamsError,
-    Unicast, UnicastPeer, Version, VirtualAddress, Vrid,
+    default_accept, AdvertRules, AnnounceSchedule, Auth, AuthKey, Centiseconds, InstanceParams,
+    Param, ParamsError, Unicast, UnicastPeer, Version, VirtualAddress, Vrid,
 };
 
 use super::auth_hmac::KeyConfig;
@@ -551,6 +551,12 @@ fn key_of(param: Param) -> &'static str {
         Param::ExcludedAddresses => "virtual_ipaddress_excluded",
         Param::AuthHmac => "auth_hmac",
         Param::DownTimerAdverts => "down_timer_adverts",
+        Param::Accept => "accept",
+        Param::LowerPrioRepeat => "garp_lower_prio_repeat",
+        Param::LowerPrioDelay => "garp_lower_prio_delay",
+        Param::LowerPrioNoAdvert => "lower_prio_no_advert",
+        Param::HigherPrioSendAdvert => "higher_prio_send_advert",
+        Param::OwnerIgnoresAdverts => "owner_ignore_adverts",
     }
 }
 
@@ -740,6 +746,14 @@ fn instance_settings(
     } else if c.vmac_xmit_base {
         warnings.push(("vmac_xmit_base", "has no effect without use_vmac".into()));
     }
+    let xmit_base_written = c.vmac_xmit_base && !c.strict_mode;
+    if vmac.is_some() && c.vmac_xmit_base && c.strict_mode {
+        // vrrp.c: "xmit_base is incompatible with strict mode - resetting".
+        warnings.push((
+            "vmac_xmit_base",
+            format!("({name}) xmit_base is incompatible with strict mode - resetting: adverts leave from the VMAC"),
+        ));
+    }
     // keepalived: unicast with a VMAC sends adverts on the parent. vipd
     // does so for IPv6 too: sending from the VMAC needs a link-local
     // address on it, and with one the backup's VMAC sends MLD and ND with
@@ -749,7 +763,7 @@ fn instance_settings(
     // unsolicited NAs, which leave from the VMAC.
     let vmac = vmac.map(|name| VmacSettings {
         name,
-        xmit_base: c.vmac_xmit_base || unicast.is_some() || ipv6,
+        xmit_base: xmit_base_written || unicast.is_some() || ipv6,
     });
 
     let mut routing = Vec::new();
@@ -774,7 +788,9 @@ fn instance_settings(
         advert_interval,
         preempt: c.preempt,
         preempt_delay: c.preempt_delay.0,
-        accept_mode: c.accept,
+        accept_mode: c
+            .accept
+            .unwrap_or(default_accept(c.strict_mode, c.priority)),
         primary_address: primary,
         virtual_addresses: vips,
         no_virtual_ipaddress: c.no_virtual_ipaddress,
@@ -784,8 +800,20 @@ fn instance_settings(
             delay: c.garp_master_delay.0,
             refresh: c.garp_master_refresh.0,
             refresh_repeat: c.garp_master_refresh_repeat,
-            lower_prio_repeat: c.garp_lower_prio_repeat,
-            lower_prio_delay: c.garp_lower_prio_delay.0,
+            // vrrp.c vrrp_complete_instance: unset, strict mode's are 0.
+            lower_prio_repeat: c.garp_lower_prio_repeat.unwrap_or(if c.strict_mode {
+                0
+            } else {
+                AnnounceSchedule::default().lower_prio_repeat
+            }),
+            lower_prio_delay: c.garp_lower_prio_delay.map_or(
+                if c.strict_mode {
+                    std::time::Duration::ZERO
+                } else {
+                    AnnounceSchedule::default().lower_prio_delay
+                },
+                |d| d.0,
+            ),
         },
         unicast,
         excluded_addresses: excluded,
@@ -794,14 +822,24 @@ fn instance_settings(
         fence: None,
         advert_rules: AdvertRules {
             down_timer_adverts: c.down_timer_adverts,
-            lower_prio_no_advert: c.lower_prio_no_advert,
+            // Strict mode's defaults where none is written (a written
+            // `false` reads the same: a bool has no unset).
+            lower_prio_no_advert: c.lower_prio_no_advert || c.strict_mode,
             higher_prio_send_advert: c.higher_prio_send_advert,
             skip_check_adv_addr: c.skip_check_adv_addr,
-            owner_ignore_adverts: c.owner_ignore_adverts && c.priority == 255,
+            owner_ignore_adverts: (c.owner_ignore_adverts || c.strict_mode) && c.priority == 255,
         },
         // The daemon's start sets it (a reload does not delay).
         startup_delay: std::time::Duration::ZERO,
+        strict: c.strict_mode,
     };
+    let mut params = params;
+    // keepalived runs a strict instance otherwise than written, with an
+    // error in its log (vrrp.c vrrp_complete_instance): so does vipd,
+    // with a warning at the key.
+    for reset in params.apply_strict() {
+        warnings.push((key_of(reset.param()), format!("({name}) {reset}")));
+    }
     for problem in params.problems() {
         if !unread.contains(&problem.param()) {
             problems.push((

@@ -80,7 +80,7 @@ pub const INSTANCE_KEYWORDS: &[Keyword] = &[
     },
     Keyword {
         key: r#"`accept`"#,
-        default: r#"`true`"#,
+        default: r#"`true` (`strict_mode`: `false` unless priority 255)"#,
         meaning: r#"`false`: a master that does not own its addresses (priority below 255) drops traffic to and from them, with nftables (see "Accept mode")"#,
     },
     Keyword {
@@ -95,7 +95,7 @@ pub const INSTANCE_KEYWORDS: &[Keyword] = &[
     },
     Keyword {
         key: r#"`garp_lower_prio_repeat` / `garp_lower_prio_delay`"#,
-        default: r#"`5` / `5`"#,
+        default: r#"`5` / `5` (`strict_mode`: `0` / `0`)"#,
         meaning: r#"GARP/NA a master sends on hearing a lower-priority master, and again after the delay (`0`: none / no second burst)"#,
     },
     Keyword {
@@ -177,6 +177,11 @@ pub const INSTANCE_KEYWORDS: &[Keyword] = &[
         key: r#"`virtual_rules`"#,
         default: r#"none"#,
         meaning: r#"`["from 192.0.2.203 table 100 priority 1000"]`"#,
+    },
+    Keyword {
+        key: r#"`strict_mode`"#,
+        default: r#"`false` (a keepalived.conf: `vrrp_strict`'s)"#,
+        meaning: r#"`true`: the RFC's protocol only, as keepalived's strict mode: unicast or no address refused; authentication, `preempt_delay`, `down_timer_adverts`, `higher_prio_send_advert`, `garp_lower_prio_*`, `vmac_xmit_base` and VRRPv2 `accept` reset with a warning; no answer to a lower priority; an owner ignores adverts; adverts with authentication dropped (`strict_auth`)"#,
     },
     Keyword {
         key: r#"`quorum`"#,

@@ -477,6 +477,13 @@ impl Instance {
             return Err(DropReason::OwnAddress);
         }
         if self.params.version == Version::V2 {
+            // keepalived's strict instance has auth type 0 and drops an
+            // advert with any other (vrrp.c vrrp_check_packet, "received a
+            // 1 auth, expecting 0"); counted apart, as the likely cause is
+            // a host configured without strict mode.
+            if self.params.strict && advert.auth != Auth::None {
+                return Err(DropReason::StrictAuth);
+            }
             // RFC 3768 §7.1: auth type and data must match ours, and so
             // must the advert interval.
             let auth_ok = match (&self.params.auth, &advert.auth) {

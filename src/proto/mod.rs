@@ -18,6 +18,7 @@ pub mod params;
 pub mod source;
 pub mod state;
 pub mod stats;
+pub mod strict;
 pub mod sync;
 pub mod timers;
 pub mod tracker;
@@ -39,5 +40,6 @@ pub use params::{
 pub use source::{choose_source, is_link_local, LocalAddress, SourceError};
 pub use state::{FaultCause, Reason, State, Transition};
 pub use stats::{DropReason, Stats};
+pub use strict::{default_accept, StrictReset};
 pub use sync::{GroupTransition, SyncCommand, SyncGroup, SyncReport};
 pub use tracker::{check_weight, RiseFall, TrackerEffect, WeightOutOfRange};

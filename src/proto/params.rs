@@ -199,6 +199,10 @@ pub struct InstanceParams {
     /// takes over no sooner than this plus its Master_Down_Interval
     /// (vrrp_scheduler.c vrrp_init_instance_sands). Not after a reload.
     pub startup_delay: Duration,
+    /// keepalived's strict_mode / vrrp_strict: the RFC's protocol only
+    /// (see proto::strict). Multicast, at least one address, and every
+    /// setting [`InstanceParams::apply_strict`] resets left reset.
+    pub strict: bool,
 }
 
 /// The parameter a problem is about, so that the layer that read it from
@@ -217,6 +221,12 @@ pub enum Param {
     ExcludedAddresses,
     AuthHmac,
     DownTimerAdverts,
+    Accept,
+    LowerPrioRepeat,
+    LowerPrioDelay,
+    LowerPrioNoAdvert,
+    HigherPrioSendAdvert,
+    OwnerIgnoresAdverts,
 }
 
 /// One rule an instance's parameters break. Messages state the rule in
@@ -268,6 +278,16 @@ pub enum ParamsError {
     HmacWithAuth,
     #[error("expected {min}..{max}, got {0}", min = DOWN_TIMER_ADVERTS.start(), max = DOWN_TIMER_ADVERTS.end())]
     DownTimerAdverts(u8),
+    /// keepalived refuses it too (vrrp.c vrrp_complete_instance).
+    #[error(
+        "Unicast peers are not supported in strict mode: strict mode sends to the multicast group"
+    )]
+    StrictUnicast,
+    #[error("No VIP specified; at least one is required in strict mode")]
+    StrictNoAddresses,
+    /// A setting strict mode forbids, not reset (`apply_strict` resets it).
+    #[error("{0}")]
+    StrictUnreset(super::strict::StrictReset),
     /// A problem with an excluded (not advertised) address.
     #[error("{0}")]
     Excluded(Box<ParamsError>),
@@ -291,6 +311,9 @@ impl ParamsError {
             ParamsError::ZeroUnicastTtl => Param::UnicastTtl,
             ParamsError::Excluded(_) => Param::ExcludedAddresses,
             ParamsError::DownTimerAdverts(_) => Param::DownTimerAdverts,
+            ParamsError::StrictUnicast => Param::UnicastPeers,
+            ParamsError::StrictNoAddresses => Param::VirtualAddresses,
+            ParamsError::StrictUnreset(reset) => reset.param(),
             ParamsError::HmacActiveKey { .. }
             | ParamsError::HmacDuplicateKey(_)
             | ParamsError::HmacWithAuth => Param::AuthHmac,
@@ -353,6 +376,7 @@ impl InstanceParams {
             fence: None,
             advert_rules: AdvertRules::default(),
             startup_delay: Duration::ZERO,
+            strict: false,
         }
     }
 
@@ -363,6 +387,7 @@ impl InstanceParams {
             problems.push(ParamsError::ZeroPriority);
         }
         match self.virtual_addresses.len() {
+            0 if self.strict => problems.push(ParamsError::StrictNoAddresses),
             0 if !self.no_virtual_ipaddress => problems.push(ParamsError::NoVirtualAddresses),
             n if n > 255 => problems.push(ParamsError::TooManyVirtualAddresses(n)),
             _ => {}
@@ -437,6 +462,16 @@ impl InstanceParams {
             if unicast.ttl == Some(0) {
                 problems.push(ParamsError::ZeroUnicastTtl);
             }
+        }
+        if self.strict {
+            if self.unicast.is_some() {
+                problems.push(ParamsError::StrictUnicast);
+            }
+            problems.extend(
+                self.strict_violations()
+                    .into_iter()
+                    .map(ParamsError::StrictUnreset),
+            );
         }
         if let Some(hmac) = &self.auth_hmac {
             let ids = hmac.key_ids();

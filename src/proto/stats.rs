@@ -36,10 +36,11 @@ pub enum DropReason {
     HmacUnknownPeer,
     HmacUnexpected,
     OwnerIgnoresAdverts,
+    StrictAuth,
 }
 
 impl DropReason {
-    pub const ALL: [DropReason; 30] = [
+    pub const ALL: [DropReason; 31] = [
         DropReason::BadTtl,
         DropReason::Truncated,
         DropReason::BadVersion,
@@ -70,6 +71,7 @@ impl DropReason {
         DropReason::HmacUnknownPeer,
         DropReason::HmacUnexpected,
         DropReason::OwnerIgnoresAdverts,
+        DropReason::StrictAuth,
     ];
 
     /// Stable label for metrics and logs.
@@ -105,6 +107,7 @@ impl DropReason {
             DropReason::HmacUnknownPeer => "hmac_unknown_peer",
             DropReason::HmacUnexpected => "hmac_unexpected",
             DropReason::OwnerIgnoresAdverts => "owner_ignores_adverts",
+            DropReason::StrictAuth => "strict_auth",
         }
     }
 
@@ -147,6 +150,7 @@ impl DropReason {
             DropReason::HmacUnknownPeer => "signed unicast advert from an address that is not a unicast peer",
             DropReason::HmacUnexpected => "auth_hmac trailer, and this instance has no auth_hmac",
             DropReason::OwnerIgnoresAdverts => "we are the address owner and ignore adverts (owner_ignore_adverts)",
+            DropReason::StrictAuth => "carries authentication, which strict mode forbids (keepalived: received a 1 auth, expecting 0)",
         }
     }
 

@@ -203,9 +203,8 @@ pub(super) struct Facts {
     pub complete: bool,
     /// A track file's weight was given.
     pub weight_set: bool,
-    /// strict_mode was set (vipd leaves it out, but it forces auth_hmac
-    /// to enforce, which vipd keeps).
-    pub strict: bool,
+    /// The instance's own strict_mode, if it says.
+    pub strict: Option<bool>,
 }
 
 #[derive(Default)]
@@ -227,7 +226,7 @@ pub(super) struct Mapper {
     /// Each sync group and its line, in the order read.
     pub group_lines: Vec<(String, Position)>,
     /// global_defs' vrrp_strict.
-    strict_global: bool,
+    pub strict_global: bool,
 }
 
 /// Where a section's keys go: `instances.VI_1`.
@@ -530,6 +529,13 @@ impl Mapper {
             "vrrp_owner_ignore_adverts" => self
                 .flag(node)
                 .map(|v| ("owner_ignore_adverts", Value::Bool(v))),
+            // global_parser.c vrrp_strict_handler: bare in 2.2.7, a true
+            // or false word too in 2.4; every instance's strict_mode
+            // unless it says otherwise (vrrp.c vrrp_complete_instance).
+            "vrrp_strict" => self.flag(node).map(|on| {
+                self.strict_global = on;
+                ("strict_mode", Value::Bool(on))
+            }),
             _ => {
                 self.global_other(node);
                 return;
@@ -544,9 +550,6 @@ impl Mapper {
 
     fn global_other(&mut self, node: &Node) {
         let keyword = node.keyword();
-        if keyword == "vrrp_strict" {
-            self.strict_global = true;
-        }
         match keyword {
             // global_parser.c script_user_handler checks for the name.
             "script_user" => match node.args() {
@@ -691,6 +694,14 @@ impl Mapper {
             .flatten()
             .filter_map(|member| member.as_str().map(str::to_string))
             .collect();
+        let strict_names: Vec<String> = match self.value.get("instances") {
+            Some(Value::Object(instances)) => instances
+                .keys()
+                .filter(|name| self.strict_of(name))
+                .cloned()
+                .collect(),
+            _ => Vec::new(),
+        };
         let Some(Value::Object(instances)) = self.value.get_mut("instances") else {
             return;
         };
@@ -705,6 +716,7 @@ impl Mapper {
                 .instance_facts
                 .get(name)
                 .is_some_and(|f| f.family == Some(Family::V6));
+            let strict = strict_names.contains(name);
             for (key, value, at) in globals
                 .instance_defaults
                 .iter()
@@ -724,6 +736,19 @@ impl Mapper {
                 if *key == "owner_ignore_adverts" && !owner {
                     continue;
                 }
+                // vrrp.c vrrp_complete_instance: where the instance sets
+                // none, strict mode's own defaults, not the global ones.
+                let strict_default = matches!(
+                    *key,
+                    "garp_lower_prio_repeat"
+                        | "garp_lower_prio_delay"
+                        | "lower_prio_no_advert"
+                        | "higher_prio_send_advert"
+                        | "owner_ignore_adverts"
+                );
+                if strict && strict_default {
+                    continue;
+                }
                 if !instance.contains_key(*key) {
                     instance.insert(key.to_string(), value.clone());
                     self.positions
@@ -732,8 +757,6 @@ impl Mapper {
             }
             // vrrp.c vrrp_complete_instance (2.4.3): "strict mode
             // requires auth_hmac mode enforce".
-            let strict =
-                self.strict_global || self.instance_facts.get(name).is_some_and(|f| f.strict);
             if let (true, Some(Value::Object(hmac))) = (strict, instance.get_mut("auth_hmac")) {
                 let mode = hmac
                     .get("mode")
@@ -756,7 +779,14 @@ impl Mapper {
                 .and_then(Value::as_array)
                 .is_some_and(|list| !list.is_empty());
             let v2 = instance.get("version").and_then(Value::as_u64).unwrap_or(2) == 2;
-            if !has_addresses && !instance.contains_key("no_virtual_ipaddress") && v2 && !ipv6 {
+            // Strict mode requires one ("at least one is required"): the
+            // core refuses the instance, as keepalived does.
+            if !has_addresses
+                && !instance.contains_key("no_virtual_ipaddress")
+                && v2
+                && !ipv6
+                && !strict
+            {
                 instance.insert("no_virtual_ipaddress".into(), Value::Bool(true));
                 notes.push((
                     format!("instances.{name}"),
@@ -782,6 +812,15 @@ impl Mapper {
                 self.adjust(&at, keyword, why);
             }
         }
+    }
+
+    /// Whether keepalived runs the instance in strict mode: its own
+    /// strict_mode, else global_defs' vrrp_strict.
+    pub(super) fn strict_of(&self, name: &str) -> bool {
+        self.instance_facts
+            .get(name)
+            .and_then(|f| f.strict)
+            .unwrap_or(self.strict_global)
     }
 
     /// keepalived's lenient read (parser.c, `ignore_error`): a number
@@ -1096,6 +1135,13 @@ impl Mapper {
                     section.set(keyword, Value::Bool(on), &node.at);
                 }
             }
+            // vrrp_parser.c vrrp_strict_mode_handler: bare is on.
+            "strict_mode" => {
+                if let Some(on) = self.flag(node) {
+                    section.facts.strict = Some(on);
+                    section.set(keyword, Value::Bool(on), &node.at);
+                }
+            }
             "down_timer_adverts" => {
                 if let Some(v) = self.down_timer_adverts(node) {
                     section.set(keyword, v, &node.at);
@@ -1138,15 +1184,10 @@ impl Mapper {
                 _ => self.notify(section, node),
             },
             "use_vmac" => self.use_vmac(section, node),
-            _ => {
-                if keyword == "strict_mode" {
-                    section.facts.strict = true;
-                }
-                match unsupported::instance(keyword) {
-                    Some(why) => self.drop(node, why),
-                    None => self.unknown(node, "in vrrp_instance"),
-                }
-            }
+            _ => match unsupported::instance(keyword) {
+                Some(why) => self.drop(node, why),
+                None => self.unknown(node, "in vrrp_instance"),
+            },
         }
     }
 

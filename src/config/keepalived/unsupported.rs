@@ -31,7 +31,6 @@ const LINKBEAT: Why =
 const NO_EFFECT: Why = "has no effect in vipd";
 const UNKNOWN_VRIDS: Why = "vipd always logs adverts for VRIDs it does not run (unknown_vrid), at most one line per 10 s per interface";
 const TRACK_PROCESS: Why = "process tracking is not part of vipd: use a check (exec: pidof NAME)";
-const STRICT: Why = "vipd does not enforce strict mode: set accept: false and leave out authentication for the same adverts (an auth_hmac block is made to enforce, as keepalived 2.4 does)";
 const ROUTER_ID: Why = "keepalived names the host by it in e-mail and SNMP; vipd sends neither";
 const VMAC_NAMES: Why =
     "vipd names a VMAC vrrp.VRID, or as use_vmac says, with the RFC's MAC 00:00:5e:00:01:VRID";
@@ -173,7 +172,6 @@ const GLOBAL: &[(Why, &[&str])] = &[
             "vrrp_vmac_garp_intvl",
         ],
     ),
-    (STRICT, &["vrrp_strict"]),
     (
         BUFFERS,
         &[
@@ -237,7 +235,6 @@ pub fn instance(keyword: &str) -> Option<Why> {
         "track_bfd" => BFD,
         "dont_track_primary" => PRIMARY,
         "mcast_dst_ip" => MCAST_GROUP,
-        "strict_mode" => STRICT,
         "smtp_alert" => EMAIL,
         "lvs_sync_daemon_interface" => LVS,
         "garp_extra_if" | "vmac_garp_intvl" => GARP_EXTRA,

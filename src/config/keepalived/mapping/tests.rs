@@ -149,6 +149,7 @@ fn every_keepalived_global_keyword_is_mapped_or_warned() {
         "notify_fifo /run/f",
         "vrrp_notify_fifo /run/f",
         "enable_script_security",
+        "vrrp_strict",
     ];
     for line in mapped {
         let mapped = map(&nodes(&format!("global_defs {{\n{line}\n}}\n"))).unwrap();
@@ -356,4 +357,35 @@ fn advert_and_notification_keywords_map_with_keepalived_s_words() {
     assert!(mapped.dropped.is_empty(), "{:?}", mapped.dropped);
     assert_eq!(mapped.adjusted.len(), 1, "{:?}", mapped.adjusted);
     assert!(mapped.adjusted[0].why.contains("\"maybe\""));
+}
+
+/// vrrp_strict is every instance's strict_mode unless it says otherwise;
+/// where a strict instance sets none, strict mode's defaults win over
+/// the global ones; a MASTER that is no owner is made BACKUP; a strict
+/// instance without an address is left for the core to refuse.
+#[test]
+fn strict_mode_maps_per_instance_with_keepalived_s_defaults() {
+    let mapped = map(&nodes(
+        "global_defs {\n vrrp_strict\n vrrp_garp_master_repeat 3\n vrrp_higher_prio_send_advert\n}\n\
+         vrrp_instance VI_1 {\n state MASTER\n priority 100\n virtual_ipaddress {\n  192.0.2.9\n }\n}\n\
+         vrrp_instance VI_2 {\n strict_mode off\n virtual_ipaddress {\n  192.0.2.10\n }\n}\n\
+         vrrp_instance VI_3 {\n interface eth0\n}\n",
+    ))
+    .unwrap();
+    let vi_1 = &mapped.value["instances"]["VI_1"];
+    assert_eq!(vi_1["strict_mode"], json!(true));
+    assert_eq!(vi_1["state"], json!("BACKUP"));
+    assert!(vi_1.get("garp_lower_prio_repeat").is_none());
+    assert!(vi_1.get("higher_prio_send_advert").is_none());
+    assert_eq!(vi_1["garp_master_repeat"], json!(3));
+    let vi_2 = &mapped.value["instances"]["VI_2"];
+    assert_eq!(vi_2["strict_mode"], json!(false));
+    assert_eq!(vi_2["garp_lower_prio_repeat"], json!(3));
+    assert_eq!(vi_2["higher_prio_send_advert"], json!(true));
+    assert!(mapped.value["instances"]["VI_3"]
+        .get("no_virtual_ipaddress")
+        .is_none());
+    assert!(mapped.adjusted.iter().any(|a| a
+        .why
+        .contains("State MASTER must match being address owner")));
 }
