@@ -14,6 +14,11 @@
 //! - an instance with no address (VRRPv2, keepalived's "at least one is
 //!   sensible") interoperates: each side counts the other's empty adverts.
 //!
+//! - strict mode (`vrrp_strict`): adverts without the authentication the
+//!   file asks for, no accept, no answer to a lower priority, and an
+//!   advert with authentication dropped (counted as strict_auth by vipd,
+//!   logged by keepalived).
+//!
 //! The other router is host 2, forging adverts with raw sockets
 //! (support/raw.rs), or a daemon.
 
@@ -893,3 +898,132 @@ fn vipd_runs_the_fifo_reader_script_and_starts_it_again() {
     );
     stop(&mut lab, &daemon, Signal::SIGTERM).expect("stops");
 }
+
+const STRICT_VRID: u8 = 81;
+const STRICT_VIP: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 181);
+
+/// keepalived's strict mode on host 1: global vrrp_strict, an instance
+/// that asks for PASS authentication (which strict mode ignores), VRRPv2.
+fn strict_conf(lab: &Lab) -> PathBuf {
+    let text = format!(
+        "global_defs {{\n    router_id h1\n    vrrp_strict\n    nftables\n}}\n\
+         vrrp_instance VI_{STRICT_VRID} {{\n    state BACKUP\n    interface eth0\n    virtual_router_id {STRICT_VRID}\n    priority 200\n    advert_int 1\n    garp_master_delay 0\n    mcast_src_ip {}\n    authentication {{\n        auth_type PASS\n        auth_pass 1111\n    }}\n    virtual_ipaddress {{\n        {STRICT_VIP}\n    }}\n}}\n",
+        lab.host(1).ipv4
+    );
+    let path = lab.dir.join("strict.conf");
+    fs::write(&path, text).unwrap();
+    path
+}
+
+/// The VRRPv2 advert host 2 forges for the strict instance, with PASS
+/// authentication or none.
+fn forged_v2(lab: &Lab, priority: u8, password: Option<&str>) -> Vec<u8> {
+    use vipd::proto::{AddressList, Advert, Auth, AuthKey, Centiseconds, Endpoints, Version, Vrid};
+    let source = raw::v4(lab.host(2).ipv4);
+    let advert = Advert {
+        version: Version::V2,
+        vrid: Vrid::new(STRICT_VRID).unwrap(),
+        priority,
+        interval: Centiseconds::new(100),
+        auth: password.map_or(Auth::None, |p| Auth::Pass(AuthKey::from_password(p))),
+        addresses: AddressList::V4(vec![STRICT_VIP]),
+    };
+    let mut payload = Vec::new();
+    advert
+        .encode_into(&Endpoints::new(source.into(), GROUP.into()), &mut payload)
+        .unwrap();
+    raw::ip_packet(source, 255, &payload)
+}
+
+/// Whether host `from` gets an answer to a ping of `address` (three
+/// tries: a first ping can go before the neighbour entry settles).
+fn ping_answered(lab: &Lab, from: usize, address: IpAddr) -> bool {
+    (0..3).any(|_| {
+        lab.exec(from, "ping", &["-c", "1", "-W", "1", &address.to_string()])
+            .is_ok_and(|out| out.status.success())
+    })
+}
+
+/// Strict mode, by traffic: the master's adverts carry no authentication
+/// though the file asks for PASS; traffic to its address is dropped (no
+/// accept, VRRPv2); a lower priority gets neither an advert nor a GARP
+/// back; a higher priority with authentication is dropped (the master
+/// stays), the same without is obeyed.
+fn strict_mode_runs_the_rfc_protocol(test: &str, kind: Kind) {
+    let Some(mut lab) = lab_for(test, kind, 2) else {
+        return;
+    };
+    let vip = IpAddr::V4(STRICT_VIP);
+    let conf = strict_conf(&lab);
+    let daemon = start(&mut lab, 1, kind, &conf, "1");
+    expect_only(&lab, vip, 1, "strict master", &[&daemon]);
+    let log = || daemon.log_text();
+
+    let advert = raw::capture(&lab, 2, lab.host(1).ipv4, DEADLINE)
+        .unwrap_or_else(|| panic!("no advert from host 1:\n{}", log()));
+    assert_eq!(advert[0] >> 4, 2, "VRRPv2");
+    assert_eq!(advert[4], 0, "authentication type none:\n{}", log());
+
+    assert!(
+        !ping_answered(&lab, 2, vip),
+        "strict mode: no accept, the address drops traffic:\n{}",
+        log()
+    );
+
+    let heard = answers(
+        &lab,
+        STRICT_VRID,
+        STRICT_VIP,
+        forged_v2(&lab, 100, None),
+        Duration::from_millis(700),
+    );
+    assert_eq!(
+        heard.adverts,
+        Vec::<u8>::new(),
+        "no answer to a lower priority:\n{}",
+        log()
+    );
+    assert_eq!(heard.garps, 0, "no GARP on a lower priority:\n{}", log());
+
+    let with_pass = forged_v2(&lab, 250, Some("1111"));
+    raw::in_host(&lab, 2, move || {
+        let sender = raw::sender();
+        for _ in 0..3 {
+            raw::send(&sender, &with_pass);
+        }
+    });
+    stays_on(
+        &lab,
+        vip,
+        1,
+        Duration::from_millis(1500),
+        "a higher priority with authentication is dropped",
+    );
+    match kind {
+        Kind::Vipd => {
+            let status = vipd_status(&lab, 1, true);
+            let status: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
+            assert_eq!(
+                status["instances"][0]["drops"]["strict_auth"],
+                serde_json::json!(3),
+                "{status}"
+            );
+        }
+        Kind::Keepalived => {
+            let said = format!("(VI_{STRICT_VRID}) received a 1 auth, expecting 0!");
+            assert!(log().contains(&said), "{}", log());
+        }
+    }
+
+    let plain = forged_v2(&lab, 250, None);
+    raw::in_host(&lab, 2, move || raw::send(&raw::sender(), &plain));
+    wait_for(DEADLINE, || !lab.has_address(1, vip))
+        .unwrap_or_else(|| panic!("{vip} still on host 1:\n{}", log()));
+    stop(&mut lab, &daemon, Signal::SIGTERM).expect("stops");
+}
+
+both_daemons!(
+    strict_mode_runs_the_rfc_protocol:
+    vipd_in_strict_mode_runs_the_rfc_protocol,
+    keepalived_in_strict_mode_runs_the_rfc_protocol
+);
