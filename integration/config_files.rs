@@ -1076,3 +1076,44 @@ fn strict_mode_in_yaml_resets_with_a_warning_and_refuses_unicast() {
         Ok(())
     });
 }
+
+/// mcast_dst_ip in YAML: a group of the instance's family is used for
+/// sending and hearing; a unicast address is refused at its line; with
+/// unicast peers it is ignored with keepalived's warning.
+#[test]
+fn mcast_dst_ip_in_yaml_names_the_group() {
+    Jail::expect_with(|jail| {
+        jail.create_file(
+            "group.yaml",
+            "instances:\n  VI_1:\n    interface: eth0\n    virtual_router_id: 51\n    mcast_dst_ip: 224.0.0.100\n    virtual_ipaddress: [192.0.2.203]\n",
+        )?;
+        let (_, settings) = load_and_validate(&[jail.directory().join("group.yaml")]).unwrap();
+        let group: std::net::IpAddr = "224.0.0.100".parse().unwrap();
+        assert_eq!(settings.instances[0].multicast_group(), Some(group));
+        assert_eq!(
+            settings.instances[0]
+                .params("192.0.2.201".parse().unwrap())
+                .advert_destinations(),
+            vec![group]
+        );
+        jail.create_file(
+            "bad.yaml",
+            "instances:\n  VI_1:\n    interface: eth0\n    virtual_router_id: 51\n    mcast_dst_ip: 192.0.2.100\n    virtual_ipaddress: [192.0.2.203]\n",
+        )?;
+        let errors = errors_of(&[jail.directory().join("bad.yaml")]).to_string();
+        assert!(
+            errors.contains("bad.yaml:5") && errors.contains("not a multicast address"),
+            "{errors}"
+        );
+        jail.create_file(
+            "unicast.yaml",
+            "instances:\n  VI_1:\n    interface: eth0\n    virtual_router_id: 51\n    mcast_dst_ip: 224.0.0.100\n    unicast_peer: [192.0.2.202]\n    virtual_ipaddress: [192.0.2.203]\n",
+        )?;
+        let (_, settings) = load_and_validate(&[jail.directory().join("unicast.yaml")]).unwrap();
+        assert_eq!(settings.instances[0].multicast_group(), None);
+        assert!(settings.warnings.iter().any(|w| w
+            .to_string()
+            .contains("multicast destination specified with unicast")));
+        Ok(())
+    });
+}

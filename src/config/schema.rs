@@ -362,6 +362,12 @@ pub struct InstanceConfig {
     /// With no unicast peers, stay in FAULT instead of using multicast.
     #[serde(default, skip_serializing_if = "is_false")]
     pub unicast_fault_no_peer: bool,
+    /// The multicast group adverts go to and are heard from (keepalived's
+    /// mcast_dst_ip; a .conf's vrrp_mcast_group4/6 is every instance's
+    /// default). Default: the RFC's, 224.0.0.18 or ff02::12. Ignored,
+    /// with a warning, with unicast_peer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mcast_dst_ip: Option<IpAddr>,
     /// keepalived's strict_mode (global_defs vrrp_strict): the RFC's
     /// protocol only. Multicast and at least one address, or refused;
     /// authentication, preempt_delay, down_timer_adverts,

@@ -172,6 +172,14 @@ impl InstanceSettings {
         self.template.drops_traffic()
     }
 
+    /// The multicast group it hears adverts on; None with unicast peers.
+    pub fn multicast_group(&self) -> Option<IpAddr> {
+        self.template
+            .unicast
+            .is_none()
+            .then(|| self.template.group())
+    }
+
     pub fn vrid(&self) -> Vrid {
         self.template.vrid
     }
@@ -557,6 +565,7 @@ fn key_of(param: Param) -> &'static str {
         Param::LowerPrioNoAdvert => "lower_prio_no_advert",
         Param::HigherPrioSendAdvert => "higher_prio_send_advert",
         Param::OwnerIgnoresAdverts => "owner_ignore_adverts",
+        Param::MulticastGroup => "mcast_dst_ip",
     }
 }
 
@@ -721,6 +730,18 @@ fn instance_settings(
         ));
     }
 
+    // vrrp.c vrrp_complete_instance: "multicast destination specified
+    // with unicast - ignoring".
+    let multicast_group = match (c.mcast_dst_ip, &unicast) {
+        (Some(group), Some(_)) => {
+            warnings.push((
+                "mcast_dst_ip",
+                format!("({name}) multicast destination specified with unicast - ignoring {group}: adverts go to the peers"),
+            ));
+            None
+        }
+        (group, _) => group,
+    };
     let vmac = match &c.use_vmac {
         UseVmac::Off => None,
         UseVmac::Default => Some(format!("vrrp.{}", c.virtual_router_id)),
@@ -832,6 +853,7 @@ fn instance_settings(
         // The daemon's start sets it (a reload does not delay).
         startup_delay: std::time::Duration::ZERO,
         strict: c.strict_mode,
+        multicast_group,
     };
     let mut params = params;
     // keepalived runs a strict instance otherwise than written, with an

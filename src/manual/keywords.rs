@@ -139,6 +139,11 @@ pub const INSTANCE_KEYWORDS: &[Keyword] = &[
         meaning: r#"a backup checks the addresses only of a master it has not heard before / an owner (priority 255) drops every advert (keepalived 2.4)"#,
     },
     Keyword {
+        key: r#"`mcast_dst_ip`"#,
+        default: r#"`224.0.0.18` / `ff02::12` (a keepalived.conf: `vrrp_mcast_group4`/`6`'s)"#,
+        meaning: r#"`224.0.0.100`: the group adverts go to and are heard on; adverts to another group do not count (`other_multicast_group`); ignored, with a warning, with `unicast_peer`"#,
+    },
+    Keyword {
         key: r#"`unicast_peer`"#,
         default: r#"none (multicast)"#,
         meaning: r#"`[192.0.2.202, "198.51.100.2 min_ttl 254 max_ttl 254", { address: 192.0.2.204 }]`"#,

@@ -203,6 +203,10 @@ pub struct InstanceParams {
     /// (see proto::strict). Multicast, at least one address, and every
     /// setting [`InstanceParams::apply_strict`] resets left reset.
     pub strict: bool,
+    /// The multicast group adverts go to and are counted from
+    /// (keepalived's mcast_dst_ip, vrrp_mcast_group4/6); None: the RFC's,
+    /// 224.0.0.18 or ff02::12. Unused with unicast peers.
+    pub multicast_group: Option<IpAddr>,
 }
 
 /// The parameter a problem is about, so that the layer that read it from
@@ -227,6 +231,7 @@ pub enum Param {
     LowerPrioNoAdvert,
     HigherPrioSendAdvert,
     OwnerIgnoresAdverts,
+    MulticastGroup,
 }
 
 /// One rule an instance's parameters break. Messages state the rule in
@@ -283,6 +288,8 @@ pub enum ParamsError {
         "Unicast peers are not supported in strict mode: strict mode sends to the multicast group"
     )]
     StrictUnicast,
+    #[error("{0} is not a multicast address of the instance's family")]
+    MulticastGroup(IpAddr),
     #[error("No VIP specified; at least one is required in strict mode")]
     StrictNoAddresses,
     /// A setting strict mode forbids, not reset (`apply_strict` resets it).
@@ -313,6 +320,7 @@ impl ParamsError {
             ParamsError::DownTimerAdverts(_) => Param::DownTimerAdverts,
             ParamsError::StrictUnicast => Param::UnicastPeers,
             ParamsError::StrictNoAddresses => Param::VirtualAddresses,
+            ParamsError::MulticastGroup(_) => Param::MulticastGroup,
             ParamsError::StrictUnreset(reset) => reset.param(),
             ParamsError::HmacActiveKey { .. }
             | ParamsError::HmacDuplicateKey(_)
@@ -377,6 +385,7 @@ impl InstanceParams {
             advert_rules: AdvertRules::default(),
             startup_delay: Duration::ZERO,
             strict: false,
+            multicast_group: None,
         }
     }
 
@@ -463,6 +472,11 @@ impl InstanceParams {
                 problems.push(ParamsError::ZeroUnicastTtl);
             }
         }
+        if let Some(group) = self.multicast_group {
+            if !group.is_multicast() || group.is_ipv6() != ipv6 {
+                problems.push(ParamsError::MulticastGroup(group));
+            }
+        }
         if self.strict {
             if self.unicast.is_some() {
                 problems.push(ParamsError::StrictUnicast);
@@ -530,8 +544,14 @@ impl InstanceParams {
                 .map(|p| p.address)
                 .filter(|address| *address != self.primary_address)
                 .collect(),
-            None => vec![multicast_group(self.primary_address.is_ipv6())],
+            None => vec![self.group()],
         }
+    }
+
+    /// The multicast group this instance sends to and hears from.
+    pub fn group(&self) -> IpAddr {
+        self.multicast_group
+            .unwrap_or_else(|| multicast_group(self.primary_address.is_ipv6()))
     }
 
     /// The TTL / hop limit adverts are sent with; None: the kernel's

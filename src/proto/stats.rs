@@ -37,10 +37,11 @@ pub enum DropReason {
     HmacUnexpected,
     OwnerIgnoresAdverts,
     StrictAuth,
+    OtherMulticastGroup,
 }
 
 impl DropReason {
-    pub const ALL: [DropReason; 31] = [
+    pub const ALL: [DropReason; 32] = [
         DropReason::BadTtl,
         DropReason::Truncated,
         DropReason::BadVersion,
@@ -72,6 +73,7 @@ impl DropReason {
         DropReason::HmacUnexpected,
         DropReason::OwnerIgnoresAdverts,
         DropReason::StrictAuth,
+        DropReason::OtherMulticastGroup,
     ];
 
     /// Stable label for metrics and logs.
@@ -108,6 +110,7 @@ impl DropReason {
             DropReason::HmacUnexpected => "hmac_unexpected",
             DropReason::OwnerIgnoresAdverts => "owner_ignores_adverts",
             DropReason::StrictAuth => "strict_auth",
+            DropReason::OtherMulticastGroup => "other_multicast_group",
         }
     }
 
@@ -151,6 +154,7 @@ impl DropReason {
             DropReason::HmacUnexpected => "auth_hmac trailer, and this instance has no auth_hmac",
             DropReason::OwnerIgnoresAdverts => "we are the address owner and ignore adverts (owner_ignore_adverts)",
             DropReason::StrictAuth => "carries authentication, which strict mode forbids (keepalived: received a 1 auth, expecting 0)",
+            DropReason::OtherMulticastGroup => "sent to another multicast group than this instance's (mcast_dst_ip)",
         }
     }
 

@@ -843,15 +843,21 @@ impl Running {
     /// as is an address actor no instance uses. (Health may still reach a
     /// retired instance for a moment; it ignores what it is told.)
     fn wire_reach(&mut self) {
-        let mut routes: BTreeMap<(String, bool), HashMap<u8, Recipient<Inbound>>> = BTreeMap::new();
+        type Reach = (HashMap<u8, Recipient<Inbound>>, Vec<IpAddr>);
+        let mut routes: BTreeMap<(String, bool), Reach> = BTreeMap::new();
         for RunningInstance {
             settings: s, actor, ..
         } in self.instances.values()
         {
-            routes
+            let (vrids, groups) = routes
                 .entry((s.advert_interface().to_string(), s.is_ipv6()))
-                .or_default()
-                .insert(s.vrid().get(), actor.clone().recipient());
+                .or_default();
+            vrids.insert(s.vrid().get(), actor.clone().recipient());
+            if let Some(group) = s.multicast_group() {
+                if !groups.contains(&group) {
+                    groups.push(group);
+                }
+            }
         }
         self.interface_actors.retain(|key, linked| {
             let used = routes.contains_key(key);
@@ -861,10 +867,11 @@ impl Running {
             }
             used
         });
-        for ((interface, ipv6), routes) in routes {
+        for ((interface, ipv6), (routes, mut groups)) in routes {
+            groups.sort();
             let key = (interface.clone(), ipv6);
             match self.interface_actors.get(&key) {
-                Some(linked) => linked.actor.do_send(SetRoutes(routes)),
+                Some(linked) => linked.actor.do_send(SetRoutes(routes, groups)),
                 None => {
                     let link = self
                         .interfaces
@@ -873,7 +880,7 @@ impl Running {
                         .map(|l| l.info.clone());
                     let started_with = link.clone();
                     let actor = Supervisor::start(move |_| {
-                        InterfaceActor::new(interface, started_with, ipv6, routes)
+                        InterfaceActor::new(interface, started_with, ipv6, routes, groups)
                     });
                     self.interface_actors.insert(key, Linked { actor, link });
                 }

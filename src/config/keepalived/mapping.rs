@@ -159,6 +159,8 @@ struct Globals {
     /// vrrp_garp_lower_prio_* say otherwise (vrrp.c init_global_data
     /// defaults, keepalived 2.2.7 line 4506).
     derived_defaults: Vec<(&'static str, Value, Position)>,
+    /// vrrp_mcast_group4 / vrrp_mcast_group6: (family, group, where).
+    groups: Vec<(Family, Value, Position)>,
 }
 
 /// The address family of an instance: keepalived takes it from the first
@@ -529,6 +531,42 @@ impl Mapper {
             "vrrp_owner_ignore_adverts" => self
                 .flag(node)
                 .map(|v| ("owner_ignore_adverts", Value::Bool(v))),
+            // global_parser.c vrrp_mcast_group4/6_handler: the group of
+            // every instance of that family without its own mcast_dst_ip.
+            "vrrp_mcast_group4" | "vrrp_mcast_group6" => {
+                let Some(word) = self.value(node) else { return };
+                let ipv6 = keyword.ends_with('6');
+                let (family, label) = if ipv6 {
+                    ("IPv6", Family::V6)
+                } else {
+                    ("IPv4", Family::V4)
+                };
+                let why = match word.parse::<IpAddr>() {
+                    Err(_) => Some(format!("Can't parse {keyword} [{word}]. Skipping")),
+                    Ok(group) if group.is_ipv6() != ipv6 => {
+                        Some(format!("{keyword} [{word}] is not {family}. Skipping"))
+                    }
+                    Ok(group) if !group.is_multicast() => {
+                        Some(format!("{keyword} [{word}] is not multicast. Skipping"))
+                    }
+                    Ok(group) => {
+                        if let IpAddr::V6(v6) = group {
+                            if v6.octets()[1] & 0x0f != 0x02 {
+                                self.adjust_node(
+                                    node,
+                                    format!("{keyword} [{word}] should be link-local multicast: used all the same, as keepalived uses it"),
+                                );
+                            }
+                        }
+                        globals.groups.push((label, text(word), node.at.clone()));
+                        None
+                    }
+                };
+                if let Some(why) = why {
+                    self.adjust_node(node, format!("{why}: ignored, as keepalived ignores it"));
+                }
+                None
+            }
             // global_parser.c vrrp_strict_handler: bare in 2.2.7, a true
             // or false word too in 2.4; every instance's strict_mode
             // unless it says otherwise (vrrp.c vrrp_complete_instance).
@@ -717,6 +755,20 @@ impl Mapper {
                 .get(name)
                 .is_some_and(|f| f.family == Some(Family::V6));
             let strict = strict_names.contains(name);
+            // vrrp.c vrrp_complete_instance: a multicast instance's group
+            // is the global one of its family unless it names its own
+            // (a unicast one's is left for the configuration's check).
+            let family = if ipv6 { Family::V6 } else { Family::V4 };
+            let group = globals.groups.iter().rev().find(|(f, ..)| *f == family);
+            if let (Some((_, group, at)), false, false) = (
+                group,
+                instance.contains_key("mcast_dst_ip"),
+                instance.contains_key("unicast_peer"),
+            ) {
+                instance.insert("mcast_dst_ip".into(), group.clone());
+                self.positions
+                    .insert(format!("instances.{name}.mcast_dst_ip"), at.clone());
+            }
             for (key, value, at) in globals
                 .instance_defaults
                 .iter()
@@ -1081,6 +1133,33 @@ impl Mapper {
                 if let Some(v) = self.lower_prio_repeat(node) {
                     section.set(keyword, v, &node.at);
                 }
+            }
+            // vrrp_parser.c vrrp_mcast_dstip_handler: an address of the
+            // instance's family (it decides the family if none has), IPv4
+            // multicast or IPv6 link-local multicast; else skipped.
+            "mcast_dst_ip" => {
+                let Some(word) = self.value(node) else { return };
+                let Ok(group) = word.parse::<IpAddr>() else {
+                    return self.adjust_node(
+                        node,
+                        format!("({}) malformed mcast dest address {word}. Skipping...: ignored, as keepalived ignores it", section.name),
+                    );
+                };
+                if self.family_conflict(section, node, group) {
+                    return;
+                }
+                let usable = match group {
+                    IpAddr::V4(v4) => v4.is_multicast(),
+                    IpAddr::V6(v6) => v6.octets()[0] == 0xff && v6.octets()[1] & 0x0f == 0x02,
+                };
+                if !usable {
+                    let link = if group.is_ipv6() { " link-local" } else { "" };
+                    return self.adjust_node(
+                        node,
+                        format!("({}) mcast_dst_ip {word} not{link} multicast. Skipping...: ignored, as keepalived ignores it", section.name),
+                    );
+                }
+                section.set(keyword, text(word), &node.at);
             }
             "mcast_src_ip" | "unicast_src_ip" => {
                 let Some(word) = self.value(node) else { return };

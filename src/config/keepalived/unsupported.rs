@@ -19,8 +19,6 @@ const NFTABLES_EXTRA: Why =
     "vipd's drop rules match addresses only, with no counters and no per-interface link-local sets";
 /// Words after a keyword whose first word is all vipd reads.
 pub const NO_EFFECT_HERE: Why = "has no effect in vipd";
-const MCAST_GROUP: Why =
-    "vipd sends to the RFC's groups (224.0.0.18, ff02::12), which every VRRP host listens to";
 const GARP_EXTRA: Why = "vipd sends GARP/NA when it becomes master, every garp_master_refresh, and on hearing a lower priority (garp_lower_prio_*), back to back; not on extra interfaces or spaced out";
 const BUFFERS: Why = "kernel buffer sizes: vipd sizes its own sockets";
 const RELOAD: Why = "keepalived's configuration-reading machinery: vipd reads its files on start";
@@ -161,7 +159,6 @@ const GLOBAL: &[(Why, &[&str])] = &[
     ),
     (FIREWALL, &["vrrp_iptables", "vrrp_ipsets"]),
     (NFTABLES_EXTRA, &["nftables_ifindex", "nftables_counters"]),
-    (MCAST_GROUP, &["vrrp_mcast_group4", "vrrp_mcast_group6"]),
     (
         GARP_EXTRA,
         &[
@@ -234,7 +231,6 @@ pub fn instance(keyword: &str) -> Option<Why> {
         "track_process" => TRACK_PROCESS,
         "track_bfd" => BFD,
         "dont_track_primary" => PRIMARY,
-        "mcast_dst_ip" => MCAST_GROUP,
         "smtp_alert" => EMAIL,
         "lvs_sync_daemon_interface" => LVS,
         "garp_extra_if" | "vmac_garp_intvl" => GARP_EXTRA,

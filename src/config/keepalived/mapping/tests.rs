@@ -150,6 +150,8 @@ fn every_keepalived_global_keyword_is_mapped_or_warned() {
         "vrrp_notify_fifo /run/f",
         "enable_script_security",
         "vrrp_strict",
+        "vrrp_mcast_group4 224.0.0.100",
+        "vrrp_mcast_group6 ff02::100",
     ];
     for line in mapped {
         let mapped = map(&nodes(&format!("global_defs {{\n{line}\n}}\n"))).unwrap();
