@@ -17,7 +17,9 @@
 //! - strict mode (`vrrp_strict`): adverts without the authentication the
 //!   file asks for, no accept, no answer to a lower priority, and an
 //!   advert with authentication dropped (counted as strict_auth by vipd,
-//!   logged by keepalived).
+//!   logged by keepalived);
+//! - `vrrp_mcast_group4`: adverts go to that group, and an advert to the
+//!   RFC's group does not count for the instance.
 //!
 //! The other router is host 2, forging adverts with raw sockets
 //! (support/raw.rs), or a daemon.
@@ -1026,4 +1028,143 @@ both_daemons!(
     strict_mode_runs_the_rfc_protocol:
     vipd_in_strict_mode_runs_the_rfc_protocol,
     keepalived_in_strict_mode_runs_the_rfc_protocol
+);
+
+const GROUP_VRID: u8 = 91;
+const GROUP_VIP: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 191);
+const OWN_GROUP: Ipv4Addr = Ipv4Addr::new(224, 0, 0, 100);
+
+/// VRRPv3 on host 1 with global_defs' vrrp_mcast_group4, and VI_92 on
+/// the RFC's group (so that host 1 hears 224.0.0.18 too).
+fn group_conf(lab: &Lab) -> PathBuf {
+    let text = format!(
+        "global_defs {{\n    router_id h1\n    vrrp_mcast_group4 {OWN_GROUP}\n}}\n\
+         vrrp_instance VI_{GROUP_VRID} {{\n    state BACKUP\n    interface eth0\n    virtual_router_id {GROUP_VRID}\n    priority 200\n    version 3\n    advert_int 1\n    garp_master_delay 0\n    mcast_src_ip {0}\n    virtual_ipaddress {{\n        {GROUP_VIP}\n    }}\n}}\n\
+         vrrp_instance VI_92 {{\n    state BACKUP\n    interface eth0\n    virtual_router_id 92\n    priority 200\n    version 3\n    advert_int 1\n    mcast_dst_ip {GROUP}\n    mcast_src_ip {0}\n    virtual_ipaddress {{\n        192.0.2.192\n    }}\n}}\n",
+        lab.host(1).ipv4
+    );
+    let path = lab.dir.join("group.conf");
+    fs::write(&path, text).unwrap();
+    path
+}
+
+/// A VRRPv3 advert from host 2 to `group`, its checksum over the
+/// pseudo-header with that destination, as the RFC says.
+fn forged_to(lab: &Lab, group: Ipv4Addr, priority: u8) -> Vec<u8> {
+    use vipd::proto::{AddressList, Advert, Auth, Centiseconds, Endpoints, Version, Vrid};
+    let source = raw::v4(lab.host(2).ipv4);
+    let advert = Advert {
+        version: Version::V3,
+        vrid: Vrid::new(GROUP_VRID).unwrap(),
+        priority,
+        interval: Centiseconds::new(100),
+        auth: Auth::None,
+        addresses: AddressList::V4(vec![GROUP_VIP]),
+    };
+    let mut payload = Vec::new();
+    advert
+        .encode_into(&Endpoints::new(source.into(), group.into()), &mut payload)
+        .unwrap();
+    let mut packet = raw::ip_packet(source, 255, &payload);
+    packet[16..20].copy_from_slice(&group.octets());
+    packet
+}
+
+/// Sends `packet` (whose destination is `group`) from host 2, `times` times.
+fn send_to_group(lab: &Lab, group: Ipv4Addr, packet: Vec<u8>, times: usize) {
+    raw::in_host(lab, 2, move || {
+        let sender = raw::sender();
+        let to = socket2::SockAddr::from(std::net::SocketAddrV4::new(group, 0));
+        for _ in 0..times {
+            sender.send_to(&packet, &to).unwrap();
+        }
+    });
+}
+
+/// The destination of host 1's next advert for VRID 91, heard on host 2
+/// with both groups joined.
+fn advert_destination(lab: &Lab) -> Option<Ipv4Addr> {
+    let (own, from) = (raw::v4(lab.host(2).ipv4), raw::v4(lab.host(1).ipv4));
+    raw::in_host(lab, 2, move || {
+        let socket = Socket::new(Domain::IPV4, Type::RAW, Some(Protocol::from(112))).unwrap();
+        socket.join_multicast_v4(&GROUP, &own).unwrap();
+        socket.join_multicast_v4(&OWN_GROUP, &own).unwrap();
+        socket
+            .set_read_timeout(Some(Duration::from_millis(200)))
+            .unwrap();
+        let deadline = Instant::now() + DEADLINE;
+        let mut buffer = [std::mem::MaybeUninit::<u8>::uninit(); 2048];
+        while Instant::now() < deadline {
+            let Ok(n) = socket.recv(&mut buffer) else {
+                continue;
+            };
+            // SAFETY: recv initialised the first n bytes.
+            let p: Vec<u8> = buffer[..n]
+                .iter()
+                .map(|b| unsafe { b.assume_init() })
+                .collect();
+            let header = usize::from(p[0] & 0x0f) * 4;
+            let ours = p.get(header + 1) == Some(&GROUP_VRID);
+            if ours && Ipv4Addr::new(p[12], p[13], p[14], p[15]) == from {
+                return Some(Ipv4Addr::new(p[16], p[17], p[18], p[19]));
+            }
+        }
+        None
+    })
+}
+
+/// vrrp_mcast_group4: adverts go to 224.0.0.100; a higher priority sent
+/// to the RFC's group, which host 1 hears for VI_92, does not count for
+/// VI_91 (three of them: the master stays; vipd counts them as
+/// other_multicast_group, keepalived's socket for 224.0.0.18 has no VRID
+/// 91), one sent to 224.0.0.100, with
+/// the VRRPv3 checksum over that destination, is obeyed.
+fn a_custom_group_is_sent_to_and_heard(test: &str, kind: Kind) {
+    let Some(mut lab) = lab_for(test, kind, 2) else {
+        return;
+    };
+    let vip = IpAddr::V4(GROUP_VIP);
+    let conf = group_conf(&lab);
+    let daemon = start(&mut lab, 1, kind, &conf, "1");
+    expect_only(&lab, vip, 1, "master on its own group", &[&daemon]);
+    let log = || daemon.log_text();
+    assert_eq!(
+        advert_destination(&lab),
+        Some(OWN_GROUP),
+        "adverts go to the configured group:\n{}",
+        log()
+    );
+
+    send_to_group(&lab, GROUP, forged_to(&lab, GROUP, 250), 3);
+    stays_on(
+        &lab,
+        vip,
+        1,
+        Duration::from_millis(1500),
+        "a higher priority to 224.0.0.18 is not heard",
+    );
+    if kind == Kind::Vipd {
+        let status = vipd_status(&lab, 1, true);
+        let status: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
+        let instance = status["instances"]
+            .as_array()
+            .and_then(|all| all.iter().find(|i| i["name"] == "VI_91"))
+            .unwrap_or_else(|| panic!("no VI_91: {status}"));
+        assert_eq!(
+            instance["drops"]["other_multicast_group"],
+            serde_json::json!(3),
+            "{status}"
+        );
+    }
+
+    send_to_group(&lab, OWN_GROUP, forged_to(&lab, OWN_GROUP, 250), 1);
+    wait_for(DEADLINE, || !lab.has_address(1, vip))
+        .unwrap_or_else(|| panic!("{vip} still on host 1:\n{}", log()));
+    stop(&mut lab, &daemon, Signal::SIGTERM).expect("stops");
+}
+
+both_daemons!(
+    a_custom_group_is_sent_to_and_heard:
+    vipd_sends_to_and_hears_its_multicast_group,
+    keepalived_sends_to_and_hears_its_multicast_group
 );
