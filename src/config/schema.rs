@@ -71,6 +71,11 @@ pub struct Config {
     /// vrrp_startup_delay: time for the network to come up at boot).
     #[serde(default, skip_serializing_if = "Interval::is_zero")]
     pub startup_delay: Interval,
+    /// The same wait, counted from the system's boot rather than vipd's
+    /// start: only what is left of it when vipd starts (keepalived 2.4's
+    /// vrrp_delay_after_boot; the longer of the two applies).
+    #[serde(default, skip_serializing_if = "Interval::is_zero")]
+    pub delay_after_boot: Interval,
 }
 
 /// `nftables: { table: vipd, priority: -1 }`.

@@ -67,6 +67,9 @@ pub struct Settings {
     pub firewall: FirewallSettings,
     /// keepalived's vrrp_startup_delay (applied at start, not reload).
     pub startup_delay: std::time::Duration,
+    /// keepalived 2.4's vrrp_delay_after_boot: counted from boot, so the
+    /// daemon's start reads the uptime (sys::uptime).
+    pub delay_after_boot: std::time::Duration,
     /// keepalived's fifo_write_vrrp_states_on_reload.
     pub fifo_states_on_reload: bool,
     /// keepalived's notify_fifo_script, with its FIFO.
@@ -473,6 +476,7 @@ pub fn validate(loaded: &Loaded) -> Result<Settings, ConfigErrors> {
             quorum,
             firewall,
             startup_delay: config.startup_delay.0,
+            delay_after_boot: config.delay_after_boot.0,
             fifo_states_on_reload: config.fifo_write_vrrp_states_on_reload,
             fifo_script,
             warnings,

@@ -263,6 +263,11 @@ pub const TOP_LEVEL_KEYS: &[Keyword] = &[
         meaning: r#"`30s`: after vipd starts (not after a reload), a backup takes over no sooner than this plus its Master_Down_Interval (keepalived's `vrrp_startup_delay`: time for the network at boot)"#,
     },
     Keyword {
+        key: r#"`delay_after_boot`"#,
+        default: r#"`0`"#,
+        meaning: r#"`300s`: the same wait counted from the system's boot (`/proc/uptime`), so only what is left of it when vipd starts; the longer of the two applies (keepalived 2.4's `vrrp_delay_after_boot`)"#,
+    },
+    Keyword {
         key: r#"`nftables`"#,
         default: r#"`{ table: vipd, priority: -1 }`"#,
         meaning: r#"the nftables table (one per family) and chain priority `accept: false` instances drop traffic with; fixed until restart"#,

@@ -16,3 +16,4 @@ pub mod retry;
 pub mod shared_timer;
 pub mod signals;
 pub mod track_file;
+pub mod uptime;

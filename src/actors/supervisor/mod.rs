@@ -504,9 +504,27 @@ pub async fn start(settings: Settings) -> Result<Running, StartError> {
         quorum,
         firewall,
         startup_delay,
+        delay_after_boot,
         fifo_states_on_reload: _, // a reload reads its own
         fifo_script,
     } = settings;
+    let startup_delay = if delay_after_boot.is_zero() {
+        startup_delay
+    } else {
+        let uptime = crate::sys::uptime::read()
+            .map_err(|error| {
+                tracing::warn!(%error, "cannot read /proc/uptime: delay_after_boot ignored, as keepalived ignores it: {error}");
+            })
+            .ok();
+        let delay = crate::sys::uptime::startup_delay(startup_delay, delay_after_boot, uptime);
+        if let Some(uptime) = uptime {
+            tracing::info!(
+                "up {:.1} s since boot: delay_after_boot ({delay_after_boot:?}) leaves a startup delay of {delay:?}",
+                uptime.as_secs_f64()
+            );
+        }
+        delay
+    };
     let netlink = Netlink::connect()?;
     // First, so a second vipd with the same socket stops before it
     // touches anything.

@@ -116,6 +116,7 @@ impl Running {
             firewall,
             // keepalived delays only its first start (vrrp_daemon.c).
             startup_delay: _,
+            delay_after_boot: _,
             fifo_states_on_reload,
             fifo_script,
         } = new;

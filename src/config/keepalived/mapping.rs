@@ -631,13 +631,20 @@ impl Mapper {
             },
             // global_parser.c vrrp_startup_delay_handler: decimal
             // seconds, 0.001 and up; a bad value is ignored.
-            "vrrp_startup_delay" => {
+            // keepalived 2.4's vrrp_delay_after_boot reads the same way
+            // (a delay counted from boot); 2.2.7 does not know it.
+            "vrrp_startup_delay" | "vrrp_delay_after_boot" => {
                 let Some(word) = self.value(node) else { return };
+                let key = if keyword == "vrrp_startup_delay" {
+                    "startup_delay"
+                } else {
+                    "delay_after_boot"
+                };
                 match numbers::seconds(word, MICROS / 1000, u64::from(u32::MAX)) {
-                    Ok(micros) => self.top("startup_delay", seconds_value(micros), &node.at),
+                    Ok(micros) => self.top(key, seconds_value(micros), &node.at),
                     Err(why) => self.adjust_node(
                         node,
-                        format!("{why}: ignored, as keepalived ignores it (\"vrrp_startup_delay is invalid\")"),
+                        format!("{why}: ignored, as keepalived ignores it (\"{keyword} is invalid\")"),
                     ),
                 }
             }
