@@ -709,6 +709,60 @@ both_daemons!(
     keepalived_delays_its_first_takeover_by_startup_delay
 );
 
+/// keepalived 2.4's vrrp_delay_after_boot, 4 s past the system's uptime
+/// now: what is left of it (about 4 s) holds the first takeover as
+/// vrrp_startup_delay 4 does. vipd only: keepalived 2.2.7 does not have
+/// it. Given in a YAML layer: keepalived reads at most 4294.967 s
+/// (microseconds in an unsigned int), less than this machine's uptime
+/// may be.
+#[test]
+fn vipd_delays_its_first_takeover_until_after_boot() {
+    let test = "vipd_delays_its_first_takeover_until_after_boot";
+    let Some(mut lab) = lab_for(test, Kind::Vipd, 1) else {
+        return;
+    };
+    let vip: IpAddr = "192.0.2.191".parse().unwrap();
+    let uptime: f64 = read(Path::new("/proc/uptime"))
+        .split_whitespace()
+        .next()
+        .and_then(|s| s.parse().ok())
+        .expect("/proc/uptime");
+    let text = format!(
+        "global_defs {{\n    router_id h1\n}}\n\
+         vrrp_instance VI_91 {{\n    state BACKUP\n    interface eth0\n    virtual_router_id 91\n    priority 100\n    version 3\n    advert_int 1\n    mcast_src_ip {}\n    virtual_ipaddress {{\n        {vip}\n    }}\n}}\n",
+        lab.host(1).ipv4
+    );
+    let conf = lab.dir.join("delay-after-boot.conf");
+    fs::write(&conf, text).unwrap();
+    let layer = lab.dir.join("delay-after-boot.yaml");
+    fs::write(
+        &layer,
+        format!(
+            "{}delay_after_boot: {:.3}\n",
+            control_socket_line(&lab, 1),
+            uptime + 4.0
+        ),
+    )
+    .unwrap();
+    let layer = layer.to_string_lossy().to_string();
+    let started = Instant::now();
+    let daemon = start_vipd(&mut lab, 1, &conf, "1", &["--config", &layer]);
+    took_over_no_sooner(
+        &lab,
+        vip,
+        started,
+        Duration::from_millis(6_500),
+        "after start: what is left of the delay after boot (4 s) plus Master_Down_Interval (3.6 s)",
+        &daemon,
+    );
+    assert!(
+        daemon.log_text().contains("delay_after_boot"),
+        "{}",
+        daemon.log_text()
+    );
+    stop(&mut lab, &daemon, Signal::SIGTERM);
+}
+
 /// Three owners (priority 255: master at once), then a reload that keeps
 /// only VI_73: VI_71 (notify_deleted) is told DELETED, VI_72 FAULT,
 /// keepalived's old way, on the FIFO and to `notify`. With
