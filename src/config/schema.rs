@@ -76,6 +76,29 @@ pub struct Config {
     /// vrrp_delay_after_boot; the longer of the two applies).
     #[serde(default, skip_serializing_if = "Interval::is_zero")]
     pub delay_after_boot: Interval,
+    /// On each interface, gratuitous ARPs at least this far apart,
+    /// whichever instance sends them (keepalived's vrrp_garp_interval);
+    /// those asked for sooner wait, once. 0: back to back.
+    #[serde(default, skip_serializing_if = "Interval::is_zero")]
+    pub garp_interval: Interval,
+    /// The same for unsolicited NAs (keepalived's vrrp_gna_interval).
+    #[serde(default, skip_serializing_if = "Interval::is_zero")]
+    pub gna_interval: Interval,
+    /// Spacing of these interfaces' own, instead of the two above
+    /// (keepalived's garp_group blocks); an interval left out is 0.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub garp_group: Vec<GarpGroupConfig>,
+}
+
+/// `{ garp_interval: 0.1, gna_interval: 0.1, interfaces: [eth0] }`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct GarpGroupConfig {
+    #[serde(default, skip_serializing_if = "Interval::is_zero")]
+    pub garp_interval: Interval,
+    #[serde(default, skip_serializing_if = "Interval::is_zero")]
+    pub gna_interval: Interval,
+    pub interfaces: Vec<String>,
 }
 
 /// `nftables: { table: vipd, priority: -1 }`.

@@ -5,8 +5,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use crate::proto::{
-    default_accept, AdvertRules, AnnounceSchedule, Auth, AuthKey, Centiseconds, InstanceParams,
-    Param, ParamsError, Unicast, UnicastPeer, Version, VirtualAddress, Vrid,
+    default_accept, pacing::Spacing, AdvertRules, AnnounceSchedule, Auth, AuthKey, Centiseconds,
+    InstanceParams, Param, ParamsError, Unicast, UnicastPeer, Version, VirtualAddress, Vrid,
 };
 
 use super::auth_hmac::KeyConfig;
@@ -70,6 +70,8 @@ pub struct Settings {
     /// keepalived 2.4's vrrp_delay_after_boot: counted from boot, so the
     /// daemon's start reads the uptime (sys::uptime).
     pub delay_after_boot: std::time::Duration,
+    /// How far apart announcements leave each interface.
+    pub garp: GarpSettings,
     /// keepalived's fifo_write_vrrp_states_on_reload.
     pub fifo_states_on_reload: bool,
     /// keepalived's notify_fifo_script, with its FIFO.
@@ -77,6 +79,23 @@ pub struct Settings {
     /// What is accepted but probably not what was meant, with file:line:
     /// key; `vipd check` prints them on stderr and `vipd run` logs them.
     pub warnings: Vec<ConfigError>,
+}
+
+/// keepalived's vrrp_garp_interval / vrrp_gna_interval and garp_group:
+/// the spacing on each interface.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct GarpSettings {
+    pub default: Spacing,
+    pub interfaces: BTreeMap<String, Spacing>,
+}
+
+impl GarpSettings {
+    pub fn for_interface(&self, interface: &str) -> Spacing {
+        self.interfaces
+            .get(interface)
+            .copied()
+            .unwrap_or(self.default)
+    }
 }
 
 /// keepalived's use_vmac and vmac_xmit_base.
@@ -477,6 +496,7 @@ pub fn validate(loaded: &Loaded) -> Result<Settings, ConfigErrors> {
             firewall,
             startup_delay: config.startup_delay.0,
             delay_after_boot: config.delay_after_boot.0,
+            garp: garp_settings(config, &mut warnings, loaded),
             fifo_states_on_reload: config.fifo_write_vrrp_states_on_reload,
             fifo_script,
             warnings,
@@ -544,6 +564,39 @@ fn fence(
         });
     }
     Some(quorum)
+}
+
+/// keepalived (vrrp_parser.c garp_group_interface_handler): an
+/// interface in a second garp_group keeps the first's spacing.
+fn garp_settings(
+    config: &crate::config::schema::Config,
+    warnings: &mut Vec<ConfigError>,
+    loaded: &Loaded,
+) -> GarpSettings {
+    let mut garp = GarpSettings {
+        default: Spacing {
+            garp_interval: config.garp_interval.0,
+            gna_interval: config.gna_interval.0,
+        },
+        interfaces: BTreeMap::new(),
+    };
+    for (i, group) in config.garp_group.iter().enumerate() {
+        let spacing = Spacing {
+            garp_interval: group.garp_interval.0,
+            gna_interval: group.gna_interval.0,
+        };
+        for interface in &group.interfaces {
+            if garp.interfaces.contains_key(interface) {
+                warnings.push(loaded.error(
+                    &format!("garp_group.{i}.interfaces"),
+                    format!("garp_group already specified for {interface} - ignoring: the first group's spacing applies, as keepalived's"),
+                ));
+            } else {
+                garp.interfaces.insert(interface.clone(), spacing);
+            }
+        }
+    }
+    garp
 }
 
 type CoreProblems = Vec<(&'static str, String)>;

@@ -268,6 +268,16 @@ pub const TOP_LEVEL_KEYS: &[Keyword] = &[
         meaning: r#"`300s`: the same wait counted from the system's boot (`/proc/uptime`), so only what is left of it when vipd starts; the longer of the two applies (keepalived 2.4's `vrrp_delay_after_boot`)"#,
     },
     Keyword {
+        key: r#"`garp_interval` / `gna_interval`"#,
+        default: r#"`0` / `0`"#,
+        meaning: r#"`0.1`: on each interface, gratuitous ARPs / unsolicited NAs at least this far apart, whichever instance sends them; those asked for sooner wait, once each (keepalived's `vrrp_garp_interval` / `vrrp_gna_interval`: a burst of `garp_master_repeat` within one interval is one now and one more later)"#,
+    },
+    Keyword {
+        key: r#"`garp_group`"#,
+        default: r#"none"#,
+        meaning: r#"`[{ garp_interval: 0.2, gna_interval: 0.1, interfaces: [eth1] }]`: these interfaces' own spacing (an interval left out is 0); a VMAC is spaced as its parent (keepalived's `garp_group`)"#,
+    },
+    Keyword {
         key: r#"`nftables`"#,
         default: r#"`{ table: vipd, priority: -1 }`"#,
         meaning: r#"the nftables table (one per family) and chain priority `accept: false` instances drop traffic with; fixed until restart"#,

@@ -13,6 +13,7 @@ pub mod event;
 pub mod fence;
 pub mod fsm;
 pub mod interval;
+pub mod pacing;
 pub mod packet;
 pub mod params;
 pub mod source;

@@ -374,6 +374,8 @@ struct Linked<A: actix::Actor> {
 /// compares against it), and what to undo when it stops.
 pub struct Running {
     pub instances: BTreeMap<String, RunningInstance>,
+    /// Announcement spacing per interface, as configured now.
+    garp: crate::config::GarpSettings,
     pub made: Made,
     pub netlink: Netlink,
     /// The kernel's links and addresses, followed.
@@ -505,6 +507,7 @@ pub async fn start(settings: Settings) -> Result<Running, StartError> {
         firewall,
         startup_delay,
         delay_after_boot,
+        garp,
         fifo_states_on_reload: _, // a reload reads its own
         fifo_script,
     } = settings;
@@ -543,6 +546,7 @@ pub async fn start(settings: Settings) -> Result<Running, StartError> {
     let interfaces = Followed::start(netlink.clone()).await?;
     let mut running = Running {
         instances: BTreeMap::new(),
+        garp,
         made,
         netlink,
         interfaces,
@@ -655,8 +659,14 @@ impl Running {
                         interface,
                     });
                 }
+                // keepalived spaces a VMAC's announcements as its
+                // parent's (vrrp_if.c set_default_garp_delay, IF_BASE_IFP).
+                let spacing =
+                    self.garp
+                        .for_interface(if is_vmac { &s.interface } else { &interface });
                 let (name, l, netlink) = (interface.clone(), link.clone(), self.netlink.clone());
-                let actor = Supervisor::start(move |_| AddressActor::new(name, l, netlink));
+                let actor =
+                    Supervisor::start(move |_| AddressActor::new(name, l, netlink, spacing));
                 self.address_actors
                     .insert(interface, Linked { actor, link });
             }

@@ -117,6 +117,7 @@ impl Running {
             // keepalived delays only its first start (vrrp_daemon.c).
             startup_delay: _,
             delay_after_boot: _,
+            garp,
             fifo_states_on_reload,
             fifo_script,
         } = new;
@@ -188,6 +189,20 @@ impl Running {
         for s in &starting {
             self.startable(s)
                 .map_err(|e| ReloadError::Refused(e.to_string()))?;
+        }
+        // Accepted: new spacing where it changed (address actors started
+        // below take it from self.garp).
+        if garp != self.garp {
+            for (name, linked) in &self.address_actors {
+                let spacing = self.garp.for_interface(name);
+                let wanted = garp.for_interface(name);
+                if spacing != wanted {
+                    linked
+                        .actor
+                        .do_send(crate::actors::address::SetSpacing(wanted));
+                }
+            }
+            self.garp = garp;
         }
 
         // Stop what goes, and what is replaced, before starting anything

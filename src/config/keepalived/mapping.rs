@@ -98,6 +98,9 @@ pub fn blocks(path: &[&str], keyword: &str) -> Opens {
     let listed = |list: &[&str]| list.contains(&keyword);
     match path {
         [] if listed(TOP_SECTIONS) => Opens::Always,
+        [] if keyword == "garp_group" => Opens::Always,
+        ["garp_group"] if keyword == "interfaces" => Opens::Always,
+        ["garp_group"] | ["garp_group", "interfaces"] => Opens::Never,
         [] if unsupported::top_level(keyword).is_some() => Opens::IfBraceFollows,
         [] => Opens::Never,
         ["global_defs"] if unsupported::global(keyword).is_some() => Opens::IfBraceFollows,
@@ -129,6 +132,7 @@ pub fn map(nodes: &[Node]) -> Result<Mapped, Vec<Refused>> {
             "vrrp_script" => mapper.named_section(node, &SCRIPT),
             "vrrp_track_file" | "track_file" => mapper.named_section(node, &TRACK_FILE),
             "vrrp_sync_group" => mapper.named_section(node, &SYNC_GROUP),
+            "garp_group" => mapper.garp_group(node),
             keyword => match unsupported::top_level(keyword) {
                 Some(why) => mapper.drop(node, why),
                 None => mapper.unknown(node, "at the top level"),
@@ -567,6 +571,38 @@ impl Mapper {
                 }
                 None
             }
+            // global_parser.c vrrp_garp_interval_handler (and gna): decimal
+            // seconds, at least a microsecond; a bad value is ignored.
+            "vrrp_garp_interval" | "vrrp_gna_interval" => {
+                let Some(word) = self.value(node) else { return };
+                match numbers::seconds(word, 1, u64::from(u32::MAX)) {
+                    Ok(micros) => {
+                        self.top(&keyword[5..], seconds_value(micros), &node.at);
+                    }
+                    Err(why) => self.adjust_node(
+                        node,
+                        format!("{why}: ignored, as keepalived ignores it (\"{keyword} '{word}' is invalid\")"),
+                    ),
+                }
+                None
+            }
+            // global_parser.c vrrp_min_garp_handler: one announcement, no
+            // second burst and no refresh, unless set otherwise (below
+            // anything vrrp_garp_master_* set, in any order).
+            "vrrp_min_garp" => {
+                if self.flag(node) == Some(true) {
+                    for (key, value) in [
+                        ("garp_master_repeat", json!(1)),
+                        ("garp_master_delay", json!(0)),
+                        ("garp_master_refresh", json!(0)),
+                        ("garp_lower_prio_repeat", json!(1)),
+                        ("garp_lower_prio_delay", json!(0)),
+                    ] {
+                        globals.derived_defaults.push((key, value, node.at.clone()));
+                    }
+                }
+                None
+            }
             // global_parser.c vrrp_strict_handler: bare in 2.2.7, a true
             // or false word too in 2.4; every instance's strict_mode
             // unless it says otherwise (vrrp.c vrrp_complete_instance).
@@ -682,6 +718,76 @@ impl Mapper {
                 Some(why) => self.drop(node, why),
                 None => self.unknown(node, "in global_defs"),
             },
+        }
+    }
+
+    /// vrrp_parser.c garp_group: `garp_interval`, `gna_interval` (decimal
+    /// seconds, a bad one ignored), `interface NAME` and `interfaces { }`;
+    /// a group with no interface does nothing.
+    fn garp_group(&mut self, node: &Node) {
+        let mut group = Map::new();
+        let mut interfaces: Vec<Value> = Vec::new();
+        let index = self
+            .value
+            .get("garp_group")
+            .and_then(Value::as_array)
+            .map_or(0, Vec::len);
+        let path = format!("garp_group.{index}");
+        for entry in self.block(node) {
+            let keyword = entry.keyword();
+            match keyword {
+                "garp_interval" | "gna_interval" => {
+                    let Some(word) = self.value(entry) else {
+                        continue;
+                    };
+                    match numbers::seconds(word, 0, i32::MAX as u64) {
+                        Ok(micros) => {
+                            group.insert(keyword.into(), seconds_value(micros));
+                            self.positions
+                                .insert(format!("{path}.{keyword}"), entry.at.clone());
+                        }
+                        Err(why) => self.adjust_node(
+                            entry,
+                            format!("{why}: ignored, as keepalived ignores it (\"garp_group {keyword} '{word}' invalid\")"),
+                        ),
+                    }
+                }
+                "interface" => {
+                    if let Some(name) = self.value(entry) {
+                        interfaces.push(text(name));
+                    }
+                }
+                "interfaces" => {
+                    let names = self.entries(entry);
+                    if names.is_empty() {
+                        self.adjust_node(
+                            entry,
+                            "Warning - empty garp_group interfaces block: nothing to space",
+                        );
+                    }
+                    for name in names {
+                        interfaces.push(text(name.keyword()));
+                    }
+                }
+                _ => self.unknown(entry, "in garp_group"),
+            }
+        }
+        if interfaces.is_empty() {
+            return self.adjust_node(
+                node,
+                "no interface: the group spaces nothing, as in keepalived",
+            );
+        }
+        group.insert("interfaces".into(), Value::Array(interfaces));
+        self.positions
+            .insert(format!("{path}.interfaces"), node.at.clone());
+        self.positions.insert(path, node.at.clone());
+        if let Value::Array(list) = self
+            .value
+            .entry("garp_group".to_string())
+            .or_insert_with(|| Value::Array(Vec::new()))
+        {
+            list.push(Value::Object(group));
         }
     }
 

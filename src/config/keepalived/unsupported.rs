@@ -19,7 +19,7 @@ const NFTABLES_EXTRA: Why =
     "vipd's drop rules match addresses only, with no counters and no per-interface link-local sets";
 /// Words after a keyword whose first word is all vipd reads.
 pub const NO_EFFECT_HERE: Why = "has no effect in vipd";
-const GARP_EXTRA: Why = "vipd sends GARP/NA when it becomes master, every garp_master_refresh, and on hearing a lower priority (garp_lower_prio_*), back to back; not on extra interfaces or spaced out";
+const GARP_EXTRA: Why = "vipd sends GARP/NA on the addresses' own interfaces only (spaced by garp_interval, gna_interval and garp_group), not on extra interfaces";
 const BUFFERS: Why = "kernel buffer sizes: vipd sizes its own sockets";
 const RELOAD: Why = "keepalived's configuration-reading machinery: vipd reads its files on start";
 const SCRIPTS_AT_START: Why =
@@ -56,7 +56,6 @@ pub fn top_level(keyword: &str) -> Option<Why> {
         "bfd_instance" => BFD,
         "static_ipaddress" | "static_routes" | "static_rules" | "track_group" => STATIC,
         "linkbeat_interfaces" | "linkbeat_use_polling" | "interface_up_down_delays" => LINKBEAT,
-        "garp_group" => GARP_EXTRA,
         "vrrp_track_process" => TRACK_PROCESS,
         "net_namespace" | "net_namespace_ipvs" | "namespace_with_ipsets" => NAMESPACE,
         "use_pid_dir" | "instance" | "child_wait_time" => PROCESS,
@@ -159,16 +158,7 @@ const GLOBAL: &[(Why, &[&str])] = &[
     ),
     (FIREWALL, &["vrrp_iptables", "vrrp_ipsets"]),
     (NFTABLES_EXTRA, &["nftables_ifindex", "nftables_counters"]),
-    (
-        GARP_EXTRA,
-        &[
-            "vrrp_garp_interval",
-            "vrrp_gna_interval",
-            "vrrp_min_garp",
-            "vrrp_garp_extra_if",
-            "vrrp_vmac_garp_intvl",
-        ],
-    ),
+    (GARP_EXTRA, &["vrrp_garp_extra_if", "vrrp_vmac_garp_intvl"]),
     (
         BUFFERS,
         &[

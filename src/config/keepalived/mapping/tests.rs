@@ -152,6 +152,9 @@ fn every_keepalived_global_keyword_is_mapped_or_warned() {
         "vrrp_strict",
         "vrrp_mcast_group4 224.0.0.100",
         "vrrp_mcast_group6 ff02::100",
+        "vrrp_garp_interval 0.1",
+        "vrrp_gna_interval 0.1",
+        "vrrp_min_garp",
     ];
     for line in mapped {
         let mapped = map(&nodes(&format!("global_defs {{\n{line}\n}}\n"))).unwrap();
