@@ -19,7 +19,9 @@
 //!   advert with authentication dropped (counted as strict_auth by vipd,
 //!   logged by keepalived);
 //! - `vrrp_mcast_group4`: adverts go to that group, and an advert to the
-//!   RFC's group does not count for the instance.
+//!   RFC's group does not count for the instance;
+//! - `vrrp_garp_interval`: gratuitous ARPs on an interface at least that
+//!   far apart, a burst collapsed to one now and one per waiting address.
 //!
 //! The other router is host 2, forging adverts with raw sockets
 //! (support/raw.rs), or a daemon.
@@ -1221,4 +1223,97 @@ both_daemons!(
     a_custom_group_is_sent_to_and_heard:
     vipd_sends_to_and_hears_its_multicast_group,
     keepalived_sends_to_and_hears_its_multicast_group
+);
+
+const SPACED_VIPS: [Ipv4Addr; 2] = [Ipv4Addr::new(192, 0, 2, 171), Ipv4Addr::new(192, 0, 2, 172)];
+
+/// On host 2: the gratuitous ARPs for `vips`, with when each was heard,
+/// until `quiet` passes after the `expected`-th (or `deadline` passes).
+fn garps_heard(
+    lab: &Lab,
+    vips: [Ipv4Addr; 2],
+    expected: usize,
+    quiet: Duration,
+    deadline: Duration,
+) -> Vec<(Ipv4Addr, Instant)> {
+    raw::in_host(lab, 2, move || {
+        let arp = Socket::new(
+            Domain::PACKET,
+            Type::RAW,
+            Some(Protocol::from(i32::from((libc::ETH_P_ARP as u16).to_be()))),
+        )
+        .unwrap();
+        arp.bind_device(Some(b"eth0")).unwrap();
+        arp.set_read_timeout(Some(Duration::from_millis(20)))
+            .unwrap();
+        let started = Instant::now();
+        let mut heard: Vec<(Ipv4Addr, Instant)> = Vec::new();
+        let mut frame = [std::mem::MaybeUninit::<u8>::uninit(); 2048];
+        while started.elapsed() < deadline {
+            if heard.len() >= expected && heard[expected - 1].1.elapsed() >= quiet {
+                break;
+            }
+            let Ok(n) = arp.recv(&mut frame) else {
+                continue;
+            };
+            // SAFETY: recv initialised the first n bytes.
+            let f: Vec<u8> = frame[..n]
+                .iter()
+                .map(|b| unsafe { b.assume_init() })
+                .collect();
+            if f.len() < 42 || f[28..32] != f[38..42] {
+                continue;
+            }
+            let address = Ipv4Addr::new(f[28], f[29], f[30], f[31]);
+            if vips.contains(&address) {
+                heard.push((address, Instant::now()));
+            }
+        }
+        heard
+    })
+}
+
+/// vrrp_garp_interval 0.2 with garp_master_repeat 5 and two addresses:
+/// on becoming master the first address is announced at once, then what
+/// waits goes out one per 0.2 s in the list's order, each address once
+/// (the first again, then the second): three gratuitous ARPs, not ten.
+fn garp_interval_spaces_announcements(test: &str, kind: Kind) {
+    let Some(mut lab) = lab_for(test, kind, 2) else {
+        return;
+    };
+    let [a, b] = SPACED_VIPS;
+    let text = format!(
+        "global_defs {{\n    router_id h1\n    vrrp_garp_interval 0.2\n}}\n\
+         vrrp_instance VI_71 {{\n    state BACKUP\n    interface eth0\n    virtual_router_id 71\n    priority 200\n    advert_int 1\n    garp_master_repeat 5\n    garp_master_delay 0\n    mcast_src_ip {}\n    virtual_ipaddress {{\n        {a}\n        {b}\n    }}\n}}\n",
+        lab.host(1).ipv4
+    );
+    let conf = lab.dir.join("garp-interval.conf");
+    fs::write(&conf, text).unwrap();
+    let daemon = start(&mut lab, 1, kind, &conf, "1");
+    // Master after its Master_Down_Interval (3.2 s): heard from here.
+    let heard = garps_heard(
+        &lab,
+        SPACED_VIPS,
+        3,
+        Duration::from_millis(1500),
+        Duration::from_secs(20),
+    );
+    let log = daemon.log_text();
+    let order: Vec<Ipv4Addr> = heard.iter().map(|(address, _)| *address).collect();
+    assert_eq!(order, vec![a, a, b], "{kind:?}: {heard:?}\n{log}");
+    let gaps: Vec<Duration> = heard.windows(2).map(|w| w[1].1 - w[0].1).collect();
+    println!("{kind:?}: gaps between gratuitous ARPs {gaps:?}");
+    for gap in &gaps {
+        assert!(
+            *gap >= Duration::from_millis(180),
+            "{kind:?}: {gaps:?}\n{log}"
+        );
+    }
+    stop(&mut lab, &daemon, Signal::SIGTERM);
+}
+
+both_daemons!(
+    garp_interval_spaces_announcements:
+    vipd_spaces_gratuitous_arps_by_garp_interval,
+    keepalived_spaces_gratuitous_arps_by_garp_interval
 );
