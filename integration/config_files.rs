@@ -1117,3 +1117,33 @@ fn mcast_dst_ip_in_yaml_names_the_group() {
         Ok(())
     });
 }
+
+/// garp_extra_if in YAML, as keepalived writes it or as a map: the first
+/// address of each other interface, with `all`; none without it when no
+/// other interface is a VMAC, said by a warning.
+#[test]
+fn garp_extra_if_in_yaml_chooses_the_other_interfaces() {
+    Jail::expect_with(|jail| {
+        jail.create_file(
+            "extra.yaml",
+            "instances:\n  VI_1:\n    interface: eth0\n    virtual_router_id: 51\n    garp_extra_if: \"30 all\"\n    virtual_ipaddress: [192.0.2.203, \"198.51.100.203 dev eth1\", \"198.51.100.204 dev eth1\"]\n  VI_2:\n    interface: eth0\n    virtual_router_id: 52\n    garp_extra_if: { delay: 30 }\n    virtual_ipaddress: [192.0.2.204, \"198.51.100.205 dev eth1\"]\n",
+        )?;
+        let (_, settings) = load_and_validate(&[jail.directory().join("extra.yaml")]).unwrap();
+        let vi_1 = settings.instances[0].params("192.0.2.201".parse().unwrap());
+        let extra = vi_1.extra_announce.expect("VI_1 refreshes eth1");
+        assert_eq!(extra.interval, std::time::Duration::from_secs(30));
+        let addresses: Vec<String> = extra
+            .addresses
+            .iter()
+            .map(|a| a.address.to_string())
+            .collect();
+        assert_eq!(addresses, ["198.51.100.203"]);
+        let vi_2 = settings.instances[1].params("192.0.2.201".parse().unwrap());
+        assert_eq!(vi_2.extra_announce, None, "eth1 is no VMAC, and no all");
+        assert!(settings
+            .warnings
+            .iter()
+            .any(|w| w.to_string().contains("VI_2") && w.to_string().contains("has no effect")));
+        Ok(())
+    });
+}

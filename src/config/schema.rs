@@ -396,6 +396,17 @@ pub struct InstanceConfig {
     /// with a warning, with unicast_peer.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mcast_dst_ip: Option<IpAddr>,
+    /// While master, one gratuitous ARP / NA on each other interface the
+    /// instance holds an address on, this often (keepalived's
+    /// garp_extra_if `DELAY [all]`; a .conf's vrrp_garp_extra_if is
+    /// every instance's default): on another instance's VMAC, or on any
+    /// with `all`.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "garp_extra_if"
+    )]
+    pub garp_extra_if: Option<GarpExtraIf>,
     /// keepalived's strict_mode (global_defs vrrp_strict): the RFC's
     /// protocol only. Multicast and at least one address, or refused;
     /// authentication, preempt_delay, down_timer_adverts,
@@ -833,4 +844,88 @@ impl<'de> Deserialize<'de> for UseVmac {
 #[serde(deny_unknown_fields)]
 pub struct MetricsConfig {
     pub listen: std::net::SocketAddr,
+}
+
+/// keepalived's `garp_extra_if DELAY [all]`: `"60 all"`, `60`, or
+/// `{ delay: 60, all: true }`.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GarpExtraIf {
+    pub delay: Interval,
+    #[serde(default)]
+    pub all: bool,
+}
+
+impl GarpExtraIf {
+    /// keepalived reads whole seconds, 0..86400 (vrrp_parser.c).
+    pub const MAX_SECS: u64 = 86_400;
+}
+
+impl std::str::FromStr for GarpExtraIf {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<GarpExtraIf, String> {
+        let mut extra = GarpExtraIf {
+            delay: Interval::default(),
+            all: false,
+        };
+        let mut delay = None;
+        for word in text.split_whitespace() {
+            if word == "all" {
+                extra.all = true;
+            } else {
+                let secs: u64 = word.parse().map_err(|_| {
+                    format!("expected whole seconds 0..86400 and maybe all, got {word:?}")
+                })?;
+                delay = Some(secs);
+            }
+        }
+        let secs = delay.ok_or("expected DELAY [all]: whole seconds 0..86400")?;
+        extra.delay = Interval::secs(secs);
+        Ok(extra)
+    }
+}
+
+impl Serialize for GarpExtraIf {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let all = if self.all { " all" } else { "" };
+        serializer.serialize_str(&format!("{}{all}", self.delay.0.as_secs()))
+    }
+}
+
+pub(crate) fn garp_extra_if<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<GarpExtraIf>, D::Error> {
+    struct ExtraVisitor;
+
+    impl<'de> Visitor<'de> for ExtraVisitor {
+        type Value = Option<GarpExtraIf>;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("DELAY [all] (whole seconds 0..86400) or { delay: DELAY, all: true }")
+        }
+
+        fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+            Ok(Some(GarpExtraIf {
+                delay: Interval::secs(v),
+                all: false,
+            }))
+        }
+
+        fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+            u64::try_from(v)
+                .map_err(|_| E::custom(format!("expected whole seconds 0..86400, got {v}")))
+                .and_then(|v| self.visit_u64(v))
+        }
+
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+            v.parse().map(Some).map_err(E::custom)
+        }
+
+        fn visit_map<A: de::MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+            GarpExtraIf::deserialize(de::value::MapAccessDeserializer::new(map)).map(Some)
+        }
+    }
+
+    deserializer.deserialize_any(ExtraVisitor)
 }

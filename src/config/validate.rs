@@ -6,7 +6,8 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use crate::proto::{
     default_accept, pacing::Spacing, AdvertRules, AnnounceSchedule, Auth, AuthKey, Centiseconds,
-    InstanceParams, Param, ParamsError, Unicast, UnicastPeer, Version, VirtualAddress, Vrid,
+    ExtraAnnounce, InstanceParams, Param, ParamsError, Unicast, UnicastPeer, Version,
+    VirtualAddress, Vrid,
 };
 
 use super::auth_hmac::KeyConfig;
@@ -301,12 +302,23 @@ pub fn validate(loaded: &Loaded) -> Result<Settings, ConfigErrors> {
             ),
         ));
     }
+    // keepalived's "is_ours": an interface it made (a VMAC), for
+    // garp_extra_if.
+    let vmac_names: Vec<String> = config
+        .instances
+        .values()
+        .filter_map(|i| match &i.use_vmac {
+            UseVmac::Off => None,
+            UseVmac::Default => Some(format!("vrrp.{}", i.virtual_router_id)),
+            UseVmac::Named(name) => Some(name.clone()),
+        })
+        .collect();
     for (name, instance) in &config.instances {
         let prefix = format!("instances.{name}");
         if let Some(warning) = inline_keys_exposed(loaded, &prefix, instance) {
             warnings.push(warning);
         }
-        let core = instance_settings(name, instance)
+        let core = instance_settings(name, instance, &vmac_names)
             .map(|(settings, instance_warnings)| {
                 for (key, message) in instance_warnings {
                     warnings.push(loaded.error(&format!("{prefix}.{key}"), message));
@@ -566,6 +578,47 @@ fn fence(
     Some(quorum)
 }
 
+/// garp_extra_if's addresses, as keepalived chooses them (vrrp.c
+/// vrrp_send_vmac_update, vrrp_complete_instance): the first of each
+/// interface other than the instance's own (its own too with
+/// vmac_xmit_base), if it is a VMAC (`vmac_names`) or `all`; None when
+/// keepalived turns it off (no other interface, or only ones that are not
+/// VMACs, without `all`).
+fn extra_interfaces(
+    vips: &[VirtualAddress],
+    excluded: &[VirtualAddress],
+    placements: &BTreeMap<IpAddr, Placement>,
+    all: bool,
+    (own, xmit_base, vmac_names): (&str, bool, &[String]),
+) -> Option<Vec<VirtualAddress>> {
+    let is_ours = |interface: &str| vmac_names.iter().any(|v| v == interface);
+    let (mut extra_vmac, mut extra_if) = (false, false);
+    let mut done: Vec<&str> = Vec::new();
+    let mut chosen = Vec::new();
+    for vip in vips.iter().chain(excluded) {
+        let interface = placements
+            .get(&vip.address)
+            .and_then(|p| p.dev.as_deref())
+            .unwrap_or(own);
+        if interface != own {
+            if is_ours(interface) {
+                extra_vmac = true;
+            } else {
+                extra_if = true;
+            }
+        }
+        if (!is_ours(interface) && !all) || (interface == own && !xmit_base) {
+            continue;
+        }
+        if !done.contains(&interface) {
+            done.push(interface);
+            chosen.push(*vip);
+        }
+    }
+    let off = (!extra_if && !extra_vmac) || (!extra_vmac && !all);
+    (!off && !chosen.is_empty()).then_some(chosen)
+}
+
 /// keepalived (vrrp_parser.c garp_group_interface_handler): an
 /// interface in a second garp_group keeps the first's spacing.
 fn garp_settings(
@@ -644,6 +697,7 @@ fn hint(problem: &ParamsError) -> &'static str {
 fn instance_settings(
     name: &str,
     c: &InstanceConfig,
+    vmac_names: &[String],
 ) -> Result<(InstanceSettings, CoreProblems), CoreProblems> {
     let mut problems: CoreProblems = Vec::new();
     let mut warnings: CoreProblems = Vec::new();
@@ -858,6 +912,25 @@ fn instance_settings(
         }
     }
 
+    let extra_announce = c.garp_extra_if.as_ref().and_then(|extra| {
+        let chosen = extra_interfaces(&vips, &excluded, &placements, extra.all, {
+            let own = vmac.as_ref().map_or(c.interface.as_str(), |v| v.name.as_str());
+            let xmit_base = vmac.as_ref().is_some_and(|v| v.xmit_base);
+            (own, xmit_base, vmac_names)
+        });
+        if chosen.is_none() && !extra.delay.is_zero() {
+            warnings.push((
+                "garp_extra_if",
+                format!("({name}) has no effect: no address on another interface (or, without all, on another instance's VMAC), as keepalived turns it off"),
+            ));
+        }
+        chosen
+            .filter(|_| !extra.delay.is_zero())
+            .map(|addresses| ExtraAnnounce {
+                interval: extra.delay.0,
+                addresses,
+            })
+    });
     let params = InstanceParams {
         name: name.to_string(),
         vrid: vrid.unwrap_or(Vrid::MIN),
@@ -911,6 +984,7 @@ fn instance_settings(
         startup_delay: std::time::Duration::ZERO,
         strict: c.strict_mode,
         multicast_group,
+        extra_announce,
     };
     let mut params = params;
     // keepalived runs a strict instance otherwise than written, with an

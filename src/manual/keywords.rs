@@ -99,6 +99,11 @@ pub const INSTANCE_KEYWORDS: &[Keyword] = &[
         meaning: r#"GARP/NA a master sends on hearing a lower-priority master, and again after the delay (`0`: none / no second burst)"#,
     },
     Keyword {
+        key: r#"`garp_extra_if`"#,
+        default: r#"off (a keepalived.conf: `vrrp_garp_extra_if`'s)"#,
+        meaning: r#"`"60 all"` (or `{ delay: 60, all: true }`): while master, one GARP/NA every 60 s (whole seconds, checked at each advert) on each other interface the instance holds an address on (`dev`): another instance's VMAC, or any with `all`; off when there is none, as keepalived (`vmac_garp_intvl` is its old name)"#,
+    },
+    Keyword {
         key: r#"`track_script` / `track_interface` / `track_file`"#,
         default: r#"none"#,
         meaning: r#"`[web, { name: port, weight: -50 }]`"#,

@@ -51,6 +51,10 @@ pub struct Instance {
     refresh_timer: Timer,
     /// garp_lower_prio_delay: the second burst after a lower priority.
     lower_prio_timer: Timer,
+    /// garp_extra_if: the extra announcements are due at the first advert
+    /// after this (keepalived checks at each advert, vrrp.c
+    /// vrrp_state_master_tx).
+    extra_due: Option<Instant>,
     /// vrrp_startup_delay: until then, Master_Down_Timer counts from
     /// this instant, not from now.
     delayed_until: Option<Instant>,
@@ -97,6 +101,7 @@ impl Instance {
             announce_timer: Timer::default(),
             refresh_timer: Timer::default(),
             lower_prio_timer: Timer::default(),
+            extra_due: None,
             delayed_until: None,
             preempt_deadline: None,
             last_immediate_answer: None,
@@ -192,6 +197,7 @@ impl Instance {
             self.send_advert(self.priority);
             self.adver_timer
                 .arm(now, self.params.advert_interval.as_duration());
+            self.extra_announce(now);
         }
         if self.announce_timer.fire(now) && self.state == State::Master && self.holding {
             self.announce(self.params.announce.repeat);
@@ -734,6 +740,7 @@ impl Instance {
                 self.announce_timer.disarm();
                 self.refresh_timer.disarm();
                 self.lower_prio_timer.disarm();
+                self.extra_due = None;
                 // Leaving without a better master taking over: tell the
                 // backups now (priority 0) so they wait only Skew_Time.
                 if matches!(to, State::Fault | State::Initialize) {
@@ -825,6 +832,11 @@ impl Instance {
             valid_until,
         });
         self.announce(self.params.announce.repeat);
+        self.extra_due = self
+            .params
+            .extra_announce
+            .as_ref()
+            .map(|extra| now + extra.interval);
         let schedule = self.params.announce;
         if !schedule.delay.is_zero() && schedule.repeat > 0 {
             self.announce_timer.arm(now, schedule.delay);
@@ -930,6 +942,26 @@ impl Instance {
             auth: self.params.auth,
             addresses: self.advertised.clone(),
         }));
+    }
+
+    /// garp_extra_if, at an advert of a master that holds its addresses,
+    /// once it is due. (keepalived compares strictly, but its clock has
+    /// always moved on a little by the advert that is exactly due; with
+    /// virtual time, `>=` gives its result.)
+    fn extra_announce(&mut self, now: Instant) {
+        let Some(extra) = &self.params.extra_announce else {
+            return;
+        };
+        if !self.holding || extra.interval.is_zero() || extra.addresses.is_empty() {
+            return;
+        }
+        if self.extra_due.is_some_and(|due| now >= due) {
+            self.extra_due = Some(now + extra.interval);
+            self.actions.push_back(Action::Announce {
+                addresses: extra.addresses.clone(),
+                count: 1,
+            });
+        }
     }
 
     fn announce(&mut self, count: u32) {

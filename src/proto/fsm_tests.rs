@@ -1158,3 +1158,45 @@ fn a_strict_instance_with_extensions_left_on_is_refused() {
             crate::proto::StrictReset::Auth
         )));
 }
+
+/// garp_extra_if 3 with adverts every second: the master announces the
+/// extra addresses once, at the advert 3 s after it took its addresses
+/// (keepalived checks at each advert), and every 3 s after that.
+#[test]
+fn garp_extra_if_announces_the_extra_addresses_at_adverts() {
+    let t0 = Instant::now();
+    let extra = VirtualAddress::host(ip("198.51.100.203"));
+    let mut p = params(255);
+    p.extra_announce = Some(crate::proto::ExtraAnnounce {
+        interval: Duration::from_secs(3),
+        addresses: vec![extra],
+    });
+    p.excluded_addresses.push(extra);
+    let mut instance = Instance::new(p).unwrap();
+    instance.handle_event(t0, Event::Startup);
+    drain(&mut instance);
+    let mut extra_at = Vec::new();
+    while let Some(due) = instance.poll_timeout() {
+        if due > t0 + Duration::from_secs(10) {
+            break;
+        }
+        instance.handle_timeout(due);
+        for action in drain(&mut instance) {
+            if let Action::Announce { addresses, count } = action {
+                if addresses == vec![extra] {
+                    assert_eq!(count, 1);
+                    extra_at.push(due - t0);
+                }
+            }
+        }
+    }
+    assert_eq!(
+        extra_at,
+        vec![
+            Duration::from_secs(3),
+            Duration::from_secs(6),
+            Duration::from_secs(9)
+        ],
+        "{extra_at:?}"
+    );
+}

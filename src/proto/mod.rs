@@ -35,8 +35,8 @@ pub use packet::{
     AddressList, Advert, Auth, AuthKey, DecodeError, EncodeError, Endpoints, Signed, Version, Vrid,
 };
 pub use params::{
-    AdvertRules, AnnounceSchedule, InstanceParams, InvalidParams, Param, ParamsError, Unicast,
-    UnicastPeer, VirtualAddress, MAX_PREEMPT_DELAY,
+    AdvertRules, AnnounceSchedule, ExtraAnnounce, InstanceParams, InvalidParams, Param,
+    ParamsError, Unicast, UnicastPeer, VirtualAddress, MAX_PREEMPT_DELAY,
 };
 pub use source::{choose_source, is_link_local, LocalAddress, SourceError};
 pub use state::{FaultCause, Reason, State, Transition};

@@ -207,6 +207,18 @@ pub struct InstanceParams {
     /// (keepalived's mcast_dst_ip, vrrp_mcast_group4/6); None: the RFC's,
     /// 224.0.0.18 or ff02::12. Unused with unicast peers.
     pub multicast_group: Option<IpAddr>,
+    /// keepalived's `garp_extra_if`: while master, at the first advert
+    /// sent this long after the last time, one announcement of each of
+    /// these addresses (one per interface other than the instance's own,
+    /// as the config layer chose them; vrrp.c vrrp_send_vmac_update).
+    pub extra_announce: Option<ExtraAnnounce>,
+}
+
+/// See [`InstanceParams::extra_announce`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ExtraAnnounce {
+    pub interval: Duration,
+    pub addresses: Vec<VirtualAddress>,
 }
 
 /// The parameter a problem is about, so that the layer that read it from
@@ -386,6 +398,7 @@ impl InstanceParams {
             startup_delay: Duration::ZERO,
             strict: false,
             multicast_group: None,
+            extra_announce: None,
         }
     }
 

@@ -586,6 +586,11 @@ impl Mapper {
                 }
                 None
             }
+            // global_parser.c vrrp_vmac_garp_extra_if_handler: every
+            // instance's garp_extra_if unless it sets its own.
+            "vrrp_garp_extra_if" | "vrrp_vmac_garp_intvl" => self
+                .garp_extra_if(node, 1, "")
+                .map(|v| ("garp_extra_if", v)),
             // global_parser.c vrrp_min_garp_handler: one announcement, no
             // second burst and no refresh, unless set otherwise (below
             // anything vrrp_garp_master_* set, in any order).
@@ -789,6 +794,53 @@ impl Mapper {
         {
             list.push(Value::Object(group));
         }
+    }
+
+    /// `garp_extra_if DELAY [all]` as keepalived reads it: whole seconds
+    /// `min`..86400 (leniently) and `all` in any order; a bad word or no
+    /// delay ignores the line, with keepalived's words after `prefix`.
+    /// The old names are read the same, with keepalived's deprecation.
+    fn garp_extra_if(&mut self, node: &Node, min: u64, prefix: &str) -> Option<Value> {
+        let keyword = node.keyword();
+        if keyword.ends_with("vmac_garp_intvl") {
+            let new = if keyword.starts_with("vrrp_") {
+                "vrrp_garp_extra_if"
+            } else {
+                "garp_extra_if"
+            };
+            self.adjust_node(
+                node,
+                format!(
+                    "Keyword \"{keyword}\" is deprecated - please use \"{new}\": read as {new}"
+                ),
+            );
+        }
+        let (mut delay, mut all) = (None, false);
+        for word in node.args() {
+            if word == "all" {
+                all = true;
+                continue;
+            }
+            match self.lenient_unsigned(node, word, min, 86_400) {
+                Ok(v) => delay = Some(v),
+                Err(why) => {
+                    self.adjust_node(
+                        node,
+                        format!("{prefix}{keyword} '{word}' invalid - ignoring ({why})"),
+                    );
+                    return None;
+                }
+            }
+        }
+        let Some(delay) = delay else {
+            self.adjust_node(
+                node,
+                format!("{prefix}{keyword} specified without time - ignoring"),
+            );
+            return None;
+        };
+        let all = if all { " all" } else { "" };
+        Some(text(&format!("{delay}{all}")))
     }
 
     /// `keyword VALUE [MORE...]`: VALUE, with MORE dropped for `why`.
@@ -1245,6 +1297,13 @@ impl Mapper {
             "garp_lower_prio_repeat" => {
                 if let Some(v) = self.lower_prio_repeat(node) {
                     section.set(keyword, v, &node.at);
+                }
+            }
+            // vrrp_parser.c vrrp_garp_extra_if_handler: DELAY [all].
+            "garp_extra_if" | "vmac_garp_intvl" => {
+                let prefix = format!("({}): ", section.name);
+                if let Some(v) = self.garp_extra_if(node, 0, &prefix) {
+                    section.set("garp_extra_if", v, &node.at);
                 }
             }
             // vrrp_parser.c vrrp_mcast_dstip_handler: an address of the

@@ -19,7 +19,6 @@ const NFTABLES_EXTRA: Why =
     "vipd's drop rules match addresses only, with no counters and no per-interface link-local sets";
 /// Words after a keyword whose first word is all vipd reads.
 pub const NO_EFFECT_HERE: Why = "has no effect in vipd";
-const GARP_EXTRA: Why = "vipd sends GARP/NA on the addresses' own interfaces only (spaced by garp_interval, gna_interval and garp_group), not on extra interfaces";
 const BUFFERS: Why = "kernel buffer sizes: vipd sizes its own sockets";
 const RELOAD: Why = "keepalived's configuration-reading machinery: vipd reads its files on start";
 const SCRIPTS_AT_START: Why =
@@ -158,7 +157,6 @@ const GLOBAL: &[(Why, &[&str])] = &[
     ),
     (FIREWALL, &["vrrp_iptables", "vrrp_ipsets"]),
     (NFTABLES_EXTRA, &["nftables_ifindex", "nftables_counters"]),
-    (GARP_EXTRA, &["vrrp_garp_extra_if", "vrrp_vmac_garp_intvl"]),
     (
         BUFFERS,
         &[
@@ -223,7 +221,6 @@ pub fn instance(keyword: &str) -> Option<Why> {
         "dont_track_primary" => PRIMARY,
         "smtp_alert" => EMAIL,
         "lvs_sync_daemon_interface" => LVS,
-        "garp_extra_if" | "vmac_garp_intvl" => GARP_EXTRA,
         "kernel_rx_buf_size" => BUFFERS,
         "linkbeat_use_polling" => LINKBEAT,
         "native_ipv6" => "deprecated in keepalived: the addresses decide the family, in vipd too",

@@ -155,6 +155,7 @@ fn every_keepalived_global_keyword_is_mapped_or_warned() {
         "vrrp_garp_interval 0.1",
         "vrrp_gna_interval 0.1",
         "vrrp_min_garp",
+        "vrrp_garp_extra_if 60 all",
     ];
     for line in mapped {
         let mapped = map(&nodes(&format!("global_defs {{\n{line}\n}}\n"))).unwrap();
