@@ -21,7 +21,9 @@
 //! - `vrrp_mcast_group4`: adverts go to that group, and an advert to the
 //!   RFC's group does not count for the instance;
 //! - `vrrp_garp_interval`: gratuitous ARPs on an interface at least that
-//!   far apart, a burst collapsed to one now and one per waiting address.
+//!   far apart, a burst collapsed to one now and one per waiting address;
+//! - `garp_extra_if 2 all`: an address on another interface refreshed
+//!   every 2 s while master.
 //!
 //! The other router is host 2, forging adverts with raw sockets
 //! (support/raw.rs), or a daemon.
@@ -1316,4 +1318,95 @@ both_daemons!(
     garp_interval_spaces_announcements:
     vipd_spaces_gratuitous_arps_by_garp_interval,
     keepalived_spaces_gratuitous_arps_by_garp_interval
+);
+
+/// On host `host`'s `dev`: when each gratuitous ARP for `vip` was heard,
+/// for `window` (an observation period, not a wait for something).
+fn garps_on(
+    lab: &Lab,
+    host: usize,
+    dev: &'static str,
+    vip: Ipv4Addr,
+    window: Duration,
+) -> Vec<Instant> {
+    raw::in_host(lab, host, move || {
+        let arp = Socket::new(
+            Domain::PACKET,
+            Type::RAW,
+            Some(Protocol::from(i32::from((libc::ETH_P_ARP as u16).to_be()))),
+        )
+        .unwrap();
+        arp.bind_device(Some(dev.as_bytes())).unwrap();
+        arp.set_read_timeout(Some(Duration::from_millis(20)))
+            .unwrap();
+        let started = Instant::now();
+        let mut heard = Vec::new();
+        let mut frame = [std::mem::MaybeUninit::<u8>::uninit(); 2048];
+        while started.elapsed() < window {
+            let Ok(n) = arp.recv(&mut frame) else {
+                continue;
+            };
+            // SAFETY: recv initialised the first n bytes.
+            let f: Vec<u8> = frame[..n]
+                .iter()
+                .map(|b| unsafe { b.assume_init() })
+                .collect();
+            if f.len() >= 42 && f[28..32] == vip.octets() && f[38..42] == vip.octets() {
+                heard.push(Instant::now());
+            }
+        }
+        heard
+    })
+}
+
+/// garp_extra_if 2 all, adverts every second, one address on eth0 and
+/// one on eth1: while master, one gratuitous ARP for the eth1 address
+/// every 2 s, heard on the second LAN.
+fn garp_extra_if_refreshes_other_interfaces(test: &str, kind: Kind) {
+    let Some(mut lab) = lab_for(test, kind, 2) else {
+        return;
+    };
+    lab.add_second_lan().expect("eth1");
+    let (a, b) = (
+        Ipv4Addr::new(192, 0, 2, 175),
+        Ipv4Addr::new(198, 51, 100, 175),
+    );
+    let text = format!(
+        "global_defs {{\n    router_id h1\n}}\n\
+         vrrp_instance VI_75 {{\n    state BACKUP\n    interface eth0\n    virtual_router_id 75\n    priority 200\n    advert_int 1\n    garp_master_delay 0\n    garp_extra_if 2 all\n    mcast_src_ip {}\n    virtual_ipaddress {{\n        {a}\n        {b} dev eth1\n    }}\n}}\n",
+        lab.host(1).ipv4
+    );
+    let conf = lab.dir.join("garp-extra-if.conf");
+    fs::write(&conf, text).unwrap();
+    let daemon = start(&mut lab, 1, kind, &conf, "1");
+    expect_only(&lab, IpAddr::V4(a), 1, "master", &[&daemon]);
+    let heard = garps_on(&lab, 2, "eth1", b, Duration::from_millis(7_500));
+    // The burst on becoming master counts once: announcements less than
+    // half a second apart are one.
+    let mut events: Vec<Instant> = Vec::new();
+    for at in heard {
+        if events
+            .last()
+            .is_none_or(|last| at - *last > Duration::from_millis(500))
+        {
+            events.push(at);
+        }
+    }
+    let gaps: Vec<Duration> = events.windows(2).map(|w| w[1] - w[0]).collect();
+    println!("{kind:?}: gratuitous ARPs on eth1 every {gaps:?}");
+    let log = daemon.log_text();
+    assert!(gaps.len() >= 2, "{kind:?}: {gaps:?}\n{log}");
+    for gap in &gaps {
+        assert!(
+            (Duration::from_millis(1_700)..Duration::from_millis(3_300)).contains(gap),
+            "{kind:?}: {gaps:?}\n{log}"
+        );
+    }
+    stop(&mut lab, &daemon, Signal::SIGTERM);
+}
+
+both_daemons!(
+    garp_extra_if_refreshes_other_interfaces:
+    vipd_refreshes_other_interfaces_by_garp_extra_if,
+    keepalived_refreshes_other_interfaces_by_garp_extra_if
 );
