@@ -615,8 +615,10 @@ fn extra_interfaces(
             chosen.push(*vip);
         }
     }
-    let off = (!extra_if && !extra_vmac) || (!extra_vmac && !all);
-    (!off && !chosen.is_empty()).then_some(chosen)
+    // keepalived's rule: off with no other interface, or with only ones
+    // that are not VMACs and no `all`.
+    let on = extra_vmac || (extra_if && all);
+    (on && !chosen.is_empty()).then_some(chosen)
 }
 
 /// keepalived (vrrp_parser.c garp_group_interface_handler): an

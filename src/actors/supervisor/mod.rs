@@ -171,7 +171,8 @@ fn raise_descriptor_limit() {
 enum Step {
     Signal(Request),
     LauncherGone(String),
-    Reread(Result<Settings, ConfigErrors>),
+    /// Boxed: settings are large beside the other steps.
+    Reread(Box<Result<Settings, ConfigErrors>>),
     Interfaces(Vec<crate::net::netlink::NetEvent>),
     VmacRetryDue,
 }
@@ -202,7 +203,7 @@ async fn start_and_wait(settings: Settings, reread: Reread) -> Result<(), StartE
         let step = tokio::select! {
             request = signals.next() => Step::Signal(request),
             why = &mut launcher_gone => Step::LauncherGone(why),
-            read = reloads.read() => Step::Reread(read),
+            read = reloads.read() => Step::Reread(Box::new(read)),
             events = running.interfaces.next() => Step::Interfaces(events),
             () = sleep_until_some(vmac_retry) => Step::VmacRetryDue,
         };
@@ -236,7 +237,7 @@ async fn start_and_wait(settings: Settings, reread: Reread) -> Result<(), StartE
                 tracing::info!(signal = name, "{name}: ignored; nothing changes");
             }
             Step::Reread(read) => {
-                let outcome = match read {
+                let outcome = match *read {
                     Err(errors) => Err(ReloadError::Refused(format!(
                         "the new configuration has errors:\n{errors}"
                     ))),
