@@ -194,8 +194,14 @@ impl Running {
         // below take it from self.garp).
         if garp != self.garp {
             for (name, linked) in &self.address_actors {
-                let spacing = self.garp.for_interface(name);
-                let wanted = garp.for_interface(name);
+                // A VMAC is spaced as its parent (start_address_actors).
+                let parent = self
+                    .instances
+                    .values()
+                    .find(|i| i.settings.vmac.as_ref().is_some_and(|v| v.name == *name))
+                    .map_or(name.as_str(), |i| i.settings.interface.as_str());
+                let spacing = self.garp.for_interface(parent);
+                let wanted = garp.for_interface(parent);
                 if spacing != wanted {
                     linked
                         .actor
