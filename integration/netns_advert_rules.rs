@@ -1140,13 +1140,18 @@ fn send_to_group(lab: &Lab, group: Ipv4Addr, packet: Vec<u8>, times: usize) {
 }
 
 /// The destination of host 1's next advert for VRID 91, heard on host 2
-/// with both groups joined.
+/// with the RFC's group and OWN_GROUP joined.
 fn advert_destination(lab: &Lab) -> Option<Ipv4Addr> {
+    advert_destination_among(lab, OWN_GROUP)
+}
+
+/// The same, with the RFC's group and `group` joined.
+fn advert_destination_among(lab: &Lab, group: Ipv4Addr) -> Option<Ipv4Addr> {
     let (own, from) = (raw::v4(lab.host(2).ipv4), raw::v4(lab.host(1).ipv4));
     raw::in_host(lab, 2, move || {
         let socket = Socket::new(Domain::IPV4, Type::RAW, Some(Protocol::from(112))).unwrap();
         socket.join_multicast_v4(&GROUP, &own).unwrap();
-        socket.join_multicast_v4(&OWN_GROUP, &own).unwrap();
+        socket.join_multicast_v4(&group, &own).unwrap();
         socket
             .set_read_timeout(Some(Duration::from_millis(200)))
             .unwrap();
@@ -1410,3 +1415,51 @@ both_daemons!(
     vipd_refreshes_other_interfaces_by_garp_extra_if,
     keepalived_refreshes_other_interfaces_by_garp_extra_if
 );
+
+/// A reload that moves VI_91 from 224.0.0.100 to 224.0.0.101: its
+/// adverts go to the new group, and host 1 hears the new group, not the
+/// old one (the receiver joined it when the reload changed its groups).
+#[test]
+fn vipd_moves_to_another_multicast_group_on_reload() {
+    let test = "vipd_moves_to_another_multicast_group_on_reload";
+    let Some(mut lab) = lab_for(test, Kind::Vipd, 2) else {
+        return;
+    };
+    let vip = IpAddr::V4(GROUP_VIP);
+    let moved = Ipv4Addr::new(224, 0, 0, 101);
+    let conf = lab.dir.join("moving-group.conf");
+    let h1 = lab.host(1).ipv4;
+    let write = |group: Ipv4Addr| {
+        let text = format!(
+            "global_defs {{\n    router_id h1\n}}\n\
+             vrrp_instance VI_{GROUP_VRID} {{\n    state BACKUP\n    interface eth0\n    virtual_router_id {GROUP_VRID}\n    priority 200\n    version 3\n    advert_int 1\n    garp_master_delay 0\n    mcast_dst_ip {group}\n    mcast_src_ip {h1}\n    virtual_ipaddress {{\n        {GROUP_VIP}\n    }}\n}}\n"
+        );
+        fs::write(&conf, text).unwrap();
+    };
+    write(OWN_GROUP);
+    let daemon = start(&mut lab, 1, Kind::Vipd, &conf, "1");
+    expect_only(&lab, vip, 1, "master on 224.0.0.100", &[&daemon]);
+    assert_eq!(advert_destination(&lab), Some(OWN_GROUP));
+
+    write(moved);
+    let done = reload(&lab, 1);
+    assert!(done.status.success(), "{done:?}\n{}", daemon.log_text());
+    wait_for(DEADLINE, || {
+        advert_destination_among(&lab, moved) == Some(moved)
+    })
+    .unwrap_or_else(|| panic!("adverts never went to {moved}:\n{}", daemon.log_text()));
+    expect_only(&lab, vip, 1, "master on 224.0.0.101", &[&daemon]);
+
+    send_to_group(&lab, OWN_GROUP, forged_to(&lab, OWN_GROUP, 250), 3);
+    stays_on(
+        &lab,
+        vip,
+        1,
+        Duration::from_millis(1500),
+        "the old group is not heard after the reload",
+    );
+    send_to_group(&lab, moved, forged_to(&lab, moved, 250), 1);
+    wait_for(DEADLINE, || !lab.has_address(1, vip))
+        .unwrap_or_else(|| panic!("{vip} still on host 1:\n{}", daemon.log_text()));
+    stop(&mut lab, &daemon, Signal::SIGTERM).expect("stops");
+}
