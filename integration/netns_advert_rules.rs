@@ -1463,3 +1463,83 @@ fn vipd_moves_to_another_multicast_group_on_reload() {
         .unwrap_or_else(|| panic!("{vip} still on host 1:\n{}", daemon.log_text()));
     stop(&mut lab, &daemon, Signal::SIGTERM).expect("stops");
 }
+
+/// keepalived 2.4.3, built from source (../shared/tools/build-keepalived.sh)
+/// and named by VIPD_KEEPALIVED_24; without it its tests say so in one line.
+fn keepalived_24() -> Option<PathBuf> {
+    match std::env::var_os("VIPD_KEEPALIVED_24") {
+        Some(path) => Some(path.into()),
+        None => {
+            println!("skipped: keepalived 2.4: set VIPD_KEEPALIVED_24 to a keepalived 2.4.3 binary (../shared/tools/build-keepalived.sh)");
+            None
+        }
+    }
+}
+
+/// An address owner in strict mode ignores adverts (keepalived 2.4's
+/// strict default, owner_ignore_adverts): three adverts of another owner
+/// with a higher address leave it master, where the RFC would have it
+/// yield. `keepalived`: keepalived 2.4.3's binary, else vipd.
+fn a_strict_owner_ignores_adverts(test: &str, keepalived: Option<PathBuf>) {
+    let kind = if keepalived.is_some() {
+        Kind::Keepalived
+    } else {
+        Kind::Vipd
+    };
+    let Some(mut lab) = lab_for(test, kind, 2) else {
+        return;
+    };
+    let vip = IpAddr::V4(STRICT_VIP);
+    let text = format!(
+        "global_defs {{\n    router_id h1\n    vrrp_strict\n    nftables\n}}\n\
+         vrrp_instance VI_{STRICT_VRID} {{\n    state MASTER\n    interface eth0\n    virtual_router_id {STRICT_VRID}\n    priority 255\n    advert_int 1\n    mcast_src_ip {}\n    virtual_ipaddress {{\n        {STRICT_VIP}\n    }}\n}}\n",
+        lab.host(1).ipv4
+    );
+    let conf = lab.dir.join("strict-owner.conf");
+    fs::write(&conf, text).unwrap();
+    let daemon = match &keepalived {
+        Some(binary) => start_keepalived_24(&mut lab, 1, binary, &conf, "1"),
+        None => start(&mut lab, 1, Kind::Vipd, &conf, "1"),
+    };
+    expect_only(&lab, vip, 1, "the owner is master", &[&daemon]);
+    let rival = forged_v2(&lab, 255, None);
+    raw::in_host(&lab, 2, move || {
+        let sender = raw::sender();
+        for _ in 0..3 {
+            raw::send(&sender, &rival);
+        }
+    });
+    stays_on(
+        &lab,
+        vip,
+        1,
+        Duration::from_millis(2500),
+        "a rival owner with a higher address is ignored",
+    );
+    if keepalived.is_none() {
+        let status = vipd_status(&lab, 1, true);
+        let status: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
+        assert_eq!(
+            status["instances"][0]["drops"]["owner_ignores_adverts"],
+            serde_json::json!(3),
+            "{status}"
+        );
+    }
+    stop(&mut lab, &daemon, Signal::SIGTERM);
+}
+
+#[test]
+fn vipd_in_strict_mode_as_owner_ignores_adverts() {
+    a_strict_owner_ignores_adverts("vipd_in_strict_mode_as_owner_ignores_adverts", None);
+}
+
+#[test]
+fn keepalived_24_in_strict_mode_as_owner_ignores_adverts() {
+    let Some(binary) = keepalived_24() else {
+        return;
+    };
+    a_strict_owner_ignores_adverts(
+        "keepalived_24_in_strict_mode_as_owner_ignores_adverts",
+        Some(binary),
+    );
+}
