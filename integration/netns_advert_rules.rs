@@ -20,8 +20,9 @@
 //!   logged by keepalived);
 //! - `vrrp_mcast_group4`: adverts go to that group, and an advert to the
 //!   RFC's group does not count for the instance;
-//! - `vrrp_garp_interval`: gratuitous ARPs on an interface at least that
-//!   far apart, a burst collapsed to one now and one per waiting address;
+//! - `vrrp_garp_interval` / `vrrp_gna_interval`: gratuitous ARPs /
+//!   unsolicited NAs on an interface at least that far apart, a burst
+//!   collapsed to one now and one per waiting address;
 //! - `garp_extra_if 2 all`: an address on another interface refreshed
 //!   every 2 s while master.
 //!
@@ -1543,3 +1544,95 @@ fn keepalived_24_in_strict_mode_as_owner_ignores_adverts() {
         Some(binary),
     );
 }
+
+/// On host 2's eth0: the unsolicited NAs for `targets`, with when each
+/// was heard, until `quiet` passes after the `expected`-th (or
+/// `deadline` passes).
+fn nas_heard(
+    lab: &Lab,
+    targets: [std::net::Ipv6Addr; 2],
+    expected: usize,
+    quiet: Duration,
+    deadline: Duration,
+) -> Vec<(std::net::Ipv6Addr, Instant)> {
+    raw::in_host(lab, 2, move || {
+        let icmp = Socket::new(Domain::IPV6, Type::RAW, Some(Protocol::ICMPV6)).unwrap();
+        icmp.bind_device(Some(b"eth0")).unwrap();
+        icmp.set_read_timeout(Some(Duration::from_millis(20)))
+            .unwrap();
+        let started = Instant::now();
+        let mut heard = Vec::new();
+        let mut buffer = [std::mem::MaybeUninit::<u8>::uninit(); 2048];
+        while started.elapsed() < deadline {
+            if heard.len() >= expected {
+                let (_, last): &(std::net::Ipv6Addr, Instant) = &heard[expected - 1];
+                if last.elapsed() >= quiet {
+                    break;
+                }
+            }
+            let Ok(n) = icmp.recv(&mut buffer) else {
+                continue;
+            };
+            // SAFETY: recv initialised the first n bytes.
+            let p: Vec<u8> = buffer[..n]
+                .iter()
+                .map(|b| unsafe { b.assume_init() })
+                .collect();
+            // ICMPv6 type 136, Neighbor Advertisement: target at 8..24.
+            if p.len() < 24 || p[0] != 136 {
+                continue;
+            }
+            let target = std::net::Ipv6Addr::from(<[u8; 16]>::try_from(&p[8..24]).unwrap());
+            if targets.contains(&target) {
+                heard.push((target, Instant::now()));
+            }
+        }
+        heard
+    })
+}
+
+/// vrrp_gna_interval 0.2, the IPv6 twin of vrrp_garp_interval: two
+/// addresses, garp_master_repeat 5, three unsolicited NAs 0.2 s apart in
+/// the list's order (the first, the first again, the second).
+fn gna_interval_spaces_neighbour_advertisements(test: &str, kind: Kind) {
+    let Some(mut lab) = lab_for(test, kind, 2) else {
+        return;
+    };
+    let (ll, global): (std::net::Ipv6Addr, std::net::Ipv6Addr) = (
+        "fe80::71".parse().unwrap(),
+        "2001:db8::171".parse().unwrap(),
+    );
+    let text = format!(
+        "global_defs {{\n    router_id h1\n    vrrp_gna_interval 0.2\n}}\n\
+         vrrp_instance VI_72 {{\n    state BACKUP\n    interface eth0\n    virtual_router_id 72\n    priority 200\n    version 3\n    advert_int 1\n    garp_master_repeat 5\n    garp_master_delay 0\n    mcast_src_ip {}\n    virtual_ipaddress {{\n        {ll}/64\n        {global}/64\n    }}\n}}\n",
+        lab.host(1).link_local
+    );
+    let conf = lab.dir.join("gna-interval.conf");
+    fs::write(&conf, text).unwrap();
+    let daemon = start(&mut lab, 1, kind, &conf, "1");
+    let heard = nas_heard(
+        &lab,
+        [ll, global],
+        3,
+        Duration::from_millis(1500),
+        Duration::from_secs(20),
+    );
+    let log = daemon.log_text();
+    let order: Vec<std::net::Ipv6Addr> = heard.iter().map(|(target, _)| *target).collect();
+    assert_eq!(order, vec![ll, ll, global], "{kind:?}: {heard:?}\n{log}");
+    let gaps: Vec<Duration> = heard.windows(2).map(|w| w[1].1 - w[0].1).collect();
+    println!("{kind:?}: gaps between unsolicited NAs {gaps:?}");
+    for gap in &gaps {
+        assert!(
+            *gap >= Duration::from_millis(180),
+            "{kind:?}: {gaps:?}\n{log}"
+        );
+    }
+    stop(&mut lab, &daemon, Signal::SIGTERM);
+}
+
+both_daemons!(
+    gna_interval_spaces_neighbour_advertisements:
+    vipd_spaces_unsolicited_nas_by_gna_interval,
+    keepalived_spaces_unsolicited_nas_by_gna_interval
+);
