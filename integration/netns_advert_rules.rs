@@ -22,7 +22,8 @@
 //!   RFC's group does not count for the instance;
 //! - `vrrp_garp_interval` / `vrrp_gna_interval`: gratuitous ARPs /
 //!   unsolicited NAs on an interface at least that far apart, a burst
-//!   collapsed to one now and one per waiting address;
+//!   collapsed to one now and one per waiting address; a `garp_group`'s
+//!   spacing over the global one; `vrrp_min_garp`'s one announcement;
 //! - `garp_extra_if 2 all`: an address on another interface refreshed
 //!   every 2 s while master.
 //!
@@ -1635,4 +1636,86 @@ both_daemons!(
     gna_interval_spaces_neighbour_advertisements:
     vipd_spaces_unsolicited_nas_by_gna_interval,
     keepalived_spaces_unsolicited_nas_by_gna_interval
+);
+
+/// garp_group: eth0's own spacing (0.5 s) wins over vrrp_garp_interval
+/// (0.1 s); the same three gratuitous ARPs, 0.5 s apart.
+fn garp_group_spaces_its_interfaces(test: &str, kind: Kind) {
+    let Some(mut lab) = lab_for(test, kind, 2) else {
+        return;
+    };
+    let [a, b] = SPACED_VIPS;
+    let text = format!(
+        "global_defs {{\n    router_id h1\n    vrrp_garp_interval 0.1\n}}\n\
+         garp_group {{\n    garp_interval 0.5\n    interface eth0\n}}\n\
+         vrrp_instance VI_73 {{\n    state BACKUP\n    interface eth0\n    virtual_router_id 73\n    priority 200\n    advert_int 1\n    garp_master_repeat 5\n    garp_master_delay 0\n    mcast_src_ip {}\n    virtual_ipaddress {{\n        {a}\n        {b}\n    }}\n}}\n",
+        lab.host(1).ipv4
+    );
+    let conf = lab.dir.join("garp-group.conf");
+    fs::write(&conf, text).unwrap();
+    let daemon = start(&mut lab, 1, kind, &conf, "1");
+    let heard = garps_heard(
+        &lab,
+        SPACED_VIPS,
+        3,
+        Duration::from_millis(1500),
+        Duration::from_secs(20),
+    );
+    let log = daemon.log_text();
+    let order: Vec<Ipv4Addr> = heard.iter().map(|(address, _)| *address).collect();
+    assert_eq!(order, vec![a, a, b], "{kind:?}: {heard:?}\n{log}");
+    let gaps: Vec<Duration> = heard.windows(2).map(|w| w[1].1 - w[0].1).collect();
+    println!("{kind:?}: gaps between gratuitous ARPs {gaps:?}");
+    for gap in &gaps {
+        assert!(
+            *gap >= Duration::from_millis(450),
+            "{kind:?}: {gaps:?}\n{log}"
+        );
+    }
+    stop(&mut lab, &daemon, Signal::SIGTERM);
+}
+
+both_daemons!(
+    garp_group_spaces_its_interfaces:
+    vipd_spaces_an_interface_by_its_garp_group,
+    keepalived_spaces_an_interface_by_its_garp_group
+);
+
+/// vrrp_min_garp: one gratuitous ARP per address on becoming master, no
+/// second burst 5 s later.
+fn min_garp_sends_one_announcement(test: &str, kind: Kind) {
+    let Some(mut lab) = lab_for(test, kind, 2) else {
+        return;
+    };
+    let [a, b] = SPACED_VIPS;
+    let text = format!(
+        "global_defs {{\n    router_id h1\n    vrrp_min_garp\n}}\n\
+         vrrp_instance VI_74 {{\n    state BACKUP\n    interface eth0\n    virtual_router_id 74\n    priority 200\n    advert_int 1\n    mcast_src_ip {}\n    virtual_ipaddress {{\n        {a}\n        {b}\n    }}\n}}\n",
+        lab.host(1).ipv4
+    );
+    let conf = lab.dir.join("min-garp.conf");
+    fs::write(&conf, text).unwrap();
+    let daemon = start(&mut lab, 1, kind, &conf, "1");
+    // Past the default second burst (garp_master_delay 5 s) with room.
+    let heard = garps_heard(
+        &lab,
+        SPACED_VIPS,
+        2,
+        Duration::from_millis(6_500),
+        Duration::from_secs(25),
+    );
+    let order: Vec<Ipv4Addr> = heard.iter().map(|(address, _)| *address).collect();
+    assert_eq!(
+        order,
+        vec![a, b],
+        "{kind:?}: {heard:?}\n{}",
+        daemon.log_text()
+    );
+    stop(&mut lab, &daemon, Signal::SIGTERM);
+}
+
+both_daemons!(
+    min_garp_sends_one_announcement:
+    vipd_sends_one_announcement_with_min_garp,
+    keepalived_sends_one_announcement_with_min_garp
 );
