@@ -1147,3 +1147,20 @@ fn garp_extra_if_in_yaml_chooses_the_other_interfaces() {
         Ok(())
     });
 }
+
+/// A garp_group written wrongly names the file, the line and what it takes.
+#[test]
+fn a_bad_garp_group_says_what_it_takes() {
+    Jail::expect_with(|jail| {
+        jail.create_file(
+            "garp.yaml",
+            "garp_interval: 0.1\ngarp_group:\n  - garp_interval: 0.2\n    interfaces: eth1\ninstances:\n  VI_1:\n    interface: eth0\n    virtual_router_id: 51\n    virtual_ipaddress: [192.0.2.203]\n",
+        )?;
+        let errors = errors_of(&[jail.directory().join("garp.yaml")]).to_string();
+        assert!(
+            errors.contains("garp.yaml:4") && errors.contains("a list of interface names"),
+            "{errors}"
+        );
+        Ok(())
+    });
+}

@@ -19,6 +19,10 @@ fn expectation_of_key(key: &str) -> Option<&'static str> {
         "preempt" | "accept" => "true or false",
         "source_ip" | "address" => "an IPv4 or IPv6 address",
         "mcast_dst_ip" => "a multicast address, e.g. 224.0.0.100 or ff02::100",
+        "garp_group" => {
+            "a list of { garp_interval: SECONDS, gna_interval: SECONDS, interfaces: [NAME, ...] }"
+        }
+        "interfaces" => "a list of interface names, e.g. [eth0, eth1]",
         "unicast_ttl" => "1..255",
         "down_timer_adverts" => "1..100",
         "no_virtual_ipaddress"
