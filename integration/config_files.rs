@@ -1030,3 +1030,137 @@ fn the_environment_sets_the_lease() {
         Ok(())
     });
 }
+
+/// strict_mode in YAML: what it forbids is reset with keepalived's words
+/// at the key's line, its defaults apply where nothing is written (no
+/// accept below 255, no GARP on a lower priority), and unicast is refused
+/// at the peers' line.
+#[test]
+fn strict_mode_in_yaml_resets_with_a_warning_and_refuses_unicast() {
+    Jail::expect_with(|jail| {
+        jail.create_file(
+            "strict.yaml",
+            "instances:\n  VI_1:\n    interface: eth0\n    virtual_router_id: 51\n    strict_mode: true\n    virtual_ipaddress: [192.0.2.203]\n    authentication: { auth_type: PASS, auth_pass: \"1111\" }\n    down_timer_adverts: 5\n  VI_2:\n    interface: eth0\n    virtual_router_id: 52\n    version: 3\n    strict_mode: true\n    accept: true\n    virtual_ipaddress: [192.0.2.204]\n",
+        )?;
+        let (_, settings) = load_and_validate(&[jail.directory().join("strict.yaml")]).unwrap();
+        let vi_1 = settings.instances[0].params(std::net::Ipv4Addr::UNSPECIFIED.into());
+        assert_eq!(vi_1.auth, Auth::None);
+        assert_eq!(vi_1.advert_rules.down_timer_adverts, 3);
+        assert!(!vi_1.accept_mode, "strict: no accept below 255");
+        assert_eq!(vi_1.announce.lower_prio_repeat, 0);
+        assert!(vi_1.advert_rules.lower_prio_no_advert);
+        let vi_2 = settings.instances[1].params(std::net::Ipv4Addr::UNSPECIFIED.into());
+        assert!(vi_2.accept_mode, "VRRPv3 may accept, when asked");
+        let warnings: Vec<String> = settings.warnings.iter().map(ToString::to_string).collect();
+        for (line, said) in [
+            (7, "Strict mode does not support authentication"),
+            (8, "down_timer_adverts is incompatible with strict mode"),
+        ] {
+            assert!(
+                warnings
+                    .iter()
+                    .any(|w| w.contains(&format!("strict.yaml:{line}:")) && w.contains(said)),
+                "{said}: {warnings:?}"
+            );
+        }
+
+        jail.create_file(
+            "unicast.yaml",
+            "instances:\n  VI_1:\n    interface: eth0\n    virtual_router_id: 51\n    strict_mode: true\n    virtual_ipaddress: [192.0.2.203]\n    unicast_peer: [192.0.2.202]\n",
+        )?;
+        let errors = errors_of(&[jail.directory().join("unicast.yaml")]).to_string();
+        assert!(
+            errors.contains("unicast.yaml:7") && errors.contains("not supported in strict mode"),
+            "{errors}"
+        );
+        Ok(())
+    });
+}
+
+/// mcast_dst_ip in YAML: a group of the instance's family is used for
+/// sending and hearing; a unicast address is refused at its line; with
+/// unicast peers it is ignored with keepalived's warning.
+#[test]
+fn mcast_dst_ip_in_yaml_names_the_group() {
+    Jail::expect_with(|jail| {
+        jail.create_file(
+            "group.yaml",
+            "instances:\n  VI_1:\n    interface: eth0\n    virtual_router_id: 51\n    mcast_dst_ip: 224.0.0.100\n    virtual_ipaddress: [192.0.2.203]\n",
+        )?;
+        let (_, settings) = load_and_validate(&[jail.directory().join("group.yaml")]).unwrap();
+        let group: std::net::IpAddr = "224.0.0.100".parse().unwrap();
+        assert_eq!(settings.instances[0].multicast_group(), Some(group));
+        assert_eq!(
+            settings.instances[0]
+                .params("192.0.2.201".parse().unwrap())
+                .advert_destinations(),
+            vec![group]
+        );
+        jail.create_file(
+            "bad.yaml",
+            "instances:\n  VI_1:\n    interface: eth0\n    virtual_router_id: 51\n    mcast_dst_ip: 192.0.2.100\n    virtual_ipaddress: [192.0.2.203]\n",
+        )?;
+        let errors = errors_of(&[jail.directory().join("bad.yaml")]).to_string();
+        assert!(
+            errors.contains("bad.yaml:5") && errors.contains("not a multicast address"),
+            "{errors}"
+        );
+        jail.create_file(
+            "unicast.yaml",
+            "instances:\n  VI_1:\n    interface: eth0\n    virtual_router_id: 51\n    mcast_dst_ip: 224.0.0.100\n    unicast_peer: [192.0.2.202]\n    virtual_ipaddress: [192.0.2.203]\n",
+        )?;
+        let (_, settings) = load_and_validate(&[jail.directory().join("unicast.yaml")]).unwrap();
+        assert_eq!(settings.instances[0].multicast_group(), None);
+        assert!(settings.warnings.iter().any(|w| w
+            .to_string()
+            .contains("multicast destination specified with unicast")));
+        Ok(())
+    });
+}
+
+/// garp_extra_if in YAML, as keepalived writes it or as a map: the first
+/// address of each other interface, with `all`; none without it when no
+/// other interface is a VMAC, said by a warning.
+#[test]
+fn garp_extra_if_in_yaml_chooses_the_other_interfaces() {
+    Jail::expect_with(|jail| {
+        jail.create_file(
+            "extra.yaml",
+            "instances:\n  VI_1:\n    interface: eth0\n    virtual_router_id: 51\n    garp_extra_if: \"30 all\"\n    virtual_ipaddress: [192.0.2.203, \"198.51.100.203 dev eth1\", \"198.51.100.204 dev eth1\"]\n  VI_2:\n    interface: eth0\n    virtual_router_id: 52\n    garp_extra_if: { delay: 30 }\n    virtual_ipaddress: [192.0.2.204, \"198.51.100.205 dev eth1\"]\n",
+        )?;
+        let (_, settings) = load_and_validate(&[jail.directory().join("extra.yaml")]).unwrap();
+        let vi_1 = settings.instances[0].params("192.0.2.201".parse().unwrap());
+        let extra = vi_1.extra_announce.expect("VI_1 refreshes eth1");
+        assert_eq!(extra.interval, std::time::Duration::from_secs(30));
+        let addresses: Vec<String> = extra
+            .addresses
+            .iter()
+            .map(|a| a.address.to_string())
+            .collect();
+        assert_eq!(addresses, ["198.51.100.203"]);
+        let vi_2 = settings.instances[1].params("192.0.2.201".parse().unwrap());
+        assert_eq!(vi_2.extra_announce, None, "eth1 is no VMAC, and no all");
+        assert!(settings
+            .warnings
+            .iter()
+            .any(|w| w.to_string().contains("VI_2") && w.to_string().contains("has no effect")));
+        Ok(())
+    });
+}
+
+/// A garp_group written wrongly names the file, the line and what it takes.
+#[test]
+fn a_bad_garp_group_says_what_it_takes() {
+    Jail::expect_with(|jail| {
+        jail.create_file(
+            "garp.yaml",
+            "garp_interval: 0.1\ngarp_group:\n  - garp_interval: 0.2\n    interfaces: eth1\ninstances:\n  VI_1:\n    interface: eth0\n    virtual_router_id: 51\n    virtual_ipaddress: [192.0.2.203]\n",
+        )?;
+        let errors = errors_of(&[jail.directory().join("garp.yaml")]).to_string();
+        assert!(
+            errors.contains("garp.yaml:4") && errors.contains("a list of interface names"),
+            "{errors}"
+        );
+        Ok(())
+    });
+}

@@ -14,6 +14,19 @@
 //! - an instance with no address (VRRPv2, keepalived's "at least one is
 //!   sensible") interoperates: each side counts the other's empty adverts.
 //!
+//! - strict mode (`vrrp_strict`): adverts without the authentication the
+//!   file asks for, no accept, no answer to a lower priority, and an
+//!   advert with authentication dropped (counted as strict_auth by vipd,
+//!   logged by keepalived);
+//! - `vrrp_mcast_group4`: adverts go to that group, and an advert to the
+//!   RFC's group does not count for the instance;
+//! - `vrrp_garp_interval` / `vrrp_gna_interval`: gratuitous ARPs /
+//!   unsolicited NAs on an interface at least that far apart, a burst
+//!   collapsed to one now and one per waiting address; a `garp_group`'s
+//!   spacing over the global one; `vrrp_min_garp`'s one announcement;
+//! - `garp_extra_if 2 all`: an address on another interface refreshed
+//!   every 2 s while master.
+//!
 //! The other router is host 2, forging adverts with raw sockets
 //! (support/raw.rs), or a daemon.
 
@@ -702,6 +715,60 @@ both_daemons!(
     keepalived_delays_its_first_takeover_by_startup_delay
 );
 
+/// keepalived 2.4's vrrp_delay_after_boot, 4 s past the system's uptime
+/// now: what is left of it (about 4 s) holds the first takeover as
+/// vrrp_startup_delay 4 does. vipd only: keepalived 2.2.7 does not have
+/// it. Given in a YAML layer: keepalived reads at most 4294.967 s
+/// (microseconds in an unsigned int), less than this machine's uptime
+/// may be.
+#[test]
+fn vipd_delays_its_first_takeover_until_after_boot() {
+    let test = "vipd_delays_its_first_takeover_until_after_boot";
+    let Some(mut lab) = lab_for(test, Kind::Vipd, 1) else {
+        return;
+    };
+    let vip: IpAddr = "192.0.2.191".parse().unwrap();
+    let uptime: f64 = read(Path::new("/proc/uptime"))
+        .split_whitespace()
+        .next()
+        .and_then(|s| s.parse().ok())
+        .expect("/proc/uptime");
+    let text = format!(
+        "global_defs {{\n    router_id h1\n}}\n\
+         vrrp_instance VI_91 {{\n    state BACKUP\n    interface eth0\n    virtual_router_id 91\n    priority 100\n    version 3\n    advert_int 1\n    mcast_src_ip {}\n    virtual_ipaddress {{\n        {vip}\n    }}\n}}\n",
+        lab.host(1).ipv4
+    );
+    let conf = lab.dir.join("delay-after-boot.conf");
+    fs::write(&conf, text).unwrap();
+    let layer = lab.dir.join("delay-after-boot.yaml");
+    fs::write(
+        &layer,
+        format!(
+            "{}delay_after_boot: {:.3}\n",
+            control_socket_line(&lab, 1),
+            uptime + 4.0
+        ),
+    )
+    .unwrap();
+    let layer = layer.to_string_lossy().to_string();
+    let started = Instant::now();
+    let daemon = start_vipd(&mut lab, 1, &conf, "1", &["--config", &layer]);
+    took_over_no_sooner(
+        &lab,
+        vip,
+        started,
+        Duration::from_millis(6_500),
+        "after start: what is left of the delay after boot (4 s) plus Master_Down_Interval (3.6 s)",
+        &daemon,
+    );
+    assert!(
+        daemon.log_text().contains("delay_after_boot"),
+        "{}",
+        daemon.log_text()
+    );
+    stop(&mut lab, &daemon, Signal::SIGTERM);
+}
+
 /// Three owners (priority 255: master at once), then a reload that keeps
 /// only VI_73: VI_71 (notify_deleted) is told DELETED, VI_72 FAULT,
 /// keepalived's old way, on the FIFO and to `notify`. With
@@ -893,3 +960,762 @@ fn vipd_runs_the_fifo_reader_script_and_starts_it_again() {
     );
     stop(&mut lab, &daemon, Signal::SIGTERM).expect("stops");
 }
+
+const STRICT_VRID: u8 = 81;
+const STRICT_VIP: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 181);
+
+/// keepalived's strict mode on host 1: global vrrp_strict, an instance
+/// that asks for PASS authentication (which strict mode ignores), VRRPv2.
+fn strict_conf(lab: &Lab) -> PathBuf {
+    let text = format!(
+        "global_defs {{\n    router_id h1\n    vrrp_strict\n    nftables\n}}\n\
+         vrrp_instance VI_{STRICT_VRID} {{\n    state BACKUP\n    interface eth0\n    virtual_router_id {STRICT_VRID}\n    priority 200\n    advert_int 1\n    garp_master_delay 0\n    mcast_src_ip {}\n    authentication {{\n        auth_type PASS\n        auth_pass 1111\n    }}\n    virtual_ipaddress {{\n        {STRICT_VIP}\n    }}\n}}\n",
+        lab.host(1).ipv4
+    );
+    let path = lab.dir.join("strict.conf");
+    fs::write(&path, text).unwrap();
+    path
+}
+
+/// The VRRPv2 advert host 2 forges for the strict instance, with PASS
+/// authentication or none.
+fn forged_v2(lab: &Lab, priority: u8, password: Option<&str>) -> Vec<u8> {
+    use vipd::proto::{AddressList, Advert, Auth, AuthKey, Centiseconds, Endpoints, Version, Vrid};
+    let source = raw::v4(lab.host(2).ipv4);
+    let advert = Advert {
+        version: Version::V2,
+        vrid: Vrid::new(STRICT_VRID).unwrap(),
+        priority,
+        interval: Centiseconds::new(100),
+        auth: password.map_or(Auth::None, |p| Auth::Pass(AuthKey::from_password(p))),
+        addresses: AddressList::V4(vec![STRICT_VIP]),
+    };
+    let mut payload = Vec::new();
+    advert
+        .encode_into(&Endpoints::new(source.into(), GROUP.into()), &mut payload)
+        .unwrap();
+    raw::ip_packet(source, 255, &payload)
+}
+
+/// Whether host `from` gets an answer to a ping of `address` (three
+/// tries: a first ping can go before the neighbour entry settles).
+fn ping_answered(lab: &Lab, from: usize, address: IpAddr) -> bool {
+    (0..3).any(|_| {
+        lab.exec(from, "ping", &["-c", "1", "-W", "1", &address.to_string()])
+            .is_ok_and(|out| out.status.success())
+    })
+}
+
+/// Strict mode, by traffic: the master's adverts carry no authentication
+/// though the file asks for PASS; traffic to its address is dropped (no
+/// accept, VRRPv2); a lower priority gets neither an advert nor a GARP
+/// back; a higher priority with authentication is dropped (the master
+/// stays), the same without is obeyed.
+fn strict_mode_runs_the_rfc_protocol(test: &str, kind: Kind) {
+    let Some(mut lab) = lab_for(test, kind, 2) else {
+        return;
+    };
+    let vip = IpAddr::V4(STRICT_VIP);
+    let conf = strict_conf(&lab);
+    let daemon = start(&mut lab, 1, kind, &conf, "1");
+    expect_only(&lab, vip, 1, "strict master", &[&daemon]);
+    let log = || daemon.log_text();
+
+    let advert = raw::capture(&lab, 2, lab.host(1).ipv4, DEADLINE)
+        .unwrap_or_else(|| panic!("no advert from host 1:\n{}", log()));
+    assert_eq!(advert[0] >> 4, 2, "VRRPv2");
+    assert_eq!(advert[4], 0, "authentication type none:\n{}", log());
+
+    assert!(
+        !ping_answered(&lab, 2, vip),
+        "strict mode: no accept, the address drops traffic:\n{}",
+        log()
+    );
+
+    let heard = answers(
+        &lab,
+        STRICT_VRID,
+        STRICT_VIP,
+        forged_v2(&lab, 100, None),
+        Duration::from_millis(700),
+    );
+    assert_eq!(
+        heard.adverts,
+        Vec::<u8>::new(),
+        "no answer to a lower priority:\n{}",
+        log()
+    );
+    assert_eq!(heard.garps, 0, "no GARP on a lower priority:\n{}", log());
+
+    let with_pass = forged_v2(&lab, 250, Some("1111"));
+    raw::in_host(&lab, 2, move || {
+        let sender = raw::sender();
+        for _ in 0..3 {
+            raw::send(&sender, &with_pass);
+        }
+    });
+    stays_on(
+        &lab,
+        vip,
+        1,
+        Duration::from_millis(1500),
+        "a higher priority with authentication is dropped",
+    );
+    match kind {
+        Kind::Vipd => {
+            let status = vipd_status(&lab, 1, true);
+            let status: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
+            assert_eq!(
+                status["instances"][0]["drops"]["strict_auth"],
+                serde_json::json!(3),
+                "{status}"
+            );
+        }
+        Kind::Keepalived => {
+            let said = format!("(VI_{STRICT_VRID}) received a 1 auth, expecting 0!");
+            assert!(log().contains(&said), "{}", log());
+        }
+    }
+
+    let plain = forged_v2(&lab, 250, None);
+    raw::in_host(&lab, 2, move || raw::send(&raw::sender(), &plain));
+    wait_for(DEADLINE, || !lab.has_address(1, vip))
+        .unwrap_or_else(|| panic!("{vip} still on host 1:\n{}", log()));
+    stop(&mut lab, &daemon, Signal::SIGTERM).expect("stops");
+}
+
+both_daemons!(
+    strict_mode_runs_the_rfc_protocol:
+    vipd_in_strict_mode_runs_the_rfc_protocol,
+    keepalived_in_strict_mode_runs_the_rfc_protocol
+);
+
+const GROUP_VRID: u8 = 91;
+const GROUP_VIP: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 191);
+const OWN_GROUP: Ipv4Addr = Ipv4Addr::new(224, 0, 0, 100);
+
+/// VRRPv3 on host 1 with global_defs' vrrp_mcast_group4, and VI_92 on
+/// the RFC's group (so that host 1 hears 224.0.0.18 too).
+fn group_conf(lab: &Lab) -> PathBuf {
+    let text = format!(
+        "global_defs {{\n    router_id h1\n    vrrp_mcast_group4 {OWN_GROUP}\n}}\n\
+         vrrp_instance VI_{GROUP_VRID} {{\n    state BACKUP\n    interface eth0\n    virtual_router_id {GROUP_VRID}\n    priority 200\n    version 3\n    advert_int 1\n    garp_master_delay 0\n    mcast_src_ip {0}\n    virtual_ipaddress {{\n        {GROUP_VIP}\n    }}\n}}\n\
+         vrrp_instance VI_92 {{\n    state BACKUP\n    interface eth0\n    virtual_router_id 92\n    priority 200\n    version 3\n    advert_int 1\n    mcast_dst_ip {GROUP}\n    mcast_src_ip {0}\n    virtual_ipaddress {{\n        192.0.2.192\n    }}\n}}\n",
+        lab.host(1).ipv4
+    );
+    let path = lab.dir.join("group.conf");
+    fs::write(&path, text).unwrap();
+    path
+}
+
+/// A VRRPv3 advert from host 2 to `group`, its checksum over the
+/// pseudo-header with that destination, as the RFC says.
+fn forged_to(lab: &Lab, group: Ipv4Addr, priority: u8) -> Vec<u8> {
+    use vipd::proto::{AddressList, Advert, Auth, Centiseconds, Endpoints, Version, Vrid};
+    let source = raw::v4(lab.host(2).ipv4);
+    let advert = Advert {
+        version: Version::V3,
+        vrid: Vrid::new(GROUP_VRID).unwrap(),
+        priority,
+        interval: Centiseconds::new(100),
+        auth: Auth::None,
+        addresses: AddressList::V4(vec![GROUP_VIP]),
+    };
+    let mut payload = Vec::new();
+    advert
+        .encode_into(&Endpoints::new(source.into(), group.into()), &mut payload)
+        .unwrap();
+    let mut packet = raw::ip_packet(source, 255, &payload);
+    packet[16..20].copy_from_slice(&group.octets());
+    packet
+}
+
+/// Sends `packet` (whose destination is `group`) from host 2, `times` times.
+fn send_to_group(lab: &Lab, group: Ipv4Addr, packet: Vec<u8>, times: usize) {
+    raw::in_host(lab, 2, move || {
+        let sender = raw::sender();
+        let to = socket2::SockAddr::from(std::net::SocketAddrV4::new(group, 0));
+        for _ in 0..times {
+            sender.send_to(&packet, &to).unwrap();
+        }
+    });
+}
+
+/// The destination of host 1's next advert for VRID 91, heard on host 2
+/// with the RFC's group and OWN_GROUP joined.
+fn advert_destination(lab: &Lab) -> Option<Ipv4Addr> {
+    advert_destination_among(lab, OWN_GROUP)
+}
+
+/// The same, with the RFC's group and `group` joined.
+fn advert_destination_among(lab: &Lab, group: Ipv4Addr) -> Option<Ipv4Addr> {
+    let (own, from) = (raw::v4(lab.host(2).ipv4), raw::v4(lab.host(1).ipv4));
+    raw::in_host(lab, 2, move || {
+        let socket = Socket::new(Domain::IPV4, Type::RAW, Some(Protocol::from(112))).unwrap();
+        socket.join_multicast_v4(&GROUP, &own).unwrap();
+        socket.join_multicast_v4(&group, &own).unwrap();
+        socket
+            .set_read_timeout(Some(Duration::from_millis(200)))
+            .unwrap();
+        let deadline = Instant::now() + DEADLINE;
+        let mut buffer = [std::mem::MaybeUninit::<u8>::uninit(); 2048];
+        while Instant::now() < deadline {
+            let Ok(n) = socket.recv(&mut buffer) else {
+                continue;
+            };
+            // SAFETY: recv initialised the first n bytes.
+            let p: Vec<u8> = buffer[..n]
+                .iter()
+                .map(|b| unsafe { b.assume_init() })
+                .collect();
+            let header = usize::from(p[0] & 0x0f) * 4;
+            let ours = p.get(header + 1) == Some(&GROUP_VRID);
+            if ours && Ipv4Addr::new(p[12], p[13], p[14], p[15]) == from {
+                return Some(Ipv4Addr::new(p[16], p[17], p[18], p[19]));
+            }
+        }
+        None
+    })
+}
+
+/// vrrp_mcast_group4: adverts go to 224.0.0.100; a higher priority sent
+/// to the RFC's group, which host 1 hears for VI_92, does not count for
+/// VI_91 (three of them: the master stays; vipd counts them as
+/// other_multicast_group, keepalived's socket for 224.0.0.18 has no VRID
+/// 91), one sent to 224.0.0.100, with
+/// the VRRPv3 checksum over that destination, is obeyed.
+fn a_custom_group_is_sent_to_and_heard(test: &str, kind: Kind) {
+    let Some(mut lab) = lab_for(test, kind, 2) else {
+        return;
+    };
+    let vip = IpAddr::V4(GROUP_VIP);
+    let conf = group_conf(&lab);
+    let daemon = start(&mut lab, 1, kind, &conf, "1");
+    expect_only(&lab, vip, 1, "master on its own group", &[&daemon]);
+    let log = || daemon.log_text();
+    assert_eq!(
+        advert_destination(&lab),
+        Some(OWN_GROUP),
+        "adverts go to the configured group:\n{}",
+        log()
+    );
+
+    send_to_group(&lab, GROUP, forged_to(&lab, GROUP, 250), 3);
+    stays_on(
+        &lab,
+        vip,
+        1,
+        Duration::from_millis(1500),
+        "a higher priority to 224.0.0.18 is not heard",
+    );
+    if kind == Kind::Vipd {
+        let status = vipd_status(&lab, 1, true);
+        let status: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
+        let instance = status["instances"]
+            .as_array()
+            .and_then(|all| all.iter().find(|i| i["name"] == "VI_91"))
+            .unwrap_or_else(|| panic!("no VI_91: {status}"));
+        assert_eq!(
+            instance["drops"]["other_multicast_group"],
+            serde_json::json!(3),
+            "{status}"
+        );
+    }
+
+    send_to_group(&lab, OWN_GROUP, forged_to(&lab, OWN_GROUP, 250), 1);
+    wait_for(DEADLINE, || !lab.has_address(1, vip))
+        .unwrap_or_else(|| panic!("{vip} still on host 1:\n{}", log()));
+    stop(&mut lab, &daemon, Signal::SIGTERM).expect("stops");
+}
+
+both_daemons!(
+    a_custom_group_is_sent_to_and_heard:
+    vipd_sends_to_and_hears_its_multicast_group,
+    keepalived_sends_to_and_hears_its_multicast_group
+);
+
+const SPACED_VIPS: [Ipv4Addr; 2] = [Ipv4Addr::new(192, 0, 2, 171), Ipv4Addr::new(192, 0, 2, 172)];
+
+/// On host 2: the gratuitous ARPs for `vips`, with when each was heard,
+/// until `quiet` passes after the `expected`-th (or `deadline` passes).
+fn garps_heard(
+    lab: &Lab,
+    vips: [Ipv4Addr; 2],
+    expected: usize,
+    quiet: Duration,
+    deadline: Duration,
+) -> Vec<(Ipv4Addr, Instant)> {
+    raw::in_host(lab, 2, move || {
+        let arp = Socket::new(
+            Domain::PACKET,
+            Type::RAW,
+            Some(Protocol::from(i32::from((libc::ETH_P_ARP as u16).to_be()))),
+        )
+        .unwrap();
+        arp.bind_device(Some(b"eth0")).unwrap();
+        arp.set_read_timeout(Some(Duration::from_millis(20)))
+            .unwrap();
+        let started = Instant::now();
+        let mut heard: Vec<(Ipv4Addr, Instant)> = Vec::new();
+        let mut frame = [std::mem::MaybeUninit::<u8>::uninit(); 2048];
+        while started.elapsed() < deadline {
+            if heard.len() >= expected && heard[expected - 1].1.elapsed() >= quiet {
+                break;
+            }
+            let Ok(n) = arp.recv(&mut frame) else {
+                continue;
+            };
+            // SAFETY: recv initialised the first n bytes.
+            let f: Vec<u8> = frame[..n]
+                .iter()
+                .map(|b| unsafe { b.assume_init() })
+                .collect();
+            if f.len() < 42 || f[28..32] != f[38..42] {
+                continue;
+            }
+            let address = Ipv4Addr::new(f[28], f[29], f[30], f[31]);
+            if vips.contains(&address) {
+                heard.push((address, Instant::now()));
+            }
+        }
+        heard
+    })
+}
+
+/// vrrp_garp_interval 0.2 with garp_master_repeat 5 and two addresses:
+/// on becoming master the first address is announced at once, then what
+/// waits goes out one per 0.2 s in the list's order, each address once
+/// (the first again, then the second): three gratuitous ARPs, not ten.
+fn garp_interval_spaces_announcements(test: &str, kind: Kind) {
+    let Some(mut lab) = lab_for(test, kind, 2) else {
+        return;
+    };
+    let [a, b] = SPACED_VIPS;
+    let text = format!(
+        "global_defs {{\n    router_id h1\n    vrrp_garp_interval 0.2\n}}\n\
+         vrrp_instance VI_71 {{\n    state BACKUP\n    interface eth0\n    virtual_router_id 71\n    priority 200\n    advert_int 1\n    garp_master_repeat 5\n    garp_master_delay 0\n    mcast_src_ip {}\n    virtual_ipaddress {{\n        {a}\n        {b}\n    }}\n}}\n",
+        lab.host(1).ipv4
+    );
+    let conf = lab.dir.join("garp-interval.conf");
+    fs::write(&conf, text).unwrap();
+    let daemon = start(&mut lab, 1, kind, &conf, "1");
+    // Master after its Master_Down_Interval (3.2 s): heard from here.
+    let heard = garps_heard(
+        &lab,
+        SPACED_VIPS,
+        3,
+        Duration::from_millis(1500),
+        Duration::from_secs(20),
+    );
+    let log = daemon.log_text();
+    let order: Vec<Ipv4Addr> = heard.iter().map(|(address, _)| *address).collect();
+    assert_eq!(order, vec![a, a, b], "{kind:?}: {heard:?}\n{log}");
+    let gaps: Vec<Duration> = heard.windows(2).map(|w| w[1].1 - w[0].1).collect();
+    println!("{kind:?}: gaps between gratuitous ARPs {gaps:?}");
+    for gap in &gaps {
+        assert!(
+            *gap >= Duration::from_millis(180),
+            "{kind:?}: {gaps:?}\n{log}"
+        );
+    }
+    stop(&mut lab, &daemon, Signal::SIGTERM);
+}
+
+both_daemons!(
+    garp_interval_spaces_announcements:
+    vipd_spaces_gratuitous_arps_by_garp_interval,
+    keepalived_spaces_gratuitous_arps_by_garp_interval
+);
+
+/// On host `host`'s `dev`: when each gratuitous ARP for `vip` was heard,
+/// for `window` (an observation period, not a wait for something).
+fn garps_on(
+    lab: &Lab,
+    host: usize,
+    dev: &'static str,
+    vip: Ipv4Addr,
+    window: Duration,
+) -> Vec<Instant> {
+    raw::in_host(lab, host, move || {
+        let arp = Socket::new(
+            Domain::PACKET,
+            Type::RAW,
+            Some(Protocol::from(i32::from((libc::ETH_P_ARP as u16).to_be()))),
+        )
+        .unwrap();
+        arp.bind_device(Some(dev.as_bytes())).unwrap();
+        arp.set_read_timeout(Some(Duration::from_millis(20)))
+            .unwrap();
+        let started = Instant::now();
+        let mut heard = Vec::new();
+        let mut frame = [std::mem::MaybeUninit::<u8>::uninit(); 2048];
+        while started.elapsed() < window {
+            let Ok(n) = arp.recv(&mut frame) else {
+                continue;
+            };
+            // SAFETY: recv initialised the first n bytes.
+            let f: Vec<u8> = frame[..n]
+                .iter()
+                .map(|b| unsafe { b.assume_init() })
+                .collect();
+            if f.len() >= 42 && f[28..32] == vip.octets() && f[38..42] == vip.octets() {
+                heard.push(Instant::now());
+            }
+        }
+        heard
+    })
+}
+
+/// garp_extra_if 2 all, adverts every second, one address on eth0 and
+/// one on eth1: while master, one gratuitous ARP for the eth1 address
+/// every 2 s, heard on the second LAN.
+fn garp_extra_if_refreshes_other_interfaces(test: &str, kind: Kind) {
+    let Some(mut lab) = lab_for(test, kind, 2) else {
+        return;
+    };
+    lab.add_second_lan().expect("eth1");
+    let (a, b) = (
+        Ipv4Addr::new(192, 0, 2, 175),
+        Ipv4Addr::new(198, 51, 100, 175),
+    );
+    let text = format!(
+        "global_defs {{\n    router_id h1\n}}\n\
+         vrrp_instance VI_75 {{\n    state BACKUP\n    interface eth0\n    virtual_router_id 75\n    priority 200\n    advert_int 1\n    garp_master_delay 0\n    garp_extra_if 2 all\n    mcast_src_ip {}\n    virtual_ipaddress {{\n        {a}\n        {b} dev eth1\n    }}\n}}\n",
+        lab.host(1).ipv4
+    );
+    let conf = lab.dir.join("garp-extra-if.conf");
+    fs::write(&conf, text).unwrap();
+    let daemon = start(&mut lab, 1, kind, &conf, "1");
+    expect_only(&lab, IpAddr::V4(a), 1, "master", &[&daemon]);
+    let heard = garps_on(&lab, 2, "eth1", b, Duration::from_millis(7_500));
+    // The burst on becoming master counts once: announcements less than
+    // half a second apart are one.
+    let mut events: Vec<Instant> = Vec::new();
+    for at in heard {
+        if events
+            .last()
+            .is_none_or(|last| at - *last > Duration::from_millis(500))
+        {
+            events.push(at);
+        }
+    }
+    let gaps: Vec<Duration> = events.windows(2).map(|w| w[1] - w[0]).collect();
+    println!("{kind:?}: gratuitous ARPs on eth1 every {gaps:?}");
+    let log = daemon.log_text();
+    assert!(gaps.len() >= 2, "{kind:?}: {gaps:?}\n{log}");
+    for gap in &gaps {
+        assert!(
+            (Duration::from_millis(1_700)..Duration::from_millis(3_300)).contains(gap),
+            "{kind:?}: {gaps:?}\n{log}"
+        );
+    }
+    stop(&mut lab, &daemon, Signal::SIGTERM);
+}
+
+both_daemons!(
+    garp_extra_if_refreshes_other_interfaces:
+    vipd_refreshes_other_interfaces_by_garp_extra_if,
+    keepalived_refreshes_other_interfaces_by_garp_extra_if
+);
+
+/// A reload that moves VI_91 from 224.0.0.100 to 224.0.0.101: its
+/// adverts go to the new group, and host 1 hears the new group, not the
+/// old one (the receiver joined it when the reload changed its groups).
+#[test]
+fn vipd_moves_to_another_multicast_group_on_reload() {
+    let test = "vipd_moves_to_another_multicast_group_on_reload";
+    let Some(mut lab) = lab_for(test, Kind::Vipd, 2) else {
+        return;
+    };
+    let vip = IpAddr::V4(GROUP_VIP);
+    let moved = Ipv4Addr::new(224, 0, 0, 101);
+    let conf = lab.dir.join("moving-group.conf");
+    let h1 = lab.host(1).ipv4;
+    let write = |group: Ipv4Addr| {
+        let text = format!(
+            "global_defs {{\n    router_id h1\n}}\n\
+             vrrp_instance VI_{GROUP_VRID} {{\n    state BACKUP\n    interface eth0\n    virtual_router_id {GROUP_VRID}\n    priority 200\n    version 3\n    advert_int 1\n    garp_master_delay 0\n    mcast_dst_ip {group}\n    mcast_src_ip {h1}\n    virtual_ipaddress {{\n        {GROUP_VIP}\n    }}\n}}\n"
+        );
+        fs::write(&conf, text).unwrap();
+    };
+    write(OWN_GROUP);
+    let daemon = start(&mut lab, 1, Kind::Vipd, &conf, "1");
+    expect_only(&lab, vip, 1, "master on 224.0.0.100", &[&daemon]);
+    assert_eq!(advert_destination(&lab), Some(OWN_GROUP));
+
+    write(moved);
+    let done = reload(&lab, 1);
+    assert!(done.status.success(), "{done:?}\n{}", daemon.log_text());
+    wait_for(DEADLINE, || {
+        advert_destination_among(&lab, moved) == Some(moved)
+    })
+    .unwrap_or_else(|| panic!("adverts never went to {moved}:\n{}", daemon.log_text()));
+    expect_only(&lab, vip, 1, "master on 224.0.0.101", &[&daemon]);
+
+    send_to_group(&lab, OWN_GROUP, forged_to(&lab, OWN_GROUP, 250), 3);
+    stays_on(
+        &lab,
+        vip,
+        1,
+        Duration::from_millis(1500),
+        "the old group is not heard after the reload",
+    );
+    send_to_group(&lab, moved, forged_to(&lab, moved, 250), 1);
+    wait_for(DEADLINE, || !lab.has_address(1, vip))
+        .unwrap_or_else(|| panic!("{vip} still on host 1:\n{}", daemon.log_text()));
+    stop(&mut lab, &daemon, Signal::SIGTERM).expect("stops");
+}
+
+/// keepalived 2.4.3, built from source (../shared/tools/build-keepalived.sh)
+/// and named by VIPD_KEEPALIVED_24; without it its tests say so in one line.
+fn keepalived_24() -> Option<PathBuf> {
+    match std::env::var_os("VIPD_KEEPALIVED_24") {
+        Some(path) => Some(path.into()),
+        None => {
+            println!("skipped: keepalived 2.4: set VIPD_KEEPALIVED_24 to a keepalived 2.4.3 binary (../shared/tools/build-keepalived.sh)");
+            None
+        }
+    }
+}
+
+/// An address owner in strict mode ignores adverts (keepalived 2.4's
+/// strict default, owner_ignore_adverts): three adverts of another owner
+/// with a higher address leave it master, where the RFC would have it
+/// yield. `keepalived`: keepalived 2.4.3's binary, else vipd.
+fn a_strict_owner_ignores_adverts(test: &str, keepalived: Option<PathBuf>) {
+    let kind = if keepalived.is_some() {
+        Kind::Keepalived
+    } else {
+        Kind::Vipd
+    };
+    let Some(mut lab) = lab_for(test, kind, 2) else {
+        return;
+    };
+    let vip = IpAddr::V4(STRICT_VIP);
+    let text = format!(
+        "global_defs {{\n    router_id h1\n    vrrp_strict\n    nftables\n}}\n\
+         vrrp_instance VI_{STRICT_VRID} {{\n    state MASTER\n    interface eth0\n    virtual_router_id {STRICT_VRID}\n    priority 255\n    advert_int 1\n    mcast_src_ip {}\n    virtual_ipaddress {{\n        {STRICT_VIP}\n    }}\n}}\n",
+        lab.host(1).ipv4
+    );
+    let conf = lab.dir.join("strict-owner.conf");
+    fs::write(&conf, text).unwrap();
+    let daemon = match &keepalived {
+        Some(binary) => start_keepalived_24(&mut lab, 1, binary, &conf, "1"),
+        None => start(&mut lab, 1, Kind::Vipd, &conf, "1"),
+    };
+    expect_only(&lab, vip, 1, "the owner is master", &[&daemon]);
+    let rival = forged_v2(&lab, 255, None);
+    raw::in_host(&lab, 2, move || {
+        let sender = raw::sender();
+        for _ in 0..3 {
+            raw::send(&sender, &rival);
+        }
+    });
+    stays_on(
+        &lab,
+        vip,
+        1,
+        Duration::from_millis(2500),
+        "a rival owner with a higher address is ignored",
+    );
+    if keepalived.is_none() {
+        let status = vipd_status(&lab, 1, true);
+        let status: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
+        assert_eq!(
+            status["instances"][0]["drops"]["owner_ignores_adverts"],
+            serde_json::json!(3),
+            "{status}"
+        );
+    }
+    stop(&mut lab, &daemon, Signal::SIGTERM);
+}
+
+#[test]
+fn vipd_in_strict_mode_as_owner_ignores_adverts() {
+    a_strict_owner_ignores_adverts("vipd_in_strict_mode_as_owner_ignores_adverts", None);
+}
+
+#[test]
+fn keepalived_24_in_strict_mode_as_owner_ignores_adverts() {
+    let Some(binary) = keepalived_24() else {
+        return;
+    };
+    a_strict_owner_ignores_adverts(
+        "keepalived_24_in_strict_mode_as_owner_ignores_adverts",
+        Some(binary),
+    );
+}
+
+/// On host 2's eth0: the unsolicited NAs for `targets`, with when each
+/// was heard, until `quiet` passes after the `expected`-th (or
+/// `deadline` passes).
+fn nas_heard(
+    lab: &Lab,
+    targets: [std::net::Ipv6Addr; 2],
+    expected: usize,
+    quiet: Duration,
+    deadline: Duration,
+) -> Vec<(std::net::Ipv6Addr, Instant)> {
+    raw::in_host(lab, 2, move || {
+        let icmp = Socket::new(Domain::IPV6, Type::RAW, Some(Protocol::ICMPV6)).unwrap();
+        icmp.bind_device(Some(b"eth0")).unwrap();
+        icmp.set_read_timeout(Some(Duration::from_millis(20)))
+            .unwrap();
+        let started = Instant::now();
+        let mut heard = Vec::new();
+        let mut buffer = [std::mem::MaybeUninit::<u8>::uninit(); 2048];
+        while started.elapsed() < deadline {
+            if heard.len() >= expected {
+                let (_, last): &(std::net::Ipv6Addr, Instant) = &heard[expected - 1];
+                if last.elapsed() >= quiet {
+                    break;
+                }
+            }
+            let Ok(n) = icmp.recv(&mut buffer) else {
+                continue;
+            };
+            // SAFETY: recv initialised the first n bytes.
+            let p: Vec<u8> = buffer[..n]
+                .iter()
+                .map(|b| unsafe { b.assume_init() })
+                .collect();
+            // ICMPv6 type 136, Neighbor Advertisement: target at 8..24.
+            if p.len() < 24 || p[0] != 136 {
+                continue;
+            }
+            let target = std::net::Ipv6Addr::from(<[u8; 16]>::try_from(&p[8..24]).unwrap());
+            if targets.contains(&target) {
+                heard.push((target, Instant::now()));
+            }
+        }
+        heard
+    })
+}
+
+/// vrrp_gna_interval 0.2, the IPv6 twin of vrrp_garp_interval: two
+/// addresses, garp_master_repeat 5, three unsolicited NAs 0.2 s apart in
+/// the list's order (the first, the first again, the second).
+fn gna_interval_spaces_neighbour_advertisements(test: &str, kind: Kind) {
+    let Some(mut lab) = lab_for(test, kind, 2) else {
+        return;
+    };
+    let (ll, global): (std::net::Ipv6Addr, std::net::Ipv6Addr) = (
+        "fe80::71".parse().unwrap(),
+        "2001:db8::171".parse().unwrap(),
+    );
+    let text = format!(
+        "global_defs {{\n    router_id h1\n    vrrp_gna_interval 0.2\n}}\n\
+         vrrp_instance VI_72 {{\n    state BACKUP\n    interface eth0\n    virtual_router_id 72\n    priority 200\n    version 3\n    advert_int 1\n    garp_master_repeat 5\n    garp_master_delay 0\n    mcast_src_ip {}\n    virtual_ipaddress {{\n        {ll}/64\n        {global}/64\n    }}\n}}\n",
+        lab.host(1).link_local
+    );
+    let conf = lab.dir.join("gna-interval.conf");
+    fs::write(&conf, text).unwrap();
+    let daemon = start(&mut lab, 1, kind, &conf, "1");
+    let heard = nas_heard(
+        &lab,
+        [ll, global],
+        3,
+        Duration::from_millis(1500),
+        Duration::from_secs(20),
+    );
+    let log = daemon.log_text();
+    let order: Vec<std::net::Ipv6Addr> = heard.iter().map(|(target, _)| *target).collect();
+    assert_eq!(order, vec![ll, ll, global], "{kind:?}: {heard:?}\n{log}");
+    let gaps: Vec<Duration> = heard.windows(2).map(|w| w[1].1 - w[0].1).collect();
+    println!("{kind:?}: gaps between unsolicited NAs {gaps:?}");
+    for gap in &gaps {
+        assert!(
+            *gap >= Duration::from_millis(180),
+            "{kind:?}: {gaps:?}\n{log}"
+        );
+    }
+    stop(&mut lab, &daemon, Signal::SIGTERM);
+}
+
+both_daemons!(
+    gna_interval_spaces_neighbour_advertisements:
+    vipd_spaces_unsolicited_nas_by_gna_interval,
+    keepalived_spaces_unsolicited_nas_by_gna_interval
+);
+
+/// garp_group: eth0's own spacing (0.5 s) wins over vrrp_garp_interval
+/// (0.1 s); the same three gratuitous ARPs, 0.5 s apart.
+fn garp_group_spaces_its_interfaces(test: &str, kind: Kind) {
+    let Some(mut lab) = lab_for(test, kind, 2) else {
+        return;
+    };
+    let [a, b] = SPACED_VIPS;
+    let text = format!(
+        "global_defs {{\n    router_id h1\n    vrrp_garp_interval 0.1\n}}\n\
+         garp_group {{\n    garp_interval 0.5\n    interface eth0\n}}\n\
+         vrrp_instance VI_73 {{\n    state BACKUP\n    interface eth0\n    virtual_router_id 73\n    priority 200\n    advert_int 1\n    garp_master_repeat 5\n    garp_master_delay 0\n    mcast_src_ip {}\n    virtual_ipaddress {{\n        {a}\n        {b}\n    }}\n}}\n",
+        lab.host(1).ipv4
+    );
+    let conf = lab.dir.join("garp-group.conf");
+    fs::write(&conf, text).unwrap();
+    let daemon = start(&mut lab, 1, kind, &conf, "1");
+    let heard = garps_heard(
+        &lab,
+        SPACED_VIPS,
+        3,
+        Duration::from_millis(1500),
+        Duration::from_secs(20),
+    );
+    let log = daemon.log_text();
+    let order: Vec<Ipv4Addr> = heard.iter().map(|(address, _)| *address).collect();
+    assert_eq!(order, vec![a, a, b], "{kind:?}: {heard:?}\n{log}");
+    let gaps: Vec<Duration> = heard.windows(2).map(|w| w[1].1 - w[0].1).collect();
+    println!("{kind:?}: gaps between gratuitous ARPs {gaps:?}");
+    for gap in &gaps {
+        assert!(
+            *gap >= Duration::from_millis(450),
+            "{kind:?}: {gaps:?}\n{log}"
+        );
+    }
+    stop(&mut lab, &daemon, Signal::SIGTERM);
+}
+
+both_daemons!(
+    garp_group_spaces_its_interfaces:
+    vipd_spaces_an_interface_by_its_garp_group,
+    keepalived_spaces_an_interface_by_its_garp_group
+);
+
+/// vrrp_min_garp: one gratuitous ARP per address on becoming master, no
+/// second burst 5 s later.
+fn min_garp_sends_one_announcement(test: &str, kind: Kind) {
+    let Some(mut lab) = lab_for(test, kind, 2) else {
+        return;
+    };
+    let [a, b] = SPACED_VIPS;
+    let text = format!(
+        "global_defs {{\n    router_id h1\n    vrrp_min_garp\n}}\n\
+         vrrp_instance VI_74 {{\n    state BACKUP\n    interface eth0\n    virtual_router_id 74\n    priority 200\n    advert_int 1\n    mcast_src_ip {}\n    virtual_ipaddress {{\n        {a}\n        {b}\n    }}\n}}\n",
+        lab.host(1).ipv4
+    );
+    let conf = lab.dir.join("min-garp.conf");
+    fs::write(&conf, text).unwrap();
+    let daemon = start(&mut lab, 1, kind, &conf, "1");
+    // Past the default second burst (garp_master_delay 5 s) with room.
+    let heard = garps_heard(
+        &lab,
+        SPACED_VIPS,
+        2,
+        Duration::from_millis(6_500),
+        Duration::from_secs(25),
+    );
+    let order: Vec<Ipv4Addr> = heard.iter().map(|(address, _)| *address).collect();
+    assert_eq!(
+        order,
+        vec![a, b],
+        "{kind:?}: {heard:?}\n{}",
+        daemon.log_text()
+    );
+    stop(&mut lab, &daemon, Signal::SIGTERM);
+}
+
+both_daemons!(
+    min_garp_sends_one_announcement:
+    vipd_sends_one_announcement_with_min_garp,
+    keepalived_sends_one_announcement_with_min_garp
+);

@@ -122,7 +122,13 @@ fn received_adverts_carry_the_kernels_arrival_time() {
     for ipv6 in [false, true] {
         let receiver = in_host(&lab, 2, move || {
             let ifindex = nix::net::if_::if_nametoindex("eth0").unwrap();
-            VrrpReceiver::open("eth0", ifindex, ipv6).expect("receiver")
+            VrrpReceiver::open(
+                "eth0",
+                ifindex,
+                ipv6,
+                &[vipd::proto::packet::multicast_group(ipv6)],
+            )
+            .expect("receiver")
         });
         let source = if ipv6 {
             lab.host(1).link_local
@@ -203,7 +209,13 @@ fn the_largest_legal_adverts_arrive_whole() {
         assert_eq!(bytes.len(), if ipv6 { 4088 } else { 1028 });
         let receiver = in_host(&lab, 2, move || {
             let ifindex = nix::net::if_::if_nametoindex("eth0").unwrap();
-            VrrpReceiver::open("eth0", ifindex, ipv6).expect("receiver")
+            VrrpReceiver::open(
+                "eth0",
+                ifindex,
+                ipv6,
+                &[vipd::proto::packet::multicast_group(ipv6)],
+            )
+            .expect("receiver")
         });
         let sent = bytes.clone();
         in_host(&lab, 1, move || {

@@ -16,6 +16,7 @@ use actix::prelude::*;
 use crate::log::phrases;
 use crate::net::announce::Announcer;
 use crate::net::netlink::{AddressOptions, Lifetime, LinkInfo, Netlink};
+use crate::proto::pacing::{Pacer, Spacing};
 use crate::proto::VirtualAddress;
 
 use crate::sys::boundary::guarded;
@@ -187,11 +188,22 @@ pub struct AddressActor {
     watchers: Vec<Recipient<LinkState>>,
     /// A reload left no instance here: hold nothing, open nothing.
     retired: bool,
+    /// Spacing of announcements on this interface (garp_interval).
+    pacer: Pacer,
+    /// The wake-up for the announcements waiting in `pacer`.
+    pace_timer: Option<SpawnHandle>,
 }
 
 impl AddressActor {
-    pub fn new(interface: String, link: Option<LinkInfo>, netlink: Netlink) -> AddressActor {
+    pub fn new(
+        interface: String,
+        link: Option<LinkInfo>,
+        netlink: Netlink,
+        spacing: Spacing,
+    ) -> AddressActor {
         AddressActor {
+            pacer: Pacer::new(spacing),
+            pace_timer: None,
             interface,
             link,
             netlink,
@@ -513,6 +525,10 @@ impl Handler<Release> for AddressActor {
         for vip in &release.addresses {
             self.claimed.remove(&vip.address);
         }
+        // keepalived announces an address only while it is set
+        // (vrrp_scheduler.c vrrp_arpna_send).
+        let released: Vec<IpAddr> = release.addresses.iter().map(|v| v.address).collect();
+        self.pacer.forget(&released);
         let (done, outcome) = tokio::sync::oneshot::channel();
         let removal = self.remove(release.instance, release.addresses, false);
         ctx.wait(
@@ -525,27 +541,72 @@ impl Handler<Release> for AddressActor {
     }
 }
 
+impl AddressActor {
+    fn send_announcements(&self, instance: &str, addresses: &[IpAddr]) {
+        let Some(announcer) = self.announcer.as_ref() else {
+            return;
+        };
+        for &address in addresses {
+            let sent = match address {
+                IpAddr::V4(a) => announcer.garp(a),
+                IpAddr::V6(a) => announcer.unsolicited_na(a),
+            };
+            if let Err(error) = sent {
+                tracing::warn!(%instance, %address, %error, "({instance}) cannot announce {address}: {error}");
+            }
+        }
+    }
+
+    /// A wake-up when the next waiting announcement may leave: scheduled,
+    /// never slept for, so nothing else on this thread waits.
+    fn pace(&mut self, ctx: &mut Context<Self>) {
+        if let Some(timer) = self.pace_timer.take() {
+            ctx.cancel_future(timer);
+        }
+        let Some(at) = self.pacer.next_due() else {
+            return;
+        };
+        let after = at.saturating_duration_since(std::time::Instant::now());
+        self.pace_timer = Some(ctx.run_later(after, |actor, ctx| {
+            actor.pace_timer = None;
+            guarded(actor, ctx, "paced announce", |actor, ctx| {
+                let due = actor.pacer.due(std::time::Instant::now());
+                let interface = actor.interface.clone();
+                actor.send_announcements(&interface, &due);
+                actor.pace(ctx);
+            });
+        }));
+    }
+}
+
 impl Handler<Announce> for AddressActor {
     type Result = ();
 
     fn handle(&mut self, announce: Announce, ctx: &mut Context<Self>) {
-        guarded(self, ctx, "announce", |actor, _ctx| {
-            let Some(announcer) = actor.announcer.as_ref() else {
+        guarded(self, ctx, "announce", |actor, ctx| {
+            if actor.announcer.is_none() {
                 return;
-            };
-            for _ in 0..announce.count {
-                for vip in &announce.addresses {
-                    let sent = match vip.address {
-                        IpAddr::V4(a) => announcer.garp(a),
-                        IpAddr::V6(a) => announcer.unsolicited_na(a),
-                    };
-                    if let Err(error) = sent {
-                        let instance = &announce.instance;
-                        tracing::warn!(%instance, address = %vip.address, %error, "({instance}) cannot announce {}: {error}", vip.address);
-                    }
-                }
             }
+            let addresses: Vec<IpAddr> = announce.addresses.iter().map(|v| v.address).collect();
+            let now = actor
+                .pacer
+                .ask(std::time::Instant::now(), &addresses, announce.count);
+            actor.send_announcements(&announce.instance, &now);
+            actor.pace(ctx);
         });
+    }
+}
+
+/// A reload's spacing for this interface.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct SetSpacing(pub Spacing);
+
+impl Handler<SetSpacing> for AddressActor {
+    type Result = ();
+
+    fn handle(&mut self, SetSpacing(spacing): SetSpacing, _ctx: &mut Context<Self>) {
+        self.pacer.set_spacing(spacing);
     }
 }
 

@@ -8,6 +8,7 @@
 
 use std::collections::HashMap;
 use std::io;
+use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
 use actix::prelude::*;
@@ -43,6 +44,8 @@ pub struct InterfaceActor {
     link: Option<LinkInfo>,
     ipv6: bool,
     routes: HashMap<u8, Recipient<Inbound>>,
+    /// The multicast groups the instances here hear adverts on.
+    groups: Vec<IpAddr>,
     unrouted: Unrouted,
     drops: DropLog,
     /// The packets of the socket open now.
@@ -58,12 +61,14 @@ impl InterfaceActor {
         link: Option<LinkInfo>,
         ipv6: bool,
         routes: HashMap<u8, Recipient<Inbound>>,
+        groups: Vec<IpAddr>,
     ) -> InterfaceActor {
         InterfaceActor {
             interface,
             link,
             ipv6,
             routes,
+            groups,
             unrouted: Unrouted::default(),
             drops: DropLog::new(Duration::from_secs(10)),
             stream: None,
@@ -79,7 +84,8 @@ impl InterfaceActor {
             ctx.cancel_future(stream);
         }
         let Some(link) = &self.link else { return };
-        let opened = VrrpReceiver::open(&link.name, link.index, self.ipv6).and_then(packets);
+        let opened =
+            VrrpReceiver::open(&link.name, link.index, self.ipv6, &self.groups).and_then(packets);
         match opened {
             Ok(stream) => {
                 self.stream = Some(ctx.add_stream(stream));
@@ -215,16 +221,26 @@ impl StreamHandler<Vec<Received>> for InterfaceActor {
     }
 }
 
-/// A reload's new VRID table for this interface and family.
+/// A reload's new VRID table for this interface and family, and the
+/// multicast groups its instances hear adverts on.
 #[derive(Message)]
 #[rtype(result = "()")]
-pub struct SetRoutes(pub HashMap<u8, Recipient<Inbound>>);
+pub struct SetRoutes(pub HashMap<u8, Recipient<Inbound>>, pub Vec<IpAddr>);
 
 impl Handler<SetRoutes> for InterfaceActor {
     type Result = ();
 
-    fn handle(&mut self, SetRoutes(routes): SetRoutes, _ctx: &mut Context<Self>) {
+    fn handle(&mut self, SetRoutes(routes, groups): SetRoutes, ctx: &mut Context<Self>) {
         self.routes = routes;
+        if groups != self.groups {
+            // A socket that joins the new groups; an advert arriving
+            // while it replaces the old one may be missed, once, at a
+            // reload that changed a group.
+            self.groups = groups;
+            if !self.retired {
+                self.open(ctx);
+            }
+        }
     }
 }
 

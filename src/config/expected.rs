@@ -18,6 +18,11 @@ fn expectation_of_key(key: &str) -> Option<&'static str> {
         "auth_type" => "PASS",
         "preempt" | "accept" => "true or false",
         "source_ip" | "address" => "an IPv4 or IPv6 address",
+        "mcast_dst_ip" => "a multicast address, e.g. 224.0.0.100 or ff02::100",
+        "garp_group" => {
+            "a list of { garp_interval: SECONDS, gna_interval: SECONDS, interfaces: [NAME, ...] }"
+        }
+        "interfaces" => "a list of interface names, e.g. [eth0, eth1]",
         "unicast_ttl" => "1..255",
         "down_timer_adverts" => "1..100",
         "no_virtual_ipaddress"
@@ -27,7 +32,8 @@ fn expectation_of_key(key: &str) -> Option<&'static str> {
         | "owner_ignore_adverts"
         | "v3_checksum_as_v2"
         | "dont_track_primary"
-        | "notify_priority_changes" => "true or false",
+        | "notify_priority_changes"
+        | "strict_mode" => "true or false",
         "old_unicast_checksum" => "auto, never or always",
         "listen" => "ADDRESS:PORT, e.g. 127.0.0.1:9650",
         "min_ttl" | "max_ttl" => "0..255",

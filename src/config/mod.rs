@@ -19,7 +19,7 @@ use std::path::PathBuf;
 pub use error::{ConfigError, ConfigErrors};
 pub use load::{load, load_with, Format, LoadOptions, Loaded};
 pub use schema::Config;
-pub use validate::{validate, InstanceSettings, Settings};
+pub use validate::{validate, GarpSettings, InstanceSettings, Settings};
 
 /// Loads and validates: what `vipd check` and `vipd run` both do first.
 pub fn load_and_validate(files: &[PathBuf]) -> Result<(Loaded, Settings), ConfigErrors> {

@@ -79,6 +79,34 @@ pub struct Config {
     /// keepalived's `vmac_prefix`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vmac_prefix: Option<String>,
+    /// The same wait, counted from the system's boot rather than vipd's
+    /// start: only what is left of it when vipd starts (keepalived 2.4's
+    /// vrrp_delay_after_boot; the longer of the two applies).
+    #[serde(default, skip_serializing_if = "Interval::is_zero")]
+    pub delay_after_boot: Interval,
+    /// On each interface, gratuitous ARPs at least this far apart,
+    /// whichever instance sends them (keepalived's vrrp_garp_interval);
+    /// those asked for sooner wait, once. 0: back to back.
+    #[serde(default, skip_serializing_if = "Interval::is_zero")]
+    pub garp_interval: Interval,
+    /// The same for unsolicited NAs (keepalived's vrrp_gna_interval).
+    #[serde(default, skip_serializing_if = "Interval::is_zero")]
+    pub gna_interval: Interval,
+    /// Spacing of these interfaces' own, instead of the two above
+    /// (keepalived's garp_group blocks); an interval left out is 0.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub garp_group: Vec<GarpGroupConfig>,
+}
+
+/// `{ garp_interval: 0.1, gna_interval: 0.1, interfaces: [eth0] }`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct GarpGroupConfig {
+    #[serde(default, skip_serializing_if = "Interval::is_zero")]
+    pub garp_interval: Interval,
+    #[serde(default, skip_serializing_if = "Interval::is_zero")]
+    pub gna_interval: Interval,
+    pub interfaces: Vec<String>,
 }
 
 /// `nftables: { table: vipd, priority: -1 }`.
@@ -344,9 +372,10 @@ pub struct InstanceConfig {
     pub preempt: bool,
     #[serde(default)]
     pub preempt_delay: Interval,
-    /// RFC 5798 Accept_Mode; keepalived accepts unless vrrp_strict.
-    #[serde(default = "defaults::yes")]
-    pub accept: bool,
+    /// RFC 5798 Accept_Mode. Default: on, or with strict_mode off unless
+    /// the instance owns its addresses (priority 255), as keepalived.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub accept: Option<bool>,
     #[serde(default = "defaults::garp_master_delay")]
     pub garp_master_delay: Interval,
     #[serde(default = "defaults::garp_master_repeat")]
@@ -355,12 +384,13 @@ pub struct InstanceConfig {
     pub garp_master_refresh: Interval,
     #[serde(default = "defaults::garp_master_refresh_repeat")]
     pub garp_master_refresh_repeat: u32,
-    /// GARP/NA a master sends on hearing a lower priority (0: none) ...
-    #[serde(default = "defaults::garp_master_repeat")]
-    pub garp_lower_prio_repeat: u32,
-    /// ... and again after this (0: once).
-    #[serde(default = "defaults::garp_master_delay")]
-    pub garp_lower_prio_delay: Interval,
+    /// GARP/NA a master sends on hearing a lower priority (0: none).
+    /// Default 5, or 0 with strict_mode, as keepalived ...
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub garp_lower_prio_repeat: Option<u32>,
+    /// ... and again after this (0: once). Default 5 s, or 0 with strict_mode.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub garp_lower_prio_delay: Option<Interval>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub track_script: Vec<TrackRef>,
     /// Interfaces whose link state counts (default weight 0: down = FAULT).
@@ -455,6 +485,30 @@ pub struct InstanceConfig {
     /// With no unicast peers, stay in FAULT instead of using multicast.
     #[serde(default, skip_serializing_if = "is_false")]
     pub unicast_fault_no_peer: bool,
+    /// The multicast group adverts go to and are heard from (keepalived's
+    /// mcast_dst_ip; a .conf's vrrp_mcast_group4/6 is every instance's
+    /// default). Default: the RFC's, 224.0.0.18 or ff02::12. Ignored,
+    /// with a warning, with unicast_peer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mcast_dst_ip: Option<IpAddr>,
+    /// While master, one gratuitous ARP / NA on each other interface the
+    /// instance holds an address on, this often (keepalived's
+    /// garp_extra_if `DELAY [all]`; a .conf's vrrp_garp_extra_if is
+    /// every instance's default): on another instance's VMAC, or on any
+    /// with `all`.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "garp_extra_if"
+    )]
+    pub garp_extra_if: Option<GarpExtraIf>,
+    /// keepalived's strict_mode (global_defs vrrp_strict): the RFC's
+    /// protocol only. Multicast and at least one address, or refused;
+    /// authentication, preempt_delay, down_timer_adverts,
+    /// higher_prio_send_advert, garp_lower_prio_*, vmac_xmit_base and
+    /// VRRPv2 accept reset with a warning; no answer to a lower priority.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub strict_mode: bool,
     /// `false`: this instance is not fenced though `quorum` is set.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub quorum: Option<bool>,
@@ -912,4 +966,88 @@ pub struct SnmpConfig {
     /// Notifications on state changes.
     #[serde(default, skip_serializing_if = "is_false")]
     pub traps: bool,
+}
+
+/// keepalived's `garp_extra_if DELAY [all]`: `"60 all"`, `60`, or
+/// `{ delay: 60, all: true }`.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GarpExtraIf {
+    pub delay: Interval,
+    #[serde(default)]
+    pub all: bool,
+}
+
+impl GarpExtraIf {
+    /// keepalived reads whole seconds, 0..86400 (vrrp_parser.c).
+    pub const MAX_SECS: u64 = 86_400;
+}
+
+impl std::str::FromStr for GarpExtraIf {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<GarpExtraIf, String> {
+        let mut extra = GarpExtraIf {
+            delay: Interval::default(),
+            all: false,
+        };
+        let mut delay = None;
+        for word in text.split_whitespace() {
+            if word == "all" {
+                extra.all = true;
+            } else {
+                let secs: u64 = word.parse().map_err(|_| {
+                    format!("expected whole seconds 0..86400 and maybe all, got {word:?}")
+                })?;
+                delay = Some(secs);
+            }
+        }
+        let secs = delay.ok_or("expected DELAY [all]: whole seconds 0..86400")?;
+        extra.delay = Interval::secs(secs);
+        Ok(extra)
+    }
+}
+
+impl Serialize for GarpExtraIf {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let all = if self.all { " all" } else { "" };
+        serializer.serialize_str(&format!("{}{all}", self.delay.0.as_secs()))
+    }
+}
+
+pub(crate) fn garp_extra_if<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<GarpExtraIf>, D::Error> {
+    struct ExtraVisitor;
+
+    impl<'de> Visitor<'de> for ExtraVisitor {
+        type Value = Option<GarpExtraIf>;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("DELAY [all] (whole seconds 0..86400) or { delay: DELAY, all: true }")
+        }
+
+        fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+            Ok(Some(GarpExtraIf {
+                delay: Interval::secs(v),
+                all: false,
+            }))
+        }
+
+        fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+            u64::try_from(v)
+                .map_err(|_| E::custom(format!("expected whole seconds 0..86400, got {v}")))
+                .and_then(|v| self.visit_u64(v))
+        }
+
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+            v.parse().map(Some).map_err(E::custom)
+        }
+
+        fn visit_map<A: de::MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+            GarpExtraIf::deserialize(de::value::MapAccessDeserializer::new(map)).map(Some)
+        }
+    }
+
+    deserializer.deserialize_any(ExtraVisitor)
 }

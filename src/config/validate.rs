@@ -5,8 +5,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use crate::proto::{
-    AdvertRules, AnnounceSchedule, Auth, AuthKey, Centiseconds, InstanceParams, Param, ParamsError,
-    Unicast, UnicastPeer, Version, VirtualAddress, Vrid,
+    default_accept, pacing::Spacing, AdvertRules, AnnounceSchedule, Auth, AuthKey, Centiseconds,
+    ExtraAnnounce, InstanceParams, Param, ParamsError, Unicast, UnicastPeer, Version,
+    VirtualAddress, Vrid,
 };
 
 use super::auth_hmac::KeyConfig;
@@ -69,6 +70,11 @@ pub struct Settings {
     pub firewall: FirewallSettings,
     /// keepalived's vrrp_startup_delay (applied at start, not reload).
     pub startup_delay: std::time::Duration,
+    /// keepalived 2.4's vrrp_delay_after_boot: counted from boot, so the
+    /// daemon's start reads the uptime (sys::uptime).
+    pub delay_after_boot: std::time::Duration,
+    /// How far apart announcements leave each interface.
+    pub garp: GarpSettings,
     /// keepalived's fifo_write_vrrp_states_on_reload.
     pub fifo_states_on_reload: bool,
     /// keepalived's notify_fifo_script, with its FIFO.
@@ -76,6 +82,23 @@ pub struct Settings {
     /// What is accepted but probably not what was meant, with file:line:
     /// key; `vipd check` prints them on stderr and `vipd run` logs them.
     pub warnings: Vec<ConfigError>,
+}
+
+/// keepalived's vrrp_garp_interval / vrrp_gna_interval and garp_group:
+/// the spacing on each interface.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct GarpSettings {
+    pub default: Spacing,
+    pub interfaces: BTreeMap<String, Spacing>,
+}
+
+impl GarpSettings {
+    pub fn for_interface(&self, interface: &str) -> Spacing {
+        self.interfaces
+            .get(interface)
+            .copied()
+            .unwrap_or(self.default)
+    }
 }
 
 /// keepalived's use_vmac and vmac_xmit_base.
@@ -175,6 +198,14 @@ impl InstanceSettings {
     /// false, and not their owner).
     pub fn drops_traffic(&self) -> bool {
         self.template.drops_traffic()
+    }
+
+    /// The multicast group it hears adverts on; None with unicast peers.
+    pub fn multicast_group(&self) -> Option<IpAddr> {
+        self.template
+            .unicast
+            .is_none()
+            .then(|| self.template.group())
     }
 
     pub fn vrid(&self) -> Vrid {
@@ -288,12 +319,23 @@ pub fn validate(loaded: &Loaded) -> Result<Settings, ConfigErrors> {
             ),
         ));
     }
+    // keepalived's "is_ours": an interface it made (a VMAC), for
+    // garp_extra_if.
+    let vmac_names: Vec<String> = config
+        .instances
+        .values()
+        .filter_map(|i| match &i.use_vmac {
+            UseVmac::Off => None,
+            UseVmac::Default => Some(format!("vrrp.{}", i.virtual_router_id)),
+            UseVmac::Named(name) => Some(name.clone()),
+        })
+        .collect();
     for (name, instance) in &config.instances {
         let prefix = format!("instances.{name}");
         if let Some(warning) = inline_keys_exposed(loaded, &prefix, instance) {
             warnings.push(warning);
         }
-        let core = instance_settings(name, instance)
+        let core = instance_settings(name, instance, &vmac_names)
             .map(|(settings, instance_warnings)| {
                 for (key, message) in instance_warnings {
                     warnings.push(loaded.error(&format!("{prefix}.{key}"), message));
@@ -527,6 +569,8 @@ pub fn validate(loaded: &Loaded) -> Result<Settings, ConfigErrors> {
             quorum,
             firewall,
             startup_delay: config.startup_delay.0,
+            delay_after_boot: config.delay_after_boot.0,
+            garp: garp_settings(config, &mut warnings, loaded),
             fifo_states_on_reload: config.fifo_write_vrrp_states_on_reload,
             fifo_script,
             warnings,
@@ -628,6 +672,82 @@ fn fence(
     Some(quorum)
 }
 
+/// garp_extra_if's addresses, as keepalived chooses them (vrrp.c
+/// vrrp_send_vmac_update, vrrp_complete_instance): the first of each
+/// interface other than the instance's own (its own too with
+/// vmac_xmit_base), if it is a VMAC (`vmac_names`) or `all`; None when
+/// keepalived turns it off (no other interface, or only ones that are not
+/// VMACs, without `all`).
+fn extra_interfaces(
+    vips: &[VirtualAddress],
+    excluded: &[VirtualAddress],
+    placements: &BTreeMap<IpAddr, Placement>,
+    all: bool,
+    (own, xmit_base, vmac_names): (&str, bool, &[String]),
+) -> Option<Vec<VirtualAddress>> {
+    let is_ours = |interface: &str| vmac_names.iter().any(|v| v == interface);
+    let (mut extra_vmac, mut extra_if) = (false, false);
+    let mut done: Vec<&str> = Vec::new();
+    let mut chosen = Vec::new();
+    for vip in vips.iter().chain(excluded) {
+        let interface = placements
+            .get(&vip.address)
+            .and_then(|p| p.dev.as_deref())
+            .unwrap_or(own);
+        if interface != own {
+            if is_ours(interface) {
+                extra_vmac = true;
+            } else {
+                extra_if = true;
+            }
+        }
+        if (!is_ours(interface) && !all) || (interface == own && !xmit_base) {
+            continue;
+        }
+        if !done.contains(&interface) {
+            done.push(interface);
+            chosen.push(*vip);
+        }
+    }
+    // keepalived's rule: off with no other interface, or with only ones
+    // that are not VMACs and no `all`.
+    let on = extra_vmac || (extra_if && all);
+    (on && !chosen.is_empty()).then_some(chosen)
+}
+
+/// keepalived (vrrp_parser.c garp_group_interface_handler): an
+/// interface in a second garp_group keeps the first's spacing.
+fn garp_settings(
+    config: &crate::config::schema::Config,
+    warnings: &mut Vec<ConfigError>,
+    loaded: &Loaded,
+) -> GarpSettings {
+    let mut garp = GarpSettings {
+        default: Spacing {
+            garp_interval: config.garp_interval.0,
+            gna_interval: config.gna_interval.0,
+        },
+        interfaces: BTreeMap::new(),
+    };
+    for (i, group) in config.garp_group.iter().enumerate() {
+        let spacing = Spacing {
+            garp_interval: group.garp_interval.0,
+            gna_interval: group.gna_interval.0,
+        };
+        for interface in &group.interfaces {
+            if garp.interfaces.contains_key(interface) {
+                warnings.push(loaded.error(
+                    &format!("garp_group.{i}.interfaces"),
+                    format!("garp_group already specified for {interface} - ignoring: the first group's spacing applies, as keepalived's"),
+                ));
+            } else {
+                garp.interfaces.insert(interface.clone(), spacing);
+            }
+        }
+    }
+    garp
+}
+
 type CoreProblems = Vec<(&'static str, String)>;
 
 /// The key a core parameter is read from.
@@ -645,6 +765,13 @@ fn key_of(param: Param) -> &'static str {
         Param::ExcludedAddresses => "virtual_ipaddress_excluded",
         Param::AuthHmac => "auth_hmac",
         Param::DownTimerAdverts => "down_timer_adverts",
+        Param::Accept => "accept",
+        Param::LowerPrioRepeat => "garp_lower_prio_repeat",
+        Param::LowerPrioDelay => "garp_lower_prio_delay",
+        Param::LowerPrioNoAdvert => "lower_prio_no_advert",
+        Param::HigherPrioSendAdvert => "higher_prio_send_advert",
+        Param::OwnerIgnoresAdverts => "owner_ignore_adverts",
+        Param::MulticastGroup => "mcast_dst_ip",
     }
 }
 
@@ -666,6 +793,7 @@ fn hint(problem: &ParamsError) -> &'static str {
 fn instance_settings(
     name: &str,
     c: &InstanceConfig,
+    vmac_names: &[String],
 ) -> Result<(InstanceSettings, CoreProblems), CoreProblems> {
     let mut problems: CoreProblems = Vec::new();
     let mut warnings: CoreProblems = Vec::new();
@@ -809,6 +937,18 @@ fn instance_settings(
         ));
     }
 
+    // vrrp.c vrrp_complete_instance: "multicast destination specified
+    // with unicast - ignoring".
+    let multicast_group = match (c.mcast_dst_ip, &unicast) {
+        (Some(group), Some(_)) => {
+            warnings.push((
+                "mcast_dst_ip",
+                format!("({name}) multicast destination specified with unicast - ignoring {group}: adverts go to the peers"),
+            ));
+            None
+        }
+        (group, _) => group,
+    };
     let vmac = match &c.use_vmac {
         UseVmac::Off => None,
         UseVmac::Default => Some(format!("vrrp.{}", c.virtual_router_id)),
@@ -834,6 +974,14 @@ fn instance_settings(
     } else if c.vmac_xmit_base {
         warnings.push(("vmac_xmit_base", "has no effect without use_vmac".into()));
     }
+    let xmit_base_written = c.vmac_xmit_base && !c.strict_mode;
+    if vmac.is_some() && c.vmac_xmit_base && c.strict_mode {
+        // vrrp.c: "xmit_base is incompatible with strict mode - resetting".
+        warnings.push((
+            "vmac_xmit_base",
+            format!("({name}) xmit_base is incompatible with strict mode - resetting: adverts leave from the VMAC"),
+        ));
+    }
     // keepalived: unicast with a VMAC sends adverts on the parent. vipd
     // does so for IPv6 too: sending from the VMAC needs a link-local
     // address on it, and with one the backup's VMAC sends MLD and ND with
@@ -844,7 +992,7 @@ fn instance_settings(
     let vmac = vmac.map(|name| VmacSettings {
         name,
         default_name: matches!(c.use_vmac, UseVmac::Default),
-        xmit_base: c.vmac_xmit_base || unicast.is_some() || ipv6,
+        xmit_base: xmit_base_written || unicast.is_some() || ipv6,
     });
 
     let mut routing = Vec::new();
@@ -861,6 +1009,25 @@ fn instance_settings(
         }
     }
 
+    let extra_announce = c.garp_extra_if.as_ref().and_then(|extra| {
+        let chosen = extra_interfaces(&vips, &excluded, &placements, extra.all, {
+            let own = vmac.as_ref().map_or(c.interface.as_str(), |v| v.name.as_str());
+            let xmit_base = vmac.as_ref().is_some_and(|v| v.xmit_base);
+            (own, xmit_base, vmac_names)
+        });
+        if chosen.is_none() && !extra.delay.is_zero() {
+            warnings.push((
+                "garp_extra_if",
+                format!("({name}) has no effect: no address on another interface (or, without all, on another instance's VMAC), as keepalived turns it off"),
+            ));
+        }
+        chosen
+            .filter(|_| !extra.delay.is_zero())
+            .map(|addresses| ExtraAnnounce {
+                interval: extra.delay.0,
+                addresses,
+            })
+    });
     let params = InstanceParams {
         name: name.to_string(),
         vrid: vrid.unwrap_or(Vrid::MIN),
@@ -869,7 +1036,9 @@ fn instance_settings(
         advert_interval,
         preempt: c.preempt,
         preempt_delay: c.preempt_delay.0,
-        accept_mode: c.accept,
+        accept_mode: c
+            .accept
+            .unwrap_or(default_accept(c.strict_mode, c.priority)),
         primary_address: primary,
         virtual_addresses: vips,
         no_virtual_ipaddress: c.no_virtual_ipaddress,
@@ -879,8 +1048,20 @@ fn instance_settings(
             delay: c.garp_master_delay.0,
             refresh: c.garp_master_refresh.0,
             refresh_repeat: c.garp_master_refresh_repeat,
-            lower_prio_repeat: c.garp_lower_prio_repeat,
-            lower_prio_delay: c.garp_lower_prio_delay.0,
+            // vrrp.c vrrp_complete_instance: unset, strict mode's are 0.
+            lower_prio_repeat: c.garp_lower_prio_repeat.unwrap_or(if c.strict_mode {
+                0
+            } else {
+                AnnounceSchedule::default().lower_prio_repeat
+            }),
+            lower_prio_delay: c.garp_lower_prio_delay.map_or(
+                if c.strict_mode {
+                    std::time::Duration::ZERO
+                } else {
+                    AnnounceSchedule::default().lower_prio_delay
+                },
+                |d| d.0,
+            ),
         },
         unicast,
         excluded_addresses: excluded,
@@ -889,17 +1070,29 @@ fn instance_settings(
         fence: None,
         advert_rules: AdvertRules {
             down_timer_adverts: c.down_timer_adverts,
-            lower_prio_no_advert: c.lower_prio_no_advert,
+            // Strict mode's defaults where none is written (a written
+            // `false` reads the same: a bool has no unset).
+            lower_prio_no_advert: c.lower_prio_no_advert || c.strict_mode,
             higher_prio_send_advert: c.higher_prio_send_advert,
             skip_check_adv_addr: c.skip_check_adv_addr,
-            owner_ignore_adverts: c.owner_ignore_adverts && c.priority == 255,
+            owner_ignore_adverts: (c.owner_ignore_adverts || c.strict_mode) && c.priority == 255,
             old_unicast_checksum: c.old_unicast_checksum.into(),
             v3_checksum_as_v2: c.v3_checksum_as_v2,
         },
         // The daemon's start sets it (a reload does not delay).
         startup_delay: std::time::Duration::ZERO,
         dont_track_primary: c.dont_track_primary,
+        strict: c.strict_mode,
+        multicast_group,
+        extra_announce,
     };
+    let mut params = params;
+    // keepalived runs a strict instance otherwise than written, with an
+    // error in its log (vrrp.c vrrp_complete_instance): so does vipd,
+    // with a warning at the key.
+    for reset in params.apply_strict() {
+        warnings.push((key_of(reset.param()), format!("({name}) {reset}")));
+    }
     for problem in params.problems() {
         if !unread.contains(&problem.param()) {
             problems.push((

@@ -80,7 +80,7 @@ pub const INSTANCE_KEYWORDS: &[Keyword] = &[
     },
     Keyword {
         key: r#"`accept`"#,
-        default: r#"`true`"#,
+        default: r#"`true` (`strict_mode`: `false` unless priority 255)"#,
         meaning: r#"`false`: a master that does not own its addresses (priority below 255) drops traffic to and from them, with nftables (see "Accept mode")"#,
     },
     Keyword {
@@ -95,8 +95,13 @@ pub const INSTANCE_KEYWORDS: &[Keyword] = &[
     },
     Keyword {
         key: r#"`garp_lower_prio_repeat` / `garp_lower_prio_delay`"#,
-        default: r#"`5` / `5`"#,
+        default: r#"`5` / `5` (`strict_mode`: `0` / `0`)"#,
         meaning: r#"GARP/NA a master sends on hearing a lower-priority master, and again after the delay (`0`: none / no second burst)"#,
+    },
+    Keyword {
+        key: r#"`garp_extra_if`"#,
+        default: r#"off (a keepalived.conf: `vrrp_garp_extra_if`'s)"#,
+        meaning: r#"`"60 all"` (or `{ delay: 60, all: true }`): while master, one GARP/NA every 60 s (whole seconds, checked at each advert) on each other interface the instance holds an address on (`dev`): another instance's VMAC, or any with `all`; off when there is none, as keepalived (`vmac_garp_intvl` is its old name)"#,
     },
     Keyword {
         key: r#"`track_script` / `track_interface` / `track_file`"#,
@@ -149,6 +154,11 @@ pub const INSTANCE_KEYWORDS: &[Keyword] = &[
         meaning: r#"VRRPv3 over IPv4 unicast summed as keepalived before 1.3.6 did (the group in the pseudo-header): `auto` after hearing a peer do so, `never`, `always` / VRRPv3 over IPv4 summed without the pseudo-header, sent so and taken so or the RFC's way"#,
     },
     Keyword {
+        key: r#"`mcast_dst_ip`"#,
+        default: r#"`224.0.0.18` / `ff02::12` (a keepalived.conf: `vrrp_mcast_group4`/`6`'s)"#,
+        meaning: r#"`224.0.0.100`: the group adverts go to and are heard on; adverts to another group do not count (`other_multicast_group`); ignored, with a warning, with `unicast_peer`"#,
+    },
+    Keyword {
         key: r#"`unicast_peer`"#,
         default: r#"none (multicast)"#,
         meaning: r#"`[192.0.2.202, "198.51.100.2 min_ttl 254 max_ttl 254", { address: 192.0.2.204 }]`"#,
@@ -187,6 +197,11 @@ pub const INSTANCE_KEYWORDS: &[Keyword] = &[
         key: r#"`virtual_rules`"#,
         default: r#"none"#,
         meaning: r#"`["from 192.0.2.203 table 100 priority 1000"]`"#,
+    },
+    Keyword {
+        key: r#"`strict_mode`"#,
+        default: r#"`false` (a keepalived.conf: `vrrp_strict`'s)"#,
+        meaning: r#"`true`: the RFC's protocol only, as keepalived's strict mode: unicast or no address refused; authentication, `preempt_delay`, `down_timer_adverts`, `higher_prio_send_advert`, `garp_lower_prio_*`, `vmac_xmit_base` and VRRPv2 `accept` reset with a warning; no answer to a lower priority; an owner ignores adverts; adverts with authentication dropped (`strict_auth`)"#,
     },
     Keyword {
         key: r#"`quorum`"#,
@@ -271,6 +286,21 @@ pub const TOP_LEVEL_KEYS: &[Keyword] = &[
         key: r#"`vmac_prefix`"#,
         default: r#"`vrrp`"#,
         meaning: r#"an unnamed VMAC's name: PREFIX.VRID, else (taken by another instance, e.g. the other family's) PREFIX6.VRID, PREFIX1.VRID... as keepalived names them"#,
+    },
+    Keyword {
+        key: r#"`delay_after_boot`"#,
+        default: r#"`0`"#,
+        meaning: r#"`300s`: the same wait counted from the system's boot (`/proc/uptime`), so only what is left of it when vipd starts; the longer of the two applies (keepalived 2.4's `vrrp_delay_after_boot`)"#,
+    },
+    Keyword {
+        key: r#"`garp_interval` / `gna_interval`"#,
+        default: r#"`0` / `0`"#,
+        meaning: r#"`0.1`: on each interface, gratuitous ARPs / unsolicited NAs at least this far apart, whichever instance sends them; those asked for sooner wait, once each (keepalived's `vrrp_garp_interval` / `vrrp_gna_interval`: a burst of `garp_master_repeat` within one interval is one now and one more later)"#,
+    },
+    Keyword {
+        key: r#"`garp_group`"#,
+        default: r#"none"#,
+        meaning: r#"`[{ garp_interval: 0.2, gna_interval: 0.1, interfaces: [eth1] }]`: these interfaces' own spacing (an interval left out is 0); a VMAC is spaced as its parent (keepalived's `garp_group`)"#,
     },
     Keyword {
         key: r#"`nftables`"#,

@@ -90,20 +90,48 @@ pub struct VrrpReceiver {
 }
 
 impl VrrpReceiver {
-    pub fn open(interface: &str, ifindex: u32, ipv6: bool) -> io::Result<VrrpReceiver> {
+    /// `groups`: the multicast groups the instances here hear adverts on
+    /// (the RFC's unless mcast_dst_ip says otherwise); each is joined,
+    /// and an advert to any group reaches the core, which judges it.
+    pub fn open(
+        interface: &str,
+        ifindex: u32,
+        ipv6: bool,
+        groups: &[IpAddr],
+    ) -> io::Result<VrrpReceiver> {
         let socket = raw_vrrp_socket(interface, ipv6)?;
         if nixsock::setsockopt(&socket, sockopt::RcvBufForce, &RECEIVE_BUFFER).is_err() {
             socket.set_recv_buffer_size(RECEIVE_BUFFER)?;
         }
+        let rfc_group = if ipv6 {
+            IpAddr::V6(MULTICAST_V6)
+        } else {
+            IpAddr::V4(MULTICAST_V4)
+        };
+        let mut joined = 0;
+        for group in groups.iter().chain(groups.is_empty().then_some(&rfc_group)) {
+            match group {
+                IpAddr::V6(group) if ipv6 => socket.join_multicast_v6(group, ifindex)?,
+                IpAddr::V4(group) if !ipv6 => {
+                    socket.join_multicast_v4_n(group, &InterfaceIndexOrAddress::Index(ifindex))?
+                }
+                _ => continue,
+            }
+            joined += 1;
+        }
+        if joined == 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "no multicast group of the receiver's family to join",
+            ));
+        }
         if ipv6 {
-            socket.join_multicast_v6(&MULTICAST_V6, ifindex)?;
             socket.set_multicast_loop_v6(false)?;
             nixsock::setsockopt(&socket, sockopt::Ipv6RecvHopLimit, &true)
                 .map_err(io::Error::from)?;
             nixsock::setsockopt(&socket, sockopt::Ipv6RecvPacketInfo, &true)
                 .map_err(io::Error::from)?;
         } else {
-            socket.join_multicast_v4_n(&MULTICAST_V4, &InterfaceIndexOrAddress::Index(ifindex))?;
             socket.set_multicast_loop_v4(false)?;
         }
         nixsock::setsockopt(&socket, sockopt::ReceiveTimestampns, &true)

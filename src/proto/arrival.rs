@@ -35,6 +35,12 @@ impl Arrival {
         let multicast = self.destination.is_multicast();
         match &params.unicast {
             None => {
+                // keepalived's socket joins and binds to the instance's
+                // group only (vrrp.c open_vrrp_read_socket): an advert to
+                // another group never reaches the instance.
+                if multicast && self.destination != params.group() {
+                    return Err(DropReason::OtherMulticastGroup);
+                }
                 if self.ttl != REQUIRED_TTL {
                     return Err(DropReason::BadTtl);
                 }
@@ -100,6 +106,24 @@ mod tests {
         assert_eq!(
             to_us("192.0.2.202", 255).check(&p),
             Err(DropReason::UnexpectedUnicast)
+        );
+    }
+
+    /// mcast_dst_ip: adverts to the instance's own group count, to the
+    /// RFC's group (or any other) they do not.
+    #[test]
+    fn a_multicast_instance_hears_its_own_group_only() {
+        let mut p = params(None);
+        p.multicast_group = Some(ip("224.0.0.100"));
+        let mut to_group = Arrival::multicast(ip("192.0.2.202"));
+        assert_eq!(to_group.check(&p), Err(DropReason::OtherMulticastGroup));
+        to_group.destination = ip("224.0.0.100");
+        assert_eq!(to_group.check(&p), Ok(()));
+        assert_eq!(p.advert_destinations(), vec![ip("224.0.0.100")]);
+        p.multicast_group = Some(ip("192.0.2.100"));
+        assert_eq!(
+            p.problems(),
+            vec![crate::proto::ParamsError::MulticastGroup(ip("192.0.2.100"))]
         );
     }
 

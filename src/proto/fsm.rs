@@ -56,6 +56,10 @@ pub struct Instance {
     refresh_timer: Timer,
     /// garp_lower_prio_delay: the second burst after a lower priority.
     lower_prio_timer: Timer,
+    /// garp_extra_if: the extra announcements are due at the first advert
+    /// after this (keepalived checks at each advert, vrrp.c
+    /// vrrp_state_master_tx).
+    extra_due: Option<Instant>,
     /// vrrp_startup_delay: until then, Master_Down_Timer counts from
     /// this instant, not from now.
     delayed_until: Option<Instant>,
@@ -102,6 +106,7 @@ impl Instance {
             announce_timer: Timer::default(),
             refresh_timer: Timer::default(),
             lower_prio_timer: Timer::default(),
+            extra_due: None,
             delayed_until: None,
             preempt_deadline: None,
             last_immediate_answer: None,
@@ -198,6 +203,7 @@ impl Instance {
             self.send_advert(self.priority);
             self.adver_timer
                 .arm(now, self.params.advert_interval.as_duration());
+            self.extra_announce(now);
         }
         if self.announce_timer.fire(now) && self.state == State::Master && self.holding {
             self.announce(self.params.announce.repeat);
@@ -574,6 +580,13 @@ impl Instance {
             return Err(DropReason::OwnAddress);
         }
         if self.params.version == Version::V2 {
+            // keepalived's strict instance has auth type 0 and drops an
+            // advert with any other (vrrp.c vrrp_check_packet, "received a
+            // 1 auth, expecting 0"); counted apart, as the likely cause is
+            // a host configured without strict mode.
+            if self.params.strict && advert.auth != Auth::None {
+                return Err(DropReason::StrictAuth);
+            }
             // RFC 3768 §7.1: auth type and data must match ours, and so
             // must the advert interval.
             let auth_ok = match (&self.params.auth, &advert.auth) {
@@ -824,6 +837,7 @@ impl Instance {
                 self.announce_timer.disarm();
                 self.refresh_timer.disarm();
                 self.lower_prio_timer.disarm();
+                self.extra_due = None;
                 // Leaving without a better master taking over: tell the
                 // backups now (priority 0) so they wait only Skew_Time.
                 if matches!(to, State::Fault | State::Initialize) {
@@ -915,6 +929,11 @@ impl Instance {
             valid_until,
         });
         self.announce(self.params.announce.repeat);
+        self.extra_due = self
+            .params
+            .extra_announce
+            .as_ref()
+            .map(|extra| now + extra.interval);
         let schedule = self.params.announce;
         if !schedule.delay.is_zero() && schedule.repeat > 0 {
             self.announce_timer.arm(now, schedule.delay);
@@ -1020,6 +1039,26 @@ impl Instance {
             auth: self.params.auth,
             addresses: self.advertised.clone(),
         }));
+    }
+
+    /// garp_extra_if, at an advert of a master that holds its addresses,
+    /// once it is due. (keepalived compares strictly, but its clock has
+    /// always moved on a little by the advert that is exactly due; with
+    /// virtual time, `>=` gives its result.)
+    fn extra_announce(&mut self, now: Instant) {
+        let Some(extra) = &self.params.extra_announce else {
+            return;
+        };
+        if !self.holding || extra.interval.is_zero() || extra.addresses.is_empty() {
+            return;
+        }
+        if self.extra_due.is_some_and(|due| now >= due) {
+            self.extra_due = Some(now + extra.interval);
+            self.actions.push_back(Action::Announce {
+                addresses: extra.addresses.clone(),
+                count: 1,
+            });
+        }
     }
 
     fn announce(&mut self, count: u32) {

@@ -1159,3 +1159,142 @@ fn old_unicast_and_v2_style_checksums_as_keepalived_takes_them() {
         assert_eq!(taken, None, "{form:?}");
     }
 }
+
+/// keepalived's strict mode as the state machine runs it.
+fn strict(priority: u8) -> InstanceParams {
+    let mut p = InstanceParams {
+        strict: true,
+        accept_mode: crate::proto::default_accept(true, priority),
+        ..params(priority)
+    };
+    p.apply_strict();
+    p
+}
+
+/// A strict instance has no authentication, and drops an advert that has
+/// some (keepalived: "received a 1 auth, expecting 0"), counted as
+/// strict_auth; one without counts.
+#[test]
+fn strict_mode_drops_and_counts_adverts_with_authentication() {
+    let t0 = Instant::now();
+    let mut instance = Instance::new(strict(100)).unwrap();
+    instance.handle_event(t0, Event::Startup);
+    drain(&mut instance);
+    let mut with_pass = advert_from(&instance, 200);
+    with_pass.auth = Auth::Pass(AuthKey::from_password("1111"));
+    assert_eq!(
+        instance.handle_packet(after(t0, 10), ip(HIGHER_PEER), Ok(with_pass)),
+        Some(DropReason::StrictAuth)
+    );
+    assert_eq!(instance.stats().dropped.get(DropReason::StrictAuth), 1);
+    assert_eq!(instance.peer_master(), None);
+    let plain = advert_from(&instance, 200);
+    assert_eq!(
+        instance.handle_packet(after(t0, 20), ip(HIGHER_PEER), Ok(plain)),
+        None
+    );
+    assert_eq!(instance.stats().adverts_received, 1);
+}
+
+/// Strict mode's master neither answers a lower priority at once nor
+/// announces its addresses again (keepalived's strict defaults:
+/// lower_prio_no_advert, garp_lower_prio_repeat 0), and, VRRPv2 and not
+/// the owner, its addresses are added without Accept_Mode.
+#[test]
+fn a_strict_master_keeps_to_its_interval_and_does_not_accept() {
+    let t0 = Instant::now();
+    let mut instance = Instance::new(strict(100)).unwrap();
+    instance.handle_event(t0, Event::Startup);
+    let due = instance.poll_timeout().unwrap();
+    instance.handle_timeout(due);
+    let actions = drain(&mut instance);
+    assert!(actions
+        .iter()
+        .any(|a| matches!(a, Action::AddVips { accept: false, .. })));
+    let lower = advert_from(&instance, 50);
+    instance.handle_packet(due + Duration::from_millis(100), ip(LOWER_PEER), Ok(lower));
+    let actions = drain(&mut instance);
+    assert_eq!(sent_priorities(&actions), Vec::<u8>::new());
+    assert_eq!(announced(&actions), Vec::<u32>::new());
+    assert!(actions
+        .iter()
+        .any(|a| matches!(a, Action::MasterRxLowerPriority { .. })));
+    assert_eq!(instance.state(), State::Master);
+}
+
+/// An owner in strict mode ignores adverts (keepalived 2.4) and accepts.
+#[test]
+fn a_strict_owner_ignores_adverts_and_accepts() {
+    let t0 = Instant::now();
+    let mut instance = Instance::new(strict(255)).unwrap();
+    instance.handle_event(t0, Event::Startup);
+    let actions = drain(&mut instance);
+    assert!(actions
+        .iter()
+        .any(|a| matches!(a, Action::AddVips { accept: true, .. })));
+    let rival = advert_from(&instance, 255);
+    instance.handle_packet(after(t0, 10), ip(HIGHER_PEER), Ok(rival));
+    assert_eq!(instance.state(), State::Master);
+    assert_eq!(
+        instance
+            .stats()
+            .dropped
+            .get(DropReason::OwnerIgnoresAdverts),
+        1
+    );
+}
+
+/// The core refuses to run a strict instance whose settings were not reset.
+#[test]
+fn a_strict_instance_with_extensions_left_on_is_refused() {
+    let mut p = params(100);
+    p.strict = true;
+    let refused = Instance::new(p).unwrap_err();
+    assert!(refused
+        .0
+        .contains(&crate::proto::ParamsError::StrictUnreset(
+            crate::proto::StrictReset::Auth
+        )));
+}
+
+/// garp_extra_if 3 with adverts every second: the master announces the
+/// extra addresses once, at the advert 3 s after it took its addresses
+/// (keepalived checks at each advert), and every 3 s after that.
+#[test]
+fn garp_extra_if_announces_the_extra_addresses_at_adverts() {
+    let t0 = Instant::now();
+    let extra = VirtualAddress::host(ip("198.51.100.203"));
+    let mut p = params(255);
+    p.extra_announce = Some(crate::proto::ExtraAnnounce {
+        interval: Duration::from_secs(3),
+        addresses: vec![extra],
+    });
+    p.excluded_addresses.push(extra);
+    let mut instance = Instance::new(p).unwrap();
+    instance.handle_event(t0, Event::Startup);
+    drain(&mut instance);
+    let mut extra_at = Vec::new();
+    while let Some(due) = instance.poll_timeout() {
+        if due > t0 + Duration::from_secs(10) {
+            break;
+        }
+        instance.handle_timeout(due);
+        for action in drain(&mut instance) {
+            if let Action::Announce { addresses, count } = action {
+                if addresses == vec![extra] {
+                    assert_eq!(count, 1);
+                    extra_at.push(due - t0);
+                }
+            }
+        }
+    }
+    assert_eq!(
+        extra_at,
+        vec![
+            Duration::from_secs(3),
+            Duration::from_secs(6),
+            Duration::from_secs(9)
+        ],
+        "{extra_at:?}"
+    );
+}

@@ -13,12 +13,14 @@ pub mod event;
 pub mod fence;
 pub mod fsm;
 pub mod interval;
+pub mod pacing;
 pub mod packet;
 pub mod params;
 pub mod process_quorum;
 pub mod source;
 pub mod state;
 pub mod stats;
+pub mod strict;
 pub mod sync;
 pub mod timers;
 pub mod tracker;
@@ -35,12 +37,13 @@ pub use packet::{
     Version, Vrid,
 };
 pub use params::{
-    AdvertRules, AnnounceSchedule, InstanceParams, InvalidParams, Param, ParamsError, Unicast,
-    UnicastChecksum, UnicastPeer, VirtualAddress, MAX_PREEMPT_DELAY,
+    AdvertRules, AnnounceSchedule, ExtraAnnounce, InstanceParams, InvalidParams, Param,
+    ParamsError, Unicast, UnicastChecksum, UnicastPeer, VirtualAddress, MAX_PREEMPT_DELAY,
 };
 pub use process_quorum::{CountCause, ProcessQuorum, QuorumParams};
 pub use source::{choose_source, is_link_local, LocalAddress, SourceError};
 pub use state::{FaultCause, Reason, State, Transition};
 pub use stats::{DropReason, Stats};
+pub use strict::{default_accept, StrictReset};
 pub use sync::{GroupTransition, SyncCommand, SyncGroup, SyncReport};
 pub use tracker::{check_weight, RiseFall, TrackerEffect, WeightOutOfRange};

@@ -225,6 +225,26 @@ pub struct InstanceParams {
     /// `dont_track_primary`: vrrp_if.c, vrrp.c leave the link out of
     /// the instance's faults).
     pub dont_track_primary: bool,
+    /// keepalived's strict_mode / vrrp_strict: the RFC's protocol only
+    /// (see proto::strict). Multicast, at least one address, and every
+    /// setting [`InstanceParams::apply_strict`] resets left reset.
+    pub strict: bool,
+    /// The multicast group adverts go to and are counted from
+    /// (keepalived's mcast_dst_ip, vrrp_mcast_group4/6); None: the RFC's,
+    /// 224.0.0.18 or ff02::12. Unused with unicast peers.
+    pub multicast_group: Option<IpAddr>,
+    /// keepalived's `garp_extra_if`: while master, at the first advert
+    /// sent this long after the last time, one announcement of each of
+    /// these addresses (one per interface other than the instance's own,
+    /// as the config layer chose them; vrrp.c vrrp_send_vmac_update).
+    pub extra_announce: Option<ExtraAnnounce>,
+}
+
+/// See [`InstanceParams::extra_announce`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ExtraAnnounce {
+    pub interval: Duration,
+    pub addresses: Vec<VirtualAddress>,
 }
 
 /// The parameter a problem is about, so that the layer that read it from
@@ -243,6 +263,13 @@ pub enum Param {
     ExcludedAddresses,
     AuthHmac,
     DownTimerAdverts,
+    Accept,
+    LowerPrioRepeat,
+    LowerPrioDelay,
+    LowerPrioNoAdvert,
+    HigherPrioSendAdvert,
+    OwnerIgnoresAdverts,
+    MulticastGroup,
 }
 
 /// One rule an instance's parameters break. Messages state the rule in
@@ -294,6 +321,18 @@ pub enum ParamsError {
     HmacWithAuth,
     #[error("expected {min}..{max}, got {0}", min = DOWN_TIMER_ADVERTS.start(), max = DOWN_TIMER_ADVERTS.end())]
     DownTimerAdverts(u8),
+    /// keepalived refuses it too (vrrp.c vrrp_complete_instance).
+    #[error(
+        "Unicast peers are not supported in strict mode: strict mode sends to the multicast group"
+    )]
+    StrictUnicast,
+    #[error("{0} is not a multicast address of the instance's family")]
+    MulticastGroup(IpAddr),
+    #[error("No VIP specified; at least one is required in strict mode")]
+    StrictNoAddresses,
+    /// A setting strict mode forbids, not reset (`apply_strict` resets it).
+    #[error("{0}")]
+    StrictUnreset(super::strict::StrictReset),
     /// A problem with an excluded (not advertised) address.
     #[error("{0}")]
     Excluded(Box<ParamsError>),
@@ -317,6 +356,10 @@ impl ParamsError {
             ParamsError::ZeroUnicastTtl => Param::UnicastTtl,
             ParamsError::Excluded(_) => Param::ExcludedAddresses,
             ParamsError::DownTimerAdverts(_) => Param::DownTimerAdverts,
+            ParamsError::StrictUnicast => Param::UnicastPeers,
+            ParamsError::StrictNoAddresses => Param::VirtualAddresses,
+            ParamsError::MulticastGroup(_) => Param::MulticastGroup,
+            ParamsError::StrictUnreset(reset) => reset.param(),
             ParamsError::HmacActiveKey { .. }
             | ParamsError::HmacDuplicateKey(_)
             | ParamsError::HmacWithAuth => Param::AuthHmac,
@@ -380,6 +423,9 @@ impl InstanceParams {
             advert_rules: AdvertRules::default(),
             startup_delay: Duration::ZERO,
             dont_track_primary: false,
+            strict: false,
+            multicast_group: None,
+            extra_announce: None,
         }
     }
 
@@ -390,6 +436,7 @@ impl InstanceParams {
             problems.push(ParamsError::ZeroPriority);
         }
         match self.virtual_addresses.len() {
+            0 if self.strict => problems.push(ParamsError::StrictNoAddresses),
             0 if !self.no_virtual_ipaddress => problems.push(ParamsError::NoVirtualAddresses),
             n if n > 255 => problems.push(ParamsError::TooManyVirtualAddresses(n)),
             _ => {}
@@ -465,6 +512,21 @@ impl InstanceParams {
                 problems.push(ParamsError::ZeroUnicastTtl);
             }
         }
+        if let Some(group) = self.multicast_group {
+            if !group.is_multicast() || group.is_ipv6() != ipv6 {
+                problems.push(ParamsError::MulticastGroup(group));
+            }
+        }
+        if self.strict {
+            if self.unicast.is_some() {
+                problems.push(ParamsError::StrictUnicast);
+            }
+            problems.extend(
+                self.strict_violations()
+                    .into_iter()
+                    .map(ParamsError::StrictUnreset),
+            );
+        }
         if let Some(hmac) = &self.auth_hmac {
             let ids = hmac.key_ids();
             if !ids.contains(&hmac.active_key) {
@@ -522,8 +584,14 @@ impl InstanceParams {
                 .map(|p| p.address)
                 .filter(|address| *address != self.primary_address)
                 .collect(),
-            None => vec![multicast_group(self.primary_address.is_ipv6())],
+            None => vec![self.group()],
         }
+    }
+
+    /// The multicast group this instance sends to and hears from.
+    pub fn group(&self) -> IpAddr {
+        self.multicast_group
+            .unwrap_or_else(|| multicast_group(self.primary_address.is_ipv6()))
     }
 
     /// The TTL / hop limit adverts are sent with; None: the kernel's

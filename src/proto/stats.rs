@@ -36,10 +36,12 @@ pub enum DropReason {
     HmacUnknownPeer,
     HmacUnexpected,
     OwnerIgnoresAdverts,
+    StrictAuth,
+    OtherMulticastGroup,
 }
 
 impl DropReason {
-    pub const ALL: [DropReason; 30] = [
+    pub const ALL: [DropReason; 32] = [
         DropReason::BadTtl,
         DropReason::Truncated,
         DropReason::BadVersion,
@@ -70,6 +72,8 @@ impl DropReason {
         DropReason::HmacUnknownPeer,
         DropReason::HmacUnexpected,
         DropReason::OwnerIgnoresAdverts,
+        DropReason::StrictAuth,
+        DropReason::OtherMulticastGroup,
     ];
 
     /// Stable label for metrics and logs.
@@ -105,6 +109,8 @@ impl DropReason {
             DropReason::HmacUnknownPeer => "hmac_unknown_peer",
             DropReason::HmacUnexpected => "hmac_unexpected",
             DropReason::OwnerIgnoresAdverts => "owner_ignores_adverts",
+            DropReason::StrictAuth => "strict_auth",
+            DropReason::OtherMulticastGroup => "other_multicast_group",
         }
     }
 
@@ -147,6 +153,8 @@ impl DropReason {
             DropReason::HmacUnknownPeer => "signed unicast advert from an address that is not a unicast peer",
             DropReason::HmacUnexpected => "auth_hmac trailer, and this instance has no auth_hmac",
             DropReason::OwnerIgnoresAdverts => "we are the address owner and ignore adverts (owner_ignore_adverts)",
+            DropReason::StrictAuth => "carries authentication, which strict mode forbids (keepalived: received a 1 auth, expecting 0)",
+            DropReason::OtherMulticastGroup => "sent to another multicast group than this instance's (mcast_dst_ip)",
         }
     }
 

@@ -18,3 +18,4 @@ pub mod shared_timer;
 pub mod signals;
 pub mod track_file;
 pub mod transition_feed;
+pub mod uptime;

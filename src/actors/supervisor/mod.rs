@@ -172,7 +172,8 @@ fn raise_descriptor_limit() {
 enum Step {
     Signal(Request),
     LauncherGone(String),
-    Reread(Result<Settings, ConfigErrors>),
+    /// Boxed: settings are large beside the other steps.
+    Reread(Box<Result<Settings, ConfigErrors>>),
     Interfaces(Vec<crate::net::netlink::NetEvent>),
     VmacRetryDue,
 }
@@ -203,7 +204,7 @@ async fn start_and_wait(settings: Settings, reread: Reread) -> Result<(), StartE
         let step = tokio::select! {
             request = signals.next() => Step::Signal(request),
             why = &mut launcher_gone => Step::LauncherGone(why),
-            read = reloads.read() => Step::Reread(read),
+            read = reloads.read() => Step::Reread(Box::new(read)),
             events = running.interfaces.next() => Step::Interfaces(events),
             () = sleep_until_some(vmac_retry) => Step::VmacRetryDue,
         };
@@ -237,7 +238,7 @@ async fn start_and_wait(settings: Settings, reread: Reread) -> Result<(), StartE
                 tracing::info!(signal = name, "{name}: ignored; nothing changes");
             }
             Step::Reread(read) => {
-                let outcome = match read {
+                let outcome = match *read {
                     Err(errors) => Err(ReloadError::Refused(format!(
                         "the new configuration has errors:\n{errors}"
                     ))),
@@ -375,6 +376,8 @@ struct Linked<A: actix::Actor> {
 /// compares against it), and what to undo when it stops.
 pub struct Running {
     pub instances: BTreeMap<String, RunningInstance>,
+    /// Announcement spacing per interface, as configured now.
+    garp: crate::config::GarpSettings,
     pub made: Made,
     pub netlink: Netlink,
     /// The kernel's links and addresses, followed.
@@ -512,9 +515,28 @@ pub async fn start(settings: Settings) -> Result<Running, StartError> {
         quorum,
         firewall,
         startup_delay,
+        delay_after_boot,
+        garp,
         fifo_states_on_reload: _, // a reload reads its own
         fifo_script,
     } = settings;
+    let startup_delay = if delay_after_boot.is_zero() {
+        startup_delay
+    } else {
+        let uptime = crate::sys::uptime::read()
+            .map_err(|error| {
+                tracing::warn!(%error, "cannot read /proc/uptime: delay_after_boot ignored, as keepalived ignores it: {error}");
+            })
+            .ok();
+        let delay = crate::sys::uptime::startup_delay(startup_delay, delay_after_boot, uptime);
+        if let Some(uptime) = uptime {
+            tracing::info!(
+                "up {:.1} s since boot: delay_after_boot ({delay_after_boot:?}) leaves a startup delay of {delay:?}",
+                uptime.as_secs_f64()
+            );
+        }
+        delay
+    };
     let netlink = Netlink::connect()?;
     // First, so a second vipd with the same socket stops before it
     // touches anything.
@@ -533,6 +555,7 @@ pub async fn start(settings: Settings) -> Result<Running, StartError> {
     let interfaces = Followed::start(netlink.clone()).await?;
     let mut running = Running {
         instances: BTreeMap::new(),
+        garp,
         made,
         netlink,
         interfaces,
@@ -655,8 +678,14 @@ impl Running {
                         interface,
                     });
                 }
+                // keepalived spaces a VMAC's announcements as its
+                // parent's (vrrp_if.c set_default_garp_delay, IF_BASE_IFP).
+                let spacing =
+                    self.garp
+                        .for_interface(if is_vmac { &s.interface } else { &interface });
                 let (name, l, netlink) = (interface.clone(), link.clone(), self.netlink.clone());
-                let actor = Supervisor::start(move |_| AddressActor::new(name, l, netlink));
+                let actor =
+                    Supervisor::start(move |_| AddressActor::new(name, l, netlink, spacing));
                 self.address_actors
                     .insert(interface, Linked { actor, link });
             }
@@ -918,15 +947,21 @@ impl Running {
     /// as is an address actor no instance uses. (Health may still reach a
     /// retired instance for a moment; it ignores what it is told.)
     fn wire_reach(&mut self) {
-        let mut routes: BTreeMap<(String, bool), HashMap<u8, Recipient<Inbound>>> = BTreeMap::new();
+        type Reach = (HashMap<u8, Recipient<Inbound>>, Vec<IpAddr>);
+        let mut routes: BTreeMap<(String, bool), Reach> = BTreeMap::new();
         for RunningInstance {
             settings: s, actor, ..
         } in self.instances.values()
         {
-            routes
+            let (vrids, groups) = routes
                 .entry((s.advert_interface().to_string(), s.is_ipv6()))
-                .or_default()
-                .insert(s.vrid().get(), actor.clone().recipient());
+                .or_default();
+            vrids.insert(s.vrid().get(), actor.clone().recipient());
+            if let Some(group) = s.multicast_group() {
+                if !groups.contains(&group) {
+                    groups.push(group);
+                }
+            }
         }
         self.interface_actors.retain(|key, linked| {
             let used = routes.contains_key(key);
@@ -936,10 +971,11 @@ impl Running {
             }
             used
         });
-        for ((interface, ipv6), routes) in routes {
+        for ((interface, ipv6), (routes, mut groups)) in routes {
+            groups.sort();
             let key = (interface.clone(), ipv6);
             match self.interface_actors.get(&key) {
-                Some(linked) => linked.actor.do_send(SetRoutes(routes)),
+                Some(linked) => linked.actor.do_send(SetRoutes(routes, groups)),
                 None => {
                     let link = self
                         .interfaces
@@ -948,7 +984,7 @@ impl Running {
                         .map(|l| l.info.clone());
                     let started_with = link.clone();
                     let actor = Supervisor::start(move |_| {
-                        InterfaceActor::new(interface, started_with, ipv6, routes)
+                        InterfaceActor::new(interface, started_with, ipv6, routes, groups)
                     });
                     self.interface_actors.insert(key, Linked { actor, link });
                 }

@@ -117,6 +117,8 @@ impl Running {
             firewall,
             // keepalived delays only its first start (vrrp_daemon.c).
             startup_delay: _,
+            delay_after_boot: _,
+            garp,
             fifo_states_on_reload,
             fifo_script,
         } = new;
@@ -193,6 +195,26 @@ impl Running {
         for s in &starting {
             self.startable(s)
                 .map_err(|e| ReloadError::Refused(e.to_string()))?;
+        }
+        // Accepted: new spacing where it changed (address actors started
+        // below take it from self.garp).
+        if garp != self.garp {
+            for (name, linked) in &self.address_actors {
+                // A VMAC is spaced as its parent (start_address_actors).
+                let parent = self
+                    .instances
+                    .values()
+                    .find(|i| i.settings.vmac.as_ref().is_some_and(|v| v.name == *name))
+                    .map_or(name.as_str(), |i| i.settings.interface.as_str());
+                let spacing = self.garp.for_interface(parent);
+                let wanted = garp.for_interface(parent);
+                if spacing != wanted {
+                    linked
+                        .actor
+                        .do_send(crate::actors::address::SetSpacing(wanted));
+                }
+            }
+            self.garp = garp;
         }
 
         // Stop what goes, and what is replaced, before starting anything

@@ -62,7 +62,18 @@ impl Mapper {
                     line: 0,
                 })
         };
+        let strict = self.strict_of(name);
         if !instance.contains_key("version") && facts.family == Some(Family::V6) {
+            instance.insert("version".into(), json!(3));
+        }
+        if strict && facts.family == Some(Family::V6) && instance.get("version") == Some(&json!(2))
+        {
+            let here = at(self, "version");
+            self.adjust(
+                &here,
+                "version",
+                format!("({name}) cannot use IPv6 with VRRP version 2; setting version 3, as keepalived does in strict mode"),
+            );
             instance.insert("version".into(), json!(3));
         }
         let version = instance.get("version").and_then(Value::as_u64).unwrap_or(2);
@@ -84,11 +95,77 @@ impl Mapper {
             .and_then(Value::as_u64)
             .unwrap_or(100);
 
+        if strict {
+            self.complete_strict(name, instance, priority, facts, &at(self, "state"));
+        }
         self.complete_authentication(instance, version, facts, &at(self, "authentication"));
         self.complete_addresses(&path, instance, &at(self, "virtual_ipaddress"));
         let places = (at(self, "preempt"), at(self, "preempt_delay"));
         self.complete_preemption(instance, priority, facts, places);
         self.complete_advert(&path, instance, version, facts);
+    }
+
+    /// vrrp.c vrrp_complete_instance, what strict mode does that is not
+    /// the core's rule (proto::strict is): the initial state is the
+    /// owner's, and an IPv6 instance's first address should be
+    /// link-local (keepalived logs it as an error and runs).
+    fn complete_strict(
+        &mut self,
+        name: &str,
+        instance: &mut Map<String, Value>,
+        priority: u64,
+        facts: &Facts,
+        state_at: &Position,
+    ) {
+        let owner = priority == 255;
+        let master = instance.get("state").and_then(Value::as_str) == Some("MASTER");
+        if instance.contains_key("state") && master != owner {
+            let state = if owner { "MASTER" } else { "BACKUP" };
+            self.adjust(
+                state_at,
+                "state",
+                format!("({name}) State MASTER must match being address owner: {state}, as keepalived sets it in strict mode"),
+            );
+            instance.insert("state".into(), json!(state));
+        }
+        // A written false, which the schema's bool cannot tell from none.
+        if instance.get("lower_prio_no_advert") == Some(&Value::Bool(false)) {
+            let here = self
+                .positions
+                .get(&format!("instances.{name}.lower_prio_no_advert"))
+                .cloned()
+                .unwrap_or_else(|| state_at.clone());
+            self.adjust(
+                &here,
+                "lower_prio_no_advert",
+                format!("({name}) Strict mode requires no lower priority advert. resetting to true, as keepalived does"),
+            );
+            instance.insert("lower_prio_no_advert".into(), Value::Bool(true));
+        }
+        let first_v6 = instance
+            .get("virtual_ipaddress")
+            .and_then(Value::as_array)
+            .and_then(|list| list.first())
+            .and_then(Value::as_str)
+            .and_then(|line| line.split(['/', ' ']).next())
+            .and_then(|a| a.parse::<std::net::Ipv6Addr>().ok());
+        let unicast = instance.contains_key("unicast_peer");
+        if let (Some(first), false, Some(Family::V6)) = (first_v6, unicast, facts.family) {
+            if !crate::proto::is_link_local(first) {
+                let at = self
+                    .positions
+                    .get(&format!("instances.{name}.virtual_ipaddress.0"))
+                    .or(facts.at.as_ref())
+                    .cloned();
+                if let Some(at) = at {
+                    self.adjust(
+                        &at,
+                        "virtual_ipaddress",
+                        format!("({name}) the first IPv6 VIP address must be link local in strict mode: keepalived runs it all the same, and so does vipd"),
+                    );
+                }
+            }
+        }
     }
 
     fn complete_authentication(

@@ -106,6 +106,9 @@ pub fn blocks(path: &[&str], keyword: &str) -> Opens {
     let listed = |list: &[&str]| list.contains(&keyword);
     match path {
         [] if listed(TOP_SECTIONS) => Opens::Always,
+        [] if keyword == "garp_group" => Opens::Always,
+        ["garp_group"] if keyword == "interfaces" => Opens::Always,
+        ["garp_group"] | ["garp_group", "interfaces"] => Opens::Never,
         [] if unsupported::top_level(keyword).is_some() => Opens::IfBraceFollows,
         [] => Opens::Never,
         ["global_defs"] if unsupported::global(keyword).is_some() => Opens::IfBraceFollows,
@@ -138,6 +141,7 @@ pub fn map(nodes: &[Node]) -> Result<Mapped, Vec<Refused>> {
             "vrrp_track_file" | "track_file" => mapper.named_section(node, &TRACK_FILE),
             "vrrp_track_process" => mapper.named_section(node, &PROCESS),
             "vrrp_sync_group" => mapper.named_section(node, &SYNC_GROUP),
+            "garp_group" => mapper.garp_group(node),
             keyword => match unsupported::top_level(keyword) {
                 Some(why) => mapper.drop(node, why),
                 None => mapper.unknown(node, "at the top level"),
@@ -168,6 +172,8 @@ struct Globals {
     /// vrrp_garp_lower_prio_* say otherwise (vrrp.c init_global_data
     /// defaults, keepalived 2.2.7 line 4506).
     derived_defaults: Vec<(&'static str, Value, Position)>,
+    /// vrrp_mcast_group4 / vrrp_mcast_group6: (family, group, where).
+    groups: Vec<(Family, Value, Position)>,
 }
 
 /// The address family of an instance: keepalived takes it from the first
@@ -212,9 +218,8 @@ pub(super) struct Facts {
     pub complete: bool,
     /// A track file's weight was given.
     pub weight_set: bool,
-    /// strict_mode was set (vipd leaves it out, but it forces auth_hmac
-    /// to enforce, which vipd keeps).
-    pub strict: bool,
+    /// The instance's own strict_mode, if it says.
+    pub strict: Option<bool>,
 }
 
 #[derive(Default)]
@@ -238,7 +243,7 @@ pub(super) struct Mapper {
     /// Each sync group and its line, in the order read.
     pub group_lines: Vec<(String, Position)>,
     /// global_defs' vrrp_strict.
-    strict_global: bool,
+    pub strict_global: bool,
 }
 
 /// Where a section's keys go: `instances.VI_1`.
@@ -571,6 +576,86 @@ impl Mapper {
                 self.bare(node);
                 Some(("v3_checksum_as_v2", Value::Bool(true)))
             }
+            // global_parser.c vrrp_mcast_group4/6_handler: the group of
+            // every instance of that family without its own mcast_dst_ip.
+            "vrrp_mcast_group4" | "vrrp_mcast_group6" => {
+                let Some(word) = self.value(node) else { return };
+                let ipv6 = keyword.ends_with('6');
+                let (family, label) = if ipv6 {
+                    ("IPv6", Family::V6)
+                } else {
+                    ("IPv4", Family::V4)
+                };
+                let why = match word.parse::<IpAddr>() {
+                    Err(_) => Some(format!("Can't parse {keyword} [{word}]. Skipping")),
+                    Ok(group) if group.is_ipv6() != ipv6 => {
+                        Some(format!("{keyword} [{word}] is not {family}. Skipping"))
+                    }
+                    Ok(group) if !group.is_multicast() => {
+                        Some(format!("{keyword} [{word}] is not multicast. Skipping"))
+                    }
+                    Ok(group) => {
+                        if let IpAddr::V6(v6) = group {
+                            if v6.octets()[1] & 0x0f != 0x02 {
+                                self.adjust_node(
+                                    node,
+                                    format!("{keyword} [{word}] should be link-local multicast: used all the same, as keepalived uses it"),
+                                );
+                            }
+                        }
+                        globals.groups.push((label, text(word), node.at.clone()));
+                        None
+                    }
+                };
+                if let Some(why) = why {
+                    self.adjust_node(node, format!("{why}: ignored, as keepalived ignores it"));
+                }
+                None
+            }
+            // global_parser.c vrrp_garp_interval_handler (and gna): decimal
+            // seconds, at least a microsecond; a bad value is ignored.
+            "vrrp_garp_interval" | "vrrp_gna_interval" => {
+                let Some(word) = self.value(node) else { return };
+                match numbers::seconds(word, 1, u64::from(u32::MAX)) {
+                    Ok(micros) => {
+                        self.top(&keyword[5..], seconds_value(micros), &node.at);
+                    }
+                    Err(why) => self.adjust_node(
+                        node,
+                        format!("{why}: ignored, as keepalived ignores it (\"{keyword} '{word}' is invalid\")"),
+                    ),
+                }
+                None
+            }
+            // global_parser.c vrrp_vmac_garp_extra_if_handler: every
+            // instance's garp_extra_if unless it sets its own.
+            "vrrp_garp_extra_if" | "vrrp_vmac_garp_intvl" => self
+                .garp_extra_if(node, 1, "")
+                .map(|v| ("garp_extra_if", v)),
+            // global_parser.c vrrp_min_garp_handler: one announcement, no
+            // second burst and no refresh, unless set otherwise (below
+            // anything vrrp_garp_master_* set, in any order).
+            "vrrp_min_garp" => {
+                if self.flag(node) == Some(true) {
+                    for (key, value) in [
+                        ("garp_master_repeat", json!(1)),
+                        ("garp_master_delay", json!(0)),
+                        ("garp_master_refresh", json!(0)),
+                        ("garp_lower_prio_repeat", json!(1)),
+                        ("garp_lower_prio_delay", json!(0)),
+                    ] {
+                        globals.derived_defaults.push((key, value, node.at.clone()));
+                    }
+                }
+                None
+            }
+            // global_parser.c vrrp_strict_handler: bare in 2.2.7, a true
+            // or false word too in 2.4; every instance's strict_mode
+            // unless it says otherwise (vrrp.c vrrp_complete_instance).
+            "vrrp_strict" => self.flag(node).map(|on| {
+                self.strict_global = on;
+                ("strict_mode", Value::Bool(on))
+            }),
             _ => {
                 self.global_other(node);
                 return;
@@ -585,9 +670,6 @@ impl Mapper {
 
     fn global_other(&mut self, node: &Node) {
         let keyword = node.keyword();
-        if keyword == "vrrp_strict" {
-            self.strict_global = true;
-        }
         match keyword {
             // global_parser.c script_user_handler checks for the name.
             "script_user" => match node.args() {
@@ -642,13 +724,20 @@ impl Mapper {
                 }
                 self.top("vmac_prefix", text(word), &node.at);
             }
-            "vrrp_startup_delay" => {
+            // keepalived 2.4's vrrp_delay_after_boot reads the same way
+            // (a delay counted from boot); 2.2.7 does not know it.
+            "vrrp_startup_delay" | "vrrp_delay_after_boot" => {
                 let Some(word) = self.value(node) else { return };
+                let key = if keyword == "vrrp_startup_delay" {
+                    "startup_delay"
+                } else {
+                    "delay_after_boot"
+                };
                 match numbers::seconds(word, MICROS / 1000, u64::from(u32::MAX)) {
-                    Ok(micros) => self.top("startup_delay", seconds_value(micros), &node.at),
+                    Ok(micros) => self.top(key, seconds_value(micros), &node.at),
                     Err(why) => self.adjust_node(
                         node,
-                        format!("{why}: ignored, as keepalived ignores it (\"vrrp_startup_delay is invalid\")"),
+                        format!("{why}: ignored, as keepalived ignores it (\"{keyword} is invalid\")"),
                     ),
                 }
             }
@@ -748,6 +837,123 @@ impl Mapper {
         }
     }
 
+    /// vrrp_parser.c garp_group: `garp_interval`, `gna_interval` (decimal
+    /// seconds, a bad one ignored), `interface NAME` and `interfaces { }`;
+    /// a group with no interface does nothing.
+    fn garp_group(&mut self, node: &Node) {
+        let mut group = Map::new();
+        let mut interfaces: Vec<Value> = Vec::new();
+        let index = self
+            .value
+            .get("garp_group")
+            .and_then(Value::as_array)
+            .map_or(0, Vec::len);
+        let path = format!("garp_group.{index}");
+        for entry in self.block(node) {
+            let keyword = entry.keyword();
+            match keyword {
+                "garp_interval" | "gna_interval" => {
+                    let Some(word) = self.value(entry) else {
+                        continue;
+                    };
+                    match numbers::seconds(word, 0, i32::MAX as u64) {
+                        Ok(micros) => {
+                            group.insert(keyword.into(), seconds_value(micros));
+                            self.positions
+                                .insert(format!("{path}.{keyword}"), entry.at.clone());
+                        }
+                        Err(why) => self.adjust_node(
+                            entry,
+                            format!("{why}: ignored, as keepalived ignores it (\"garp_group {keyword} '{word}' invalid\")"),
+                        ),
+                    }
+                }
+                "interface" => {
+                    if let Some(name) = self.value(entry) {
+                        interfaces.push(text(name));
+                    }
+                }
+                "interfaces" => {
+                    let names = self.entries(entry);
+                    if names.is_empty() {
+                        self.adjust_node(
+                            entry,
+                            "Warning - empty garp_group interfaces block: nothing to space",
+                        );
+                    }
+                    for name in names {
+                        interfaces.push(text(name.keyword()));
+                    }
+                }
+                _ => self.unknown(entry, "in garp_group"),
+            }
+        }
+        if interfaces.is_empty() {
+            return self.adjust_node(
+                node,
+                "no interface: the group spaces nothing, as in keepalived",
+            );
+        }
+        group.insert("interfaces".into(), Value::Array(interfaces));
+        self.positions
+            .insert(format!("{path}.interfaces"), node.at.clone());
+        self.positions.insert(path, node.at.clone());
+        if let Value::Array(list) = self
+            .value
+            .entry("garp_group".to_string())
+            .or_insert_with(|| Value::Array(Vec::new()))
+        {
+            list.push(Value::Object(group));
+        }
+    }
+
+    /// `garp_extra_if DELAY [all]` as keepalived reads it: whole seconds
+    /// `min`..86400 (leniently) and `all` in any order; a bad word or no
+    /// delay ignores the line, with keepalived's words after `prefix`.
+    /// The old names are read the same, with keepalived's deprecation.
+    fn garp_extra_if(&mut self, node: &Node, min: u64, prefix: &str) -> Option<Value> {
+        let keyword = node.keyword();
+        if keyword.ends_with("vmac_garp_intvl") {
+            let new = if keyword.starts_with("vrrp_") {
+                "vrrp_garp_extra_if"
+            } else {
+                "garp_extra_if"
+            };
+            self.adjust_node(
+                node,
+                format!(
+                    "Keyword \"{keyword}\" is deprecated - please use \"{new}\": read as {new}"
+                ),
+            );
+        }
+        let (mut delay, mut all) = (None, false);
+        for word in node.args() {
+            if word == "all" {
+                all = true;
+                continue;
+            }
+            match self.lenient_unsigned(node, word, min, 86_400) {
+                Ok(v) => delay = Some(v),
+                Err(why) => {
+                    self.adjust_node(
+                        node,
+                        format!("{prefix}{keyword} '{word}' invalid - ignoring ({why})"),
+                    );
+                    return None;
+                }
+            }
+        }
+        let Some(delay) = delay else {
+            self.adjust_node(
+                node,
+                format!("{prefix}{keyword} specified without time - ignoring"),
+            );
+            return None;
+        };
+        let all = if all { " all" } else { "" };
+        Some(text(&format!("{delay}{all}")))
+    }
+
     /// `keyword VALUE [MORE...]`: VALUE, with MORE dropped for `why`.
     fn value_keeping_rest<'n>(&mut self, node: &'n Node, why: Why) -> Option<&'n str> {
         match node.args() {
@@ -817,6 +1023,14 @@ impl Mapper {
             .flatten()
             .filter_map(|member| member.as_str().map(str::to_string))
             .collect();
+        let strict_names: Vec<String> = match self.value.get("instances") {
+            Some(Value::Object(instances)) => instances
+                .keys()
+                .filter(|name| self.strict_of(name))
+                .cloned()
+                .collect(),
+            _ => Vec::new(),
+        };
         let Some(Value::Object(instances)) = self.value.get_mut("instances") else {
             return;
         };
@@ -831,6 +1045,21 @@ impl Mapper {
                 .instance_facts
                 .get(name)
                 .is_some_and(|f| f.family == Some(Family::V6));
+            let strict = strict_names.contains(name);
+            // vrrp.c vrrp_complete_instance: a multicast instance's group
+            // is the global one of its family unless it names its own
+            // (a unicast one's is left for the configuration's check).
+            let family = if ipv6 { Family::V6 } else { Family::V4 };
+            let group = globals.groups.iter().rev().find(|(f, ..)| *f == family);
+            if let (Some((_, group, at)), false, false) = (
+                group,
+                instance.contains_key("mcast_dst_ip"),
+                instance.contains_key("unicast_peer"),
+            ) {
+                instance.insert("mcast_dst_ip".into(), group.clone());
+                self.positions
+                    .insert(format!("instances.{name}.mcast_dst_ip"), at.clone());
+            }
             for (key, value, at) in globals
                 .instance_defaults
                 .iter()
@@ -850,6 +1079,19 @@ impl Mapper {
                 if *key == "owner_ignore_adverts" && !owner {
                     continue;
                 }
+                // vrrp.c vrrp_complete_instance: where the instance sets
+                // none, strict mode's own defaults, not the global ones.
+                let strict_default = matches!(
+                    *key,
+                    "garp_lower_prio_repeat"
+                        | "garp_lower_prio_delay"
+                        | "lower_prio_no_advert"
+                        | "higher_prio_send_advert"
+                        | "owner_ignore_adverts"
+                );
+                if strict && strict_default {
+                    continue;
+                }
                 if !instance.contains_key(*key) {
                     instance.insert(key.to_string(), value.clone());
                     self.positions
@@ -858,8 +1100,6 @@ impl Mapper {
             }
             // vrrp.c vrrp_complete_instance (2.4.3): "strict mode
             // requires auth_hmac mode enforce".
-            let strict =
-                self.strict_global || self.instance_facts.get(name).is_some_and(|f| f.strict);
             if let (true, Some(Value::Object(hmac))) = (strict, instance.get_mut("auth_hmac")) {
                 let mode = hmac
                     .get("mode")
@@ -882,7 +1122,14 @@ impl Mapper {
                 .and_then(Value::as_array)
                 .is_some_and(|list| !list.is_empty());
             let v2 = instance.get("version").and_then(Value::as_u64).unwrap_or(2) == 2;
-            if !has_addresses && !instance.contains_key("no_virtual_ipaddress") && v2 && !ipv6 {
+            // Strict mode requires one ("at least one is required"): the
+            // core refuses the instance, as keepalived does.
+            if !has_addresses
+                && !instance.contains_key("no_virtual_ipaddress")
+                && v2
+                && !ipv6
+                && !strict
+            {
                 instance.insert("no_virtual_ipaddress".into(), Value::Bool(true));
                 notes.push((
                     format!("instances.{name}"),
@@ -908,6 +1155,15 @@ impl Mapper {
                 self.adjust(&at, keyword, why);
             }
         }
+    }
+
+    /// Whether keepalived runs the instance in strict mode: its own
+    /// strict_mode, else global_defs' vrrp_strict.
+    pub(super) fn strict_of(&self, name: &str) -> bool {
+        self.instance_facts
+            .get(name)
+            .and_then(|f| f.strict)
+            .unwrap_or(self.strict_global)
     }
 
     /// keepalived's lenient read (parser.c, `ignore_error`): a number
@@ -1169,6 +1425,40 @@ impl Mapper {
                     section.set(keyword, v, &node.at);
                 }
             }
+            // vrrp_parser.c vrrp_garp_extra_if_handler: DELAY [all].
+            "garp_extra_if" | "vmac_garp_intvl" => {
+                let prefix = format!("({}): ", section.name);
+                if let Some(v) = self.garp_extra_if(node, 0, &prefix) {
+                    section.set("garp_extra_if", v, &node.at);
+                }
+            }
+            // vrrp_parser.c vrrp_mcast_dstip_handler: an address of the
+            // instance's family (it decides the family if none has), IPv4
+            // multicast or IPv6 link-local multicast; else skipped.
+            "mcast_dst_ip" => {
+                let Some(word) = self.value(node) else { return };
+                let Ok(group) = word.parse::<IpAddr>() else {
+                    return self.adjust_node(
+                        node,
+                        format!("({}) malformed mcast dest address {word}. Skipping...: ignored, as keepalived ignores it", section.name),
+                    );
+                };
+                if self.family_conflict(section, node, group) {
+                    return;
+                }
+                let usable = match group {
+                    IpAddr::V4(v4) => v4.is_multicast(),
+                    IpAddr::V6(v6) => v6.octets()[0] == 0xff && v6.octets()[1] & 0x0f == 0x02,
+                };
+                if !usable {
+                    let link = if group.is_ipv6() { " link-local" } else { "" };
+                    return self.adjust_node(
+                        node,
+                        format!("({}) mcast_dst_ip {word} not{link} multicast. Skipping...: ignored, as keepalived ignores it", section.name),
+                    );
+                }
+                section.set(keyword, text(word), &node.at);
+            }
             "mcast_src_ip" | "unicast_src_ip" => {
                 let Some(word) = self.value(node) else { return };
                 let Ok(address) = word.parse::<IpAddr>() else {
@@ -1246,6 +1536,13 @@ impl Mapper {
                     section.set(keyword, Value::Bool(on), &node.at);
                 }
             }
+            // vrrp_parser.c vrrp_strict_mode_handler: bare is on.
+            "strict_mode" => {
+                if let Some(on) = self.flag(node) {
+                    section.facts.strict = Some(on);
+                    section.set(keyword, Value::Bool(on), &node.at);
+                }
+            }
             "down_timer_adverts" => {
                 if let Some(v) = self.down_timer_adverts(node) {
                     section.set(keyword, v, &node.at);
@@ -1289,15 +1586,10 @@ impl Mapper {
                 _ => self.notify(section, node),
             },
             "use_vmac" => self.use_vmac(section, node),
-            _ => {
-                if keyword == "strict_mode" {
-                    section.facts.strict = true;
-                }
-                match unsupported::instance(keyword) {
-                    Some(why) => self.drop(node, why),
-                    None => self.unknown(node, "in vrrp_instance"),
-                }
-            }
+            _ => match unsupported::instance(keyword) {
+                Some(why) => self.drop(node, why),
+                None => self.unknown(node, "in vrrp_instance"),
+            },
         }
     }
 

@@ -21,9 +21,6 @@ const NFTABLES_EXTRA: Why =
     "vipd's drop rules match addresses only, with no counters and no per-interface link-local sets";
 /// Words after a keyword whose first word is all vipd reads.
 pub const NO_EFFECT_HERE: Why = "has no effect in vipd";
-const MCAST_GROUP: Why =
-    "vipd sends to the RFC's groups (224.0.0.18, ff02::12), which every VRRP host listens to";
-const GARP_EXTRA: Why = "vipd sends GARP/NA when it becomes master, every garp_master_refresh, and on hearing a lower priority (garp_lower_prio_*), back to back; not on extra interfaces or spaced out";
 const BUFFERS: Why = "kernel buffer sizes: vipd sizes its own sockets";
 const RELOAD: Why = "keepalived's configuration-reading machinery: vipd reads its files on start";
 const SCRIPTS_AT_START: Why =
@@ -32,7 +29,6 @@ const LINKBEAT: Why =
     "vipd learns link changes from netlink at once; it neither polls nor delays them";
 const NO_EFFECT: Why = "has no effect in vipd";
 const UNKNOWN_VRIDS: Why = "vipd always logs adverts for VRIDs it does not run (unknown_vrid), at most one line per 10 s per interface";
-const STRICT: Why = "vipd does not enforce strict mode: set accept: false and leave out authentication for the same adverts (an auth_hmac block is made to enforce, as keepalived 2.4 does)";
 const ROUTER_ID: Why = "keepalived names the host by it in e-mail and SNMP; vipd sends no e-mail, and its SNMP routerId is the host name (keepalived's default)";
 const VMAC_NAMES: Why =
     "vipd makes no VMAC for addresses on other interfaces (use_vmac_addr), so it names none";
@@ -59,7 +55,6 @@ pub fn top_level(keyword: &str) -> Option<Why> {
         "bfd_instance" => BFD,
         "static_ipaddress" | "static_routes" | "static_rules" | "track_group" => STATIC,
         "linkbeat_interfaces" | "linkbeat_use_polling" | "interface_up_down_delays" => LINKBEAT,
-        "garp_group" => GARP_EXTRA,
         "net_namespace" | "net_namespace_ipvs" | "namespace_with_ipsets" => NAMESPACE,
         "use_pid_dir" | "instance" | "child_wait_time" => PROCESS,
         _ => return None,
@@ -148,18 +143,6 @@ const GLOBAL: &[(Why, &[&str])] = &[
     ),
     (FIREWALL, &["vrrp_iptables", "vrrp_ipsets"]),
     (NFTABLES_EXTRA, &["nftables_ifindex", "nftables_counters"]),
-    (MCAST_GROUP, &["vrrp_mcast_group4", "vrrp_mcast_group6"]),
-    (
-        GARP_EXTRA,
-        &[
-            "vrrp_garp_interval",
-            "vrrp_gna_interval",
-            "vrrp_min_garp",
-            "vrrp_garp_extra_if",
-            "vrrp_vmac_garp_intvl",
-        ],
-    ),
-    (STRICT, &["vrrp_strict"]),
     (
         BUFFERS,
         &[
@@ -220,11 +203,8 @@ pub fn instance(keyword: &str) -> Option<Why> {
     Some(match keyword {
         "use_vmac_addr" | "use_ipvlan" => IPVLAN,
         "track_bfd" => BFD,
-        "mcast_dst_ip" => MCAST_GROUP,
-        "strict_mode" => STRICT,
         "smtp_alert" => EMAIL,
         "lvs_sync_daemon_interface" => LVS,
-        "garp_extra_if" | "vmac_garp_intvl" => GARP_EXTRA,
         "kernel_rx_buf_size" => BUFFERS,
         "linkbeat_use_polling" => LINKBEAT,
         "native_ipv6" => "deprecated in keepalived: the addresses decide the family, in vipd too",

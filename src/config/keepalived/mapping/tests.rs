@@ -156,6 +156,13 @@ fn every_keepalived_global_keyword_is_mapped_or_warned() {
         "enable_snmp_rfc",
         "enable_snmp_rfcv2",
         "enable_snmp_rfcv3",
+        "vrrp_strict",
+        "vrrp_mcast_group4 224.0.0.100",
+        "vrrp_mcast_group6 ff02::100",
+        "vrrp_garp_interval 0.1",
+        "vrrp_gna_interval 0.1",
+        "vrrp_min_garp",
+        "vrrp_garp_extra_if 60 all",
     ];
     for line in mapped {
         let mapped = map(&nodes(&format!("global_defs {{\n{line}\n}}\n"))).unwrap();
@@ -445,4 +452,35 @@ fn snmp_keywords_map_onto_the_snmp_block() {
     .unwrap();
     assert_eq!(udp.value["snmp"], json!({"vrrp": true}));
     assert!(udp.adjusted[0].why.contains("AgentX runs over a stream"));
+}
+
+/// vrrp_strict is every instance's strict_mode unless it says otherwise;
+/// where a strict instance sets none, strict mode's defaults win over
+/// the global ones; a MASTER that is no owner is made BACKUP; a strict
+/// instance without an address is left for the core to refuse.
+#[test]
+fn strict_mode_maps_per_instance_with_keepalived_s_defaults() {
+    let mapped = map(&nodes(
+        "global_defs {\n vrrp_strict\n vrrp_garp_master_repeat 3\n vrrp_higher_prio_send_advert\n}\n\
+         vrrp_instance VI_1 {\n state MASTER\n priority 100\n virtual_ipaddress {\n  192.0.2.9\n }\n}\n\
+         vrrp_instance VI_2 {\n strict_mode off\n virtual_ipaddress {\n  192.0.2.10\n }\n}\n\
+         vrrp_instance VI_3 {\n interface eth0\n}\n",
+    ))
+    .unwrap();
+    let vi_1 = &mapped.value["instances"]["VI_1"];
+    assert_eq!(vi_1["strict_mode"], json!(true));
+    assert_eq!(vi_1["state"], json!("BACKUP"));
+    assert!(vi_1.get("garp_lower_prio_repeat").is_none());
+    assert!(vi_1.get("higher_prio_send_advert").is_none());
+    assert_eq!(vi_1["garp_master_repeat"], json!(3));
+    let vi_2 = &mapped.value["instances"]["VI_2"];
+    assert_eq!(vi_2["strict_mode"], json!(false));
+    assert_eq!(vi_2["garp_lower_prio_repeat"], json!(3));
+    assert_eq!(vi_2["higher_prio_send_advert"], json!(true));
+    assert!(mapped.value["instances"]["VI_3"]
+        .get("no_virtual_ipaddress")
+        .is_none());
+    assert!(mapped.adjusted.iter().any(|a| a
+        .why
+        .contains("State MASTER must match being address owner")));
 }
