@@ -464,3 +464,76 @@ fn keepalived_dont_track_primary_keeps_the_instance_out_of_fault() {
         true,
     );
 }
+
+/// keepalived's `interface_up_down_delays`: a cable out and back within
+/// the down delay changes nothing; out for longer is FAULT, no sooner
+/// than the delay. One keepalived.conf, run by vipd and keepalived 2.2.7.
+fn link_bounce_within_its_delay(test: &str, keepalived: bool) {
+    let lab = if keepalived {
+        lab_with_keepalived_or_skip(test, 1)
+    } else {
+        lab_or_skip(test, 1)
+    };
+    let Some(mut lab) = lab else { return };
+    let conf = lab.dir.join("delays.conf");
+    fs::write(
+        &conf,
+        format!(
+            "interface_up_down_delays {{\n    eth0 1.5\n}}\n\
+             vrrp_instance VI_1 {{\n    state MASTER\n    interface eth0\n    virtual_router_id 51\n    priority 100\n    advert_int 1\n    mcast_src_ip {}\n    virtual_ipaddress {{\n        192.0.2.203\n    }}\n}}\n",
+            lab.host(1).ipv4
+        ),
+    )
+    .unwrap();
+    let daemon = if keepalived {
+        start_keepalived(&mut lab, 1, &conf, "1")
+    } else {
+        let layer = lab.dir.join("layer.yaml");
+        fs::write(&layer, control_socket_line(&lab, 1)).unwrap();
+        start_vipd(
+            &mut lab,
+            1,
+            &conf,
+            "1",
+            &["--config", &layer.to_string_lossy()],
+        )
+    };
+    let vip: IpAddr = "192.0.2.203".parse().unwrap();
+    wait_until("master", &[&daemon], || lab.has_address(1, vip));
+    let fault = || daemon.log_text().contains("(VI_1) Entering FAULT STATE");
+    lab.set_cable(1, false).unwrap();
+    lab.set_cable(1, true).unwrap();
+    // Longer than the delay: a fault acted on would show by now.
+    let faulted = wait_for(Duration::from_secs(4), fault);
+    assert_eq!(
+        faulted,
+        None,
+        "a bounce within 1.5 s:\n{}",
+        daemon.log_text()
+    );
+    assert!(lab.has_address(1, vip));
+
+    lab.set_cable(1, false).unwrap();
+    let out = Instant::now();
+    wait_until("FAULT after the delay", &[&daemon], fault);
+    let after = out.elapsed();
+    assert!(
+        after >= Duration::from_millis(1400),
+        "FAULT {after:?} after the cable went: before the 1.5 s delay\n{}",
+        daemon.log_text()
+    );
+    lab.set_cable(1, true).unwrap();
+}
+
+#[test]
+fn a_link_bounce_within_its_delay_changes_nothing() {
+    link_bounce_within_its_delay("a_link_bounce_within_its_delay_changes_nothing", false);
+}
+
+#[test]
+fn keepalived_link_bounce_within_its_delay_changes_nothing() {
+    link_bounce_within_its_delay(
+        "keepalived_link_bounce_within_its_delay_changes_nothing",
+        true,
+    );
+}

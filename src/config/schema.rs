@@ -79,6 +79,11 @@ pub struct Config {
     /// keepalived's `vmac_prefix`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vmac_prefix: Option<String>,
+    /// Per interface, how long it must stay down (up) before the
+    /// instances on it act (keepalived's interface_up_down_delays):
+    /// `{ eth0: { down: 1s, up: 2s } }`; at most 255 s each.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub interface_up_down_delays: BTreeMap<String, UpDownDelays>,
     /// The same wait, counted from the system's boot rather than vipd's
     /// start: only what is left of it when vipd starts (keepalived 2.4's
     /// vrrp_delay_after_boot; the longer of the two applies).
@@ -216,6 +221,17 @@ impl From<OldUnicastChecksum> for crate::proto::UnicastChecksum {
             OldUnicastChecksum::Always => crate::proto::UnicastChecksum::Always,
         }
     }
+}
+
+/// See Config::interface_up_down_delays.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpDownDelays {
+    pub down: Interval,
+    /// keepalived 2.2.7 reads a missing up delay as 0 (its manual says
+    /// the down delay's; its parser does not).
+    #[serde(default, skip_serializing_if = "Interval::is_zero")]
+    pub up: Interval,
 }
 
 /// keepalived's vrrp_track_process, as a check.

@@ -347,6 +347,12 @@ pub fn validate(loaded: &Loaded) -> Result<Settings, ConfigErrors> {
         let notify = health::notify(config, instance, &script_user);
         match (core, trackers, notify) {
             (Ok(mut s), Ok(mut trackers), Ok(notify)) => {
+                if let Some(d) = config.interface_up_down_delays.get(&instance.interface) {
+                    s.template.link_delays = crate::proto::LinkDelays {
+                        down: d.down.0,
+                        up: d.up.0,
+                    };
+                }
                 // keepalived tracks the interface of an address or route
                 // held elsewhere (vrrp.c): down means FAULT, unless no_track.
                 for dev in s.implicitly_tracked() {
@@ -470,6 +476,17 @@ pub fn validate(loaded: &Loaded) -> Result<Settings, ConfigErrors> {
     // Named ones first; then each unnamed one takes keepalived's first
     // free name (vrrp.c create_vmac_name): two instances of one VRID, an
     // IPv4 and an IPv6 one, get vrrp.51 and vrrp6.51, as there.
+    // keepalived's limit (vrrp_parser.c alloc_if_up_down_delay): 255 s.
+    for (interface, d) in &config.interface_up_down_delays {
+        for (key, delay) in [("down", d.down.0), ("up", d.up.0)] {
+            if delay > std::time::Duration::from_secs(255) {
+                errors.push(loaded.error(
+                    &format!("interface_up_down_delays.{interface}.{key}"),
+                    format!("expected 0..255 s, got {delay:?}"),
+                ));
+            }
+        }
+    }
     let prefix = config.vmac_prefix.as_deref().unwrap_or("vrrp");
     if prefix.is_empty() || prefix.contains(|c: char| c == '/' || c == ':' || c.is_whitespace()) {
         errors.push(loaded.error(
@@ -1082,6 +1099,9 @@ fn instance_settings(
         // The daemon's start sets it (a reload does not delay).
         startup_delay: std::time::Duration::ZERO,
         dont_track_primary: c.dont_track_primary,
+        // The file's interface_up_down_delays, set once every instance is
+        // read (they are the interface's, not the instance's).
+        link_delays: crate::proto::LinkDelays::default(),
         strict: c.strict_mode,
         multicast_group,
         extra_announce,

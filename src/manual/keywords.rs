@@ -283,6 +283,11 @@ pub const TOP_LEVEL_KEYS: &[Keyword] = &[
         meaning: r#"`30s`: after vipd starts (not after a reload), a backup takes over no sooner than this plus its Master_Down_Interval (keepalived's `vrrp_startup_delay`: time for the network at boot)"#,
     },
     Keyword {
+        key: r#"`interface_up_down_delays`"#,
+        default: r#"none"#,
+        meaning: r#"`{ eth0: { down: 1.5s, up: 2s } }`: how long an instance's interface must stay down (up) before the instance acts on it, 0..255 s, cut below (down_timer_adverts - 1) advert intervals as keepalived cuts them; a bounce within the delay changes nothing"#,
+    },
+    Keyword {
         key: r#"`vmac_prefix`"#,
         default: r#"`vrrp`"#,
         meaning: r#"an unnamed VMAC's name: PREFIX.VRID, else (taken by another instance, e.g. the other family's) PREFIX6.VRID, PREFIX1.VRID... as keepalived names them"#,

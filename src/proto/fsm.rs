@@ -56,6 +56,10 @@ pub struct Instance {
     refresh_timer: Timer,
     /// garp_lower_prio_delay: the second burst after a lower priority.
     lower_prio_timer: Timer,
+    /// The link as last reported, and the delay before acting on it
+    /// (interface_up_down_delays).
+    link_reported: bool,
+    link_timer: Timer,
     /// garp_extra_if: the extra announcements are due at the first advert
     /// after this (keepalived checks at each advert, vrrp.c
     /// vrrp_state_master_tx).
@@ -106,6 +110,8 @@ impl Instance {
             announce_timer: Timer::default(),
             refresh_timer: Timer::default(),
             lower_prio_timer: Timer::default(),
+            link_reported: true,
+            link_timer: Timer::default(),
             extra_due: None,
             delayed_until: None,
             preempt_deadline: None,
@@ -174,6 +180,7 @@ impl Instance {
             &self.announce_timer,
             &self.refresh_timer,
             &self.lower_prio_timer,
+            &self.link_timer,
             &self.fence_timer,
         ]
         .into_iter()
@@ -188,6 +195,9 @@ impl Instance {
         // still held the addresses.
         if self.fence_timer.fire(now) {
             self.fence_moved(now);
+        }
+        if self.link_timer.fire(now) && self.link_reported != self.link_up {
+            self.apply_link(now, self.link_reported);
         }
         if self.master_down_timer.fire(now) && self.state == State::Backup {
             if self.params.sync_member {
@@ -248,14 +258,8 @@ impl Instance {
                 self.transition(now, State::Initialize, Reason::Shutdown);
             }
             Event::LinkDown if self.params.dont_track_primary => {}
-            Event::LinkDown => {
-                self.link_up = false;
-                self.reevaluate(now);
-            }
-            Event::LinkUp => {
-                self.link_up = true;
-                self.reevaluate(now);
-            }
+            Event::LinkDown => self.link_event(now, false),
+            Event::LinkUp => self.link_event(now, true),
             Event::Unavailable(why) => {
                 self.unavailable = Some(why);
                 self.reevaluate(now);
@@ -787,6 +791,31 @@ impl Instance {
 
     /// After a link or tracker change: new effective priority, and into or
     /// out of FAULT.
+    /// The link went `up` or down. With a delay for that direction, the
+    /// instance acts only if it is still so when the delay ends; undone
+    /// before, nothing happens (keepalived_netlink.c, the interface's
+    /// flags_change_thread). Before start-up, at once.
+    fn link_event(&mut self, now: Instant, up: bool) {
+        self.link_reported = up;
+        if up == self.link_up {
+            self.link_timer.disarm();
+            return;
+        }
+        let delays = self.params.effective_link_delays();
+        let delay = if up { delays.up } else { delays.down };
+        if delay.is_zero() || !self.started {
+            self.link_timer.disarm();
+            self.apply_link(now, up);
+        } else if self.link_timer.deadline().is_none() {
+            self.link_timer.arm(now, delay);
+        }
+    }
+
+    fn apply_link(&mut self, now: Instant, up: bool) {
+        self.link_up = up;
+        self.reevaluate(now);
+    }
+
     fn reevaluate(&mut self, now: Instant) {
         let adjustments = self.trackers.values().filter_map(|effect| match effect {
             TrackerEffect::Adjust(weight) => Some(*weight),

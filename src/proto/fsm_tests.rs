@@ -1298,3 +1298,57 @@ fn garp_extra_if_announces_the_extra_addresses_at_adverts() {
         "{extra_at:?}"
     );
 }
+
+/// interface_up_down_delays: a link that comes back within the down
+/// delay is never acted on; one that stays down is FAULT once it has
+/// passed; delays are cut below (down_timer_adverts - 1) intervals.
+#[test]
+fn a_link_that_bounces_within_its_delay_changes_nothing() {
+    use crate::proto::LinkDelays;
+    let t0 = Instant::now();
+    let p = InstanceParams {
+        link_delays: LinkDelays {
+            down: Duration::from_secs(1),
+            up: Duration::from_millis(500),
+        },
+        ..params(100)
+    };
+    let (mut instance, at) = master(p.clone(), t0);
+    drain(&mut instance);
+    instance.handle_event(at, Event::LinkDown);
+    instance.handle_event(at + Duration::from_millis(400), Event::LinkUp);
+    while let Some(due) = instance.poll_timeout() {
+        if due > at + Duration::from_secs(3) {
+            break;
+        }
+        instance.handle_timeout(due);
+    }
+    assert_eq!(instance.state(), State::Master, "a bounce is not a fault");
+
+    let later = at + Duration::from_secs(5);
+    instance.handle_event(later, Event::LinkDown);
+    assert_eq!(instance.state(), State::Master, "not before the delay");
+    instance.handle_timeout(later + Duration::from_millis(999));
+    assert_eq!(instance.state(), State::Master);
+    instance.handle_timeout(later + Duration::from_secs(1));
+    assert_eq!(instance.state(), State::Fault);
+    // Up again: out of FAULT only once the up delay has passed.
+    let back = later + Duration::from_secs(2);
+    instance.handle_event(back, Event::LinkUp);
+    assert_eq!(instance.state(), State::Fault);
+    instance.handle_timeout(back + Duration::from_millis(500));
+    assert_ne!(instance.state(), State::Fault);
+
+    let long = InstanceParams {
+        link_delays: LinkDelays {
+            down: Duration::from_secs(10),
+            up: Duration::ZERO,
+        },
+        ..params(100)
+    };
+    // advert_int 1 s, down_timer_adverts 3: below 2 s.
+    assert_eq!(
+        long.effective_link_delays().down,
+        Duration::from_secs(2) - Duration::from_secs(1) / 256
+    );
+}

@@ -37,7 +37,7 @@ pub use packet::{
     Version, Vrid,
 };
 pub use params::{
-    AdvertRules, AnnounceSchedule, ExtraAnnounce, InstanceParams, InvalidParams, Param,
+    AdvertRules, AnnounceSchedule, ExtraAnnounce, InstanceParams, InvalidParams, LinkDelays, Param,
     ParamsError, Unicast, UnicastChecksum, UnicastPeer, VirtualAddress, MAX_PREEMPT_DELAY,
 };
 pub use process_quorum::{CountCause, ProcessQuorum, QuorumParams};

@@ -94,6 +94,38 @@ pub struct AdvertRules {
     pub v3_checksum_as_v2: bool,
 }
 
+/// keepalived's `interface_up_down_delays` for the instance's interface:
+/// a change that is undone within its delay is never acted on.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LinkDelays {
+    pub down: Duration,
+    pub up: Duration,
+}
+
+impl InstanceParams {
+    /// The delays as keepalived runs them (vrrp.c check_debounce_timers):
+    /// below (down_timer_adverts - 1) advert intervals, else a backup
+    /// elsewhere would time out first; cut to that less 1/256 interval.
+    pub fn effective_link_delays(&self) -> LinkDelays {
+        let interval = self.advert_interval.as_duration();
+        let adverts = u32::from(self.advert_rules.down_timer_adverts.saturating_sub(1));
+        let limit = interval * adverts;
+        let cut = |d: Duration| {
+            if limit.is_zero() {
+                Duration::ZERO
+            } else if d >= limit {
+                limit - interval / 256
+            } else {
+                d
+            }
+        };
+        LinkDelays {
+            down: cut(self.link_delays.down),
+            up: cut(self.link_delays.up),
+        }
+    }
+}
+
 /// keepalived's `old_unicast_checksum` (vrrp.h CHKSUM_COMPATIBILITY_*):
 /// keepalived before 1.3.6 put the multicast group in the pseudo-header
 /// of unicast VRRPv3 adverts.
@@ -225,6 +257,9 @@ pub struct InstanceParams {
     /// `dont_track_primary`: vrrp_if.c, vrrp.c leave the link out of
     /// the instance's faults).
     pub dont_track_primary: bool,
+    /// How long the interface must stay down (up) before the instance
+    /// acts on it (keepalived's interface_up_down_delays).
+    pub link_delays: LinkDelays,
     /// keepalived's strict_mode / vrrp_strict: the RFC's protocol only
     /// (see proto::strict). Multicast, at least one address, and every
     /// setting [`InstanceParams::apply_strict`] resets left reset.
@@ -423,6 +458,7 @@ impl InstanceParams {
             advert_rules: AdvertRules::default(),
             startup_delay: Duration::ZERO,
             dont_track_primary: false,
+            link_delays: LinkDelays::default(),
             strict: false,
             multicast_group: None,
             extra_announce: None,

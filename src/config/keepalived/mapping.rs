@@ -107,6 +107,8 @@ pub fn blocks(path: &[&str], keyword: &str) -> Opens {
     match path {
         [] if listed(TOP_SECTIONS) => Opens::Always,
         [] if keyword == "garp_group" => Opens::Always,
+        [] if keyword == "interface_up_down_delays" => Opens::Always,
+        ["interface_up_down_delays"] => Opens::Never,
         ["garp_group"] if keyword == "interfaces" => Opens::Always,
         ["garp_group"] | ["garp_group", "interfaces"] => Opens::Never,
         [] if unsupported::top_level(keyword).is_some() => Opens::IfBraceFollows,
@@ -142,6 +144,7 @@ pub fn map(nodes: &[Node]) -> Result<Mapped, Vec<Refused>> {
             "vrrp_track_process" => mapper.named_section(node, &PROCESS),
             "vrrp_sync_group" => mapper.named_section(node, &SYNC_GROUP),
             "garp_group" => mapper.garp_group(node),
+            "interface_up_down_delays" => mapper.up_down_delays(node),
             keyword => match unsupported::top_level(keyword) {
                 Some(why) => mapper.drop(node, why),
                 None => mapper.unknown(node, "at the top level"),
@@ -840,6 +843,49 @@ impl Mapper {
     /// vrrp_parser.c garp_group: `garp_interval`, `gna_interval` (decimal
     /// seconds, a bad one ignored), `interface NAME` and `interfaces { }`;
     /// a group with no interface does nothing.
+    /// vrrp_parser.c alloc_if_up_down_delay: `IFNAME DOWN [UP]`, decimal
+    /// seconds 0..255; a missing up delay is 0 (the parser's, not the
+    /// manual's "the same as the down delay"); a bad line is ignored.
+    fn up_down_delays(&mut self, node: &Node) {
+        for entry in self.block(node) {
+            let interface = entry.keyword();
+            let read = |word: &str| numbers::seconds(word, 0, 255 * MICROS);
+            let (down, up) = match entry.args() {
+                [] => {
+                    self.adjust_node(entry, format!("no timeouts specified for {interface} up/down delays: ignored, as keepalived ignores it"));
+                    continue;
+                }
+                [down] => (read(down), Ok(0)),
+                [down, up, rest @ ..] => {
+                    if !rest.is_empty() {
+                        self.adjust_node(entry, format!("too many parameters for {interface} up/down delays: the rest ignored, as keepalived ignores it"));
+                    }
+                    (read(down), read(up))
+                }
+            };
+            match (down, up) {
+                (Ok(down), Ok(up)) => {
+                    let key = format!("interface_up_down_delays.{interface}");
+                    self.positions.insert(key.clone(), entry.at.clone());
+                    let delays = self
+                        .value
+                        .entry("interface_up_down_delays")
+                        .or_insert_with(|| Value::Object(Map::new()));
+                    if let Value::Object(delays) = delays {
+                        delays.insert(
+                            interface.to_string(),
+                            json!({ "down": seconds_value(down), "up": seconds_value(up) }),
+                        );
+                    }
+                }
+                (Err(why), _) | (_, Err(why)) => self.adjust_node(
+                    entry,
+                    format!("{why}: the line is ignored, as keepalived ignores it (\"Invalid down/up delay\"; expected 0..255 seconds)"),
+                ),
+            }
+        }
+    }
+
     fn garp_group(&mut self, node: &Node) {
         let mut group = Map::new();
         let mut interfaces: Vec<Value> = Vec::new();

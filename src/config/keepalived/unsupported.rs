@@ -26,7 +26,7 @@ const RELOAD: Why = "keepalived's configuration-reading machinery: vipd reads it
 const SCRIPTS_AT_START: Why =
     "vipd runs no start or stop script: use systemd's ExecStartPre and ExecStopPost";
 const LINKBEAT: Why =
-    "vipd learns link changes from netlink at once; it neither polls nor delays them";
+    "vipd learns link changes from netlink at once, never by polling (delays: interface_up_down_delays)";
 const NO_EFFECT: Why = "has no effect in vipd";
 const UNKNOWN_VRIDS: Why = "vipd always logs adverts for VRIDs it does not run (unknown_vrid), at most one line per 10 s per interface";
 const ROUTER_ID: Why = "keepalived names the host by it in e-mail and SNMP; vipd sends no e-mail, and its SNMP routerId is the host name (keepalived's default)";
@@ -54,7 +54,7 @@ pub fn top_level(keyword: &str) -> Option<Why> {
         "virtual_server" | "virtual_server_group" => LVS,
         "bfd_instance" => BFD,
         "static_ipaddress" | "static_routes" | "static_rules" | "track_group" => STATIC,
-        "linkbeat_interfaces" | "linkbeat_use_polling" | "interface_up_down_delays" => LINKBEAT,
+        "linkbeat_interfaces" | "linkbeat_use_polling" => LINKBEAT,
         "net_namespace" | "net_namespace_ipvs" | "namespace_with_ipsets" => NAMESPACE,
         "use_pid_dir" | "instance" | "child_wait_time" => PROCESS,
         _ => return None,
