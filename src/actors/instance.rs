@@ -936,9 +936,18 @@ impl Handler<Inbound> for InstanceActor {
             }
             if let Some(reason) = dropped {
                 let name = &actor.params.name;
-                let detail: &dyn std::fmt::Display = match &error {
-                    Some(error) => error,
-                    None => &reason.description(),
+                // A sum that adds up another way than this instance
+                // takes says which (a mismatch of settings, not noise).
+                let hint = match inbound.summed {
+                    V3Checksum::GroupDestination => Some("bad checksum: summed as keepalived before 1.3.6 sums unicast adverts (the group in the pseudo-header); old_unicast_checksum auto or always takes it"),
+                    V3Checksum::WithoutPseudoHeader => Some("bad checksum: summed without the pseudo-header, as VRRPv2 sums; v3_checksum_as_v2 takes it"),
+                    V3Checksum::Rfc if reason == crate::proto::DropReason::BadChecksum => Some("bad checksum: summed the RFC's way, and this instance takes unicast adverts summed the old way (old_unicast_checksum)"),
+                    V3Checksum::Rfc => None,
+                };
+                let detail: &dyn std::fmt::Display = match (&error, &hint) {
+                    (Some(error), _) => error,
+                    (None, Some(hint)) => hint,
+                    (None, None) => &reason.description(),
                 };
                 actor
                     .drops

@@ -287,6 +287,19 @@ pub fn validate(loaded: &Loaded) -> Result<Settings, ConfigErrors> {
     }
     let mut settings = Vec::new();
     let mut warnings = loaded.warnings.clone();
+    for (name, check) in config.checks.iter().filter(|(_, c)| c.process.is_some()) {
+        let unused = [
+            ("timeout", check.timeout.is_some()),
+            ("body", check.body.is_some()),
+            ("user", check.user.is_some()),
+        ];
+        for (key, _) in unused.iter().filter(|(_, set)| *set) {
+            warnings.push(loaded.error(
+                &format!("checks.{name}.{key}"),
+                "has no effect on a process check: processes are counted as they start and end, not run".to_string(),
+            ));
+        }
+    }
     // The kernel keeps 15 bytes of a process's name (TASK_COMM_LEN).
     for (name, check) in &config.checks {
         if let Some(p) = check.process.as_ref().filter(|p| {
@@ -488,7 +501,12 @@ pub fn validate(loaded: &Loaded) -> Result<Settings, ConfigErrors> {
         }
     }
     let prefix = config.vmac_prefix.as_deref().unwrap_or("vrrp");
-    if prefix.is_empty() || prefix.contains(|c: char| c == '/' || c == ':' || c.is_whitespace()) {
+    if prefix.is_empty() {
+        errors.push(loaded.error(
+            "vmac_prefix",
+            "is empty: expected the start of an interface name, e.g. vrrp".to_string(),
+        ));
+    } else if prefix.contains(|c: char| c == '/' || c == ':' || c.is_whitespace()) {
         errors.push(loaded.error(
             "vmac_prefix",
             format!(
@@ -508,6 +526,12 @@ pub fn validate(loaded: &Loaded) -> Result<Settings, ConfigErrors> {
         };
         vmac.name = keepalived_vmac_name(prefix, vrid, ipv6, |name| taken.contains(name));
         taken.insert(vmac.name.clone());
+        if !vmac.name.starts_with(prefix) {
+            warnings.push(loaded.error(
+                "vmac_prefix",
+                format!("{prefix:?} is cut to make {} ({}'s VMAC): an interface name has at most 15 bytes, and keepalived cuts it the same way", vmac.name, s.name),
+            ));
+        }
     }
     let mut vmacs: BTreeMap<&str, &str> = BTreeMap::new();
     for s in &settings {

@@ -655,10 +655,18 @@ impl Mapper {
             // global_parser.c vrrp_strict_handler: bare in 2.2.7, a true
             // or false word too in 2.4; every instance's strict_mode
             // unless it says otherwise (vrrp.c vrrp_complete_instance).
-            "vrrp_strict" => self.flag(node).map(|on| {
-                self.strict_global = on;
-                ("strict_mode", Value::Bool(on))
-            }),
+            // 2.2.7's handler sets it whatever word follows (2.4 reads
+            // true or false): vipd runs a file as 2.2.7 runs it.
+            "vrrp_strict" => {
+                if let [word, ..] = node.args() {
+                    self.adjust_node(
+                        node,
+                        format!("{word:?}: strict mode is on all the same, as keepalived 2.2.7 sets it whatever word follows (2.4 reads true or false)"),
+                    );
+                }
+                self.strict_global = true;
+                Some(("strict_mode", Value::Bool(true)))
+            }
             _ => {
                 self.global_other(node);
                 return;
