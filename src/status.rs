@@ -154,6 +154,15 @@ pub struct InstanceStatus {
     /// startup), 2 preempted, 3 master no response.
     #[serde(default)]
     pub new_master_reason: u8,
+    /// The configured state (`state MASTER` or `BACKUP`), which
+    /// keepalived reports as vrrpInstanceInitialState.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub initial_state: String,
+    /// sysUpTime (centiseconds of the subagent's monotonic clock) when it
+    /// last left Initialize: RFC 2787's vrrpOperVirtualRouterUpTime and
+    /// RFC 6527's vrrpv3OperationsUpTime.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub running_since_cs: Option<u32>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]

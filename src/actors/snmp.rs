@@ -547,6 +547,7 @@ mod tests {
                     reason: crate::proto::Reason::Startup,
                     priority: 100,
                 },
+                None,
             );
             let mut master = session(&listener, 2).await;
             // Other tests' instances publish on the same feed: look for ours.

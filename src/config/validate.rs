@@ -39,6 +39,8 @@ pub struct InstanceSettings {
     pub notify: NotifySettings,
     /// The quorum fence's key (`PREFIX/<instance or sync group>`), if fenced.
     pub fence_key: Option<String>,
+    /// `state MASTER` configured: only reported (SNMP's initial state).
+    pub configured_master: bool,
     /// Complete but for `primary_address`, which is a placeholder.
     template: InstanceParams,
 }
@@ -1115,6 +1117,7 @@ fn instance_settings(
         trackers: Vec::new(),
         notify: NotifySettings::default(),
         fence_key: None,
+        configured_master: c.state == crate::config::schema::InitialState::Master,
         template: params,
     };
     Ok((settings, warnings))

@@ -819,6 +819,7 @@ impl Running {
             });
         let (interface, started_with) = (s.interface.clone(), binding.clone());
         let known = self.known_process_effects(&s.trackers);
+        let configured_master = s.configured_master;
         let actor = Supervisor::start(move |_| {
             InstanceActor::new(
                 params,
@@ -831,6 +832,7 @@ impl Running {
                 fencing,
             )
             .with_trackers(known.clone())
+            .with_initial_state(configured_master)
         });
         self.instances.insert(
             s.name.clone(),
