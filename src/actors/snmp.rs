@@ -535,6 +535,7 @@ mod tests {
                     traps: true,
                     ..Mibs::default()
                 },
+                router_id: None,
             };
             let _actor = SnmpActor::new(settings, sources).start();
             // A change before the session: its trap is queued, and sent
