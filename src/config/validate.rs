@@ -1361,8 +1361,16 @@ mod tests {
     /// so before the daemon's log does, every minute.
     #[test]
     fn snmp_with_user_warns_about_the_socket() {
+        /// Removes the directory however the test ends.
+        struct Scratch(std::path::PathBuf);
+        impl Drop for Scratch {
+            fn drop(&mut self) {
+                let _ = std::fs::remove_dir_all(&self.0);
+            }
+        }
         let dir = std::env::temp_dir().join(format!("vipd-snmp-user-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
+        let _scratch = Scratch(dir.clone());
         let warnings_of = |yaml: &str| {
             let file = dir.join("vipd.yaml");
             std::fs::write(&file, yaml).unwrap();
@@ -1379,7 +1387,6 @@ mod tests {
         let over_tcp = warnings_of(
             "instances: {}\nuser: nobody\nsnmp: { vrrp: true, socket: \"tcp:127.0.0.1:705\" }\n",
         );
-        let _ = std::fs::remove_dir_all(&dir);
         assert!(
             with_user.iter().any(
                 |w| w.contains("snmp.socket") && w.contains("agentXPerms 0660 0755 root GROUP")
