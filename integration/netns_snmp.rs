@@ -312,6 +312,23 @@ fn snmpd_reads_the_instance_and_forwards_its_traps() {
         "A exited:\n{}",
         a.log_text()
     );
+
+    // A stops: its trap says shutdown(5), as keepalived's does, and the
+    // session ends with a Close rather than an EOF.
+    stop(&mut lab, &a, Signal::SIGTERM).expect("A stops");
+    wait_for(SNMP_DEADLINE, || {
+        trap_log().lines().any(|l| {
+            l.contains(STATE_CHANGE_TRAP)
+                && l.contains("\"VI_1\"")
+                && l.contains(".1.3.6.1.4.1.9586.100.5.2.3.1.4 = INTEGER: 5")
+        })
+    })
+    .unwrap_or_else(|| panic!("no shutdown(5) trap:\n{}\n{}", trap_log(), a.log_text()));
+    assert!(
+        a.log_text().contains("snmp: closed the session"),
+        "{}",
+        a.log_text()
+    );
 }
 
 /// RFC 6527 for a VRRPv3 instance, snmpd first this time: the operations

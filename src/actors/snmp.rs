@@ -86,6 +86,8 @@ enum SessionError {
     OpenRefused(u16),
     #[error("it closed the session (reason {0})")]
     Closed(u8),
+    #[error("vipd closed the session as it stops")]
+    Stopping,
 }
 
 /// What to do about a connect that failed for lack of rights: vipd keeps
@@ -211,9 +213,21 @@ impl Connection {
     }
 }
 
+/// Ends the session as vipd stops: the traps still queued (the
+/// instances' shutdown) go out, then a Close PDU (reason shutdown), so
+/// snmpd unregisters at once rather than on EOF. Answered once that is
+/// done, or after WRITE_TIMEOUT.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct CloseSession;
+
 pub struct SnmpActor {
     settings: SnmpSettings,
     sources: Sources,
+    /// Set by CloseSession; read by the session task.
+    close: tokio::sync::watch::Sender<bool>,
+    /// Set by the session task once closed.
+    closed: tokio::sync::watch::Sender<bool>,
     /// Subscribed when the actor is made, before any instance starts, so
     /// their first transitions are queued; a restart subscribes anew.
     changes: Option<Receiver<StateChange>>,
@@ -224,6 +238,8 @@ impl SnmpActor {
         SnmpActor {
             settings,
             sources,
+            close: tokio::sync::watch::channel(false).0,
+            closed: tokio::sync::watch::channel(false).0,
             changes: Some(transition_feed::subscribe()),
         }
     }
@@ -245,15 +261,28 @@ impl Actor for SnmpActor {
             .changes
             .take()
             .unwrap_or_else(transition_feed::subscribe);
+        let close = self.close.subscribe();
+        let closed = self.closed.clone();
+        let (settings, sources) = (self.settings.clone(), self.sources.clone());
         ctx.spawn(
-            run(
-                self.settings.clone(),
-                self.sources.clone(),
-                counters,
-                changes,
-            )
+            async move {
+                run(settings, sources, counters, changes, close).await;
+                closed.send_replace(true);
+            }
             .into_actor(self),
         );
+    }
+}
+
+impl Handler<CloseSession> for SnmpActor {
+    type Result = ResponseFuture<()>;
+
+    fn handle(&mut self, _: CloseSession, _: &mut Context<Self>) -> Self::Result {
+        self.close.send_replace(true);
+        let mut closed = self.closed.subscribe();
+        Box::pin(async move {
+            let _ = tokio::time::timeout(WRITE_TIMEOUT, closed.wait_for(|c| *c)).await;
+        })
     }
 }
 
@@ -271,6 +300,7 @@ async fn run(
     sources: Sources,
     counters: SnmpCounters,
     mut changes: Receiver<StateChange>,
+    mut close: tokio::sync::watch::Receiver<bool>,
 ) {
     let host = Host {
         router_id: settings.router_id.clone().unwrap_or_else(|| {
@@ -303,9 +333,17 @@ async fn run(
                 registered: &mut registered,
                 told_refused: &mut told_refused,
                 feed_open: &mut feed_open,
+                close: &mut close,
             },
         )
         .await;
+        if *close.borrow() {
+            count(&counters, |s| {
+                s.connected = false;
+                s.refused.clear();
+            });
+            return;
+        }
         count(&counters, |s| {
             s.connected = false;
             s.refused.clear();
@@ -336,6 +374,7 @@ async fn run(
         loop {
             tokio::select! {
                 () = &mut sleep => break,
+                Ok(_) = close.wait_for(|c| *c) => return,
                 change = changes.recv(), if feed_open => match change {
                     Ok(_) if settings.mibs.traps => count(&counters, |s| s.traps_lost += 1),
                     Err(RecvError::Lagged(n)) if settings.mibs.traps => {
@@ -365,12 +404,15 @@ struct Progress<'a> {
     registered: &'a mut bool,
     told_refused: &'a mut BTreeSet<Oid>,
     feed_open: &'a mut bool,
+    /// Set when vipd stops: the session closes.
+    close: &'a mut tokio::sync::watch::Receiver<bool>,
 }
 
 enum Event {
     Packet(Result<Packet, SessionError>),
     Change(Result<StateChange, RecvError>),
     Reregister,
+    Close,
 }
 
 /// Opens, registers, then answers until the session ends; returns why.
@@ -446,6 +488,7 @@ async fn session(
             packet = conn.receive() => Event::Packet(packet),
             change = changes.recv(), if feed_open => Event::Change(change),
             _ = reregister.tick(), if !refused.is_empty() => Event::Reregister,
+            Ok(_) = progress.close.wait_for(|c| *c) => Event::Close,
         };
         match event {
             Event::Packet(Err(error)) => return error,
@@ -522,44 +565,98 @@ async fn session(
             }
             Event::Change(Ok(first)) => {
                 cached = None;
-                // Every change already queued goes out on one snapshot:
-                // a burst of N changes costs one gather, not N.
-                let mut batch = vec![first];
-                while batch.len() < transition_feed::CAPACITY {
-                    match changes.try_recv() {
-                        Ok(change) => batch.push(change),
-                        Err(TryRecvError::Lagged(n)) => count(counters, |s| s.traps_lost += n),
-                        Err(TryRecvError::Closed) => {
-                            *progress.feed_open = false;
-                            break;
-                        }
-                        Err(TryRecvError::Empty) => break,
-                    }
+                let batch = queued(first, changes, counters, progress);
+                if let Err(error) =
+                    send_traps(&mut conn, settings, sources, counters, host, &batch).await
+                {
+                    return error;
                 }
-                let snapshot = gather(sources.clone()).await;
-                for change in &batch {
-                    for varbinds in mib::traps(settings.mibs, &snapshot, change, host) {
-                        let mut all = vec![VarBind {
-                            name: Oid::new(mib::SYS_UPTIME),
-                            value: Value::TimeTicks(uptime_centiseconds()),
-                        }];
-                        all.extend(varbinds);
-                        let header = conn.header();
-                        let notify = Packet {
-                            header,
-                            context: None,
-                            pdu: Pdu::Notify { varbinds: all },
-                        };
-                        if let Err(error) = conn.send(&notify).await {
-                            count(counters, |s| s.traps_lost += 1);
+            }
+            Event::Close => {
+                // The instances' last changes (shutdown) first: they
+                // were published before the daemon asked to close.
+                if settings.mibs.traps {
+                    if let Ok(first) = changes.try_recv() {
+                        let batch = queued(first, changes, counters, progress);
+                        if let Err(error) =
+                            send_traps(&mut conn, settings, sources, counters, host, &batch).await
+                        {
                             return error;
                         }
-                        count(counters, |s| s.traps_sent += 1);
                     }
                 }
+                let header = conn.header();
+                let close = Packet {
+                    header,
+                    context: None,
+                    pdu: Pdu::Close {
+                        reason: pdu::close::SHUTDOWN,
+                    },
+                };
+                if let Err(error) = conn.send(&close).await {
+                    return error;
+                }
+                tracing::info!(%master, "snmp: closed the session with the AgentX master {master}");
+                return SessionError::Stopping;
             }
         }
     }
+}
+
+/// `first` and every change already queued behind it: a burst of N
+/// changes is served from one gather, not N.
+fn queued(
+    first: StateChange,
+    changes: &mut Receiver<StateChange>,
+    counters: &SnmpCounters,
+    progress: &mut Progress<'_>,
+) -> Vec<StateChange> {
+    let mut batch = vec![first];
+    while batch.len() < transition_feed::CAPACITY {
+        match changes.try_recv() {
+            Ok(change) => batch.push(change),
+            Err(TryRecvError::Lagged(n)) => count(counters, |s| s.traps_lost += n),
+            Err(TryRecvError::Closed) => {
+                *progress.feed_open = false;
+                break;
+            }
+            Err(TryRecvError::Empty) => break,
+        }
+    }
+    batch
+}
+
+/// The traps of `batch`, from one snapshot.
+async fn send_traps(
+    conn: &mut Connection,
+    settings: &SnmpSettings,
+    sources: &Sources,
+    counters: &SnmpCounters,
+    host: &Host,
+    batch: &[StateChange],
+) -> Result<(), SessionError> {
+    let snapshot = gather(sources.clone()).await;
+    for change in batch {
+        for varbinds in mib::traps(settings.mibs, &snapshot, change, host) {
+            let mut all = vec![VarBind {
+                name: Oid::new(mib::SYS_UPTIME),
+                value: Value::TimeTicks(uptime_centiseconds()),
+            }];
+            all.extend(varbinds);
+            let header = conn.header();
+            let notify = Packet {
+                header,
+                context: None,
+                pdu: Pdu::Notify { varbinds: all },
+            };
+            if let Err(error) = conn.send(&notify).await {
+                count(counters, |s| s.traps_lost += 1);
+                return Err(error);
+            }
+            count(counters, |s| s.traps_sent += 1);
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -883,6 +980,82 @@ mod tests {
             }
             let status = counters.borrow().clone().unwrap();
             assert!(status.connected && status.sessions == 1, "{status:?}");
+            System::current().stop();
+        });
+    }
+
+    /// At stop, the traps still queued go out first, then a Close PDU
+    /// with reason shutdown; CloseSession is answered once it is sent.
+    #[test]
+    fn closing_sends_queued_traps_then_close() {
+        struct Scratch(std::path::PathBuf);
+        impl Drop for Scratch {
+            fn drop(&mut self) {
+                let _ = std::fs::remove_dir_all(&self.0);
+            }
+        }
+        let dir = std::env::temp_dir().join(format!("vipd-snmp-close-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let _scratch = Scratch(dir.clone());
+        let path = dir.join("master");
+        let system = actix::System::new();
+        system.block_on(async {
+            let listener = UnixListener::bind(&path).unwrap();
+            let sources = Sources::default();
+            let settings = SnmpSettings {
+                master: MasterAddress::Unix(path.clone()),
+                mibs: Mibs {
+                    vrrp: true,
+                    traps: true,
+                    ..Mibs::default()
+                },
+                router_id: Some("closing".into()),
+            };
+            let actor = SnmpActor::new(settings, sources).start();
+            let mut master = session(&listener, 2).await;
+            transition_feed::publish(
+                "SNMP_CLOSE_VI",
+                &crate::proto::Transition {
+                    from: crate::proto::State::Master,
+                    to: crate::proto::State::Initialize,
+                    reason: crate::proto::Reason::Shutdown,
+                    priority: 100,
+                },
+                Some(transition_feed::Stop::Shutdown),
+            );
+            let closing = actor.send(CloseSession);
+            let read = async {
+                let mut ours = None;
+                loop {
+                    let packet = read_packet(&mut master).await;
+                    match packet.pdu {
+                        Pdu::Notify { varbinds }
+                            if varbinds.iter().any(|v| {
+                                v.value == Value::OctetString(b"SNMP_CLOSE_VI".to_vec())
+                            }) =>
+                        {
+                            ours = Some(varbinds);
+                        }
+                        Pdu::Close { reason } => return (ours, reason),
+                        _ => {}
+                    }
+                }
+            };
+            let ((trap, reason), answered) =
+                tokio::time::timeout(WAIT, futures::future::join(read, closing))
+                    .await
+                    .expect("a Close PDU");
+            assert!(answered.is_ok());
+            assert_eq!(reason, pdu::close::SHUTDOWN);
+            let trap = trap.expect("the shutdown trap before Close");
+            assert!(trap.contains(&VarBind {
+                name: Oid::new(&[1, 3, 6, 1, 4, 1, 9586, 100, 5, 2, 3, 1, 4]),
+                value: Value::Integer(5), // shutdown
+            }));
+            assert!(trap.contains(&VarBind {
+                name: Oid::new(&[1, 3, 6, 1, 4, 1, 9586, 100, 5, 1, 2, 0]),
+                value: Value::OctetString(b"closing".to_vec()),
+            }));
             System::current().stop();
         });
     }
