@@ -28,6 +28,8 @@ const KEEPALIVED_BASE_PRIORITY: &str = ".1.3.6.1.4.1.9586.100.5.2.3.1.7.1";
 const KEEPALIVED_NAME: &str = ".1.3.6.1.4.1.9586.100.5.2.3.1.2.1";
 const STATE_CHANGE_TRAP: &str = ".1.3.6.1.4.1.9586.100.5.2.10.0.2";
 const RFC2787_OPER_STATE: &str = ".1.3.6.1.2.1.68.1.3.1.3";
+const RFC2787_OPER_UPTIME: &str = ".1.3.6.1.2.1.68.1.3.1.13";
+const KEEPALIVED_INITIAL_STATE: &str = ".1.3.6.1.4.1.9586.100.5.2.3.1.5.1";
 const RFC2787_NEW_MASTER: &str = ".1.3.6.1.2.1.68.0.1";
 
 const TOOLS: [&str; 4] = [
@@ -150,9 +152,17 @@ fn value_of(walked: &str, oid: &str) -> Option<String> {
         .find_map(|l| l.strip_prefix(&prefix).map(str::to_string))
 }
 
+/// RFC 2787's vrrpOperVirtualRouterUpTime of VRID 51, as snmpwalk prints it.
+fn up_time(lab: &Lab) -> Option<String> {
+    walk(lab, RFC2787_OPER_UPTIME)
+        .lines()
+        .find(|l| l.contains(".51 = Timeticks: "))
+        .map(str::to_string)
+}
+
 fn snmp_block(lab: &Lab) -> String {
     format!(
-        "snmp:\n  socket: \"{}\"\n  vrrp: true\n  rfcv2: true\n  traps: true\n",
+        "snmp:\n  socket: \"{}\"\n  vrrp: true\n  rfcv2: true\n  traps: true\n  router_id: lab-a\n",
         agentx_socket(lab).display()
     )
 }
@@ -179,7 +189,7 @@ fn snmpd_reads_the_instance_and_forwards_its_traps() {
     // No snmpd yet: one warning, and A becomes master all the same.
     wait_for(DEADLINE, || {
         a.log_text()
-            .contains("vipd runs on and tries again every 1 to 60 s")
+            .contains("vipd runs on and tries again every 1 to 10 s")
     })
     .unwrap_or_else(|| panic!("no warning about the missing snmpd:\n{}", a.log_text()));
     expect_only(
@@ -215,11 +225,27 @@ fn snmpd_reads_the_instance_and_forwards_its_traps() {
         value_of(&walked, KEEPALIVED_BASE_PRIORITY).as_deref(),
         Some("INTEGER: 100")
     );
+    // vrrpInstanceInitialState: A's configured state MASTER, priority 100.
+    assert_eq!(
+        value_of(&walked, KEEPALIVED_INITIAL_STATE).as_deref(),
+        Some("INTEGER: 2"),
+        "{walked}"
+    );
+    let globals = walk(&lab, ".1.3.6.1.4.1.9586.100.5.1");
+    assert_eq!(
+        value_of(&globals, ".1.3.6.1.4.1.9586.100.5.1.2.0").as_deref(),
+        Some("STRING: \"lab-a\""),
+        "routerId:\n{globals}"
+    );
     let oper = walk(&lab, RFC2787_OPER_STATE);
     assert!(
         oper.lines().any(|l| l.ends_with(".51 = INTEGER: 3")),
         "RFC 2787 vrrpOperState is not master(3):\n{oper}"
     );
+    // vrrpOperVirtualRouterUpTime: when A left Initialize, which stays
+    // put however long A runs (compared at the end).
+    let first_up_time = up_time(&lab);
+    assert!(first_up_time.is_some(), "no vrrpOperVirtualRouterUpTime");
 
     // B, higher, takes over: A reads as backup, and traps came for the
     // change (A became master before snmpd ran: that one had no session).
@@ -237,6 +263,8 @@ fn snmpd_reads_the_instance_and_forwards_its_traps() {
             l.contains(STATE_CHANGE_TRAP)
                 && l.contains("\"VI_1\"")
                 && l.contains(".1.3.6.1.4.1.9586.100.5.2.3.1.4 = INTEGER: 1")
+                && l.contains(".1.3.6.1.4.1.9586.100.5.2.3.1.5 = INTEGER: 2")
+                && l.contains("\"lab-a\"")
         })
     })
     .unwrap_or_else(|| panic!("no vrrpInstanceStateChange to backup:\n{}", trap_log()));
@@ -270,6 +298,8 @@ fn snmpd_reads_the_instance_and_forwards_its_traps() {
         a.log_text()
     );
 
+    assert_eq!(up_time(&lab), first_up_time, "the up time moved");
+
     // vipd status shows the session.
     let status = vipd_status(&lab, 1, false);
     let text = String::from_utf8_lossy(&status.stdout);
@@ -280,6 +310,23 @@ fn snmpd_reads_the_instance_and_forwards_its_traps() {
     assert!(
         lab.wait_exit(a.pid, Duration::ZERO).is_none(),
         "A exited:\n{}",
+        a.log_text()
+    );
+
+    // A stops: its trap says shutdown(5), as keepalived's does, and the
+    // session ends with a Close rather than an EOF.
+    stop(&mut lab, &a, Signal::SIGTERM).expect("A stops");
+    wait_for(SNMP_DEADLINE, || {
+        trap_log().lines().any(|l| {
+            l.contains(STATE_CHANGE_TRAP)
+                && l.contains("\"VI_1\"")
+                && l.contains(".1.3.6.1.4.1.9586.100.5.2.3.1.4 = INTEGER: 5")
+        })
+    })
+    .unwrap_or_else(|| panic!("no shutdown(5) trap:\n{}\n{}", trap_log(), a.log_text()));
+    assert!(
+        a.log_text().contains("snmp: closed the session"),
+        "{}",
         a.log_text()
     );
 }
@@ -339,6 +386,16 @@ fn vrrpv3_mib_reads_the_instance_and_sends_new_master() {
             .any(|l| l.starts_with(&format!("{operations}.3.")) && l.contains("C0 00 02 C9")),
         "master address:\n{walked}"
     );
+    // The router's global counters are scalars, at .0.
+    let globals = walk(&lab, ".1.3.6.1.2.1.207.1.2");
+    for n in 1..=3 {
+        assert!(
+            globals
+                .lines()
+                .any(|l| l.starts_with(&format!(".1.3.6.1.2.1.207.1.2.{n}.0 = Counter64: "))),
+            "vrrpv3 global counter {n}:\n{globals}"
+        );
+    }
     // keepalived's MIB is not registered: snmpd has nothing there.
     assert!(
         !walk(&lab, ".1.3.6.1.4.1.9586.100.5.2").contains(".1.3.6.1.4.1.9586.100.5.2.3"),

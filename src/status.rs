@@ -68,6 +68,10 @@ pub struct SnmpStatus {
     pub traps_lost: u64,
     /// Sessions dropped for a malformed or oversized packet.
     pub protocol_errors: u64,
+    /// Subtrees the master refused to register (another subagent holds
+    /// them), retried while the session lasts.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub refused: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_error: Option<String>,
 }
@@ -154,6 +158,15 @@ pub struct InstanceStatus {
     /// startup), 2 preempted, 3 master no response.
     #[serde(default)]
     pub new_master_reason: u8,
+    /// The configured state (`state MASTER` or `BACKUP`), which
+    /// keepalived reports as vrrpInstanceInitialState.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub initial_state: String,
+    /// sysUpTime (centiseconds of the subagent's monotonic clock) when it
+    /// last left Initialize: RFC 2787's vrrpOperVirtualRouterUpTime and
+    /// RFC 6527's vrrpv3OperationsUpTime.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub running_since_cs: Option<u32>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -437,6 +450,13 @@ pub fn render(snapshot: &Snapshot) -> String {
             "snmp (AgentX)     {session} at {}; {} requests, {} traps sent, {} lost, {} outages{last}",
             snmp.master, snmp.requests, snmp.traps_sent, snmp.traps_lost, snmp.outages
         );
+        if snmp.connected && !snmp.refused.is_empty() {
+            let _ = writeln!(
+                out,
+                "                  not registered (another subagent holds them; retried): {}",
+                snmp.refused.join(" ")
+            );
+        }
     }
     if let Some(reload) = &snapshot.reload {
         let outcome = if reload.applied { "applied" } else { "refused" };
@@ -527,6 +547,11 @@ mod tests {
         }
         assert!(render(&snapshot)
             .starts_with("snmp (AgentX)     registered at unix:/var/agentx/master; 7 requests"));
+        if let Some(snmp) = snapshot.snmp.as_mut() {
+            snmp.refused = vec![".1.3.6.1.2.1.68".into()];
+        }
+        assert!(render(&snapshot)
+            .contains("not registered (another subagent holds them; retried): .1.3.6.1.2.1.68\n"));
     }
 
     #[test]

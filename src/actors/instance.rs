@@ -190,6 +190,10 @@ pub struct InstanceActor {
     retired: bool,
     /// Retired because a reload removed it (not replaced it).
     deleted: bool,
+    /// `state MASTER` or `BACKUP` as configured, for SNMP.
+    initial_state: &'static str,
+    /// sysUpTime when it last left Initialize, for SNMP's up-time objects.
+    running_since_cs: Option<u32>,
     fencing: Option<Fencing>,
     fence_id: u64,
     /// Numbers Acquire and Release in the order they were decided.
@@ -246,6 +250,8 @@ impl InstanceActor {
             new_master_reason: 0,
             retired: false,
             deleted: false,
+            initial_state: "BACKUP",
+            running_since_cs: None,
             fencing,
             fence_id: FENCE_SUBSCRIBERS.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             fence_seq: 0,
@@ -257,6 +263,11 @@ impl InstanceActor {
     /// counted before any instance starts, as keepalived counts them):
     /// the core starts with them, so an owner never claims its addresses
     /// for a moment before learning its process is gone.
+    pub fn with_initial_state(mut self, master: bool) -> Self {
+        self.initial_state = if master { "MASTER" } else { "BACKUP" };
+        self
+    }
+
     pub fn with_trackers(mut self, known: BTreeMap<String, crate::proto::TrackerEffect>) -> Self {
         self.trackers.extend(known);
         self
@@ -560,7 +571,15 @@ impl InstanceActor {
                 _ => 1,
             };
         }
-        crate::sys::transition_feed::publish(&self.params.name, t);
+        if t.from == State::Initialize {
+            self.running_since_cs = Some(crate::sys::transition_feed::uptime_centiseconds());
+        }
+        let stop = (t.reason == crate::proto::Reason::Shutdown).then_some(if self.deleted {
+            crate::sys::transition_feed::Stop::Deleted
+        } else {
+            crate::sys::transition_feed::Stop::Shutdown
+        });
+        crate::sys::transition_feed::publish(&self.params.name, t, stop);
     }
 
     fn status(&self) -> InstanceStatus {
@@ -635,6 +654,8 @@ impl InstanceActor {
                 crate::proto::Auth::Other { kind, .. } => kind,
             },
             new_master_reason: self.new_master_reason,
+            initial_state: self.initial_state.to_string(),
+            running_since_cs: self.running_since_cs,
         }
     }
 

@@ -982,6 +982,10 @@ pub struct SnmpConfig {
     /// Notifications on state changes.
     #[serde(default, skip_serializing_if = "is_false")]
     pub traps: bool,
+    /// KEEPALIVED-MIB's routerId, in the scalar and in traps
+    /// (keepalived's global router_id); unset: the host name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub router_id: Option<String>,
 }
 
 /// keepalived's `garp_extra_if DELAY [all]`: `"60 all"`, `60`, or

@@ -39,6 +39,8 @@ pub struct InstanceSettings {
     pub notify: NotifySettings,
     /// The quorum fence's key (`PREFIX/<instance or sync group>`), if fenced.
     pub fence_key: Option<String>,
+    /// `state MASTER` configured: only reported (SNMP's initial state).
+    pub configured_master: bool,
     /// Complete but for `primary_address`, which is a placeholder.
     template: InstanceParams,
 }
@@ -650,7 +652,20 @@ fn snmp(
         ));
         return None;
     }
-    Some(crate::snmp::SnmpSettings { master, mibs })
+    if loaded.config.user.is_some() && matches!(master, crate::snmp::MasterAddress::Unix(_)) {
+        // vipd keeps no CAP_DAC_OVERRIDE: snmpd's socket is root's and
+        // 0600 unless agentXPerms says otherwise, and every attempt fails.
+        warnings.push(loaded.error(
+            "snmp.socket",
+            "with `user` set, vipd can connect to snmpd's socket only if snmpd.conf lets its group in: \
+             agentXPerms 0660 0755 root GROUP (GROUP: vipd's group); even as root vipd lacks CAP_DAC_OVERRIDE",
+        ));
+    }
+    Some(crate::snmp::SnmpSettings {
+        master,
+        mibs,
+        router_id: config.router_id.clone(),
+    })
 }
 
 /// The quorum fence: checked settings, and each fenced instance's key
@@ -1159,6 +1174,7 @@ fn instance_settings(
         trackers: Vec::new(),
         notify: NotifySettings::default(),
         fence_key: None,
+        configured_master: c.state == crate::config::schema::InitialState::Master,
         template: params,
     };
     Ok((settings, warnings))
@@ -1382,6 +1398,53 @@ mod tests {
             .unwrap_err()
             .contains("global, site, link, host, nowhere"));
         assert!(parse_vip("host.example").is_err());
+    }
+
+    /// `user` with SNMP over a unix socket: vipd cannot reach snmpd's
+    /// root-only socket unless agentXPerms lets its group in; check says
+    /// so before the daemon's log does, every minute.
+    #[test]
+    fn snmp_with_user_warns_about_the_socket() {
+        /// Removes the directory however the test ends.
+        struct Scratch(std::path::PathBuf);
+        impl Drop for Scratch {
+            fn drop(&mut self) {
+                let _ = std::fs::remove_dir_all(&self.0);
+            }
+        }
+        let dir = std::env::temp_dir().join(format!("vipd-snmp-user-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let _scratch = Scratch(dir.clone());
+        let warnings_of = |yaml: &str| {
+            let file = dir.join("vipd.yaml");
+            std::fs::write(&file, yaml).unwrap();
+            let loaded = crate::config::load::load(&[file]).unwrap();
+            validate(&loaded)
+                .unwrap()
+                .warnings
+                .iter()
+                .map(|w| w.to_string())
+                .collect::<Vec<_>>()
+        };
+        let with_user = warnings_of("instances: {}\nuser: nobody\nsnmp: { vrrp: true }\n");
+        let without = warnings_of("instances: {}\nsnmp: { vrrp: true }\n");
+        let over_tcp = warnings_of(
+            "instances: {}\nuser: nobody\nsnmp: { vrrp: true, socket: \"tcp:127.0.0.1:705\" }\n",
+        );
+        assert!(
+            with_user.iter().any(
+                |w| w.contains("snmp.socket") && w.contains("agentXPerms 0660 0755 root GROUP")
+            ),
+            "{with_user:#?}"
+        );
+        assert!(
+            !without.iter().any(|w| w.contains("agentXPerms")),
+            "{without:#?}"
+        );
+        assert!(
+            !over_tcp.iter().any(|w| w.contains("agentXPerms")),
+            "{over_tcp:#?}"
+        );
     }
 }
 

@@ -9,7 +9,7 @@ use std::net::IpAddr;
 use std::ops::Bound;
 
 use crate::status::{InstanceStatus, Snapshot};
-use crate::sys::transition_feed::StateChange;
+use crate::sys::transition_feed::{StateChange, Stop};
 
 use super::oid::Oid;
 use super::pdu::{SearchRange, Value, VarBind};
@@ -145,6 +145,11 @@ impl View {
             self.put(column(2), text(&instance.name));
             self.put(column(3), Value::Gauge32(u32::from(instance.vrid)));
             self.put(column(4), Value::Integer(keepalived_state(&instance.state)));
+            // vrrpInstanceInitialState, which the state change trap names.
+            self.put(
+                column(5),
+                Value::Integer(keepalived_state(initial_state(instance))),
+            );
             self.put(column(7), Value::Integer(i32::from(instance.base_priority)));
             self.put(
                 column(8),
@@ -233,7 +238,7 @@ impl View {
                 Value::Integer((instance.advert_interval_cs / 100) as i32),
             );
             self.put(oper(12), truth(instance.preempt));
-            self.put(oper(13), Value::TimeTicks(uptime(snapshot, instance)));
+            self.put(oper(13), Value::TimeTicks(uptime(instance)));
             self.put(oper(14), Value::Integer(1)); // vrrpOperProtocol ip
             self.put(oper(15), Value::Integer(1)); // vrrpOperRowStatus active
             for address in &instance.virtual_addresses {
@@ -290,7 +295,7 @@ impl View {
             self.put(oper(9), Value::Integer(instance.advert_interval_cs as i32));
             self.put(oper(10), truth(instance.preempt));
             self.put(oper(11), truth(instance.accept));
-            self.put(oper(12), Value::TimeTicks(uptime(snapshot, instance)));
+            self.put(oper(12), Value::TimeTicks(uptime(instance)));
             self.put(oper(13), Value::Integer(1)); // active
             for address in &instance.virtual_addresses {
                 if let Some((ip, _)) = parse_address(address) {
@@ -317,9 +322,10 @@ impl View {
             version_errors += drops("version_mismatch");
             vrid_errors += drops("vrid_mismatch");
         }
-        self.put(base.child(&[1, 2, 1]), Value::Counter64(checksum_errors));
-        self.put(base.child(&[1, 2, 2]), Value::Counter64(version_errors));
-        self.put(base.child(&[1, 2, 3]), Value::Counter64(vrid_errors));
+        // Scalars: vrrpv3RouterChecksumErrors.0 and its two siblings.
+        self.put(base.child(&[1, 2, 1, 0]), Value::Counter64(checksum_errors));
+        self.put(base.child(&[1, 2, 2, 0]), Value::Counter64(version_errors));
+        self.put(base.child(&[1, 2, 3, 0]), Value::Counter64(vrid_errors));
     }
 }
 
@@ -351,6 +357,13 @@ pub fn traps(
         // a row (keepalived's OIDs carry no instance index), and routerId.
         let vrrp = Oid::new(KEEPALIVED).child(&[2]);
         let initial = instance.map_or(4, |i| keepalived_state(initial_state(i)));
+        // vrrp_snmp.c vrrp_snmp_instance_trap: a stopping instance is
+        // reported as shutdown(5), or deleted(6) when a reload removed it.
+        let state = match change.stop {
+            Some(Stop::Shutdown) => 5,
+            Some(Stop::Deleted) => 6,
+            None => keepalived_state(change.to.as_str()),
+        };
         traps.push(vec![
             trap_oid(vrrp.child(&[10, 0, 2])),
             VarBind {
@@ -359,7 +372,7 @@ pub fn traps(
             },
             VarBind {
                 name: vrrp.child(&[3, 1, 4]),
-                value: Value::Integer(keepalived_state(change.to.as_str())),
+                value: Value::Integer(state),
             },
             VarBind {
                 name: vrrp.child(&[3, 1, 5]),
@@ -415,13 +428,13 @@ pub fn traps(
     traps
 }
 
-/// The state it started in: keepalived's configured state (MASTER only
-/// for an address owner, which vipd starts as master).
-fn initial_state(instance: &InstanceStatus) -> &'static str {
-    if instance.base_priority == 255 {
-        "MASTER"
-    } else {
+/// The state it started in: keepalived's configured state (`state`),
+/// BACKUP unless set, as keepalived's default.
+fn initial_state(instance: &InstanceStatus) -> &str {
+    if instance.initial_state.is_empty() {
         "BACKUP"
+    } else {
+        &instance.initial_state
     }
 }
 
@@ -494,22 +507,15 @@ fn became_master(instance: &InstanceStatus) -> u64 {
         .unwrap_or(0)
 }
 
-/// vrrpOperVirtualRouterUpTime: since the instance last left INIT or
-/// FAULT for BACKUP or MASTER, in centiseconds; 0 while it is in neither
-/// (keepalived's vrrp_rfcv2_snmp_opertable).
-fn uptime(snapshot: &Snapshot, instance: &InstanceStatus) -> u32 {
-    let running = |s: &str| s == "BACKUP" || s == "MASTER";
-    if !running(&instance.state) {
+/// vrrpOperVirtualRouterUpTime and vrrpv3OperationsUpTime: sysUpTime
+/// when the instance left Initialize, a point in time that stays put (as
+/// keepalived's vrrp_rfcv2_snmp_opertable serves it, and as both RFCs
+/// define it); 0 while it is neither backup nor master.
+fn uptime(instance: &InstanceStatus) -> u32 {
+    if instance.state != "BACKUP" && instance.state != "MASTER" {
         return 0;
     }
-    let since = instance
-        .transitions
-        .iter()
-        .find(|t| !running(&t.from))
-        .or(instance.transitions.last())
-        .map_or(instance.since, |t| t.at);
-    let centiseconds = ((snapshot.taken_at - since).max(0.0) * 100.0) as u64;
-    u32::try_from(centiseconds).unwrap_or(u32::MAX)
+    instance.running_since_cs.unwrap_or(0)
 }
 
 /// "192.0.2.1/32" as the snapshot writes an address.
@@ -571,6 +577,7 @@ mod tests {
             advert_interval_cs: 100,
             preempt: true,
             accept: true,
+            running_since_cs: Some(4_200),
             ..InstanceStatus::default()
         }
     }
@@ -647,10 +654,23 @@ mod tests {
             get("1.3.6.1.2.1.68.1.3.1.8.4.51"),
             Value::IpAddress([192, 0, 2, 1])
         );
+        // sysUpTime when it left Initialize, however long ago.
+        assert_eq!(get("1.3.6.1.2.1.68.1.3.1.13.4.51"), Value::TimeTicks(4_200));
         assert_eq!(
-            get("1.3.6.1.2.1.68.1.3.1.13.4.51"),
-            Value::TimeTicks(10_000)
+            get("1.3.6.1.2.1.207.1.1.1.1.12.4.51.1"),
+            Value::TimeTicks(4_200)
         );
+        // RFC 6527's global counters are scalars: .0.
+        for n in 1..=3 {
+            assert_eq!(
+                get(&format!("1.3.6.1.2.1.207.1.2.{n}.0")),
+                Value::Counter64(0)
+            );
+            assert_eq!(
+                get(&format!("1.3.6.1.2.1.207.1.2.{n}")),
+                Value::NoSuchObject
+            );
+        }
         assert_eq!(
             get("1.3.6.1.2.1.68.1.4.1.2.4.51.192.0.2.10"),
             Value::Integer(1)
@@ -714,6 +734,7 @@ mod tests {
             instance: "VI_3".into(),
             from: State::Backup,
             to: State::Master,
+            stop: None,
         };
         let traps = traps(ALL, &snapshot(), &change, &host());
         // keepalived's state change, and RFC 6527's (VI_3 is v3, so no
@@ -739,5 +760,52 @@ mod tests {
             ..change
         };
         assert_eq!(super::traps(ALL, &snapshot(), &to_backup, &host()).len(), 1);
+    }
+
+    /// vrrpInstanceInitialState is the configured state, whatever the
+    /// priority, in the trap and in the table's column 5.
+    #[test]
+    fn initial_state_is_the_configured_state() {
+        let mut snapshot = snapshot();
+        snapshot.instances[0].initial_state = "MASTER".into();
+        snapshot.instances[1].base_priority = 255;
+        snapshot.instances[1].initial_state = "BACKUP".into();
+        let view = View::new(ALL, &snapshot, &host());
+        let column = "1.3.6.1.4.1.9586.100.5.2.3.1.5";
+        assert_eq!(
+            view.get(&oid(&format!("{column}.1"))).value,
+            Value::Integer(2)
+        );
+        assert_eq!(
+            view.get(&oid(&format!("{column}.2"))).value,
+            Value::Integer(1)
+        );
+        for (name, initial) in [("VI_1", 2), ("VI_3", 1)] {
+            let change = StateChange {
+                instance: name.into(),
+                from: State::Backup,
+                to: State::Master,
+                stop: None,
+            };
+            let trap = &traps(ALL, &snapshot, &change, &host())[0];
+            assert_eq!(trap[3].name, oid("1.3.6.1.4.1.9586.100.5.2.3.1.5"));
+            assert_eq!(trap[3].value, Value::Integer(initial), "{name}");
+        }
+    }
+
+    /// A stopping instance is reported as keepalived reports it:
+    /// shutdown(5) at SIGTERM, deleted(6) when a reload removed it.
+    #[test]
+    fn stopping_instances_trap_shutdown_or_deleted() {
+        for (stop, state) in [(Stop::Shutdown, 5), (Stop::Deleted, 6)] {
+            let change = StateChange {
+                instance: "VI_1".into(),
+                from: State::Backup,
+                to: State::Initialize,
+                stop: Some(stop),
+            };
+            let trap = &traps(ALL, &snapshot(), &change, &host())[0];
+            assert_eq!(trap[2].value, Value::Integer(state), "{stop:?}");
+        }
     }
 }

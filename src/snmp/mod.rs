@@ -18,4 +18,7 @@ pub use mib::Mibs;
 pub struct SnmpSettings {
     pub master: MasterAddress,
     pub mibs: Mibs,
+    /// routerId in KEEPALIVED-MIB and its traps; `None`: the host name
+    /// (keepalived's default router_id).
+    pub router_id: Option<String>,
 }

@@ -43,7 +43,7 @@ use super::interface::{InterfaceActor, SetRoutes};
 use super::metrics::MetricsActor;
 use super::quorum::{self, QuorumActor};
 use super::routing::{Routing, RoutingActor};
-use super::snmp::SnmpActor;
+use super::snmp::{CloseSession, SnmpActor};
 use super::sync_group::{Members, SyncGroupActor};
 use crate::config::quorum::QuorumSettings;
 
@@ -271,6 +271,7 @@ async fn start_and_wait(settings: Settings, reread: Reread) -> Result<(), StartE
         quorum,
         fifo_script,
         notifiers,
+        snmp_actor,
         ..
     } = running;
     let goodbyes = futures::future::join_all(instances.values().map(|i| i.actor.send(Shutdown)));
@@ -279,6 +280,10 @@ async fn start_and_wait(settings: Settings, reread: Reread) -> Result<(), StartE
         .is_err()
     {
         tracing::warn!("some instances did not finish stopping in {SHUTDOWN_GRACE:?}");
+    }
+    // After the instances, so their shutdown traps go out first.
+    if let Some(snmp) = snmp_actor {
+        let _ = tokio::time::timeout(SHUTDOWN_GRACE, snmp.send(CloseSession)).await;
     }
     // After the instances: their keys were let go as their addresses
     // went; the lease goes last.
@@ -402,6 +407,8 @@ pub struct Running {
     metrics: Option<std::net::SocketAddr>,
     /// The SNMP subagent's settings (fixed at start).
     snmp: Option<crate::snmp::SnmpSettings>,
+    /// The SNMP subagent, told to close its session at shutdown.
+    snmp_actor: Option<Addr<SnmpActor>>,
     pub sources: Sources,
     /// Notify queues by instance or group name; a reload reuses them.
     notifiers: Notifiers,
@@ -573,6 +580,7 @@ pub async fn start(settings: Settings) -> Result<Running, StartError> {
         control_socket,
         metrics,
         snmp: snmp.clone(),
+        snmp_actor: None,
         sources: Sources::default(),
         notifiers: Notifiers::default(),
         vmac_retries: HashMap::new(),
@@ -593,7 +601,7 @@ pub async fn start(settings: Settings) -> Result<Running, StartError> {
         // Before any instance, so that their first states have traps.
         // Connects on its own, retrying: snmpd need not be running yet.
         let actor = SnmpActor::new(snmp, running.sources.clone());
-        Supervisor::start(move |_| actor);
+        running.snmp_actor = Some(Supervisor::start(move |_| actor));
     }
     if let Some((reader, _)) = &running.fifo_script {
         running.notifiers.reader_runs(reader.fifo.clone());
@@ -819,6 +827,7 @@ impl Running {
             });
         let (interface, started_with) = (s.interface.clone(), binding.clone());
         let known = self.known_process_effects(&s.trackers);
+        let configured_master = s.configured_master;
         let actor = Supervisor::start(move |_| {
             InstanceActor::new(
                 params,
@@ -831,6 +840,7 @@ impl Running {
                 fencing,
             )
             .with_trackers(known.clone())
+            .with_initial_state(configured_master)
         });
         self.instances.insert(
             s.name.clone(),

@@ -175,11 +175,21 @@ impl Running {
             }
         }
         for s in wanted {
-            match self.instances.get(&s.name) {
-                None => plan.added.push(s),
-                Some(old) if old.settings == s => plan.unchanged += 1,
-                Some(old) if same_but_health(&old.settings, &s) => plan.adjusted.push(s),
-                Some(_) => plan.replaced.push(s),
+            let Some(old) = self.instances.get(&s.name) else {
+                plan.added.push(s);
+                continue;
+            };
+            // The state it started in stays its initial state while it
+            // runs on, and a change to `state` alone (which vipd only
+            // reports) replaces nothing.
+            let mut kept = s.clone();
+            kept.configured_master = old.settings.configured_master;
+            if old.settings == kept {
+                plan.unchanged += 1;
+            } else if same_but_health(&old.settings, &kept) {
+                plan.adjusted.push(kept);
+            } else {
+                plan.replaced.push(s);
             }
         }
         // The kernel's interfaces as they are now, not as they were at

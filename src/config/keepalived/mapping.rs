@@ -151,6 +151,7 @@ pub fn map(nodes: &[Node]) -> Result<Mapped, Vec<Refused>> {
             },
         }
     }
+    mapper.router_id(globals.router_id.take());
     mapper.apply_globals(&globals);
     mapper.complete();
     if mapper.refused.is_empty() {
@@ -177,6 +178,8 @@ struct Globals {
     derived_defaults: Vec<(&'static str, Value, Position)>,
     /// vrrp_mcast_group4 / vrrp_mcast_group6: (family, group, where).
     groups: Vec<(Family, Value, Position)>,
+    /// The last router_id line (keepalived keeps the last).
+    router_id: Option<Node>,
 }
 
 /// The address family of an instance: keepalived takes it from the first
@@ -667,6 +670,11 @@ impl Mapper {
                 self.strict_global = true;
                 Some(("strict_mode", Value::Bool(true)))
             }
+            // Read at the end: enable_snmp_* may follow it.
+            "router_id" => {
+                globals.router_id = Some(node.clone());
+                None
+            }
             _ => {
                 self.global_other(node);
                 return;
@@ -1039,6 +1047,24 @@ impl Mapper {
             .or_insert_with(|| Value::Object(Map::new()))
         {
             block.insert(key.to_string(), value);
+        }
+    }
+
+    /// global_defs router_id: KEEPALIVED-MIB's routerId when SNMP is on
+    /// (keepalived also names the host by it in e-mail, which vipd does
+    /// not send).
+    fn router_id(&mut self, node: Option<Node>) {
+        let Some(node) = node else {
+            return;
+        };
+        let snmp_on = self.value.get("snmp").is_some();
+        match node.args() {
+            [] => self.adjust_node(
+                &node,
+                "no value: ignored, as keepalived ignores it (\"router_id requires a value\")",
+            ),
+            [id, ..] if snmp_on => self.snmp("router_id", text(id), &node.at),
+            _ => self.drop(&node, unsupported::ROUTER_ID),
         }
     }
 

@@ -29,7 +29,8 @@ const LINKBEAT: Why =
     "vipd learns link changes from netlink at once, never by polling (delays: interface_up_down_delays)";
 const NO_EFFECT: Why = "has no effect in vipd";
 const UNKNOWN_VRIDS: Why = "vipd always logs adverts for VRIDs it does not run (unknown_vrid), at most one line per 10 s per interface";
-const ROUTER_ID: Why = "keepalived names the host by it in e-mail and SNMP; vipd sends no e-mail, and its SNMP routerId is the host name (keepalived's default)";
+/// router_id without SNMP: mapped to snmp.router_id when SNMP is on.
+pub const ROUTER_ID: Why = "keepalived names the host by it in e-mail and SNMP; vipd sends no e-mail, and SNMP is off here (with enable_snmp_* it is KEEPALIVED-MIB's routerId)";
 const VMAC_NAMES: Why =
     "vipd makes no VMAC for addresses on other interfaces (use_vmac_addr), so it names none";
 const IPVLAN: Why = "vipd makes VMACs (macvlan), not ipvlan interfaces";
@@ -63,7 +64,6 @@ pub fn top_level(keyword: &str) -> Option<Why> {
 
 /// keepalived 2.2.7's global_defs keywords that vipd does not map.
 const GLOBAL: &[(Why, &[&str])] = &[
-    (ROUTER_ID, &["router_id"]),
     (
         EMAIL,
         &[
