@@ -396,16 +396,33 @@ fn an_instance_that_cannot_open_its_socket_is_fault_and_retries_until_it_can() {
     );
 }
 
+/// A lab of one host, with keepalived installed if it is to run.
+fn one_host_lab(test: &str, keepalived: bool) -> Option<Lab> {
+    if keepalived {
+        lab_with_keepalived_or_skip(test, 1)
+    } else {
+        lab_or_skip(test, 1)
+    }
+}
+
+/// `conf` (a keepalived.conf) run on host 1 by keepalived or by vipd
+/// (with a YAML layer for its control socket).
+fn run_conf(lab: &mut Lab, keepalived: bool, conf: &std::path::Path) -> Daemon {
+    if keepalived {
+        return start_keepalived(lab, 1, conf, "1");
+    }
+    let layer = lab.dir.join("layer.yaml");
+    fs::write(&layer, control_socket_line(lab, 1)).unwrap();
+    start_vipd(lab, 1, conf, "1", &["--config", &layer.to_string_lossy()])
+}
+
 /// keepalived's `dont_track_primary`: the instance's link going down is
 /// not FAULT. One keepalived.conf, run by vipd and by keepalived 2.2.7:
 /// with the cable out, VI_2 (without it) is FAULT, VI_1 stays MASTER.
 fn link_down_with_dont_track_primary(test: &str, keepalived: bool) {
-    let lab = if keepalived {
-        lab_with_keepalived_or_skip(test, 1)
-    } else {
-        lab_or_skip(test, 1)
+    let Some(mut lab) = one_host_lab(test, keepalived) else {
+        return;
     };
-    let Some(mut lab) = lab else { return };
     let source = lab.host(1).ipv4;
     let instance = |name: &str, vrid: u8, vip: &str, extra: &str| {
         format!(
@@ -422,19 +439,7 @@ fn link_down_with_dont_track_primary(test: &str, keepalived: bool) {
         ),
     )
     .unwrap();
-    let daemon = if keepalived {
-        start_keepalived(&mut lab, 1, &conf, "1")
-    } else {
-        let layer = lab.dir.join("layer.yaml");
-        fs::write(&layer, control_socket_line(&lab, 1)).unwrap();
-        start_vipd(
-            &mut lab,
-            1,
-            &conf,
-            "1",
-            &["--config", &layer.to_string_lossy()],
-        )
-    };
+    let daemon = run_conf(&mut lab, keepalived, &conf);
     let (vip1, vip2): (IpAddr, IpAddr) = (
         "192.0.2.203".parse().unwrap(),
         "192.0.2.204".parse().unwrap(),
@@ -469,12 +474,9 @@ fn keepalived_dont_track_primary_keeps_the_instance_out_of_fault() {
 /// the down delay changes nothing; out for longer is FAULT, no sooner
 /// than the delay. One keepalived.conf, run by vipd and keepalived 2.2.7.
 fn link_bounce_within_its_delay(test: &str, keepalived: bool) {
-    let lab = if keepalived {
-        lab_with_keepalived_or_skip(test, 1)
-    } else {
-        lab_or_skip(test, 1)
+    let Some(mut lab) = one_host_lab(test, keepalived) else {
+        return;
     };
-    let Some(mut lab) = lab else { return };
     let conf = lab.dir.join("delays.conf");
     fs::write(
         &conf,
@@ -485,19 +487,7 @@ fn link_bounce_within_its_delay(test: &str, keepalived: bool) {
         ),
     )
     .unwrap();
-    let daemon = if keepalived {
-        start_keepalived(&mut lab, 1, &conf, "1")
-    } else {
-        let layer = lab.dir.join("layer.yaml");
-        fs::write(&layer, control_socket_line(&lab, 1)).unwrap();
-        start_vipd(
-            &mut lab,
-            1,
-            &conf,
-            "1",
-            &["--config", &layer.to_string_lossy()],
-        )
-    };
+    let daemon = run_conf(&mut lab, keepalived, &conf);
     let vip: IpAddr = "192.0.2.203".parse().unwrap();
     wait_until("master", &[&daemon], || lab.has_address(1, vip));
     let fault = || daemon.log_text().contains("(VI_1) Entering FAULT STATE");
