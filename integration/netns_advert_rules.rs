@@ -832,6 +832,22 @@ fn deleted_instances_are_notified(test: &str, kind: Kind) {
     };
     wait_for(DEADLINE, || in_fault(daemon.log_text()))
         .unwrap_or_else(|| panic!("VI_74 in FAULT:\n{}", daemon.log_text()));
+    let lines = |name: &str| -> Vec<String> {
+        read(&record)
+            .lines()
+            .filter(|l| l.contains(name))
+            .map(str::to_string)
+            .collect()
+    };
+    // The notify scripts run beside the daemon: each master's line is in
+    // before the reload (else "left alone" could not be told apart from
+    // "not yet run").
+    wait_for(DEADLINE, || {
+        ["VI_71", "VI_72", "VI_73"]
+            .iter()
+            .all(|name| !lines(name).is_empty())
+    })
+    .unwrap_or_else(|| panic!("{}\n{}", read(&record), daemon.log_text()));
     let before = fifo.of("VI_74").len();
     write(&[73, 74]);
     match kind {
@@ -841,13 +857,6 @@ fn deleted_instances_are_notified(test: &str, kind: Kind) {
             assert!(done.status.success(), "{done:?}");
         }
     }
-    let lines = |name: &str| -> Vec<String> {
-        read(&record)
-            .lines()
-            .filter(|l| l.contains(name))
-            .map(str::to_string)
-            .collect()
-    };
     wait_for(DEADLINE, || {
         lines("VI_71").len() >= 2 && lines("VI_72").len() >= 2
     })
