@@ -233,11 +233,10 @@ impl Watcher {
         self.origin.elapsed()
     }
 
-    /// New trackers: counted from a fresh scan, each starting from its
-    /// count with no delay running.
-    /// A tracker kept as it was (a reload that changes nothing of it)
-    /// keeps its state, a delay under way included: a reload changes no
-    /// priority by itself.
+    /// New trackers, counted from a fresh scan. One kept as it was (a
+    /// reload that changes nothing of it) keeps its state, a delay under
+    /// way included: a reload changes no priority by itself; a new or
+    /// changed one starts from its count with no delay running.
     fn set_trackers(&mut self, trackers: Vec<Tracker>) {
         let mut old: Vec<(Tracker, ProcessQuorum)> = std::mem::take(&mut self.trackers);
         self.counted.clear();
