@@ -198,3 +198,79 @@ fn a_junk_flood_causes_no_transition() {
         "{drop_lines} drop lines for 20,000 packets: not rate-limited"
     );
 }
+
+/// Adverts for a VRID not run here (another cluster on the LAN) are
+/// counted always and logged only with log_unknown_vrids, as keepalived
+/// logs them (vrrp_scheduler.c vrrp_dispatcher_read); a reload turns it on.
+#[test]
+fn adverts_for_other_vrids_are_counted_and_logged_only_when_asked() {
+    let Some(mut lab) = lab_or_skip(
+        "adverts_for_other_vrids_are_counted_and_logged_only_when_asked",
+        2,
+    ) else {
+        return;
+    };
+    let vip = Flavour::V2Ipv4.vip();
+    let config = vipd_config(&lab, 1, Flavour::V2Ipv4, 100, "1111");
+    let a = start_vipd(&mut lab, 1, &config, "1", &[]);
+    wait_for(DEADLINE, || lab.holders(vip) == vec![1])
+        .unwrap_or_else(|| panic!("A never held {vip}:\n{}", a.log_text()));
+
+    let std::net::IpAddr::V4(other) = lab.host(2).ipv4 else {
+        unreachable!()
+    };
+    let send_other_vrid = |lab: &Lab| {
+        let advert = Advert {
+            version: Version::V2,
+            vrid: Vrid::new(99).unwrap(),
+            priority: 100,
+            interval: Centiseconds::from_secs(1),
+            auth: Auth::None,
+            addresses: AddressList::V4(vec!["198.51.100.99".parse().unwrap()]),
+        }
+        .encode(&Endpoints::multicast_from(other.into()))
+        .unwrap();
+        let packet = raw::ip_packet(other, 255, &advert);
+        raw::in_host(lab, 2, move || raw::send(&raw::sender(), &packet));
+    };
+    let unknown = |lab: &Lab| -> u64 {
+        let out = vipd_status(lab, 1, true);
+        let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+        json["receivers"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|r| r["interface"] == "eth0" && r["family"] == "ipv4")
+            .filter_map(|r| r["unknown_vrid"].as_u64())
+            .sum()
+    };
+
+    for _ in 0..3 {
+        send_other_vrid(&lab);
+    }
+    wait_for(DEADLINE, || unknown(&lab) >= 3).unwrap_or_else(|| {
+        panic!(
+            "VRID 99 not counted: {} of 3\n{}",
+            unknown(&lab),
+            String::from_utf8_lossy(&vipd_status(&lab, 1, true).stdout)
+        )
+    });
+    assert!(
+        !a.log_text().contains("unknown_vrid"),
+        "logged without log_unknown_vrids:\n{}",
+        a.log_text()
+    );
+
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(&config, format!("log_unknown_vrids: true\n{text}")).unwrap();
+    let out = reload(&lab, 1);
+    assert!(out.status.success(), "reload: {out:?}\n{}", a.log_text());
+    // The reload's new setting reaches the receiver by message: send
+    // until a line says so.
+    wait_for(DEADLINE, || {
+        send_other_vrid(&lab);
+        a.log_text().contains("VRID 99 is not configured here")
+    })
+    .unwrap_or_else(|| panic!("no unknown_vrid line after the reload:\n{}", a.log_text()));
+    assert_eq!(lab.holders(vip), vec![1], "the reload moved the VIP");
+}

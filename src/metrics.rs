@@ -220,6 +220,24 @@ pub fn render(snapshot: &Snapshot) -> String {
         accept_errors,
     );
 
+    let unrouted = Family::<Labels, Counter>::default();
+    for r in &snapshot.receivers {
+        for (reason, count) in [("truncated", r.truncated), ("unknown_vrid", r.unknown_vrid)] {
+            unrouted
+                .get_or_create(&labels(&[
+                    ("interface", &r.interface),
+                    ("family", &r.family),
+                    ("reason", reason),
+                ]))
+                .inc_by(count);
+        }
+    }
+    registry.register(
+        "receiver_unrouted_packets",
+        "VRRP packets a receiver gave to no instance: too short for a VRID, or for a VRID not run on this interface",
+        unrouted,
+    );
+
     if let Some(q) = &snapshot.quorum {
         let lease_valid = Gauge::<f64, AtomicU64>::default();
         lease_valid.set(q.lease_valid_seconds.unwrap_or(0.0));

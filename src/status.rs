@@ -23,6 +23,10 @@ pub struct Snapshot {
     /// The control socket's and the metrics endpoint's connections.
     #[serde(default)]
     pub listeners: BTreeMap<String, ListenerStatus>,
+    /// Packets each receiver (interface and family) could give to no
+    /// instance.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub receivers: Vec<ReceiverStatus>,
     /// The quorum fence (etcd), if configured.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub quorum: Option<QuorumStatus>,
@@ -33,6 +37,19 @@ pub struct Snapshot {
     /// histories, and then instances, were left out.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub truncated: bool,
+}
+
+/// One receiver's packets that reached no instance, since start.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReceiverStatus {
+    pub interface: String,
+    /// `ipv4` or `ipv6`.
+    pub family: String,
+    /// Too short to carry a VRID.
+    pub truncated: u64,
+    /// For a VRID no instance runs on this interface (logged only with
+    /// log_unknown_vrids).
+    pub unknown_vrid: u64,
 }
 
 /// One listener's connections since start.

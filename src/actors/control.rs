@@ -13,7 +13,9 @@ use std::collections::BTreeMap;
 use tokio::io::AsyncWriteExt;
 use tokio::net::{UnixListener, UnixStream};
 
-use crate::status::{epoch_seconds, ListenerStatus, ReloadStatus, Snapshot, SnmpStatus};
+use crate::status::{
+    epoch_seconds, ListenerStatus, ReceiverStatus, ReloadStatus, Snapshot, SnmpStatus,
+};
 use crate::sys::control_socket::may_read;
 
 use super::health::{self, HealthActor};
@@ -43,14 +45,24 @@ pub struct Sources(
     Rc<RefCell<Parts>>,
     Rc<RefCell<BTreeMap<String, Counters>>>,
     SnmpCounters,
+    Rc<RefCell<BTreeMap<(String, bool), UnroutedCounter>>>,
 );
+
+/// A receiver's packets that reached no instance, as its actor counts
+/// them (by interface name and family, true: IPv6).
+pub type UnroutedCounter = Rc<std::cell::Cell<super::interface::Unrouted>>;
 
 /// The SNMP subagent's session, as its actor keeps it (none without `snmp`).
 pub type SnmpCounters = Rc<RefCell<Option<SnmpStatus>>>;
 
 impl Sources {
     pub fn new(parts: Parts) -> Sources {
-        Sources(Rc::new(RefCell::new(parts)), Rc::default(), Rc::default())
+        Sources(
+            Rc::new(RefCell::new(parts)),
+            Rc::default(),
+            Rc::default(),
+            Rc::default(),
+        )
     }
 
     /// Where the SNMP actor keeps its counters, shown in every snapshot.
@@ -73,6 +85,34 @@ impl Sources {
     /// The counters of the listener called `name`, shown in every snapshot.
     pub fn listener(&self, name: &str) -> Counters {
         Rc::clone(self.1.borrow_mut().entry(name.to_string()).or_default())
+    }
+
+    /// The counter of the receiver on `interface` for that family, shown
+    /// in every snapshot; one per pair however often a reload remakes
+    /// the receiver.
+    pub fn receiver(&self, interface: &str, ipv6: bool) -> UnroutedCounter {
+        Rc::clone(
+            self.3
+                .borrow_mut()
+                .entry((interface.to_string(), ipv6))
+                .or_default(),
+        )
+    }
+
+    fn receivers(&self) -> Vec<ReceiverStatus> {
+        self.3
+            .borrow()
+            .iter()
+            .map(|((interface, ipv6), counter)| {
+                let unrouted = counter.get();
+                ReceiverStatus {
+                    interface: interface.clone(),
+                    family: if *ipv6 { "ipv6" } else { "ipv4" }.to_string(),
+                    truncated: unrouted.truncated,
+                    unknown_vrid: unrouted.unknown_vrid,
+                }
+            })
+            .collect()
     }
 
     fn current(&self) -> Parts {
@@ -133,6 +173,7 @@ pub async fn gather(sources: Sources) -> Snapshot {
         checks,
         reload,
         listeners,
+        receivers: sources.receivers(),
         quorum,
         snmp: sources.2.borrow().clone(),
         truncated: false,

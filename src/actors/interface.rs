@@ -46,13 +46,18 @@ pub struct InterfaceActor {
     routes: HashMap<u8, Recipient<Inbound>>,
     /// The multicast groups the instances here hear adverts on.
     groups: Vec<IpAddr>,
-    unrouted: Unrouted,
+    /// Shared with status and metrics (control::Sources::receiver).
+    unrouted: super::control::UnroutedCounter,
     drops: DropLog,
     /// The packets of the socket open now.
     stream: Option<SpawnHandle>,
     reopen: Retry,
     /// A reload left no instance here: receive nothing.
     retired: bool,
+    /// Log adverts for VRIDs not run here (keepalived's
+    /// log_unknown_vrids; vrrp_scheduler.c vrrp_dispatcher_read logs
+    /// each, vipd at most one line per 10 s): counted either way.
+    log_unknown_vrids: bool,
 }
 
 impl InterfaceActor {
@@ -69,12 +74,30 @@ impl InterfaceActor {
             ipv6,
             routes,
             groups,
-            unrouted: Unrouted::default(),
+            unrouted: Default::default(),
             drops: DropLog::new(Duration::from_secs(10)),
             stream: None,
             reopen: Retry::default(),
             retired: false,
+            log_unknown_vrids: false,
         }
+    }
+
+    pub fn logging_unknown_vrids(mut self, on: bool) -> InterfaceActor {
+        self.log_unknown_vrids = on;
+        self
+    }
+
+    /// Counts into `counter`, which status and metrics read.
+    pub fn counting_into(mut self, counter: super::control::UnroutedCounter) -> InterfaceActor {
+        self.unrouted = counter;
+        self
+    }
+
+    fn count(&self, count: impl FnOnce(&mut Unrouted)) {
+        let mut unrouted = self.unrouted.get();
+        count(&mut unrouted);
+        self.unrouted.set(unrouted);
     }
 
     /// Opens a socket on the link the name means now, replacing the one
@@ -101,7 +124,7 @@ impl InterfaceActor {
 
     fn route(&mut self, packet: Received) {
         let Some(&vrid) = packet.payload.get(1) else {
-            self.unrouted.truncated += 1;
+            self.count(|u| u.truncated += 1);
             self.drops.dropped(
                 Instant::now(),
                 &self.interface,
@@ -112,7 +135,10 @@ impl InterfaceActor {
             return;
         };
         let Some(instance) = self.routes.get(&vrid) else {
-            self.unrouted.unknown_vrid += 1;
+            self.count(|u| u.unknown_vrid += 1);
+            if !self.log_unknown_vrids {
+                return;
+            }
             self.drops.dropped(
                 Instant::now(),
                 &self.interface,
@@ -221,17 +247,28 @@ impl StreamHandler<Vec<Received>> for InterfaceActor {
     }
 }
 
-/// A reload's new VRID table for this interface and family, and the
-/// multicast groups its instances hear adverts on.
+/// A reload's new VRID table for this interface and family, the
+/// multicast groups its instances hear adverts on, and whether adverts
+/// for other VRIDs are logged.
 #[derive(Message)]
 #[rtype(result = "()")]
-pub struct SetRoutes(pub HashMap<u8, Recipient<Inbound>>, pub Vec<IpAddr>);
+pub struct SetRoutes {
+    pub routes: HashMap<u8, Recipient<Inbound>>,
+    pub groups: Vec<IpAddr>,
+    pub log_unknown_vrids: bool,
+}
 
 impl Handler<SetRoutes> for InterfaceActor {
     type Result = ();
 
-    fn handle(&mut self, SetRoutes(routes, groups): SetRoutes, ctx: &mut Context<Self>) {
+    fn handle(&mut self, new: SetRoutes, ctx: &mut Context<Self>) {
+        let SetRoutes {
+            routes,
+            groups,
+            log_unknown_vrids,
+        } = new;
         self.routes = routes;
+        self.log_unknown_vrids = log_unknown_vrids;
         if groups != self.groups {
             // A socket that joins the new groups; an advert arriving
             // while it replaces the old one may be missed, once, at a

@@ -75,6 +75,13 @@ pub struct Config {
     /// vrrp_startup_delay: time for the network to come up at boot).
     #[serde(default, skip_serializing_if = "Interval::is_zero")]
     pub startup_delay: Interval,
+    /// Log an advert for a VRID no instance runs on the interface it
+    /// arrived on (keepalived's `log_unknown_vrids`): at most one line
+    /// per 10 s per interface. Off, as in keepalived: a LAN shared with
+    /// other VRRP routers would log forever. Counted either way
+    /// (`vipd_packets_dropped_total{reason="unknown_vrid"}`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub log_unknown_vrids: bool,
     /// What an unnamed VMAC's name starts with (`vrrp`: vrrp.VRID),
     /// keepalived's `vmac_prefix`.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -79,6 +79,8 @@ pub struct Settings {
     pub garp: GarpSettings,
     /// keepalived's fifo_write_vrrp_states_on_reload.
     pub fifo_states_on_reload: bool,
+    /// keepalived's log_unknown_vrids.
+    pub log_unknown_vrids: bool,
     /// keepalived's notify_fifo_script, with its FIFO.
     pub fifo_script: Option<crate::sys::fifo_script::FifoScript>,
     /// What is accepted but probably not what was meant, with file:line:
@@ -615,6 +617,7 @@ pub fn validate(loaded: &Loaded) -> Result<Settings, ConfigErrors> {
             delay_after_boot: config.delay_after_boot.0,
             garp: garp_settings(config, &mut warnings, loaded),
             fifo_states_on_reload: config.fifo_write_vrrp_states_on_reload,
+            log_unknown_vrids: config.log_unknown_vrids,
             fifo_script,
             warnings,
         })

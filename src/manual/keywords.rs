@@ -243,6 +243,11 @@ pub const TOP_LEVEL_KEYS: &[Keyword] = &[
         meaning: r#"a reader of `notify_fifo` vipd runs as long as it runs, with the FIFO's path as its last argument, started again (1 s, doubling to 60 s) when it ends; vipd makes the FIFO (the script user's), lines wait in it while the reader starts (a full pipe drops them at once), and at exit the STOP lines are in it before the reader is ended"#,
     },
     Keyword {
+        key: r#"`log_unknown_vrids`"#,
+        default: r#"`false`"#,
+        meaning: r#"log adverts for a VRID no instance runs on the interface they arrive on, at most one line per 10 s per interface (keepalived's `log_unknown_vrids`, which logs each); counted either way in `vipd_receiver_unrouted_packets_total`"#,
+    },
+    Keyword {
         key: r#"`fifo_write_vrrp_states_on_reload`"#,
         default: r#"`false`"#,
         meaning: r#"after a reload, the state of each sync group and of each kept instance not in MASTER is written to `notify_fifo` again (keepalived's choice of which)"#,

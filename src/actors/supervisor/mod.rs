@@ -383,6 +383,9 @@ pub struct Running {
     pub instances: BTreeMap<String, RunningInstance>,
     /// Announcement spacing per interface, as configured now.
     garp: crate::config::GarpSettings,
+    /// Receivers log adverts for VRIDs not run here (keepalived's
+    /// log_unknown_vrids), as configured now.
+    log_unknown_vrids: bool,
     pub made: Made,
     pub netlink: Netlink,
     /// The kernel's links and addresses, followed.
@@ -526,6 +529,7 @@ pub async fn start(settings: Settings) -> Result<Running, StartError> {
         garp,
         fifo_states_on_reload: _, // a reload reads its own
         fifo_script,
+        log_unknown_vrids,
     } = settings;
     let startup_delay = if delay_after_boot.is_zero() {
         startup_delay
@@ -563,6 +567,7 @@ pub async fn start(settings: Settings) -> Result<Running, StartError> {
     let mut running = Running {
         instances: BTreeMap::new(),
         garp,
+        log_unknown_vrids,
         made,
         netlink,
         interfaces,
@@ -985,7 +990,11 @@ impl Running {
             groups.sort();
             let key = (interface.clone(), ipv6);
             match self.interface_actors.get(&key) {
-                Some(linked) => linked.actor.do_send(SetRoutes(routes, groups)),
+                Some(linked) => linked.actor.do_send(SetRoutes {
+                    routes,
+                    groups,
+                    log_unknown_vrids: self.log_unknown_vrids,
+                }),
                 None => {
                     let link = self
                         .interfaces
@@ -993,8 +1002,12 @@ impl Running {
                         .resolve(&interface)
                         .map(|l| l.info.clone());
                     let started_with = link.clone();
+                    let log_unknown_vrids = self.log_unknown_vrids;
+                    let counter = self.sources.receiver(&interface, ipv6);
                     let actor = Supervisor::start(move |_| {
                         InterfaceActor::new(interface, started_with, ipv6, routes, groups)
+                            .logging_unknown_vrids(log_unknown_vrids)
+                            .counting_into(counter)
                     });
                     self.interface_actors.insert(key, Linked { actor, link });
                 }

@@ -121,6 +121,7 @@ impl Running {
             garp,
             fifo_states_on_reload,
             fifo_script,
+            log_unknown_vrids,
         } = new;
         if wanted.is_empty() {
             // Valid at start (the packaged file as shipped), but a reload
@@ -226,6 +227,8 @@ impl Running {
             }
             self.garp = garp;
         }
+        // Told to every receiver with its routes (wire_reach, below).
+        self.log_unknown_vrids = log_unknown_vrids;
 
         // Stop what goes, and what is replaced, before starting anything
         // that may use the same VRID or VMAC.

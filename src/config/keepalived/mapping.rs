@@ -841,7 +841,7 @@ impl Mapper {
                 let key = keyword.trim_start_matches("enable_snmp_");
                 self.snmp(key, Value::Bool(true), &node.at);
             }
-            "fifo_write_vrrp_states_on_reload" => {
+            "fifo_write_vrrp_states_on_reload" | "log_unknown_vrids" => {
                 self.bare(node);
                 self.top(keyword, Value::Bool(true), &node.at);
             }

@@ -28,7 +28,6 @@ const SCRIPTS_AT_START: Why =
 const LINKBEAT: Why =
     "vipd learns link changes from netlink at once, never by polling (delays: interface_up_down_delays)";
 const NO_EFFECT: Why = "has no effect in vipd";
-const UNKNOWN_VRIDS: Why = "vipd always logs adverts for VRIDs it does not run (unknown_vrid), at most one line per 10 s per interface";
 /// router_id without SNMP: mapped to snmp.router_id when SNMP is on.
 pub const ROUTER_ID: Why = "keepalived names the host by it in e-mail and SNMP; vipd sends no e-mail, and SNMP is off here (with enable_snmp_* it is KEEPALIVED-MIB's routerId)";
 const VMAC_NAMES: Why =
@@ -188,7 +187,6 @@ const GLOBAL: &[(Why, &[&str])] = &[
             "disable_local_igmp",
         ],
     ),
-    (UNKNOWN_VRIDS, &["log_unknown_vrids"]),
 ];
 
 pub fn global(keyword: &str) -> Option<Why> {
