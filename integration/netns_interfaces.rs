@@ -527,3 +527,95 @@ fn keepalived_link_bounce_within_its_delay_changes_nothing() {
         true,
     );
 }
+
+/// `interface_up_down_delays` on a `track_interface` one (trk0, one end
+/// of a veth pair): its bounce within the down delay changes nothing; down
+/// for longer is FAULT, no sooner than the delay; up again is acted on
+/// only after the up delay. One keepalived.conf, run by vipd and
+/// keepalived 2.2.7 (keepalived_netlink.c update_interface_flags).
+fn tracked_link_bounce_within_its_delay(test: &str, keepalived: bool) {
+    let Some(mut lab) = one_host_lab(test, keepalived) else {
+        return;
+    };
+    // A veth pair: the kernel here may have no dummy driver.
+    lab.ip_in(
+        1,
+        &[
+            "link", "add", "trk0", "type", "veth", "peer", "name", "trk1",
+        ],
+    )
+    .unwrap();
+    lab.ip_in(1, &["link", "set", "trk1", "up"]).unwrap();
+    lab.ip_in(1, &["link", "set", "trk0", "up"]).unwrap();
+    let conf = lab.dir.join("tracked-delays.conf");
+    fs::write(
+        &conf,
+        format!(
+            "interface_up_down_delays {{\n    trk0 1.5 1\n}}\n\
+             vrrp_instance VI_1 {{\n    state MASTER\n    interface eth0\n    virtual_router_id 51\n    priority 100\n    advert_int 1\n    mcast_src_ip {}\n    track_interface {{\n        trk0\n    }}\n    virtual_ipaddress {{\n        192.0.2.203\n    }}\n}}\n",
+            lab.host(1).ipv4
+        ),
+    )
+    .unwrap();
+    let daemon = run_conf(&mut lab, keepalived, &conf);
+    let set_trk0 = |up: bool| {
+        lab.ip_in(1, &["link", "set", "trk0", if up { "up" } else { "down" }])
+            .unwrap()
+    };
+    let vip: IpAddr = "192.0.2.203".parse().unwrap();
+    wait_until("master", &[&daemon], || lab.has_address(1, vip));
+    let fault = || daemon.log_text().contains("(VI_1) Entering FAULT STATE");
+    set_trk0(false);
+    set_trk0(true);
+    // Longer than the delay: a fault acted on would show by now.
+    let faulted = wait_for(Duration::from_secs(4), fault);
+    assert_eq!(
+        faulted,
+        None,
+        "a bounce of trk0 within 1.5 s:\n{}",
+        daemon.log_text()
+    );
+    assert!(lab.has_address(1, vip));
+
+    set_trk0(false);
+    let out = Instant::now();
+    wait_until("FAULT after the delay", &[&daemon], fault);
+    let after = out.elapsed();
+    assert!(
+        after >= Duration::from_millis(1400),
+        "FAULT {after:?} after trk0 went down: before the 1.5 s delay\n{}",
+        daemon.log_text()
+    );
+    assert!(
+        !lab.has_address(1, vip),
+        "FAULT keeps no address:\n{}",
+        daemon.log_text()
+    );
+    set_trk0(true);
+    let back = Instant::now();
+    wait_until("master again after the up delay", &[&daemon], || {
+        lab.has_address(1, vip)
+    });
+    let after = back.elapsed();
+    assert!(
+        after >= Duration::from_millis(900),
+        "master again {after:?} after trk0 came up: before the 1 s up delay\n{}",
+        daemon.log_text()
+    );
+}
+
+#[test]
+fn a_tracked_link_bounce_within_its_delay_changes_nothing() {
+    tracked_link_bounce_within_its_delay(
+        "a_tracked_link_bounce_within_its_delay_changes_nothing",
+        false,
+    );
+}
+
+#[test]
+fn keepalived_tracked_link_bounce_within_its_delay_changes_nothing() {
+    tracked_link_bounce_within_its_delay(
+        "keepalived_tracked_link_bounce_within_its_delay_changes_nothing",
+        true,
+    );
+}

@@ -16,7 +16,7 @@ use actix::prelude::*;
 use crate::config::health::{CheckKind, CheckSettings, TrackFileSettings, TrackerKind};
 use crate::log::phrases::{self, CheckLine};
 use crate::net::netlink::{LinkInfo, NetEvent, Netlink};
-use crate::proto::{RiseFall, TrackerEffect};
+use crate::proto::{LinkDelays, RiseFall, TrackerEffect};
 use crate::status::CheckStatus;
 
 use crate::sys::boundary::guarded;
@@ -63,8 +63,17 @@ struct Check {
 struct TrackedInterface {
     name: String,
     index: Option<u32>,
+    /// As the subscribers were told.
     up: Option<bool>,
     subscribers: Vec<Subscriber>,
+    /// interface_up_down_delays for it: a change undone within its delay
+    /// is never told.
+    delays: LinkDelays,
+    /// A change waiting out its delay: to up (true) or down, and its timer.
+    pending: Option<(bool, SpawnHandle)>,
+    /// Seen up once: keepalived delays no change before that
+    /// (keepalived_netlink.c update_interface_flags, `seen_up`).
+    seen_up: bool,
 }
 
 struct TrackedFile {
@@ -142,6 +151,7 @@ pub struct Reconfigure {
     pub checks: Vec<CheckSettings>,
     pub files: Vec<TrackFileSettings>,
     pub subscriptions: Subscriptions,
+    pub link_delays: BTreeMap<String, LinkDelays>,
 }
 
 /// Who tracks what, by kind and name.
@@ -168,6 +178,7 @@ impl HealthActor {
         checks: Vec<CheckSettings>,
         files: Vec<TrackFileSettings>,
         mut subscriptions: Subscriptions,
+        link_delays: &BTreeMap<String, LinkDelays>,
         netlink: Netlink,
     ) -> HealthActor {
         let checks = checks
@@ -210,10 +221,13 @@ impl HealthActor {
             .interfaces
             .into_iter()
             .map(|(name, subscribers)| TrackedInterface {
+                delays: link_delays.get(&name).copied().unwrap_or_default(),
                 name,
                 index: None,
                 up: None,
                 subscribers,
+                pending: None,
+                seen_up: false,
             })
             .collect();
         HealthActor {
@@ -419,32 +433,82 @@ impl HealthActor {
 
     /// A link appeared or changed: a tracked name may now mean it (an
     /// interface deleted and made again has another index).
-    fn on_link_info(&mut self, link: &LinkInfo) {
+    fn on_link_info(&mut self, link: &LinkInfo, ctx: &mut Context<Self>) {
         for tracked in &mut self.interfaces {
             if tracked.name == link.name || link.altnames.contains(&tracked.name) {
                 tracked.index = Some(link.index);
             }
         }
-        self.on_link(link.index, link.up);
+        self.on_link(link.index, link.up, false, ctx);
     }
 
-    fn on_link(&mut self, index: u32, up: bool) {
-        for interface in self
-            .interfaces
-            .iter_mut()
-            .filter(|t| t.index == Some(index))
-        {
-            if interface.up != Some(up) {
-                interface.up = Some(up);
-                let name = &interface.name;
-                phrases::tracked_interface(name, up);
-                Self::tell(
-                    &interface.subscribers,
-                    &TrackerKind::Interface.key(name),
-                    |w| TrackerEffect::from_status(up, w),
-                );
+    /// The link `index` is up or down now. With interface_up_down_delays
+    /// the change is told only if it lasts its delay, as keepalived does
+    /// (keepalived_netlink.c update_interface_flags): a change back
+    /// within it cancels it, a repeat keeps the first deadline, and
+    /// nothing is delayed before the link was first seen up, or when it
+    /// is deleted (`immediate`).
+    fn on_link(&mut self, index: u32, up: bool, immediate: bool, ctx: &mut Context<Self>) {
+        for i in 0..self.interfaces.len() {
+            let interface = &mut self.interfaces[i];
+            if interface.index != Some(index) {
+                continue;
             }
+            if let Some((pending_up, handle)) = interface.pending {
+                if pending_up == up && !immediate {
+                    continue;
+                }
+                ctx.cancel_future(handle);
+                interface.pending = None;
+                if pending_up != up {
+                    tracing::info!(interface = %interface.name, "tracked interface {}: delay cancelled, it is {} again", interface.name, if up { "up" } else { "down" });
+                }
+            }
+            if interface.up == Some(up) {
+                continue;
+            }
+            let delay = if up {
+                interface.delays.up
+            } else {
+                interface.delays.down
+            };
+            if interface.seen_up && !delay.is_zero() && !immediate {
+                let name = interface.name.clone();
+                let word = if up { "up" } else { "down" };
+                tracing::info!(interface = %name, "tracked interface {name} is {word}: acting on it if it stays {word} for {delay:?}");
+                let handle = ctx.run_later(delay, move |actor, _| {
+                    actor.settle_link(&name, up);
+                });
+                interface.pending = Some((up, handle));
+                continue;
+            }
+            self.tell_link(i, up);
         }
+    }
+
+    /// A delayed change lasted its delay.
+    fn settle_link(&mut self, name: &str, up: bool) {
+        let Some(i) = self.interfaces.iter().position(|t| t.name == name) else {
+            return;
+        };
+        if !matches!(self.interfaces[i].pending, Some((pending, _)) if pending == up) {
+            return;
+        }
+        self.interfaces[i].pending = None;
+        self.tell_link(i, up);
+    }
+
+    fn tell_link(&mut self, i: usize, up: bool) {
+        let interface = &mut self.interfaces[i];
+        interface.up = Some(up);
+        interface.seen_up |= up;
+        let name = &interface.name;
+        phrases::tracked_interface(name, up);
+        Self::tell(
+            &interface.subscribers,
+            &TrackerKind::Interface.key(name),
+            |w| TrackerEffect::from_status(up, w),
+        );
     }
 
     fn read_files(&mut self, ctx: &mut Context<Self>) {
@@ -712,7 +776,7 @@ impl HealthActor {
                 found
             }
             .into_actor(self)
-            .map(|found, actor, _| {
+            .map(|found, actor, ctx| {
                 for (name, link) in found {
                     let Some(tracked) = actor.interfaces.iter_mut().find(|t| t.name == name) else {
                         continue;
@@ -720,7 +784,7 @@ impl HealthActor {
                     match link {
                         Ok(link) => {
                             tracked.index = Some(link.index);
-                            actor.on_link(link.index, link.up);
+                            actor.on_link(link.index, link.up, false, ctx);
                         }
                         Err(error) => {
                             tracing::error!(interface = %name, %error, "tracked interface {name}: {error}; counting it down");
@@ -766,6 +830,7 @@ impl Handler<Reconfigure> for HealthActor {
             new.checks,
             new.files,
             new.subscriptions,
+            &new.link_delays,
             self.netlink.clone(),
         );
         for check in &mut fresh.checks {
@@ -800,9 +865,23 @@ impl Handler<Reconfigure> for HealthActor {
                 .any(|o| o.settings.file == file.settings.file && o.overdue);
         }
         for interface in &mut fresh.interfaces {
-            if let Some(old) = self.interfaces.iter().find(|o| o.name == interface.name) {
+            if let Some(old) = self
+                .interfaces
+                .iter_mut()
+                .find(|o| o.name == interface.name)
+            {
                 interface.index = old.index;
                 interface.up = old.up;
+                interface.seen_up = old.seen_up;
+                // A change waiting keeps its deadline (settle_link finds
+                // the interface by name).
+                interface.pending = old.pending.take();
+            }
+        }
+        // Changes of interfaces no longer tracked are told to nobody.
+        for old in &mut self.interfaces {
+            if let Some((_, handle)) = old.pending.take() {
+                ctx.cancel_future(handle);
             }
         }
         for handle in self.timers.drain(..) {
@@ -829,9 +908,9 @@ impl Supervised for HealthActor {
 
 impl StreamHandler<NetEvent> for HealthActor {
     fn handle(&mut self, event: NetEvent, ctx: &mut Context<Self>) {
-        guarded(self, ctx, "link event", |actor, _| match event {
-            NetEvent::Link(link) => actor.on_link_info(&link),
-            NetEvent::LinkRemoved { index } => actor.on_link(index, false),
+        guarded(self, ctx, "link event", |actor, ctx| match event {
+            NetEvent::Link(link) => actor.on_link_info(&link, ctx),
+            NetEvent::LinkRemoved { index } => actor.on_link(index, false, true, ctx),
             _ => {}
         });
     }

@@ -175,6 +175,11 @@ impl NotifySettings {
 pub struct HealthSettings {
     pub checks: Vec<CheckSettings>,
     pub files: Vec<TrackFileSettings>,
+    /// interface_up_down_delays, for tracked interfaces: what an
+    /// instance's own interface is cut to applies to its tracking too,
+    /// as keepalived's cut changes the interface's one timer
+    /// (vrrp.c check_debounce_timers).
+    pub link_delays: std::collections::BTreeMap<String, crate::proto::LinkDelays>,
 }
 
 /// Problems as (key relative to the checked item, message).

@@ -603,6 +603,7 @@ pub fn validate(loaded: &Loaded) -> Result<Settings, ConfigErrors> {
         ));
     }
     let snmp = snmp(loaded, &mut errors, &mut warnings);
+    health.link_delays = tracked_link_delays(config, &settings);
     if errors.is_empty() {
         Ok(Settings {
             control_socket: config.control_socket.clone(),
@@ -1207,6 +1208,32 @@ fn inline_keys_exposed(
             ),
         )
     })
+}
+
+/// interface_up_down_delays as tracked interfaces see them. keepalived
+/// keeps one pair of timers per interface (keepalived_netlink.c
+/// update_interface_flags) and cuts it for each instance on it
+/// (vrrp.c check_debounce_timers): the shortest cut is what is left.
+fn tracked_link_delays(
+    config: &Config,
+    instances: &[InstanceSettings],
+) -> BTreeMap<String, crate::proto::LinkDelays> {
+    config
+        .interface_up_down_delays
+        .iter()
+        .map(|(interface, d)| {
+            let mut delays = crate::proto::LinkDelays {
+                down: d.down.0,
+                up: d.up.0,
+            };
+            for s in instances.iter().filter(|s| s.interface == *interface) {
+                let cut = s.template.effective_link_delays();
+                delays.down = delays.down.min(cut.down);
+                delays.up = delays.up.min(cut.up);
+            }
+            (interface.clone(), delays)
+        })
+        .collect()
 }
 
 /// keepalived's name for an unnamed VMAC (vrrp.c create_vmac_name):

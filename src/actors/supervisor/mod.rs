@@ -941,15 +941,23 @@ impl Running {
             self.health_settings.checks.clone(),
             self.health_settings.files.clone(),
         );
+        let link_delays = self.health_settings.link_delays.clone();
         match &self.health {
             Some(health) => health.do_send(Reconfigure {
                 checks,
                 files,
                 subscriptions,
+                link_delays,
             }),
             None => {
-                let health = HealthActor::new(checks, files, subscriptions, self.netlink.clone())
-                    .with_processes(self.processes.take());
+                let health = HealthActor::new(
+                    checks,
+                    files,
+                    subscriptions,
+                    &link_delays,
+                    self.netlink.clone(),
+                )
+                .with_processes(self.processes.take());
                 self.health = health
                     .is_needed()
                     .then(|| Supervisor::start(move |_| health));
