@@ -135,3 +135,59 @@ fn missing_interface_is_a_clear_error() {
         daemon.log_text()
     );
 }
+
+/// keepalived 2.4's timer_expired_backup: A (150, nopreempt) is stopped
+/// (SIGSTOP, as a paused VM) until B (99, nopreempt) takes over; when A
+/// runs again it steps down instead of sending an advert that would take
+/// the address back from B. (Without it, A's first advert preempts B:
+/// the fsm test shows both.)
+#[test]
+fn a_master_woken_after_a_takeover_steps_down_with_timer_expired_backup() {
+    let Some(mut lab) = lab_or_skip(
+        "a_master_woken_after_a_takeover_steps_down_with_timer_expired_backup",
+        2,
+    ) else {
+        return;
+    };
+    let (a, b) = (1, 2);
+    let flavour = Flavour::V2Ipv4;
+    let vip = flavour.vip();
+    let a_config = vipd_config_with(
+        &lab,
+        a,
+        flavour,
+        150,
+        "1111",
+        "    preempt: false\n    timer_expired_backup: 100\n",
+    );
+    // nopreempt starts as BACKUP (keepalived's rule; vipd's too).
+    let text = std::fs::read_to_string(&a_config)
+        .unwrap()
+        .replace("state: MASTER", "state: BACKUP");
+    std::fs::write(&a_config, text).unwrap();
+    let b_config = vipd_config_with(&lab, b, flavour, 99, "1111", "    preempt: false\n");
+    let a1 = start_vipd(&mut lab, a, &a_config, "1", &[]);
+    wait_for(DEADLINE, || lab.holders(vip) == vec![a])
+        .unwrap_or_else(|| panic!("A never became master:\n{}", a1.log_text()));
+    let b1 = start_vipd(&mut lab, b, &b_config, "1", &[]);
+    expect_only(&lab, vip, a, "both started", &[&a1, &b1]);
+
+    lab.signal(a1.pid, Signal::SIGSTOP);
+    // A's address stays on its interface while it is stopped.
+    wait_for(DEADLINE, || lab.has_address(b, vip))
+        .unwrap_or_else(|| panic!("B never took over:\n{}", b1.log_text()));
+    lab.signal(a1.pid, Signal::SIGCONT);
+    expect_only(&lab, vip, b, "A woke up", &[&a1, &b1]);
+    stays_on(
+        &lab,
+        vip,
+        b,
+        std::time::Duration::from_secs(5),
+        "after A woke up",
+    );
+    let log = a1.log_text();
+    assert!(
+        log.contains("timer_expired_backup") && log.contains("(VI_1) Entering BACKUP STATE"),
+        "A did not say why it stepped down:\n{log}"
+    );
+}

@@ -475,6 +475,13 @@ pub struct InstanceConfig {
     /// (keepalived's `dont_track_primary`, for links that bounce).
     #[serde(default, skip_serializing_if = "is_false")]
     pub dont_track_primary: bool,
+    /// keepalived 2.4's `timer_expired_backup`: the highest priority of
+    /// the other routers (1..254). With `preempt: false`, a master that
+    /// was not running for as long as one of them needs to take over
+    /// (SIGSTOP, a paused VM) steps down to backup when it runs again,
+    /// instead of taking the address back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timer_expired_backup: Option<u8>,
     /// Send adverts to these hosts instead of the multicast group.
     #[serde(
         default,

@@ -1035,6 +1035,24 @@ fn instance_settings(
         warnings.push(("vmac_xmit_base", "has no effect without use_vmac".into()));
     }
     let xmit_base_written = c.vmac_xmit_base && !c.strict_mode;
+    // keepalived 2.4 vrrp.c vrrp_complete_instance: only with nopreempt.
+    let timer_expired_backup = match c.timer_expired_backup {
+        Some(p) if !(1..=254).contains(&p) => {
+            problems.push((
+                "timer_expired_backup",
+                format!("expected the highest priority of the other routers, 1..254, got {p}"),
+            ));
+            None
+        }
+        Some(_) if c.preempt => {
+            warnings.push((
+                "timer_expired_backup",
+                format!("({name}) expired_timer_backup requires nopreempt - resetting (keepalived's words): set preempt: false, or leave it out"),
+            ));
+            None
+        }
+        other => other,
+    };
     if vmac.is_some() && c.vmac_xmit_base && c.strict_mode {
         // vrrp.c: "xmit_base is incompatible with strict mode - resetting".
         warnings.push((
@@ -1142,6 +1160,7 @@ fn instance_settings(
         // The daemon's start sets it (a reload does not delay).
         startup_delay: std::time::Duration::ZERO,
         dont_track_primary: c.dont_track_primary,
+        timer_expired_backup,
         // The file's interface_up_down_delays, set once every instance is
         // read (they are the interface's, not the instance's).
         link_delays: crate::proto::LinkDelays::default(),

@@ -149,6 +149,11 @@ pub const INSTANCE_KEYWORDS: &[Keyword] = &[
         meaning: r#"the interface going down is not FAULT: the instance runs on (for links that bounce)"#,
     },
     Keyword {
+        key: r#"`timer_expired_backup`"#,
+        default: r#"none"#,
+        meaning: r#"keepalived 2.4's: the highest priority of the other routers (1..254); with `preempt: false`, a master that was not running for as long as one of them needs to take over (SIGSTOP, a paused VM) steps down to backup when it runs again, before it sends or answers anything, instead of taking the address back"#,
+    },
+    Keyword {
         key: r#"`old_unicast_checksum` / `v3_checksum_as_v2`"#,
         default: r#"`auto` / `false`"#,
         meaning: r#"VRRPv3 over IPv4 unicast summed as keepalived before 1.3.6 did (the group in the pseudo-header): `auto` after hearing a peer do so, `never`, `always` / VRRPv3 over IPv4 summed without the pseudo-header, sent so and taken so or the RFC's way"#,

@@ -196,6 +196,7 @@ impl Instance {
         if self.fence_timer.fire(now) {
             self.fence_moved(now);
         }
+        self.step_down_if_overslept(now);
         if self.link_timer.fire(now) && self.link_reported != self.link_up {
             self.apply_link(now, self.link_reported);
         }
@@ -230,6 +231,9 @@ impl Instance {
     pub fn handle_event(&mut self, now: Instant, event: Event) {
         if self.stopped {
             return;
+        }
+        if event != Event::Shutdown {
+            self.step_down_if_overslept(now);
         }
         match event {
             Event::Startup | Event::Resume if self.started => {}
@@ -471,6 +475,9 @@ impl Instance {
         arrival: Arrival,
         packet: Result<(Advert, Option<Signed>), DecodeError>,
     ) -> Option<DropReason> {
+        if !self.stopped {
+            self.step_down_if_overslept(now);
+        }
         let source = arrival.source;
         let checked = packet
             .map_err(|error| DropReason::from(&error))
@@ -1053,6 +1060,34 @@ impl Instance {
             kept: fence.kept,
             on_quorum_loss: fence.params.on_quorum_loss,
         })
+    }
+
+    /// keepalived 2.4's timer_expired_backup (vrrp.c
+    /// vrrp_thread_timeout_handler): a master whose last advert is older
+    /// than 3 advert intervals plus the skew of the highest other
+    /// priority was not running; another may have taken over, so it
+    /// steps down first, before any advert or packet it finds waiting.
+    /// Every input calls this, as keepalived checks each time its loop
+    /// wakes late, before it handles what woke it.
+    fn step_down_if_overslept(&mut self, now: Instant) {
+        let Some(other) = self.params.timer_expired_backup else {
+            return;
+        };
+        if self.state != State::Master {
+            return;
+        }
+        let Some(next_advert) = self.adver_timer.deadline() else {
+            return;
+        };
+        let interval = self.params.advert_interval;
+        let Some(last_advert) = next_advert.checked_sub(interval.as_duration()) else {
+            return;
+        };
+        let limit = master_down_interval(self.params.version, other, interval, 3);
+        let silent = now.saturating_duration_since(last_advert);
+        if silent >= limit {
+            self.transition(now, State::Backup, Reason::Overslept { silent });
+        }
     }
 
     fn send_advert(&mut self, priority: u8) {

@@ -1352,3 +1352,59 @@ fn a_link_that_bounces_within_its_delay_changes_nothing() {
         Duration::from_secs(2) - Duration::from_secs(1) / 256
     );
 }
+
+/// keepalived 2.4's timer_expired_backup (vrrp.c
+/// vrrp_thread_timeout_handler): a master that sent nothing for
+/// 3 intervals + the skew of the highest other priority steps down
+/// before it sends, or answers what it finds waiting; a late timer short
+/// of that, or an instance without it, sends as usual.
+#[test]
+fn timer_expired_backup_steps_down_after_a_stall_before_anything_else() {
+    let t0 = Instant::now();
+    let nopreempt = |other: Option<u8>| InstanceParams {
+        preempt: false,
+        timer_expired_backup: other,
+        ..params(150)
+    };
+    // 3 s + (256 - 200) / 256 s = 3.21875 s with other priority 200.
+    let limit = Duration::from_millis(3_218) + Duration::from_micros(750);
+
+    // Late, but not by enough: the advert goes out.
+    let (mut instance, became) = master(nopreempt(Some(200)), t0);
+    instance.handle_timeout(became + limit - Duration::from_millis(1));
+    assert_eq!(instance.state(), State::Master);
+    assert_eq!(sent_priorities(&drain(&mut instance)), vec![150]);
+
+    // Woken at the limit by the advert timer: backup, nothing sent.
+    let (mut instance, became) = master(nopreempt(Some(200)), t0);
+    instance.handle_timeout(became + limit);
+    assert_eq!(instance.state(), State::Backup);
+    let actions = drain(&mut instance);
+    assert_eq!(sent_priorities(&actions), Vec::<u8>::new());
+    assert!(matches!(actions[0], Action::RemoveVips { .. }));
+    assert!(actions.iter().any(
+        |a| matches!(a, Action::Notify(t) if matches!(t.reason, Reason::Overslept { silent } if silent == limit))
+    ));
+
+    // Woken by the lower-priority master's advert that took over meanwhile:
+    // backup, no answer that would take the address back; it then
+    // defers to that master (nopreempt).
+    let (mut instance, became) = master(nopreempt(Some(200)), t0);
+    let woken = became + Duration::from_secs(10);
+    let advert = advert_from(&instance, 100);
+    instance.handle_packet(woken, ip(LOWER_PEER), Ok(advert));
+    assert_eq!(instance.state(), State::Backup);
+    assert_eq!(sent_priorities(&drain(&mut instance)), Vec::<u8>::new());
+    assert_eq!(
+        instance.peer_master().map(|m| m.priority),
+        Some(100),
+        "the lower master is deferred to"
+    );
+
+    // Without it, the same stall ends with an advert that preempts.
+    let (mut instance, became) = master(nopreempt(None), t0);
+    let advert = advert_from(&instance, 100);
+    instance.handle_packet(became + Duration::from_secs(10), ip(LOWER_PEER), Ok(advert));
+    assert_eq!(instance.state(), State::Master);
+    assert_eq!(sent_priorities(&drain(&mut instance)), vec![150]);
+}

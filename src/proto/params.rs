@@ -257,6 +257,13 @@ pub struct InstanceParams {
     /// `dont_track_primary`: vrrp_if.c, vrrp.c leave the link out of
     /// the instance's faults).
     pub dont_track_primary: bool,
+    /// keepalived 2.4's `timer_expired_backup`: the highest priority of
+    /// the other routers. A master that finds it sent no advert for the
+    /// time one of them would take to take over (it was stopped, or its
+    /// host was) steps down to backup before anything else, so waking up
+    /// does not preempt a nopreempt peer that took over (vrrp.c
+    /// vrrp_thread_timeout_handler).
+    pub timer_expired_backup: Option<u8>,
     /// How long the interface must stay down (up) before the instance
     /// acts on it (keepalived's interface_up_down_delays).
     pub link_delays: LinkDelays,
@@ -458,6 +465,7 @@ impl InstanceParams {
             advert_rules: AdvertRules::default(),
             startup_delay: Duration::ZERO,
             dont_track_primary: false,
+            timer_expired_backup: None,
             link_delays: LinkDelays::default(),
             strict: false,
             multicast_group: None,

@@ -86,6 +86,12 @@ pub enum Reason {
     FaultCleared,
     /// The instance's sync group moved it with the other members.
     SyncGroup,
+    /// A master sent no advert for as long as another router would take
+    /// to take over: it was not running (keepalived 2.4's
+    /// timer_expired_backup).
+    Overslept {
+        silent: std::time::Duration,
+    },
     Shutdown,
 }
 
@@ -99,6 +105,7 @@ impl Reason {
             Reason::Preempted { .. } => "RFC 5798 §6.4.3",
             Reason::Fault(_) | Reason::FaultCleared => "keepalived FAULT state",
             Reason::SyncGroup => "keepalived vrrp_sync.c",
+            Reason::Overslept { .. } => "keepalived 2.4 vrrp.c vrrp_thread_timeout_handler",
             Reason::Shutdown => "RFC 5798 §6.4.2/§6.4.3 Shutdown event",
         }
     }
@@ -118,6 +125,11 @@ impl fmt::Display for Reason {
             Reason::Fault(FaultCause::NoUnicastPeers) => f.write_str("unicast without any peers"),
             Reason::Fault(FaultCause::SyncGroup) => f.write_str("a sync group member is in FAULT"),
             Reason::SyncGroup => f.write_str("sync group"),
+            Reason::Overslept { silent } => write!(
+                f,
+                "no advert sent for {:.1} s: another router may have taken over (timer_expired_backup)",
+                silent.as_secs_f64()
+            ),
             Reason::Fault(FaultCause::Tracker(name)) => write!(f, "tracker {name} failed"),
             Reason::Fault(FaultCause::QuorumLost) => {
                 f.write_str("quorum lost: no live lease in etcd")

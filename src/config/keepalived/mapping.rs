@@ -1585,6 +1585,27 @@ impl Mapper {
                 self.bare(node);
                 section.set(keyword, Value::Bool(true), &node.at);
             }
+            // keepalived 2.4 (vrrp_parser.c vrrp_timer_expired_backup_handler):
+            // bare is 254; a bad number leaves it off. thread_timer_expired
+            // is its old name, read with a request to rename it.
+            "timer_expired_backup" | "thread_timer_expired" => {
+                if keyword == "thread_timer_expired" {
+                    self.adjust_node(
+                        node,
+                        "thread_timer_expired - please replace with keyword 'timer_expired_backup' (keepalived's words): read as it",
+                    );
+                }
+                match node.args().first() {
+                    None => section.set("timer_expired_backup", json!(254), &node.at),
+                    Some(word) => match numbers::unsigned(word, 1, 254, false) {
+                        Ok(v) => section.set("timer_expired_backup", json!(v), &node.at),
+                        Err(why) => self.adjust_node(
+                            node,
+                            format!("timer_expired_backup highest_other_priority not valid ({why}): ignored, as keepalived ignores it (expected 1..254)"),
+                        ),
+                    },
+                }
+            }
             // vipd always does what it asks: a configured source address
             // that goes is FAULT until it is back (vrrp_parser.c
             // vrrp_track_srcip_handler, keepalived_netlink.c).
