@@ -32,6 +32,9 @@ const NO_EFFECT: Why = "has no effect in vipd";
 pub const ROUTER_ID: Why = "keepalived names the host by it in e-mail and SNMP; vipd sends no e-mail, and SNMP is off here (with enable_snmp_* it is KEEPALIVED-MIB's routerId)";
 const VMAC_NAMES: Why =
     "vipd makes no VMAC for addresses on other interfaces (use_vmac_addr), so it names none";
+const DUMPS: Why = "keepalived's state, statistics and JSON dumps (on SIGUSR1/SIGUSR2/SIGJSON): vipd's state is in `vipd status` (`--json`) and its metrics";
+const IPROUTE_DIRS: Why = "vipd reads no iproute2 files: it names route tables main, local and default, and takes the others by number";
+const SYMLINK_PATHS: Why = "vipd always runs a script by the path written, symbolic links kept (checking the resolved file's owner and mode), which is what this asks for";
 const IPVLAN: Why = "vipd makes VMACs (macvlan), not ipvlan interfaces";
 
 pub const ADDRESS_OPTION: Why =
@@ -78,8 +81,29 @@ const GLOBAL: &[(Why, &[&str])] = &[
             "no_checker_emails",
         ],
     ),
-    (SNMP_CHECKER, &["enable_snmp_checker"]),
-    (DBUS, &["enable_dbus", "dbus_service_name"]),
+    (
+        SNMP_CHECKER,
+        &[
+            "enable_snmp_checker",
+            "snmp_rs_stats_update_interval",
+            "snmp_vs_stats_update_interval",
+        ],
+    ),
+    (
+        DBUS,
+        &["enable_dbus", "dbus_service_name", "dbus_no_interface_name"],
+    ),
+    (
+        DUMPS,
+        &[
+            "state_dump_file",
+            "stats_dump_file",
+            "json_dump_file",
+            "json_version",
+        ],
+    ),
+    (IPROUTE_DIRS, &["iproute_etc_dir", "iproute_usr_dir"]),
+    (SYMLINK_PATHS, &["use_symlink_paths"]),
     (
         LVS,
         &[
