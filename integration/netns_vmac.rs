@@ -382,6 +382,12 @@ fn addresses_on_another_interface_get_vmacs_as_keepalived_makes_them() {
     lab.add_second_lan().expect("eth1 on every host");
     let vip1: std::net::IpAddr = "198.51.100.250".parse().unwrap();
     let vip2: std::net::IpAddr = "198.51.100.251".parse().unwrap();
+    // Host 3 learns from gratuitous ARP alone (no entry before), so its
+    // entry before any ping says where A's GARPs came from.
+    let accept = lab
+        .exec(3, "sysctl", &["-w", "net.ipv4.conf.eth1.arp_accept=1"])
+        .unwrap();
+    assert!(accept.status.success(), "{accept:?}");
     let a_conf = address_vmac_conf(&lab, 1, 100);
     let b_conf = address_vmac_conf(&lab, 2, 90);
     let layer = lab.dir.join("lab-h1.yaml");
@@ -416,6 +422,25 @@ fn addresses_on_another_interface_get_vmacs_as_keepalived_makes_them() {
     assert_eq!(macvlans(&lab, 1), ADDRESS_VMACS, "vipd's macvlans");
     assert_eq!(sysctl(&lab, 1, "net/ipv4/conf/eth1/arp_ignore"), "1");
     assert_eq!(sysctl(&lab, 1, "net/ipv4/conf/vaddr.51/arp_ignore"), "1");
+    // A's GARPs for the addresses leave from their VMACs: host 3's
+    // entries, made by them, hold the virtual MACs.
+    let learnt = |vip: &str| {
+        let out = lab
+            .exec(3, "ip", &["neigh", "show", vip, "dev", "eth1"])
+            .ok()?;
+        let text = String::from_utf8_lossy(&out.stdout).to_string();
+        let mut words = text.split_whitespace();
+        words.find(|w| *w == "lladdr")?;
+        words.next().map(str::to_string)
+    };
+    for (vip, mac) in [
+        ("198.51.100.250", "00:00:5e:00:01:33"),
+        ("198.51.100.251", "00:00:5e:00:01:34"),
+    ] {
+        wait_for(DEADLINE, || learnt(vip).is_some())
+            .unwrap_or_else(|| panic!("no GARP for {vip} reached host 3:\n{}", a.log_text()));
+        assert_eq!(learnt(vip).as_deref(), Some(mac), "the GARP for {vip}");
+    }
     // Host 3 on eth1's link resolves each address to its virtual MAC.
     expect_reachable(
         &lab,
@@ -479,4 +504,67 @@ fn addresses_on_another_interface_get_vmacs_as_keepalived_makes_them() {
     );
     assert_eq!(stop(&mut lab, &a2, Signal::SIGTERM), Some(Some(0)));
     assert!(macvlans(&lab, 1).is_empty(), "{:?}", macvlans(&lab, 1));
+}
+
+/// use_vmac_addr in YAML, reloaded on and off: off, the address is on
+/// eth1 itself; on, on its VMAC (named by vmac_addr_prefix) and not on
+/// eth1; off again, the VMAC is gone. The change restarts the instance,
+/// as keepalived's reload takes a changed use_vmac_addr for a new one.
+#[test]
+fn a_reload_turns_use_vmac_addr_on_and_off() {
+    let Some(mut lab) = lab_or_skip("a_reload_turns_use_vmac_addr_on_and_off", 1) else {
+        return;
+    };
+    lab.add_second_lan().expect("eth1");
+    let vip: std::net::IpAddr = "198.51.100.250".parse().unwrap();
+    let config = lab.dir.join("use-vmac-addr.yaml");
+    let write = |lab: &Lab, on: bool| {
+        let text = format!(
+            "{}vmac_addr_prefix: vaddr\ninstances:\n  VI_1:\n    interface: eth0\n    virtual_router_id: 51\n    priority: 100\n    source_ip: {}\n    virtual_ipaddress:\n      - 192.0.2.250/24\n      - {{ address: 198.51.100.250/24, dev: eth1 }}\n{}",
+            control_socket_line(lab, 1),
+            lab.host(1).ipv4,
+            if on { "    use_vmac_addr: true\n" } else { "" },
+        );
+        std::fs::write(&config, text).unwrap();
+    };
+    write(&lab, false);
+    let a = start_vipd(&mut lab, 1, &config, "1", &[]);
+    wait_for(DEADLINE, || lab.addresses_on(1, "eth1").contains(&vip))
+        .unwrap_or_else(|| panic!("the address is not on eth1:\n{}", a.log_text()));
+    assert!(macvlans(&lab, 1).is_empty());
+
+    write(&lab, true);
+    let out = reload(&lab, 1);
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("restarted: VI_1"),
+        "{out:?}\n{}",
+        a.log_text()
+    );
+    wait_for(DEADLINE, || {
+        lab.addresses_on(1, "vaddr.51").contains(&vip)
+            && !lab.addresses_on(1, "eth1").contains(&vip)
+    })
+    .unwrap_or_else(|| panic!("the address is not on its VMAC:\n{}", a.log_text()));
+    assert_eq!(
+        macvlans(&lab, 1),
+        ["vaddr.51@eth1 00:00:5e:00:01:33 private"]
+    );
+
+    write(&lab, false);
+    let out = reload(&lab, 1);
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("restarted: VI_1"),
+        "{out:?}"
+    );
+    wait_for(DEADLINE, || {
+        lab.addresses_on(1, "eth1").contains(&vip) && macvlans(&lab, 1).is_empty()
+    })
+    .unwrap_or_else(|| {
+        panic!(
+            "the VMAC outlived the reload: {:?}\n{}",
+            macvlans(&lab, 1),
+            a.log_text()
+        )
+    });
+    assert_eq!(stop(&mut lab, &a, Signal::SIGTERM), Some(Some(0)));
 }
