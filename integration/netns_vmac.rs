@@ -302,3 +302,269 @@ fn unnamed_vmacs_of_one_vrid_are_named_apart() {
     })
     .unwrap_or_else(|| panic!("{}\n{}", links(&lab), a.log_text()));
 }
+
+/// keepalived.conf for host `host` of the address-VMAC story: VI_1 holds
+/// an address on eth1 with use_vmac_addr, VI_2 one with its own
+/// use_vmac; both VMACs are named by vmac_addr_prefix. vipd and
+/// keepalived read the same file.
+fn address_vmac_conf(lab: &Lab, host: usize, priority: u8) -> std::path::PathBuf {
+    let source = lab.host(host).ipv4;
+    let instance = |name: &str, vrid: u8, vips: &str, extra: &str| {
+        format!(
+            "vrrp_instance {name} {{\n    state BACKUP\n    interface eth0\n    virtual_router_id {vrid}\n    priority {priority}\n    advert_int 1\n    mcast_src_ip {source}\n    authentication {{\n        auth_type PASS\n        auth_pass 1111\n    }}\n{extra}    virtual_ipaddress {{\n{vips}    }}\n}}\n"
+        )
+    };
+    let text = format!(
+        "global_defs {{\n    router_id h{host}\n    script_user root\n    vmac_addr_prefix vaddr\n}}\n{}{}",
+        instance(
+            "VI_1",
+            51,
+            "        192.0.2.250/24\n        198.51.100.250/24 dev eth1\n",
+            "    use_vmac_addr\n"
+        ),
+        instance(
+            "VI_2",
+            52,
+            "        192.0.2.251/24\n        198.51.100.251/24 dev eth1 use_vmac\n",
+            ""
+        ),
+    );
+    let path = lab.dir.join(format!("address-vmac-h{host}.conf"));
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// Host `host`'s macvlans as `ip -d link` shows them: name@parent, MAC
+/// and mode, sorted.
+fn macvlans(lab: &Lab, host: usize) -> Vec<String> {
+    let out = lab
+        .exec(host, "ip", &["-d", "-o", "link", "show", "type", "macvlan"])
+        .unwrap();
+    let mut found: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|line| {
+            let words: Vec<&str> = line.split_whitespace().collect();
+            let name = words.get(1)?.trim_end_matches(':');
+            let after = |key: &str| {
+                let i = words.iter().position(|w| *w == key)?;
+                words.get(i + 1).copied()
+            };
+            let mac = after("link/ether")?;
+            // "macvlan mode private" (the first "mode" is the link's).
+            let i = words.iter().position(|w| *w == "macvlan")?;
+            let mode = words
+                .get(i + 2)
+                .copied()
+                .filter(|_| words.get(i + 1) == Some(&"mode"))?;
+            Some(format!("{name} {mac} {mode}"))
+        })
+        .collect();
+    found.sort();
+    found
+}
+
+const ADDRESS_VMACS: [&str; 2] = [
+    "vaddr.51@eth1 00:00:5e:00:01:33 private",
+    "vaddr.52@eth1 00:00:5e:00:01:34 private",
+];
+
+/// use_vmac_addr and an address's use_vmac (keepalived's): each address
+/// on eth1 is held on a macvlan of its own on eth1, named by
+/// vmac_addr_prefix, with the virtual MAC, and a neighbour on that link
+/// resolves the address to it; keepalived 2.2.7 with the same file makes
+/// the same interfaces; vipd removes them at stop.
+#[test]
+fn addresses_on_another_interface_get_vmacs_as_keepalived_makes_them() {
+    let test = "addresses_on_another_interface_get_vmacs_as_keepalived_makes_them";
+    let Some(mut lab) = lab_with_keepalived_or_skip(test, 3) else {
+        return;
+    };
+    lab.add_second_lan().expect("eth1 on every host");
+    let vip1: std::net::IpAddr = "198.51.100.250".parse().unwrap();
+    let vip2: std::net::IpAddr = "198.51.100.251".parse().unwrap();
+    // Host 3 learns from gratuitous ARP alone (no entry before), so its
+    // entry before any ping says where A's GARPs came from.
+    let accept = lab
+        .exec(3, "sysctl", &["-w", "net.ipv4.conf.eth1.arp_accept=1"])
+        .unwrap();
+    assert!(accept.status.success(), "{accept:?}");
+    let a_conf = address_vmac_conf(&lab, 1, 100);
+    let b_conf = address_vmac_conf(&lab, 2, 90);
+    let layer = lab.dir.join("lab-h1.yaml");
+    std::fs::write(&layer, control_socket_line(&lab, 1)).unwrap();
+    let layer = layer.to_string_lossy().to_string();
+    let a = start_vipd(&mut lab, 1, &a_conf, "1", &["--config", &layer]);
+    let b = start_keepalived(&mut lab, 2, &b_conf, "1");
+    let logs = |daemons: &[&Daemon]| {
+        daemons
+            .iter()
+            .map(|d| d.log_text())
+            .collect::<Vec<_>>()
+            .join("\n---\n")
+    };
+
+    // vipd master: both addresses on its VMACs, and nowhere else.
+    wait_for(DEADLINE, || {
+        lab.addresses_on(1, "vaddr.51").contains(&vip1)
+            && lab.addresses_on(1, "vaddr.52").contains(&vip2)
+            && !lab.addresses_on(1, "eth1").contains(&vip1)
+            && !lab.addresses_on(2, "vaddr.51").contains(&vip1)
+    })
+    .unwrap_or_else(|| panic!("the addresses are not on A's VMACs:\n{}", logs(&[&a, &b])));
+    // The backup (keepalived) made the same interfaces as vipd did.
+    wait_for(DEADLINE, || macvlans(&lab, 2) == ADDRESS_VMACS).unwrap_or_else(|| {
+        panic!(
+            "keepalived's macvlans: {:?}\n{}",
+            macvlans(&lab, 2),
+            b.log_text()
+        )
+    });
+    assert_eq!(macvlans(&lab, 1), ADDRESS_VMACS, "vipd's macvlans");
+    assert_eq!(sysctl(&lab, 1, "net/ipv4/conf/eth1/arp_ignore"), "1");
+    assert_eq!(sysctl(&lab, 1, "net/ipv4/conf/vaddr.51/arp_ignore"), "1");
+    // A's GARPs for the addresses leave from their VMACs: host 3's
+    // entries, made by them, hold the virtual MACs.
+    let learnt = |vip: &str| {
+        let out = lab
+            .exec(3, "ip", &["neigh", "show", vip, "dev", "eth1"])
+            .ok()?;
+        let text = String::from_utf8_lossy(&out.stdout).to_string();
+        let mut words = text.split_whitespace();
+        words.find(|w| *w == "lladdr")?;
+        words.next().map(str::to_string)
+    };
+    for (vip, mac) in [
+        ("198.51.100.250", "00:00:5e:00:01:33"),
+        ("198.51.100.251", "00:00:5e:00:01:34"),
+    ] {
+        wait_for(DEADLINE, || learnt(vip).is_some())
+            .unwrap_or_else(|| panic!("no GARP for {vip} reached host 3:\n{}", a.log_text()));
+        assert_eq!(learnt(vip).as_deref(), Some(mac), "the GARP for {vip}");
+    }
+    // Host 3 on eth1's link resolves each address to its virtual MAC.
+    expect_reachable(
+        &lab,
+        "198.51.100.250",
+        Some("00:00:5e:00:01:33"),
+        "A master, VI_1",
+    );
+    expect_reachable(
+        &lab,
+        "198.51.100.251",
+        Some("00:00:5e:00:01:34"),
+        "A master, VI_2",
+    );
+
+    // vipd stops: its VMACs go, keepalived takes over on its own.
+    assert_eq!(stop(&mut lab, &a, Signal::SIGTERM), Some(Some(0)));
+    assert!(
+        macvlans(&lab, 1).is_empty(),
+        "stopping removes the VMACs: {:?}",
+        macvlans(&lab, 1)
+    );
+    assert_eq!(
+        sysctl(&lab, 1, "net/ipv4/conf/eth1/arp_ignore"),
+        "0",
+        "the parent's settings are restored at exit"
+    );
+    wait_for(DEADLINE, || {
+        lab.addresses_on(2, "vaddr.51").contains(&vip1)
+            && lab.addresses_on(2, "vaddr.52").contains(&vip2)
+    })
+    .unwrap_or_else(|| panic!("keepalived did not take over:\n{}", b.log_text()));
+    assert_eq!(
+        macvlans(&lab, 2),
+        ADDRESS_VMACS,
+        "keepalived's macvlans as master"
+    );
+    expect_reachable(&lab, "198.51.100.250", None, "B master");
+
+    // vipd again, as master: the same interfaces on both hosts.
+    let a2 = start_vipd(&mut lab, 1, &a_conf, "2", &["--config", &layer]);
+    wait_for(DEADLINE, || {
+        lab.addresses_on(1, "vaddr.51").contains(&vip1)
+            && !lab.addresses_on(2, "vaddr.51").contains(&vip1)
+    })
+    .unwrap_or_else(|| panic!("A did not take back VI_1:\n{}", logs(&[&a2, &b])));
+    assert_eq!(
+        macvlans(&lab, 1),
+        ADDRESS_VMACS,
+        "vipd's macvlans, master again"
+    );
+    assert_eq!(
+        macvlans(&lab, 2),
+        ADDRESS_VMACS,
+        "keepalived's macvlans, backup again"
+    );
+    expect_reachable(
+        &lab,
+        "198.51.100.250",
+        Some("00:00:5e:00:01:33"),
+        "A master again",
+    );
+    assert_eq!(stop(&mut lab, &a2, Signal::SIGTERM), Some(Some(0)));
+    assert!(macvlans(&lab, 1).is_empty(), "{:?}", macvlans(&lab, 1));
+}
+
+/// use_vmac_addr in YAML, reloaded on and off: off, the address is on
+/// eth1 itself; on, on its VMAC (named by vmac_addr_prefix) and not on
+/// eth1; off again, the VMAC is gone. The change restarts the instance,
+/// as keepalived's reload takes a changed use_vmac_addr for a new one.
+#[test]
+fn a_reload_turns_use_vmac_addr_on_and_off() {
+    let Some(mut lab) = lab_or_skip("a_reload_turns_use_vmac_addr_on_and_off", 1) else {
+        return;
+    };
+    lab.add_second_lan().expect("eth1");
+    let vip: std::net::IpAddr = "198.51.100.250".parse().unwrap();
+    let config = lab.dir.join("use-vmac-addr.yaml");
+    let write = |lab: &Lab, on: bool| {
+        let text = format!(
+            "{}vmac_addr_prefix: vaddr\ninstances:\n  VI_1:\n    interface: eth0\n    virtual_router_id: 51\n    priority: 100\n    source_ip: {}\n    virtual_ipaddress:\n      - 192.0.2.250/24\n      - {{ address: 198.51.100.250/24, dev: eth1 }}\n{}",
+            control_socket_line(lab, 1),
+            lab.host(1).ipv4,
+            if on { "    use_vmac_addr: true\n" } else { "" },
+        );
+        std::fs::write(&config, text).unwrap();
+    };
+    write(&lab, false);
+    let a = start_vipd(&mut lab, 1, &config, "1", &[]);
+    wait_for(DEADLINE, || lab.addresses_on(1, "eth1").contains(&vip))
+        .unwrap_or_else(|| panic!("the address is not on eth1:\n{}", a.log_text()));
+    assert!(macvlans(&lab, 1).is_empty());
+
+    write(&lab, true);
+    let out = reload(&lab, 1);
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("restarted: VI_1"),
+        "{out:?}\n{}",
+        a.log_text()
+    );
+    wait_for(DEADLINE, || {
+        lab.addresses_on(1, "vaddr.51").contains(&vip)
+            && !lab.addresses_on(1, "eth1").contains(&vip)
+    })
+    .unwrap_or_else(|| panic!("the address is not on its VMAC:\n{}", a.log_text()));
+    assert_eq!(
+        macvlans(&lab, 1),
+        ["vaddr.51@eth1 00:00:5e:00:01:33 private"]
+    );
+
+    write(&lab, false);
+    let out = reload(&lab, 1);
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("restarted: VI_1"),
+        "{out:?}"
+    );
+    wait_for(DEADLINE, || {
+        lab.addresses_on(1, "eth1").contains(&vip) && macvlans(&lab, 1).is_empty()
+    })
+    .unwrap_or_else(|| {
+        panic!(
+            "the VMAC outlived the reload: {:?}\n{}",
+            macvlans(&lab, 1),
+            a.log_text()
+        )
+    });
+    assert_eq!(stop(&mut lab, &a, Signal::SIGTERM), Some(Some(0)));
+}

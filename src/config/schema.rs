@@ -86,6 +86,11 @@ pub struct Config {
     /// keepalived's `vmac_prefix`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vmac_prefix: Option<String>,
+    /// What the name of a VMAC made for addresses starts with
+    /// (`use_vmac_addr`, an address's `use_vmac`); default: vmac_prefix,
+    /// else `vrrp`. keepalived's `vmac_addr_prefix`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vmac_addr_prefix: Option<String>,
     /// Per interface, how long it must stay down (up) before the
     /// instances on it act (keepalived's interface_up_down_delays):
     /// `{ eth0: { down: 1s, up: 2s } }`; at most 255 s each.
@@ -512,6 +517,11 @@ pub struct InstanceConfig {
     /// forces this with unicast).
     #[serde(default, skip_serializing_if = "is_false")]
     pub vmac_xmit_base: bool,
+    /// Addresses on another interface (`dev`), or of the other family,
+    /// go on a VMAC of their own on that interface, with the virtual MAC
+    /// of their family (keepalived's use_vmac_addr).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub use_vmac_addr: bool,
     /// With no unicast peers, stay in FAULT instead of using multicast.
     #[serde(default, skip_serializing_if = "is_false")]
     pub unicast_fault_no_peer: bool,
@@ -791,7 +801,7 @@ mod defaults {
 }
 
 /// A virtual address as keepalived writes one,
-/// `ADDR[/PREFIX] [brd ADDR] [dev IFACE] [scope SCOPE] [label LABEL] [no_track]`,
+/// `ADDR[/PREFIX] [brd ADDR] [dev IFACE] [scope SCOPE] [label LABEL] [no_track] [use_vmac]`,
 /// or as a map with those keys.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -812,6 +822,10 @@ pub struct AddressConfig {
     /// interface.
     #[serde(default)]
     pub no_track: bool,
+    /// Hold it on a VMAC of its own on its interface, with the virtual
+    /// MAC of its family (keepalived's per-address `use_vmac`).
+    #[serde(default)]
+    pub use_vmac: bool,
 }
 
 impl std::str::FromStr for AddressConfig {
@@ -837,9 +851,10 @@ impl std::str::FromStr for AddressConfig {
                 "scope" => config.scope = Some(value()?),
                 "label" => config.label = Some(value()?),
                 "no_track" => config.no_track = true,
+                "use_vmac" => config.use_vmac = true,
                 other => {
                     return Err(format!(
-                        "unknown option {other:?}: expected brd, dev, scope, label or no_track"
+                        "unknown option {other:?}: expected brd, dev, scope, label, no_track or use_vmac"
                     ))
                 }
             }
@@ -864,6 +879,9 @@ impl Serialize for AddressConfig {
         }
         if self.no_track {
             text.push_str(" no_track");
+        }
+        if self.use_vmac {
+            text.push_str(" use_vmac");
         }
         serializer.serialize_str(&text)
     }

@@ -35,6 +35,9 @@ pub struct InstanceSettings {
     pub routing: Vec<Routed>,
     /// A VMAC to hold the addresses on (keepalived's use_vmac).
     pub vmac: Option<VmacSettings>,
+    /// VMACs for addresses on other interfaces or of the other family
+    /// (keepalived's use_vmac_addr, an address's use_vmac).
+    pub address_vmacs: Vec<AddressVmac>,
     pub trackers: Vec<Tracked>,
     pub notify: NotifySettings,
     /// The quorum fence's key (`PREFIX/<instance or sync group>`), if fenced.
@@ -116,6 +119,22 @@ pub struct VmacSettings {
     pub xmit_base: bool,
 }
 
+/// A VMAC made for addresses (keepalived's use_vmac_addr, or an
+/// address's use_vmac; vrrp.c vrrp_complete_instance): on `parent`, with
+/// the virtual MAC of the addresses' family, which is not always the
+/// instance's (vrrp_vmac.c netlink_link_add_vmac takes the family of
+/// the address it is made for). One per parent and family.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AddressVmac {
+    /// Named as keepalived names it, with vmac_addr_prefix (else
+    /// vmac_prefix, else vrrp), once every instance is read.
+    pub name: String,
+    pub parent: String,
+    pub ipv6: bool,
+    /// The addresses it holds.
+    pub addresses: Vec<IpAddr>,
+}
+
 /// Where a held address goes and how (keepalived's per-address options).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Placement {
@@ -157,6 +176,27 @@ impl InstanceSettings {
             Some(vmac) if !vmac.xmit_base => &vmac.name,
             _ => &self.interface,
         }
+    }
+
+    /// The names of every VMAC this instance makes: its own, then those
+    /// for its addresses.
+    pub fn vmac_names(&self) -> Vec<&str> {
+        self.vmac
+            .iter()
+            .map(|v| v.name.as_str())
+            .chain(self.address_vmacs.iter().map(|v| v.name.as_str()))
+            .collect()
+    }
+
+    /// If `name` is one of this instance's VMACs, the interface it is on.
+    pub fn vmac_parent(&self, name: &str) -> Option<&str> {
+        if self.vmac.as_ref().is_some_and(|v| v.name == name) {
+            return Some(&self.interface);
+        }
+        self.address_vmacs
+            .iter()
+            .find(|v| v.name == name)
+            .map(|v| v.parent.as_str())
     }
 
     /// Every interface this instance uses, its own first, then its VMAC.
@@ -523,18 +563,55 @@ pub fn validate(loaded: &Loaded) -> Result<Settings, ConfigErrors> {
         .filter_map(|s| s.vmac.as_ref().filter(|v| !v.default_name))
         .map(|v| v.name.clone())
         .collect();
+    // vrrp.c vrrp_complete_instance names, instance by instance, its own
+    // VMAC, then those for its addresses, with vmac_addr_prefix, else
+    // vmac_prefix, else vrrp.
+    let (addr_prefix, addr_prefix_key) = match config.vmac_addr_prefix.as_deref() {
+        Some(p) => (p, "vmac_addr_prefix"),
+        None => (prefix, "vmac_prefix"),
+    };
+    if config.vmac_addr_prefix.is_some() {
+        if addr_prefix.is_empty() {
+            errors.push(loaded.error(
+                "vmac_addr_prefix",
+                "is empty: expected the start of an interface name, e.g. vrrp".to_string(),
+            ));
+        } else if addr_prefix.contains(|c: char| c == '/' || c == ':' || c.is_whitespace()) {
+            errors.push(loaded.error(
+                "vmac_addr_prefix",
+                format!(
+                    "{addr_prefix:?}: expected the start of an interface name: no '/', ':' or white space"
+                ),
+            ));
+        }
+    }
     for s in &mut settings {
         let (vrid, ipv6) = (s.vrid().get(), s.is_ipv6());
-        let Some(vmac) = s.vmac.as_mut().filter(|v| v.default_name) else {
-            continue;
-        };
-        vmac.name = keepalived_vmac_name(prefix, vrid, ipv6, |name| taken.contains(name));
-        taken.insert(vmac.name.clone());
-        if !vmac.name.starts_with(prefix) {
-            warnings.push(loaded.error(
-                "vmac_prefix",
-                format!("{prefix:?} is cut to make {} ({}'s VMAC): an interface name has at most 15 bytes, and keepalived cuts it the same way", vmac.name, s.name),
-            ));
+        if let Some(vmac) = s.vmac.as_mut().filter(|v| v.default_name) {
+            vmac.name = keepalived_vmac_name(prefix, vrid, ipv6, |name| taken.contains(name));
+            taken.insert(vmac.name.clone());
+            if !vmac.name.starts_with(prefix) {
+                warnings.push(loaded.error(
+                    "vmac_prefix",
+                    format!("{prefix:?} is cut to make {} ({}'s VMAC): an interface name has at most 15 bytes, and keepalived cuts it the same way", vmac.name, s.name),
+                ));
+            }
+        }
+        for vmac in &mut s.address_vmacs {
+            vmac.name =
+                keepalived_vmac_name(addr_prefix, vrid, vmac.ipv6, |name| taken.contains(name));
+            taken.insert(vmac.name.clone());
+            if !vmac.name.starts_with(addr_prefix) {
+                warnings.push(loaded.error(
+                    addr_prefix_key,
+                    format!("{addr_prefix:?} is cut to make {} ({}'s VMAC on {}): an interface name has at most 15 bytes, and keepalived cuts it the same way", vmac.name, s.name, vmac.parent),
+                ));
+            }
+            for address in &vmac.addresses {
+                if let Some(placement) = s.placements.get_mut(address) {
+                    placement.dev = Some(vmac.name.clone());
+                }
+            }
         }
     }
     let mut vmacs: BTreeMap<&str, &str> = BTreeMap::new();
@@ -548,6 +625,45 @@ pub fn validate(loaded: &Loaded) -> Result<Settings, ConfigErrors> {
                     vmac.name
                 ),
             ));
+        }
+    }
+    // Two macvlans of one MAC on one interface: the kernel refuses the
+    // second (EADDRINUSE). keepalived would put the second instance's
+    // addresses on the first's VMAC (vrrp_if.c if_get_by_vmac); vipd
+    // gives each instance VMACs of its own, removed with it.
+    let mut macs: BTreeMap<(&str, bool, u8), String> = BTreeMap::new();
+    for s in &settings {
+        let own = s
+            .vmac
+            .as_ref()
+            .map(|v| (s.interface.as_str(), s.is_ipv6(), &v.name));
+        let addresses = s
+            .address_vmacs
+            .iter()
+            .map(|v| (v.parent.as_str(), v.ipv6, &v.name));
+        for (parent, ipv6, vmac) in own.into_iter().chain(addresses) {
+            let what = format!("instance {}'s VMAC {vmac}", s.name);
+            if let Some(other) = macs.insert((parent, ipv6, s.vrid().get()), what.clone()) {
+                let key = if s.vmac.as_ref().is_some_and(|v| v.name == *vmac) {
+                    "use_vmac"
+                } else if config
+                    .instances
+                    .get(&s.name)
+                    .is_some_and(|i| i.use_vmac_addr)
+                {
+                    "use_vmac_addr"
+                } else {
+                    "virtual_ipaddress"
+                };
+                errors.push(loaded.error(
+                    &format!("instances.{}.{key}", s.name),
+                    format!(
+                        "{what} on {parent} would have MAC 00:00:5e:00:{:02x}:{:02x}, which {other} on {parent} has: the kernel allows one macvlan per MAC on an interface; give one of them another virtual_router_id",
+                        if ipv6 { 2 } else { 1 },
+                        s.vrid().get()
+                    ),
+                ));
+            }
         }
     }
     let mut seen: BTreeMap<(String, u8, bool), &str> = BTreeMap::new();
@@ -742,17 +858,21 @@ fn extra_interfaces(
     vips: &[VirtualAddress],
     excluded: &[VirtualAddress],
     placements: &BTreeMap<IpAddr, Placement>,
+    on_vmac: &BTreeMap<IpAddr, String>,
     all: bool,
     (own, xmit_base, vmac_names): (&str, bool, &[String]),
 ) -> Option<Vec<VirtualAddress>> {
-    let is_ours = |interface: &str| vmac_names.iter().any(|v| v == interface);
+    let is_ours = |interface: &str| {
+        vmac_names.iter().any(|v| v == interface) || on_vmac.values().any(|v| v == interface)
+    };
     let (mut extra_vmac, mut extra_if) = (false, false);
     let mut done: Vec<&str> = Vec::new();
     let mut chosen = Vec::new();
     for vip in vips.iter().chain(excluded) {
-        let interface = placements
+        let interface = on_vmac
             .get(&vip.address)
-            .and_then(|p| p.dev.as_deref())
+            .map(String::as_str)
+            .or_else(|| placements.get(&vip.address).and_then(|p| p.dev.as_deref()))
             .unwrap_or(own);
         if interface != own {
             if is_ours(interface) {
@@ -878,12 +998,17 @@ fn instance_settings(
     };
 
     let mut placements = BTreeMap::new();
+    // Addresses with their own `use_vmac`, and the key they are under.
+    let mut asked_vmac: BTreeMap<IpAddr, &'static str> = BTreeMap::new();
     let mut read_addresses = |key: &'static str, param: Param, list: &[AddressConfig]| {
         let mut read = Vec::new();
         for entry in list {
             match parse_address(entry) {
                 Ok((vip, placement)) => {
                     placements.insert(vip.address, placement);
+                    if entry.use_vmac {
+                        asked_vmac.insert(vip.address, key);
+                    }
                     read.push(vip);
                 }
                 Err(message) => {
@@ -1072,6 +1197,14 @@ fn instance_settings(
         default_name: matches!(c.use_vmac, UseVmac::Default),
         xmit_base: xmit_base_written || unicast.is_some() || ipv6,
     });
+    let address_vmacs = address_vmacs(
+        c,
+        ipv6,
+        vips.iter().chain(&excluded),
+        &placements,
+        &asked_vmac,
+        (&mut problems, &mut warnings),
+    );
 
     let mut routing = Vec::new();
     for line in &c.virtual_routes {
@@ -1088,7 +1221,16 @@ fn instance_settings(
     }
 
     let extra_announce = c.garp_extra_if.as_ref().and_then(|extra| {
-        let chosen = extra_interfaces(&vips, &excluded, &placements, extra.all, {
+        // An address on a VMAC of its own is on an interface keepalived
+        // made (is_ours), one per parent and family.
+        let on_vmac: BTreeMap<IpAddr, String> = address_vmacs
+            .iter()
+            .flat_map(|v| {
+                let at = format!("VMAC on {} for IPv{}", v.parent, if v.ipv6 { 6 } else { 4 });
+                v.addresses.iter().map(move |a| (*a, at.clone()))
+            })
+            .collect();
+        let chosen = extra_interfaces(&vips, &excluded, &placements, &on_vmac, extra.all, {
             let own = vmac.as_ref().map_or(c.interface.as_str(), |v| v.name.as_str());
             let xmit_base = vmac.as_ref().is_some_and(|v| v.xmit_base);
             (own, xmit_base, vmac_names)
@@ -1194,6 +1336,7 @@ fn instance_settings(
         placements,
         routing,
         vmac,
+        address_vmacs,
         trackers: Vec::new(),
         notify: NotifySettings::default(),
         fence_key: None,
@@ -1253,6 +1396,94 @@ fn tracked_link_delays(
             (interface.clone(), delays)
         })
         .collect()
+}
+
+/// Which addresses go on a VMAC of their own, and on which interface, as
+/// keepalived decides it (vrrp.c vrrp_complete_instance, 2.2.7 and 2.4.3
+/// alike): an address on another interface (`dev`) with use_vmac_addr
+/// or its own use_vmac; one on the instance's interface of the other
+/// family with use_vmac_addr, or with its own use_vmac; one of the
+/// instance's family on its interface with its own use_vmac when the
+/// instance has no VMAC (with one, it is on that VMAC already). The two
+/// redundant combinations keepalived logs as errors and runs as if the
+/// address's use_vmac were not there: so does vipd, with a warning.
+/// keepalived's "use_vmac for a address requires an interface" is
+/// compiled out (vrrp_ipaddress.c, #if 0): none is needed.
+fn address_vmacs<'a>(
+    c: &InstanceConfig,
+    ipv6: bool,
+    addresses: impl Iterator<Item = &'a VirtualAddress>,
+    placements: &BTreeMap<IpAddr, Placement>,
+    asked: &BTreeMap<IpAddr, &'static str>,
+    (problems, warnings): (&mut CoreProblems, &mut CoreProblems),
+) -> Vec<AddressVmac> {
+    let own_vmac = !c.use_vmac.is_off();
+    let mut vmacs: Vec<AddressVmac> = Vec::new();
+    for vip in addresses {
+        let dev = placements.get(&vip.address).and_then(|p| p.dev.as_deref());
+        let elsewhere = dev.is_some_and(|d| d != c.interface);
+        let other_family = vip.address.is_ipv6() != ipv6;
+        let mut own_option = false;
+        if let Some(key) = asked.get(&vip.address) {
+            let address = vip.address;
+            if !elsewhere && !other_family && own_vmac {
+                warnings.push((
+                    *key,
+                    format!("{address}: use_vmac specified for VIP/eVIP {address} and vrrp instance: ignored, as keepalived ignores it; the address is on the instance's VMAC"),
+                ));
+            } else if (elsewhere || other_family) && c.use_vmac_addr {
+                warnings.push((
+                    *key,
+                    format!("{address}: use_vmac_addr specified and use_vmac specified for VIP/eVIP {address}: the address's use_vmac adds nothing, as in keepalived; the instance's use_vmac_addr puts it on a VMAC"),
+                ));
+            } else {
+                own_option = true;
+            }
+        }
+        let on_vmac = if elsewhere {
+            own_option || c.use_vmac_addr
+        } else if own_vmac && !other_family {
+            false
+        } else {
+            own_option || (c.use_vmac_addr && other_family)
+        };
+        if !on_vmac {
+            continue;
+        }
+        let parent = dev.unwrap_or(&c.interface);
+        if parent == "lo" {
+            let key = if own_option {
+                asked
+                    .get(&vip.address)
+                    .copied()
+                    .unwrap_or("virtual_ipaddress")
+            } else {
+                "use_vmac_addr"
+            };
+            problems.push((
+                key,
+                format!(
+                    "{}: a VMAC needs an Ethernet interface; lo cannot have one",
+                    vip.address
+                ),
+            ));
+            continue;
+        }
+        let family = vip.address.is_ipv6();
+        match vmacs
+            .iter_mut()
+            .find(|v| v.parent == parent && v.ipv6 == family)
+        {
+            Some(vmac) => vmac.addresses.push(vip.address),
+            None => vmacs.push(AddressVmac {
+                name: String::new(),
+                parent: parent.to_string(),
+                ipv6: family,
+                addresses: vec![vip.address],
+            }),
+        }
+    }
+    vmacs
 }
 
 /// keepalived's name for an unnamed VMAC (vrrp.c create_vmac_name):
@@ -1515,5 +1746,218 @@ mod vmac_name_tests {
             keepalived_vmac_name("averyveryverylongprefix", 255, false, none),
             "averyveryve.255"
         );
+    }
+}
+
+#[cfg(test)]
+mod address_vmac_tests {
+    use super::*;
+
+    /// Validates `yaml` (in a file of its own, removed after).
+    fn validated(yaml: &str) -> Result<Settings, ConfigErrors> {
+        let dir = std::env::temp_dir().join(format!(
+            "vipd-address-vmac-{}-{:?}",
+            std::process::id(),
+            std::thread::current().id()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("vipd.yaml");
+        std::fs::write(&file, yaml).unwrap();
+        let loaded = crate::config::load::load(&[file]);
+        let _ = std::fs::remove_dir_all(&dir);
+        validate(&loaded.unwrap())
+    }
+
+    fn instance<'s>(settings: &'s Settings, name: &str) -> &'s InstanceSettings {
+        settings.instances.iter().find(|s| s.name == name).unwrap()
+    }
+
+    fn dev_of(s: &InstanceSettings, address: &str) -> Option<String> {
+        s.placement(address.parse().unwrap()).dev
+    }
+
+    #[test]
+    fn addresses_elsewhere_get_a_vmac_named_by_vmac_addr_prefix() {
+        let settings = validated(
+            r#"
+vmac_addr_prefix: vaddr
+instances:
+  VI_1:
+    interface: eth0
+    virtual_router_id: 51
+    use_vmac_addr: true
+    virtual_ipaddress:
+      - 192.0.2.10
+      - 198.51.100.10/24 dev eth1
+      - 198.51.100.11 dev eth1
+    virtual_ipaddress_excluded:
+      - 2001:db8::10
+"#,
+        )
+        .unwrap();
+        let s = instance(&settings, "VI_1");
+        // One per parent and family; the IPv6 eVIP's on eth0 gets the
+        // IPv6 MAC's family, and tries PREFIX.VRID first.
+        assert_eq!(
+            s.address_vmacs,
+            vec![
+                AddressVmac {
+                    name: "vaddr.51".into(),
+                    parent: "eth1".into(),
+                    ipv6: false,
+                    addresses: vec![
+                        "198.51.100.10".parse().unwrap(),
+                        "198.51.100.11".parse().unwrap()
+                    ],
+                },
+                AddressVmac {
+                    name: "vaddr6.51".into(),
+                    parent: "eth0".into(),
+                    ipv6: true,
+                    addresses: vec!["2001:db8::10".parse().unwrap()],
+                },
+            ]
+        );
+        assert_eq!(dev_of(s, "198.51.100.10").as_deref(), Some("vaddr.51"));
+        assert_eq!(dev_of(s, "2001:db8::10").as_deref(), Some("vaddr6.51"));
+        assert_eq!(dev_of(s, "192.0.2.10"), None);
+        assert_eq!(s.vmac_parent("vaddr.51"), Some("eth1"));
+        assert_eq!(s.vmac_parent("eth1"), None);
+        assert!(s.interfaces().contains(&"vaddr.51".to_string()));
+        // Its parent is tracked as keepalived tracks an address's
+        // interface; the VMAC follows the parent's link state.
+        assert!(s
+            .trackers
+            .iter()
+            .any(|t| t.kind() == health::TrackerKind::Interface && t.name() == "eth1"));
+    }
+
+    #[test]
+    fn an_address_s_own_use_vmac_and_the_prefixes_fall_back() {
+        let settings = validated(
+            r#"
+vmac_prefix: vip
+instances:
+  A:
+    interface: eth0
+    virtual_router_id: 52
+    virtual_ipaddress:
+      - 198.51.100.12 dev eth1 use_vmac
+      - { address: 192.0.2.12, use_vmac: true }
+      - 192.0.2.13
+  B:
+    interface: eth0
+    virtual_router_id: 53
+    use_vmac: true
+    use_vmac_addr: true
+    virtual_ipaddress:
+      - 192.0.2.14
+      - 198.51.100.14 dev eth1
+"#,
+        )
+        .unwrap();
+        let a = instance(&settings, "A");
+        let names: Vec<_> = a
+            .address_vmacs
+            .iter()
+            .map(|v| (v.name.as_str(), v.parent.as_str()))
+            .collect();
+        // vmac_prefix stands in for vmac_addr_prefix; a second VMAC of
+        // the VRID and family takes the next number.
+        assert_eq!(names, [("vip.52", "eth1"), ("vip1.52", "eth0")]);
+        assert_eq!(dev_of(a, "192.0.2.12").as_deref(), Some("vip1.52"));
+        assert_eq!(dev_of(a, "192.0.2.13"), None);
+        assert!(a.vmac.is_none());
+        let b = instance(&settings, "B");
+        assert_eq!(b.vmac.as_ref().unwrap().name, "vip.53");
+        assert_eq!(b.vmac_names(), ["vip.53", "vip1.53"]);
+        assert_eq!(dev_of(b, "198.51.100.14").as_deref(), Some("vip1.53"));
+        // The instance's own family on its own interface: its own VMAC.
+        assert_eq!(
+            b.interface_of(&b.placement("192.0.2.14".parse().unwrap())),
+            "vip.53"
+        );
+    }
+
+    #[test]
+    fn what_keepalived_logs_as_an_error_is_said_and_what_cannot_work_refused() {
+        let settings = validated(
+            r#"
+instances:
+  A:
+    interface: eth0
+    virtual_router_id: 54
+    use_vmac: true
+    virtual_ipaddress:
+      - 192.0.2.15 use_vmac
+  B:
+    interface: eth0
+    virtual_router_id: 55
+    use_vmac_addr: true
+    virtual_ipaddress:
+      - 198.51.100.15 dev eth1 use_vmac
+"#,
+        )
+        .unwrap();
+        let warnings: Vec<String> = settings.warnings.iter().map(|w| w.to_string()).collect();
+        assert!(
+            warnings
+                .iter()
+                .any(|w| w.contains("instances.A.virtual_ipaddress")
+                    && w.contains("use_vmac specified for VIP/eVIP 192.0.2.15 and vrrp instance")),
+            "{warnings:#?}"
+        );
+        assert!(
+            warnings
+                .iter()
+                .any(|w| w.contains("instances.B.virtual_ipaddress")
+                    && w.contains(
+                        "use_vmac_addr specified and use_vmac specified for VIP/eVIP 198.51.100.15"
+                    )),
+            "{warnings:#?}"
+        );
+        // Both run as keepalived runs them.
+        assert!(instance(&settings, "A").address_vmacs.is_empty());
+        assert_eq!(instance(&settings, "B").address_vmacs.len(), 1);
+
+        let lo = validated(
+            "instances:\n  A:\n    interface: eth0\n    virtual_router_id: 56\n    use_vmac_addr: true\n    virtual_ipaddress: [\"192.0.2.16\", \"198.51.100.16 dev lo\"]\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            lo.contains("use_vmac_addr") && lo.contains("lo cannot have one"),
+            "{lo}"
+        );
+
+        let same_mac = validated(
+            r#"
+instances:
+  A:
+    interface: eth0
+    virtual_router_id: 57
+    use_vmac_addr: true
+    virtual_ipaddress: [192.0.2.17, 198.51.100.17 dev eth1]
+  B:
+    interface: eth2
+    virtual_router_id: 57
+    use_vmac_addr: true
+    virtual_ipaddress: [203.0.113.17, 198.51.100.18 dev eth1]
+"#,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            same_mac.contains("instances.B.use_vmac_addr")
+                && same_mac.contains("00:00:5e:00:01:39"),
+            "{same_mac}"
+        );
+
+        let bad_prefix = validated(
+            "vmac_addr_prefix: \"a/b\"\ninstances:\n  A:\n    interface: eth0\n    virtual_router_id: 58\n    virtual_ipaddress: [192.0.2.18]\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(bad_prefix.contains("vmac_addr_prefix"), "{bad_prefix}");
     }
 }

@@ -194,6 +194,11 @@ pub const INSTANCE_KEYWORDS: &[Keyword] = &[
         meaning: r#"adverts from the parent, not the VMAC (forced with unicast)"#,
     },
     Keyword {
+        key: r#"`use_vmac_addr`"#,
+        default: r#"`false`"#,
+        meaning: r#"`true`: each address on another interface (`dev`), or of the other family, is held on a VMAC of its own there (one per interface and family, the virtual MAC of the address's family, named by `vmac_addr_prefix`); an address's own `use_vmac` (`"198.51.100.9/24 dev eth1 use_vmac"`) does so for it alone, and for one on the instance's interface when the instance has no `use_vmac`"#,
+    },
+    Keyword {
         key: r#"`virtual_routes`"#,
         default: r#"none"#,
         meaning: r#"`["198.51.100.0/24 via 192.0.2.1 src 192.0.2.203 table 100", "blackhole 203.0.113.0/24"]`"#,
@@ -301,6 +306,11 @@ pub const TOP_LEVEL_KEYS: &[Keyword] = &[
         key: r#"`vmac_prefix`"#,
         default: r#"`vrrp`"#,
         meaning: r#"an unnamed VMAC's name: PREFIX.VRID, else (taken by another instance, e.g. the other family's) PREFIX6.VRID, PREFIX1.VRID... as keepalived names them"#,
+    },
+    Keyword {
+        key: r#"`vmac_addr_prefix`"#,
+        default: r#"`vmac_prefix`'s"#,
+        meaning: r#"the name of a VMAC made for addresses (`use_vmac_addr`, an address's `use_vmac`): PREFIX.VRID, numbered as `vmac_prefix`'s when taken"#,
     },
     Keyword {
         key: r#"`delay_after_boot`"#,

@@ -17,7 +17,7 @@ use crate::sys::retry::{Backoff, DEFAULT_BACKOFF};
 use super::super::address::LinkChange;
 use super::super::instance::Rebind;
 use super::super::interface::Relink;
-use super::{make_vmacs, Running};
+use super::{make_instance_vmacs, Running};
 
 /// Events taken in one go: a master adding a thousand addresses makes a
 /// thousand, and each batch costs one pass over the instances.
@@ -206,12 +206,19 @@ impl Running {
     pub(super) async fn restore_vmacs(&mut self) {
         let table = self.interfaces.table();
         let now = Instant::now();
-        let wanted = |i: &super::RunningInstance| {
-            i.settings.vmac.as_ref().is_some_and(|vmac| {
-                table.resolve(&vmac.name).is_none()
-                    && table.resolve(&i.settings.interface).is_some()
-            })
+        // Each VMAC whose parent is there and that is not.
+        let missing_of = |s: &crate::config::InstanceSettings| -> Vec<String> {
+            s.vmac_names()
+                .into_iter()
+                .filter(|name| {
+                    table.resolve(name).is_none()
+                        && s.vmac_parent(name)
+                            .is_some_and(|parent| table.resolve(parent).is_some())
+                })
+                .map(str::to_string)
+                .collect()
         };
+        let wanted = |i: &super::RunningInstance| !missing_of(&i.settings).is_empty();
         // A retry is kept only while its VMAC is still wanted, so that the
         // wake-up for the earliest one (next_vmac_retry) is never stale.
         let still_wanted: std::collections::HashSet<_> = self
@@ -238,7 +245,9 @@ impl Running {
         }
         let mut made_any = false;
         for s in &missing {
-            match make_vmacs(std::slice::from_ref(s), &self.netlink, &mut self.made).await {
+            let names = missing_of(s);
+            let only_missing = |name: &str| names.iter().any(|n| n == name);
+            match make_instance_vmacs(s, &self.netlink, &mut self.made, only_missing).await {
                 Ok(()) => {
                     self.vmac_retries.remove(&s.name);
                     made_any = true;

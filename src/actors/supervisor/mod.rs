@@ -428,26 +428,70 @@ pub struct Running {
     )>,
 }
 
-/// Makes each instance's VMAC (a leftover of the same name is replaced),
-/// setting keepalived's kernel settings on it and its parent.
+/// Makes each instance's VMACs (a leftover of the same name is replaced),
+/// setting keepalived's kernel settings on them and their parents.
 async fn make_vmacs(
     settings: &[InstanceSettings],
     netlink: &Netlink,
     made: &mut Made,
 ) -> Result<(), StartError> {
     for s in settings {
-        let Some(vmac) = &s.vmac else { continue };
+        make_instance_vmacs(s, netlink, made, |_| true).await?;
+    }
+    Ok(())
+}
+
+/// One VMAC to make: its name, parent, family, and whether adverts leave
+/// from it (they need the parent's link-local address on it for IPv6).
+struct VmacPlan<'a> {
+    name: &'a str,
+    parent: &'a str,
+    ipv6: bool,
+    /// keepalived sets the parent's ARP settings for every VMAC of an
+    /// IPv4 instance, and for an address VMAC only when it is IPv4
+    /// (vrrp_vmac.c netlink_link_add_vmac, set_interface_parameters).
+    parent_settings: bool,
+    sends_adverts: bool,
+}
+
+/// Makes those of `s`'s VMACs that `wanted` names: its own, then those
+/// for its addresses (keepalived's use_vmac_addr, vrrp.c
+/// vrrp_complete_instance), each with the virtual MAC of its family.
+async fn make_instance_vmacs(
+    s: &InstanceSettings,
+    netlink: &Netlink,
+    made: &mut Made,
+    wanted: impl Fn(&str) -> bool,
+) -> Result<(), StartError> {
+    let own = s.vmac.as_ref().map(|vmac| VmacPlan {
+        name: &vmac.name,
+        parent: &s.interface,
+        ipv6: s.is_ipv6(),
+        parent_settings: true,
+        sends_adverts: !vmac.xmit_base,
+    });
+    let for_addresses = s.address_vmacs.iter().map(|vmac| VmacPlan {
+        name: &vmac.name,
+        parent: &vmac.parent,
+        ipv6: vmac.ipv6,
+        parent_settings: !vmac.ipv6,
+        sends_adverts: false,
+    });
+    for plan in own.into_iter().chain(for_addresses) {
+        if !wanted(plan.name) {
+            continue;
+        }
         let failed = |source: NetlinkError| StartError::Vmac {
             source: Box::new(source),
             instance: s.name.clone(),
-            name: vmac.name.clone(),
-            interface: s.interface.clone(),
+            name: plan.name.to_string(),
+            interface: plan.parent.to_string(),
         };
-        let parent = match netlink.link(&s.interface).await {
+        let parent = match netlink.link(plan.parent).await {
             Err(NetlinkError::NoSuchInterface(_)) => {
                 return Err(StartError::NoSuchInterface {
                     instance: s.name.clone(),
-                    interface: s.interface.clone(),
+                    interface: plan.parent.to_string(),
                 })
             }
             other => other?,
@@ -455,9 +499,9 @@ async fn make_vmacs(
         // A parent deleted and made again has the kernel's defaults: set
         // keepalived's settings again, but restore at exit what the first
         // one had.
-        let seen_name = made.parents.iter().any(|(name, _)| *name == s.interface);
+        let seen_name = made.parents.iter().any(|(name, _)| name == plan.parent);
         let seen_link = made.parents.iter().any(|(_, index)| *index == parent.index);
-        if !seen_link {
+        if plan.parent_settings && !seen_link {
             for setting in parent_sysctls(&parent.name) {
                 let old = setting
                     .apply()
@@ -466,11 +510,11 @@ async fn make_vmacs(
                     made.restore.push(old);
                 }
             }
-            made.parents.retain(|(name, _)| *name != s.interface);
-            made.parents.push((s.interface.clone(), parent.index));
+            made.parents.retain(|(name, _)| name != plan.parent);
+            made.parents.push((plan.parent.to_string(), parent.index));
         }
         // IPv6 adverts leave the VMAC from the parent's link-local address.
-        let link_local = if s.is_ipv6() && !vmac.xmit_base {
+        let link_local = if plan.ipv6 && plan.sends_adverts {
             let addresses = netlink.addresses(parent.index).await?;
             match source_address(s, &addresses) {
                 Ok(IpAddr::V6(v6)) => Some(v6),
@@ -486,13 +530,13 @@ async fn make_vmacs(
         } else {
             None
         };
-        let mac = virtual_mac(s.vrid(), s.is_ipv6());
+        let mac = virtual_mac(s.vrid(), plan.ipv6);
         netlink
-            .create_vmac(parent.index, &vmac.name, mac, s.is_ipv6(), link_local)
+            .create_vmac(parent.index, plan.name, mac, plan.ipv6, link_local)
             .await
             .map_err(failed)?;
-        if !made.vmacs.contains(&vmac.name) {
-            made.vmacs.push(vmac.name.clone());
+        if !made.vmacs.iter().any(|v| v == plan.name) {
+            made.vmacs.push(plan.name.to_string());
         }
     }
     Ok(())
@@ -684,8 +728,8 @@ impl Running {
                     .map(|l| l.info.clone());
                 // A VMAC not made (yet) comes with restore_vmacs; any
                 // other name must mean a link.
-                let is_vmac = s.vmac.as_ref().is_some_and(|v| v.name == interface);
-                if link.is_none() && !is_vmac {
+                let vmac_parent = s.vmac_parent(&interface);
+                if link.is_none() && vmac_parent.is_none() {
                     return Err(StartError::NoSuchInterface {
                         instance: s.name.clone(),
                         interface,
@@ -693,9 +737,7 @@ impl Running {
                 }
                 // keepalived spaces a VMAC's announcements as its
                 // parent's (vrrp_if.c set_default_garp_delay, IF_BASE_IFP).
-                let spacing =
-                    self.garp
-                        .for_interface(if is_vmac { &s.interface } else { &interface });
+                let spacing = self.garp.for_interface(vmac_parent.unwrap_or(&interface));
                 let (name, l, netlink) = (interface.clone(), link.clone(), self.netlink.clone());
                 let actor =
                     Supervisor::start(move |_| AddressActor::new(name, l, netlink, spacing));
@@ -714,9 +756,14 @@ impl Running {
     fn startable(&self, s: &InstanceSettings) -> Result<(), StartError> {
         let table = self.interfaces.table();
         for interface in s.interfaces() {
-            let is_vmac = s.vmac.as_ref().is_some_and(|v| v.name == interface);
+            let is_vmac = s.vmac_parent(&interface).is_some();
             if !is_vmac && table.resolve(&interface).is_none() {
                 return Err(BindError::NoSuchInterface(interface).for_instance(&s.name));
+            }
+        }
+        for vmac in &s.address_vmacs {
+            if table.resolve(&vmac.parent).is_none() {
+                return Err(BindError::NoSuchInterface(vmac.parent.clone()).for_instance(&s.name));
             }
         }
         if let Some(parent) = table.resolve(&s.interface) {

@@ -215,8 +215,8 @@ impl Running {
                 let parent = self
                     .instances
                     .values()
-                    .find(|i| i.settings.vmac.as_ref().is_some_and(|v| v.name == *name))
-                    .map_or(name.as_str(), |i| i.settings.interface.as_str());
+                    .find_map(|i| i.settings.vmac_parent(name))
+                    .unwrap_or(name.as_str());
                 let spacing = self.garp.for_interface(parent);
                 let wanted = garp.for_interface(parent);
                 if spacing != wanted {
@@ -260,11 +260,11 @@ impl Running {
             tracing::warn!("some instances did not finish stopping in {SHUTDOWN_GRACE:?}");
         }
         for s in &settings {
-            if let Some(vmac) = &s.vmac {
-                if let Err(error) = self.netlink.delete_link(&vmac.name).await {
-                    tracing::warn!(vmac = %vmac.name, %error, "cannot remove VMAC {}: {error}", vmac.name);
+            for vmac in s.vmac_names() {
+                if let Err(error) = self.netlink.delete_link(vmac).await {
+                    tracing::warn!(%vmac, %error, "cannot remove VMAC {vmac}: {error}");
                 }
-                self.made.vmacs.retain(|v| *v != vmac.name);
+                self.made.vmacs.retain(|v| v != vmac);
             }
         }
         let changes = self.interfaces.resync().await;
@@ -359,7 +359,7 @@ impl Running {
 
     /// An instance that was not running: its VMAC, its links, its actor.
     async fn start_fresh(&mut self, s: InstanceSettings) -> Result<(), StartError> {
-        if s.vmac.is_some() {
+        if !s.vmac_names().is_empty() {
             // Past the point of no return, a VMAC that cannot be made
             // leaves the instance in FAULT saying so, tried again later
             // (restore_vmacs), rather than gone from status.

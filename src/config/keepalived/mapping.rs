@@ -733,15 +733,21 @@ impl Mapper {
             // global_parser.c vrrp_startup_delay_handler: decimal
             // seconds, 0.001 and up; a bad value is ignored.
             // global_parser.c vrrp_vmac_prefix_handler: the first is kept.
-            "vmac_prefix" => {
+            // global_parser.c vrrp_vmac_addr_prefix_handler: the same.
+            "vmac_prefix" | "vmac_addr_prefix" => {
                 let Some(word) = self.value(node) else { return };
-                if self.value.contains_key("vmac_prefix") {
+                if self.value.contains_key(keyword) {
+                    let what = if keyword == "vmac_prefix" {
+                        "vmac prefix"
+                    } else {
+                        "vmac_addr prefix"
+                    };
                     return self.adjust_node(
                         node,
-                        format!("vmac prefix has already been specified: {word} ignored, as keepalived ignores it"),
+                        format!("{what} has already been specified: {word} ignored, as keepalived ignores it"),
                     );
                 }
-                self.top("vmac_prefix", text(word), &node.at);
+                self.top(keyword, text(word), &node.at);
             }
             // keepalived 2.4's vrrp_delay_after_boot reads the same way
             // (a delay counted from boot); 2.2.7 does not know it.
@@ -1562,7 +1568,8 @@ impl Mapper {
                 };
                 section.set(key, Value::Bool(on), &node.at);
             }
-            "check_unicast_src" | "unicast_fault_no_peer" | "vmac_xmit_base" => {
+            // vrrp_parser.c vrrp_vmac_addr_handler: a bare flag.
+            "check_unicast_src" | "unicast_fault_no_peer" | "vmac_xmit_base" | "use_vmac_addr" => {
                 self.bare(node);
                 section.set(keyword, Value::Bool(true), &node.at);
             }
@@ -1970,13 +1977,16 @@ impl Mapper {
                             kept.push(value.clone());
                         }
                     }
-                    "no_track" => kept.push(word.clone()),
+                    // vrrp_ipaddress.c parse_ipaddress: on a virtual
+                    // address (not a static one), a VMAC of its own.
+                    "no_track" | "use_vmac" => kept.push(word.clone()),
                     "peer" | "preferred_lft" | "track_group" => {
                         words.next();
                         self.drop_part(entry, unsupported::ADDRESS_OPTION);
                     }
-                    "home" | "-nodad" | "nodad" | "mngtmpaddr" | "noprefixroute" | "autojoin"
-                    | "use_vmac" => self.drop_part(entry, unsupported::ADDRESS_OPTION),
+                    "home" | "-nodad" | "nodad" | "mngtmpaddr" | "noprefixroute" | "autojoin" => {
+                        self.drop_part(entry, unsupported::ADDRESS_OPTION)
+                    }
                     // Left for the address reader to name as unknown.
                     _ => kept.push(word.clone()),
                 }

@@ -30,15 +30,13 @@ const LINKBEAT: Why =
 const NO_EFFECT: Why = "has no effect in vipd";
 /// router_id without SNMP: mapped to snmp.router_id when SNMP is on.
 pub const ROUTER_ID: Why = "keepalived names the host by it in e-mail and SNMP; vipd sends no e-mail, and SNMP is off here (with enable_snmp_* it is KEEPALIVED-MIB's routerId)";
-const VMAC_NAMES: Why =
-    "vipd makes no VMAC for addresses on other interfaces (use_vmac_addr), so it names none";
 const DUMPS: Why = "keepalived's state, statistics and JSON dumps (on SIGUSR1/SIGUSR2/SIGJSON): vipd's state is in `vipd status` (`--json`) and its metrics";
 const IPROUTE_DIRS: Why = "vipd reads no iproute2 files: it names route tables main, local and default, and takes the others by number";
 const SYMLINK_PATHS: Why = "vipd always runs a script by the path written, symbolic links kept (checking the resolved file's owner and mode), which is what this asks for";
 const IPVLAN: Why = "vipd makes VMACs (macvlan), not ipvlan interfaces";
 
 pub const ADDRESS_OPTION: Why =
-    "vipd adds an address with brd, dev, scope, label and no_track only; this option is left out";
+    "vipd adds an address with brd, dev, scope, label, no_track and use_vmac only; this option is left out";
 pub const REVERSE: Why =
     "vipd has no reverse weights: this weight applies the usual way (added while up, subtracted while down)";
 pub const NOTIFY_USER: Why =
@@ -202,7 +200,6 @@ const GLOBAL: &[(Why, &[&str])] = &[
             "shutdown_script_timeout",
         ],
     ),
-    (VMAC_NAMES, &["vmac_addr_prefix"]),
     (
         NO_EFFECT,
         &[
@@ -223,7 +220,7 @@ pub fn global(keyword: &str) -> Option<Why> {
 /// keepalived 2.2.7's vrrp_instance keywords that vipd does not map.
 pub fn instance(keyword: &str) -> Option<Why> {
     Some(match keyword {
-        "use_vmac_addr" | "use_ipvlan" => IPVLAN,
+        "use_ipvlan" => IPVLAN,
         "track_bfd" => BFD,
         "smtp_alert" => EMAIL,
         "lvs_sync_daemon_interface" => LVS,

@@ -207,6 +207,30 @@ fn address_options_vipd_does_not_set_are_dropped_and_said() {
     assert!(mapped.dropped.iter().all(|d| d.at.line == 3));
 }
 
+/// keepalived's use_vmac_addr, vmac_addr_prefix and an address's
+/// use_vmac map onto vipd's keys of those names; a second
+/// vmac_addr_prefix is ignored, as keepalived ignores it.
+#[test]
+fn address_vmac_keywords_map_onto_vipd_keys() {
+    let mapped = map(&nodes(
+        "global_defs {\n vmac_addr_prefix vaddr\n vmac_addr_prefix other\n}\nvrrp_instance VI_1 {\n use_vmac_addr\n virtual_ipaddress {\n  198.51.100.9/24 dev eth1 use_vmac\n }\n}\n",
+    ))
+    .unwrap();
+    assert_eq!(mapped.value["vmac_addr_prefix"], json!("vaddr"));
+    let instance = &mapped.value["instances"]["VI_1"];
+    assert_eq!(instance["use_vmac_addr"], json!(true));
+    assert_eq!(
+        instance["virtual_ipaddress"],
+        json!(["198.51.100.9/24 dev eth1 use_vmac"])
+    );
+    assert!(mapped.dropped.is_empty(), "{:?}", mapped.dropped);
+    assert_eq!(mapped.adjusted.len(), 1, "{:?}", mapped.adjusted);
+    assert_eq!(mapped.adjusted[0].at.line, 3);
+    assert!(mapped.adjusted[0]
+        .why
+        .starts_with("vmac_addr prefix has already been specified"));
+}
+
 #[test]
 fn weights_and_reverse() {
     let scripts = "vrrp_script a {\n script /bin/true\n}\nvrrp_script b {\n script /bin/true\n}\nvrrp_script c {\n script /bin/true\n}\n";
