@@ -105,6 +105,11 @@ pub struct InstanceStatus {
     pub since: f64,
     pub adverts_sent: u64,
     pub adverts_received: u64,
+    /// Adverts with priority 0 (a master leaving) heard, and sent.
+    #[serde(default)]
+    pub priority_zero_received: u64,
+    #[serde(default)]
+    pub priority_zero_sent: u64,
     /// Dropped packets by reason (only reasons that happened).
     pub drops: BTreeMap<String, u64>,
     /// The latest first.

@@ -603,6 +603,8 @@ impl InstanceActor {
             since: epoch_seconds(self.entered_at),
             adverts_sent: stats.adverts_sent,
             adverts_received: stats.adverts_received,
+            priority_zero_received: stats.priority_zero_received,
+            priority_zero_sent: stats.priority_zero_sent,
             drops: stats
                 .dropped
                 .iter()

@@ -212,9 +212,9 @@ impl View {
             base.child(&[1, 2, 0]),
             Value::Integer(if mibs.traps { 1 } else { 2 }),
         );
-        let mut checksum_errors = 0;
-        let mut version_errors = 0;
-        let mut vrid_errors = 0;
+        let mut checksum_errors = 0u32;
+        let mut version_errors = 0u32;
+        let mut vrid_errors = 0u32;
         for instance in snapshot.instances.iter().filter(|i| suits_rfc2787(i)) {
             let index = [instance.ifindex, u32::from(instance.vrid)];
             let oper = |c: u32| base.child(&[1, 3, 1, c]).child(&index);
@@ -255,13 +255,33 @@ impl View {
             self.put(stats(2), Value::Counter32(instance.adverts_received as u32));
             let drops = |reason: &str| instance.drops.get(reason).copied().unwrap_or(0) as u32;
             self.put(stats(3), Value::Counter32(drops("interval_mismatch")));
+            // The three authentication counters as keepalived 2.2.7 feeds
+            // them (vrrp.c vrrp_check_packet; vrrp_snmp.c
+            // vrrp_rfcv2_snmp_statstable): vrrpStatsAuthFailures a wrong
+            // password (auth_failure), vrrpStatsInvalidAuthType a type
+            // that is not 0, 1 or 2 (invalid_authtype),
+            // vrrpStatsAuthTypeMismatch another type than ours
+            // (authtype_mismatch), which is also what keepalived counts
+            // when a strict instance (type 0) hears PASS.
+            self.put(stats(4), Value::Counter32(drops("auth_mismatch")));
             self.put(stats(5), Value::Counter32(drops("bad_ttl")));
+            self.put(
+                stats(6),
+                Value::Counter32(instance.priority_zero_received as u32),
+            );
+            self.put(stats(7), Value::Counter32(instance.priority_zero_sent as u32));
+            self.put(stats(8), Value::Counter32(drops("bad_type")));
             self.put(stats(9), Value::Counter32(drops("address_list_mismatch")));
-            self.put(stats(11), Value::Counter32(drops("auth_mismatch")));
+            self.put(stats(10), Value::Counter32(drops("invalid_auth_type")));
+            self.put(
+                stats(11),
+                Value::Counter32(drops("auth_type_mismatch").wrapping_add(drops("strict_auth"))),
+            );
             self.put(stats(12), Value::Counter32(drops("length_mismatch")));
-            checksum_errors += drops("bad_checksum");
-            version_errors += drops("version_mismatch");
-            vrid_errors += drops("vrid_mismatch");
+            // Counter32 wraps, as keepalived's unsigned sums do.
+            checksum_errors = drops("bad_checksum").wrapping_add(checksum_errors);
+            version_errors = drops("version_mismatch").wrapping_add(version_errors);
+            vrid_errors = drops("vrid_mismatch").wrapping_add(vrid_errors);
         }
         self.put(base.child(&[2, 1, 0]), Value::Counter32(checksum_errors));
         self.put(base.child(&[2, 2, 0]), Value::Counter32(version_errors));
@@ -316,11 +336,24 @@ impl View {
             self.put(stats(3), Value::Counter64(instance.adverts_received));
             self.put(stats(4), Value::Counter64(drops("interval_mismatch")));
             self.put(stats(5), Value::Counter64(drops("bad_ttl")));
+            // vrrp_snmp.c vrrp_rfcv3_snmp_statstable: RFC 6527 has no
+            // authentication columns.
+            self.put(stats(7), Value::Counter64(instance.priority_zero_received));
+            self.put(stats(8), Value::Counter64(instance.priority_zero_sent));
+            self.put(stats(9), Value::Counter64(drops("bad_type")));
             self.put(stats(10), Value::Counter64(drops("address_list_mismatch")));
             self.put(stats(11), Value::Counter64(drops("length_mismatch")));
-            checksum_errors += drops("bad_checksum");
-            version_errors += drops("version_mismatch");
-            vrid_errors += drops("vrid_mismatch");
+            // vrrpv3StatisticsRowDiscontinuityTime: keepalived "doesn't do
+            // discontinuities", 0; vrrpv3StatisticsRefreshRate: the advert
+            // interval in milliseconds.
+            self.put(stats(12), Value::TimeTicks(0));
+            self.put(
+                stats(13),
+                Value::Gauge32(instance.advert_interval_cs.saturating_mul(10)),
+            );
+            checksum_errors = checksum_errors.saturating_add(drops("bad_checksum"));
+            version_errors = version_errors.saturating_add(drops("version_mismatch"));
+            vrid_errors = vrid_errors.saturating_add(drops("vrid_mismatch"));
         }
         // Scalars: vrrpv3RouterChecksumErrors.0 and its two siblings.
         self.put(base.child(&[1, 2, 1, 0]), Value::Counter64(checksum_errors));
@@ -684,6 +717,30 @@ mod tests {
             Value::Integer(1)
         );
         assert_eq!(get("1.3.6.1.2.1.207.1.2.5.1.3.4.51.1"), Value::Counter64(7));
+    }
+
+    /// RFC 2787's three authentication columns, each from its own
+    /// counter, as keepalived feeds them.
+    #[test]
+    fn rfc2787_authentication_counters_are_kept_apart() {
+        let mut snapshot = snapshot();
+        snapshot.instances[0].drops = BTreeMap::from([
+            ("auth_mismatch".into(), 3),
+            ("invalid_auth_type".into(), 2),
+            ("auth_type_mismatch".into(), 4),
+            ("strict_auth".into(), 1),
+            ("bad_type".into(), 6),
+        ]);
+        snapshot.instances[0].priority_zero_received = 7;
+        snapshot.instances[0].priority_zero_sent = 8;
+        let view = View::new(ALL, &snapshot, &host());
+        let get = |c: u32| view.get(&oid(&format!("1.3.6.1.2.1.68.2.4.1.{c}.4.51"))).value;
+        assert_eq!(get(4), Value::Counter32(3)); // vrrpStatsAuthFailures
+        assert_eq!(get(10), Value::Counter32(2)); // vrrpStatsInvalidAuthType
+        assert_eq!(get(11), Value::Counter32(5)); // vrrpStatsAuthTypeMismatch
+        assert_eq!(get(6), Value::Counter32(7));
+        assert_eq!(get(7), Value::Counter32(8));
+        assert_eq!(get(8), Value::Counter32(6));
     }
 
     #[test]
