@@ -17,7 +17,8 @@ use crate::proto::{
     Signed, State, Transition, UnixTime, VirtualAddress,
 };
 use crate::status::{
-    epoch_seconds, AuthHmacStatus, InstanceFenceStatus, InstanceStatus, TransitionRecord,
+    epoch_seconds, AuthHmacStatus, InstanceFenceStatus, InstanceSetup, InstanceStatus,
+    TransitionRecord,
 };
 
 use super::address::{AddressRouter, Announce, Claim, LinkState, Release};
@@ -194,6 +195,7 @@ pub struct InstanceActor {
     initial_state: &'static str,
     /// sysUpTime when it last left Initialize, for SNMP's up-time objects.
     running_since_cs: Option<u32>,
+    setup: InstanceSetup,
     fencing: Option<Fencing>,
     fence_id: u64,
     /// Numbers Acquire and Release in the order they were decided.
@@ -252,6 +254,7 @@ impl InstanceActor {
             deleted: false,
             initial_state: "BACKUP",
             running_since_cs: None,
+            setup: InstanceSetup::default(),
             fencing,
             fence_id: FENCE_SUBSCRIBERS.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             fence_seq: 0,
@@ -265,6 +268,12 @@ impl InstanceActor {
     /// for a moment before learning its process is gone.
     pub fn with_initial_state(mut self, master: bool) -> Self {
         self.initial_state = if master { "MASTER" } else { "BACKUP" };
+        self
+    }
+
+    /// The configuration SNMP shows (vrrpInstanceTable).
+    pub fn with_setup(mut self, setup: InstanceSetup) -> Self {
+        self.setup = setup;
         self
     }
 
@@ -658,6 +667,7 @@ impl InstanceActor {
             new_master_reason: self.new_master_reason,
             initial_state: self.initial_state.to_string(),
             running_since_cs: self.running_since_cs,
+            setup: self.setup.clone(),
         }
     }
 

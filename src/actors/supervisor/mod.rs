@@ -624,8 +624,9 @@ pub async fn start(settings: Settings) -> Result<Running, StartError> {
                 .notifiers
                 .for_subject(Subject::Group(group.name.clone()), group.notify.clone())
         });
-        let (name, size) = (group.name.clone(), group.members.len());
-        let actor = Supervisor::start(move |_| SyncGroupActor::new(name, size, notifier));
+        let status = crate::snmp::setup::group_status(group);
+        let actor =
+            Supervisor::start(move |_| SyncGroupActor::new(status.clone(), notifier.clone()));
         for (member, instance) in group.members.iter().enumerate() {
             running.memberships.insert(
                 instance.clone(),
@@ -828,6 +829,12 @@ impl Running {
         let (interface, started_with) = (s.interface.clone(), binding.clone());
         let known = self.known_process_effects(&s.trackers);
         let configured_master = s.configured_master;
+        let group = self
+            .sync_groups
+            .iter()
+            .find(|g| g.members.contains(&s.name))
+            .map(|g| g.name.as_str());
+        let setup = crate::snmp::setup::instance_setup(&s, &params, group);
         let actor = Supervisor::start(move |_| {
             InstanceActor::new(
                 params,
@@ -841,6 +848,7 @@ impl Running {
             )
             .with_trackers(known.clone())
             .with_initial_state(configured_master)
+            .with_setup(setup.clone())
         });
         self.instances.insert(
             s.name.clone(),
@@ -1036,6 +1044,7 @@ impl Running {
         let reload = self.sources.reload();
         self.sources.replace(Parts {
             instances: self.instances.values().map(|i| i.actor.clone()).collect(),
+            sync_groups: self.group_actors.iter().map(|(g, _)| g.clone()).collect(),
             health: self.health.clone(),
             quorum: self.quorum.as_ref().map(|(_, actor, _)| actor.clone()),
             reload,
