@@ -41,10 +41,17 @@ pub fn instance_setup(
 ) -> InstanceSetup {
     InstanceSetup {
         sync_group: group.map(str::to_string),
-        tracks_interfaces: s
-            .trackers
-            .iter()
-            .any(|t| matches!(t, Tracked::Interface { .. })),
+        // keepalived 2.2.7 vrrp.c vrrp_complete_instance drops from
+        // track_ifp a track_interface that is the instance's own
+        // interface ("Ignoring track_interface ... since own interface"),
+        // and, for an address owner, one with a weight: what is left is
+        // what vrrpInstanceTrackPrimaryIf says.
+        tracks_interfaces: s.trackers.iter().any(|t| match t {
+            Tracked::Interface { name, weight } => {
+                *name != s.interface && !(params.priority == 255 && *weight != 0)
+            }
+            _ => false,
+        }),
         garp_delay_secs: params.announce.delay.as_secs().min(u64::from(u32::MAX)) as u32,
         notify: notify_commands(&s.notify),
         notify_deleted: s.notify.notify_deleted,
