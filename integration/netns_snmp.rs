@@ -613,13 +613,29 @@ fn serve_sync_group(
             }
         }
     }
+    // Stopping, the group's trap says shutdown(5) (keepalived's
+    // notify_shutdown), after its instances'.
     stop(lab, &daemon, Signal::SIGTERM).expect("the daemon stops");
+    wait_for(SNMP_DEADLINE, || {
+        new_traps().lines().any(|l| {
+            l.contains(".1.3.6.1.4.1.9586.100.5.2.10.0.1")
+                && l.contains("\"G1\"")
+                && l.contains(".1.3.6.1.4.1.9586.100.5.2.1.1.3 = INTEGER: 5")
+        })
+    })
+    .unwrap_or_else(|| {
+        panic!(
+            "{server:?}: no vrrpSyncGroupStateChange shutdown (5):\n{}\n{}",
+            new_traps(),
+            daemon.log_text()
+        )
+    });
     served
 }
 
 /// keepalived 2.2.7 and vipd run the same keepalived.conf in turn, as
 /// AgentX subagents of the lab's snmpd: both send vrrpSyncGroupStateChange
-/// when the group becomes master, count bad authentication from another
+/// when the group becomes master and when they stop, count bad authentication from another
 /// host in the same RFC 2787 columns, and serve the same sync group,
 /// member and instance rows, but for the columns said below.
 #[test]

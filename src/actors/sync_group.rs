@@ -61,7 +61,7 @@ impl SyncGroupActor {
             phrases::sync_group_syncing(&self.name, change.to);
             // keepalived's vrrp_notify.c send_group_notifies sends
             // vrrpSyncGroupStateChange with the scripts.
-            transition_feed::publish_group(&self.name, change.from, change.to);
+            transition_feed::publish_group(&self.name, change.from, change.to, None);
             if let Some(notifier) = &self.notifier {
                 let _ = notifier.send(Notification {
                     notice: Notice::Entered(change.to),

@@ -488,7 +488,11 @@ pub fn traps(
                 },
                 VarBind {
                     name: vrrp.child(&[1, 1, 3]),
-                    value: Value::Integer(keepalived_state(change.to.as_str())),
+                    // VRRP_STATE_STOP reads 5, as an instance's shutdown.
+                    value: Value::Integer(match change.stop {
+                        Some(_) => 5,
+                        None => keepalived_state(change.to.as_str()),
+                    }),
                 },
                 VarBind {
                     name: Oid::new(KEEPALIVED).child(&[1, 2, 0]),
@@ -918,6 +922,13 @@ mod tests {
         assert_eq!(traps[0][1].value, text("G1"));
         assert_eq!(traps[0][2].value, Value::Integer(3));
         assert_eq!(traps[0][3].value, text("lb1"));
+        let stopping = StateChange {
+            to: State::Initialize,
+            stop: Some(Stop::Shutdown),
+            ..change
+        };
+        let traps = super::traps(ALL, &snapshot, &stopping, &host());
+        assert_eq!(traps[0][2].value, Value::Integer(5));
     }
 
     /// RFC 2787's three authentication columns, each from its own

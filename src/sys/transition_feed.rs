@@ -61,8 +61,10 @@ pub fn publish(instance: &str, t: &Transition, stop: Option<Stop>) {
     });
 }
 
-/// Tells every listener that sync group `group` went from `from` to `to`.
-pub fn publish_group(group: &str, from: State, to: State) {
+/// Tells every listener that sync group `group` went from `from` to `to`
+/// (`stop`: the daemon stops, which keepalived reports as the group's
+/// state STOP: vrrp_notify.c notify_shutdown).
+pub fn publish_group(group: &str, from: State, to: State, stop: Option<Stop>) {
     let feed = feed();
     if feed.receiver_count() == 0 {
         return;
@@ -72,7 +74,7 @@ pub fn publish_group(group: &str, from: State, to: State) {
         group: true,
         from,
         to,
-        stop: None,
+        stop,
     });
 }
 

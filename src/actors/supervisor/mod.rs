@@ -272,6 +272,7 @@ async fn start_and_wait(settings: Settings, reread: Reread) -> Result<(), StartE
         fifo_script,
         notifiers,
         snmp_actor,
+        sync_groups,
         ..
     } = running;
     let goodbyes = futures::future::join_all(instances.values().map(|i| i.actor.send(Shutdown)));
@@ -280,6 +281,16 @@ async fn start_and_wait(settings: Settings, reread: Reread) -> Result<(), StartE
         .is_err()
     {
         tracing::warn!("some instances did not finish stopping in {SHUTDOWN_GRACE:?}");
+    }
+    // keepalived's vrrp_notify.c notify_shutdown: the groups after their
+    // instances, each as stopped (vrrpSyncGroupStateChange shutdown(5)).
+    for group in &sync_groups {
+        crate::sys::transition_feed::publish_group(
+            &group.name,
+            crate::proto::State::Initialize,
+            crate::proto::State::Initialize,
+            Some(crate::sys::transition_feed::Stop::Shutdown),
+        );
     }
     // After the instances, so their shutdown traps go out first.
     if let Some(snmp) = snmp_actor {
