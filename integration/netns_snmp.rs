@@ -536,7 +536,13 @@ fn serve_sync_group(
     let traps_before = std::fs::read_to_string(traps).unwrap_or_default().len();
     let daemon = match server {
         Server::Keepalived => start_keepalived_snmp(lab, config),
-        Server::Vipd => start_vipd(lab, 1, config, "sync", &[]),
+        Server::Vipd => {
+            // Its own control socket, in the lab: the file has none.
+            let layer = lab.dir.join("lab-h1.yaml");
+            std::fs::write(&layer, control_socket_line(lab, 1)).unwrap();
+            let layer = layer.display().to_string();
+            start_vipd(lab, 1, config, "sync", &["--config", &layer])
+        }
     };
     let groups = ".1.3.6.1.4.1.9586.100.5.2.1";
     let mut walked = String::new();
@@ -612,6 +618,30 @@ fn serve_sync_group(
                 served.insert(oid.to_string(), value.to_string());
             }
         }
+    }
+    if server == Server::Vipd {
+        // A reload that changes VI_1's notify_master keeps the instance
+        // running, and its row shows the new script.
+        let text = std::fs::read_to_string(config).unwrap();
+        std::fs::write(
+            config,
+            text.replace("/usr/bin/true master", "/usr/bin/true reloaded"),
+        )
+        .unwrap();
+        let out = reload(lab, 1);
+        assert!(out.status.success(), "vipd reload: {out:?}");
+        let script = ".1.3.6.1.4.1.9586.100.5.2.3.1.22.1";
+        wait_for(SNMP_DEADLINE, || {
+            value_of(&walk(lab, script), script).as_deref()
+                == Some("STRING: \"'/usr/bin/true' 'reloaded'\"")
+        })
+        .unwrap_or_else(|| {
+            panic!(
+                "the reloaded notify_master is not served:\n{}\n{}",
+                walk(lab, script),
+                daemon.log_text()
+            )
+        });
     }
     // Stopping, the group's trap says shutdown(5) (keepalived's
     // notify_shutdown), after its instances'.

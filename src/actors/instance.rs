@@ -108,6 +108,16 @@ pub struct Retire {
 #[rtype(result = "()")]
 pub struct SetNotifier(pub Option<Notifier>);
 
+/// A reload changed what an instance kept in place shows in SNMP's
+/// vrrpInstanceTable (notify scripts, trackers): its settings now, and
+/// its sync group.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct SetSetup {
+    pub settings: Box<crate::config::InstanceSettings>,
+    pub group: Option<String>,
+}
+
 /// A reload changed the auth_hmac settings (keys, active key, mode,
 /// anti_replay): applied in place, no transition.
 #[derive(Message)]
@@ -1162,6 +1172,18 @@ impl Handler<SetNotifier> for InstanceActor {
 
     fn handle(&mut self, SetNotifier(notifier): SetNotifier, _ctx: &mut Context<Self>) {
         self.notifier = notifier;
+    }
+}
+
+impl Handler<SetSetup> for InstanceActor {
+    type Result = ();
+
+    fn handle(&mut self, update: SetSetup, _ctx: &mut Context<Self>) {
+        self.setup = crate::snmp::setup::instance_setup(
+            &update.settings,
+            &self.params,
+            update.group.as_deref(),
+        );
     }
 }
 
