@@ -43,6 +43,7 @@ fn mixed_story(test: &str, flavour: Flavour, vipd_is_master: bool) {
     let b_log = b_daemon.log_text();
     for refusal in [
         "auth_mismatch",
+        "auth_type_mismatch",
         "address_list_mismatch",
         "interval_mismatch",
         "bogus VRRP packet",

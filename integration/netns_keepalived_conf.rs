@@ -308,6 +308,7 @@ fn seed_story(test: &str, keepalived_on_b: bool, password: &str) {
         let b_log = b.log_text();
         for refusal in [
             "auth_mismatch",
+            "auth_type_mismatch",
             "bogus VRRP packet",
             "address_list_mismatch",
         ] {

@@ -411,3 +411,337 @@ fn vrrpv3_mib_reads_the_instance_and_sends_new_master() {
     })
     .unwrap_or_else(|| panic!("no vrrpv3NewMaster with reason 3:\n{}", trap_log()));
 }
+
+/// Which daemon serves the file in `keepalived_and_vipd_serve_the_same`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Server {
+    Keepalived,
+    Vipd,
+}
+
+/// One keepalived.conf for both daemons: a sync group of two v2
+/// instances, with notify scripts, garp_master_delay, notify_deleted and
+/// track_interface, and KEEPALIVED-MIB, RFC 2787 and traps on.
+fn sync_group_conf(lab: &Lab) -> PathBuf {
+    let own = lab.host(1).ipv4;
+    let instance = |name: &str, vrid: u8, vip: &str, extra: &str| {
+        format!(
+            "vrrp_instance {name} {{\n    state MASTER\n    interface eth0\n    virtual_router_id {vrid}\n    priority 100\n    advert_int 1\n    mcast_src_ip {own}\n    authentication {{\n        auth_type PASS\n        auth_pass 1111\n    }}\n    virtual_ipaddress {{\n        {vip}\n    }}\n{extra}}}\n"
+        )
+    };
+    let text = format!(
+        "global_defs {{\n    router_id lab-a\n    script_user root\n    enable_snmp_vrrp\n    enable_snmp_rfcv2\n    enable_traps\n    snmp_socket unix:{}\n}}\n\
+         vrrp_sync_group G1 {{\n    group {{\n        VI_1\n        VI_2\n    }}\n    notify_master \"/usr/bin/true group\"\n}}\n{}{}",
+        agentx_socket(lab).display(),
+        instance(
+            "VI_1",
+            51,
+            "192.0.2.203",
+            "    garp_master_delay 3\n    notify_master \"/usr/bin/true master\"\n    notify_deleted\n",
+        ),
+        instance(
+            "VI_2",
+            52,
+            "192.0.2.204",
+            "    track_interface {\n        eth0\n    }\n"
+        ),
+    );
+    let path = lab.dir.join("sync-group.conf");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// keepalived 2.2.7 (Debian's, built with SNMP) on host 1, with the
+/// net-snmp environment of the lab (its AgentX client reads and writes
+/// persistent files too).
+fn start_keepalived_snmp(lab: &mut Lab, config: &Path) -> Daemon {
+    let log = lab.dir.join("keepalived-snmp.log");
+    let [mibs, persist] = net_snmp_env(lab);
+    let args = [
+        mibs,
+        persist,
+        "keepalived".to_string(),
+        "-n".to_string(),
+        "-l".to_string(),
+        "-D".to_string(),
+        "-G".to_string(),
+        "--vrrp".to_string(),
+        "-f".to_string(),
+        config.display().to_string(),
+        "-p".to_string(),
+        lab.dir.join("keepalived-snmp.pid").display().to_string(),
+        "-r".to_string(),
+        lab.dir
+            .join("keepalived-snmp.vrrp.pid")
+            .display()
+            .to_string(),
+    ];
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let pid = lab
+        .spawn(1, Path::new("/usr/bin/env"), &args, &log)
+        .expect("start keepalived");
+    Daemon { pid, log }
+}
+
+/// VRID 51's adverts from host 2 that host 1 must refuse, and count
+/// apart: one with another password (vrrpStatsAuthFailures), two without
+/// authentication (vrrpStatsAuthTypeMismatch), three of type 7, which no
+/// one defines (vrrpStatsInvalidAuthType).
+fn send_bad_authentication(lab: &Lab) {
+    use vipd::proto::{AddressList, Advert, Auth, AuthKey, Centiseconds, Endpoints, Version, Vrid};
+    let source = support::raw::v4(lab.host(2).ipv4);
+    let packet = |auth: Auth| {
+        let advert = Advert {
+            version: Version::V2,
+            vrid: Vrid::new(51).unwrap(),
+            priority: 50,
+            interval: Centiseconds::from_secs(1),
+            auth,
+            addresses: AddressList::V4(vec!["192.0.2.203".parse().unwrap()]),
+        };
+        let mut payload = Vec::new();
+        advert
+            .encode_into(
+                &Endpoints::new(source.into(), support::raw::GROUP.into()),
+                &mut payload,
+            )
+            .unwrap();
+        support::raw::ip_packet(source, 255, &payload)
+    };
+    let mut packets = vec![packet(Auth::Pass(AuthKey::from_password("2222")))];
+    packets.extend(std::iter::repeat_n(packet(Auth::None), 2));
+    packets.extend(std::iter::repeat_n(
+        packet(Auth::Other {
+            kind: 7,
+            data: [0; 8],
+        }),
+        3,
+    ));
+    support::raw::in_host(lab, 2, move || {
+        let socket = support::raw::sender();
+        for p in &packets {
+            support::raw::send(&socket, p);
+        }
+    });
+}
+
+/// What one daemon served of the file: KEEPALIVED-MIB's sync group and
+/// instance tables, OID to value.
+fn serve_sync_group(
+    lab: &mut Lab,
+    server: Server,
+    config: &Path,
+    traps: &Path,
+) -> std::collections::BTreeMap<String, String> {
+    let traps_before = std::fs::read_to_string(traps).unwrap_or_default().len();
+    let daemon = match server {
+        Server::Keepalived => start_keepalived_snmp(lab, config),
+        Server::Vipd => {
+            // Its own control socket, in the lab: the file has none.
+            let layer = lab.dir.join("lab-h1.yaml");
+            std::fs::write(&layer, control_socket_line(lab, 1)).unwrap();
+            let layer = layer.display().to_string();
+            start_vipd(lab, 1, config, "sync", &["--config", &layer])
+        }
+    };
+    let groups = ".1.3.6.1.4.1.9586.100.5.2.1";
+    let mut walked = String::new();
+    // The group master: vrrpSyncGroupState master(2).
+    wait_for(SNMP_DEADLINE, || {
+        walked = walk(lab, groups);
+        value_of(&walked, &format!("{groups}.1.3.1")).as_deref() == Some("INTEGER: 2")
+    })
+    .unwrap_or_else(|| {
+        panic!(
+            "{server:?}: vrrpSyncGroupState never read master (2):\n{walked}\n{}",
+            daemon.log_text()
+        )
+    });
+    // Its trap, through snmpd to the sink: name, state, routerId.
+    let new_traps = || {
+        std::fs::read_to_string(traps)
+            .unwrap_or_default()
+            .get(traps_before..)
+            .unwrap_or_default()
+            .to_string()
+    };
+    wait_for(SNMP_DEADLINE, || {
+        new_traps().lines().any(|l| {
+            l.contains(".1.3.6.1.4.1.9586.100.5.2.10.0.1")
+                && l.contains(".1.3.6.1.4.1.9586.100.5.2.1.1.2 = STRING: \"G1\"")
+                && l.contains(".1.3.6.1.4.1.9586.100.5.2.1.1.3 = INTEGER: 2")
+                && l.contains("\"lab-a\"")
+        })
+    })
+    .unwrap_or_else(|| {
+        panic!(
+            "{server:?}: no vrrpSyncGroupStateChange to master:\n{}",
+            new_traps()
+        )
+    });
+
+    // Bad authentication from host 2, counted per column of RFC 2787's
+    // vrrpRouterStatsTable (index ifIndex.51).
+    send_bad_authentication(lab);
+    let stats = ".1.3.6.1.2.1.68.2.4.1";
+    let column = |walked: &str, c: u32| {
+        walked
+            .lines()
+            .find(|l| l.starts_with(&format!("{stats}.{c}.")) && l.contains(".51 = "))
+            .and_then(|l| l.split_once(" = "))
+            .map(|(_, v)| v.to_string())
+    };
+    wait_for(SNMP_DEADLINE, || {
+        walked = walk(lab, stats);
+        [4, 10, 11].map(|c| column(&walked, c))
+            == [
+                Some("Counter32: 1".to_string()),
+                Some("Counter32: 3".to_string()),
+                Some("Counter32: 2".to_string()),
+            ]
+    })
+    .unwrap_or_else(|| {
+        panic!(
+            "{server:?}: auth failures 1, invalid type 3, type mismatch 2 never read:\n{walked}\n{}",
+            daemon.log_text()
+        )
+    });
+
+    let mut served = std::collections::BTreeMap::new();
+    for subtree in [
+        groups,
+        ".1.3.6.1.4.1.9586.100.5.2.2",
+        ".1.3.6.1.4.1.9586.100.5.2.3",
+    ] {
+        for line in walk(lab, subtree).lines() {
+            if let Some((oid, value)) = line.split_once(" = ") {
+                served.insert(oid.to_string(), value.to_string());
+            }
+        }
+    }
+    if server == Server::Vipd {
+        // A reload that changes VI_1's notify_master keeps the instance
+        // running, and its row shows the new script.
+        let text = std::fs::read_to_string(config).unwrap();
+        std::fs::write(
+            config,
+            text.replace("/usr/bin/true master", "/usr/bin/true reloaded"),
+        )
+        .unwrap();
+        let out = reload(lab, 1);
+        assert!(out.status.success(), "vipd reload: {out:?}");
+        let script = ".1.3.6.1.4.1.9586.100.5.2.3.1.22.1";
+        wait_for(SNMP_DEADLINE, || {
+            value_of(&walk(lab, script), script).as_deref()
+                == Some("STRING: \"'/usr/bin/true' 'reloaded'\"")
+        })
+        .unwrap_or_else(|| {
+            panic!(
+                "the reloaded notify_master is not served:\n{}\n{}",
+                walk(lab, script),
+                daemon.log_text()
+            )
+        });
+    }
+    // Stopping, the group's trap says shutdown(5) (keepalived's
+    // notify_shutdown), after its instances'.
+    stop(lab, &daemon, Signal::SIGTERM).expect("the daemon stops");
+    wait_for(SNMP_DEADLINE, || {
+        new_traps().lines().any(|l| {
+            l.contains(".1.3.6.1.4.1.9586.100.5.2.10.0.1")
+                && l.contains("\"G1\"")
+                && l.contains(".1.3.6.1.4.1.9586.100.5.2.1.1.3 = INTEGER: 5")
+        })
+    })
+    .unwrap_or_else(|| {
+        panic!(
+            "{server:?}: no vrrpSyncGroupStateChange shutdown (5):\n{}\n{}",
+            new_traps(),
+            daemon.log_text()
+        )
+    });
+    served
+}
+
+/// keepalived 2.2.7 and vipd run the same keepalived.conf in turn, as
+/// AgentX subagents of the lab's snmpd: both send vrrpSyncGroupStateChange
+/// when the group becomes master and when they stop, count bad authentication from another
+/// host in the same RFC 2787 columns, and serve the same sync group,
+/// member and instance rows, but for the columns said below.
+#[test]
+fn keepalived_and_vipd_serve_the_same_sync_group_and_auth_counters() {
+    const TEST: &str = "keepalived_and_vipd_serve_the_same_sync_group_and_auth_counters";
+    let Some(mut lab) = lab_with_keepalived_or_skip(TEST, 2) else {
+        return;
+    };
+    if !vipd::lab::testing::proceed_or_skip(TEST, missing_snmp()) {
+        return;
+    }
+    let (_trapd, traps) = start_trap_sink(&mut lab);
+    let snmpd = start_snmpd(&mut lab, "1");
+    wait_for(SNMP_DEADLINE, || agentx_socket(&lab).exists())
+        .unwrap_or_else(|| panic!("snmpd made no AgentX socket:\n{}", snmpd.log_text()));
+    let config = sync_group_conf(&lab);
+    let keepalived = serve_sync_group(&mut lab, Server::Keepalived, &config, &traps);
+    let vipd = serve_sync_group(&mut lab, Server::Vipd, &config, &traps);
+
+    let instance = ".1.3.6.1.4.1.9586.100.5.2.3.1";
+    // vipd's own columns, asserted here, then left out of the comparison:
+    // vrrpInstanceWantedState (6), which vipd does not keep, and 2.4.3's
+    // vrrpInstanceV3ChecksumAsV2 (36), which 2.2.7 does not serve.
+    let column_of = |oid: &str| {
+        oid.strip_prefix(&format!("{instance}."))
+            .and_then(|rest| rest.split('.').next())
+            .and_then(|c| c.parse::<u32>().ok())
+    };
+    for index in [1, 2] {
+        assert_eq!(
+            vipd.get(&format!("{instance}.36.{index}"))
+                .map(String::as_str),
+            Some("INTEGER: 2"),
+            "{vipd:#?}"
+        );
+    }
+    let compared = |served: &std::collections::BTreeMap<String, String>| {
+        served
+            .iter()
+            .filter(|(oid, _)| !matches!(column_of(oid), Some(6 | 36)))
+            .map(|(o, v)| (o.clone(), v.clone()))
+            .collect::<std::collections::BTreeMap<_, _>>()
+    };
+    let (keepalived, vipd) = (compared(&keepalived), compared(&vipd));
+    // Both walks read: 61 objects for this file (keepalived 2.2.7).
+    assert!(keepalived.len() >= 50, "keepalived served {keepalived:#?}");
+    let differences: Vec<String> = keepalived
+        .keys()
+        .chain(vipd.keys())
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .filter(|oid| keepalived.get(*oid) != vipd.get(*oid))
+        .map(|oid| {
+            format!(
+                "{oid}: keepalived {:?}, vipd {:?}",
+                keepalived.get(oid),
+                vipd.get(oid)
+            )
+        })
+        .collect();
+    // The rows asked for are there at all.
+    for oid in [
+        ".1.3.6.1.4.1.9586.100.5.2.1.1.2.1",
+        ".1.3.6.1.4.1.9586.100.5.2.2.1.2.1.2",
+        &format!("{instance}.18.1"),
+        &format!("{instance}.22.1"),
+        &format!("{instance}.35.2"),
+    ] {
+        assert!(
+            vipd.contains_key(oid),
+            "vipd does not serve {oid}:\n{vipd:#?}"
+        );
+    }
+    assert!(
+        differences.is_empty(),
+        "keepalived and vipd differ:\n{}",
+        differences.join("\n")
+    );
+}

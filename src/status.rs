@@ -33,6 +33,9 @@ pub struct Snapshot {
     /// The SNMP subagent's session with snmpd, if `snmp` is set.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub snmp: Option<SnmpStatus>,
+    /// Sync groups (keepalived's vrrp_sync_group), in configuration order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sync_groups: Vec<SyncGroupStatus>,
     /// The whole snapshot was larger than the control socket sends:
     /// histories, and then instances, were left out.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
@@ -122,6 +125,11 @@ pub struct InstanceStatus {
     pub since: f64,
     pub adverts_sent: u64,
     pub adverts_received: u64,
+    /// Adverts with priority 0 (a master leaving) heard, and sent.
+    #[serde(default)]
+    pub priority_zero_received: u64,
+    #[serde(default)]
+    pub priority_zero_sent: u64,
     /// Dropped packets by reason (only reasons that happened).
     pub drops: BTreeMap<String, u64>,
     /// The latest first.
@@ -184,6 +192,76 @@ pub struct InstanceStatus {
     /// RFC 6527's vrrpv3OperationsUpTime.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub running_since_cs: Option<u32>,
+    /// What KEEPALIVED-MIB's vrrpInstanceTable shows of the configuration
+    /// besides the above: read by the SNMP subagent in the daemon, not
+    /// written to the control socket.
+    #[serde(skip)]
+    pub setup: InstanceSetup,
+}
+
+/// An instance's configuration as vrrpInstanceTable shows it.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct InstanceSetup {
+    /// The sync group it is a member of.
+    pub sync_group: Option<String>,
+    /// It tracks interfaces (`track_interface`).
+    pub tracks_interfaces: bool,
+    /// `garp_master_delay`, whole seconds.
+    pub garp_delay_secs: u32,
+    pub notify: NotifyCommands,
+    /// `notify_deleted`: a removed instance notifies DELETED.
+    pub notify_deleted: bool,
+    /// Where its adverts go; `None` with unicast peers.
+    pub multicast_group: Option<std::net::IpAddr>,
+    /// `v3_checksum_as_v2`.
+    pub v3_checksum_as_v2: bool,
+}
+
+/// Notify scripts, each as keepalived's SNMP shows a command line
+/// (lib/notify.c cmd_str_r: every word in single quotes).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct NotifyCommands {
+    pub master: Option<String>,
+    pub backup: Option<String>,
+    pub fault: Option<String>,
+    pub stop: Option<String>,
+    /// `notify`, run on every change.
+    pub any: Option<String>,
+    pub master_rx_lower_pri: Option<String>,
+    pub deleted: Option<String>,
+}
+
+impl NotifyCommands {
+    /// keepalived's notify_exec: some script is set.
+    pub fn any_set(&self) -> bool {
+        [
+            &self.master,
+            &self.backup,
+            &self.fault,
+            &self.stop,
+            &self.any,
+            &self.master_rx_lower_pri,
+            &self.deleted,
+        ]
+        .iter()
+        .any(|c| c.is_some())
+    }
+}
+
+/// A sync group: its state and members.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct SyncGroupStatus {
+    pub name: String,
+    /// MASTER, BACKUP or FAULT.
+    pub state: String,
+    /// Its instances, in the group's order.
+    pub members: Vec<String>,
+    /// `sync_group_tracking_weight`: members keep their trackers' weights.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub tracking_weight: bool,
+    /// Its notify scripts (SNMP only, as the instances').
+    #[serde(skip)]
+    pub notify: NotifyCommands,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]

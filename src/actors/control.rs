@@ -20,6 +20,7 @@ use crate::sys::control_socket::may_read;
 
 use super::health::{self, HealthActor};
 use super::instance::{self, InstanceActor};
+use super::sync_group::{self, SyncGroupActor};
 
 /// A client that does not take its snapshot within this is dropped.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(2);
@@ -32,6 +33,7 @@ const CONCURRENT_CLIENTS: usize = 8;
 #[derive(Clone, Default)]
 pub struct Parts {
     pub instances: Vec<Addr<InstanceActor>>,
+    pub sync_groups: Vec<Addr<SyncGroupActor>>,
     pub health: Option<Addr<HealthActor>>,
     pub quorum: Option<Addr<super::quorum::QuorumActor>>,
     pub reload: Option<ReloadStatus>,
@@ -150,6 +152,7 @@ impl ControlActor {
 pub async fn gather(sources: Sources) -> Snapshot {
     let Parts {
         instances,
+        sync_groups,
         health,
         quorum,
         reload,
@@ -157,6 +160,8 @@ pub async fn gather(sources: Sources) -> Snapshot {
     let listeners = sources.listeners();
     let statuses =
         futures::future::join_all(instances.iter().map(|i| i.send(instance::Status))).await;
+    let groups =
+        futures::future::join_all(sync_groups.iter().map(|g| g.send(sync_group::Status))).await;
     let checks = match health {
         Some(health) => health.send(health::Status).await.unwrap_or_default(),
         None => Vec::new(),
@@ -176,6 +181,7 @@ pub async fn gather(sources: Sources) -> Snapshot {
         receivers: sources.receivers(),
         quorum,
         snmp: sources.2.borrow().clone(),
+        sync_groups: groups.into_iter().filter_map(Result::ok).collect(),
         truncated: false,
     }
 }

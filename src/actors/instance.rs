@@ -17,7 +17,8 @@ use crate::proto::{
     Signed, State, Transition, UnixTime, VirtualAddress,
 };
 use crate::status::{
-    epoch_seconds, AuthHmacStatus, InstanceFenceStatus, InstanceStatus, TransitionRecord,
+    epoch_seconds, AuthHmacStatus, InstanceFenceStatus, InstanceSetup, InstanceStatus,
+    TransitionRecord,
 };
 
 use super::address::{AddressRouter, Announce, Claim, LinkState, Release};
@@ -107,6 +108,16 @@ pub struct Retire {
 #[rtype(result = "()")]
 pub struct SetNotifier(pub Option<Notifier>);
 
+/// A reload changed what an instance kept in place shows in SNMP's
+/// vrrpInstanceTable (notify scripts, trackers): its settings now, and
+/// its sync group.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct SetSetup {
+    pub settings: Box<crate::config::InstanceSettings>,
+    pub group: Option<String>,
+}
+
 /// A reload changed the auth_hmac settings (keys, active key, mode,
 /// anti_replay): applied in place, no transition.
 #[derive(Message)]
@@ -194,6 +205,7 @@ pub struct InstanceActor {
     initial_state: &'static str,
     /// sysUpTime when it last left Initialize, for SNMP's up-time objects.
     running_since_cs: Option<u32>,
+    setup: InstanceSetup,
     fencing: Option<Fencing>,
     fence_id: u64,
     /// Numbers Acquire and Release in the order they were decided.
@@ -252,6 +264,7 @@ impl InstanceActor {
             deleted: false,
             initial_state: "BACKUP",
             running_since_cs: None,
+            setup: InstanceSetup::default(),
             fencing,
             fence_id: FENCE_SUBSCRIBERS.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             fence_seq: 0,
@@ -265,6 +278,12 @@ impl InstanceActor {
     /// for a moment before learning its process is gone.
     pub fn with_initial_state(mut self, master: bool) -> Self {
         self.initial_state = if master { "MASTER" } else { "BACKUP" };
+        self
+    }
+
+    /// The configuration SNMP shows (vrrpInstanceTable).
+    pub fn with_setup(mut self, setup: InstanceSetup) -> Self {
+        self.setup = setup;
         self
     }
 
@@ -603,6 +622,8 @@ impl InstanceActor {
             since: epoch_seconds(self.entered_at),
             adverts_sent: stats.adverts_sent,
             adverts_received: stats.adverts_received,
+            priority_zero_received: stats.priority_zero_received,
+            priority_zero_sent: stats.priority_zero_sent,
             drops: stats
                 .dropped
                 .iter()
@@ -656,6 +677,7 @@ impl InstanceActor {
             new_master_reason: self.new_master_reason,
             initial_state: self.initial_state.to_string(),
             running_since_cs: self.running_since_cs,
+            setup: self.setup.clone(),
         }
     }
 
@@ -1150,6 +1172,18 @@ impl Handler<SetNotifier> for InstanceActor {
 
     fn handle(&mut self, SetNotifier(notifier): SetNotifier, _ctx: &mut Context<Self>) {
         self.notifier = notifier;
+    }
+}
+
+impl Handler<SetSetup> for InstanceActor {
+    type Result = ();
+
+    fn handle(&mut self, update: SetSetup, _ctx: &mut Context<Self>) {
+        self.setup = crate::snmp::setup::instance_setup(
+            &update.settings,
+            &self.params,
+            update.group.as_deref(),
+        );
     }
 }
 

@@ -6,8 +6,10 @@ use actix::prelude::*;
 
 use crate::log::phrases::{self, Notice};
 use crate::proto::{GroupTransition, State, SyncCommand, SyncGroup, SyncReport};
+use crate::status::SyncGroupStatus;
 use crate::sys::boundary::guarded;
 use crate::sys::notifier::{Notification, Notifier};
+use crate::sys::transition_feed;
 
 /// What a member tells its group.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -39,21 +41,27 @@ pub struct SyncGroupActor {
     core: SyncGroup,
     members: Vec<Recipient<Command>>,
     notifier: Option<Notifier>,
+    /// What `vipd status` and SNMP show, but for the state (the core's).
+    status: SyncGroupStatus,
 }
 
 impl SyncGroupActor {
-    pub fn new(name: String, members: usize, notifier: Option<Notifier>) -> SyncGroupActor {
+    pub fn new(status: SyncGroupStatus, notifier: Option<Notifier>) -> SyncGroupActor {
         SyncGroupActor {
-            name,
-            core: SyncGroup::new(members),
+            name: status.name.clone(),
+            core: SyncGroup::new(status.members.len()),
             members: Vec::new(),
             notifier,
+            status,
         }
     }
 
     fn carry_out(&self, commands: Vec<(usize, SyncCommand)>, change: Option<GroupTransition>) {
         if let Some(change) = change {
             phrases::sync_group_syncing(&self.name, change.to);
+            // keepalived's vrrp_notify.c send_group_notifies sends
+            // vrrpSyncGroupStateChange with the scripts.
+            transition_feed::publish_group(&self.name, change.from, change.to, None);
             if let Some(notifier) = &self.notifier {
                 let _ = notifier.send(Notification {
                     notice: Notice::Entered(change.to),
@@ -94,6 +102,22 @@ impl Handler<WriteStateToFifo> for SyncGroupActor {
         if let Some(notifier) = &self.notifier {
             notifier.write_fifo(Notice::Entered(self.core.state()), 0);
         }
+    }
+}
+
+/// The group as `vipd status` and SNMP show it.
+#[derive(Message)]
+#[rtype(result = "SyncGroupStatus")]
+pub struct Status;
+
+impl Handler<Status> for SyncGroupActor {
+    type Result = MessageResult<Status>;
+
+    fn handle(&mut self, _: Status, _ctx: &mut Context<Self>) -> MessageResult<Status> {
+        MessageResult(SyncGroupStatus {
+            state: self.core.state().to_string(),
+            ..self.status.clone()
+        })
     }
 }
 

@@ -55,6 +55,8 @@ pub struct SyncGroupSettings {
     pub members: Vec<String>,
     /// Run with `GROUP name STATE`.
     pub notify: NotifySettings,
+    /// `sync_group_tracking_weight` (members keep their weights).
+    pub tracking_weight: bool,
 }
 
 /// Everything the daemon runs.
@@ -519,6 +521,7 @@ pub fn validate(loaded: &Loaded) -> Result<Settings, ConfigErrors> {
             name: name.clone(),
             members,
             notify,
+            tracking_weight: g.sync_group_tracking_weight,
         });
     }
 

@@ -27,6 +27,10 @@ use super::sync::{SyncCommand, SyncReport};
 use super::timers::{master_down_interval, skew_time, Timer};
 use super::tracker::{effective_priority, TrackerEffect};
 
+/// VRRPv2 auth type 2, IP Authentication Header (RFC 2338; removed by RFC
+/// 3768, still a type keepalived knows).
+const AUTH_TYPE_AH: u8 = 2;
+
 /// The master a backup currently defers to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PeerMaster {
@@ -591,6 +595,15 @@ impl Instance {
             return Err(DropReason::OwnAddress);
         }
         if self.params.version == Version::V2 {
+            // keepalived 2.2.7 vrrp.c vrrp_check_packet counts three ways,
+            // which RFC 2787's statistics keep apart: a type no one
+            // defines first (invalid_authtype: built with VRRP_AUTH, as
+            // Debian's is, 2 (AH) is a known type), then a type other than
+            // ours (authtype_mismatch), then a wrong password
+            // (auth_failure).
+            if matches!(advert.auth, Auth::Other { kind, .. } if kind != AUTH_TYPE_AH) {
+                return Err(DropReason::InvalidAuthType);
+            }
             // keepalived's strict instance has auth type 0 and drops an
             // advert with any other (vrrp.c vrrp_check_packet, "received a
             // 1 auth, expecting 0"); counted apart, as the likely cause is
@@ -600,13 +613,11 @@ impl Instance {
             }
             // RFC 3768 §7.1: auth type and data must match ours, and so
             // must the advert interval.
-            let auth_ok = match (&self.params.auth, &advert.auth) {
-                (Auth::None, Auth::None) => true,
-                (Auth::Pass(ours), Auth::Pass(theirs)) => ours == theirs,
-                _ => false,
-            };
-            if !auth_ok {
-                return Err(DropReason::AuthMismatch);
+            match (&self.params.auth, &advert.auth) {
+                (Auth::None, Auth::None) => {}
+                (Auth::Pass(ours), Auth::Pass(theirs)) if ours == theirs => {}
+                (Auth::Pass(_), Auth::Pass(_)) => return Err(DropReason::AuthMismatch),
+                _ => return Err(DropReason::AuthTypeMismatch),
             }
             if advert.interval != self.params.advert_interval {
                 return Err(DropReason::IntervalMismatch);

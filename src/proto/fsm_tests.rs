@@ -375,7 +375,28 @@ fn v2_refuses_mismatched_interval_auth_and_addresses() {
                 auth: Auth::None,
                 ..good.clone()
             },
-            DropReason::AuthMismatch,
+            DropReason::AuthTypeMismatch,
+        ),
+        (
+            // AH is a type keepalived knows: a type mismatch.
+            Advert {
+                auth: Auth::Other {
+                    kind: 2,
+                    data: [0; 8],
+                },
+                ..good.clone()
+            },
+            DropReason::AuthTypeMismatch,
+        ),
+        (
+            Advert {
+                auth: Auth::Other {
+                    kind: 7,
+                    data: [0; 8],
+                },
+                ..good.clone()
+            },
+            DropReason::InvalidAuthType,
         ),
         (
             Advert {

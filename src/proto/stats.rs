@@ -19,6 +19,8 @@ pub enum DropReason {
     BadChecksum,
     VersionMismatch,
     VridMismatch,
+    /// VRRPv2 PASS with another password (keepalived's auth_failure,
+    /// RFC 2787's vrrpStatsAuthFailures).
     AuthMismatch,
     IntervalMismatch,
     AddressListMismatch,
@@ -38,10 +40,16 @@ pub enum DropReason {
     OwnerIgnoresAdverts,
     StrictAuth,
     OtherMulticastGroup,
+    /// VRRPv2 authentication of another known type than ours
+    /// (keepalived's authtype_mismatch, vrrpStatsAuthTypeMismatch).
+    AuthTypeMismatch,
+    /// VRRPv2 authentication of a type no one defines: not 0, 1 or 2
+    /// (keepalived's invalid_authtype, vrrpStatsInvalidAuthType).
+    InvalidAuthType,
 }
 
 impl DropReason {
-    pub const ALL: [DropReason; 32] = [
+    pub const ALL: [DropReason; 34] = [
         DropReason::BadTtl,
         DropReason::Truncated,
         DropReason::BadVersion,
@@ -74,6 +82,8 @@ impl DropReason {
         DropReason::OwnerIgnoresAdverts,
         DropReason::StrictAuth,
         DropReason::OtherMulticastGroup,
+        DropReason::AuthTypeMismatch,
+        DropReason::InvalidAuthType,
     ];
 
     /// Stable label for metrics and logs.
@@ -111,6 +121,8 @@ impl DropReason {
             DropReason::OwnerIgnoresAdverts => "owner_ignores_adverts",
             DropReason::StrictAuth => "strict_auth",
             DropReason::OtherMulticastGroup => "other_multicast_group",
+            DropReason::AuthTypeMismatch => "auth_type_mismatch",
+            DropReason::InvalidAuthType => "invalid_auth_type",
         }
     }
 
@@ -130,7 +142,7 @@ impl DropReason {
             DropReason::BadChecksum => "bad checksum",
             DropReason::VersionMismatch => "VRRP version differs from ours",
             DropReason::VridMismatch => "virtual router id differs from ours",
-            DropReason::AuthMismatch => "authentication type or password differs from ours",
+            DropReason::AuthMismatch => "authentication password differs from ours",
             DropReason::IntervalMismatch => {
                 "advert_int differs from ours (VRRPv2 requires the same)"
             }
@@ -155,6 +167,8 @@ impl DropReason {
             DropReason::OwnerIgnoresAdverts => "we are the address owner and ignore adverts (owner_ignore_adverts)",
             DropReason::StrictAuth => "carries authentication, which strict mode forbids (keepalived: received a 1 auth, expecting 0)",
             DropReason::OtherMulticastGroup => "sent to another multicast group than this instance's (mcast_dst_ip)",
+            DropReason::AuthTypeMismatch => "authentication type differs from ours",
+            DropReason::InvalidAuthType => "authentication type is none of 0 (none), 1 (PASS) and 2 (AH)",
         }
     }
 
@@ -197,8 +211,15 @@ impl From<crate::proto::auth_hmac::Rejection> for DropReason {
 }
 
 /// Per-reason drop counters.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DropCounts([u64; DropReason::ALL.len()]);
+
+// std derives Default for arrays of at most 32.
+impl Default for DropCounts {
+    fn default() -> Self {
+        DropCounts([0; DropReason::ALL.len()])
+    }
+}
 
 impl DropCounts {
     pub fn record(&mut self, reason: DropReason) {

@@ -137,6 +137,7 @@ impl View {
         );
         self.put(global.child(&[2, 0]), text(&host.router_id));
         self.put(global.child(&[4, 0]), truth(mibs.traps));
+        self.sync_groups(snapshot);
         let table = Oid::new(KEEPALIVED).child(&[2, 3, 1]);
         let addresses = Oid::new(KEEPALIVED).child(&[2, 6, 1]);
         for (i, instance) in snapshot.instances.iter().enumerate() {
@@ -187,6 +188,7 @@ impl View {
             };
             self.put(column(27), accept);
             self.put(column(30), Value::Integer(i32::from(instance.version)));
+            self.instance_setup(&column, instance);
             for (j, address) in instance.virtual_addresses.iter().enumerate() {
                 let Some((ip, prefix)) = parse_address(address) else {
                     continue;
@@ -197,6 +199,91 @@ impl View {
                 self.put(row(5), Value::Gauge32(prefix));
                 self.put(row(8), text(&instance.interface));
                 self.put(row(10), truth(all_set));
+            }
+        }
+    }
+
+    /// vrrpInstanceTable's configuration columns, as keepalived's
+    /// vrrp_snmp.c vrrp_snmp_instance serves them (2.2.7; column 36 is
+    /// 2.4.3's). Left out: vrrpInstanceWantedState (6; vipd keeps no
+    /// wanted state apart from its state) and vrrpInstanceLvsSyncInterface
+    /// (17; keepalived serves it only for the instance named by
+    /// lvs_sync_daemon, and vipd has no LVS).
+    fn instance_setup(&mut self, column: &dyn Fn(u32) -> Oid, instance: &InstanceStatus) {
+        let setup = &instance.setup;
+        // track_interface configured (keepalived: !list_empty(track_ifp)).
+        self.put(column(11), truth(setup.tracks_interfaces));
+        // vrrpInstanceUseLvsSyncDaemon: keepalived is the lvs_sync_daemon
+        // instance's; vipd has no LVS, so none is: false.
+        self.put(column(16), truth(false));
+        if let Some(group) = &setup.sync_group {
+            self.put(column(18), text(group));
+        }
+        self.put(column(19), Value::Gauge32(setup.garp_delay_secs));
+        // smtp_alert: vipd sends no mail; keepalived's default is false.
+        self.put(column(20), truth(false));
+        self.put(column(21), truth(setup.notify.any_set()));
+        let scripts = [
+            (22, &setup.notify.master),
+            (23, &setup.notify.backup),
+            (24, &setup.notify.fault),
+            (25, &setup.notify.stop),
+            (26, &setup.notify.any),
+            (31, &setup.notify.master_rx_lower_pri),
+            (32, &setup.notify.deleted),
+        ];
+        for (c, script) in scripts {
+            if let Some(script) = script {
+                self.put(column(c), text(script));
+            }
+        }
+        // promote_secondaries and linkbeat_use_polling: vipd does neither
+        // (the first is a sysctl to set; it watches links by netlink).
+        self.put(column(28), truth(false));
+        self.put(column(29), truth(false));
+        self.put(column(33), truth(setup.notify_deleted));
+        // Multicast only (keepalived breaks for VRRP_FLAG_UNICAST):
+        // InetAddressType ipv4(1)/ipv6(2), then the 4 or 16 bytes.
+        if let Some(group) = setup.multicast_group {
+            self.put(
+                column(34),
+                Value::Integer(if group.is_ipv4() { 1 } else { 2 }),
+            );
+            self.put(column(35), Value::OctetString(octets(group)));
+        }
+        // 2.4.3's vrrpInstanceV3ChecksumAsV2.
+        self.put(column(36), truth(setup.v3_checksum_as_v2));
+    }
+
+    /// vrrp_snmp.c vrrp_snmp_syncgroup and vrrp_snmp_syncgroupmember:
+    /// vrrpSyncGroupTable indexed by the group's place, and
+    /// vrrpSyncGroupMemberTable by the group's and the member's.
+    fn sync_groups(&mut self, snapshot: &Snapshot) {
+        let groups = Oid::new(KEEPALIVED).child(&[2, 1, 1]);
+        let members = Oid::new(KEEPALIVED).child(&[2, 2, 1]);
+        for (i, group) in snapshot.sync_groups.iter().enumerate() {
+            let index = i as u32 + 1;
+            let column = |c: u32| groups.child(&[c, index]);
+            self.put(column(2), text(&group.name));
+            self.put(column(3), Value::Integer(keepalived_state(&group.state)));
+            // smtp_alert: as the instances'.
+            self.put(column(4), truth(false));
+            self.put(column(5), truth(group.notify.any_set()));
+            let scripts = [
+                (6, &group.notify.master),
+                (7, &group.notify.backup),
+                (8, &group.notify.fault),
+                (9, &group.notify.any),
+                (11, &group.notify.stop),
+            ];
+            for (c, script) in scripts {
+                if let Some(script) = script {
+                    self.put(column(c), text(script));
+                }
+            }
+            self.put(column(10), truth(group.tracking_weight));
+            for (j, member) in group.members.iter().enumerate() {
+                self.put(members.child(&[2, index, j as u32 + 1]), text(member));
             }
         }
     }
@@ -212,9 +299,9 @@ impl View {
             base.child(&[1, 2, 0]),
             Value::Integer(if mibs.traps { 1 } else { 2 }),
         );
-        let mut checksum_errors = 0;
-        let mut version_errors = 0;
-        let mut vrid_errors = 0;
+        let mut checksum_errors = 0u32;
+        let mut version_errors = 0u32;
+        let mut vrid_errors = 0u32;
         for instance in snapshot.instances.iter().filter(|i| suits_rfc2787(i)) {
             let index = [instance.ifindex, u32::from(instance.vrid)];
             let oper = |c: u32| base.child(&[1, 3, 1, c]).child(&index);
@@ -255,13 +342,36 @@ impl View {
             self.put(stats(2), Value::Counter32(instance.adverts_received as u32));
             let drops = |reason: &str| instance.drops.get(reason).copied().unwrap_or(0) as u32;
             self.put(stats(3), Value::Counter32(drops("interval_mismatch")));
+            // The three authentication counters as keepalived 2.2.7 feeds
+            // them (vrrp.c vrrp_check_packet; vrrp_snmp.c
+            // vrrp_rfcv2_snmp_statstable): vrrpStatsAuthFailures a wrong
+            // password (auth_failure), vrrpStatsInvalidAuthType a type
+            // that is not 0, 1 or 2 (invalid_authtype),
+            // vrrpStatsAuthTypeMismatch another type than ours
+            // (authtype_mismatch), which is also what keepalived counts
+            // when a strict instance (type 0) hears PASS.
+            self.put(stats(4), Value::Counter32(drops("auth_mismatch")));
             self.put(stats(5), Value::Counter32(drops("bad_ttl")));
+            self.put(
+                stats(6),
+                Value::Counter32(instance.priority_zero_received as u32),
+            );
+            self.put(
+                stats(7),
+                Value::Counter32(instance.priority_zero_sent as u32),
+            );
+            self.put(stats(8), Value::Counter32(drops("bad_type")));
             self.put(stats(9), Value::Counter32(drops("address_list_mismatch")));
-            self.put(stats(11), Value::Counter32(drops("auth_mismatch")));
+            self.put(stats(10), Value::Counter32(drops("invalid_auth_type")));
+            self.put(
+                stats(11),
+                Value::Counter32(drops("auth_type_mismatch").wrapping_add(drops("strict_auth"))),
+            );
             self.put(stats(12), Value::Counter32(drops("length_mismatch")));
-            checksum_errors += drops("bad_checksum");
-            version_errors += drops("version_mismatch");
-            vrid_errors += drops("vrid_mismatch");
+            // Counter32 wraps, as keepalived's unsigned sums do.
+            checksum_errors = drops("bad_checksum").wrapping_add(checksum_errors);
+            version_errors = drops("version_mismatch").wrapping_add(version_errors);
+            vrid_errors = drops("vrid_mismatch").wrapping_add(vrid_errors);
         }
         self.put(base.child(&[2, 1, 0]), Value::Counter32(checksum_errors));
         self.put(base.child(&[2, 2, 0]), Value::Counter32(version_errors));
@@ -316,11 +426,24 @@ impl View {
             self.put(stats(3), Value::Counter64(instance.adverts_received));
             self.put(stats(4), Value::Counter64(drops("interval_mismatch")));
             self.put(stats(5), Value::Counter64(drops("bad_ttl")));
+            // vrrp_snmp.c vrrp_rfcv3_snmp_statstable: RFC 6527 has no
+            // authentication columns.
+            self.put(stats(7), Value::Counter64(instance.priority_zero_received));
+            self.put(stats(8), Value::Counter64(instance.priority_zero_sent));
+            self.put(stats(9), Value::Counter64(drops("bad_type")));
             self.put(stats(10), Value::Counter64(drops("address_list_mismatch")));
             self.put(stats(11), Value::Counter64(drops("length_mismatch")));
-            checksum_errors += drops("bad_checksum");
-            version_errors += drops("version_mismatch");
-            vrid_errors += drops("vrid_mismatch");
+            // vrrpv3StatisticsRowDiscontinuityTime: keepalived "doesn't do
+            // discontinuities", 0; vrrpv3StatisticsRefreshRate: the advert
+            // interval in milliseconds.
+            self.put(stats(12), Value::TimeTicks(0));
+            self.put(
+                stats(13),
+                Value::Gauge32(instance.advert_interval_cs.saturating_mul(10)),
+            );
+            checksum_errors = checksum_errors.saturating_add(drops("bad_checksum"));
+            version_errors = version_errors.saturating_add(drops("version_mismatch"));
+            vrid_errors = vrid_errors.saturating_add(drops("vrid_mismatch"));
         }
         // Scalars: vrrpv3RouterChecksumErrors.0 and its two siblings.
         self.put(base.child(&[1, 2, 1, 0]), Value::Counter64(checksum_errors));
@@ -351,6 +474,34 @@ pub fn traps(
         name: Oid::new(SNMP_TRAP_OID),
         value: Value::ObjectId(subids),
     };
+    if change.group {
+        // vrrp_snmp.c vrrp_snmp_group_trap: vrrpSyncGroupStateChange,
+        // with the group's name and state named by their columns (no
+        // row index, as keepalived's), and routerId.
+        if mibs.vrrp {
+            let vrrp = Oid::new(KEEPALIVED).child(&[2]);
+            traps.push(vec![
+                trap_oid(vrrp.child(&[10, 0, 1])),
+                VarBind {
+                    name: vrrp.child(&[1, 1, 2]),
+                    value: text(&change.instance),
+                },
+                VarBind {
+                    name: vrrp.child(&[1, 1, 3]),
+                    // VRRP_STATE_STOP reads 5, as an instance's shutdown.
+                    value: Value::Integer(match change.stop {
+                        Some(_) => 5,
+                        None => keepalived_state(change.to.as_str()),
+                    }),
+                },
+                VarBind {
+                    name: Oid::new(KEEPALIVED).child(&[1, 2, 0]),
+                    value: text(&host.router_id),
+                },
+            ]);
+        }
+        return traps;
+    }
     if mibs.vrrp {
         // vrrp_snmp.c vrrp_snmp_instance_trap: vrrpInstanceStateChange,
         // with name, state and initial state named by their columns, not
@@ -686,6 +837,127 @@ mod tests {
         assert_eq!(get("1.3.6.1.2.1.207.1.2.5.1.3.4.51.1"), Value::Counter64(7));
     }
 
+    /// The configuration columns of vrrpInstanceTable, as keepalived
+    /// serves them.
+    #[test]
+    fn instance_configuration_columns() {
+        use crate::status::{InstanceSetup, NotifyCommands};
+        let mut snapshot = snapshot();
+        snapshot.instances[0].setup = InstanceSetup {
+            sync_group: Some("G1".into()),
+            tracks_interfaces: true,
+            garp_delay_secs: 5,
+            notify: NotifyCommands {
+                master: Some("'/bin/true' 'up'".into()),
+                ..NotifyCommands::default()
+            },
+            notify_deleted: true,
+            multicast_group: Some("224.0.0.18".parse().unwrap()),
+            v3_checksum_as_v2: false,
+        };
+        let view = View::new(ALL, &snapshot, &host());
+        let get = |c: u32, i: u32| {
+            view.get(&oid(&format!("1.3.6.1.4.1.9586.100.5.2.3.1.{c}.{i}")))
+                .value
+        };
+        assert_eq!(get(11, 1), Value::Integer(1));
+        assert_eq!(get(11, 2), Value::Integer(2));
+        assert_eq!(get(16, 1), Value::Integer(2));
+        assert_eq!(get(18, 1), text("G1"));
+        assert_eq!(get(18, 2), Value::NoSuchObject);
+        assert_eq!(get(19, 1), Value::Gauge32(5));
+        assert_eq!(get(20, 1), Value::Integer(2));
+        assert_eq!(get(21, 1), Value::Integer(1));
+        assert_eq!(get(21, 2), Value::Integer(2));
+        assert_eq!(get(22, 1), text("'/bin/true' 'up'"));
+        assert_eq!(get(23, 1), Value::NoSuchObject);
+        assert_eq!(get(33, 1), Value::Integer(1));
+        assert_eq!(get(34, 1), Value::Integer(1));
+        assert_eq!(get(35, 1), Value::OctetString(vec![224, 0, 0, 18]));
+        // Unicast: no multicast address.
+        assert_eq!(get(34, 2), Value::NoSuchObject);
+        assert_eq!(get(36, 1), Value::Integer(2));
+        assert_eq!(get(6, 1), Value::NoSuchObject);
+    }
+
+    /// vrrpSyncGroupTable, its member table, and the group's trap.
+    #[test]
+    fn sync_group_rows_and_trap() {
+        use crate::status::SyncGroupStatus;
+        let mut snapshot = snapshot();
+        snapshot.sync_groups = vec![SyncGroupStatus {
+            name: "G1".into(),
+            state: "MASTER".into(),
+            members: vec!["VI_1".into(), "VI_3".into()],
+            tracking_weight: true,
+            ..SyncGroupStatus::default()
+        }];
+        let view = View::new(ALL, &snapshot, &host());
+        let get = |o: &str| {
+            view.get(&oid(&format!("1.3.6.1.4.1.9586.100.5.2.{o}")))
+                .value
+        };
+        assert_eq!(get("1.1.2.1"), text("G1"));
+        assert_eq!(get("1.1.3.1"), Value::Integer(2));
+        assert_eq!(get("1.1.4.1"), Value::Integer(2));
+        assert_eq!(get("1.1.5.1"), Value::Integer(2));
+        assert_eq!(get("1.1.10.1"), Value::Integer(1));
+        assert_eq!(get("2.1.2.1.1"), text("VI_1"));
+        assert_eq!(get("2.1.2.1.2"), text("VI_3"));
+        assert_eq!(get("2.1.2.1.3"), Value::NoSuchObject);
+        let change = StateChange {
+            instance: "G1".into(),
+            group: true,
+            from: State::Backup,
+            to: State::Fault,
+            stop: None,
+        };
+        let traps = traps(ALL, &snapshot, &change, &host());
+        assert_eq!(traps.len(), 1, "{traps:?}");
+        assert_eq!(
+            traps[0][0].value,
+            Value::ObjectId(oid("1.3.6.1.4.1.9586.100.5.2.10.0.1"))
+        );
+        assert_eq!(traps[0][1].name, oid("1.3.6.1.4.1.9586.100.5.2.1.1.2"));
+        assert_eq!(traps[0][1].value, text("G1"));
+        assert_eq!(traps[0][2].value, Value::Integer(3));
+        assert_eq!(traps[0][3].value, text("lb1"));
+        let stopping = StateChange {
+            to: State::Initialize,
+            stop: Some(Stop::Shutdown),
+            ..change
+        };
+        let traps = super::traps(ALL, &snapshot, &stopping, &host());
+        assert_eq!(traps[0][2].value, Value::Integer(5));
+    }
+
+    /// RFC 2787's three authentication columns, each from its own
+    /// counter, as keepalived feeds them.
+    #[test]
+    fn rfc2787_authentication_counters_are_kept_apart() {
+        let mut snapshot = snapshot();
+        snapshot.instances[0].drops = BTreeMap::from([
+            ("auth_mismatch".into(), 3),
+            ("invalid_auth_type".into(), 2),
+            ("auth_type_mismatch".into(), 4),
+            ("strict_auth".into(), 1),
+            ("bad_type".into(), 6),
+        ]);
+        snapshot.instances[0].priority_zero_received = 7;
+        snapshot.instances[0].priority_zero_sent = 8;
+        let view = View::new(ALL, &snapshot, &host());
+        let get = |c: u32| {
+            view.get(&oid(&format!("1.3.6.1.2.1.68.2.4.1.{c}.4.51")))
+                .value
+        };
+        assert_eq!(get(4), Value::Counter32(3)); // vrrpStatsAuthFailures
+        assert_eq!(get(10), Value::Counter32(2)); // vrrpStatsInvalidAuthType
+        assert_eq!(get(11), Value::Counter32(5)); // vrrpStatsAuthTypeMismatch
+        assert_eq!(get(6), Value::Counter32(7));
+        assert_eq!(get(7), Value::Counter32(8));
+        assert_eq!(get(8), Value::Counter32(6));
+    }
+
     #[test]
     fn next_walks_in_order_and_stops_at_the_end() {
         let view = View::new(ALL, &snapshot(), &host());
@@ -732,6 +1004,7 @@ mod tests {
     fn traps_for_becoming_master() {
         let change = StateChange {
             instance: "VI_3".into(),
+            group: false,
             from: State::Backup,
             to: State::Master,
             stop: None,
@@ -783,6 +1056,7 @@ mod tests {
         for (name, initial) in [("VI_1", 2), ("VI_3", 1)] {
             let change = StateChange {
                 instance: name.into(),
+                group: false,
                 from: State::Backup,
                 to: State::Master,
                 stop: None,
@@ -800,6 +1074,7 @@ mod tests {
         for (stop, state) in [(Stop::Shutdown, 5), (Stop::Deleted, 6)] {
             let change = StateChange {
                 instance: "VI_1".into(),
+                group: false,
                 from: State::Backup,
                 to: State::Initialize,
                 stop: Some(stop),

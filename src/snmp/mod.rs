@@ -9,6 +9,7 @@ pub mod answer;
 pub mod mib;
 pub mod oid;
 pub mod pdu;
+pub mod setup;
 
 pub use address::MasterAddress;
 pub use mib::Mibs;

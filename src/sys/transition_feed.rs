@@ -30,7 +30,10 @@ pub enum Stop {
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StateChange {
+    /// The instance's name, or the sync group's if `group`.
     pub instance: String,
+    /// A sync group changed state, not an instance.
+    pub group: bool,
     pub from: State,
     pub to: State,
     /// Set when the change is the instance stopping.
@@ -51,8 +54,26 @@ pub fn publish(instance: &str, t: &Transition, stop: Option<Stop>) {
     }
     let _ = feed.send(StateChange {
         instance: instance.to_string(),
+        group: false,
         from: t.from,
         to: t.to,
+        stop,
+    });
+}
+
+/// Tells every listener that sync group `group` went from `from` to `to`
+/// (`stop`: the daemon stops, which keepalived reports as the group's
+/// state STOP: vrrp_notify.c notify_shutdown).
+pub fn publish_group(group: &str, from: State, to: State, stop: Option<Stop>) {
+    let feed = feed();
+    if feed.receiver_count() == 0 {
+        return;
+    }
+    let _ = feed.send(StateChange {
+        instance: group.to_string(),
+        group: true,
+        from,
+        to,
         stop,
     });
 }

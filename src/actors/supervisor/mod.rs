@@ -272,6 +272,7 @@ async fn start_and_wait(settings: Settings, reread: Reread) -> Result<(), StartE
         fifo_script,
         notifiers,
         snmp_actor,
+        sync_groups,
         ..
     } = running;
     let goodbyes = futures::future::join_all(instances.values().map(|i| i.actor.send(Shutdown)));
@@ -280,6 +281,16 @@ async fn start_and_wait(settings: Settings, reread: Reread) -> Result<(), StartE
         .is_err()
     {
         tracing::warn!("some instances did not finish stopping in {SHUTDOWN_GRACE:?}");
+    }
+    // keepalived's vrrp_notify.c notify_shutdown: the groups after their
+    // instances, each as stopped (vrrpSyncGroupStateChange shutdown(5)).
+    for group in &sync_groups {
+        crate::sys::transition_feed::publish_group(
+            &group.name,
+            crate::proto::State::Initialize,
+            crate::proto::State::Initialize,
+            Some(crate::sys::transition_feed::Stop::Shutdown),
+        );
     }
     // After the instances, so their shutdown traps go out first.
     if let Some(snmp) = snmp_actor {
@@ -673,8 +684,9 @@ pub async fn start(settings: Settings) -> Result<Running, StartError> {
                 .notifiers
                 .for_subject(Subject::Group(group.name.clone()), group.notify.clone())
         });
-        let (name, size) = (group.name.clone(), group.members.len());
-        let actor = Supervisor::start(move |_| SyncGroupActor::new(name, size, notifier));
+        let status = crate::snmp::setup::group_status(group);
+        let actor =
+            Supervisor::start(move |_| SyncGroupActor::new(status.clone(), notifier.clone()));
         for (member, instance) in group.members.iter().enumerate() {
             running.memberships.insert(
                 instance.clone(),
@@ -880,6 +892,12 @@ impl Running {
         let (interface, started_with) = (s.interface.clone(), binding.clone());
         let known = self.known_process_effects(&s.trackers);
         let configured_master = s.configured_master;
+        let group = self
+            .sync_groups
+            .iter()
+            .find(|g| g.members.contains(&s.name))
+            .map(|g| g.name.as_str());
+        let setup = crate::snmp::setup::instance_setup(&s, &params, group);
         let actor = Supervisor::start(move |_| {
             InstanceActor::new(
                 params,
@@ -893,6 +911,7 @@ impl Running {
             )
             .with_trackers(known.clone())
             .with_initial_state(configured_master)
+            .with_setup(setup.clone())
         });
         self.instances.insert(
             s.name.clone(),
@@ -1104,6 +1123,7 @@ impl Running {
         let reload = self.sources.reload();
         self.sources.replace(Parts {
             instances: self.instances.values().map(|i| i.actor.clone()).collect(),
+            sync_groups: self.group_actors.iter().map(|(g, _)| g.clone()).collect(),
             health: self.health.clone(),
             quorum: self.quorum.as_ref().map(|(_, actor, _)| actor.clone()),
             reload,

@@ -15,7 +15,7 @@ use crate::proto::TrackerEffect;
 
 use super::super::address::Unwatch;
 use super::super::health::TrackerUpdate;
-use super::super::instance::{Retire, SetAuthHmac, SetNotifier, WriteStateToFifo};
+use super::super::instance::{Retire, SetAuthHmac, SetNotifier, SetSetup, WriteStateToFifo};
 use super::super::sync_group::WriteStateToFifo as GroupStateToFifo;
 use super::{make_vmacs, Reread, Running, StartError, SHUTDOWN_GRACE};
 
@@ -297,6 +297,17 @@ impl Running {
                         effect: TrackerEffect::Neutral,
                     });
                 }
+            }
+            if running.settings.notify != s.notify || running.settings.trackers != s.trackers {
+                let group = self
+                    .sync_groups
+                    .iter()
+                    .find(|g| g.members.contains(&s.name))
+                    .map(|g| g.name.clone());
+                running.actor.do_send(SetSetup {
+                    settings: Box::new(s.clone()),
+                    group,
+                });
             }
             running.settings = s.clone();
         }
