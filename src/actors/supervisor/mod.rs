@@ -64,9 +64,11 @@ pub enum StartError {
         interface: String,
         source: SourceError,
     },
-    #[error("instance {instance}: cannot make VMAC {name} on {interface}: {source}")]
+    #[error("instance {instance}: cannot make {what} {name} on {interface}: {source}")]
     Vmac {
         instance: String,
+        /// "VMAC" or "ipvlan".
+        what: &'static str,
         name: String,
         interface: String,
         source: Box<NetlinkError>,
@@ -436,6 +438,11 @@ async fn make_vmacs(
         let Some(vmac) = &s.vmac else { continue };
         let failed = |source: NetlinkError| StartError::Vmac {
             source: Box::new(source),
+            what: if vmac.ipvlan().is_some() {
+                "ipvlan"
+            } else {
+                "VMAC"
+            },
             instance: s.name.clone(),
             name: vmac.name.clone(),
             interface: s.interface.clone(),
@@ -449,6 +456,19 @@ async fn make_vmacs(
             }
             other => other?,
         };
+        // An ipvlan shares the parent's MAC: keepalived changes no
+        // setting on the parent for it (vrrp_vmac.c
+        // netlink_link_add_ipvlan), and no virtual MAC is involved.
+        if let Some(ipvlan) = vmac.ipvlan() {
+            netlink
+                .create_ipvlan(parent.index, &vmac.name, ipvlan, s.is_ipv6())
+                .await
+                .map_err(failed)?;
+            if !made.vmacs.contains(&vmac.name) {
+                made.vmacs.push(vmac.name.clone());
+            }
+            continue;
+        }
         // A parent deleted and made again has the kernel's defaults: set
         // keepalived's settings again, but restore at exit what the first
         // one had.
@@ -744,8 +764,16 @@ impl Running {
                 .ok_or_else(|| BindError::NoSuchInterface(name.to_string()))
         };
         let parent = resolve(&s.interface)?;
-        let source = source_address(s, &parent.addresses).map_err(|source| BindError::Source {
-            interface: s.interface.clone(),
+        // An ipvlan's adverts leave from its own address (or, for IPv6,
+        // its link-local one), which is on the ipvlan, not the parent
+        // (vrrp.c vrrp_complete_instance, vrrp_send_adv).
+        let ipvlan = s.vmac.as_ref().filter(|v| v.ipvlan().is_some());
+        let (source_interface, addresses) = match ipvlan {
+            Some(v) => (v.name.as_str(), &resolve(&v.name)?.addresses),
+            None => (s.interface.as_str(), &parent.addresses),
+        };
+        let source = source_address(s, addresses).map_err(|source| BindError::Source {
+            interface: source_interface.to_string(),
             source,
         })?;
         // Adverts leave through the VMAC, so switches learn its MAC where

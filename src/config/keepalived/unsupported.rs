@@ -33,7 +33,8 @@ const UNKNOWN_VRIDS: Why = "vipd always logs adverts for VRIDs it does not run (
 pub const ROUTER_ID: Why = "keepalived names the host by it in e-mail and SNMP; vipd sends no e-mail, and SNMP is off here (with enable_snmp_* it is KEEPALIVED-MIB's routerId)";
 const VMAC_NAMES: Why =
     "vipd makes no VMAC for addresses on other interfaces (use_vmac_addr), so it names none";
-const IPVLAN: Why = "vipd makes VMACs (macvlan), not ipvlan interfaces";
+const VMAC_ADDR: Why =
+    "vipd has no per-address VMAC (use_vmac_addr): an address goes on the instance's VMAC or on its dev";
 
 pub const ADDRESS_OPTION: Why =
     "vipd adds an address with brd, dev, scope, label and no_track only; this option is left out";
@@ -201,7 +202,7 @@ pub fn global(keyword: &str) -> Option<Why> {
 /// keepalived 2.2.7's vrrp_instance keywords that vipd does not map.
 pub fn instance(keyword: &str) -> Option<Why> {
     Some(match keyword {
-        "use_vmac_addr" | "use_ipvlan" => IPVLAN,
+        "use_vmac_addr" => VMAC_ADDR,
         "track_bfd" => BFD,
         "smtp_alert" => EMAIL,
         "lvs_sync_daemon_interface" => LVS,
