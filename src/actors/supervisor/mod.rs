@@ -767,12 +767,23 @@ impl Running {
         // An ipvlan's adverts leave from its own address (or, for IPv6,
         // its link-local one), which is on the ipvlan, not the parent
         // (vrrp.c vrrp_complete_instance, vrrp_send_adv).
+        // A source configured apart from it may be the parent's: keepalived
+        // builds the IP header itself and sends any source it is given.
         let ipvlan = s.vmac.as_ref().filter(|v| v.ipvlan().is_some());
         let (source_interface, addresses) = match ipvlan {
-            Some(v) => (v.name.as_str(), &resolve(&v.name)?.addresses),
-            None => (s.interface.as_str(), &parent.addresses),
+            Some(v) => {
+                let mut addresses = resolve(&v.name)?.addresses.clone();
+                if s.source_ip.is_some() {
+                    addresses.extend(parent.addresses.iter().cloned());
+                }
+                (v.name.as_str(), std::borrow::Cow::Owned(addresses))
+            }
+            None => (
+                s.interface.as_str(),
+                std::borrow::Cow::Borrowed(&parent.addresses),
+            ),
         };
-        let source = source_address(s, addresses).map_err(|source| BindError::Source {
+        let source = source_address(s, &addresses).map_err(|source| BindError::Source {
             interface: source_interface.to_string(),
             source,
         })?;

@@ -1,0 +1,277 @@
+//! use_ipvlan: the VIP lives on an l2 ipvlan (the parent's MAC, an
+//! address of its own that adverts leave from), as keepalived 2.2.7's
+//! use_ipvlan; vipd and keepalived elect one master over ipvlans, the VIP
+//! moves when the master stops, the ipvlan is deleted at stop, and one
+//! left by a crash is replaced at the next start.
+//!
+//! The kernel must be built with CONFIG_IPVLAN: without it the tests that
+//! need an ipvlan print one "skipped:" line (fail under CI=true), and the
+//! last test checks that vipd then says what the kernel lacks.
+
+mod support;
+
+use std::net::IpAddr;
+
+use nix::sys::signal::Signal;
+use support::*;
+use vipd::lab::{wait_for, Lab};
+
+const IPVLAN: &str = "ipv.51";
+
+/// The ipvlan's own address on host `host` (the adverts' source).
+fn own_address(host: usize) -> IpAddr {
+    format!("192.0.2.{}", 210 + host).parse().unwrap()
+}
+
+/// Whether this kernel makes ipvlans: tried on host 1's eth0.
+fn kernel_has_ipvlan(lab: &Lab) -> bool {
+    let made = lab
+        .exec(
+            1,
+            "ip",
+            &[
+                "link", "add", "ipvprobe", "link", "eth0", "type", "ipvlan", "mode", "l2",
+            ],
+        )
+        .is_ok_and(|o| o.status.success());
+    if made {
+        let _ = lab.exec(1, "ip", &["link", "del", "ipvprobe"]);
+    }
+    made
+}
+
+/// A lab of `hosts` whose kernel makes ipvlans, or `None` after one
+/// "skipped:" line (a failure under CI=true).
+fn ipvlan_lab_or_skip(test: &str, hosts: usize, keepalived: bool) -> Option<Lab> {
+    let lab = if keepalived {
+        lab_with_keepalived_or_skip(test, hosts)
+    } else {
+        lab_or_skip(test, hosts)
+    }?;
+    let missing = (!kernel_has_ipvlan(&lab))
+        .then(|| "the kernel cannot make an ipvlan (CONFIG_IPVLAN is not set)".to_string());
+    vipd::lab::testing::proceed_or_skip(test, missing).then_some(lab)
+}
+
+fn vipd_config(lab: &Lab, host: usize, priority: u8) -> std::path::PathBuf {
+    let state = if priority >= 100 { "MASTER" } else { "BACKUP" };
+    let text = format!(
+        "{}instances:\n  VI_1:\n    interface: eth0\n    state: {state}\n    virtual_router_id: 51\n    priority: {priority}\n    advert_int: 1\n    authentication: {{ auth_type: PASS, auth_pass: \"1111\" }}\n    use_ipvlan: {{ name: {IPVLAN}, address: {}/24, mode: bridge }}\n    virtual_ipaddress: [\"{}\"]\n",
+        control_socket_line(lab, host),
+        own_address(host),
+        Flavour::V2Ipv4.vip(),
+    );
+    let path = lab.dir.join(format!("vipd-ipvlan-h{host}.yaml"));
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+fn keepalived_config(lab: &Lab, host: usize, priority: u8) -> std::path::PathBuf {
+    let state = if priority >= 100 { "MASTER" } else { "BACKUP" };
+    let text = format!(
+        "global_defs {{\n    router_id h{host}\n    script_user root\n}}\n\
+         vrrp_instance VI_1 {{\n    state {state}\n    interface eth0\n    virtual_router_id 51\n    priority {priority}\n    advert_int 1\n    use_ipvlan {IPVLAN} {}/24 bridge\n    authentication {{\n        auth_type PASS\n        auth_pass 1111\n    }}\n    virtual_ipaddress {{\n        {}\n    }}\n}}\n",
+        own_address(host),
+        Flavour::V2Ipv4.vip(),
+    );
+    let path = lab.dir.join(format!("keepalived-ipvlan-h{host}.conf"));
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+fn start_host(lab: &mut Lab, host: usize, keepalived: bool, tag: &str) -> Daemon {
+    let priority = if host == 1 { 100 } else { 90 };
+    if keepalived {
+        let config = keepalived_config(lab, host, priority);
+        start_keepalived(lab, host, &config, tag)
+    } else {
+        let config = vipd_config(lab, host, priority);
+        start_vipd(lab, host, &config, tag, &[])
+    }
+}
+
+/// `ip -d link show ipv.51` on `host`, if it exists.
+fn link_details(lab: &Lab, host: usize) -> Option<String> {
+    let out = lab
+        .exec(host, "ip", &["-d", "-o", "link", "show", IPVLAN])
+        .ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).to_string())
+}
+
+/// The ipvlan's interface index on `host`, if it exists.
+fn ipvlan_index(lab: &Lab, host: usize) -> Option<String> {
+    link_details(lab, host).and_then(|text| text.split(':').next().map(|i| i.trim().to_string()))
+}
+
+/// Waits until the VIP is on `host`'s ipvlan and on no other host's.
+fn expect_on_ipvlan_of(lab: &Lab, host: usize, others: &[usize], logs: &[&Daemon], step: &str) {
+    let vip = Flavour::V2Ipv4.vip();
+    wait_for(DEADLINE, || {
+        lab.addresses_on(host, IPVLAN).contains(&vip)
+            && lab.holders(vip).is_empty()
+            && others
+                .iter()
+                .all(|&o| !lab.addresses_on(o, IPVLAN).contains(&vip))
+    })
+    .unwrap_or_else(|| {
+        let logs: Vec<String> = logs.iter().map(|d| d.log_text()).collect();
+        panic!(
+            "{step}: VIP not on host {host}'s ipvlan only:\n{}",
+            logs.join("\n---\n")
+        )
+    });
+}
+
+/// A (priority 100) and B (90) over ipvlans, keepalived on
+/// `keepalived_host`: the VIP on A's ipvlan (kind ipvlan, mode l2, its own
+/// address on it), A's adverts from that address as host 3 hears them;
+/// then B's after A stops, and A's ipvlan gone if vipd ran it.
+fn ipvlan_story(test: &str, keepalived_host: usize, signal: Signal) {
+    let Some(mut lab) = ipvlan_lab_or_skip(test, 3, true) else {
+        return;
+    };
+    let a = start_host(&mut lab, 1, keepalived_host == 1, "1");
+    let b = start_host(&mut lab, 2, keepalived_host == 2, "1");
+    expect_on_ipvlan_of(&lab, 1, &[2], &[&a, &b], "A master");
+    for host in [1, 2] {
+        let details =
+            link_details(&lab, host).unwrap_or_else(|| panic!("host {host} has no {IPVLAN}"));
+        assert!(
+            details.contains("ipvlan") && details.contains("mode l2"),
+            "host {host}: {details}"
+        );
+        assert!(
+            lab.addresses_on(host, IPVLAN).contains(&own_address(host)),
+            "host {host}'s own address on its ipvlan"
+        );
+    }
+    // The adverts leave from the ipvlan's address, not eth0's.
+    let advert = support::raw::capture(&lab, 3, own_address(1), DEADLINE);
+    assert!(
+        advert.is_some(),
+        "no advert from {} heard:\n{}",
+        own_address(1),
+        a.log_text()
+    );
+    // And B, whichever daemon it is, hears them as a backup does: it
+    // never takes the VIP while A runs.
+    let vip = Flavour::V2Ipv4.vip();
+    let window = std::time::Instant::now();
+    while window.elapsed() < std::time::Duration::from_secs(4) {
+        assert!(
+            lab.addresses_on(1, IPVLAN).contains(&vip)
+                && !lab.addresses_on(2, IPVLAN).contains(&vip),
+            "the VIP left A's ipvlan only:\n{}\n---\n{}",
+            a.log_text(),
+            b.log_text()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+
+    assert!(stop(&mut lab, &a, signal).is_some(), "A stopped");
+    if signal == Signal::SIGKILL {
+        // A crash leaves A's ipvlan, and the VIP on it: take it off, as
+        // the host's next start would, so only B's can count below.
+        let _ = lab.exec(1, "ip", &["link", "del", IPVLAN]);
+    }
+    expect_on_ipvlan_of(&lab, 2, &[1], &[&a, &b], "B master");
+    if keepalived_host != 1 && signal == Signal::SIGTERM {
+        assert_eq!(ipvlan_index(&lab, 1), None, "stopping removes the ipvlan");
+    }
+    let advert = support::raw::capture(&lab, 3, own_address(2), DEADLINE);
+    assert!(
+        advert.is_some(),
+        "no advert from {} heard:\n{}",
+        own_address(2),
+        b.log_text()
+    );
+}
+
+#[test]
+fn vipd_master_keepalived_backup_over_ipvlans() {
+    ipvlan_story(
+        "vipd_master_keepalived_backup_over_ipvlans",
+        2,
+        Signal::SIGTERM,
+    );
+}
+
+/// A crash: the backup takes over after Master_Down_Interval.
+#[test]
+fn vipd_master_killed_keepalived_takes_over_on_its_ipvlan() {
+    ipvlan_story(
+        "vipd_master_killed_keepalived_takes_over_on_its_ipvlan",
+        2,
+        Signal::SIGKILL,
+    );
+}
+
+#[test]
+fn keepalived_master_stops_vipd_takes_over_on_its_ipvlan() {
+    ipvlan_story(
+        "keepalived_master_stops_vipd_takes_over_on_its_ipvlan",
+        1,
+        Signal::SIGTERM,
+    );
+}
+
+/// A crash leaves the ipvlan; the next start replaces it (another
+/// index, one ipvlan), and a stop deletes it.
+#[test]
+fn a_leftover_ipvlan_is_replaced_and_removed_at_stop() {
+    let test = "a_leftover_ipvlan_is_replaced_and_removed_at_stop";
+    let Some(mut lab) = ipvlan_lab_or_skip(test, 1, false) else {
+        return;
+    };
+    let config = vipd_config(&lab, 1, 100);
+    let a = start_vipd(&mut lab, 1, &config, "1", &[]);
+    expect_on_ipvlan_of(&lab, 1, &[], &[&a], "A master");
+    assert_eq!(stop(&mut lab, &a, Signal::SIGKILL), Some(None));
+    let left = ipvlan_index(&lab, 1).expect("SIGKILL leaves the ipvlan");
+    let a2 = start_vipd(&mut lab, 1, &config, "2", &[]);
+    wait_for(DEADLINE, || {
+        ipvlan_index(&lab, 1).is_some_and(|i| i != left)
+    })
+    .unwrap_or_else(|| panic!("the leftover ipvlan was not replaced:\n{}", a2.log_text()));
+    expect_on_ipvlan_of(&lab, 1, &[], &[&a2], "A master again");
+    let ipvlans = lab
+        .exec(1, "ip", &["-o", "link", "show", "type", "ipvlan"])
+        .map(|o| String::from_utf8_lossy(&o.stdout).lines().count())
+        .unwrap_or(0);
+    assert_eq!(ipvlans, 1, "one ipvlan, not two");
+    assert_eq!(stop(&mut lab, &a2, Signal::SIGTERM), Some(Some(0)));
+    assert_eq!(ipvlan_index(&lab, 1), None, "stopping removes the ipvlan");
+}
+
+/// On a kernel without CONFIG_IPVLAN, vipd does not start, and says why
+/// in the kernel's terms. (With ipvlan support there is nothing to see.)
+#[test]
+fn a_kernel_without_ipvlan_is_named() {
+    let test = "a_kernel_without_ipvlan_is_named";
+    let Some(mut lab) = lab_or_skip(test, 1) else {
+        return;
+    };
+    if kernel_has_ipvlan(&lab) {
+        println!("skipped: {test}: this kernel makes ipvlans");
+        return;
+    }
+    let config = vipd_config(&lab, 1, 100);
+    let a = start_vipd(&mut lab, 1, &config, "1", &[]);
+    let exit = lab.wait_exit(a.pid, DEADLINE);
+    assert!(
+        matches!(exit, Some(Some(code)) if code != 0),
+        "vipd ran on: {exit:?}\n{}",
+        a.log_text()
+    );
+    let log = a.log_text();
+    assert!(
+        log.contains("cannot make ipvlan ipv.51 on eth0") && log.contains("CONFIG_IPVLAN"),
+        "{log}"
+    );
+    assert!(
+        !lab.addresses_on(1, "eth0").contains(&Flavour::V2Ipv4.vip()),
+        "no VIP held"
+    );
+}
