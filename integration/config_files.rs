@@ -803,6 +803,7 @@ fn ipvlan_address_is_the_source_and_unnamed_ones_are_named_as_vmacs() {
         assert_eq!(ipvlan.group, Some(3));
         assert_eq!(ipvlan.address.unwrap().prefix_len, 24);
         assert_eq!(a.advert_interface(), "vrrp.9");
+        assert_eq!(a.address_interface(), "eth0", "the VIPs stay on the parent");
         let b = settings.instances.iter().find(|i| i.name == "B").unwrap();
         assert_eq!(b.source_ip, None, "IPv6: the ipvlan's link-local address");
         assert_eq!(b.vmac.as_ref().unwrap().name, "vrrp.10");

@@ -168,11 +168,19 @@ impl InstanceSettings {
     /// The interface a placement puts its address on: its dev, else the
     /// VMAC if there is one, else the instance's interface.
     pub fn interface_of<'a>(&'a self, placement: &'a Placement) -> &'a str {
-        placement
-            .dev
-            .as_deref()
-            .or(self.vmac.as_ref().map(|v| v.name.as_str()))
-            .unwrap_or(&self.interface)
+        placement.dev.as_deref().unwrap_or(self.address_interface())
+    }
+
+    /// Where addresses without a dev go: the VMAC if there is one, else
+    /// the instance's interface. An ipvlan holds only its own address:
+    /// keepalived puts the others on the parent (vrrp.c
+    /// vrrp_complete_instance moves them to `vrrp->ifp` only with
+    /// VRRP_VMAC_BIT; measured with 2.2.7: the VIP and its GARPs on eth0).
+    pub fn address_interface(&self) -> &str {
+        match &self.vmac {
+            Some(vmac) if vmac.ipvlan().is_none() => &vmac.name,
+            _ => &self.interface,
+        }
     }
 
     /// Where the instance's adverts leave and arrive: its VMAC, unless
@@ -1197,7 +1205,10 @@ fn instance_settings(
 
     let extra_announce = c.garp_extra_if.as_ref().and_then(|extra| {
         let chosen = extra_interfaces(&vips, &excluded, &placements, extra.all, {
-            let own = vmac.as_ref().map_or(c.interface.as_str(), |v| v.name.as_str());
+            let own = vmac
+                .as_ref()
+                .filter(|v| v.ipvlan().is_none())
+                .map_or(c.interface.as_str(), |v| v.name.as_str());
             let xmit_base = vmac.as_ref().is_some_and(|v| v.xmit_base);
             (own, xmit_base, vmac_names)
         });

@@ -832,7 +832,7 @@ impl Running {
             let name = &s.name;
             tracing::info!(instance = %name, %source, "({name}) unicast peer {source} is this host: adverts go to the others");
         }
-        let own = s.vmac.as_ref().map_or(&s.interface, |v| &v.name);
+        let own = s.address_interface();
         let mut router = AddressRouter::new(self.address_actor(&s.name, own)?);
         for vip in params.held_addresses() {
             let placement = s.placement(vip.address);
