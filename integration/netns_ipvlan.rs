@@ -93,8 +93,13 @@ fn start_host(lab: &mut Lab, host: usize, keepalived: bool, tag: &str) -> Daemon
 
 /// `ip -d link show ipv.51` on `host`, if it exists.
 fn link_details(lab: &Lab, host: usize) -> Option<String> {
+    link_details_named(lab, host, IPVLAN)
+}
+
+/// `ip -d link show NAME` on `host`, if it exists.
+fn link_details_named(lab: &Lab, host: usize, name: &str) -> Option<String> {
     let out = lab
-        .exec(host, "ip", &["-d", "-o", "link", "show", IPVLAN])
+        .exec(host, "ip", &["-d", "-o", "link", "show", name])
         .ok()?;
     out.status
         .success()
@@ -279,4 +284,58 @@ fn a_kernel_without_ipvlan_is_named() {
         !lab.addresses_on(1, "eth0").contains(&Flavour::V2Ipv4.vip()),
         "no VIP held"
     );
+}
+
+/// IPv6 without an address of its own: the ipvlan (named vrrp.VRID) sends
+/// from its link-local address, as keepalived's (vrrp.c vrrp_send_adv:
+/// `vrrp->ifp->sin6_addr`); vipd and keepalived elect one master and the
+/// VIP moves when vipd stops, its ipvlan deleted.
+#[test]
+fn ipv6_ipvlans_without_an_address_elect_one_master() {
+    let test = "ipv6_ipvlans_without_an_address_elect_one_master";
+    let Some(mut lab) = ipvlan_lab_or_skip(test, 2, true) else {
+        return;
+    };
+    let v6 = Flavour::V3Ipv6;
+    let vip = v6.vip();
+    let a_config = lab.dir.join("vipd-ipvlan6-h1.yaml");
+    std::fs::write(
+        &a_config,
+        format!(
+            "{}instances:\n  VI_1:\n    interface: eth0\n    state: MASTER\n    virtual_router_id: 51\n    priority: 100\n    version: 3\n    advert_int: 1\n    use_ipvlan: true\n    virtual_ipaddress: [\"fe80::51/64\", \"2001:db8::250/64\"]\n",
+            control_socket_line(&lab, 1)
+        ),
+    )
+    .unwrap();
+    let b_config = lab.dir.join("keepalived-ipvlan6-h2.conf");
+    std::fs::write(
+        &b_config,
+        "global_defs {\n    router_id h2\n    vrrp_version 3\n    script_user root\n}\n\
+         vrrp_instance VI_1 {\n    state BACKUP\n    interface eth0\n    virtual_router_id 51\n    priority 90\n    advert_int 1\n    use_ipvlan\n    virtual_ipaddress {\n        fe80::51/64\n        2001:db8::250/64\n    }\n}\n",
+    )
+    .unwrap();
+    let a = start_vipd(&mut lab, 1, &a_config, "1", &[]);
+    let b = start_keepalived(&mut lab, 2, &b_config, "1");
+    let logs = |a: &Daemon, b: &Daemon| format!("{}\n---\n{}", a.log_text(), b.log_text());
+    wait_for(DEADLINE, || lab.holders(vip) == vec![1])
+        .unwrap_or_else(|| panic!("A never held {vip} alone:\n{}", logs(&a, &b)));
+    let details = link_details_named(&lab, 1, "vrrp.51").expect("A's ipvlan vrrp.51");
+    assert!(
+        details.contains("ipvlan") && details.contains("mode l2"),
+        "{details}"
+    );
+    // B hears A (from A's ipvlan's link-local address) and stays backup.
+    let window = std::time::Instant::now();
+    while window.elapsed() < std::time::Duration::from_secs(4) {
+        assert_eq!(lab.holders(vip), vec![1], "{}", logs(&a, &b));
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert_eq!(stop(&mut lab, &a, Signal::SIGTERM), Some(Some(0)));
+    assert_eq!(
+        link_details_named(&lab, 1, "vrrp.51"),
+        None,
+        "stopping removes the ipvlan"
+    );
+    wait_for(DEADLINE, || lab.holders(vip) == vec![2])
+        .unwrap_or_else(|| panic!("B did not take over:\n{}", logs(&a, &b)));
 }
