@@ -810,6 +810,22 @@ fn ipvlan_address_is_the_source_and_unnamed_ones_are_named_as_vmacs() {
         assert!(b.vmac.as_ref().unwrap().ipvlan().unwrap().address.is_none());
         Ok(())
     });
+    // TOML, a table or true.
+    Jail::expect_with(|jail| {
+        jail.create_file(
+            "ipvlan.toml",
+            "[instances.A]\ninterface = \"eth0\"\nvirtual_router_id = 9\nvirtual_ipaddress = [\"192.0.2.2\"]\n[instances.A.use_ipvlan]\nname = \"ipv9\"\naddress = \"192.0.2.9/24\"\nmode = \"vepa\"\n",
+        )?;
+        let (_, settings) = load_and_validate(&[jail.directory().join("ipvlan.toml")])
+            .unwrap_or_else(|e| panic!("{e}"));
+        let vmac = settings.instances[0].vmac.as_ref().unwrap();
+        assert_eq!(vmac.name, "ipv9");
+        assert_eq!(
+            vmac.ipvlan().unwrap().mode,
+            vipd::net::vmac::IpvlanMode::Vepa
+        );
+        Ok(())
+    });
 }
 
 #[test]
