@@ -726,6 +726,108 @@ fn vmac_needs_an_ethernet_interface_and_its_own_name() {
     });
 }
 
+/// use_ipvlan: exclusive with use_vmac, an address for IPv4, of the
+/// instance's family, a name no other instance's VMAC or ipvlan has.
+#[test]
+fn ipvlan_is_checked_with_its_keys_and_lines() {
+    Jail::expect_with(|jail| {
+        jail.create_file(
+            "ipvlan.yaml",
+            "instances:\n  BOTH:\n    interface: eth0\n    virtual_router_id: 1\n    use_vmac: true\n    use_ipvlan: {address: 192.0.2.9/24}\n    virtual_ipaddress: [192.0.2.1]\n  NOADDR:\n    interface: eth0\n    virtual_router_id: 2\n    use_ipvlan: true\n    virtual_ipaddress: [192.0.2.2]\n  FAMILY:\n    interface: eth0\n    virtual_router_id: 3\n    use_ipvlan: {address: 2001:db8::9}\n    virtual_ipaddress: [192.0.2.3]\n  BAD:\n    interface: eth0\n    virtual_router_id: 4\n    use_ipvlan: {address: 192.0.2.300}\n    virtual_ipaddress: [192.0.2.4]\n",
+        )?;
+        let text = errors_of(&[jail.directory().join("ipvlan.yaml")]).to_string();
+        assert!(
+            text.contains(":6: instances.BOTH.use_ipvlan: cannot be used with use_vmac"),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                ":11: instances.NOADDR.use_ipvlan: an IPv4 instance's ipvlan needs an address"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("instances.FAMILY.use_ipvlan.address: 2001:db8::9 is IPv6 but the instance's addresses are IPv4"),
+            "{text}"
+        );
+        assert!(
+            text.contains(":21: instances.BAD.use_ipvlan.address: "),
+            "{text}"
+        );
+        assert!(text.contains("192.0.2.300"), "{text}");
+        Ok(())
+    });
+    Jail::expect_with(|jail| {
+        jail.create_file(
+            "mode.yaml",
+            "instances:\n  A:\n    interface: eth0\n    virtual_router_id: 4\n    use_ipvlan: {address: 192.0.2.9, mode: l3}\n    virtual_ipaddress: [192.0.2.4]\n",
+        )?;
+        let text = errors_of(&[jail.directory().join("mode.yaml")]).to_string();
+        assert!(
+            text.contains(":5: instances.A.use_ipvlan.mode: expected one of bridge, private, vepa, got \"l3\""),
+            "{text}"
+        );
+        Ok(())
+    });
+    Jail::expect_with(|jail| {
+        jail.create_file(
+            "names.yaml",
+            "instances:\n  A:\n    interface: eth0\n    virtual_router_id: 9\n    use_vmac: shared\n    virtual_ipaddress: [192.0.2.2]\n  B:\n    interface: eth1\n    virtual_router_id: 9\n    use_ipvlan: {name: shared, address: 192.0.2.9/24}\n    virtual_ipaddress: [192.0.2.3]\n",
+        )?;
+        let text = errors_of(&[jail.directory().join("names.yaml")]).to_string();
+        assert!(
+            text.contains(":10: instances.B.use_ipvlan: ipvlan shared is already instance A's"),
+            "{text}"
+        );
+        Ok(())
+    });
+}
+
+/// A valid ipvlan: its address is the source, its name as a VMAC's.
+#[test]
+fn ipvlan_address_is_the_source_and_unnamed_ones_are_named_as_vmacs() {
+    Jail::expect_with(|jail| {
+        jail.create_file(
+            "ipvlan.yaml",
+            "instances:\n  A:\n    interface: eth0\n    virtual_router_id: 9\n    use_ipvlan: {address: 192.0.2.9/24, mode: private, group: 3}\n    virtual_ipaddress: [192.0.2.2]\n  B:\n    interface: eth0\n    virtual_router_id: 10\n    use_ipvlan: true\n    virtual_ipaddress: [2001:db8::10]\n    version: 3\n",
+        )?;
+        let (_, settings) = load_and_validate(&[jail.directory().join("ipvlan.yaml")])
+            .unwrap_or_else(|e| panic!("{e}"));
+        let a = settings.instances.iter().find(|i| i.name == "A").unwrap();
+        assert_eq!(a.source_ip, Some("192.0.2.9".parse().unwrap()));
+        let vmac = a.vmac.as_ref().unwrap();
+        assert_eq!(vmac.name, "vrrp.9");
+        assert!(!vmac.xmit_base);
+        let ipvlan = vmac.ipvlan().expect("an ipvlan");
+        assert_eq!(ipvlan.mode, vipd::net::vmac::IpvlanMode::Private);
+        assert_eq!(ipvlan.group, Some(3));
+        assert_eq!(ipvlan.address.unwrap().prefix_len, 24);
+        assert_eq!(a.advert_interface(), "vrrp.9");
+        assert_eq!(a.address_interface(), "eth0", "the VIPs stay on the parent");
+        let b = settings.instances.iter().find(|i| i.name == "B").unwrap();
+        assert_eq!(b.source_ip, None, "IPv6: the ipvlan's link-local address");
+        assert_eq!(b.vmac.as_ref().unwrap().name, "vrrp.10");
+        assert!(b.vmac.as_ref().unwrap().ipvlan().unwrap().address.is_none());
+        Ok(())
+    });
+    // TOML, a table or true.
+    Jail::expect_with(|jail| {
+        jail.create_file(
+            "ipvlan.toml",
+            "[instances.A]\ninterface = \"eth0\"\nvirtual_router_id = 9\nvirtual_ipaddress = [\"192.0.2.2\"]\n[instances.A.use_ipvlan]\nname = \"ipv9\"\naddress = \"192.0.2.9/24\"\nmode = \"vepa\"\n",
+        )?;
+        let (_, settings) = load_and_validate(&[jail.directory().join("ipvlan.toml")])
+            .unwrap_or_else(|e| panic!("{e}"));
+        let vmac = settings.instances[0].vmac.as_ref().unwrap();
+        assert_eq!(vmac.name, "ipv9");
+        assert_eq!(
+            vmac.ipvlan().unwrap().mode,
+            vipd::net::vmac::IpvlanMode::Vepa
+        );
+        Ok(())
+    });
+}
+
 #[test]
 fn sync_groups_name_real_instances_once_and_zero_member_weights() {
     Jail::expect_with(|jail| {

@@ -513,6 +513,11 @@ pub struct InstanceConfig {
     /// A VMAC: `true` (named vrrp.VRID) or the name to give it.
     #[serde(default, skip_serializing_if = "UseVmac::is_off")]
     pub use_vmac: UseVmac,
+    /// An ipvlan (mode l2, sharing the parent's MAC) to hold the
+    /// addresses on and send from, instead of a VMAC: `true` or
+    /// `{name, address, mode, group}` (keepalived's `use_ipvlan`).
+    #[serde(default, skip_serializing_if = "UseIpvlan::is_off")]
+    pub use_ipvlan: UseIpvlan,
     /// With a VMAC, send adverts from the parent interface (keepalived
     /// forces this with unicast).
     #[serde(default, skip_serializing_if = "is_false")]
@@ -982,6 +987,96 @@ impl<'de> Deserialize<'de> for UseVmac {
         }
 
         deserializer.deserialize_any(UseVmacVisitor)
+    }
+}
+
+/// keepalived's `use_ipvlan [[name] IFNAME] [ADDRESS[/LEN]] [bridge|private|vepa] [group N]`:
+/// off, or an ipvlan with these settings (`true`: every one its default).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct UseIpvlan(pub Option<IpvlanConfig>);
+
+impl UseIpvlan {
+    pub fn is_off(&self) -> bool {
+        self.0.is_none()
+    }
+}
+
+/// One instance's ipvlan.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct IpvlanConfig {
+    /// The interface's name; unset: named as an unnamed VMAC (vrrp.VRID).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Its own address, `ADDRESS[/LEN]` (no length: /32 or /128), also the
+    /// adverts' source; needed for IPv4 (IPv6 sends from its link-local).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
+    /// How ipvlans of one parent reach each other: bridge (the kernel's
+    /// default), private or vepa.
+    #[serde(default, skip_serializing_if = "IpvlanMode::is_bridge")]
+    pub mode: IpvlanMode,
+    /// The link group (`ip link set DEV group N`), a number.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<u32>,
+}
+
+/// The ipvlan's flags (IPVLAN_F_PRIVATE, IPVLAN_F_VEPA); its mode is l2.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum IpvlanMode {
+    #[default]
+    Bridge,
+    Private,
+    Vepa,
+}
+
+impl IpvlanMode {
+    pub fn is_bridge(&self) -> bool {
+        *self == IpvlanMode::Bridge
+    }
+}
+
+impl Serialize for UseIpvlan {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match &self.0 {
+            None => serializer.serialize_bool(false),
+            Some(c) if *c == IpvlanConfig::default() => serializer.serialize_bool(true),
+            Some(c) => c.serialize(serializer),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for UseIpvlan {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct UseIpvlanVisitor;
+
+        impl<'de> Visitor<'de> for UseIpvlanVisitor {
+            type Value = UseIpvlan;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("true, false or a table {name, address, mode, group} for the ipvlan")
+            }
+
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<UseIpvlan, E> {
+                Ok(UseIpvlan(v.then(IpvlanConfig::default)))
+            }
+
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<UseIpvlan, E> {
+                match v {
+                    "true" => Ok(UseIpvlan(Some(IpvlanConfig::default()))),
+                    "false" => Ok(UseIpvlan(None)),
+                    other => Err(E::invalid_value(de::Unexpected::Str(other), &self)),
+                }
+            }
+
+            fn visit_map<A: de::MapAccess<'de>>(self, map: A) -> Result<UseIpvlan, A::Error> {
+                IpvlanConfig::deserialize(de::value::MapAccessDeserializer::new(map))
+                    .map(|c| UseIpvlan(Some(c)))
+            }
+        }
+
+        deserializer.deserialize_any(UseIpvlanVisitor)
     }
 }
 

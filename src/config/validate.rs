@@ -14,7 +14,7 @@ use super::auth_hmac::KeyConfig;
 use super::error::{ConfigError, ConfigErrors};
 use super::health::{self, HealthSettings, NotifySettings, Problems, Tracked};
 use super::load::Loaded;
-use super::schema::{AddressConfig, AuthType, Config, InstanceConfig, UseVmac};
+use super::schema::{AddressConfig, AuthType, Config, InstanceConfig, IpvlanMode, UseVmac};
 use crate::net::firewall::FirewallSettings;
 use crate::net::netlink::AddressOptions;
 use crate::net::routes::Routed;
@@ -119,6 +119,37 @@ pub struct VmacSettings {
     pub default_name: bool,
     /// Adverts leave from the parent interface, not the VMAC.
     pub xmit_base: bool,
+    /// A macvlan with the virtual MAC (use_vmac), or an ipvlan.
+    pub kind: VirtualLink,
+}
+
+/// What kind of link an instance's "VMAC" is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum VirtualLink {
+    /// keepalived's use_vmac: a private macvlan with 00:00:5e:00:01:VRID.
+    Macvlan,
+    /// keepalived's use_ipvlan: an l2 ipvlan, the parent's MAC.
+    Ipvlan(IpvlanSettings),
+}
+
+pub use crate::net::vmac::IpvlanSettings;
+
+impl VmacSettings {
+    /// The ipvlan's settings, if this is one.
+    pub fn ipvlan(&self) -> Option<&IpvlanSettings> {
+        match &self.kind {
+            VirtualLink::Ipvlan(settings) => Some(settings),
+            VirtualLink::Macvlan => None,
+        }
+    }
+
+    /// The key that configures it, for messages.
+    pub fn key(&self) -> &'static str {
+        match self.kind {
+            VirtualLink::Macvlan => "use_vmac",
+            VirtualLink::Ipvlan(_) => "use_ipvlan",
+        }
+    }
 }
 
 /// A VMAC made for addresses (keepalived's use_vmac_addr, or an
@@ -160,11 +191,19 @@ impl InstanceSettings {
     /// The interface a placement puts its address on: its dev, else the
     /// VMAC if there is one, else the instance's interface.
     pub fn interface_of<'a>(&'a self, placement: &'a Placement) -> &'a str {
-        placement
-            .dev
-            .as_deref()
-            .or(self.vmac.as_ref().map(|v| v.name.as_str()))
-            .unwrap_or(&self.interface)
+        placement.dev.as_deref().unwrap_or(self.address_interface())
+    }
+
+    /// Where addresses without a dev go: the VMAC if there is one, else
+    /// the instance's interface. An ipvlan holds only its own address:
+    /// keepalived puts the others on the parent (vrrp.c
+    /// vrrp_complete_instance moves them to `vrrp->ifp` only with
+    /// VRRP_VMAC_BIT; measured with 2.2.7: the VIP and its GARPs on eth0).
+    pub fn address_interface(&self) -> &str {
+        match &self.vmac {
+            Some(vmac) if vmac.ipvlan().is_none() => &vmac.name,
+            _ => &self.interface,
+        }
     }
 
     /// Where the instance's adverts leave and arrive: its VMAC, unless
@@ -383,10 +422,16 @@ pub fn validate(loaded: &Loaded) -> Result<Settings, ConfigErrors> {
     let vmac_names: Vec<String> = config
         .instances
         .values()
-        .filter_map(|i| match &i.use_vmac {
-            UseVmac::Off => None,
-            UseVmac::Default => Some(format!("vrrp.{}", i.virtual_router_id)),
-            UseVmac::Named(name) => Some(name.clone()),
+        .filter_map(|i| match (&i.use_vmac, &i.use_ipvlan.0) {
+            (UseVmac::Named(name), _) => Some(name.clone()),
+            (UseVmac::Default, _) => Some(format!("vrrp.{}", i.virtual_router_id)),
+            (UseVmac::Off, Some(ipvlan)) => Some(
+                ipvlan
+                    .name
+                    .clone()
+                    .unwrap_or_else(|| format!("vrrp.{}", i.virtual_router_id)),
+            ),
+            (UseVmac::Off, None) => None,
         })
         .collect();
     for (name, instance) in &config.instances {
@@ -621,10 +666,14 @@ pub fn validate(loaded: &Loaded) -> Result<Settings, ConfigErrors> {
     for s in &settings {
         let Some(vmac) = &s.vmac else { continue };
         if let Some(other) = vmacs.insert(&vmac.name, &s.name) {
+            let (key, what, how) = match vmac.kind {
+                VirtualLink::Macvlan => ("use_vmac", "VMAC", "use_vmac: NAME"),
+                VirtualLink::Ipvlan(_) => ("use_ipvlan", "ipvlan", "use_ipvlan: {name: NAME}"),
+            };
             errors.push(loaded.error(
-                &format!("instances.{}.use_vmac", s.name),
+                &format!("instances.{}.{key}", s.name),
                 format!(
-                    "VMAC {} is already instance {other}'s: name one of them (use_vmac: NAME)",
+                    "{what} {} is already instance {other}'s (its VMAC or ipvlan): name one of them ({how})",
                     vmac.name
                 ),
             ));
@@ -1032,19 +1081,32 @@ fn instance_settings(
         Param::ExcludedAddresses,
         &c.virtual_ipaddress_excluded,
     );
+    // use_ipvlan's address is also the source, unless one is configured
+    // (vrrp_parser.c vrrp_ipvlan_handler: "We also want to use this
+    // address as the source address").
+    let ipvlan_address = match c.use_ipvlan.0.as_ref().and_then(|i| i.address.as_deref()) {
+        None => None,
+        Some(text) => match parse_vip(text) {
+            Ok(address) => Some(address),
+            Err(message) => {
+                problems.push(("use_ipvlan.address", message));
+                None
+            }
+        },
+    };
+    let source_ip = c.source_ip.or(ipvlan_address.map(|a| a.address));
     // The family: the addresses'; with none (no_virtual_ipaddress), the
     // source's or the first peer's, else IPv4, as keepalived (vrrp.c
     // vrrp_complete_instance).
     let ipv6 = match vips.first() {
         Some(vip) => vip.address.is_ipv6(),
-        None => c
-            .source_ip
+        None => source_ip
             .or_else(|| c.unicast_peer.first().map(|p| p.address))
             .is_some_and(|a| a.is_ipv6()),
     };
     // Until the interface is known: the configured source, or a
     // placeholder of the virtual addresses' family.
-    let primary = c.source_ip.unwrap_or(if ipv6 {
+    let primary = source_ip.unwrap_or(if ipv6 {
         IpAddr::V6(Ipv6Addr::UNSPECIFIED)
     } else {
         IpAddr::V4(Ipv4Addr::UNSPECIFIED)
@@ -1137,10 +1199,68 @@ fn instance_settings(
         }
         (group, _) => group,
     };
-    let vmac = match &c.use_vmac {
-        UseVmac::Off => None,
-        UseVmac::Default => Some(format!("vrrp.{}", c.virtual_router_id)),
-        UseVmac::Named(name) => Some(name.clone()),
+    let vmac = match (&c.use_vmac, &c.use_ipvlan.0) {
+        (UseVmac::Off, None) => None,
+        (UseVmac::Default, _) => Some(format!("vrrp.{}", c.virtual_router_id)),
+        (UseVmac::Named(name), _) => Some(name.clone()),
+        (UseVmac::Off, Some(ipvlan)) => Some(
+            ipvlan
+                .name
+                .clone()
+                .unwrap_or_else(|| format!("vrrp.{}", c.virtual_router_id)),
+        ),
+    };
+    let ipvlan = match (&c.use_vmac, &c.use_ipvlan.0) {
+        (_, None) => None,
+        (UseVmac::Default | UseVmac::Named(_), Some(_)) => {
+            problems.push((
+                "use_ipvlan",
+                "cannot be used with use_vmac: an instance holds its addresses on a VMAC (a macvlan with the virtual MAC) or on an ipvlan (the parent's MAC), not both; remove one".into(),
+            ));
+            None
+        }
+        (UseVmac::Off, Some(config)) => {
+            // vrrp.c vrrp_complete_instance: "IPv4 ipvlan requires a
+            // source ip address to be configured" and "ipvlan address
+            // family does not match instance" (keepalived: FAULT).
+            match ipvlan_address {
+                None if !ipv6 && config.address.is_none() => problems.push((
+                    "use_ipvlan",
+                    "an IPv4 instance's ipvlan needs an address (use_ipvlan: {address: ADDRESS/LEN}): its adverts leave from it, and keepalived keeps such an instance in FAULT".into(),
+                )),
+                Some(address) if address.address.is_ipv6() != ipv6 => problems.push((
+                    "use_ipvlan.address",
+                    format!(
+                        "{} is {} but the instance's addresses are {}: it must be of the instance's family",
+                        address.address,
+                        if address.address.is_ipv6() { "IPv6" } else { "IPv4" },
+                        if ipv6 { "IPv6" } else { "IPv4" }
+                    ),
+                )),
+                _ => {}
+            }
+            if c.vmac_xmit_base {
+                // vrrp.c: "vmac_xmit_base is only valid with a vmac".
+                warnings.push((
+                    "vmac_xmit_base",
+                    format!("({name}) vmac_xmit_base is only valid with a vmac - ignored with use_ipvlan, as keepalived ignores it"),
+                ));
+            }
+            Some(IpvlanSettings {
+                address: ipvlan_address,
+                mode: match config.mode {
+                    IpvlanMode::Bridge => crate::net::vmac::IpvlanMode::Bridge,
+                    IpvlanMode::Private => crate::net::vmac::IpvlanMode::Private,
+                    IpvlanMode::Vepa => crate::net::vmac::IpvlanMode::Vepa,
+                },
+                group: config.group,
+            })
+        }
+    };
+    let vmac_key = if ipvlan.is_some() {
+        "use_ipvlan"
+    } else {
+        "use_vmac"
     };
     if let Some(name) = &vmac {
         // Linux: at most 15 bytes (IFNAMSIZ), no '/', ':' or white space.
@@ -1149,20 +1269,24 @@ fn instance_settings(
             || name.contains(|c: char| c == '/' || c == ':' || c.is_whitespace());
         if bad {
             problems.push((
-                "use_vmac",
+                vmac_key,
                 format!("{name:?}: expected an interface name of 1..15 characters without / : or spaces"),
             ));
         }
         if c.interface == "lo" {
             problems.push((
-                "use_vmac",
-                "a VMAC needs an Ethernet interface; lo cannot have one".into(),
+                vmac_key,
+                if ipvlan.is_some() {
+                    "an ipvlan needs an Ethernet interface; lo cannot have one".into()
+                } else {
+                    "a VMAC needs an Ethernet interface; lo cannot have one".into()
+                },
             ));
         }
     } else if c.vmac_xmit_base {
         warnings.push(("vmac_xmit_base", "has no effect without use_vmac".into()));
     }
-    let xmit_base_written = c.vmac_xmit_base && !c.strict_mode;
+    let xmit_base_written = c.vmac_xmit_base && !c.strict_mode && ipvlan.is_none();
     // keepalived 2.4 vrrp.c vrrp_complete_instance: only with nopreempt.
     let timer_expired_backup = match c.timer_expired_backup {
         Some(p) if !(1..=254).contains(&p) => {
@@ -1181,7 +1305,7 @@ fn instance_settings(
         }
         other => other,
     };
-    if vmac.is_some() && c.vmac_xmit_base && c.strict_mode {
+    if vmac.is_some() && ipvlan.is_none() && c.vmac_xmit_base && c.strict_mode {
         // vrrp.c: "xmit_base is incompatible with strict mode - resetting".
         warnings.push((
             "vmac_xmit_base",
@@ -1195,10 +1319,24 @@ fn instance_settings(
     // backup now and then (seen in the lab: pings to the VIP lost for
     // 2 s at a time). Neighbours learn the MAC from the master's
     // unsolicited NAs, which leave from the VMAC.
+    // An ipvlan sends from itself, with its own address (or, for IPv6,
+    // its link-local one), but with unicast from the parent, as
+    // keepalived forces vmac_xmit_base there too (vrrp_parser.c
+    // vrrp_end_handler: "unicast with use_vmac requires vmac_xmit_base").
     let vmac = vmac.map(|name| VmacSettings {
         name,
-        default_name: matches!(c.use_vmac, UseVmac::Default),
-        xmit_base: xmit_base_written || unicast.is_some() || ipv6,
+        default_name: match &c.use_ipvlan.0 {
+            Some(config) if ipvlan.is_some() => config.name.is_none(),
+            _ => matches!(c.use_vmac, UseVmac::Default),
+        },
+        xmit_base: match ipvlan {
+            Some(_) => unicast.is_some(),
+            None => xmit_base_written || unicast.is_some() || ipv6,
+        },
+        kind: match ipvlan {
+            Some(settings) => VirtualLink::Ipvlan(settings),
+            None => VirtualLink::Macvlan,
+        },
     });
     let address_vmacs = address_vmacs(
         c,
@@ -1234,7 +1372,10 @@ fn instance_settings(
             })
             .collect();
         let chosen = extra_interfaces(&vips, &excluded, &placements, &on_vmac, extra.all, {
-            let own = vmac.as_ref().map_or(c.interface.as_str(), |v| v.name.as_str());
+            let own = vmac
+                .as_ref()
+                .filter(|v| v.ipvlan().is_none())
+                .map_or(c.interface.as_str(), |v| v.name.as_str());
             let xmit_base = vmac.as_ref().is_some_and(|v| v.xmit_base);
             (own, xmit_base, vmac_names)
         });
@@ -1335,7 +1476,7 @@ fn instance_settings(
     let settings = InstanceSettings {
         name: name.to_string(),
         interface: c.interface.clone(),
-        source_ip: c.source_ip,
+        source_ip,
         placements,
         routing,
         vmac,

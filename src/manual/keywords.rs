@@ -189,6 +189,11 @@ pub const INSTANCE_KEYWORDS: &[Keyword] = &[
         meaning: r#"`true` (a VMAC named `vrrp.VRID`) or a name: `vrrp51`"#,
     },
     Keyword {
+        key: r#"`use_ipvlan`"#,
+        default: r#"`false`"#,
+        meaning: r#"adverts from an l2 ipvlan (the parent's MAC) with an address of its own, the VIPs on the parent as keepalived puts them; not with `use_vmac`: `true` (named `vrrp.VRID`, IPv6 only) or `{ name: ipv51, address: 192.0.2.9/24, mode: private, group: 5 }` (mode: `bridge`, `private` or `vepa`); the address (needed for IPv4) is the adverts' source"#,
+    },
+    Keyword {
         key: r#"`vmac_xmit_base`"#,
         default: r#"`false`"#,
         meaning: r#"adverts from the parent, not the VMAC (forced with unicast)"#,

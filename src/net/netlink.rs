@@ -30,6 +30,8 @@ pub enum NetlinkError {
     Request(#[from] rtnetlink::Error),
     #[error("not a valid route: {0}")]
     Invalid(String),
+    #[error("this kernel cannot make an ipvlan (\"Unknown device type\"): it needs CONFIG_IPVLAN (the ipvlan module)")]
+    NoIpvlan,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -2,16 +2,42 @@
 //! address that moves is a MAC switches and ARP caches already know
 //! (keepalived's use_vmac; vrrp_vmac.c). Made at start, removed at stop;
 //! a leftover from a crash is removed and made anew.
+//!
+//! Its sibling, keepalived's use_ipvlan (vrrp_vmac.c
+//! netlink_link_add_ipvlan): an ipvlan in mode l2 on the parent, which
+//! shares the parent's MAC, with its own address; made, replaced and
+//! removed the same way.
 
 use std::io;
 use std::net::{IpAddr, Ipv6Addr};
 use std::path::PathBuf;
 
-use rtnetlink::packet_route::link::MacVlanMode;
-use rtnetlink::LinkMacVlan;
+use rtnetlink::packet_route::link::{IpVlanFlags, IpVlanMode, MacVlanMode};
+use rtnetlink::{LinkIpVlan, LinkMacVlan};
 
 use super::netlink::{LinkInfo, Netlink, NetlinkError};
 use crate::proto::VirtualAddress;
+
+/// How ipvlans of one parent reach each other (IPVLAN_F_PRIVATE,
+/// IPVLAN_F_VEPA; neither: bridge).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum IpvlanMode {
+    #[default]
+    Bridge,
+    Private,
+    Vepa,
+}
+
+/// keepalived's use_ipvlan (vrrp_parser.c vrrp_ipvlan_handler).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IpvlanSettings {
+    /// Added to the ipvlan when it is made; the adverts' source unless
+    /// source_ip says otherwise.
+    pub address: Option<VirtualAddress>,
+    pub mode: IpvlanMode,
+    /// The link group (IFLA_GROUP), if set.
+    pub group: Option<u32>,
+}
 
 /// A kernel setting on one interface: `net/ipv4/conf/IF/KEY` and the like.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -76,6 +102,43 @@ pub fn parent_sysctls(parent: &str) -> Vec<Sysctl> {
     ]
 }
 
+/// keepalived's settings on an ipvlan (vrrp_vmac.c
+/// netlink_link_add_ipvlan, link_set_ipv6): only no IPv6 on an IPv4
+/// instance's; the rest are the parent's, whose MAC it shares.
+pub fn ipvlan_sysctls(ipvlan: &str, ipv6: bool) -> Vec<Sysctl> {
+    if ipv6 {
+        Vec::new()
+    } else {
+        vec![Sysctl::on("ipv6", ipvlan, "disable_ipv6", "1")]
+    }
+}
+
+/// The request that makes the ipvlan: mode l2 (in l2 mode an ipvlan
+/// receives frames: multicast adverts reach it), keepalived's flags for
+/// bridge/private/vepa, and the link group if one is set.
+pub fn ipvlan_message(
+    parent: u32,
+    name: &str,
+    settings: &IpvlanSettings,
+) -> rtnetlink::packet_route::link::LinkMessage {
+    let flags = match settings.mode {
+        IpvlanMode::Bridge => IpVlanFlags::empty(),
+        IpvlanMode::Private => IpVlanFlags::Private,
+        IpvlanMode::Vepa => IpVlanFlags::Vepa,
+    };
+    let mut builder = LinkIpVlan::new(name, parent, IpVlanMode::L2).flag(flags);
+    if let Some(group) = settings.group {
+        builder = builder.link_group(group);
+    }
+    builder.build()
+}
+
+/// Whether a failed link request says the kernel knows no such kind of
+/// link ("Unknown device type": EOPNOTSUPP, the module not built).
+fn unknown_kind(error: &rtnetlink::Error) -> bool {
+    matches!(error, rtnetlink::Error::NetlinkError(e) if e.raw_code() == -libc::EOPNOTSUPP)
+}
+
 impl Netlink {
     /// Removes the link called `name` if there is one.
     pub async fn delete_link(&self, name: &str) -> Result<bool, NetlinkError> {
@@ -132,9 +195,96 @@ impl Netlink {
     }
 }
 
+impl Netlink {
+    /// Makes the ipvlan `name` on `parent` (a leftover of that name is
+    /// removed first), IPv6 off for an IPv4 instance, up, with its
+    /// address added, as keepalived does (vrrp_vmac.c
+    /// netlink_link_add_ipvlan).
+    pub async fn create_ipvlan(
+        &self,
+        parent: u32,
+        name: &str,
+        settings: &IpvlanSettings,
+        ipv6: bool,
+    ) -> Result<LinkInfo, NetlinkError> {
+        self.delete_link(name).await?;
+        let message = ipvlan_message(parent, name, settings);
+        if let Err(error) = self.handle().link().add(message).execute().await {
+            return Err(if unknown_kind(&error) {
+                NetlinkError::NoIpvlan
+            } else {
+                error.into()
+            });
+        }
+        let link = self.link(name).await?;
+        for setting in ipvlan_sysctls(name, ipv6) {
+            setting.apply().map_err(NetlinkError::Sysctl)?;
+        }
+        let up = rtnetlink::LinkUnspec::new_with_index(link.index)
+            .up()
+            .build();
+        self.handle().link().set(up).execute().await?;
+        if let Some(address) = settings.address {
+            self.add_address(link.index, address, &Default::default(), None)
+                .await?;
+        }
+        self.link(name).await
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rtnetlink::packet_route::link::{InfoData, InfoIpVlan, LinkAttribute, LinkInfo as Info};
+
+    fn ipvlan_data(message: &rtnetlink::packet_route::link::LinkMessage) -> Vec<InfoIpVlan> {
+        message
+            .attributes
+            .iter()
+            .find_map(|a| match a {
+                LinkAttribute::LinkInfo(infos) => infos.iter().find_map(|i| match i {
+                    Info::Data(InfoData::IpVlan(data)) => Some(data.clone()),
+                    _ => None,
+                }),
+                _ => None,
+            })
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn ipvlans_are_l2_with_keepalived_flags_and_group() {
+        let mut settings = IpvlanSettings {
+            address: None,
+            mode: IpvlanMode::Private,
+            group: Some(7),
+        };
+        let message = ipvlan_message(4, "ipv.51", &settings);
+        let data = ipvlan_data(&message);
+        assert!(data.contains(&InfoIpVlan::Mode(IpVlanMode::L2)));
+        assert!(data.contains(&InfoIpVlan::Flags(IpVlanFlags::Private)));
+        assert!(message.attributes.contains(&LinkAttribute::Link(4)));
+        assert!(message.attributes.contains(&LinkAttribute::Group(7)));
+        assert!(message
+            .attributes
+            .contains(&LinkAttribute::IfName("ipv.51".into())));
+        settings.mode = IpvlanMode::Vepa;
+        settings.group = None;
+        let message = ipvlan_message(4, "ipv.51", &settings);
+        assert!(ipvlan_data(&message).contains(&InfoIpVlan::Flags(IpVlanFlags::Vepa)));
+        assert!(!message
+            .attributes
+            .iter()
+            .any(|a| matches!(a, LinkAttribute::Group(_))));
+        settings.mode = IpvlanMode::Bridge;
+        let message = ipvlan_message(4, "ipv.51", &settings);
+        assert!(ipvlan_data(&message).contains(&InfoIpVlan::Flags(IpVlanFlags::empty())));
+    }
+
+    #[test]
+    fn ipv4_ipvlans_have_no_ipv6() {
+        assert_eq!(ipvlan_sysctls("ipv.51", false).len(), 1);
+        assert!(ipvlan_sysctls("ipv.51", true).is_empty());
+    }
 
     #[test]
     fn ipv4_vmacs_have_no_ipv6() {

@@ -64,9 +64,11 @@ pub enum StartError {
         interface: String,
         source: SourceError,
     },
-    #[error("instance {instance}: cannot make VMAC {name} on {interface}: {source}")]
+    #[error("instance {instance}: cannot make {what} {name} on {interface}: {source}")]
     Vmac {
         instance: String,
+        /// "VMAC" or "ipvlan".
+        what: &'static str,
         name: String,
         interface: String,
         source: Box<NetlinkError>,
@@ -463,6 +465,8 @@ struct VmacPlan<'a> {
     /// (vrrp_vmac.c netlink_link_add_vmac, set_interface_parameters).
     parent_settings: bool,
     sends_adverts: bool,
+    /// The instance's own link is an ipvlan (use_ipvlan), not a macvlan.
+    ipvlan: Option<&'a crate::net::vmac::IpvlanSettings>,
 }
 
 /// Makes those of `s`'s VMACs that `wanted` names: its own, then those
@@ -480,6 +484,7 @@ async fn make_instance_vmacs(
         ipv6: s.is_ipv6(),
         parent_settings: true,
         sends_adverts: !vmac.xmit_base,
+        ipvlan: vmac.ipvlan(),
     });
     let for_addresses = s.address_vmacs.iter().map(|vmac| VmacPlan {
         name: &vmac.name,
@@ -487,6 +492,7 @@ async fn make_instance_vmacs(
         ipv6: vmac.ipv6,
         parent_settings: !vmac.ipv6,
         sends_adverts: false,
+        ipvlan: None,
     });
     for plan in own.into_iter().chain(for_addresses) {
         if !wanted(plan.name) {
@@ -494,6 +500,11 @@ async fn make_instance_vmacs(
         }
         let failed = |source: NetlinkError| StartError::Vmac {
             source: Box::new(source),
+            what: if plan.ipvlan.is_some() {
+                "ipvlan"
+            } else {
+                "VMAC"
+            },
             instance: s.name.clone(),
             name: plan.name.to_string(),
             interface: plan.parent.to_string(),
@@ -507,6 +518,19 @@ async fn make_instance_vmacs(
             }
             other => other?,
         };
+        // An ipvlan shares the parent's MAC: keepalived changes no
+        // setting on the parent for it (vrrp_vmac.c
+        // netlink_link_add_ipvlan), and no virtual MAC is involved.
+        if let Some(ipvlan) = plan.ipvlan {
+            netlink
+                .create_ipvlan(parent.index, plan.name, ipvlan, s.is_ipv6())
+                .await
+                .map_err(failed)?;
+            if !made.vmacs.iter().any(|v| v == plan.name) {
+                made.vmacs.push(plan.name.to_string());
+            }
+            continue;
+        }
         // A parent deleted and made again has the kernel's defaults: set
         // keepalived's settings again, but restore at exit what the first
         // one had.
@@ -808,8 +832,27 @@ impl Running {
                 .ok_or_else(|| BindError::NoSuchInterface(name.to_string()))
         };
         let parent = resolve(&s.interface)?;
-        let source = source_address(s, &parent.addresses).map_err(|source| BindError::Source {
-            interface: s.interface.clone(),
+        // An ipvlan's adverts leave from its own address (or, for IPv6,
+        // its link-local one), which is on the ipvlan, not the parent
+        // (vrrp.c vrrp_complete_instance, vrrp_send_adv).
+        // A source configured apart from it may be the parent's: keepalived
+        // builds the IP header itself and sends any source it is given.
+        let ipvlan = s.vmac.as_ref().filter(|v| v.ipvlan().is_some());
+        let (source_interface, addresses) = match ipvlan {
+            Some(v) => {
+                let mut addresses = resolve(&v.name)?.addresses.clone();
+                if s.source_ip.is_some() {
+                    addresses.extend(parent.addresses.iter().cloned());
+                }
+                (v.name.as_str(), std::borrow::Cow::Owned(addresses))
+            }
+            None => (
+                s.interface.as_str(),
+                std::borrow::Cow::Borrowed(&parent.addresses),
+            ),
+        };
+        let source = source_address(s, &addresses).map_err(|source| BindError::Source {
+            interface: source_interface.to_string(),
             source,
         })?;
         // Adverts leave through the VMAC, so switches learn its MAC where
@@ -857,7 +900,7 @@ impl Running {
             let name = &s.name;
             tracing::info!(instance = %name, %source, "({name}) unicast peer {source} is this host: adverts go to the others");
         }
-        let own = s.vmac.as_ref().map_or(&s.interface, |v| &v.name);
+        let own = s.address_interface();
         let mut router = AddressRouter::new(self.address_actor(&s.name, own)?);
         for vip in params.held_addresses() {
             let placement = s.placement(vip.address);

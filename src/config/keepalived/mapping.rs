@@ -252,6 +252,38 @@ pub(super) struct Mapper {
     pub strict_global: bool,
 }
 
+/// keepalived's check_valid_ipaddress(_, true): an address, a prefix
+/// length allowed.
+fn is_address(word: &str) -> bool {
+    let (address, length) = match word.split_once('/') {
+        Some((address, length)) => (address, Some(length)),
+        None => (word, None),
+    };
+    let Ok(address) = address.parse::<std::net::IpAddr>() else {
+        return false;
+    };
+    let most = if address.is_ipv6() { 128 } else { 32 };
+    length.is_none_or(|l| l.parse::<u8>().is_ok_and(|l| l <= most))
+}
+
+/// A link group: a number, or a name in iproute2's group file
+/// (`NUMBER NAME` lines), as keepalived 2.4 reads it.
+fn ipvlan_group(word: &str) -> Option<u32> {
+    if let Ok(number) = word.parse() {
+        return Some(number);
+    }
+    ["/etc/iproute2/group", "/usr/share/iproute2/group"]
+        .iter()
+        .filter_map(|path| std::fs::read_to_string(path).ok())
+        .find_map(|table| {
+            table.lines().find_map(|line| {
+                let mut fields = line.split('#').next()?.split_whitespace();
+                let number = fields.next()?.parse().ok()?;
+                (fields.next()? == word).then_some(number)
+            })
+        })
+}
+
 /// Where a section's keys go: `instances.VI_1`.
 pub(super) struct Section<'m> {
     pub path: String,
@@ -1694,6 +1726,7 @@ impl Mapper {
                 _ => self.notify(section, node),
             },
             "use_vmac" => self.use_vmac(section, node),
+            "use_ipvlan" => self.use_ipvlan(section, node),
             _ => match unsupported::instance(keyword) {
                 Some(why) => self.drop(node, why),
                 None => self.unknown(node, "in vrrp_instance"),
@@ -2242,6 +2275,114 @@ impl Mapper {
             None => Value::Bool(true),
         };
         section.set("use_vmac", value, &node.at);
+    }
+
+    /// `use_ipvlan [[name] IFNAME] [ADDRESS[/LEN]] [bridge|private|vepa]
+    /// [group GROUP]` (vrrp_parser.c vrrp_ipvlan_handler), words in any
+    /// order: a second type, address or name is ignored, as is a name
+    /// too long or another instance's, each with keepalived's message.
+    /// `name` and `group` are keepalived 2.4's; 2.2.7 takes either word
+    /// for the interface's name. A group is a number or a name from
+    /// /etc/iproute2/group (keepalived 2.4 find_rttables_group).
+    fn use_ipvlan(&mut self, section: &mut Section, node: &Node) {
+        if section.facts.once.contains(&"use_ipvlan") {
+            self.adjust_node(
+                node,
+                format!(
+                    "({}) use_ipvlan already specified: ignored, as keepalived ignores it",
+                    section.name
+                ),
+            );
+            return;
+        }
+        section.facts.once.push("use_ipvlan");
+        let iname = section.name.clone();
+        let mut ipvlan = Map::new();
+        let args = node.args();
+        let mut words = args.iter();
+        while let Some(word) = words.next() {
+            let word = word.as_str();
+            if matches!(word, "bridge" | "private" | "vepa") {
+                if ipvlan.contains_key("mode") {
+                    self.adjust_node(
+                        node,
+                        format!("({iname}) ipvlan type already specified - ignoring '{word}'"),
+                    );
+                } else {
+                    ipvlan.insert("mode".into(), text(word));
+                }
+                continue;
+            }
+            if word == "group" {
+                let Some(group) = words.next() else {
+                    self.adjust_node(node, "group without a value: ignored".to_string());
+                    continue;
+                };
+                match ipvlan_group(group) {
+                    Some(number) => {
+                        ipvlan.insert("group".into(), Value::from(number));
+                    }
+                    None => self.adjust_node(
+                        node,
+                        format!("ipvlan group {group} not found (a number, or a name in /etc/iproute2/group): ignored, as keepalived 2.4 ignores it"),
+                    ),
+                }
+                continue;
+            }
+            let word = if word == "name" {
+                match words.next() {
+                    Some(name) => name.as_str(),
+                    None => {
+                        self.adjust_node(node, "name without a value: ignored".to_string());
+                        continue;
+                    }
+                }
+            } else {
+                if is_address(word) {
+                    if ipvlan.contains_key("address") {
+                        self.adjust_node(
+                            node,
+                            format!(
+                                "({iname}) ipvlan address already specified - ignoring '{word}'"
+                            ),
+                        );
+                    } else {
+                        ipvlan.insert("address".into(), text(word));
+                    }
+                    continue;
+                }
+                word
+            };
+            if ipvlan.contains_key("name") {
+                self.adjust_node(
+                    node,
+                    format!("({iname}) IPVLAN interface already specified - ignoring '{word}'"),
+                );
+                continue;
+            }
+            if word.len() >= 16 {
+                self.adjust_node(
+                    node,
+                    format!("({iname}) IPVLAN interface name '{word}' too long - ignoring (the ipvlan is vrrp.VRID)"),
+                );
+                continue;
+            }
+            if let Some((_, other)) = self.vmac_names.iter().find(|(n, _)| n == word) {
+                self.adjust_node(
+                    node,
+                    format!("({iname}) VRRP instance {other} is already using {word} - ignoring name (the ipvlan is vrrp.VRID)"),
+                );
+                continue;
+            }
+            self.vmac_names.push((word.to_string(), iname.clone()));
+            ipvlan.insert("name".into(), text(word));
+        }
+        let value = if ipvlan.is_empty() {
+            Value::Bool(true)
+        } else {
+            Value::Object(ipvlan)
+        };
+        section.set("use_ipvlan", value, &node.at);
     }
 
     fn finish_instance(&mut self, section: &mut Section, _node: &Node) -> bool {

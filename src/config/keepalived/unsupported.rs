@@ -33,7 +33,6 @@ pub const ROUTER_ID: Why = "keepalived names the host by it in e-mail and SNMP; 
 const DUMPS: Why = "keepalived's state, statistics and JSON dumps (on SIGUSR1/SIGUSR2/SIGJSON): vipd's state is in `vipd status` (`--json`) and its metrics";
 const IPROUTE_DIRS: Why = "vipd reads no iproute2 files: it names route tables main, local and default, and takes the others by number";
 const SYMLINK_PATHS: Why = "vipd always runs a script by the path written, symbolic links kept (checking the resolved file's owner and mode), which is what this asks for";
-const IPVLAN: Why = "vipd makes VMACs (macvlan), not ipvlan interfaces";
 
 pub const ADDRESS_OPTION: Why =
     "vipd adds an address with brd, dev, scope, label, no_track and use_vmac only; this option is left out";
@@ -220,7 +219,6 @@ pub fn global(keyword: &str) -> Option<Why> {
 /// keepalived 2.2.7's vrrp_instance keywords that vipd does not map.
 pub fn instance(keyword: &str) -> Option<Why> {
     Some(match keyword {
-        "use_ipvlan" => IPVLAN,
         "track_bfd" => BFD,
         "smtp_alert" => EMAIL,
         "lvs_sync_daemon_interface" => LVS,

@@ -508,3 +508,79 @@ fn strict_mode_maps_per_instance_with_keepalived_s_defaults() {
         .why
         .contains("State MASTER must match being address owner")));
 }
+
+/// use_ipvlan's words, in keepalived's order-free grammar
+/// (vrrp_parser.c vrrp_ipvlan_handler).
+#[test]
+fn use_ipvlan_words_map_onto_its_table() {
+    let ipvlan = |line: &str| {
+        let mapped = map(&nodes(&format!(
+            "vrrp_instance VI_1 {{\n interface eth0\n {line}\n virtual_ipaddress {{\n  192.0.2.1\n }}\n}}\n"
+        )))
+        .unwrap();
+        let why: Vec<String> = mapped.adjusted.iter().map(|a| a.why.clone()).collect();
+        (mapped.value["instances"]["VI_1"]["use_ipvlan"].clone(), why)
+    };
+    assert_eq!(ipvlan("use_ipvlan"), (json!(true), vec![]));
+    assert_eq!(
+        ipvlan("use_ipvlan ipv.9 192.0.2.9/24 private"),
+        (
+            json!({"name": "ipv.9", "address": "192.0.2.9/24", "mode": "private"}),
+            vec![]
+        )
+    );
+    // Any order; keepalived 2.4's `name` and `group`.
+    assert_eq!(
+        ipvlan("use_ipvlan vepa 2001:db8::9 name ipv6.9 group 7"),
+        (
+            json!({"name": "ipv6.9", "address": "2001:db8::9", "mode": "vepa", "group": 7}),
+            vec![]
+        )
+    );
+    let (value, why) = ipvlan("use_ipvlan bridge private 192.0.2.9 192.0.2.10 a b");
+    assert_eq!(
+        value,
+        json!({"name": "a", "address": "192.0.2.9", "mode": "bridge"})
+    );
+    assert_eq!(
+        why,
+        vec![
+            "(VI_1) ipvlan type already specified - ignoring 'private'",
+            "(VI_1) ipvlan address already specified - ignoring '192.0.2.10'",
+            "(VI_1) IPVLAN interface already specified - ignoring 'b'",
+        ]
+    );
+    let (value, why) = ipvlan("use_ipvlan averyveryverylongname 192.0.2.9");
+    assert_eq!(value, json!({"address": "192.0.2.9"}));
+    assert!(why[0].contains("too long - ignoring"), "{why:?}");
+    let (value, why) = ipvlan("use_ipvlan 192.0.2.9 group no-such-group-here");
+    assert_eq!(value, json!({"address": "192.0.2.9"}));
+    assert!(
+        why[0].contains("ipvlan group no-such-group-here not found"),
+        "{why:?}"
+    );
+    let (_, why) = ipvlan("use_ipvlan 192.0.2.9\n use_ipvlan 192.0.2.10");
+    assert_eq!(
+        why,
+        vec!["(VI_1) use_ipvlan already specified: ignored, as keepalived ignores it"]
+    );
+}
+
+/// A name another instance's VMAC or ipvlan has is ignored, as keepalived
+/// ignores it.
+#[test]
+fn an_ipvlan_name_taken_by_another_instance_is_ignored() {
+    let mapped = map(&nodes(
+        "vrrp_instance A {\n use_vmac shared\n virtual_ipaddress {\n  192.0.2.1\n }\n}\nvrrp_instance B {\n use_ipvlan shared 192.0.2.9/24\n virtual_ipaddress {\n  192.0.2.2\n }\n}\n",
+    ))
+    .unwrap();
+    assert_eq!(
+        mapped.value["instances"]["B"]["use_ipvlan"],
+        json!({"address": "192.0.2.9/24"})
+    );
+    assert_eq!(mapped.adjusted.len(), 1);
+    assert_eq!(mapped.adjusted[0].at.line, 8);
+    assert!(mapped.adjusted[0]
+        .why
+        .contains("VRRP instance A is already using shared - ignoring name"));
+}
