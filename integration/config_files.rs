@@ -1266,3 +1266,41 @@ fn a_bad_garp_group_says_what_it_takes() {
         Ok(())
     });
 }
+
+/// VMACs and ipvlans that the kernel would refuse, or that would stand in
+/// for an interface of the host: one named as an interface the file uses,
+/// a macvlan and an ipvlan on one parent, an ipvlan whose address is a
+/// VIP, and two ipvlans of one address.
+#[test]
+fn vmacs_and_ipvlans_that_cannot_be_made_are_refused() {
+    Jail::expect_with(|jail| {
+        jail.create_file(
+            "links.yaml",
+            "instances:\n  \
+               NAMED:\n    interface: eth0\n    virtual_router_id: 1\n    use_vmac: eth1\n    virtual_ipaddress: [192.0.2.1]\n  \
+               ON_ETH1:\n    interface: eth1\n    virtual_router_id: 2\n    virtual_ipaddress: [198.51.100.2]\n  \
+               MIXED:\n    interface: eth0\n    virtual_router_id: 3\n    use_ipvlan: {address: 192.0.2.9/24}\n    virtual_ipaddress: [192.0.2.3]\n  \
+               AS_VIP:\n    interface: eth2\n    virtual_router_id: 4\n    use_ipvlan: {address: 203.0.113.4/24}\n    virtual_ipaddress: [203.0.113.4]\n",
+        )?;
+        let text = errors_of(&[jail.directory().join("links.yaml")]).to_string();
+        for expected in [
+            "instances.NAMED.use_vmac: VMAC eth1 is an interface this file uses",
+            "instances.NAMED.use_vmac: instance NAMED's VMAC eth1 and instance MIXED's ipvlan vrrp.3 are both on eth0",
+            "instances.AS_VIP.use_ipvlan.address: 203.0.113.4 is one of the instance's own virtual addresses",
+        ] {
+            assert!(text.contains(expected), "no {expected:?} in:\n{text}");
+        }
+        jail.create_file(
+            "same.yaml",
+            "instances:\n  \
+               SAME_ADDRESS:\n    interface: eth3\n    virtual_router_id: 5\n    use_ipvlan: {name: ipv.5, address: 203.0.113.9/24}\n    virtual_ipaddress: [203.0.113.5]\n  \
+               SAME_ADDRESS_TOO:\n    interface: eth3\n    virtual_router_id: 6\n    use_ipvlan: {name: ipv.6, address: 203.0.113.9/24}\n    virtual_ipaddress: [203.0.113.6]\n",
+        )?;
+        let text = errors_of(&[jail.directory().join("same.yaml")]).to_string();
+        assert!(
+            text.contains("instances.SAME_ADDRESS_TOO.use_ipvlan.address: 203.0.113.9 is already instance SAME_ADDRESS's ipvlan address on eth3"),
+            "{text}"
+        );
+        Ok(())
+    });
+}

@@ -68,7 +68,7 @@ fn ipvlan_lab_or_skip(test: &str, hosts: usize, keepalived: bool) -> Option<Lab>
 fn vipd_config(lab: &Lab, host: usize, priority: u8) -> std::path::PathBuf {
     let state = if priority >= 100 { "MASTER" } else { "BACKUP" };
     let text = format!(
-        "{}instances:\n  VI_1:\n    interface: eth0\n    state: {state}\n    virtual_router_id: 51\n    priority: {priority}\n    advert_int: 1\n    authentication: {{ auth_type: PASS, auth_pass: \"1111\" }}\n    use_ipvlan: {{ name: {IPVLAN}, address: {}/24, mode: bridge }}\n    virtual_ipaddress: [\"{}\"]\n",
+        "{}instances:\n  VI_1:\n    interface: eth0\n    state: {state}\n    virtual_router_id: 51\n    priority: {priority}\n    advert_int: 2\n    authentication: {{ auth_type: PASS, auth_pass: \"1111\" }}\n    use_ipvlan: {{ name: {IPVLAN}, address: {}/24, mode: bridge }}\n    virtual_ipaddress: [\"{}\"]\n",
         control_socket_line(lab, host),
         own_address(host),
         Flavour::V2Ipv4.vip(),
@@ -82,7 +82,7 @@ fn keepalived_config(lab: &Lab, host: usize, priority: u8) -> std::path::PathBuf
     let state = if priority >= 100 { "MASTER" } else { "BACKUP" };
     let text = format!(
         "global_defs {{\n    router_id h{host}\n    script_user root\n}}\n\
-         vrrp_instance VI_1 {{\n    state {state}\n    interface eth0\n    virtual_router_id 51\n    priority {priority}\n    advert_int 1\n    use_ipvlan {IPVLAN} {}/24 bridge\n    authentication {{\n        auth_type PASS\n        auth_pass 1111\n    }}\n    virtual_ipaddress {{\n        {}\n    }}\n}}\n",
+         vrrp_instance VI_1 {{\n    state {state}\n    interface eth0\n    virtual_router_id 51\n    priority {priority}\n    advert_int 2\n    use_ipvlan {IPVLAN} {}/24 bridge\n    authentication {{\n        auth_type PASS\n        auth_pass 1111\n    }}\n    virtual_ipaddress {{\n        {}\n    }}\n}}\n",
         own_address(host),
         Flavour::V2Ipv4.vip(),
     );
@@ -179,7 +179,7 @@ fn ipvlan_story(test: &str, keepalived_host: usize, signal: Signal) {
     // never takes the VIP while A runs.
     let vip = Flavour::V2Ipv4.vip();
     let window = std::time::Instant::now();
-    while window.elapsed() < std::time::Duration::from_secs(4) {
+    while window.elapsed() < std::time::Duration::from_secs(8) {
         assert_eq!(
             lab.holders(vip),
             vec![1],
@@ -313,7 +313,7 @@ fn ipv6_ipvlans_without_an_address_elect_one_master() {
     std::fs::write(
         &a_config,
         format!(
-            "{}instances:\n  VI_1:\n    interface: eth0\n    state: MASTER\n    virtual_router_id: 51\n    priority: 100\n    version: 3\n    advert_int: 1\n    use_ipvlan: true\n    virtual_ipaddress: [\"fe80::51/64\", \"2001:db8::250/64\"]\n",
+            "{}instances:\n  VI_1:\n    interface: eth0\n    state: MASTER\n    virtual_router_id: 51\n    priority: 100\n    version: 3\n    advert_int: 2\n    use_ipvlan: true\n    virtual_ipaddress: [\"fe80::51/64\", \"2001:db8::250/64\"]\n",
             control_socket_line(&lab, 1)
         ),
     )
@@ -322,7 +322,7 @@ fn ipv6_ipvlans_without_an_address_elect_one_master() {
     std::fs::write(
         &b_config,
         "global_defs {\n    router_id h2\n    vrrp_version 3\n    script_user root\n}\n\
-         vrrp_instance VI_1 {\n    state BACKUP\n    interface eth0\n    virtual_router_id 51\n    priority 90\n    advert_int 1\n    use_ipvlan\n    virtual_ipaddress {\n        fe80::51/64\n        2001:db8::250/64\n    }\n}\n",
+         vrrp_instance VI_1 {\n    state BACKUP\n    interface eth0\n    virtual_router_id 51\n    priority 90\n    advert_int 2\n    use_ipvlan\n    virtual_ipaddress {\n        fe80::51/64\n        2001:db8::250/64\n    }\n}\n",
     )
     .unwrap();
     let a = start_vipd(&mut lab, 1, &a_config, "1", &[]);
@@ -337,7 +337,7 @@ fn ipv6_ipvlans_without_an_address_elect_one_master() {
     );
     // B hears A (from A's ipvlan's link-local address) and stays backup.
     let window = std::time::Instant::now();
-    while window.elapsed() < std::time::Duration::from_secs(4) {
+    while window.elapsed() < std::time::Duration::from_secs(8) {
         assert_eq!(lab.holders(vip), vec![1], "{}", logs(&a, &b));
         std::thread::sleep(std::time::Duration::from_millis(100));
     }

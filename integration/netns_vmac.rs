@@ -568,3 +568,49 @@ fn a_reload_turns_use_vmac_addr_on_and_off() {
     });
     assert_eq!(stop(&mut lab, &a, Signal::SIGTERM), Some(Some(0)));
 }
+
+/// An interface of the VMAC's name that vipd did not leave (here one end
+/// of a veth pair called vrrp.51, as a VLAN eth0.51 could be): vipd does
+/// not start, says why, and the interface is still there. Before, a
+/// "leftover" of that name was deleted whatever it was.
+#[test]
+fn an_interface_of_the_vmacs_name_is_never_deleted() {
+    let test = "an_interface_of_the_vmacs_name_is_never_deleted";
+    let Some(mut lab) = lab_or_skip(test, 1) else {
+        return;
+    };
+    lab.ip_in(
+        1,
+        &[
+            "link", "add", "vrrp.51", "type", "veth", "peer", "name", "other51",
+        ],
+    )
+    .unwrap();
+    let config = vipd_config_with(
+        &lab,
+        1,
+        Flavour::V2Ipv4,
+        100,
+        "1111",
+        "    use_vmac: true\n",
+    );
+    let a = start_vipd(&mut lab, 1, &config, "1", &[]);
+    let exit = lab.wait_exit(a.pid, DEADLINE);
+    assert!(
+        matches!(exit, Some(Some(code)) if code != 0),
+        "vipd started: {exit:?}\n{}",
+        a.log_text()
+    );
+    let log = a.log_text();
+    assert!(
+        log.contains("vrrp.51 exists and is not a macvlan"),
+        "no reason given:\n{log}"
+    );
+    let still = lab
+        .exec(1, "ip", &["-d", "-o", "link", "show", "vrrp.51"])
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&still.stdout).contains("veth"),
+        "vrrp.51 is gone or changed: {still:?}\n{log}"
+    );
+}

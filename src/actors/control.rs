@@ -101,6 +101,11 @@ impl Sources {
         )
     }
 
+    /// The receiver on `interface` for that family is gone.
+    pub fn forget_receiver(&self, interface: &str, ipv6: bool) {
+        self.3.borrow_mut().remove(&(interface.to_string(), ipv6));
+    }
+
     fn receivers(&self) -> Vec<ReceiverStatus> {
         self.3
             .borrow()

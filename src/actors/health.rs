@@ -910,7 +910,16 @@ impl StreamHandler<NetEvent> for HealthActor {
     fn handle(&mut self, event: NetEvent, ctx: &mut Context<Self>) {
         guarded(self, ctx, "link event", |actor, ctx| match event {
             NetEvent::Link(link) => actor.on_link_info(&link, ctx),
-            NetEvent::LinkRemoved { index } => actor.on_link(index, false, true, ctx),
+            NetEvent::LinkRemoved { index } => {
+                actor.on_link(index, false, true, ctx);
+                // One made again is new: its first up is not delayed
+                // (keepalived_netlink.c clears seen_up at RTM_DELLINK).
+                for tracked in actor.interfaces.iter_mut() {
+                    if tracked.index == Some(index) {
+                        tracked.seen_up = false;
+                    }
+                }
+            }
             _ => {}
         });
     }

@@ -79,7 +79,7 @@ pub struct Config {
     /// arrived on (keepalived's `log_unknown_vrids`): at most one line
     /// per 10 s per interface. Off, as in keepalived: a LAN shared with
     /// other VRRP routers would log forever. Counted either way
-    /// (`vipd_packets_dropped_total{reason="unknown_vrid"}`).
+    /// (`vipd_receiver_unrouted_packets_total{reason="unknown_vrid"}`).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub log_unknown_vrids: bool,
     /// What an unnamed VMAC's name starts with (`vrrp`: vrrp.VRID),
@@ -485,8 +485,9 @@ pub struct InstanceConfig {
     /// was not running for as long as one of them needs to take over
     /// (SIGSTOP, a paused VM) steps down to backup when it runs again,
     /// instead of taking the address back.
+    /// Wider than a priority, so 255 and 300 get the same 1..254 message.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub timer_expired_backup: Option<u8>,
+    pub timer_expired_backup: Option<u16>,
     /// Send adverts to these hosts instead of the multicast group.
     #[serde(
         default,
@@ -564,11 +565,36 @@ fn is_false(value: &bool) -> bool {
 }
 
 /// `notify_deleted: true`, or the script to run.
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(untagged)]
 pub enum NotifyDeleted {
     Flag(bool),
     Script(String),
+}
+
+/// By hand, as TrackRef: `untagged`'s error names the Rust type.
+impl<'de> Deserialize<'de> for NotifyDeleted {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct NotifyDeletedVisitor;
+
+        impl Visitor<'_> for NotifyDeletedVisitor {
+            type Value = NotifyDeleted;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("true, false or a script to run")
+            }
+
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<NotifyDeleted, E> {
+                Ok(NotifyDeleted::Flag(v))
+            }
+
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<NotifyDeleted, E> {
+                Ok(NotifyDeleted::Script(v.to_string()))
+            }
+        }
+
+        deserializer.deserialize_any(NotifyDeletedVisitor)
+    }
 }
 
 impl NotifyDeleted {

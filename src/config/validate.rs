@@ -456,6 +456,17 @@ pub fn validate(loaded: &Loaded) -> Result<Settings, ConfigErrors> {
                         down: d.down.0,
                         up: d.up.0,
                     };
+                    let cut = s.template.effective_link_delays();
+                    if cut != s.template.link_delays {
+                        // keepalived logs it too (vrrp.c check_debounce_timers).
+                        warnings.push(loaded.error(
+                            &format!("interface_up_down_delays.{}", instance.interface),
+                            format!(
+                                "cut to down {:?}, up {:?} for {name}: a delay must stay below (down_timer_adverts - 1) advert intervals, or a backup elsewhere would take over first",
+                                cut.down, cut.up
+                            ),
+                        ));
+                    }
                 }
                 // keepalived tracks the interface of an address or route
                 // held elsewhere (vrrp.c): down means FAULT, unless no_track.
@@ -555,12 +566,30 @@ pub fn validate(loaded: &Loaded) -> Result<Settings, ConfigErrors> {
                     t.with_weight(0)
                 }
             };
-            s.trackers = s
+            let kept: Vec<Tracked> = s
                 .trackers
                 .iter()
                 .map(|t| keep(t, false))
                 .chain(trackers.iter().map(|t| keep(t, true)))
                 .collect();
+            // Said, since the weight is written and does nothing: a file's
+            // weight still scales its value, so only scripts and
+            // interfaces.
+            for (was, now) in s.trackers.iter().zip(&kept) {
+                if was.weight() != 0 && now.weight() == 0 && was.kind() != health::TrackerKind::File
+                {
+                    warnings.push(loaded.error(
+                        &format!("sync_groups.{name}"),
+                        format!(
+                            "{}'s tracker {} has weight {}, which a sync group member does not use: a failing tracker makes the whole group FAULT; set sync_group_tracking_weight on the group to keep weights (YAML: sync_group_tracking_weight: true)",
+                            s.name,
+                            was.name(),
+                            was.weight()
+                        ),
+                    ));
+                }
+            }
+            s.trackers = kept;
         }
         sync_groups.push(SyncGroupSettings {
             name: name.clone(),
@@ -606,10 +635,41 @@ pub fn validate(loaded: &Loaded) -> Result<Settings, ConfigErrors> {
             ),
         ));
     }
+    // The interfaces the file names (instances' and addresses' `dev`):
+    // a VMAC or ipvlan of that name would stand in for one, and making it
+    // would mean deleting the host's. keepalived's create_vmac_name skips
+    // every name in use on the host; the daemon refuses one in use at
+    // start (net::vmac remove_leftover).
+    let configured: std::collections::BTreeSet<String> = settings
+        .iter()
+        .flat_map(|s| {
+            std::iter::once(s.interface.clone())
+                .chain(s.placements.values().filter_map(|p| p.dev.clone()))
+        })
+        .collect();
+    for s in &settings {
+        let Some(vmac) = s.vmac.as_ref().filter(|v| !v.default_name) else {
+            continue;
+        };
+        if configured.contains(&vmac.name) {
+            let (key, what) = match vmac.kind {
+                VirtualLink::Macvlan => ("use_vmac", "VMAC"),
+                VirtualLink::Ipvlan(_) => ("use_ipvlan", "ipvlan"),
+            };
+            errors.push(loaded.error(
+                &format!("instances.{}.{key}", s.name),
+                format!(
+                    "{what} {} is an interface this file uses (as an instance's interface or an address's dev): vipd makes its {what}s and deletes them at stop; name it otherwise",
+                    vmac.name
+                ),
+            ));
+        }
+    }
     let mut taken: std::collections::BTreeSet<String> = settings
         .iter()
         .filter_map(|s| s.vmac.as_ref().filter(|v| !v.default_name))
         .map(|v| v.name.clone())
+        .chain(configured.iter().cloned())
         .collect();
     // vrrp.c vrrp_complete_instance names, instance by instance, its own
     // VMAC, then those for its addresses, with vmac_addr_prefix, else
@@ -684,10 +744,66 @@ pub fn validate(loaded: &Loaded) -> Result<Settings, ConfigErrors> {
     // addresses on the first's VMAC (vrrp_if.c if_get_by_vmac); vipd
     // gives each instance VMACs of its own, removed with it.
     let mut macs: BTreeMap<(&str, bool, u8), String> = BTreeMap::new();
+    // A macvlan and an ipvlan on one parent: each takes the parent's one
+    // receive handler, so the kernel refuses the second (EBUSY).
+    let mut parent_kinds: BTreeMap<&str, (Option<String>, Option<String>)> = BTreeMap::new();
     for s in &settings {
+        let own = s.vmac.as_ref().map(|v| (v.ipvlan().is_some(), &v.name));
+        let addresses = s.address_vmacs.iter().map(|v| (false, &v.name));
+        let parents = std::iter::repeat_n(s.interface.as_str(), usize::from(own.is_some()))
+            .chain(s.address_vmacs.iter().map(|v| v.parent.as_str()));
+        for (parent, (ipvlan, name)) in parents.zip(own.into_iter().chain(addresses)) {
+            let (macvlans, ipvlans) = parent_kinds.entry(parent).or_default();
+            let what = format!(
+                "instance {}'s {} {name}",
+                s.name,
+                if ipvlan { "ipvlan" } else { "VMAC" }
+            );
+            let (mine, other) = if ipvlan {
+                (ipvlans, macvlans)
+            } else {
+                (macvlans, ipvlans)
+            };
+            if let Some(other) = other {
+                let key = if ipvlan { "use_ipvlan" } else { "use_vmac" };
+                errors.push(loaded.error(
+                    &format!("instances.{}.{key}", s.name),
+                    format!(
+                        "{what} and {other} are both on {parent}: the kernel takes macvlans or ipvlans on an interface, not both; use one kind on {parent}"
+                    ),
+                ));
+            }
+            mine.get_or_insert(what);
+        }
+    }
+    // Two ipvlans of one address on one parent: the kernel refuses the
+    // second address (EADDRINUSE).
+    let mut ipvlan_addresses: BTreeMap<(&str, IpAddr), &str> = BTreeMap::new();
+    for s in &settings {
+        let Some(address) = s
+            .vmac
+            .as_ref()
+            .and_then(|v| v.ipvlan())
+            .and_then(|i| i.address)
+        else {
+            continue;
+        };
+        if let Some(other) = ipvlan_addresses.insert((&s.interface, address.address), &s.name) {
+            errors.push(loaded.error(
+                &format!("instances.{}.use_ipvlan.address", s.name),
+                format!(
+                    "{} is already instance {other}'s ipvlan address on {}: each ipvlan needs an address of its own",
+                    address.address, s.interface
+                ),
+            ));
+        }
+    }
+    for s in &settings {
+        // An ipvlan has the parent's MAC: none of its own to clash.
         let own = s
             .vmac
             .as_ref()
+            .filter(|v| v.ipvlan().is_none())
             .map(|v| (s.interface.as_str(), s.is_ipv6(), &v.name));
         let addresses = s
             .address_vmacs
@@ -1237,6 +1353,22 @@ fn instance_settings(
                         if ipv6 { "IPv6" } else { "IPv4" }
                     ),
                 )),
+                // Every router has its ipvlan's address, always: one that
+                // is also a VIP would be held everywhere, master or not.
+                Some(address)
+                    if vips
+                        .iter()
+                        .chain(&excluded)
+                        .any(|v| v.address == address.address) =>
+                {
+                    problems.push((
+                        "use_ipvlan.address",
+                        format!(
+                            "{} is one of the instance's own virtual addresses: the ipvlan keeps its address on every router, master or not; give it an address of its own",
+                            address.address
+                        ),
+                    ))
+                }
                 _ => {}
             }
             if c.vmac_xmit_base {
@@ -1299,11 +1431,11 @@ fn instance_settings(
         Some(_) if c.preempt => {
             warnings.push((
                 "timer_expired_backup",
-                format!("({name}) expired_timer_backup requires nopreempt - resetting (keepalived's words): set preempt: false, or leave it out"),
+                format!("ignored: it works only with preempt: false (nopreempt in keepalived.conf), and {name} preempts (keepalived 2.4 says \"({name}) expired_timer_backup requires nopreempt - resetting\" and runs without it)"),
             ));
             None
         }
-        other => other,
+        other => other.and_then(|p| u8::try_from(p).ok()),
     };
     if vmac.is_some() && ipvlan.is_none() && c.vmac_xmit_base && c.strict_mode {
         // vrrp.c: "xmit_base is incompatible with strict mode - resetting".

@@ -151,7 +151,7 @@ pub const INSTANCE_KEYWORDS: &[Keyword] = &[
     Keyword {
         key: r#"`timer_expired_backup`"#,
         default: r#"none"#,
-        meaning: r#"keepalived 2.4's: the highest priority of the other routers (1..254); with `preempt: false`, a master that was not running for as long as one of them needs to take over (SIGSTOP, a paused VM) steps down to backup when it runs again, before it sends or answers anything, instead of taking the address back"#,
+        meaning: r#"keepalived 2.4's: the highest priority of the other routers (1..254); with `preempt: false`, a master that was not running for as long as one of them needs to take over (SIGSTOP, a paused VM) steps down to backup when it runs again, before it sends or answers anything, instead of taking the address back; with preempt on it is ignored with a warning, as keepalived resets it"#,
     },
     Keyword {
         key: r#"`old_unicast_checksum` / `v3_checksum_as_v2`"#,

@@ -32,6 +32,8 @@ pub enum NetlinkError {
     Invalid(String),
     #[error("this kernel cannot make an ipvlan (\"Unknown device type\"): it needs CONFIG_IPVLAN (the ipvlan module)")]
     NoIpvlan,
+    #[error("interface {name} exists and is not a {kind} left on this parent by an earlier run: vipd deletes only its own; name the {kind} otherwise, or remove {name}")]
+    NameTaken { name: String, kind: &'static str },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]

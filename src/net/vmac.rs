@@ -12,7 +12,10 @@ use std::io;
 use std::net::{IpAddr, Ipv6Addr};
 use std::path::PathBuf;
 
-use rtnetlink::packet_route::link::{IpVlanFlags, IpVlanMode, MacVlanMode};
+use futures::TryStreamExt;
+use rtnetlink::packet_route::link::{
+    InfoKind, IpVlanFlags, IpVlanMode, LinkAttribute, LinkInfo as Info, MacVlanMode,
+};
 use rtnetlink::{LinkIpVlan, LinkMacVlan};
 
 use super::netlink::{LinkInfo, Netlink, NetlinkError};
@@ -139,7 +142,100 @@ fn unknown_kind(error: &rtnetlink::Error) -> bool {
     matches!(error, rtnetlink::Error::NetlinkError(e) if e.raw_code() == -libc::EOPNOTSUPP)
 }
 
+/// What vipd makes: a VMAC (macvlan) or an ipvlan.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum MadeKind {
+    Macvlan,
+    Ipvlan,
+}
+
+impl MadeKind {
+    fn word(self) -> &'static str {
+        match self {
+            MadeKind::Macvlan => "macvlan",
+            MadeKind::Ipvlan => "ipvlan",
+        }
+    }
+}
+
 impl Netlink {
+    /// Removes a leftover `name` from a run that crashed: only a link of
+    /// the kind vipd makes, on `parent`. Anything else of that name is the
+    /// host's (a VLAN called eth0.51, the parent itself) and is refused,
+    /// never deleted. (keepalived's create_vmac_name skips a name in use.)
+    async fn remove_leftover(
+        &self,
+        name: &str,
+        parent: u32,
+        kind: MadeKind,
+    ) -> Result<(), NetlinkError> {
+        if name.len() >= libc::IFNAMSIZ {
+            return Err(NetlinkError::Invalid(format!(
+                "{name}: an interface name is at most 15 bytes"
+            )));
+        }
+        let mut links = self
+            .handle()
+            .link()
+            .get()
+            .match_name(name.to_string())
+            .execute();
+        let message = match links.try_next().await {
+            Ok(Some(message)) => message,
+            Ok(None) => return Ok(()),
+            Err(rtnetlink::Error::NetlinkError(e)) if e.raw_code() == -libc::ENODEV => {
+                return Ok(())
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let on_parent = message
+            .attributes
+            .iter()
+            .any(|a| matches!(a, LinkAttribute::Link(p) if *p == parent));
+        let of_kind = message.attributes.iter().any(|a| match a {
+            LinkAttribute::LinkInfo(infos) => infos.iter().any(|i| {
+                matches!(
+                    (i, kind),
+                    (Info::Kind(InfoKind::MacVlan), MadeKind::Macvlan)
+                        | (Info::Kind(InfoKind::IpVlan), MadeKind::Ipvlan)
+                )
+            }),
+            _ => false,
+        });
+        if !(on_parent && of_kind) {
+            return Err(NetlinkError::NameTaken {
+                name: name.to_string(),
+                kind: kind.word(),
+            });
+        }
+        match self
+            .handle()
+            .link()
+            .del(message.header.index)
+            .execute()
+            .await
+        {
+            Ok(()) => Ok(()),
+            Err(rtnetlink::Error::NetlinkError(e)) if e.raw_code() == -libc::ENODEV => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Deletes the link just made when setting it up fails, so nothing is
+    /// left that the exit's clean-up does not know of.
+    async fn undo_on_error<T>(
+        &self,
+        name: &str,
+        result: Result<T, NetlinkError>,
+    ) -> Result<T, NetlinkError> {
+        if result.is_err() {
+            if let Err(error) = self.delete_link(name).await {
+                tracing::warn!(%error, "cannot remove {name} after failing to set it up: {error}");
+            }
+        }
+        result
+    }
+
     /// Removes the link called `name` if there is one.
     pub async fn delete_link(&self, name: &str) -> Result<bool, NetlinkError> {
         match self.link(name).await {
@@ -166,32 +262,37 @@ impl Netlink {
         ipv6: bool,
         link_local: Option<Ipv6Addr>,
     ) -> Result<LinkInfo, NetlinkError> {
-        self.delete_link(name).await?;
+        self.remove_leftover(name, parent, MadeKind::Macvlan)
+            .await?;
         let message = LinkMacVlan::new(name, parent, MacVlanMode::Private)
             .address(mac.to_vec())
             .build();
         self.handle().link().add(message).execute().await?;
-        let link = self.link(name).await?;
-        for setting in vmac_sysctls(name, ipv6) {
-            setting.apply().map_err(NetlinkError::Sysctl)?;
-        }
-        let up = rtnetlink::LinkUnspec::new_with_index(link.index)
-            .up()
-            .build();
-        self.handle().link().set(up).execute().await?;
-        if let Some(address) = link_local {
-            self.add_address(
-                link.index,
-                VirtualAddress {
-                    address: IpAddr::V6(address),
-                    prefix_len: 64,
-                },
-                &Default::default(),
-                None,
-            )
-            .await?;
-        }
-        self.link(name).await
+        let set_up = async {
+            let link = self.link(name).await?;
+            for setting in vmac_sysctls(name, ipv6) {
+                setting.apply().map_err(NetlinkError::Sysctl)?;
+            }
+            let up = rtnetlink::LinkUnspec::new_with_index(link.index)
+                .up()
+                .build();
+            self.handle().link().set(up).execute().await?;
+            if let Some(address) = link_local {
+                self.add_address(
+                    link.index,
+                    VirtualAddress {
+                        address: IpAddr::V6(address),
+                        prefix_len: 64,
+                    },
+                    &Default::default(),
+                    None,
+                )
+                .await?;
+            }
+            self.link(name).await
+        };
+        let result = set_up.await;
+        self.undo_on_error(name, result).await
     }
 }
 
@@ -207,7 +308,7 @@ impl Netlink {
         settings: &IpvlanSettings,
         ipv6: bool,
     ) -> Result<LinkInfo, NetlinkError> {
-        self.delete_link(name).await?;
+        self.remove_leftover(name, parent, MadeKind::Ipvlan).await?;
         let message = ipvlan_message(parent, name, settings);
         if let Err(error) = self.handle().link().add(message).execute().await {
             return Err(if unknown_kind(&error) {
@@ -216,19 +317,23 @@ impl Netlink {
                 error.into()
             });
         }
-        let link = self.link(name).await?;
-        for setting in ipvlan_sysctls(name, ipv6) {
-            setting.apply().map_err(NetlinkError::Sysctl)?;
-        }
-        let up = rtnetlink::LinkUnspec::new_with_index(link.index)
-            .up()
-            .build();
-        self.handle().link().set(up).execute().await?;
-        if let Some(address) = settings.address {
-            self.add_address(link.index, address, &Default::default(), None)
-                .await?;
-        }
-        self.link(name).await
+        let set_up = async {
+            let link = self.link(name).await?;
+            for setting in ipvlan_sysctls(name, ipv6) {
+                setting.apply().map_err(NetlinkError::Sysctl)?;
+            }
+            let up = rtnetlink::LinkUnspec::new_with_index(link.index)
+                .up()
+                .build();
+            self.handle().link().set(up).execute().await?;
+            if let Some(address) = settings.address {
+                self.add_address(link.index, address, &Default::default(), None)
+                    .await?;
+            }
+            self.link(name).await
+        };
+        let result = set_up.await;
+        self.undo_on_error(name, result).await
     }
 }
 

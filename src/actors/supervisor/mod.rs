@@ -639,10 +639,21 @@ pub async fn start(settings: Settings) -> Result<Running, StartError> {
         control_socket: Some(bound),
         ..Made::default()
     };
-    make_vmacs(&settings, &netlink, &mut made).await?;
+    // A start that fails from here on takes away what it made (VMACs,
+    // ipvlans, the parents' settings) before it returns.
+    if let Err(error) = make_vmacs(&settings, &netlink, &mut made).await {
+        made.undo(&netlink).await;
+        return Err(error);
+    }
     clean_firewall(&settings, firewall.clone()).await;
     // Subscribed before the first look, so no change falls between.
-    let interfaces = Followed::start(netlink.clone()).await?;
+    let interfaces = match Followed::start(netlink.clone()).await {
+        Ok(interfaces) => interfaces,
+        Err(error) => {
+            made.undo(&netlink).await;
+            return Err(error.into());
+        }
+    };
     let mut running = Running {
         instances: BTreeMap::new(),
         garp,
@@ -681,71 +692,104 @@ pub async fn start(settings: Settings) -> Result<Running, StartError> {
             (settings, actor, arbiter)
         }),
     };
-    if let Some(snmp) = snmp {
-        // Before any instance, so that their first states have traps.
-        // Connects on its own, retrying: snmpd need not be running yet.
-        let actor = SnmpActor::new(snmp, running.sources.clone());
-        running.snmp_actor = Some(Supervisor::start(move |_| actor));
+    let started = async {
+        running
+            .start_actors(
+                settings,
+                sync_groups,
+                startup_delay,
+                snmp,
+                metrics,
+                listener,
+            )
+            .await
     }
-    if let Some((reader, _)) = &running.fifo_script {
-        running.notifiers.reader_runs(reader.fifo.clone());
-        if let Err(why) =
-            crate::sys::fifo_script::make_fifo(&reader.fifo, reader.run_as.as_ref()).await
-        {
-            let fifo = reader.fifo.display();
-            tracing::error!(%fifo, "notify fifo {fifo}: {why}");
-        }
+    .await;
+    if let Err(error) = started {
+        running.made.undo(&running.netlink).await;
+        return Err(error);
     }
-    for s in &settings {
-        running.startable(s)?;
-    }
-    running.start_address_actors(&settings)?;
-
-    // Groups first, so members know where to report; members second.
-    for group in &sync_groups {
-        let notifier = (!group.notify.is_empty()).then(|| {
-            running
-                .notifiers
-                .for_subject(Subject::Group(group.name.clone()), group.notify.clone())
-        });
-        let status = crate::snmp::setup::group_status(group);
-        let actor =
-            Supervisor::start(move |_| SyncGroupActor::new(status.clone(), notifier.clone()));
-        for (member, instance) in group.members.iter().enumerate() {
-            running.memberships.insert(
-                instance.clone(),
-                GroupMembership {
-                    recipient: actor.clone().recipient(),
-                    member,
-                },
-            );
-        }
-        running.group_actors.push((actor, group.members.clone()));
-    }
-    running.sync_groups = sync_groups;
-
-    running.count_processes().await;
-    for s in settings {
-        running.start_instance(s, startup_delay)?;
-    }
-    running.wire();
-    if let Some((reader, task)) = &mut running.fifo_script {
-        *task = Some(crate::sys::fifo_script::start(reader.clone()));
-    }
-    let sources = running.sources.clone();
-    if let Some(listen) = metrics {
-        let metrics = std::net::TcpListener::bind(listen)
-            .and_then(|listener| MetricsActor::new(listener, sources.clone()))
-            .map_err(|source| StartError::Metrics { listen, source })?;
-        Supervisor::start(move |_| metrics);
-    }
-    let control =
-        ControlActor::new(listener, sources).map_err(|source| StartError::ControlSocket {
-            path: running.control_socket.clone(),
-            source,
-        })?;
-    Supervisor::start(move |_| control);
     Ok(running)
+}
+
+impl Running {
+    /// The rest of `start`: every actor, in order.
+    async fn start_actors(
+        &mut self,
+        settings: Vec<InstanceSettings>,
+        sync_groups: Vec<SyncGroupSettings>,
+        startup_delay: std::time::Duration,
+        snmp: Option<crate::snmp::SnmpSettings>,
+        metrics: Option<std::net::SocketAddr>,
+        listener: std::os::unix::net::UnixListener,
+    ) -> Result<(), StartError> {
+        let running = self;
+        if let Some(snmp) = snmp {
+            // Before any instance, so that their first states have traps.
+            // Connects on its own, retrying: snmpd need not be running yet.
+            let actor = SnmpActor::new(snmp, running.sources.clone());
+            running.snmp_actor = Some(Supervisor::start(move |_| actor));
+        }
+        if let Some((reader, _)) = &running.fifo_script {
+            running.notifiers.reader_runs(reader.fifo.clone());
+            if let Err(why) =
+                crate::sys::fifo_script::make_fifo(&reader.fifo, reader.run_as.as_ref()).await
+            {
+                let fifo = reader.fifo.display();
+                tracing::error!(%fifo, "notify fifo {fifo}: {why}");
+            }
+        }
+        for s in &settings {
+            running.startable(s)?;
+        }
+        running.start_address_actors(&settings)?;
+
+        // Groups first, so members know where to report; members second.
+        for group in &sync_groups {
+            let notifier = (!group.notify.is_empty()).then(|| {
+                running
+                    .notifiers
+                    .for_subject(Subject::Group(group.name.clone()), group.notify.clone())
+            });
+            let status = crate::snmp::setup::group_status(group);
+            let actor =
+                Supervisor::start(move |_| SyncGroupActor::new(status.clone(), notifier.clone()));
+            for (member, instance) in group.members.iter().enumerate() {
+                running.memberships.insert(
+                    instance.clone(),
+                    GroupMembership {
+                        recipient: actor.clone().recipient(),
+                        member,
+                    },
+                );
+            }
+            running.group_actors.push((actor, group.members.clone()));
+        }
+        running.sync_groups = sync_groups;
+
+        running.count_processes().await;
+        for s in settings {
+            running.start_instance(s, startup_delay)?;
+        }
+        running.wire();
+        if let Some((reader, task)) = &mut running.fifo_script {
+            *task = Some(crate::sys::fifo_script::start(reader.clone()));
+        }
+        let sources = running.sources.clone();
+        if let Some(listen) = metrics {
+            let metrics = std::net::TcpListener::bind(listen)
+                .and_then(|listener| MetricsActor::new(listener, sources.clone()))
+                .map_err(|source| StartError::Metrics { listen, source })?;
+            Supervisor::start(move |_| metrics);
+        }
+        let control =
+            ControlActor::new(listener, sources).map_err(|source| StartError::ControlSocket {
+                path: running.control_socket.clone(),
+                source,
+            })?;
+        Supervisor::start(move |_| control);
+        Ok(())
+    }
 }
 
 impl Running {
@@ -1095,11 +1139,15 @@ impl Running {
                 }
             }
         }
+        let sources = self.sources.clone();
         self.interface_actors.retain(|key, linked| {
             let used = routes.contains_key(key);
             if !used {
                 tracing::info!(interface = %key.0, "no instance receives on {} any more: closing its receiver", key.0);
                 linked.actor.do_send(super::interface::RetireReceiver);
+                // Its counts go with it: status and metrics show receivers
+                // that run, not every interface a reload ever named.
+                sources.forget_receiver(&key.0, key.1);
             }
             used
         });

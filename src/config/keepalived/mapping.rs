@@ -887,6 +887,17 @@ impl Mapper {
             // can change (config/scripts.rs): keepalived's opt-in is
             // vipd's only behaviour.
             "enable_script_security" => self.bare(node),
+            // A top-level block written inside global_defs: keepalived
+            // ignores the keyword there, and the first `}` of its block
+            // ends global_defs, so what follows is read at the top level.
+            "vrrp_instance" | "vrrp_script" | "vrrp_track_file" | "track_file"
+            | "vrrp_track_process" | "vrrp_sync_group" | "garp_group"
+            | "interface_up_down_delays" | "linkbeat_interfaces" | "static_ipaddress"
+            | "static_routes" | "static_rules" | "virtual_server" | "virtual_server_group" => self
+                .adjust_node(
+                    node,
+                    format!("{keyword} is a top-level block, not a global_defs keyword: ignored here, as keepalived ignores it; move it after global_defs' closing brace"),
+                ),
             _ => match unsupported::global(keyword) {
                 Some(why) => self.drop(node, why),
                 None => self.unknown(node, "in global_defs"),
@@ -1640,7 +1651,7 @@ impl Mapper {
                         Ok(v) => section.set("timer_expired_backup", json!(v), &node.at),
                         Err(why) => self.adjust_node(
                             node,
-                            format!("timer_expired_backup highest_other_priority not valid ({why}): ignored, as keepalived ignores it (expected 1..254)"),
+                            format!("the highest priority of the other routers is not valid ({why}): ignored, as keepalived ignores it"),
                         ),
                     },
                 }
@@ -2020,8 +2031,12 @@ impl Mapper {
                     "home" | "-nodad" | "nodad" | "mngtmpaddr" | "noprefixroute" | "autojoin" => {
                         self.drop_part(entry, unsupported::ADDRESS_OPTION)
                     }
-                    // Left for the address reader to name as unknown.
-                    _ => kept.push(word.clone()),
+                    // vrrp_ipaddress.c parse_ipaddress: "Unknown
+                    // configuration entry '%s' for ip address - ignoring".
+                    other => self.adjust_node(
+                        entry,
+                        format!("unknown configuration entry {other:?} for the address: ignored, as keepalived ignores it (expected brd, dev, scope, label, no_track, use_vmac or one keepalived knows)"),
+                    ),
                 }
             }
             section.positions.insert(
