@@ -888,20 +888,27 @@ mod tests {
         assert_eq!(backoff.next_delay(), Duration::from_secs(1));
     }
 
+    /// A directory of the test's own, removed when the guard drops.
+    struct Scratch(std::path::PathBuf);
+
+    impl Drop for Scratch {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    fn scratch(name: &str) -> (Scratch, std::path::PathBuf) {
+        let dir = std::env::temp_dir().join(format!("vipd-snmp-{name}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        (Scratch(dir.clone()), dir)
+    }
+
     /// A subtree the master refused (duplicateRegistration, 263) is shown
     /// as not registered, asked for again while the session lasts, and
     /// served once the master takes it.
     #[test]
     fn a_refused_subtree_is_registered_again() {
-        struct Scratch(std::path::PathBuf);
-        impl Drop for Scratch {
-            fn drop(&mut self) {
-                let _ = std::fs::remove_dir_all(&self.0);
-            }
-        }
-        let dir = std::env::temp_dir().join(format!("vipd-snmp-refused-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let _scratch = Scratch(dir.clone());
+        let (_scratch, dir) = scratch("refused");
         let path = dir.join("master");
         let system = actix::System::new();
         system.block_on(async {
@@ -988,15 +995,7 @@ mod tests {
     /// with reason shutdown; CloseSession is answered once it is sent.
     #[test]
     fn closing_sends_queued_traps_then_close() {
-        struct Scratch(std::path::PathBuf);
-        impl Drop for Scratch {
-            fn drop(&mut self) {
-                let _ = std::fs::remove_dir_all(&self.0);
-            }
-        }
-        let dir = std::env::temp_dir().join(format!("vipd-snmp-close-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let _scratch = Scratch(dir.clone());
+        let (_scratch, dir) = scratch("close");
         let path = dir.join("master");
         let system = actix::System::new();
         system.block_on(async {

@@ -692,19 +692,16 @@ pub async fn start(settings: Settings) -> Result<Running, StartError> {
             (settings, actor, arbiter)
         }),
     };
-    let started = async {
-        running
-            .start_actors(
-                settings,
-                sync_groups,
-                startup_delay,
-                snmp,
-                metrics,
-                listener,
-            )
-            .await
-    }
-    .await;
+    let started = running
+        .start_actors(
+            settings,
+            sync_groups,
+            startup_delay,
+            snmp,
+            metrics,
+            listener,
+        )
+        .await;
     if let Err(error) = started {
         running.made.undo(&running.netlink).await;
         return Err(error);
