@@ -92,6 +92,10 @@ pub enum StartError {
     Signals(#[from] std::io::Error),
     #[error("the script launcher has gone ({0}): vipd stopped, masters handing over, so that the service manager starts it again with a new one (it cannot start one itself, having given up the privileges that takes)")]
     LauncherGone(String),
+    /// The runtime dropped the main task before it ended (it should not:
+    /// block_on waits for it).
+    #[error("the daemon's main task was cancelled")]
+    Cancelled,
     #[error(transparent)]
     Netlink(#[from] NetlinkError),
 }
@@ -142,7 +146,19 @@ pub fn run(settings: Settings, reread: Reread) -> Result<(), StartError> {
     raise_descriptor_limit();
     crate::sys::signals::ignore_habitual_signals_during_start();
     let system = actix::System::new();
-    let outcome = system.block_on(start_and_wait(settings, reread));
+    // Its own task, not block_on's future: the runtime polls that future
+    // on every wake-up of the thread (each advert), and this one's select
+    // over signals, reloads and links needs polling only when one of them
+    // wakes it.
+    let outcome = system.block_on(async {
+        match actix::spawn(start_and_wait(settings, reread)).await {
+            Ok(outcome) => outcome,
+            Err(join) => match join.try_into_panic() {
+                Ok(panic) => std::panic::resume_unwind(panic),
+                Err(_) => Err(StartError::Cancelled),
+            },
+        }
+    });
     // Dropping the runtime waits for its blocking threads, and one may
     // be stuck on a hung mount (a tracked file): the process is ending
     // anyway, so the stop must not wait for it.
