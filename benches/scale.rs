@@ -16,6 +16,16 @@
 //! `SCALE_N` (default `1,10,100,255,1000`), `SCALE_ADVERT` (default
 //! `1,0.1,0.02`), `SCALE_WINDOW` seconds (default 20) narrow the run;
 //! `SCALE_VIPD=PATH` runs another vipd binary (a build before a change).
+//! `SCALE_REPEAT` (default 1) runs each case that many times and the
+//! table shows medians.
+//!
+//! The floor runs beside them: `benches/floor.c` (a copy of
+//! `../shared/tools/floor.c`, built here with the system's cc) does only
+//! the unavoidable work, `floor send` on A (one sendmmsg per timerfd
+//! wake-up) and on B `floor recv` (epoll + recvmmsg, a wake-up per
+//! arrival) or `floor lazy` (recvmmsg every quarter advert interval, the
+//! least a backup that must see a priority-0 advert within its skew time
+//! can wake). Without cc the floor columns are left out, saying so.
 //! `SCALE_HMAC=1` signs every advert with auth_hmac on both daemons;
 //! keepalived is then the 2.4.3 build VIPD_KEEPALIVED_24 names (Debian's
 //! 2.2.7 has no auth_hmac).
@@ -36,6 +46,10 @@ use vipd::lab::{wait_for, Lab};
 enum Kind {
     Keepalived,
     Vipd,
+    /// `floor send` on A, `floor recv` on B.
+    Floor,
+    /// `floor send` on A, `floor lazy` on B.
+    FloorLazy,
 }
 
 impl Kind {
@@ -43,8 +57,40 @@ impl Kind {
         match self {
             Kind::Keepalived => "keepalived",
             Kind::Vipd => "vipd",
+            Kind::Floor => "floor",
+            Kind::FloorLazy => "floor-lazy",
         }
     }
+
+    fn is_floor(self) -> bool {
+        matches!(self, Kind::Floor | Kind::FloorLazy)
+    }
+}
+
+/// `benches/floor.c` built with the system's cc, or why not.
+fn build_floor() -> Result<std::path::PathBuf, String> {
+    let source = concat!(env!("CARGO_MANIFEST_DIR"), "/benches/floor.c");
+    let binary = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("floor");
+    let compiler = std::env::var("CC").unwrap_or_else(|_| "cc".into());
+    match Command::new(&compiler)
+        .args(["-O2", "-o"])
+        .arg(&binary)
+        .arg(source)
+        .output()
+    {
+        Ok(out) if out.status.success() => Ok(binary),
+        Ok(out) => Err(format!(
+            "{compiler} failed: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        )),
+        Err(error) => Err(format!("{compiler}: {error}")),
+    }
+}
+
+/// How often `floor lazy` drains its socket: a quarter of the advert
+/// interval, 1 ms at least.
+fn lazy_poll_ms(advert: f64) -> u64 {
+    ((advert * 1000.0 / 4.0).round() as u64).max(1)
 }
 
 /// Instances per interface: VRIDs 1..250 on each.
@@ -180,6 +226,7 @@ fn config(
                 }
             }
         }
+        Kind::Floor | Kind::FloorLazy => unreachable!("the floor reads no configuration"),
         Kind::Vipd => {
             text.push_str(&control_socket_line(lab, host));
             text.push_str("instances:\n");
@@ -253,6 +300,67 @@ fn entering(daemon: &Daemon) -> usize {
     daemon.log_text().matches("Entering").count()
 }
 
+/// The floor's processes for N instances: a sender on A and a receiver
+/// on B per LAN, measured like the daemons.
+fn floor_run(
+    floor: &std::path::Path,
+    kind: Kind,
+    n: usize,
+    advert: f64,
+    window: Duration,
+) -> Option<Run> {
+    let mut lab = Lab::new(2).expect("lab");
+    let interfaces = layout(n);
+    add_lans(&lab, &interfaces);
+    for (k, (interface, count)) in interfaces.iter().enumerate() {
+        let source = if k == 0 {
+            lab.host(1).ipv4.to_string()
+        } else {
+            "203.0.113.201".to_string()
+        };
+        let count = count.to_string();
+        let poll = lazy_poll_ms(advert).to_string();
+        let receiver: Vec<&str> = if kind == Kind::FloorLazy {
+            vec!["lazy", &count, &poll, interface]
+        } else {
+            vec!["recv", &count, interface]
+        };
+        let log = |host: usize| lab.dir.join(format!("floor-h{host}-{interface}.log"));
+        let (log_b, log_a) = (log(2), log(1));
+        lab.spawn(2, floor, &receiver, &log_b).expect("start floor");
+        let interval = advert.to_string();
+        lab.spawn(
+            1,
+            floor,
+            &["send", &count, &interval, interface, &source],
+            &log_a,
+        )
+        .expect("start floor");
+    }
+    std::thread::sleep(Duration::from_secs(1)); // as the daemons: a second to settle
+    let before = (usage(&lab, 1), usage(&lab, 2));
+    let t0 = Instant::now();
+    std::thread::sleep(window);
+    let elapsed = t0.elapsed().as_secs_f64();
+    let after = (usage(&lab, 1), usage(&lab, 2));
+    let cpu = |b: u64, a: u64| a.saturating_sub(b) as f64 / 1e9 / elapsed;
+    let (master, backup) = (cpu(before.0 .0, after.0 .0), cpu(before.1 .0, after.1 .0));
+    let adverts_per_second = n as f64 / advert;
+    Some(Run {
+        n,
+        advert,
+        master_cpu_pct: 100.0 * master,
+        backup_cpu_pct: 100.0 * backup,
+        master_us_per_advert: 1e6 * master / adverts_per_second,
+        backup_us_per_advert: 1e6 * backup / adverts_per_second,
+        master_rss_kb: after.0 .1,
+        backup_rss_kb: after.1 .1,
+        converge_s: 0.0,
+        steady_transitions: 0,
+        stable: true,
+    })
+}
+
 fn one_run(kind: Kind, n: usize, advert: f64, window: Duration) -> Option<Run> {
     let mut lab = Lab::new(2).expect("lab");
     let interfaces = layout(n);
@@ -287,6 +395,7 @@ fn one_run(kind: Kind, n: usize, advert: f64, window: Duration) -> Option<Run> {
             )
         }
         (Kind::Keepalived, _) => start_keepalived(lab, host, &configs[host - 1], "scale"),
+        (Kind::Floor | Kind::FloorLazy, _) => unreachable!("floor_run runs the floor"),
     };
     let b = start(&mut lab, 2);
     let a = start(&mut lab, 1);
@@ -344,7 +453,8 @@ fn ratio(a: f64, b: f64) -> String {
     }
 }
 
-/// CPU per advert against N, one line per daemon, side and interval.
+/// CPU per advert against N, one line per daemon (and the floor), side
+/// and interval.
 fn plot(runs: &[(Kind, Run)], path: &str) {
     let (width, height, left, bottom) = (640.0, 400.0, 60.0, 40.0);
     let ns: Vec<usize> = {
@@ -407,7 +517,8 @@ fn plot(runs: &[(Kind, Run)], path: &str) {
     adverts.sort_by(|a, b| b.partial_cmp(a).unwrap());
     adverts.dedup();
     let mut legend = 0;
-    for kind in [Kind::Keepalived, Kind::Vipd] {
+    // The floor's backup line is `floor recv`'s: the lazy one is in the table.
+    for kind in [Kind::Floor, Kind::Keepalived, Kind::Vipd] {
         for (side, dash) in [("master", ""), ("backup", " stroke-dasharray=\"4 3\"")] {
             for (a, &advert) in adverts.iter().enumerate() {
                 let color = match (kind, a) {
@@ -417,6 +528,9 @@ fn plot(runs: &[(Kind, Run)], path: &str) {
                     (Kind::Vipd, 0) => "#1f4e9c",
                     (Kind::Vipd, 1) => "#2e86de",
                     (Kind::Vipd, _) => "#48c9b0",
+                    (_, 0) => "#333333",
+                    (_, 1) => "#777777",
+                    (_, _) => "#aaaaaa",
                 };
                 let points: Vec<String> = runs
                     .iter()
@@ -452,6 +566,28 @@ fn plot(runs: &[(Kind, Run)], path: &str) {
     eprintln!("plot written to {path}");
 }
 
+/// The median of each measure over repeated runs of one case.
+fn median(runs: &[Run]) -> Run {
+    let mid = |mut values: Vec<f64>| {
+        values.sort_by(f64::total_cmp);
+        values[values.len() / 2]
+    };
+    let of = |f: fn(&Run) -> f64| mid(runs.iter().map(f).collect());
+    Run {
+        n: runs[0].n,
+        advert: runs[0].advert,
+        master_cpu_pct: of(|r| r.master_cpu_pct),
+        backup_cpu_pct: of(|r| r.backup_cpu_pct),
+        master_us_per_advert: of(|r| r.master_us_per_advert),
+        backup_us_per_advert: of(|r| r.backup_us_per_advert),
+        master_rss_kb: of(|r| r.master_rss_kb as f64) as u64,
+        backup_rss_kb: of(|r| r.backup_rss_kb as f64) as u64,
+        converge_s: of(|r| r.converge_s),
+        steady_transitions: runs.iter().map(|r| r.steady_transitions).max().unwrap_or(0),
+        stable: runs.iter().all(|r| r.stable),
+    }
+}
+
 fn main() {
     if !prerequisites_or_skip("scale bench", true) {
         return;
@@ -459,24 +595,47 @@ fn main() {
     let ns: Vec<usize> = list("SCALE_N", "1,10,100,255,1000");
     let adverts: Vec<f64> = list("SCALE_ADVERT", "1,0.1,0.02");
     let window = Duration::from_secs(list::<u64>("SCALE_WINDOW", "20")[0]);
+    let repeat = list::<usize>("SCALE_REPEAT", "1")
+        .first()
+        .copied()
+        .unwrap_or(1)
+        .max(1);
+    let floor = build_floor()
+        .map_err(|why| eprintln!("the floor columns are left out: {why}"))
+        .ok();
+    let mut kinds = vec![Kind::Keepalived, Kind::Vipd];
+    if floor.is_some() {
+        kinds.extend([Kind::Floor, Kind::FloorLazy]);
+    }
     let mut runs = Vec::new();
     for &advert in &adverts {
         for &n in &ns {
-            for kind in [Kind::Keepalived, Kind::Vipd] {
-                if let Some(run) = one_run(kind, n, advert, window) {
+            for &kind in &kinds {
+                let mut repeats = Vec::new();
+                for _ in 0..repeat {
+                    let run = match (&floor, kind.is_floor()) {
+                        (Some(floor), true) => floor_run(floor, kind, n, advert, window),
+                        _ => one_run(kind, n, advert, window),
+                    };
+                    let Some(run) = run else { continue };
                     println!(
-                        "{{\"kind\":\"{}\",\"hmac\":{},\"n\":{},\"advert\":{},\"master_cpu_pct\":{:.2},\"backup_cpu_pct\":{:.2},\"master_us_per_advert\":{:.2},\"backup_us_per_advert\":{:.2},\"master_rss_kb\":{},\"backup_rss_kb\":{},\"converge_s\":{:.2},\"steady_transitions\":{},\"stable\":{}}}",
+                        "{{\"kind\":\"{}\",\"hmac\":{},\"n\":{},\"advert\":{},\"master_cpu_pct\":{:.3},\"backup_cpu_pct\":{:.3},\"master_us_per_advert\":{:.2},\"backup_us_per_advert\":{:.2},\"master_rss_kb\":{},\"backup_rss_kb\":{},\"converge_s\":{:.2},\"steady_transitions\":{},\"stable\":{}}}",
                         kind.name(), hmac(), run.n, run.advert, run.master_cpu_pct, run.backup_cpu_pct,
                         run.master_us_per_advert, run.backup_us_per_advert, run.master_rss_kb,
                         run.backup_rss_kb, run.converge_s, run.steady_transitions, run.stable
                     );
-                    runs.push((kind, run));
+                    repeats.push(run);
+                }
+                if !repeats.is_empty() {
+                    runs.push((kind, median(&repeats)));
                 }
             }
         }
     }
     println!();
-    println!("| N | advert | CPU master k / v | CPU backup k / v | µs/advert master k / v (ratio) | µs/advert backup k / v (ratio) | RSS MB k / v | converge s k / v | steady transitions k / v |");
+    println!("µs of CPU per advert, medians of {repeat}; f = floor (send / recv, lazy), k = keepalived, v = vipd");
+    println!();
+    println!("| N | advert | master f / k / v | master v÷f, v÷k | backup f recv, lazy / k / v | backup v÷f recv, v÷k | RSS MB k / v | converge s k / v | steady transitions k / v |");
     println!("|---|---|---|---|---|---|---|---|---|");
     for &advert in &adverts {
         for &n in &ns {
@@ -488,11 +647,22 @@ fn main() {
             let (Some(k), Some(v)) = (find(Kind::Keepalived), find(Kind::Vipd)) else {
                 continue;
             };
+            let (f, lazy) = (find(Kind::Floor), find(Kind::FloorLazy));
+            let shown = |r: &Option<Run>, value: fn(&Run) -> f64| {
+                r.as_ref()
+                    .map_or("-".into(), |r| format!("{:.1}", value(r)))
+            };
+            let to_floor = |value: fn(&Run) -> f64| {
+                f.as_ref()
+                    .map_or("-".into(), |f| ratio(value(&v), value(f)))
+            };
             println!(
-                "| {n} | {advert} s | {:.2}% / {:.2}% | {:.2}% / {:.2}% | {:.1} / {:.1} ({}) | {:.1} / {:.1} ({}) | {:.1} / {:.1} | {:.1} / {:.1} | {} / {} |",
-                k.master_cpu_pct, v.master_cpu_pct, k.backup_cpu_pct, v.backup_cpu_pct,
-                k.master_us_per_advert, v.master_us_per_advert, ratio(v.master_us_per_advert, k.master_us_per_advert),
-                k.backup_us_per_advert, v.backup_us_per_advert, ratio(v.backup_us_per_advert, k.backup_us_per_advert),
+                "| {n} | {advert} s | {} / {:.1} / {:.1} | {}, {} | {}, {} / {:.1} / {:.1} | {}, {} | {:.1} / {:.1} | {:.1} / {:.1} | {} / {} |",
+                shown(&f, |r| r.master_us_per_advert), k.master_us_per_advert, v.master_us_per_advert,
+                to_floor(|r| r.master_us_per_advert), ratio(v.master_us_per_advert, k.master_us_per_advert),
+                shown(&f, |r| r.backup_us_per_advert), shown(&lazy, |r| r.backup_us_per_advert),
+                k.backup_us_per_advert, v.backup_us_per_advert,
+                to_floor(|r| r.backup_us_per_advert), ratio(v.backup_us_per_advert, k.backup_us_per_advert),
                 (k.master_rss_kb.max(k.backup_rss_kb)) as f64 / 1024.0,
                 (v.master_rss_kb.max(v.backup_rss_kb)) as f64 / 1024.0,
                 k.converge_s, v.converge_s, k.steady_transitions, v.steady_transitions,
