@@ -218,6 +218,14 @@ pub struct InstanceActor {
 /// Transitions `vipd status` lists per instance.
 const HISTORY: usize = 16;
 
+/// The one origin of the grid every instance of the process sends its
+/// adverts on (proto::timers::next_advert), so that adverts of one
+/// interval go out together.
+fn advert_grid_origin() -> Instant {
+    static ORIGIN: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+    *ORIGIN.get_or_init(Instant::now)
+}
+
 impl InstanceActor {
     /// `params.primary_address` is `binding.source` (unspecified when
     /// the binding failed: the instance starts in FAULT with the reason).
@@ -233,7 +241,8 @@ impl InstanceActor {
         notifier: Option<Notifier>,
         fencing: Option<Fencing>,
     ) -> InstanceActor {
-        let core = Instance::new(params.clone()).expect("validated parameters");
+        let mut core = Instance::new(params.clone()).expect("validated parameters");
+        core.align_adverts_to(advert_grid_origin());
         InstanceActor {
             destinations: params.advert_destinations(),
             params,
@@ -928,7 +937,10 @@ impl Supervised for InstanceActor {
         // here (outside any handler) would end the process: keep the old
         // core instead.
         match Instance::new(self.params.clone()) {
-            Ok(core) => self.core = core,
+            Ok(mut core) => {
+                core.align_adverts_to(advert_grid_origin());
+                self.core = core;
+            }
             Err(error) => {
                 tracing::error!(instance = %name, %error, "({name}) keeps its state across the restart: {error}")
             }

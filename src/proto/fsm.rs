@@ -24,7 +24,7 @@ use super::params::{InstanceParams, InvalidParams, UnicastChecksum};
 use super::state::{FaultCause, Reason, State, Transition};
 use super::stats::{DropReason, Stats};
 use super::sync::{SyncCommand, SyncReport};
-use super::timers::{master_down_interval, skew_time, Timer};
+use super::timers::{master_down_interval, next_advert, skew_time, Timer};
 use super::tracker::{effective_priority, TrackerEffect};
 
 /// VRRPv2 auth type 2, IP Authentication Header (RFC 2338; removed by RFC
@@ -96,6 +96,12 @@ pub struct Instance {
     fence_timer: Timer,
     /// A master's addresses are on the interface (asked for, at least).
     holding: bool,
+    /// The origin of the grid adverts are due on (timers::next_advert),
+    /// shared by the process's instances; None: exactly one interval.
+    advert_grid: Option<Instant>,
+    /// When Adver_Timer was last armed: the last advert sent, which the
+    /// grid makes more than `deadline - interval` ago.
+    adver_armed_at: Option<Instant>,
 }
 
 impl Instance {
@@ -132,6 +138,8 @@ impl Instance {
             fence: params.fence.map(Fence::new),
             fence_timer: Timer::default(),
             holding: false,
+            advert_grid: None,
+            adver_armed_at: None,
             old_checksum_heard: false,
             params,
         })
@@ -170,6 +178,21 @@ impl Instance {
     pub fn fault_cause(&self) -> Option<FaultCause> {
         self.own_fault_cause()
             .or(self.sync_fault.then_some(FaultCause::SyncGroup))
+    }
+
+    /// Adverts fall due on a grid from `origin` (timers::next_advert):
+    /// every instance of the process given the same origin sends with the
+    /// others of its interval.
+    pub fn align_adverts_to(&mut self, origin: Instant) {
+        self.advert_grid = Some(origin);
+    }
+
+    /// Adver_Timer for the next advert after one sent at `now`.
+    fn arm_adver_timer(&mut self, now: Instant) {
+        let interval = self.params.advert_interval.as_duration();
+        self.adver_timer
+            .arm_at(next_advert(now, interval, self.advert_grid));
+        self.adver_armed_at = Some(now);
     }
 
     pub fn poll_action(&mut self) -> Option<Action> {
@@ -216,8 +239,7 @@ impl Instance {
         }
         if self.adver_timer.fire(now) && self.state == State::Master {
             self.send_advert(self.priority);
-            self.adver_timer
-                .arm(now, self.params.advert_interval.as_duration());
+            self.arm_adver_timer(now);
             self.extra_announce(now);
         }
         if self.announce_timer.fire(now) && self.state == State::Master && self.holding {
@@ -695,7 +717,7 @@ impl Instance {
         let interval = self.params.advert_interval.as_duration();
         if advert.priority == 0 {
             self.send_advert(self.priority);
-            self.adver_timer.arm(now, interval);
+            self.arm_adver_timer(now);
             return;
         }
         let they_win = advert.priority > self.priority
@@ -738,7 +760,7 @@ impl Instance {
             self.last_immediate_answer = Some(now);
             if !self.params.advert_rules.lower_prio_no_advert {
                 self.send_advert(self.priority);
-                self.adver_timer.arm(now, interval);
+                self.arm_adver_timer(now);
             }
             // garp_lower_prio_repeat / _delay: the lower master's GARPs
             // pointed the LAN at it; point it back, now and once more.
@@ -928,8 +950,7 @@ impl Instance {
                 self.stats.became_master += 1;
                 self.send_advert(self.priority);
                 self.hold_if_fenced_in(now);
-                self.adver_timer
-                    .arm(now, self.params.advert_interval.as_duration());
+                self.arm_adver_timer(now);
             }
             State::Backup => {
                 if from != State::Master {
@@ -1087,13 +1108,11 @@ impl Instance {
         if self.state != State::Master {
             return;
         }
-        let Some(next_advert) = self.adver_timer.deadline() else {
+        let (Some(_), Some(last_advert)) = (self.adver_timer.deadline(), self.adver_armed_at)
+        else {
             return;
         };
         let interval = self.params.advert_interval;
-        let Some(last_advert) = next_advert.checked_sub(interval.as_duration()) else {
-            return;
-        };
         let limit = master_down_interval(self.params.version, other, interval, 3);
         let silent = now.saturating_duration_since(last_advert);
         if silent >= limit {

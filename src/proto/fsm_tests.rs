@@ -1429,3 +1429,64 @@ fn timer_expired_backup_steps_down_after_a_stall_before_anything_else() {
     assert_eq!(instance.state(), State::Master);
     assert_eq!(sent_priorities(&drain(&mut instance)), vec![150]);
 }
+
+/// Issue 24: instances given one grid origin send together whatever the
+/// moment each became master, never later than one interval after the
+/// last advert; timer_expired_backup still measures from the advert
+/// actually sent, not from the (earlier) grid point.
+#[test]
+fn masters_on_one_grid_send_together_never_later_than_an_interval() {
+    let origin = Instant::now();
+    let interval = Duration::from_millis(20);
+    let aligned_master = |became_after: Duration| {
+        let mut instance = Instance::new(v3_params(255, 2)).unwrap();
+        instance.align_adverts_to(origin);
+        let became = origin + became_after;
+        instance.handle_event(became, Event::Startup);
+        assert_eq!(instance.state(), State::Master);
+        drain(&mut instance);
+        (instance, became)
+    };
+    let (mut a, a_became) = aligned_master(Duration::from_micros(100_300));
+    let (mut b, b_became) = aligned_master(Duration::from_micros(103_700));
+    let (next_a, next_b) = (a.poll_timeout().unwrap(), b.poll_timeout().unwrap());
+    assert_eq!(next_a, next_b, "one wake-up sends both");
+    assert!(next_a <= a_became + interval && next_b <= b_became + interval);
+    assert!(next_b > b_became + interval * 3 / 4);
+    // Advert after advert, woken a little late each time: still together,
+    // one interval apart.
+    let mut due = next_a;
+    for _ in 0..5 {
+        let woken = due + Duration::from_micros(250);
+        a.handle_timeout(woken);
+        b.handle_timeout(woken);
+        assert_eq!(sent_priorities(&drain(&mut a)), vec![255]);
+        assert_eq!(sent_priorities(&drain(&mut b)), vec![255]);
+        assert_eq!(a.poll_timeout(), Some(due + interval));
+        assert_eq!(b.poll_timeout(), a.poll_timeout());
+        due += interval;
+    }
+
+    // Overslept: silent counts from the advert sent at `became`.
+    let mut stalled = Instance::new(InstanceParams {
+        preempt: false,
+        timer_expired_backup: Some(200),
+        ..v3_params(150, 100)
+    })
+    .unwrap();
+    stalled.align_adverts_to(origin);
+    let (mut stalled, became) = {
+        let t0 = origin + Duration::from_millis(1_700);
+        stalled.handle_event(t0, Event::Startup);
+        let due = stalled.poll_timeout().unwrap();
+        stalled.handle_timeout(due);
+        assert_eq!(stalled.state(), State::Master);
+        drain(&mut stalled);
+        (stalled, due)
+    };
+    // 3 s + 56/256 s from the advert sent when it became master; the grid
+    // put the next one earlier than `became + 1 s`, which must not count.
+    let limit = Duration::from_millis(3_218) + Duration::from_micros(750);
+    stalled.handle_timeout(became + limit - Duration::from_millis(1));
+    assert_eq!(stalled.state(), State::Master);
+}

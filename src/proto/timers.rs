@@ -16,6 +16,10 @@ impl Timer {
         self.0 = Some(now + after);
     }
 
+    pub fn arm_at(&mut self, at: Instant) {
+        self.0 = Some(at);
+    }
+
     pub fn disarm(&mut self) {
         self.0 = None;
     }
@@ -34,6 +38,36 @@ impl Timer {
             _ => false,
         }
     }
+}
+
+/// When a master's next advert is due: `Advertisement_Interval` after
+/// `now`, or, given a grid origin its process's instances share, the last
+/// point at or before that of a grid a quarter interval apart: 3/4 to 1
+/// interval after `now`, never later.
+///
+/// Why: instances become master at scattered moments, so their adverts
+/// fell due at scattered moments too, and a master with 255 instances woke
+/// some 50 times per interval to send five adverts each (issue 24's
+/// profile). On the grid, instances with one interval fall due together,
+/// in at most four groups, and go out from one wake-up each (as the floor
+/// sends all of them); their backups receive them in bursts and wake as
+/// seldom. An advert a little early only restarts a backup's
+/// Master_Down_Timer sooner, as RFC 9568 §6.4.3 has any advert do.
+pub fn next_advert(now: Instant, interval: Duration, grid_origin: Option<Instant>) -> Instant {
+    let due = now + interval;
+    let Some(origin) = grid_origin else {
+        return due;
+    };
+    let step = (interval / 4).as_nanos();
+    let Some(since) = due.checked_duration_since(origin) else {
+        return due;
+    };
+    if step == 0 {
+        return due;
+    }
+    let back = since.as_nanos() % step;
+    // Under a quarter interval, so it fits a u64 of nanoseconds.
+    due - Duration::from_nanos(u64::try_from(back).unwrap_or(0))
 }
 
 /// Skew_Time: how much longer a lower-priority backup waits, so the best
@@ -75,6 +109,46 @@ pub fn master_down_interval(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn adverts_fall_on_a_quarter_interval_grid_at_most_one_interval_apart() {
+        let origin = Instant::now();
+        let interval = Duration::from_millis(20);
+        // Without a grid: exactly one interval.
+        let now = origin + Duration::from_micros(12_345);
+        assert_eq!(next_advert(now, interval, None), now + interval);
+        // On it: the last 5 ms point at or before now + 20 ms.
+        let next = next_advert(now, interval, Some(origin));
+        assert_eq!(next, origin + Duration::from_millis(30));
+        assert!(next <= now + interval && next > now + interval * 3 / 4);
+        // Two instances whose deadlines were apart land on one point,
+        // and stay on it advert after advert (woken a little late).
+        let a = next_advert(
+            origin + Duration::from_micros(10_100),
+            interval,
+            Some(origin),
+        );
+        let b = next_advert(
+            origin + Duration::from_micros(13_900),
+            interval,
+            Some(origin),
+        );
+        assert_eq!(a, b);
+        let late = Duration::from_micros(300);
+        assert_eq!(
+            next_advert(a + late, interval, Some(origin)),
+            a + interval,
+            "a deadline on the grid moves by exactly one interval"
+        );
+        // Already on a point: a whole interval, not less.
+        let on = origin + Duration::from_millis(40);
+        assert_eq!(next_advert(on, interval, Some(origin)), on + interval);
+        // A grid that starts later than the deadline is ignored.
+        assert_eq!(
+            next_advert(origin, interval, Some(origin + Duration::from_secs(1))),
+            origin + interval
+        );
+    }
 
     #[test]
     fn timer_fires_once_at_deadline() {
