@@ -106,6 +106,8 @@ struct Run {
     backup_us_per_advert: f64,
     master_rss_kb: u64,
     backup_rss_kb: u64,
+    master_pss_kb: u64,
+    backup_pss_kb: u64,
     converge_s: f64,
     steady_transitions: usize,
     stable: bool,
@@ -263,16 +265,19 @@ fn vips_held(lab: &Lab, host: usize) -> usize {
         .count()
 }
 
-/// (CPU nanoseconds, RSS kB) of every process in host `host`'s
+/// (CPU nanoseconds, RSS kB, PSS kB) of every process in host `host`'s
 /// namespace: schedstat counts in nanoseconds, where utime and stime count
-/// 10 ms ticks, too coarse for a daemon using 0.1% of a core.
-fn usage(lab: &Lab, host: usize) -> (u64, u64) {
+/// 10 ms ticks, too coarse for a daemon using 0.1% of a core. RSS counts
+/// a page of the binary or libc once in every process that maps it; PSS
+/// shares it out among them.
+fn usage(lab: &Lab, host: usize) -> (u64, u64, u64) {
     let out = Command::new("ip")
         .args(["netns", "pids", &lab.host(host).netns])
         .output()
         .expect("ip netns pids");
     let mut nanos = 0;
     let mut rss = 0;
+    let mut pss = 0;
     for pid in String::from_utf8_lossy(&out.stdout).split_whitespace() {
         if let Ok(tasks) = fs::read_dir(format!("/proc/{pid}/task")) {
             for task in tasks.flatten() {
@@ -292,8 +297,16 @@ fn usage(lab: &Lab, host: usize) -> (u64, u64) {
                 .and_then(|v| v.parse::<u64>().ok())
                 .unwrap_or(0);
         }
+        if let Ok(rollup) = fs::read_to_string(format!("/proc/{pid}/smaps_rollup")) {
+            pss += rollup
+                .lines()
+                .find_map(|l| l.strip_prefix("Pss:"))
+                .and_then(|v| v.split_whitespace().next())
+                .and_then(|v| v.parse::<u64>().ok())
+                .unwrap_or(0);
+        }
     }
-    (nanos, rss)
+    (nanos, rss, pss)
 }
 
 fn entering(daemon: &Daemon) -> usize {
@@ -355,6 +368,8 @@ fn floor_run(
         backup_us_per_advert: 1e6 * backup / adverts_per_second,
         master_rss_kb: after.0 .1,
         backup_rss_kb: after.1 .1,
+        master_pss_kb: after.0 .2,
+        backup_pss_kb: after.1 .2,
         converge_s: 0.0,
         steady_transitions: 0,
         stable: true,
@@ -431,6 +446,8 @@ fn one_run(kind: Kind, n: usize, advert: f64, window: Duration) -> Option<Run> {
         backup_us_per_advert: 1e6 * backup / adverts_per_second,
         master_rss_kb: after.0 .1,
         backup_rss_kb: after.1 .1,
+        master_pss_kb: after.0 .2,
+        backup_pss_kb: after.1 .2,
         converge_s,
         steady_transitions: after.2 - before.2,
         stable,
@@ -582,6 +599,8 @@ fn median(runs: &[Run]) -> Run {
         backup_us_per_advert: of(|r| r.backup_us_per_advert),
         master_rss_kb: of(|r| r.master_rss_kb as f64) as u64,
         backup_rss_kb: of(|r| r.backup_rss_kb as f64) as u64,
+        master_pss_kb: of(|r| r.master_pss_kb as f64) as u64,
+        backup_pss_kb: of(|r| r.backup_pss_kb as f64) as u64,
         converge_s: of(|r| r.converge_s),
         steady_transitions: runs.iter().map(|r| r.steady_transitions).max().unwrap_or(0),
         stable: runs.iter().all(|r| r.stable),
@@ -619,10 +638,10 @@ fn main() {
                     };
                     let Some(run) = run else { continue };
                     println!(
-                        "{{\"kind\":\"{}\",\"hmac\":{},\"n\":{},\"advert\":{},\"master_cpu_pct\":{:.3},\"backup_cpu_pct\":{:.3},\"master_us_per_advert\":{:.2},\"backup_us_per_advert\":{:.2},\"master_rss_kb\":{},\"backup_rss_kb\":{},\"converge_s\":{:.2},\"steady_transitions\":{},\"stable\":{}}}",
+                        "{{\"kind\":\"{}\",\"hmac\":{},\"n\":{},\"advert\":{},\"master_cpu_pct\":{:.3},\"backup_cpu_pct\":{:.3},\"master_us_per_advert\":{:.2},\"backup_us_per_advert\":{:.2},\"master_rss_kb\":{},\"backup_rss_kb\":{},\"master_pss_kb\":{},\"backup_pss_kb\":{},\"converge_s\":{:.2},\"steady_transitions\":{},\"stable\":{}}}",
                         kind.name(), hmac(), run.n, run.advert, run.master_cpu_pct, run.backup_cpu_pct,
                         run.master_us_per_advert, run.backup_us_per_advert, run.master_rss_kb,
-                        run.backup_rss_kb, run.converge_s, run.steady_transitions, run.stable
+                        run.backup_rss_kb, run.master_pss_kb, run.backup_pss_kb, run.converge_s, run.steady_transitions, run.stable
                     );
                     repeats.push(run);
                 }
@@ -635,8 +654,8 @@ fn main() {
     println!();
     println!("µs of CPU per advert, medians of {repeat}; f = floor (send / recv, lazy), k = keepalived, v = vipd");
     println!();
-    println!("| N | advert | master f / k / v | master v÷f, v÷k | backup f recv, lazy / k / v | backup v÷f recv, v÷k | RSS MB k / v | converge s k / v | steady transitions k / v |");
-    println!("|---|---|---|---|---|---|---|---|---|");
+    println!("| N | advert | master f / k / v | master v÷f, v÷k | backup f recv, lazy / k / v | backup v÷f recv, v÷k | RSS MB k / v | PSS MB k / v | converge s k / v | steady transitions k / v |");
+    println!("|---|---|---|---|---|---|---|---|---|---|");
     for &advert in &adverts {
         for &n in &ns {
             let find = |kind| {
@@ -657,7 +676,7 @@ fn main() {
                     .map_or("-".into(), |f| ratio(value(&v), value(f)))
             };
             println!(
-                "| {n} | {advert} s | {} / {:.1} / {:.1} | {}, {} | {}, {} / {:.1} / {:.1} | {}, {} | {:.1} / {:.1} | {:.1} / {:.1} | {} / {} |",
+                "| {n} | {advert} s | {} / {:.1} / {:.1} | {}, {} | {}, {} / {:.1} / {:.1} | {}, {} | {:.1} / {:.1} | {:.1} / {:.1} | {:.1} / {:.1} | {} / {} |",
                 shown(&f, |r| r.master_us_per_advert), k.master_us_per_advert, v.master_us_per_advert,
                 to_floor(|r| r.master_us_per_advert), ratio(v.master_us_per_advert, k.master_us_per_advert),
                 shown(&f, |r| r.backup_us_per_advert), shown(&lazy, |r| r.backup_us_per_advert),
@@ -665,6 +684,8 @@ fn main() {
                 to_floor(|r| r.backup_us_per_advert), ratio(v.backup_us_per_advert, k.backup_us_per_advert),
                 (k.master_rss_kb.max(k.backup_rss_kb)) as f64 / 1024.0,
                 (v.master_rss_kb.max(v.backup_rss_kb)) as f64 / 1024.0,
+                (k.master_pss_kb.max(k.backup_pss_kb)) as f64 / 1024.0,
+                (v.master_pss_kb.max(v.backup_pss_kb)) as f64 / 1024.0,
                 k.converge_s, v.converge_s, k.steady_transitions, v.steady_transitions,
             );
         }
