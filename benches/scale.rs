@@ -289,24 +289,21 @@ fn usage(lab: &Lab, host: usize) -> (u64, u64, u64) {
                     .unwrap_or(0);
             }
         }
-        if let Ok(status) = fs::read_to_string(format!("/proc/{pid}/status")) {
-            rss += status
-                .lines()
-                .find_map(|l| l.strip_prefix("VmRSS:"))
-                .and_then(|v| v.split_whitespace().next())
-                .and_then(|v| v.parse::<u64>().ok())
-                .unwrap_or(0);
-        }
-        if let Ok(rollup) = fs::read_to_string(format!("/proc/{pid}/smaps_rollup")) {
-            pss += rollup
-                .lines()
-                .find_map(|l| l.strip_prefix("Pss:"))
-                .and_then(|v| v.split_whitespace().next())
-                .and_then(|v| v.parse::<u64>().ok())
-                .unwrap_or(0);
-        }
+        rss += kilobytes(&format!("/proc/{pid}/status"), "VmRSS:");
+        pss += kilobytes(&format!("/proc/{pid}/smaps_rollup"), "Pss:");
     }
     (nanos, rss, pss)
+}
+
+/// The kB of the line starting `field` in a /proc file, 0 if none.
+fn kilobytes(path: &str, field: &str) -> u64 {
+    fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix(field))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
 }
 
 fn entering(daemon: &Daemon) -> usize {
@@ -350,16 +347,28 @@ fn floor_run(
         )
         .expect("start floor");
     }
-    std::thread::sleep(Duration::from_secs(1)); // as the daemons: a second to settle
-    let before = (usage(&lab, 1), usage(&lab, 2));
+    Some(steady_window(&lab, n, advert, window, || 0))
+}
+
+/// CPU and memory of both sides over `window`, a second after start-up
+/// work has settled; `transitions` counts state changes logged so far.
+fn steady_window(
+    lab: &Lab,
+    n: usize,
+    advert: f64,
+    window: Duration,
+    transitions: impl Fn() -> usize,
+) -> Run {
+    std::thread::sleep(Duration::from_secs(1));
+    let before = (usage(lab, 1), usage(lab, 2), transitions());
     let t0 = Instant::now();
     std::thread::sleep(window);
     let elapsed = t0.elapsed().as_secs_f64();
-    let after = (usage(&lab, 1), usage(&lab, 2));
+    let after = (usage(lab, 1), usage(lab, 2), transitions());
     let cpu = |b: u64, a: u64| a.saturating_sub(b) as f64 / 1e9 / elapsed;
     let (master, backup) = (cpu(before.0 .0, after.0 .0), cpu(before.1 .0, after.1 .0));
     let adverts_per_second = n as f64 / advert;
-    Some(Run {
+    Run {
         n,
         advert,
         master_cpu_pct: 100.0 * master,
@@ -371,9 +380,9 @@ fn floor_run(
         master_pss_kb: after.0 .2,
         backup_pss_kb: after.1 .2,
         converge_s: 0.0,
-        steady_transitions: 0,
+        steady_transitions: after.2 - before.2,
         stable: true,
-    })
+    }
 }
 
 fn one_run(kind: Kind, n: usize, advert: f64, window: Duration) -> Option<Run> {
@@ -427,30 +436,11 @@ fn one_run(kind: Kind, n: usize, advert: f64, window: Duration) -> Option<Run> {
         return None;
     };
     let converge_s = started.elapsed().as_secs_f64();
-    std::thread::sleep(Duration::from_secs(1)); // let start-up work finish
-    let before = (usage(&lab, 1), usage(&lab, 2), entering(&a) + entering(&b));
-    let t0 = Instant::now();
-    std::thread::sleep(window);
-    let elapsed = t0.elapsed().as_secs_f64();
-    let after = (usage(&lab, 1), usage(&lab, 2), entering(&a) + entering(&b));
-    let stable = vips_held(&lab, 1) == n && vips_held(&lab, 2) == 0;
-    let cpu = |b: u64, a: u64| a.saturating_sub(b) as f64 / 1e9 / elapsed;
-    let (master, backup) = (cpu(before.0 .0, after.0 .0), cpu(before.1 .0, after.1 .0));
-    let adverts_per_second = n as f64 / advert;
+    let run = steady_window(&lab, n, advert, window, || entering(&a) + entering(&b));
     Some(Run {
-        n,
-        advert,
-        master_cpu_pct: 100.0 * master,
-        backup_cpu_pct: 100.0 * backup,
-        master_us_per_advert: 1e6 * master / adverts_per_second,
-        backup_us_per_advert: 1e6 * backup / adverts_per_second,
-        master_rss_kb: after.0 .1,
-        backup_rss_kb: after.1 .1,
-        master_pss_kb: after.0 .2,
-        backup_pss_kb: after.1 .2,
         converge_s,
-        steady_transitions: after.2 - before.2,
-        stable,
+        stable: vips_held(&lab, 1) == n && vips_held(&lab, 2) == 0,
+        ..run
     })
 }
 

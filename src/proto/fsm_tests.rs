@@ -81,7 +81,11 @@ fn after(t0: Instant, cs: u32) -> Instant {
 /// An instance started at `t0` that has become master (after its
 /// Master_Down_Interval), with the actions drained.
 fn master(p: InstanceParams, t0: Instant) -> (Instance, Instant) {
-    let mut instance = Instance::new(p).unwrap();
+    master_from(Instance::new(p).unwrap(), t0)
+}
+
+/// `instance` started at `t0` and become master: it and when.
+fn master_from(mut instance: Instance, t0: Instant) -> (Instance, Instant) {
     instance.handle_event(t0, Event::Startup);
     let due = instance.poll_timeout().unwrap();
     instance.handle_timeout(due);
@@ -1475,15 +1479,7 @@ fn masters_on_one_grid_send_together_never_later_than_an_interval() {
     })
     .unwrap();
     stalled.align_adverts_to(origin);
-    let (mut stalled, became) = {
-        let t0 = origin + Duration::from_millis(1_700);
-        stalled.handle_event(t0, Event::Startup);
-        let due = stalled.poll_timeout().unwrap();
-        stalled.handle_timeout(due);
-        assert_eq!(stalled.state(), State::Master);
-        drain(&mut stalled);
-        (stalled, due)
-    };
+    let (mut stalled, became) = master_from(stalled, origin + Duration::from_millis(1_700));
     // 3 s + 56/256 s from the advert sent when it became master; the grid
     // put the next one earlier than `became + 1 s`, which must not count.
     let limit = Duration::from_millis(3_218) + Duration::from_micros(750);
