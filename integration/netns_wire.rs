@@ -105,13 +105,27 @@ fn in_host<T: Send + 'static>(lab: &Lab, host: usize, f: impl FnOnce() -> T + Se
         .expect("ran in the namespace")
 }
 
+/// A receiver of the VRRP group on host `host`'s eth0, as the daemon's.
+fn group_receiver(lab: &Lab, host: usize, ipv6: bool) -> vipd::net::vrrp_socket::VrrpReceiver {
+    in_host(lab, host, move || {
+        let ifindex = nix::net::if_::if_nametoindex("eth0").unwrap();
+        vipd::net::vrrp_socket::VrrpReceiver::open(
+            "eth0",
+            ifindex,
+            ipv6,
+            &[vipd::proto::packet::multicast_group(ipv6)],
+        )
+        .expect("receiver")
+    })
+}
+
 /// Master_Down is timed from an advert's arrival, not from when the
 /// daemon got round to reading it: a packet read late still carries the
 /// moment the kernel queued it (SO_TIMESTAMPNS), in both families.
 #[test]
 fn received_adverts_carry_the_kernels_arrival_time() {
     use std::time::{Duration, Instant};
-    use vipd::net::vrrp_socket::{VrrpReceiver, VrrpSender};
+    use vipd::net::vrrp_socket::VrrpSender;
 
     let Some(lab) = lab_or_skip("received_adverts_carry_the_kernels_arrival_time", 2) else {
         return;
@@ -120,16 +134,7 @@ fn received_adverts_carry_the_kernels_arrival_time() {
     // test measures, not a wait for something to happen.
     const LATE: Duration = Duration::from_millis(200);
     for ipv6 in [false, true] {
-        let receiver = in_host(&lab, 2, move || {
-            let ifindex = nix::net::if_::if_nametoindex("eth0").unwrap();
-            VrrpReceiver::open(
-                "eth0",
-                ifindex,
-                ipv6,
-                &[vipd::proto::packet::multicast_group(ipv6)],
-            )
-            .expect("receiver")
-        });
+        let receiver = group_receiver(&lab, 2, ipv6);
         let source = if ipv6 {
             lab.host(1).link_local
         } else {
@@ -168,7 +173,7 @@ fn received_adverts_carry_the_kernels_arrival_time() {
 /// (the IPv6 receive buffer was 2048 bytes and cut it short).
 #[test]
 fn the_largest_legal_adverts_arrive_whole() {
-    use vipd::net::vrrp_socket::{VrrpReceiver, VrrpSender};
+    use vipd::net::vrrp_socket::VrrpSender;
     use vipd::proto::{AddressList, Advert, Auth, Centiseconds, Endpoints, Version, Vrid};
 
     let Some(lab) = lab_or_skip("the_largest_legal_adverts_arrive_whole", 2) else {
@@ -207,16 +212,7 @@ fn the_largest_legal_adverts_arrive_whole() {
         let endpoints = Endpoints::new(source, group);
         let bytes = advert.encode(&endpoints).unwrap();
         assert_eq!(bytes.len(), if ipv6 { 4088 } else { 1028 });
-        let receiver = in_host(&lab, 2, move || {
-            let ifindex = nix::net::if_::if_nametoindex("eth0").unwrap();
-            VrrpReceiver::open(
-                "eth0",
-                ifindex,
-                ipv6,
-                &[vipd::proto::packet::multicast_group(ipv6)],
-            )
-            .expect("receiver")
-        });
+        let receiver = group_receiver(&lab, 2, ipv6);
         let sent = bytes.clone();
         in_host(&lab, 1, move || {
             let ifindex = nix::net::if_::if_nametoindex("eth0").unwrap();
@@ -237,4 +233,153 @@ fn the_largest_legal_adverts_arrive_whole() {
         let decoded = Advert::decode(&packets[0].payload, &Endpoints::new(source, group));
         assert_eq!(decoded, Ok(advert), "ipv6 {ipv6}");
     }
+}
+
+/// One sendmmsg for many adverts (the outbox's batches): every packet
+/// leaves, in order, and one that cannot (a unicast peer with no route)
+/// is named by its place, without holding up those after it.
+#[test]
+fn a_batch_sends_every_packet_and_names_each_that_fails() {
+    use std::time::Duration;
+    use vipd::net::vrrp_socket::VrrpSender;
+
+    let Some(lab) = lab_or_skip("a_batch_sends_every_packet_and_names_each_that_fails", 2) else {
+        return;
+    };
+    let receiver = group_receiver(&lab, 2, false);
+    let source = lab.host(1).ipv4;
+    // 300 packets (more than one sendmmsg takes), VRID = place % 256;
+    // every seventh to the limited broadcast, which a socket without
+    // SO_BROADCAST may not send to (EACCES).
+    let refused: std::net::IpAddr = "255.255.255.255".parse().unwrap();
+    let group: std::net::IpAddr = "224.0.0.18".parse().unwrap();
+    let packets: Vec<(Vec<u8>, std::net::IpAddr)> = (0..300usize)
+        .map(|i| {
+            let destination = if i % 7 == 3 { refused } else { group };
+            (
+                vec![0x31, (i % 256) as u8, 100, 1, 0, 100, 0, 0],
+                destination,
+            )
+        })
+        .collect();
+    let failed = in_host(&lab, 1, move || {
+        let ifindex = nix::net::if_::if_nametoindex("eth0").unwrap();
+        let sender = VrrpSender::open("eth0", ifindex, source, None).expect("sender");
+        let batch: Vec<(&[u8], std::net::IpAddr)> = packets
+            .iter()
+            .map(|(bytes, to)| (bytes.as_slice(), *to))
+            .collect();
+        let mut failed = Vec::new();
+        sender.send_all(&batch, |i, error| failed.push((i, error.kind())));
+        failed
+    });
+    let expected_failures: Vec<usize> = (0..300).filter(|i| i % 7 == 3).collect();
+    assert_eq!(
+        failed.iter().map(|&(i, _)| i).collect::<Vec<_>>(),
+        expected_failures,
+        "the failures named: {failed:?}"
+    );
+    assert!(
+        failed
+            .iter()
+            .all(|&(_, kind)| kind == std::io::ErrorKind::PermissionDenied),
+        "{failed:?}"
+    );
+    let expected: Vec<u8> = (0..300usize)
+        .filter(|i| i % 7 != 3)
+        .map(|i| (i % 256) as u8)
+        .collect();
+    let mut heard = Vec::new();
+    vipd::lab::wait_for(DEADLINE, || {
+        receiver.recv_batch(&mut heard, 64).unwrap();
+        heard.len() >= expected.len()
+    });
+    let vrids: Vec<u8> = heard.iter().map(|p| p.payload[1]).collect();
+    assert_eq!(vrids, expected, "every routable packet, in order");
+    // Nothing more arrives: no packet went twice.
+    std::thread::sleep(Duration::from_millis(200));
+    receiver.recv_batch(&mut heard, 64).unwrap();
+    assert_eq!(heard.len(), expected.len());
+}
+
+/// Issue 24: a master's instances of one interval send on a shared grid,
+/// so their adverts leave in bursts (one sendmmsg each) instead of
+/// scattered over the interval; every instance is still heard every
+/// interval, with nothing garbled.
+#[test]
+fn adverts_of_one_interval_leave_together() {
+    use std::fmt::Write as _;
+    use std::time::{Duration, Instant};
+    use vipd::proto::{Advert, Endpoints};
+
+    let Some(mut lab) = lab_or_skip("adverts_of_one_interval_leave_together", 2) else {
+        return;
+    };
+    // Priorities 10 to 200: each backup's Master_Down ends (256 - p) / 256
+    // of an interval after 3 intervals, so they become master ~4 ms apart,
+    // scattered over most of the interval.
+    const INSTANCES: u8 = 20;
+    let mut config = control_socket_line(&lab, 1);
+    config.push_str("instances:\n");
+    for vrid in 1..=INSTANCES {
+        let _ = writeln!(
+            config,
+            "  VI_{vrid}:\n    interface: eth0\n    state: BACKUP\n    version: 3\n    virtual_router_id: {vrid}\n    priority: {}\n    advert_int: 0.1\n    virtual_ipaddress: [\"198.51.100.{vrid}/32\"]",
+            u16::from(vrid) * 10
+        );
+    }
+    let path = lab.dir.join("many-h1.yaml");
+    std::fs::write(&path, config).unwrap();
+    let receiver = group_receiver(&lab, 2, false);
+    let _vipd = start_vipd(&mut lab, 1, &path, "many", &[]);
+    let master = lab.host(1).ipv4;
+    let all_master = vipd::lab::wait_for(DEADLINE, || {
+        (1..=INSTANCES)
+            .all(|vrid| lab.has_address(1, format!("198.51.100.{vrid}").parse().unwrap()))
+    });
+    assert!(
+        all_master.is_some(),
+        "the instances never all became master"
+    );
+    // The first adverts went when each became master; from the next on
+    // they are on the grid. Listen for 2 s (20 intervals).
+    let mut drained = Vec::new();
+    receiver.recv_batch(&mut drained, 256).unwrap();
+    let window = Duration::from_secs(2);
+    let start = Instant::now();
+    let mut heard = Vec::new();
+    while start.elapsed() < window {
+        receiver.recv_batch(&mut heard, 256).unwrap();
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let mut per_vrid = [0usize; 256];
+    for packet in &heard {
+        assert_eq!(packet.source, master);
+        let endpoints = Endpoints::new(packet.source, packet.destination);
+        let advert = Advert::decode(&packet.payload, &endpoints).expect("a whole advert");
+        per_vrid[usize::from(advert.vrid.get())] += 1;
+    }
+    for vrid in 1..=INSTANCES {
+        // 20 intervals; a loaded machine may stretch one or two.
+        assert!(
+            per_vrid[usize::from(vrid)] >= 15,
+            "VRID {vrid} heard {} times in 2 s at 0.1 s adverts",
+            per_vrid[usize::from(vrid)]
+        );
+    }
+    // Bursts: arrivals more than 3 ms after the one before start one. On
+    // the grid there are at most 4 per interval (80 in 2 s); scattered,
+    // 20 instances made one per advert (~400).
+    let mut arrivals: Vec<Instant> = heard.iter().map(|p| p.at).collect();
+    arrivals.sort();
+    let bursts = 1 + arrivals
+        .windows(2)
+        .filter(|w| w[1].duration_since(w[0]) > Duration::from_millis(3))
+        .count();
+    eprintln!("{} adverts in {bursts} bursts", heard.len());
+    assert!(
+        bursts <= 100,
+        "{} adverts came in {bursts} bursts: not sent together",
+        heard.len()
+    );
 }

@@ -179,7 +179,10 @@ pub struct InstanceActor {
     reopen: Retry,
     /// What the core was last told stops the instance running, if anything.
     unavailable: Option<String>,
-    send_errors: u64,
+    /// Adverts that could not be sent, told by send() or, for an advert
+    /// sent with others, by the outbox afterwards.
+    send_failures: std::rc::Rc<SendFailures>,
+    on_send_failure: crate::net::outbox::OnFailure,
     send_log: DropLog,
     /// Master when the actor last stopped: a restart after a panic resumes
     /// as master without moving the addresses.
@@ -218,6 +221,25 @@ pub struct InstanceActor {
 /// Transitions `vipd status` lists per instance.
 const HISTORY: usize = 16;
 
+/// An instance's adverts that could not be sent.
+struct SendFailures {
+    name: String,
+    count: std::cell::Cell<u64>,
+    log: std::cell::RefCell<DropLog>,
+}
+
+impl SendFailures {
+    fn failed(&self, error: &dyn std::fmt::Display, destination: std::net::IpAddr) {
+        self.count.set(self.count.get() + 1);
+        // Once per ten seconds at most: a link that is gone fails every
+        // advert until the interfaces say so.
+        if let Some(more) = self.log.borrow_mut().should_log(Instant::now(), "send") {
+            let name = self.name.as_str();
+            tracing::warn!(instance = %name, %destination, %error, suppressed = more, "({name}) cannot send advert to {destination}: {error}{}", phrases::suppressed(more));
+        }
+    }
+}
+
 /// The one origin of the grid every instance of the process sends its
 /// adverts on (proto::timers::next_advert), so that adverts of one
 /// interval go out together.
@@ -243,6 +265,11 @@ impl InstanceActor {
     ) -> InstanceActor {
         let mut core = Instance::new(params.clone()).expect("validated parameters");
         core.align_adverts_to(advert_grid_origin());
+        let send_failures = std::rc::Rc::new(SendFailures {
+            name: params.name.clone(),
+            count: std::cell::Cell::new(0),
+            log: std::cell::RefCell::new(DropLog::new(Duration::from_secs(10))),
+        });
         InstanceActor {
             destinations: params.advert_destinations(),
             params,
@@ -256,7 +283,10 @@ impl InstanceActor {
             timer: None,
             reopen: Retry::default(),
             unavailable: None,
-            send_errors: 0,
+            send_failures: std::rc::Rc::clone(&send_failures),
+            on_send_failure: std::rc::Rc::new(move |error, destination| {
+                send_failures.failed(&error, destination)
+            }),
             send_log: DropLog::new(Duration::from_secs(10)),
             was_master: false,
             link_up: true,
@@ -538,24 +568,20 @@ impl InstanceActor {
             let endpoints = Endpoints::new(self.params.primary_address, destination)
                 .with_v3_checksum(self.core.send_checksum(destination));
             let mut bytes = Vec::new();
-            let sent = advert
-                .encode_signed_into(&endpoints, trailer.as_ref(), &mut bytes)
-                .map(|()| bytes)
-                .map_err(|e| e.to_string())
-                .and_then(|bytes| {
-                    sender
-                        .send_to(&bytes, destination)
-                        .map_err(|e| e.to_string())
-                });
-            if let Err(error) = sent {
-                self.send_errors += 1;
-                // Once per ten seconds at most: a link that is gone fails
-                // every advert until the interfaces say so.
-                if let Some(more) = self.send_log.should_log(Instant::now(), "send") {
-                    let name = self.params.name.as_str();
-                    tracing::warn!(instance = %name, %destination, %error, suppressed = more, "({name}) cannot send advert to {destination}: {error}{}", phrases::suppressed(more));
-                }
+            if let Err(error) = advert.encode_signed_into(&endpoints, trailer.as_ref(), &mut bytes)
+            {
+                self.send_failures.failed(&error, destination);
+                continue;
             }
+            // A priority-0 advert (a stop, a fault) goes at once: the
+            // process may end before a batch would be sent.
+            if advert.priority == 0 {
+                if let Err(error) = sender.send_to(&bytes, destination) {
+                    self.send_failures.failed(&error, destination);
+                }
+                continue;
+            }
+            crate::net::outbox::post(&sender, destination, bytes, &self.on_send_failure);
         }
     }
 
@@ -651,7 +677,7 @@ impl InstanceActor {
             },
             fault: self.core.fault_cause().map(|c| c.to_string()),
             fault_kind: self.core.fault_cause().map(|c| c.kind().to_string()),
-            send_errors: self.send_errors,
+            send_errors: self.send_failures.count.get(),
             fence: self
                 .fencing
                 .as_ref()

@@ -5,6 +5,7 @@ pub mod announce;
 pub mod firewall;
 pub mod interfaces;
 pub mod netlink;
+pub mod outbox;
 pub mod routes;
 pub mod sender_pool;
 pub mod vmac;

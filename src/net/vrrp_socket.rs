@@ -381,17 +381,85 @@ impl VrrpSender {
     }
 
     pub fn send_to(&self, payload: &[u8], destination: IpAddr) -> io::Result<()> {
-        let address = match destination {
+        self.socket
+            .send_to(payload, &self.address(destination))
+            .map(|_| ())
+    }
+
+    fn address(&self, destination: IpAddr) -> SockAddr {
+        match destination {
             IpAddr::V4(_) => SockAddr::from(SocketAddr::new(destination, 0)),
             IpAddr::V6(v6) => {
                 let scoped = v6.is_multicast() || crate::proto::is_link_local(v6);
                 let scope = if scoped { self.ifindex } else { 0 };
                 SockAddr::from(SocketAddrV6::new(v6, 0, 0, scope))
             }
-        };
-        self.socket.send_to(payload, &address).map(|_| ())
+        }
+    }
+
+    /// Sends every packet with as few system calls as the kernel allows
+    /// (sendmmsg, up to SEND_BATCH at a time); `failed(i, error)` is told
+    /// of each packet that did not go, the others are not held up by it.
+    pub fn send_all(&self, packets: &[(&[u8], IpAddr)], mut failed: impl FnMut(usize, io::Error)) {
+        for (chunk_index, chunk) in packets.chunks(SEND_BATCH).enumerate() {
+            let first = chunk_index * SEND_BATCH;
+            let addresses: Vec<SockAddr> = chunk.iter().map(|&(_, d)| self.address(d)).collect();
+            let mut iovecs: Vec<libc::iovec> = chunk
+                .iter()
+                .map(|(payload, _)| libc::iovec {
+                    iov_base: payload.as_ptr().cast_mut().cast(),
+                    iov_len: payload.len(),
+                })
+                .collect();
+            // SAFETY: an all-zero mmsghdr is a valid empty header.
+            let mut headers: Vec<libc::mmsghdr> = (0..chunk.len())
+                .map(|_| unsafe { std::mem::zeroed() })
+                .collect();
+            for (i, header) in headers.iter_mut().enumerate() {
+                header.msg_hdr.msg_name = addresses[i].as_ptr().cast_mut().cast();
+                header.msg_hdr.msg_namelen = addresses[i].len();
+                header.msg_hdr.msg_iov = &mut iovecs[i];
+                header.msg_hdr.msg_iovlen = 1;
+            }
+            let mut next = 0;
+            while next < headers.len() {
+                let left = &mut headers[next..];
+                // SAFETY: every header points at an address, an iovec and
+                // a payload that live until this function returns; the
+                // kernel only reads them (and writes msg_len).
+                let sent = unsafe {
+                    libc::sendmmsg(
+                        self.socket.as_raw_fd(),
+                        left.as_mut_ptr(),
+                        left.len() as libc::c_uint,
+                        libc::MSG_DONTWAIT,
+                    )
+                };
+                match sent {
+                    n if n > 0 => next += n as usize,
+                    0 => {
+                        failed(first + next, io::ErrorKind::WriteZero.into());
+                        next += 1;
+                    }
+                    _ => {
+                        let error = io::Error::last_os_error();
+                        if error.kind() == io::ErrorKind::Interrupted {
+                            continue;
+                        }
+                        // The first packet left is the one that failed
+                        // (sendmmsg reports an error only when it sent
+                        // none): count it and go on with the rest.
+                        failed(first + next, error);
+                        next += 1;
+                    }
+                }
+            }
+        }
     }
 }
+
+/// Packets per sendmmsg call: the kernel takes at most UIO_MAXIOV (1024).
+const SEND_BATCH: usize = 256;
 
 /// A non-blocking raw socket for protocol 112 on one interface.
 fn raw_vrrp_socket(interface: &str, ipv6: bool) -> io::Result<Socket> {

@@ -254,6 +254,12 @@ impl Queue {
             };
             // Outside the borrow: an owner may set its next deadline at once.
             due.iter().for_each(|wake| wake());
+            // Several at once (masters' adverts on their grid): the owners
+            // just woken run after this, and what they send leaves in one
+            // sendmmsg per socket once they all have.
+            if due.len() > 1 {
+                crate::net::outbox::batch_the_woken();
+            }
             if self.deadlines.borrow().broken {
                 return;
             }
