@@ -1,9 +1,10 @@
 // floor.c: the least work a VRRP daemon can do for N instances, as a yardstick.
 //
 // A copy of ../shared/tools/floor.c for benches/scale.rs, which builds it
-// with the system's cc. One change: `recv` and `lazy` take the interface
+// with the system's cc. Two changes: `recv` and `lazy` take the interface
 // to listen on (default eth0), so 1,000 instances over four LANs have a
-// floor too (one sender and one receiver per LAN).
+// floor too (one sender and one receiver per LAN); `send` refuses more
+// than 255 instances (one VRID each) instead of overrunning its arrays.
 //
 //   floor send N INTERVAL_S IFACE SRC   -- N VRRPv3 adverts (VRID 1..N, prio 100,
 //        one IPv4 address each) every INTERVAL_S from one raw socket, all due
@@ -60,6 +61,7 @@ static void timer_every(int tfd, double secs) {
 }
 
 static int do_send(int n, double interval, const char *ifname, const char *src) {
+  if (n < 1 || n > 255) { fprintf(stderr, "send: 1 to 255 instances per interface (VRIDs)\n"); return 2; }
   int s = raw_socket();
   int ttl = 255, tos = 0xc0;
   setsockopt(s, IPPROTO_IP, IP_MULTICAST_TTL, &ttl, sizeof ttl);

@@ -308,7 +308,6 @@ fn a_batch_sends_every_packet_and_names_each_that_fails() {
 /// interval, with nothing garbled.
 #[test]
 fn adverts_of_one_interval_leave_together() {
-    use std::fmt::Write as _;
     use std::time::{Duration, Instant};
     use vipd::proto::{Advert, Endpoints};
 
@@ -319,17 +318,7 @@ fn adverts_of_one_interval_leave_together() {
     // of an interval after 3 intervals, so they become master ~4 ms apart,
     // scattered over most of the interval.
     const INSTANCES: u8 = 20;
-    let mut config = control_socket_line(&lab, 1);
-    config.push_str("instances:\n");
-    for vrid in 1..=INSTANCES {
-        let _ = writeln!(
-            config,
-            "  VI_{vrid}:\n    interface: eth0\n    state: BACKUP\n    version: 3\n    virtual_router_id: {vrid}\n    priority: {}\n    advert_int: 0.1\n    virtual_ipaddress: [\"198.51.100.{vrid}/32\"]",
-            u16::from(vrid) * 10
-        );
-    }
-    let path = lab.dir.join("many-h1.yaml");
-    std::fs::write(&path, config).unwrap();
+    let path = many_instances(&lab, INSTANCES, "0.1", |vrid| u16::from(vrid) * 10);
     let receiver = group_receiver(&lab, 2, false);
     let _vipd = start_vipd(&mut lab, 1, &path, "many", &[]);
     let master = lab.host(1).ipv4;
@@ -382,4 +371,136 @@ fn adverts_of_one_interval_leave_together() {
         "{} adverts came in {bursts} bursts: not sent together",
         heard.len()
     );
+}
+
+/// A vipd configuration on host 1: `count` VRRPv3 instances on eth0,
+/// VRIDs 1.., starting as backups with the priority `priority(vrid)`, each
+/// with one VIP 198.51.100.VRID.
+fn many_instances(
+    lab: &Lab,
+    count: u8,
+    advert: &str,
+    priority: impl Fn(u8) -> u16,
+) -> std::path::PathBuf {
+    use std::fmt::Write as _;
+    let mut config = control_socket_line(lab, 1);
+    config.push_str("instances:\n");
+    for vrid in 1..=count {
+        let _ = writeln!(
+            config,
+            "  VI_{vrid}:\n    interface: eth0\n    state: BACKUP\n    version: 3\n    virtual_router_id: {vrid}\n    priority: {}\n    advert_int: {advert}\n    virtual_ipaddress: [\"198.51.100.{vrid}/32\"]",
+            priority(vrid)
+        );
+    }
+    let path = lab.dir.join(format!("many-{count}-h1.yaml"));
+    std::fs::write(&path, config).unwrap();
+    path
+}
+
+/// At a stop each master's priority-0 advert is its last: an advert
+/// waiting in a batch when the stop came is taken back, not sent after it
+/// (backups would hear the master back and wait a whole Master_Down
+/// instead of the skew time). 100 masters at 20 ms keep a batch open
+/// much of the time, so a stop lands in one often.
+#[test]
+fn a_stopping_master_sends_nothing_after_priority_zero() {
+    use vipd::proto::{Advert, Endpoints};
+
+    let Some(mut lab) = lab_or_skip("a_stopping_master_sends_nothing_after_priority_zero", 2)
+    else {
+        return;
+    };
+    const INSTANCES: u8 = 100;
+    let path = many_instances(&lab, INSTANCES, "0.02", |vrid| 100 + u16::from(vrid));
+    let receiver = group_receiver(&lab, 2, false);
+    for round in 1..=3 {
+        let vipd = start_vipd(&mut lab, 1, &path, &format!("stop{round}"), &[]);
+        let all_master = vipd::lab::wait_for(DEADLINE, || {
+            (1..=INSTANCES)
+                .all(|vrid| lab.has_address(1, format!("198.51.100.{vrid}").parse().unwrap()))
+        });
+        assert!(all_master.is_some(), "round {round}: not all master");
+        let mut heard = Vec::new();
+        stop(&mut lab, &vipd, nix::sys::signal::Signal::SIGTERM).expect("vipd stops");
+        // The socket's 8 MiB buffer holds everything sent meanwhile.
+        while !receiver.recv_batch(&mut heard, 256).unwrap().drained {}
+        let mut last_priority = [None::<u8>; 256];
+        for packet in &heard {
+            let endpoints = Endpoints::new(packet.source, packet.destination);
+            let advert = Advert::decode(&packet.payload, &endpoints).expect("a whole advert");
+            let vrid = usize::from(advert.vrid.get());
+            assert_ne!(
+                last_priority[vrid],
+                Some(0),
+                "round {round}: VRID {vrid} sent priority {} after its priority-0 advert",
+                advert.priority
+            );
+            last_priority[vrid] = Some(advert.priority);
+        }
+        for vrid in 1..=INSTANCES {
+            assert_eq!(
+                last_priority[usize::from(vrid)],
+                Some(0),
+                "round {round}: VRID {vrid} ended without a priority-0 advert"
+            );
+        }
+    }
+}
+
+/// The outbox (adverts due together, sent together): a batch holds what is
+/// posted until its flush runs; what an instance withdraws (before its
+/// priority-0 advert) never leaves; and a batch whose flush task is
+/// dropped unrun (a runtime shutting down) is still sent and closed, so
+/// later adverts go at once instead of waiting for ever.
+#[test]
+fn the_outbox_sends_each_batch_once_and_never_what_was_withdrawn() {
+    use std::net::IpAddr;
+    use std::rc::Rc;
+    use vipd::net::outbox::{self, OnFailure};
+    use vipd::net::vrrp_socket::VrrpSender;
+
+    let Some(lab) = lab_or_skip(
+        "the_outbox_sends_each_batch_once_and_never_what_was_withdrawn",
+        2,
+    ) else {
+        return;
+    };
+    let receiver = group_receiver(&lab, 2, false);
+    let source = lab.host(1).ipv4;
+    in_host(&lab, 1, move || {
+        let ifindex = nix::net::if_::if_nametoindex("eth0").unwrap();
+        let sender = Rc::new(VrrpSender::open("eth0", ifindex, source, None).expect("sender"));
+        let group: IpAddr = "224.0.0.18".parse().unwrap();
+        let packet = |vrid: u8| vec![0x31, vrid, 100, 1, 0, 100, 0, 0];
+        let (a, b): (OnFailure, OnFailure) = (Rc::new(|_, _| {}), Rc::new(|_, _| {}));
+        // A batch run to its end: VRID 1 and 3 from A, 2 from B; A then
+        // withdraws, as before its priority-0 advert.
+        actix::System::new().block_on(async {
+            outbox::batch_the_woken();
+            outbox::post(&sender, group, packet(1), &a);
+            outbox::post(&sender, group, packet(2), &b);
+            outbox::post(&sender, group, packet(3), &a);
+            outbox::withdraw(&a);
+            // Let the flush task run.
+            tokio::task::yield_now().await;
+        });
+        // A batch whose runtime goes before its flush task ran.
+        let system = actix::System::new();
+        system.block_on(async {
+            outbox::batch_the_woken();
+            outbox::post(&sender, group, packet(4), &b);
+        });
+        drop(system);
+        // No batch open now: sent at once.
+        outbox::post(&sender, group, packet(5), &b);
+    });
+    let mut heard = Vec::new();
+    vipd::lab::wait_for(DEADLINE, || {
+        receiver.recv_batch(&mut heard, 16).unwrap();
+        heard.len() >= 3
+    });
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    receiver.recv_batch(&mut heard, 16).unwrap();
+    let vrids: Vec<u8> = heard.iter().map(|p| p.payload[1]).collect();
+    assert_eq!(vrids, vec![2, 4, 5]);
 }

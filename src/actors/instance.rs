@@ -573,9 +573,12 @@ impl InstanceActor {
                 self.send_failures.failed(&error, destination);
                 continue;
             }
-            // A priority-0 advert (a stop, a fault) goes at once: the
-            // process may end before a batch would be sent.
+            // A priority-0 advert (a stop, a fault) goes at once, the
+            // process may end before a batch would be sent, and is the
+            // last: an advert of ours still waiting in the batch would
+            // tell the backups we are back (RFC 9568 §6.4.3).
             if advert.priority == 0 {
+                crate::net::outbox::withdraw(&self.on_send_failure);
                 if let Err(error) = sender.send_to(&bytes, destination) {
                     self.send_failures.failed(&error, destination);
                 }

@@ -6,20 +6,28 @@
 //! instances at once. While it does, the timer opens a batch here: each
 //! of those instances posts its advert instead of sending it, and a task
 //! spawned after they were woken (the runtime runs its tasks in the order they were
-//! woken) sends the lot. Outside a batch a post sends at once, so an
-//! advert that answers a packet, or a priority-0 advert at a stop, is
-//! never held. A failure is reported to the instance that posted it.
+//! woken) sends the lot, within the same round of the runtime. Outside a
+//! batch a post sends at once. A priority-0 advert (a stop, a fault) is
+//! never held, and first withdraws what its instance posted: nothing may
+//! follow it on the wire. A failure is reported to the instance that
+//! posted it.
 
 use std::cell::{Cell, RefCell};
 use std::io;
 use std::net::IpAddr;
 use std::rc::Rc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::vrrp_socket::VrrpSender;
 
 /// Adverts held at most: a batch larger than this is sent at once, so the
-/// queue never grows past it whatever a tick brings.
+/// queue never grows past it whatever a tick brings. It holds one advert
+/// per master instance and destination, so only 4,096 of those due in
+/// one instant reach it.
 const LIMIT: usize = 4096;
+
+/// Batches sent early for reaching LIMIT, over the process's life.
+static CUT_SHORT: AtomicU64 = AtomicU64::new(0);
 
 /// Told of a posted advert that could not be sent, and where to.
 pub type OnFailure = Rc<dyn Fn(io::Error, IpAddr)>;
@@ -51,7 +59,30 @@ pub fn batch_the_woken() {
             return;
         }
         // Queued behind the tasks woken so far, so it runs after them.
-        actix::spawn(async { flush() });
+        // The guard sends the batch when the task ends, or when the task
+        // is dropped unrun (a runtime shutting down): the batch is never
+        // left open, holding every later advert.
+        let flush = FlushOnDrop;
+        actix::spawn(async move { drop(flush) });
+    });
+}
+
+struct FlushOnDrop;
+
+impl Drop for FlushOnDrop {
+    fn drop(&mut self) {
+        flush();
+    }
+}
+
+/// Takes back what was posted with `on_failure` (one instance's) and not
+/// yet sent: a priority-0 advert must be the instance's last.
+pub fn withdraw(on_failure: &OnFailure) {
+    OUTBOX.with(|outbox| {
+        outbox
+            .posted
+            .borrow_mut()
+            .retain(|posted| !Rc::ptr_eq(&posted.on_failure, on_failure));
     });
 }
 
@@ -74,16 +105,27 @@ pub fn post(sender: &Rc<VrrpSender>, destination: IpAddr, bytes: Vec<u8>, on_fai
         (posted.len() >= LIMIT).then(|| std::mem::take(&mut *posted))
     });
     if let Some(full) = full {
+        // Counted for the log's sake only: no metric carries it, as only
+        // 4,096 masters due in one instant can reach it.
+        if CUT_SHORT.fetch_add(1, Ordering::Relaxed) == 0 {
+            tracing::warn!(
+                limit = LIMIT,
+                "{LIMIT} adverts fell due at once: sent in batches of {LIMIT}, as they come (logged once)"
+            );
+        }
         send(full);
     }
 }
 
 /// Closes the batch and sends what it holds.
 fn flush() {
-    let posted = OUTBOX.with(|outbox| {
-        outbox.open.set(false);
-        std::mem::take(&mut *outbox.posted.borrow_mut())
-    });
+    // try_with: at thread exit the outbox may be gone already.
+    let posted = OUTBOX
+        .try_with(|outbox| {
+            outbox.open.set(false);
+            std::mem::take(&mut *outbox.posted.borrow_mut())
+        })
+        .unwrap_or_default();
     send(posted);
 }
 

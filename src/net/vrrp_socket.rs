@@ -415,10 +415,13 @@ impl VrrpSender {
             let mut headers: Vec<libc::mmsghdr> = (0..chunk.len())
                 .map(|_| unsafe { std::mem::zeroed() })
                 .collect();
+            let iovec_base = iovecs.as_mut_ptr();
             for (i, header) in headers.iter_mut().enumerate() {
                 header.msg_hdr.msg_name = addresses[i].as_ptr().cast_mut().cast();
                 header.msg_hdr.msg_namelen = addresses[i].len();
-                header.msg_hdr.msg_iov = &mut iovecs[i];
+                // SAFETY: i < iovecs.len(); one base pointer for all, so
+                // no later borrow of the Vec invalidates an earlier one.
+                header.msg_hdr.msg_iov = unsafe { iovec_base.add(i) };
                 header.msg_hdr.msg_iovlen = 1;
             }
             let mut next = 0;

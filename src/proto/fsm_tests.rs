@@ -1472,17 +1472,28 @@ fn masters_on_one_grid_send_together_never_later_than_an_interval() {
     }
 
     // Overslept: silent counts from the advert sent at `became`.
-    let mut stalled = Instance::new(InstanceParams {
-        preempt: false,
-        timer_expired_backup: Some(200),
-        ..v3_params(150, 100)
-    })
-    .unwrap();
-    stalled.align_adverts_to(origin);
-    let (mut stalled, became) = master_from(stalled, origin + Duration::from_millis(1_700));
+    let stalling_master = || {
+        let mut instance = Instance::new(InstanceParams {
+            preempt: false,
+            timer_expired_backup: Some(200),
+            ..v3_params(150, 100)
+        })
+        .unwrap();
+        instance.align_adverts_to(origin);
+        master_from(instance, origin + Duration::from_millis(1_700))
+    };
+    let (mut stalled, became) = stalling_master();
     // 3 s + 56/256 s from the advert sent when it became master; the grid
     // put the next one earlier than `became + 1 s`, which must not count.
     let limit = Duration::from_millis(3_218) + Duration::from_micros(750);
     stalled.handle_timeout(became + limit - Duration::from_millis(1));
     assert_eq!(stalled.state(), State::Master);
+    // Woken again only at the limit (the advert just sent was at
+    // limit - 1 ms, so this is a stall of its own only 1 ms long): master.
+    // A fresh one woken first at the limit steps down.
+    stalled.handle_timeout(became + limit);
+    assert_eq!(stalled.state(), State::Master);
+    let (mut fresh, became) = stalling_master();
+    fresh.handle_timeout(became + limit);
+    assert_eq!(fresh.state(), State::Backup);
 }
