@@ -13,7 +13,11 @@
 //! ratios and one JSON line per run; `SCALE_PLOT=FILE.svg` also draws CPU
 //! per advert against N.
 //!
-//! `SCALE_N` (default `1,10,100,255,1000`), `SCALE_ADVERT` (default
+//! `SCALE_FROM=FILE` prints the table (and plot) again from the JSON
+//! lines of earlier runs, medians where a case ran more than once,
+//! without running anything.
+//!
+//! `SCALE_N` (default `1,10,50,100,255,1000`), `SCALE_ADVERT` (default
 //! `1,0.1,0.02`), `SCALE_WINDOW` seconds (default 20) narrow the run;
 //! `SCALE_VIPD=PATH` runs another vipd binary (a build before a change).
 //! `SCALE_REPEAT` (default 1) runs each case that many times and the
@@ -472,6 +476,7 @@ fn plot(runs: &[(Kind, Run)], path: &str) {
     };
     let max_y = runs
         .iter()
+        .filter(|(kind, _)| *kind != Kind::FloorLazy)
         .flat_map(|(_, r)| [r.master_us_per_advert, r.backup_us_per_advert])
         .fold(1.0_f64, f64::max)
         * 1.1;
@@ -480,7 +485,15 @@ fn plot(runs: &[(Kind, Run)], path: &str) {
         left + (width - left - 20.0) * ((n.max(1) as f64).ln() - lo.ln())
             / (hi.ln() - lo.ln()).max(1e-9)
     };
-    let y = |v: f64| height - bottom - (height - bottom - 20.0) * v / max_y;
+    // Log scale: one wake-up per advert at N = 1 costs 20 to 40 times
+    // what an advert costs at 255, and both must be readable.
+    let min_y = 1.0_f64;
+    let y = |v: f64| {
+        height
+            - bottom
+            - (height - bottom - 20.0) * (v.max(min_y).ln() - min_y.ln())
+                / (max_y.ln() - min_y.ln()).max(1e-9)
+    };
     let mut svg = format!(
         "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{height}\" font-family=\"sans-serif\" font-size=\"11\">\n<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n"
     );
@@ -504,8 +517,10 @@ fn plot(runs: &[(Kind, Run)], path: &str) {
             height - bottom + 15.0
         );
     }
-    for k in 0..=4 {
-        let v = max_y * k as f64 / 4.0;
+    for v in [1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.0, 500.0]
+        .into_iter()
+        .filter(|&v| v <= max_y)
+    {
         let _ = writeln!(
             svg,
             "<text x=\"{}\" y=\"{}\" text-anchor=\"end\">{v:.0}</text>",
@@ -519,7 +534,7 @@ fn plot(runs: &[(Kind, Run)], path: &str) {
         (width + left) / 2.0,
         height - 5.0
     );
-    let _ = writeln!(svg, "<text x=\"12\" y=\"{}\" transform=\"rotate(-90 12 {})\" text-anchor=\"middle\">CPU µs per advert</text>", height / 2.0, height / 2.0);
+    let _ = writeln!(svg, "<text x=\"12\" y=\"{}\" transform=\"rotate(-90 12 {})\" text-anchor=\"middle\">CPU µs per advert (log scale)</text>", height / 2.0, height / 2.0);
     let mut adverts: Vec<f64> = runs.iter().map(|(_, r)| r.advert).collect();
     adverts.sort_by(|a, b| b.partial_cmp(a).unwrap());
     adverts.dedup();
@@ -539,10 +554,15 @@ fn plot(runs: &[(Kind, Run)], path: &str) {
                     (_, 1) => "#777777",
                     (_, _) => "#aaaaaa",
                 };
-                let points: Vec<String> = runs
+                let mut line: Vec<&Run> = runs
                     .iter()
                     .filter(|(k, r)| *k == kind && r.advert == advert)
-                    .map(|(_, r)| {
+                    .map(|(_, r)| r)
+                    .collect();
+                line.sort_by_key(|r| r.n);
+                let points: Vec<String> = line
+                    .iter()
+                    .map(|r| {
                         let v = if side == "master" {
                             r.master_us_per_advert
                         } else {
@@ -597,11 +617,76 @@ fn median(runs: &[Run]) -> Run {
     }
 }
 
+/// Runs read back from the JSON lines a run printed (SCALE_FROM), medians
+/// of the lines for one case: the table and plot again without the lab.
+fn read_runs(path: &str) -> Vec<(Kind, Run)> {
+    let text = fs::read_to_string(path).unwrap_or_else(|e| panic!("SCALE_FROM {path}: {e}"));
+    let mut lines: Vec<(Kind, Run)> = Vec::new();
+    for line in text.lines().filter(|l| l.starts_with('{')) {
+        let v: serde_json::Value =
+            serde_json::from_str(line).unwrap_or_else(|e| panic!("SCALE_FROM {path}: {e}: {line}"));
+        let kind = match v["kind"].as_str() {
+            Some("keepalived") => Kind::Keepalived,
+            Some("vipd") => Kind::Vipd,
+            Some("floor") => Kind::Floor,
+            Some("floor-lazy") => Kind::FloorLazy,
+            _ => continue,
+        };
+        let f = |key: &str| v[key].as_f64().unwrap_or(0.0);
+        let k = |key: &str| v[key].as_u64().unwrap_or(0);
+        lines.push((
+            kind,
+            Run {
+                n: k("n") as usize,
+                advert: f("advert"),
+                master_cpu_pct: f("master_cpu_pct"),
+                backup_cpu_pct: f("backup_cpu_pct"),
+                master_us_per_advert: f("master_us_per_advert"),
+                backup_us_per_advert: f("backup_us_per_advert"),
+                master_rss_kb: k("master_rss_kb"),
+                backup_rss_kb: k("backup_rss_kb"),
+                master_pss_kb: k("master_pss_kb"),
+                backup_pss_kb: k("backup_pss_kb"),
+                converge_s: f("converge_s"),
+                steady_transitions: k("steady_transitions") as usize,
+                stable: v["stable"].as_bool().unwrap_or(false),
+            },
+        ));
+    }
+    let mut runs: Vec<(Kind, Run)> = Vec::new();
+    for (kind, run) in &lines {
+        if runs
+            .iter()
+            .any(|(k, r)| k == kind && r.n == run.n && r.advert == run.advert)
+        {
+            continue;
+        }
+        let same: Vec<Run> = lines
+            .iter()
+            .filter(|(k, r)| k == kind && r.n == run.n && r.advert == run.advert)
+            .map(|(_, r)| r.clone())
+            .collect();
+        runs.push((*kind, median(&same)));
+    }
+    runs
+}
+
 fn main() {
+    if let Ok(path) = std::env::var("SCALE_FROM") {
+        let runs = read_runs(&path);
+        let mut ns: Vec<usize> = runs.iter().map(|(_, r)| r.n).collect();
+        ns.sort();
+        ns.dedup();
+        let mut adverts: Vec<f64> = runs.iter().map(|(_, r)| r.advert).collect();
+        adverts.sort_by(|a, b| b.total_cmp(a));
+        adverts.dedup();
+        report(&runs, &ns, &adverts, "the runs read");
+        return;
+    }
     if !prerequisites_or_skip("scale bench", true) {
         return;
     }
-    let ns: Vec<usize> = list("SCALE_N", "1,10,100,255,1000");
+    let ns: Vec<usize> = list("SCALE_N", "1,10,50,100,255,1000");
     let adverts: Vec<f64> = list("SCALE_ADVERT", "1,0.1,0.02");
     let window = Duration::from_secs(list::<u64>("SCALE_WINDOW", "20")[0]);
     let repeat = list::<usize>("SCALE_REPEAT", "1")
@@ -641,13 +726,20 @@ fn main() {
             }
         }
     }
+    report(&runs, &ns, &adverts, &format!("medians of {repeat}"));
+}
+
+/// The table (and SCALE_PLOT's plot) of `runs`.
+fn report(runs: &[(Kind, Run)], ns: &[usize], adverts: &[f64], what: &str) {
     println!();
-    println!("µs of CPU per advert, medians of {repeat}; f = floor (send / recv, lazy), k = keepalived, v = vipd");
+    println!(
+        "µs of CPU per advert, {what}; f = floor (send / recv, lazy), k = keepalived, v = vipd"
+    );
     println!();
     println!("| N | advert | master f / k / v | master v÷f, v÷k | backup f recv, lazy / k / v | backup v÷f recv, v÷k | RSS MB k / v | PSS MB k / v | converge s k / v | steady transitions k / v |");
     println!("|---|---|---|---|---|---|---|---|---|---|");
-    for &advert in &adverts {
-        for &n in &ns {
+    for &advert in adverts {
+        for &n in ns {
             let find = |kind| {
                 runs.iter()
                     .find(|(k, r)| *k == kind && r.n == n && r.advert == advert)
@@ -681,6 +773,6 @@ fn main() {
         }
     }
     if let Ok(path) = std::env::var("SCALE_PLOT") {
-        plot(&runs, &path);
+        plot(runs, &path);
     }
 }
