@@ -1146,7 +1146,13 @@ impl Instance {
         if !self.holding || extra.interval.is_zero() || extra.addresses.is_empty() {
             return;
         }
-        if self.extra_due.is_some_and(|due| now >= due) {
+        // Adverts go on a grid (timers::next_advert) up to a quarter
+        // interval before `now + interval`, and each is woken a little
+        // late by a different amount: the advert due at the extra
+        // announcement's time may come a little before it, and must
+        // count, or the announcement slips by a whole advert interval.
+        let early = self.params.advert_interval.as_duration() / 4;
+        if self.extra_due.is_some_and(|due| now + early >= due) {
             self.extra_due = Some(now + extra.interval);
             self.actions.push_back(Action::Announce {
                 addresses: extra.addresses.clone(),

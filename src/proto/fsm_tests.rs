@@ -1284,18 +1284,22 @@ fn a_strict_instance_with_extensions_left_on_is_refused() {
 
 /// garp_extra_if 3 with adverts every second: the master announces the
 /// extra addresses once, at the advert 3 s after it took its addresses
-/// (keepalived checks at each advert), and every 3 s after that.
+/// (keepalived checks at each advert), and every 3 s after that; on the
+/// advert grid too.
 #[test]
 fn garp_extra_if_announces_the_extra_addresses_at_adverts() {
     let t0 = Instant::now();
     let extra = VirtualAddress::host(ip("198.51.100.203"));
-    let mut p = params(255);
-    p.extra_announce = Some(crate::proto::ExtraAnnounce {
-        interval: Duration::from_secs(3),
-        addresses: vec![extra],
-    });
-    p.excluded_addresses.push(extra);
-    let mut instance = Instance::new(p).unwrap();
+    let params_with_extra = || {
+        let mut p = params(255);
+        p.extra_announce = Some(crate::proto::ExtraAnnounce {
+            interval: Duration::from_secs(3),
+            addresses: vec![extra],
+        });
+        p.excluded_addresses.push(extra);
+        p
+    };
+    let mut instance = Instance::new(params_with_extra()).unwrap();
     instance.handle_event(t0, Event::Startup);
     drain(&mut instance);
     let mut extra_at = Vec::new();
@@ -1322,6 +1326,32 @@ fn garp_extra_if_announces_the_extra_addresses_at_adverts() {
         ],
         "{extra_at:?}"
     );
+
+    // On a grid whose points fall 0.2 s before the whole seconds, each
+    // advert woken late by a different amount: still every 3 s, at the
+    // advert nearest each 3 s (the grid's adverts come up to a quarter
+    // interval early), never slipping a whole advert.
+    let mut instance = Instance::new(params_with_extra()).unwrap();
+    instance.align_adverts_to(t0 + Duration::from_millis(800));
+    instance.handle_event(t0, Event::Startup);
+    drain(&mut instance);
+    let mut extra_at = Vec::new();
+    let mut late = [30u64, 1, 20, 2, 15, 3, 25, 1, 10, 2, 5]
+        .into_iter()
+        .cycle();
+    while let Some(due) = instance.poll_timeout() {
+        if due > t0 + Duration::from_secs(12) {
+            break;
+        }
+        let woken = due + Duration::from_millis(late.next().unwrap());
+        instance.handle_timeout(woken);
+        for action in drain(&mut instance) {
+            if matches!(&action, Action::Announce { addresses, .. } if addresses == &vec![extra]) {
+                extra_at.push((due - t0).as_millis());
+            }
+        }
+    }
+    assert_eq!(extra_at, vec![2_800, 5_800, 8_800, 11_800], "{extra_at:?}");
 }
 
 /// interface_up_down_delays: a link that comes back within the down
