@@ -240,12 +240,14 @@ impl SendFailures {
     }
 }
 
-/// The one origin of the grid every instance of the process sends its
-/// adverts on (proto::timers::next_advert), so that adverts of one
-/// interval go out together.
-fn advert_grid_origin() -> Instant {
+/// A protocol core for `params`, its adverts on the grid every instance
+/// of the process shares (proto::timers::next_advert), so that adverts of
+/// one interval go out together.
+fn new_core(params: &InstanceParams) -> Result<Instance, crate::proto::InvalidParams> {
     static ORIGIN: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
-    *ORIGIN.get_or_init(Instant::now)
+    let mut core = Instance::new(params.clone())?;
+    core.align_adverts_to(*ORIGIN.get_or_init(Instant::now));
+    Ok(core)
 }
 
 impl InstanceActor {
@@ -263,8 +265,7 @@ impl InstanceActor {
         notifier: Option<Notifier>,
         fencing: Option<Fencing>,
     ) -> InstanceActor {
-        let mut core = Instance::new(params.clone()).expect("validated parameters");
-        core.align_adverts_to(advert_grid_origin());
+        let core = new_core(&params).expect("validated parameters");
         let send_failures = std::rc::Rc::new(SendFailures {
             name: params.name.clone(),
             count: std::cell::Cell::new(0),
@@ -965,11 +966,8 @@ impl Supervised for InstanceActor {
         // keeps their family, so this cannot fail; were it to, a panic
         // here (outside any handler) would end the process: keep the old
         // core instead.
-        match Instance::new(self.params.clone()) {
-            Ok(mut core) => {
-                core.align_adverts_to(advert_grid_origin());
-                self.core = core;
-            }
+        match new_core(&self.params) {
+            Ok(core) => self.core = core,
             Err(error) => {
                 tracing::error!(instance = %name, %error, "({name}) keeps its state across the restart: {error}")
             }
