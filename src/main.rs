@@ -198,11 +198,32 @@ enum Command {
     },
 }
 
+/// `script-launcher --fd N --parent PID`, exactly as the daemon starts
+/// it (sys::launcher::client); None for anything else.
+fn launcher_arguments(mut args: impl Iterator<Item = std::ffi::OsString>) -> Option<(i32, u32)> {
+    let mut next = || args.next()?.into_string().ok();
+    if next()? != "script-launcher" || next()? != "--fd" {
+        return None;
+    }
+    let fd = next()?.parse().ok()?;
+    if next()? != "--parent" {
+        return None;
+    }
+    let parent = next()?.parse().ok()?;
+    next().is_none().then_some((fd, parent))
+}
+
 /// Where the packaged configuration lives (keepalived's is
 /// /etc/keepalived/keepalived.conf).
 const DEFAULT_CONFIG: &str = "/etc/vipd/vipd.yaml";
 
 fn main() -> ExitCode {
+    // The launcher lives as long as the daemon: reading its two numbers
+    // without clap keeps the parser's pages out of its memory (about 1 MB
+    // of a 2-process daemon's RSS). Anything unexpected goes to clap below.
+    if let Some((fd, parent)) = launcher_arguments(std::env::args_os().skip(1)) {
+        return vipd::sys::launcher::server::serve(fd, parent);
+    }
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         // Under ExecCondition any exit below 255 skips the unit silently:
@@ -645,4 +666,32 @@ fn parse_hex(text: &str) -> Result<Vec<u8>, String> {
                 .ok_or_else(|| format!("not hex at byte {i}: {:?}", String::from_utf8_lossy(pair)))
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::launcher_arguments;
+
+    fn parsed(line: &str) -> Option<(i32, u32)> {
+        launcher_arguments(line.split(' ').map(std::ffi::OsString::from))
+    }
+
+    #[test]
+    fn the_launcher_line_the_daemon_writes_is_read_without_clap() {
+        assert_eq!(
+            parsed("script-launcher --fd 3 --parent 4242"),
+            Some((3, 4242))
+        );
+        // Anything else is clap's to read, or to refuse in its words.
+        for other in [
+            "run --config x",
+            "script-launcher --fd 3",
+            "script-launcher --fd x --parent 1",
+            "script-launcher --parent 1 --fd 3",
+            "script-launcher --fd 3 --parent 1 extra",
+            "script-launcher --fd 3 --parent -1",
+        ] {
+            assert_eq!(parsed(other), None, "{other}");
+        }
+    }
 }
