@@ -205,7 +205,8 @@ fn launcher_arguments(mut args: impl Iterator<Item = std::ffi::OsString>) -> Opt
     if next()? != "script-launcher" || next()? != "--fd" {
         return None;
     }
-    let fd = next()?.parse().ok()?;
+    // clap reads a negative number as another option and refuses it.
+    let fd = next()?.parse().ok().filter(|fd: &i32| *fd >= 0)?;
     if next()? != "--parent" {
         return None;
     }
@@ -229,7 +230,8 @@ fn main() -> ExitCode {
         // Under ExecCondition any exit below 255 skips the unit silently:
         // a mistyped CONFIG_FILES must reach ExecStartPre, which fails
         // loudly with the same message.
-        Err(error) if std::env::args().any(|a| a == "--unit-condition") => {
+        // args_os: an argument that is not UTF-8 must not panic here.
+        Err(error) if std::env::args_os().any(|a| a == "--unit-condition") => {
             let _ = error.print();
             return ExitCode::SUCCESS;
         }
@@ -670,7 +672,8 @@ fn parse_hex(text: &str) -> Result<Vec<u8>, String> {
 
 #[cfg(test)]
 mod tests {
-    use super::launcher_arguments;
+    use super::{launcher_arguments, Cli, Command};
+    use clap::Parser;
 
     fn parsed(line: &str) -> Option<(i32, u32)> {
         launcher_arguments(line.split(' ').map(std::ffi::OsString::from))
@@ -690,8 +693,38 @@ mod tests {
             "script-launcher --parent 1 --fd 3",
             "script-launcher --fd 3 --parent 1 extra",
             "script-launcher --fd 3 --parent -1",
+            "script-launcher --fd -1 --parent 1",
+            "script-launcher --fd=3 --parent 1",
         ] {
             assert_eq!(parsed(other), None, "{other}");
         }
+    }
+
+    /// What the fast path takes, clap takes the same way: it never lets
+    /// through a line clap would refuse or read otherwise.
+    #[test]
+    fn the_launcher_fast_path_agrees_with_clap() {
+        let mut taken = 0;
+        for line in [
+            "script-launcher --fd 3 --parent 4242",
+            "script-launcher --fd +3 --parent 7",
+            "script-launcher --fd 003 --parent 1",
+            "script-launcher --fd 0 --parent 0",
+            "script-launcher --fd -1 --parent 1",
+            "script-launcher --fd 2147483648 --parent 1",
+            "script-launcher --fd 3 --parent 4294967296",
+        ] {
+            let from_clap = Cli::try_parse_from(std::iter::once("vipd").chain(line.split(' ')))
+                .ok()
+                .and_then(|cli| match cli.command {
+                    Command::ScriptLauncher { fd, parent } => Some((fd, parent)),
+                    _ => None,
+                });
+            if let Some(fast) = parsed(line) {
+                assert_eq!(Some(fast), from_clap, "{line}");
+                taken += 1;
+            }
+        }
+        assert_eq!(taken, 4, "the first four lines are the fast path's");
     }
 }
