@@ -68,6 +68,11 @@ pub struct Instance {
     /// after this (keepalived checks at each advert, vrrp.c
     /// vrrp_state_master_tx).
     extra_due: Option<Instant>,
+    /// When keepalived would have sent this master's latest advert: its
+    /// first at taking the addresses, then one interval after another,
+    /// without the advert grid's pull or the wake-ups' lateness, so
+    /// that garp_extra_if keeps keepalived's spacing.
+    advert_nominal: Option<Instant>,
     /// vrrp_startup_delay: until then, Master_Down_Timer counts from
     /// this instant, not from now.
     delayed_until: Option<Instant>,
@@ -123,6 +128,7 @@ impl Instance {
             link_reported: true,
             link_timer: Timer::default(),
             extra_due: None,
+            advert_nominal: None,
             delayed_until: None,
             preempt_deadline: None,
             last_immediate_answer: None,
@@ -907,6 +913,7 @@ impl Instance {
                 self.refresh_timer.disarm();
                 self.lower_prio_timer.disarm();
                 self.extra_due = None;
+                self.advert_nominal = None;
                 // Leaving without a better master taking over: tell the
                 // backups now (priority 0) so they wait only Skew_Time.
                 if matches!(to, State::Fault | State::Initialize) {
@@ -1002,6 +1009,7 @@ impl Instance {
             .extra_announce
             .as_ref()
             .map(|extra| now + extra.interval);
+        self.advert_nominal = Some(now);
         let schedule = self.params.announce;
         if !schedule.delay.is_zero() && schedule.repeat > 0 {
             self.announce_timer.arm(now, schedule.delay);
@@ -1136,24 +1144,31 @@ impl Instance {
     }
 
     /// garp_extra_if, at an advert of a master that holds its addresses,
-    /// once it is due. (keepalived compares strictly, but its clock has
-    /// always moved on a little by the advert that is exactly due; with
-    /// virtual time, `>=` gives its result.)
+    /// once it is due. keepalived 2.2 checks at each advert whether
+    /// garp_extra_if has passed since the last announcement, and counts
+    /// the next from that advert; vipd does the same on the times
+    /// keepalived's adverts would have had (`advert_nominal`): the grid
+    /// sends up to a quarter interval early and the wake-up is late by a
+    /// varying amount, and neither may move an announcement by a whole
+    /// advert. (keepalived compares strictly, but its clock has always
+    /// moved on a little by the advert that is exactly due; with virtual
+    /// time, `>=` gives its result.)
     fn extra_announce(&mut self, now: Instant) {
+        let interval = self.params.advert_interval.as_duration();
+        // A stall that missed adverts does not leave the schedule behind.
+        let caught_up = now.checked_sub(interval).unwrap_or(now);
+        let nominal = self
+            .advert_nominal
+            .map_or(now, |last| (last + interval).max(caught_up));
+        self.advert_nominal = Some(nominal);
         let Some(extra) = &self.params.extra_announce else {
             return;
         };
         if !self.holding || extra.interval.is_zero() || extra.addresses.is_empty() {
             return;
         }
-        // Adverts go on a grid (timers::next_advert) up to a quarter
-        // interval before `now + interval`, and each is woken a little
-        // late by a different amount: the advert due at the extra
-        // announcement's time may come a little before it, and must
-        // count, or the announcement slips by a whole advert interval.
-        let early = self.params.advert_interval.as_duration() / 4;
-        if self.extra_due.is_some_and(|due| now + early >= due) {
-            self.extra_due = Some(now + extra.interval);
+        if self.extra_due.is_some_and(|due| nominal >= due) {
+            self.extra_due = Some(nominal + extra.interval);
             self.actions.push_back(Action::Announce {
                 addresses: extra.addresses.clone(),
                 count: 1,

@@ -1352,6 +1352,44 @@ fn garp_extra_if_announces_the_extra_addresses_at_adverts() {
         }
     }
     assert_eq!(extra_at, vec![2_800, 5_800, 8_800, 11_800], "{extra_at:?}");
+
+    // garp_extra_if 5 with adverts every 4 s: keepalived announces at the
+    // first advert 5 s or more after the last announcement, 8, 16, 24 s,
+    // never at the advert a little before the time (4 s), grid or not,
+    // however late each wake-up.
+    for grid in [None, Some(t0 + Duration::from_millis(3_300))] {
+        let mut p = params_with_extra();
+        p.advert_interval = Centiseconds::from_secs(4);
+        if let Some(extra) = p.extra_announce.as_mut() {
+            extra.interval = Duration::from_secs(5);
+        }
+        let mut instance = Instance::new(p).unwrap();
+        if let Some(origin) = grid {
+            instance.align_adverts_to(origin);
+        }
+        instance.handle_event(t0, Event::Startup);
+        drain(&mut instance);
+        // The adverts after the first (at 0 s, taking the addresses) that
+        // carried an announcement: the 2nd (8 s), the 4th, the 6th.
+        let (mut adverts, mut extra_at) = (0, Vec::new());
+        let mut late = [30u64, 1, 20, 2].into_iter().cycle();
+        while let Some(due) = instance.poll_timeout() {
+            if due > t0 + Duration::from_secs(26) {
+                break;
+            }
+            instance.handle_timeout(due + Duration::from_millis(late.next().unwrap()));
+            for action in drain(&mut instance) {
+                match action {
+                    Action::SendAdvert(_) => adverts += 1,
+                    Action::Announce { addresses, .. } if addresses == vec![extra] => {
+                        extra_at.push(adverts)
+                    }
+                    _ => {}
+                }
+            }
+        }
+        assert_eq!(extra_at, vec![2, 4, 6], "grid {grid:?}: {extra_at:?}");
+    }
 }
 
 /// interface_up_down_delays: a link that comes back within the down
