@@ -1154,6 +1154,13 @@ impl Instance {
     /// moved on a little by the advert that is exactly due; with virtual
     /// time, `>=` gives its result.)
     fn extra_announce(&mut self, now: Instant) {
+        // Instances without garp_extra_if keep no schedule: nothing per advert.
+        let Some(extra) = &self.params.extra_announce else {
+            return;
+        };
+        if extra.interval.is_zero() || extra.addresses.is_empty() {
+            return;
+        }
         let interval = self.params.advert_interval.as_duration();
         // A stall that missed adverts does not leave the schedule behind.
         let caught_up = now.checked_sub(interval).unwrap_or(now);
@@ -1161,10 +1168,7 @@ impl Instance {
             .advert_nominal
             .map_or(now, |last| (last + interval).max(caught_up));
         self.advert_nominal = Some(nominal);
-        let Some(extra) = &self.params.extra_announce else {
-            return;
-        };
-        if !self.holding || extra.interval.is_zero() || extra.addresses.is_empty() {
+        if !self.holding {
             return;
         }
         if self.extra_due.is_some_and(|due| nominal >= due) {
